@@ -1,0 +1,147 @@
+package analyzer
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/versions"
+)
+
+// Options configure one run of the driver.
+type Options struct {
+	Profile  versions.Profile
+	Settings map[string]string
+	// Severity overrides a rule's severity, keyed by rule ID.
+	Severity map[string]Severity
+	// Suppress turns off inline suppression comments (for testing what
+	// they hide).
+	NoSuppress bool
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Diagnostics []*Diagnostic
+	// RuleErrors are internal failures of rules (a bug in ngxlint, exit 3).
+	RuleErrors []error
+}
+
+// Run runs rules over a loaded configuration and returns sorted,
+// de-duplicated diagnostics with suppressions applied. Rules run
+// concurrently; the output order is deterministic.
+func Run(cfg *nginxconf.Config, model *nginxconf.Model, rules []*Rule, opts Options) *Result {
+	facts := &Facts{}
+	var mu sync.Mutex
+	res := &Result{}
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, r := range rules {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var local []*Diagnostic
+			pass := &Pass{Rule: r, Config: cfg, Model: model, Profile: opts.Profile, Settings: opts.Settings, facts: facts,
+				report: func(d *Diagnostic) { local = append(local, d) }}
+			err := runRule(r, pass)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				res.RuleErrors = append(res.RuleErrors, err)
+			}
+			res.Diagnostics = append(res.Diagnostics, local...)
+		}()
+	}
+	wg.Wait()
+	for _, d := range res.Diagnostics {
+		if s, ok := opts.Severity[d.Rule.ID]; ok {
+			d.Severity = s
+		}
+		if d.Confirmation.Status == "" {
+			if d.Confirm != nil {
+				d.Confirmation.Status = NotRun
+			} else {
+				d.Confirmation = Confirmation{Status: NotConfirmable, Reason: d.Rule.Doc.Confirmation}
+				if d.Confirmation.Reason == "" {
+					d.Confirmation.Reason = "the rule has no emulator scenario"
+				}
+			}
+		}
+	}
+	if !opts.NoSuppress {
+		res.Diagnostics = applySuppressions(cfg, rules, res.Diagnostics)
+	}
+	res.Diagnostics = SortDiagnostics(res.Diagnostics)
+	slices.SortFunc(res.RuleErrors, func(a, b error) int { return cmp.Compare(a.Error(), b.Error()) })
+	return res
+}
+
+// runRule turns a rule's panic into an error, so one buggy rule cannot take
+// the whole run down; the CLI reports it as an internal error (exit 3).
+func runRule(r *Rule, pass *Pass) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			buf := make([]byte, 4096)
+			buf = buf[:runtime.Stack(buf, false)]
+			err = fmt.Errorf("rule %s (%s) panicked: %v\n%s", r.ID, r.Slug, p, buf)
+		}
+	}()
+	if err := r.Run(pass); err != nil {
+		return fmt.Errorf("rule %s (%s): %w", r.ID, r.Slug, err)
+	}
+	return nil
+}
+
+// SortDiagnostics orders by file, offset, rule and message, and drops exact
+// duplicates (the same rule at the same place with the same message, which
+// happens when one include is read from two places).
+func SortDiagnostics(ds []*Diagnostic) []*Diagnostic {
+	slices.SortStableFunc(ds, func(a, b *Diagnostic) int {
+		return cmp.Or(
+			cmp.Compare(a.Pos.File, b.Pos.File),
+			cmp.Compare(a.Pos.Offset, b.Pos.Offset),
+			cmp.Compare(a.Rule.ID, b.Rule.ID),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+	return slices.CompactFunc(ds, func(a, b *Diagnostic) bool {
+		return a.Pos == b.Pos && a.Rule == b.Rule && a.Message == b.Message
+	})
+}
+
+// ConfirmAll runs the Confirmer of every diagnostic that has one,
+// concurrently (one emulator per finding), and fills Confirmation.
+func ConfirmAll(ctx context.Context, ds []*Diagnostic, parallel int) {
+	if parallel <= 0 {
+		parallel = runtime.GOMAXPROCS(0) * 2
+	}
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for _, d := range ds {
+		if d.Confirm == nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			d.Confirmation = safeConfirm(ctx, d)
+		}()
+	}
+	wg.Wait()
+}
+
+func safeConfirm(ctx context.Context, d *Diagnostic) (c Confirmation) {
+	defer func() {
+		if p := recover(); p != nil {
+			c = Confirmation{Status: ConfirmError, Reason: fmt.Sprintf("confirmation of %s panicked: %v", d.Rule.ID, p)}
+		}
+	}()
+	return d.Confirm.Confirm(ctx)
+}

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/rules"
+	"github.com/ngxlint/ngxlint/versions"
+)
+
+// Exit codes (README "Exit codes").
+const (
+	ExitClean    = 0
+	ExitFindings = 1
+	ExitUsage    = 2 // usage error or configuration load error
+	ExitInternal = 3
+)
+
+// Command is one invocation of the CLI with its standard streams.
+type Command struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment (NO_COLOR); nil means none is set.
+	Getenv func(string) string
+	// IsTTY forces terminal output (colour, snippets) in tests; nil means
+	// detect from Stdout.
+	IsTTY *bool
+}
+
+// usageError is a bad invocation: exit 2 with the message.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// exitError carries an exit code decided by a subcommand.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+const topUsage = `ngxlint: lint nginx / OpenResty configurations and the Lua they carry
+
+Usage:
+  ngxlint check [flags] PATH...      report findings (a directory means its nginx.conf)
+  ngxlint emulate [flags] CONFIG     run a config's request path in the built-in emulator
+  ngxlint parse [--format json] PATH print the loaded tree, includes followed
+  ngxlint rules                      list rules
+  ngxlint explain ID|slug            print a rule's documentation
+  ngxlint version                    print ngxlint's version
+
+Run "ngxlint COMMAND -h" for a command's flags.
+`
+
+// Main runs the CLI and returns the process exit code.
+func (c *Command) Main(args []string) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(c.Stderr, "ngxlint: internal error: %v\n%s", p, debug.Stack())
+			code = ExitInternal
+		}
+	}()
+	if len(args) < 2 {
+		fmt.Fprint(c.Stderr, topUsage)
+		return ExitUsage
+	}
+	var err error
+	switch sub, rest := args[1], args[2:]; sub {
+	case "check":
+		err = c.check(rest)
+	case "emulate":
+		err = c.emulate(rest)
+	case "parse":
+		err = c.parse(rest)
+	case "rules":
+		err = c.listRules(rest)
+	case "explain":
+		err = c.explain(rest)
+	case "version", "--version":
+		fmt.Fprintln(c.Stdout, "ngxlint", buildVersion())
+	case "help", "-h", "--help":
+		fmt.Fprint(c.Stdout, topUsage)
+	default:
+		err = usagef("unknown command %q\n\n%s", sub, topUsage)
+	}
+	return c.exitCode(err)
+}
+
+func (c *Command) exitCode(err error) int {
+	if err == nil {
+		return ExitClean
+	}
+	var ue *usageError
+	var ee *exitError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return ExitClean
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue):
+		fmt.Fprintln(c.Stderr, "ngxlint:", ue.msg)
+		return ExitUsage
+	default:
+		fmt.Fprintln(c.Stderr, "ngxlint: internal error:", err)
+		return ExitInternal
+	}
+}
+
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+func (c *Command) env(k string) string {
+	if c.Getenv == nil {
+		return ""
+	}
+	return c.Getenv(k)
+}
+
+func (c *Command) tty() bool {
+	if c.IsTTY != nil {
+		return *c.IsTTY
+	}
+	f, ok := c.Stdout.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func (c *Command) color() bool { return c.tty() && c.env("NO_COLOR") == "" }
+
+// newFlagSet makes a flag set that reports to Stderr and does not exit.
+func (c *Command) newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(c.Stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses flags that may be interleaved with positional args, as
+// users write `ngxlint check nginx.conf --format json`.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// versionFlags are shared by check and emulate.
+type versionFlags struct {
+	nginx, lnm, openresty, binary string
+}
+
+func (v *versionFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&v.nginx, "nginx-version", "", "nginx version the config runs on (e.g. 1.22.1)")
+	fs.StringVar(&v.lnm, "lua-nginx-module-version", "", "lua-nginx-module version (e.g. 0.10.23)")
+	fs.StringVar(&v.openresty, "openresty-version", "", "OpenResty bundle version (e.g. 1.21.4.1); sets nginx and lua-nginx-module")
+	fs.StringVar(&v.binary, "nginx-binary", "", "read versions from this nginx / openresty binary's -V output")
+}
+
+// profile resolves the declared versions. Unknown stays unknown: rules say
+// what happens on the versions that would be affected.
+func (v *versionFlags) profile(ctx context.Context) (versions.Profile, []string, error) {
+	if v.binary == "" {
+		p, err := versions.Resolve(v.nginx, v.lnm, v.openresty)
+		if err != nil {
+			return p, nil, usagef("%v", err)
+		}
+		return p, nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, v.binary, "-V").CombinedOutput()
+	if err != nil {
+		return versions.Profile{}, nil, usagef("running %s -V: %v", v.binary, err)
+	}
+	p, note, err := versions.FromNginxV(string(out), v.lnm)
+	if err != nil {
+		return p, nil, usagef("%s -V: %v", v.binary, err)
+	}
+	if v.nginx != "" || v.openresty != "" {
+		return p, nil, usagef("--nginx-binary cannot be combined with --nginx-version or --openresty-version")
+	}
+	var notes []string
+	if note != "" {
+		notes = append(notes, note)
+	}
+	return p, notes, nil
+}
+
+// configPath turns a PATH argument into the main config file: a directory
+// means its nginx.conf (or conf/nginx.conf, OpenResty's prefix layout).
+func configPath(p string) (string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return "", usagef("%v", err)
+	}
+	if !st.IsDir() {
+		return p, nil
+	}
+	for _, cand := range []string{"nginx.conf", filepath.Join("conf", "nginx.conf")} {
+		full := filepath.Join(p, cand)
+		if _, err := os.Stat(full); err == nil {
+			return full, nil
+		}
+	}
+	return "", usagef("%s is a directory with no nginx.conf or conf/nginx.conf", p)
+}
+
+func (c *Command) listRules(args []string) error {
+	fs := c.newFlagSet("rules", "Usage: ngxlint rules\n")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for _, r := range rules.Registry().All() {
+		fmt.Fprintf(c.Stdout, "%-8s %-32s %-8s %s\n", r.ID, r.Slug, r.Severity, r.Doc.Title)
+	}
+	return nil
+}
+
+func (c *Command) explain(args []string) error {
+	fs := c.newFlagSet("explain", "Usage: ngxlint explain ID|slug\n")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("explain takes one rule ID or slug")
+	}
+	r := rules.Registry().Lookup(pos[0])
+	if r == nil {
+		for _, b := range []*analyzer.Rule{analyzer.InvalidIgnoreRule, analyzer.UnusedIgnoreRule} {
+			if b.Matches(pos[0]) {
+				r = b
+			}
+		}
+	}
+	if r == nil {
+		return usagef("no rule %q (see ngxlint rules)", pos[0])
+	}
+	fmt.Fprint(c.Stdout, rules.Explain(r))
+	return nil
+}
+
+func (c *Command) parse(args []string) error {
+	fs := c.newFlagSet("parse", "Usage: ngxlint parse [--format json] PATH\n")
+	format := fs.String("format", "json", "output format: json")
+	prefix := fs.String("prefix", "", "nginx prefix for relative *_by_lua_file paths")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("parse takes one PATH")
+	}
+	if *format != "json" {
+		return usagef("parse: unknown format %q", *format)
+	}
+	path, err := configPath(pos[0])
+	if err != nil {
+		return err
+	}
+	cfg := nginxconf.LoadFile(path, nginxconf.Options{Prefix: *prefix})
+	out, err := cfg.MarshalParseJSON()
+	if err != nil {
+		return err
+	}
+	c.Stdout.Write(out)
+	fmt.Fprintln(c.Stdout)
+	if len(cfg.Errors) > 0 {
+		return &exitError{ExitUsage}
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

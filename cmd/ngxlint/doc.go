@@ -1,0 +1,9 @@
+// Package main is the ngxlint command line. main.go only builds a Command;
+// everything else is in Command.Main so the whole CLI runs in-process in
+// tests (rhysd/actionlint's command.go). The CLI parses flags, loads the
+// configuration, resolves versions, runs the rules from package rules,
+// optionally confirms findings, and prints text, JSON, SARIF or GitHub
+// annotations with the exit codes documented in the README:
+// 0 clean, 1 findings at or above --fail-on, 2 usage or load error,
+// 3 internal error.
+package main

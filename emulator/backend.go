@@ -1,0 +1,316 @@
+package emulator
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// PolicyKind is how an emulated backend treats the requests it reads.
+type PolicyKind int
+
+// The backend policies. The zero value is PolicyOK, so a zero Policy is a
+// well-behaved server.
+const (
+	// PolicyOK answers every request with 200, a small body with
+	// Content-Length, and keeps the connection open (HTTP/1.1 keep-alive)
+	// unless the request asked for Connection: close or was HTTP/1.0 without
+	// keep-alive, as any conforming HTTP/1.1 server does.
+	PolicyOK PolicyKind = iota
+	// PolicyFirstOnly is the seed's server: the very first request this
+	// backend reads gets 200 keep-alive; every later request, on any
+	// connection, is read and then the connection is closed without a
+	// response.
+	PolicyFirstOnly
+	// PolicyOnePerConn answers the first request on each connection with 200
+	// keep-alive and closes the connection when a second request arrives on
+	// it (after reading it).
+	PolicyOnePerConn
+	// PolicyClose reads each request, then closes without a response.
+	PolicyClose
+	// PolicyReset reads each request, then resets the connection (RST via
+	// SO_LINGER 0).
+	PolicyReset
+	// PolicyHang reads each request and never answers; the connection stays
+	// open until the client closes it or the backend is closed.
+	PolicyHang
+	// PolicyStatus answers every request with Policy.Status, keep-alive.
+	PolicyStatus
+)
+
+// Policy is a backend behaviour, as written on the command line.
+type Policy struct {
+	Kind   PolicyKind
+	Status int // for PolicyStatus: 100..599
+}
+
+// String returns the policy in ParsePolicy's syntax.
+func (p Policy) String() string {
+	switch p.Kind {
+	case PolicyOK:
+		return "ok"
+	case PolicyFirstOnly:
+		return "first-only"
+	case PolicyOnePerConn:
+		return "one-per-conn"
+	case PolicyClose:
+		return "close"
+	case PolicyReset:
+		return "reset"
+	case PolicyHang:
+		return "hang"
+	case PolicyStatus:
+		return "status:" + strconv.Itoa(p.Status)
+	}
+	return fmt.Sprintf("policy(%d)", int(p.Kind))
+}
+
+// PolicyNames lists the accepted policy spellings, for help texts.
+func PolicyNames() []string {
+	return []string{"ok", "first-only", "one-per-conn", "close", "reset", "hang", "status:NNN"}
+}
+
+// ParsePolicy parses ok, first-only, one-per-conn, close, reset, hang or
+// status:NNN.
+func ParsePolicy(s string) (Policy, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	switch t {
+	case "ok":
+		return Policy{Kind: PolicyOK}, nil
+	case "first-only":
+		return Policy{Kind: PolicyFirstOnly}, nil
+	case "one-per-conn":
+		return Policy{Kind: PolicyOnePerConn}, nil
+	case "close":
+		return Policy{Kind: PolicyClose}, nil
+	case "reset":
+		return Policy{Kind: PolicyReset}, nil
+	case "hang":
+		return Policy{Kind: PolicyHang}, nil
+	}
+	if rest, ok := strings.CutPrefix(t, "status:"); ok {
+		n, err := strconv.Atoi(rest)
+		if err != nil || n < 100 || n > 599 {
+			return Policy{}, fmt.Errorf("backend policy %q: status must be a number from 100 to 599", s)
+		}
+		return Policy{Kind: PolicyStatus, Status: n}, nil
+	}
+	return Policy{}, fmt.Errorf("unknown backend policy %q (want one of %s)", s, strings.Join(PolicyNames(), ", "))
+}
+
+// BackendStats are a backend's counters: connections accepted and requests
+// fully read (including the body).
+type BackendStats struct {
+	Address     string `json:"address"`
+	Policy      string `json:"policy"`
+	Connections int    `json:"connections"`
+	Requests    int    `json:"requests"`
+}
+
+// Backend is a misbehaving HTTP/1.1 server on 127.0.0.1 with its own
+// counters. It is safe for concurrent use.
+type Backend struct {
+	policy Policy
+	ln     net.Listener
+	label  string
+
+	conns    atomic.Int64
+	requests atomic.Int64
+
+	mu     sync.Mutex
+	open   map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+	stop   chan struct{}
+	once   sync.Once
+}
+
+// StartBackend listens on 127.0.0.1:0 and serves p until Close is called or
+// ctx is done.
+func StartBackend(ctx context.Context, p Policy) (*Backend, error) {
+	if p.Kind == PolicyStatus && (p.Status < 100 || p.Status > 599) {
+		return nil, fmt.Errorf("backend policy status:%d: status must be from 100 to 599", p.Status)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp4", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start backend %s: %w", p, err)
+	}
+	b := &Backend{policy: p, ln: ln, open: map[net.Conn]struct{}{}, stop: make(chan struct{})}
+	b.label = ln.Addr().String()
+	b.wg.Add(2)
+	go b.acceptLoop()
+	go func() {
+		defer b.wg.Done()
+		select {
+		case <-ctx.Done():
+			b.shutdown()
+		case <-b.stop:
+		}
+	}()
+	return b, nil
+}
+
+// Addr returns the host:port the backend listens on.
+func (b *Backend) Addr() string { return b.ln.Addr().String() }
+
+// Policy returns the backend's policy.
+func (b *Backend) Policy() Policy { return b.policy }
+
+// Stats returns the counters so far. Address is the listening address.
+func (b *Backend) Stats() BackendStats {
+	return BackendStats{
+		Address:     b.label,
+		Policy:      b.policy.String(),
+		Connections: int(b.conns.Load()),
+		Requests:    int(b.requests.Load()),
+	}
+}
+
+// Close stops listening, closes every connection and waits for all of the
+// backend's goroutines to end.
+func (b *Backend) Close() error {
+	b.shutdown()
+	b.wg.Wait()
+	return nil
+}
+
+func (b *Backend) shutdown() {
+	b.once.Do(func() {
+		close(b.stop)
+		b.mu.Lock()
+		b.closed = true
+		for c := range b.open {
+			c.Close()
+		}
+		b.mu.Unlock()
+		b.ln.Close()
+	})
+}
+
+func (b *Backend) acceptLoop() {
+	defer b.wg.Done()
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			return
+		}
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			c.Close()
+			return
+		}
+		b.open[c] = struct{}{}
+		b.wg.Add(1)
+		b.mu.Unlock()
+		b.conns.Add(1)
+		go b.serve(c)
+	}
+}
+
+func (b *Backend) forget(c net.Conn) {
+	b.mu.Lock()
+	delete(b.open, c)
+	b.mu.Unlock()
+	c.Close()
+}
+
+func (b *Backend) serve(c net.Conn) {
+	defer b.wg.Done()
+	defer b.forget(c)
+	br := bufio.NewReaderSize(c, 4096)
+	perConn := 0
+	for {
+		req, err := readHead(br, true)
+		if err != nil {
+			return
+		}
+		n, err := bodyLength(req, true)
+		if err != nil {
+			return
+		}
+		if _, err := readBody(br, n); err != nil {
+			return
+		}
+		// Count before acting, so that whoever sees the reaction (a
+		// response, EOF or RST) also sees the request counted.
+		total := b.requests.Add(1)
+		perConn++
+		wantsClose := req.hasToken("Connection", "close") ||
+			(req.Proto == "HTTP/1.0" && !req.hasToken("Connection", "keep-alive"))
+
+		switch b.policy.Kind {
+		case PolicyOK:
+			if !b.respond(c, 200, wantsClose, total) || wantsClose {
+				return
+			}
+		case PolicyStatus:
+			if !b.respond(c, b.policy.Status, wantsClose, total) || wantsClose {
+				return
+			}
+		case PolicyFirstOnly:
+			if total != 1 {
+				return
+			}
+			if !b.respond(c, 200, wantsClose, total) || wantsClose {
+				return
+			}
+		case PolicyOnePerConn:
+			if perConn > 1 {
+				return
+			}
+			if !b.respond(c, 200, wantsClose, total) || wantsClose {
+				return
+			}
+		case PolicyClose:
+			return
+		case PolicyReset:
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			return
+		case PolicyHang:
+			// Never answer; wait for the peer to go away or for Close.
+			buf := make([]byte, 512)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+			}
+		default:
+			return
+		}
+	}
+}
+
+var statusText = map[int]string{
+	200: "OK", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
+	500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+	504: "Gateway Time-out",
+}
+
+func reason(code int) string {
+	if s, ok := statusText[code]; ok {
+		return s
+	}
+	return "Status"
+}
+
+func (b *Backend) respond(c net.Conn, code int, closing bool, n int64) bool {
+	body := fmt.Sprintf("%s from %s, request %d\n", b.policy, b.label, n)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n", code, reason(code), len(body))
+	if closing {
+		sb.WriteString("Connection: close\r\n")
+	}
+	sb.WriteString("\r\n")
+	sb.WriteString(body)
+	_, err := c.Write([]byte(sb.String()))
+	return err == nil
+}

@@ -1,0 +1,19 @@
+// Package emulator runs one upstream and one location the way a chosen
+// nginx / lua-nginx-module / OpenResty version would, over real TCP on
+// 127.0.0.1, against emulated misbehaving backends, and reports what it
+// observed per client request: status, upstream connections and requests,
+// and a per-attempt trace.
+//
+// It owns the model of nginx's upstream machinery (init_request, connect,
+// ngx_http_upstream_next in its pre-1.9.13 and later forms, test_next, round
+// robin, the keepalive module), of lua-nginx-module's balancer by version
+// (the user's balancer_by_lua* code runs in a sandboxed gopher-lua VM with
+// ngx.balancer, ngx.ctx, ngx.var, ngx.log, ngx.exit), the backend policies
+// (ok, first-only, one-per-conn, close, reset, hang, status:NNN) that other
+// engines reuse, and the Result JSON contract of `ngxlint emulate`.
+//
+// It does not parse configurations (the caller builds a Config from
+// nginxconf's model), does not decide whether an observation is a bug (the
+// rules package compares observations with a scenario's expectation), and
+// never dials any address but the loopback backends it started itself.
+package emulator

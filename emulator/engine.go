@@ -1,0 +1,1177 @@
+package emulator
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/ngxlint/ngxlint/versions"
+)
+
+const (
+	defaultMaxAttempts = 1000
+	defaultTimeout     = 10 * time.Second
+	defaultLuaTimeout  = time.Second
+	defaultProxyTimer  = 60 * time.Second
+	maxBackends        = 64
+	settleWait         = 2 * time.Second
+	// placeholderAddr is the server LNM >= 0.10.27 adds to an upstream
+	// with a balancer and no server line
+	// (ngx_http_lua_balancer_default_server_sockaddr).
+	placeholderAddr = "0.0.0.1:80"
+	postBody        = "hello=world"
+)
+
+// Keepalive module placement.
+const (
+	kaNone     = iota
+	kaAll      // wraps the whole balancer (directive after the method, or nginx >= 1.29.7)
+	kaFallback // LNM >= 0.10.27 wrapped a `keepalive` written before the balancer: used only when Lua sets no peer
+)
+
+// run is the state of one Run: one nginx worker with one upstream.
+type run struct {
+	cfg        Config
+	prof       versions.Profile
+	ctx        context.Context
+	mask       uint32
+	maxAtt     int
+	timeout    time.Duration
+	luaTimeout time.Duration
+
+	backends map[string]*Backend
+	notes    []string
+
+	rr          *rrPeers
+	kaMode      int
+	ka          *kaCache
+	luaPool     *kaCache
+	kaRequests  int
+	kaTimeout   time.Duration
+	kaTime      time.Duration
+	lua         *luaEngine
+	placeholder bool
+	notify      bool
+
+	httpVersion string
+	connHeader  string
+	noBuffering bool
+
+	front net.Listener
+}
+
+func (r *run) now() time.Time { return time.Now() }
+
+// upConn is an upstream connection (ngx_connection_t to a backend).
+type upConn struct {
+	c        net.Conn
+	br       *bufio.Reader
+	addr     string
+	requests int
+	start    time.Time
+	broken   bool
+}
+
+func (c *upConn) close() {
+	if c != nil && c.c != nil {
+		c.c.Close()
+	}
+}
+
+// ureq is the per-client-request upstream state (ngx_http_upstream_t and
+// ngx_peer_connection_t).
+type ureq struct {
+	seq          int
+	method, path string
+	tries        uint64
+	start        time.Time
+	pc           struct {
+		sockaddr, name string
+		cached         bool
+		conn           *upConn
+	}
+	rr     *rrData
+	bp     luaPeer
+	luaEnv *lua.LTable
+	luaCtx *lua.LTable
+	states []int
+
+	requestSent, requestBodySent bool
+	keepalive                    bool
+	keepaliveWhy                 string
+
+	connectTimeout, sendTimeout, readTimeout time.Duration
+
+	attempts []*Attempt
+	cur      *Attempt
+	log      []string
+	why      string
+	capped   bool
+
+	ctx     context.Context
+	aborted atomic.Bool
+	mu      sync.Mutex
+	curNet  net.Conn
+	dials   int
+	writes  int
+}
+
+func (u *ureq) note(s string) {
+	if u.cur != nil {
+		u.cur.Log = append(u.cur.Log, s)
+	} else {
+		u.log = append(u.log, s)
+	}
+}
+
+func (u *ureq) setCur(c net.Conn) {
+	u.mu.Lock()
+	u.curNet = c
+	u.mu.Unlock()
+	if c != nil && u.aborted.Load() {
+		c.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+func (u *ureq) variable(name string) lua.LValue {
+	uri, _, _ := strings.Cut(u.path, "?")
+	switch name {
+	case "request_uri":
+		return lua.LString(u.path)
+	case "uri", "document_uri":
+		return lua.LString(uri)
+	case "args", "query_string":
+		if _, q, ok := strings.Cut(u.path, "?"); ok {
+			return lua.LString(q)
+		}
+		return lua.LNil
+	case "host", "server_name", "http_host":
+		return lua.LString("emulated.test")
+	case "remote_addr", "binary_remote_addr":
+		return lua.LString("127.0.0.1")
+	case "request_method":
+		return lua.LString(u.method)
+	case "scheme":
+		return lua.LString("http")
+	case "server_protocol":
+		return lua.LString("HTTP/1.1")
+	case "server_port":
+		return lua.LString("80")
+	case "server_addr":
+		return lua.LString("127.0.0.1")
+	}
+	return lua.LNil
+}
+
+// Run emulates cfg and returns what the emulated backends and client
+// observed. It returns an error only for an unusable configuration or when
+// ctx ends; everything nginx would do at run time (500, 502, loops) is a
+// Result. Every listener, connection and goroutine it starts has ended when
+// it returns.
+func Run(ctx context.Context, cfg Config) (res *Result, err error) {
+	r, err := newRun(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer r.shutdown()
+
+	res = &Result{Engine: "emulator", Notes: r.notes}
+	res.Profile = ResultProfile{Nginx: verString(r.prof.Nginx), OpenResty: verString(r.prof.OpenResty)}
+	if r.cfg.Upstream.BalancerLua != "" || !cfg.Profile.LNM.IsZero() {
+		res.Profile.LuaNginxModule = verString(r.prof.LNM)
+	}
+	for i, q := range cfg.Requests {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("emulation cancelled: %w", err)
+		}
+		res.Requests = append(res.Requests, r.doRequest(i, q))
+	}
+	for addr, b := range r.backends {
+		s := b.Stats()
+		s.Address = addr
+		res.Backends = append(res.Backends, s)
+	}
+	sort.Slice(res.Backends, func(i, j int) bool { return res.Backends[i].Address < res.Backends[j].Address })
+	return res, nil
+}
+
+func verString(v versions.Version) string {
+	if v.IsZero() {
+		return ""
+	}
+	return v.String()
+}
+
+func newRun(ctx context.Context, cfg Config) (*run, error) {
+	r := &run{cfg: cfg, ctx: ctx, backends: map[string]*Backend{}}
+	r.prof = cfg.Profile.Concrete()
+	p := r.prof
+	up := cfg.Upstream
+	hasLua := up.BalancerLua != ""
+	for _, a := range r.prof.Assumed {
+		// Without a Lua balancer the module version does not matter.
+		if hasLua || !strings.HasPrefix(a, "lua-nginx-module") {
+			r.notes = append(r.notes, a)
+		}
+	}
+
+	if len(cfg.Requests) == 0 {
+		return nil, errors.New("no client requests to send")
+	}
+	mask, err := parseNextUpstream(cfg.Location.NextUpstream)
+	if err != nil {
+		return nil, err
+	}
+	r.mask = mask
+	r.maxAtt = cfg.MaxAttempts
+	if r.maxAtt <= 0 {
+		r.maxAtt = defaultMaxAttempts
+	}
+	r.timeout = cfg.Timeout
+	if r.timeout <= 0 {
+		r.timeout = defaultTimeout
+	}
+	r.luaTimeout = cfg.LuaTimeout
+	if r.luaTimeout <= 0 {
+		r.luaTimeout = defaultLuaTimeout
+	}
+	if hasLua && p.LNM.Less("0.10.0") {
+		// balancer_by_lua arrived with 8c53a0d2 (v0.10.0rc0).
+		return nil, fmt.Errorf("balancer_by_lua* needs lua-nginx-module 0.10.0 or later, profile has %s", p.LNM)
+	}
+	servers := up.Servers
+	if len(servers) == 0 {
+		if !hasLua || p.LNM.Less("0.10.27") {
+			return nil, fmt.Errorf("upstream %q: no servers are inside upstream", up.Name)
+		}
+		// LNM >= 0.10.27 adds a placeholder server 0.0.0.1:80.
+		r.placeholder = true
+		servers = []Server{{Addr: "0.0.0.1"}}
+	}
+	primaries := 0
+	for _, s := range servers {
+		if !s.Backup {
+			primaries++
+		}
+	}
+	if primaries == 0 {
+		return nil, fmt.Errorf("upstream %q: no servers in upstream (all are backup)", up.Name)
+	}
+	r.rr = newRRPeers(servers)
+	if up.Method != "" {
+		r.notes = append(r.notes, fmt.Sprintf("load-balancing method %q is emulated as round robin", up.Method))
+	}
+
+	// Keepalive module placement and defaults.
+	kaN := 0
+	switch {
+	case p.Nginx.AtLeast("1.29.7"):
+		// Since 1.29.7 (4fbe4b627) keepalive is on by default for explicit
+		// upstreams (32 connections) and init_main_conf wraps peer.init
+		// last, so the directive order no longer matters.
+		kaN = 32
+		if up.KeepaliveSet {
+			kaN = up.Keepalive
+		}
+		if kaN > 0 {
+			r.kaMode = kaAll
+		}
+	case up.KeepaliveSet && up.Keepalive > 0:
+		kaN = up.Keepalive
+		r.kaMode = kaAll
+		if up.KeepaliveBeforeBalancer && (hasLua || up.Method != "") {
+			if hasLua && p.LNM.AtLeast("0.10.27") {
+				// LNM >= 0.10.27 keeps the earlier init_upstream as its
+				// original balancer, but its get/free skip it whenever Lua
+				// sets the peer (LNM-KEEPALIVE-ORDER).
+				r.kaMode = kaFallback
+				r.notes = append(r.notes, "keepalive written before balancer_by_lua*: used only when Lua sets no peer")
+			} else {
+				// The later method directive replaces init_upstream; nginx
+				// only warns "load balancing method redefined".
+				r.kaMode = kaNone
+				r.notes = append(r.notes, "keepalive written before the balancing method is lost (\"load balancing method redefined\")")
+			}
+		}
+	}
+	if r.kaMode != kaNone {
+		r.ka = &kaCache{max: kaN}
+	}
+	// keepalive_requests and keepalive_timeout since 1.15.3 (d817ceae7,
+	// 7de808990); keepalive_time and requests 1000 since 1.19.10 (d9996d6f2,
+	// eb52de831).
+	switch {
+	case p.Nginx.AtLeast("1.19.10"):
+		r.kaRequests, r.kaTimeout, r.kaTime = 1000, 60*time.Second, time.Hour
+	case p.Nginx.AtLeast("1.15.3"):
+		r.kaRequests, r.kaTimeout = 100, 60*time.Second
+	}
+	if up.KeepaliveRequests > 0 {
+		r.kaRequests = up.KeepaliveRequests
+	}
+	if up.KeepaliveTimeout > 0 {
+		r.kaTimeout = up.KeepaliveTimeout
+	}
+	if up.KeepaliveTime > 0 {
+		r.kaTime = up.KeepaliveTime
+	}
+
+	// proxy_http_version 1.1 and no "Connection: close" by default since
+	// 1.29.7 (6bb27a631); before, HTTP/1.0 with Connection: close.
+	loc := cfg.Location
+	r.httpVersion = loc.HTTPVersion
+	if r.httpVersion == "" {
+		r.httpVersion = "1.0"
+		if p.Nginx.AtLeast("1.29.7") {
+			r.httpVersion = "1.1"
+		}
+	}
+	if r.httpVersion != "1.0" && r.httpVersion != "1.1" {
+		return nil, fmt.Errorf("proxy_http_version %q: want 1.0 or 1.1", r.httpVersion)
+	}
+	switch {
+	case loc.ConnectionHeader != nil:
+		r.connHeader = *loc.ConnectionHeader
+	case p.Nginx.AtLeast("1.29.7") && r.httpVersion == "1.1":
+		r.connHeader = ""
+	default:
+		r.connHeader = "close"
+	}
+	r.noBuffering = loc.RequestBuffering != nil && !*loc.RequestBuffering
+
+	if hasLua {
+		proto, err := compileLua(up.BalancerLua, up.BalancerName)
+		if err != nil {
+			return nil, err
+		}
+		r.lua = newLuaEngine(r, proto)
+		// The notify hook (LNM >= 0.10.27) only exists with OpenResty's
+		// balancer_pool_max_retry nginx patch, applied from OR 1.29.2.4
+		// (5363dfe).
+		r.notify = p.NotifyPatch && p.LNM.AtLeast("0.10.27")
+		if p.LNM.AtLeast("0.10.27") {
+			n := up.BalancerKeepalive
+			if n <= 0 {
+				n = 32
+			}
+			r.luaPool = &kaCache{max: n}
+		}
+	}
+
+	var lc net.ListenConfig
+	r.front, err = lc.Listen(ctx, "tcp4", "127.0.0.1:0")
+	if err != nil {
+		r.shutdown()
+		return nil, fmt.Errorf("emulator listener: %w", err)
+	}
+	// Backends for every configured address up front; Lua-chosen peers are
+	// added when first used.
+	for _, s := range servers {
+		a := normAddr(s.Addr, 80)
+		if r.placeholder && a == placeholderAddr {
+			continue
+		}
+		if _, err := r.backendFor(a); err != nil {
+			r.shutdown()
+			return nil, err
+		}
+	}
+	for k := range cfg.Backends {
+		if _, err := r.backendFor(normAddr(k, 80)); err != nil {
+			r.shutdown()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *run) shutdown() {
+	if r.ka != nil {
+		r.ka.closeAll()
+	}
+	if r.luaPool != nil {
+		r.luaPool.closeAll()
+	}
+	if r.front != nil {
+		r.front.Close()
+	}
+	for _, b := range r.backends {
+		b.Close()
+	}
+	if r.lua != nil {
+		r.lua.close()
+	}
+}
+
+// backendFor returns the emulated backend standing in for peer address a.
+func (r *run) backendFor(a string) (*Backend, error) {
+	if b, ok := r.backends[a]; ok {
+		return b, nil
+	}
+	if len(r.backends) >= maxBackends {
+		return nil, fmt.Errorf("more than %d distinct peer addresses", maxBackends)
+	}
+	b, err := StartBackend(r.ctx, r.cfg.policyFor(a))
+	if err != nil {
+		return nil, err
+	}
+	r.backends[a] = b
+	return b, nil
+}
+
+func (r *run) totals() (conns, reqs int) {
+	for _, b := range r.backends {
+		s := b.Stats()
+		conns += s.Connections
+		reqs += s.Requests
+	}
+	return
+}
+
+// ---- balancer layering ----
+
+func (r *run) get(u *ureq) int {
+	if r.kaMode == kaAll {
+		return r.kaGet(u, r.baseGet)
+	}
+	return r.baseGet(u)
+}
+
+func (r *run) free(u *ureq, state int) {
+	if r.kaMode == kaAll {
+		r.kaFree(u, state, r.baseFree)
+		return
+	}
+	r.baseFree(u, state)
+}
+
+func (r *run) baseGet(u *ureq) int {
+	if r.lua != nil {
+		return r.luaGet(u)
+	}
+	return r.rrGet(u)
+}
+
+func (r *run) baseFree(u *ureq, state int) {
+	if r.lua != nil {
+		r.luaFree(u, state)
+		return
+	}
+	r.rrFree(u, state)
+}
+
+// origGet / origFree are what the Lua balancer falls back to.
+func (r *run) origGet(u *ureq) int {
+	if r.kaMode == kaFallback {
+		return r.kaGet(u, r.rrGet)
+	}
+	return r.rrGet(u)
+}
+
+func (r *run) origFree(u *ureq, state int) {
+	if r.kaMode == kaFallback {
+		r.kaFree(u, state, r.rrFree)
+		return
+	}
+	r.rrFree(u, state)
+}
+
+// luaGet is ngx_http_lua_balancer_get_peer.
+func (r *run) luaGet(u *ureq) int {
+	a := u.cur
+	bp := &u.bp
+	bp.sockaddr, bp.name, bp.host, bp.portZero = "", "", "", false
+	bp.moreTries, bp.keepalive = 0, false
+	bp.totalTries++
+	res := r.lua.run(u.ctx, u, a)
+	if res.err != nil {
+		a.Outcome = res.outcome
+		if u.aborted.Load() {
+			a.Outcome = OutcomeClientAbort
+		}
+		a.Log = append(a.Log, "[error] failed to run balancer_by_lua*: "+res.err.Error())
+		return ngxError
+	}
+	if res.exited && res.exitRC != ngxOK {
+		rc := res.exitRC
+		a.Outcome = OutcomeLuaExit
+		a.Log = append(a.Log, fmt.Sprintf("ngx.exit(%d) in the balancer", rc))
+		switch {
+		case rc == ngxError || rc == ngxBusy || rc == ngxDeclined:
+			return rc
+		case rc >= 300 && r.prof.StatusCodePatch:
+			// OpenResty's balancer_status_code patch (OR 3b74625, from OR
+			// 1.11.2.5) lets the status through.
+			return rc
+		case rc > 0:
+			// Stock nginx: any other positive code is NGX_ERROR -> 500.
+			return ngxError
+		}
+	}
+	if bp.sockaddr != "" {
+		u.pc.sockaddr, u.pc.name = bp.sockaddr, bp.sockaddr
+		if r.prof.LNM.AtLeast("0.10.1") {
+			// 60ebb5c (v0.10.1): a Lua-chosen peer starts with no cached
+			// connection. v0.10.0 lacks this, so a cached flag set by the
+			// keepalive module on an earlier attempt stays 1
+			// (LNM-CACHED-HOTLOOP).
+			u.pc.cached = false
+			u.pc.conn = nil
+		}
+		if r.prof.LNM.Less("0.10.27") {
+			// v0.10.x get_peer sets rrp.peers->single = 0, mutating the
+			// shared upstream configuration.
+			u.rr.peers.single = false
+		}
+		if bp.moreTries != 0 {
+			u.tries += bp.moreTries
+		}
+		if bp.keepalive && r.luaPool != nil {
+			if c := r.kaTake(r.luaPool, bp.sockaddr, bp.host, true, u.seq); c != nil {
+				u.pc.cached = true
+				u.pc.conn = c
+				return ngxDone
+			}
+		}
+		return ngxOK
+	}
+	if r.prof.LNM.AtLeast("0.10.27") {
+		rc := r.origGet(u)
+		if rc == ngxError {
+			return rc
+		}
+		if r.placeholder && u.pc.sockaddr == placeholderAddr {
+			a.Outcome = OutcomeNoPeer
+			a.Log = append(a.Log, "[error] lua balancer: no peer set")
+			return ngxError
+		}
+		return rc
+	}
+	// Up to v0.10.26: round robin over the server lines.
+	u.note("balancer code set no peer: round robin over the server lines")
+	return r.rrGet(u)
+}
+
+// luaFree is ngx_http_lua_balancer_free_peer.
+func (r *run) luaFree(u *ureq, state int) {
+	bp := &u.bp
+	if bp.sockaddr == "" {
+		r.origFree(u, state)
+		return
+	}
+	bp.lastState = state
+	if u.tries > 0 {
+		u.tries--
+	}
+	if !bp.keepalive || r.luaPool == nil {
+		return
+	}
+	c := u.pc.conn
+	why := ""
+	switch {
+	case state&peerFailed != 0:
+		why = "failed"
+	case c == nil || c.broken:
+		why = "connection error"
+	case bp.kaMaxReq > 0 && c.requests >= bp.kaMaxReq:
+		why = "max_requests reached"
+	case !u.keepalive:
+		why = u.keepaliveWhy
+	case !u.requestBodySent:
+		why = "request body not sent"
+	}
+	if why != "" {
+		if c != nil {
+			u.note("lua keepalive: not saved (" + why + ")")
+		}
+		return
+	}
+	if bp.kaIdle == 0 {
+		// ngx_add_timer(c->read, 0) closes it at once (LNM-KA-TIMEOUT-0).
+		u.note("lua keepalive: idle timeout 0 closes the connection at once")
+		return
+	}
+	r.luaPool.put(&kaItem{addr: bp.sockaddr, host: bp.host, conn: c, savedAt: r.now(), reqSeq: u.seq, idle: bp.kaIdle})
+	u.pc.conn = nil
+	u.note("lua keepalive: connection saved to the Lua pool")
+}
+
+// ---- the request path ----
+
+type clientResult struct {
+	status  Status
+	errText string
+}
+
+func (r *run) doRequest(seq int, q Request) RequestResult {
+	method := strings.ToUpper(q.Method)
+	if method == "" {
+		method = "GET"
+	}
+	path := q.Path
+	if path == "" {
+		path = "/"
+	}
+	out := RequestResult{Method: method, Path: path}
+	c0, q0 := r.totals()
+
+	cres := make(chan clientResult, 1)
+	go r.client(method, path, cres)
+
+	u := &ureq{seq: seq, method: method, path: path}
+	if tl, ok := r.front.(*net.TCPListener); ok {
+		tl.SetDeadline(time.Now().Add(r.timeout))
+	}
+	conn, err := r.front.Accept()
+	if err != nil {
+		cr := <-cres
+		out.Status = Status{Timeout: true}
+		out.Why = "client connection not accepted: " + err.Error() + " " + cr.errText
+		return out
+	}
+	r.serve(u, conn)
+	cr := <-cres
+	out.Status = cr.status
+	if cr.errText != "" {
+		u.log = append(u.log, cr.errText)
+	}
+	if u.capped || cr.status.Timeout {
+		out.Unbounded = true
+	}
+
+	// Wait until the backends have counted every connection made and every
+	// request written, so the per-request counts are exact.
+	deadline := time.Now().Add(settleWait)
+	for {
+		c, q := r.totals()
+		if (c-c0 >= u.dials && q-q0 >= u.writes) || time.Now().After(deadline) {
+			out.UpstreamConnections, out.UpstreamRequests = c-c0, q-q0
+			break
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	out.Attempts = make([]Attempt, len(u.attempts))
+	for i, a := range u.attempts {
+		out.Attempts[i] = *a
+	}
+	out.Why, out.Log = u.why, u.log
+	return out
+}
+
+// client is the emulated HTTP client: one connection, one request, and a
+// read deadline of Config.Timeout; when it expires the client closes the
+// connection, as curl --max-time does.
+func (r *run) client(method, path string, out chan<- clientResult) {
+	d := net.Dialer{Timeout: r.timeout}
+	c, err := d.DialContext(r.ctx, "tcp4", r.front.Addr().String())
+	if err != nil {
+		out <- clientResult{status: Status{Timeout: true}, errText: "client: " + err.Error()}
+		return
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(r.timeout))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: emulated.test\r\nConnection: close\r\n", method, path)
+	if hasBody(method) {
+		fmt.Fprintf(&b, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", len(postBody), postBody)
+	} else {
+		b.WriteString("\r\n")
+	}
+	if _, err := io.WriteString(c, b.String()); err != nil {
+		out <- clientResult{status: Status{Timeout: true}, errText: "client: " + err.Error()}
+		return
+	}
+	br := bufio.NewReader(c)
+	m, err := readHead(br, false)
+	if err != nil {
+		why := "client: no response (the emulator stopped the request)"
+		if isTimeout(err) {
+			why = fmt.Sprintf("client: no response within %s; it closed the connection (nginx logs 499)", r.timeout)
+		}
+		out <- clientResult{status: Status{Timeout: true}, errText: why}
+		return
+	}
+	if n, err := bodyLength(m, false); err == nil {
+		readBody(br, n)
+	}
+	out <- clientResult{status: Status{Code: m.Status}}
+}
+
+func hasBody(method string) bool {
+	return method == "POST" || method == "PUT" || method == "PATCH"
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// serve is the proxy side of one client request.
+func (r *run) serve(u *ureq, conn net.Conn) {
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(r.timeout + time.Second))
+	br := bufio.NewReader(conn)
+	m, err := readHead(br, true)
+	if err != nil {
+		u.why = "could not read the client request: " + err.Error()
+		return
+	}
+	if n, err := bodyLength(m, true); err == nil {
+		readBody(br, n)
+	}
+	conn.SetDeadline(time.Time{})
+
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	u.ctx = ctx
+	// Watch the client connection: EOF means the client went away, which
+	// nginx sees through ngx_http_upstream_check_broken_connection and
+	// finalizes with 499.
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		buf := make([]byte, 64)
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				u.aborted.Store(true)
+				cancel()
+				return
+			}
+		}
+	}()
+	stopAfter := context.AfterFunc(ctx, func() {
+		u.mu.Lock()
+		if u.curNet != nil {
+			u.curNet.SetDeadline(time.Unix(1, 0))
+		}
+		u.mu.Unlock()
+	})
+	status := r.upstream(u)
+	stopAfter()
+	if status.send {
+		writeClientResponse(conn, status.code)
+	}
+	// Closing ends the watcher.
+	conn.Close()
+	<-watchDone
+}
+
+type finalStatus struct {
+	code int
+	send bool
+}
+
+func writeClientResponse(c net.Conn, code int) {
+	body := fmt.Sprintf("<html><head><title>%d %s</title></head><body><center><h1>%d %s</h1></center><hr><center>nginx (emulated)</center></body></html>\n",
+		code, reason(code), code, reason(code))
+	fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		code, reason(code), len(body), body)
+}
+
+// upstream runs ngx_http_upstream_init_request, then connect / send / read
+// and ngx_http_upstream_next until the request is finalized.
+func (r *run) upstream(u *ureq) finalStatus {
+	loc := r.cfg.Location
+	u.connectTimeout, u.sendTimeout, u.readTimeout = orDefault(loc.ConnectTimeout), orDefault(loc.SendTimeout), orDefault(loc.ReadTimeout)
+	u.rr = &rrData{peers: r.rr, tried: make([]bool, len(r.rr.peers))}
+	u.tries = r.initTries(r.rr)
+	u.start = r.now()
+	// init_request caps tries at proxy_next_upstream_tries: the only place
+	// the limit is applied.
+	if n := loc.NextUpstreamTries; n > 0 && u.tries > uint64(n) {
+		u.tries = uint64(n)
+	}
+	for {
+		if u.aborted.Load() {
+			return r.finalize(u, 499, "client closed the connection: finalize 499")
+		}
+		if len(u.attempts) >= r.maxAtt {
+			u.capped = true
+			u.cur = nil
+			if u.pc.conn != nil {
+				u.pc.conn.close()
+				u.pc.conn = nil
+			}
+			u.why = fmt.Sprintf("stopped after %d attempts (max attempts): nginx would go on until the client gives up (499)", r.maxAtt)
+			return finalStatus{}
+		}
+		a := &Attempt{}
+		u.attempts = append(u.attempts, a)
+		u.cur = a
+		u.states = append(u.states, 0)
+		// ngx_http_upstream_connect resets these for every attempt.
+		u.requestSent, u.requestBodySent, u.keepalive, u.keepaliveWhy = false, false, false, ""
+
+		rc := r.get(u)
+		a.Peer = u.pc.sockaddr
+		switch {
+		case rc >= 300:
+			return r.finalize(u, rc, fmt.Sprintf("balancer exited with %d (balancer_status_code patch)", rc))
+		case rc == ngxError:
+			if a.Outcome == "" {
+				a.Outcome = OutcomeLuaError
+			}
+			a.TriesLeft = u.tries
+			return r.finalize(u, 500, "peer.get returned NGX_ERROR: finalize 500")
+		case rc == ngxBusy:
+			a.Outcome = OutcomeNoLive
+			a.Log = append(a.Log, "[error] no live upstreams")
+			if st, done := r.next(u, a, ftNoLive); done {
+				return st
+			}
+			continue
+		case rc == ngxDeclined:
+			a.Outcome = OutcomeLuaExit
+			if st, done := r.next(u, a, ftError); done {
+				return st
+			}
+			continue
+		}
+		if rc == ngxOK && u.pc.cached {
+			a.Log = append(a.Log, "pc->cached is still 1 from an earlier cached connection although this connection is fresh")
+		}
+		a.Cached = rc == ngxDone
+		ft, outcome := r.attempt(u, a, rc == ngxDone)
+		a.Outcome = outcome
+		if ft == 0 {
+			a.TriesLeft = u.tries
+			return r.finalize(u, a.Status, "response passed to the client")
+		}
+		if st, done := r.next(u, a, ft); done {
+			return st
+		}
+	}
+}
+
+func orDefault(d time.Duration) time.Duration {
+	if d <= 0 {
+		return defaultProxyTimer
+	}
+	return d
+}
+
+// attempt connects (or reuses), sends and reads. It returns 0 when a
+// response is to be passed to the client, or the ft_type of the failure.
+func (r *run) attempt(u *ureq, a *Attempt, cached bool) (uint32, string) {
+	c := u.pc.conn
+	if !cached {
+		if strings.HasPrefix(u.pc.sockaddr, "unix:") || strings.HasSuffix(u.pc.sockaddr, ":0") {
+			a.Log = append(a.Log, "[crit] connect() failed")
+			return ftError, OutcomeConnectError
+		}
+		b, err := r.backendFor(u.pc.sockaddr)
+		if err != nil {
+			a.Log = append(a.Log, "[crit] connect() failed: "+err.Error())
+			return ftError, OutcomeConnectError
+		}
+		d := net.Dialer{Timeout: u.connectTimeout}
+		nc, err := d.DialContext(u.ctx, "tcp4", b.Addr())
+		if err != nil {
+			if isTimeout(err) && !u.aborted.Load() {
+				return ftTimeout, OutcomeTimeout
+			}
+			a.Log = append(a.Log, "[crit] connect() failed: "+err.Error())
+			return ftError, OutcomeConnectError
+		}
+		u.dials++
+		c = &upConn{c: nc, br: bufio.NewReaderSize(nc, maxHeaderBytes), addr: u.pc.sockaddr, start: r.now()}
+		u.pc.conn = c
+	}
+	u.setCur(c.c)
+	defer u.setCur(nil)
+	c.requests++ // since 1.15.3; harmless before
+
+	// Send.
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/%s\r\nHost: %s\r\n", u.method, u.path, r.httpVersion, r.hostHeader())
+	if r.connHeader != "" {
+		fmt.Fprintf(&b, "Connection: %s\r\n", r.connHeader)
+	}
+	if hasBody(u.method) {
+		fmt.Fprintf(&b, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", len(postBody), postBody)
+	} else {
+		b.WriteString("\r\n")
+	}
+	u.requestSent = true
+	c.c.SetWriteDeadline(time.Now().Add(u.sendTimeout))
+	if _, err := io.WriteString(c.c, b.String()); err != nil {
+		c.broken = true
+		return classifyIOErr(u, a, err, "while sending request to upstream")
+	}
+	u.writes++
+	u.requestBodySent = true
+
+	// Read the response header.
+	c.c.SetReadDeadline(time.Now().Add(u.readTimeout))
+	m, err := readHead(c.br, false)
+	if err != nil {
+		c.broken = true
+		switch {
+		case errors.Is(err, errTooBig):
+			a.Log = append(a.Log, "[error] upstream sent too big header")
+			return ftInvalidHeader, OutcomeInvalid
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			a.Log = append(a.Log, "[error] upstream prematurely closed connection while reading response header from upstream")
+			return ftError, OutcomeClosed
+		case strings.HasPrefix(err.Error(), "malformed"):
+			a.Log = append(a.Log, "[error] upstream sent invalid header: "+err.Error())
+			return ftInvalidHeader, OutcomeInvalid
+		}
+		return classifyIOErr(u, a, err, "while reading response header from upstream")
+	}
+	a.Status = m.Status
+	u.states[len(u.states)-1] = m.Status
+	if ft := r.testNext(u, m.Status); ft != 0 {
+		c.broken = true
+		return ft, OutcomeNextStatus
+	}
+	// Read the body; u->keepalive is set only for an HTTP/1.1 response
+	// without Connection: close whose body was read to its end.
+	n, lerr := bodyLength(m, false)
+	switch {
+	case lerr != nil:
+		c.broken = true
+		u.keepaliveWhy = "bad response length"
+	default:
+		if _, err := readBody(c.br, n); err != nil {
+			c.broken = true
+			u.keepaliveWhy = "response body not fully read"
+			a.Log = append(a.Log, "[error] upstream prematurely closed connection while reading upstream")
+			break
+		}
+		switch {
+		case m.Proto != "HTTP/1.1":
+			u.keepaliveWhy = "HTTP/1.0 response"
+		case m.hasToken("Connection", "close"):
+			u.keepaliveWhy = "response has Connection: close"
+		case n == -2:
+			u.keepaliveWhy = "response without length"
+		case m.Status == 101:
+			u.keepaliveWhy = "101 response"
+		default:
+			u.keepalive = true
+		}
+	}
+	return 0, OutcomeResponse
+}
+
+func (r *run) hostHeader() string {
+	if r.cfg.Upstream.Name != "" {
+		return r.cfg.Upstream.Name
+	}
+	return "backend"
+}
+
+func classifyIOErr(u *ureq, a *Attempt, err error, where string) (uint32, string) {
+	if u.aborted.Load() {
+		return ftError, OutcomeClientAbort
+	}
+	if isTimeout(err) {
+		a.Log = append(a.Log, "[error] upstream timed out "+where)
+		return ftTimeout, OutcomeTimeout
+	}
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		a.Log = append(a.Log, "[error] connection reset by peer "+where)
+		return ftError, OutcomeReset
+	}
+	a.Log = append(a.Log, "[error] "+err.Error()+" "+where)
+	return ftError, OutcomeClosed
+}
+
+// nextErrors is ngx_http_upstream_next_errors: the statuses test_next can
+// turn into a retry.
+func (r *run) nextErrorMask(status int) uint32 {
+	switch status {
+	case 500:
+		return ftHTTP500
+	case 502:
+		return ftHTTP502
+	case 503:
+		return ftHTTP503
+	case 504:
+		return ftHTTP504
+	case 403:
+		return ftHTTP403
+	case 404:
+		return ftHTTP404
+	case 429:
+		// http_429 exists since 1.11.13 (ca1a5057e).
+		if r.prof.Nginx.AtLeast("1.11.13") {
+			return ftHTTP429
+		}
+	}
+	return 0
+}
+
+// testNext is ngx_http_upstream_test_next for the status part.
+func (r *run) testNext(u *ureq, status int) uint32 {
+	un := r.nextErrorMask(status)
+	if un == 0 {
+		return 0
+	}
+	timeout := r.cfg.Location.NextUpstreamTimeout
+	elapsed := timeout > 0 && r.now().Sub(u.start) >= timeout
+	if r.prof.Nginx.AtLeast("1.13.11") {
+		// d90a75b7c: the same checks next() applies, so that the
+		// upstream's own response passes through when no retry is possible.
+		mask := un
+		if u.requestSent && nonIdempotent(u.method) {
+			mask |= ftNonIdempotent
+		}
+		if u.tries > 1 && r.mask&mask == mask && !(u.requestSent && r.noBuffering) && !elapsed {
+			return un
+		}
+		return 0
+	}
+	if u.tries > 1 && r.mask&un != 0 {
+		return un
+	}
+	return 0
+}
+
+func nonIdempotent(m string) bool { return m == "POST" || m == "LOCK" || m == "PATCH" }
+
+// mapStatus is the ft_type -> status switch of ngx_http_upstream_next.
+func (r *run) mapStatus(ft uint32) int {
+	n := r.prof.Nginx
+	switch ft {
+	case ftTimeout:
+		return 504
+	case ftHTTP504:
+		// 503/504 map to themselves since 1.13.7 (f1be23bc8).
+		if n.AtLeast("1.13.7") {
+			return 504
+		}
+	case ftHTTP500:
+		return 500
+	case ftHTTP503:
+		if n.AtLeast("1.13.7") {
+			return 503
+		}
+	case ftHTTP403:
+		return 403
+	case ftHTTP404:
+		return 404
+	case ftHTTP429:
+		return 429
+	}
+	return 502
+}
+
+// next is ngx_http_upstream_next. It returns done=true with the final
+// status when nginx gives up.
+func (r *run) next(u *ureq, a *Attempt, ft uint32) (finalStatus, bool) {
+	a.FT = ftName(ft)
+	if u.pc.sockaddr != "" {
+		state := peerFailed
+		if ft == ftHTTP403 || ft == ftHTTP404 {
+			state = peerNext
+		}
+		r.free(u, state)
+		u.pc.sockaddr = ""
+	}
+	if ft == ftTimeout {
+		a.Log = append(a.Log, "[error] upstream timed out")
+	}
+	var status int
+	if r.prof.Nginx.Less("1.9.13") {
+		// Up to 1.9.12 an error on a cached connection sets status 0 and
+		// tries++, and the checks on tries, mask and timeout below are
+		// skipped: the retry is unconditional (NGX-CACHED-BYPASS; changed
+		// by 5a76856dc in 1.9.13).
+		if u.pc.cached && ft == ftError && (!u.requestSent || !r.noBuffering) {
+			u.tries++
+			a.Log = append(a.Log, "cached connection error: tries++ and retry unconditionally (nginx < 1.9.13)")
+		} else {
+			status = r.mapStatus(ft)
+		}
+	} else {
+		if u.pc.cached && ft == ftError {
+			// "TODO: inform balancer instead"
+			u.tries++
+			a.Log = append(a.Log, "cached connection error: tries++")
+			if r.notify {
+				// OpenResty's balancer_pool_max_retry patch: notify
+				// decrements tries whichever pool the connection came from
+				// (OR-NOTIFY-STALE-502).
+				u.tries--
+				a.Log = append(a.Log, "notify(CACHED_CONNECTION_ERROR): tries--")
+			}
+		}
+		status = r.mapStatus(ft)
+	}
+	a.TriesLeft = u.tries
+	if u.aborted.Load() {
+		return r.finalize(u, 499, "client closed the connection: finalize 499"), true
+	}
+	if status != 0 {
+		u.states[len(u.states)-1] = status
+		timeout := r.cfg.Location.NextUpstreamTimeout
+		elapsed := timeout > 0 && r.now().Sub(u.start) >= timeout
+		var why string
+		if r.prof.Nginx.AtLeast("1.9.13") {
+			if u.requestSent && nonIdempotent(u.method) {
+				// 4618c03f4 (1.9.13): POST/LOCK/PATCH need non_idempotent.
+				ft |= ftNonIdempotent
+			}
+			switch {
+			case u.tries == 0:
+				why = "tries == 0"
+			case r.mask&ft != ft:
+				why = fmt.Sprintf("proxy_next_upstream does not allow %s", ftName(ft&^r.mask))
+			}
+		} else {
+			switch {
+			case u.tries == 0:
+				why = "tries == 0"
+			case r.mask&ft == 0:
+				why = fmt.Sprintf("proxy_next_upstream does not allow %s", ftName(ft))
+			}
+		}
+		switch {
+		case why != "":
+		case u.requestSent && r.noBuffering:
+			why = "unbuffered request body already sent"
+		case elapsed:
+			why = "proxy_next_upstream_timeout elapsed"
+		}
+		if why != "" {
+			return r.finalize(u, status, fmt.Sprintf("finalize %d: %s", status, why)), true
+		}
+	}
+	if u.pc.conn != nil {
+		u.pc.conn.close()
+		u.pc.conn = nil
+	}
+	return finalStatus{}, false
+}
+
+// finalize is ngx_http_upstream_finalize_request.
+func (r *run) finalize(u *ureq, status int, why string) finalStatus {
+	if u.pc.sockaddr != "" {
+		r.free(u, 0)
+		u.pc.sockaddr = ""
+	}
+	if u.pc.conn != nil {
+		u.pc.conn.close()
+		u.pc.conn = nil
+	}
+	u.cur = nil
+	u.why = why
+	if status == 499 {
+		return finalStatus{code: 499}
+	}
+	return finalStatus{code: status, send: true}
+}

@@ -1,0 +1,233 @@
+// Package fromconf builds an emulator.Config from a loaded configuration's
+// typed model: one upstream block and one location that proxies to it. It is
+// the bridge both the CLI (`ngxlint emulate`), the rules' confirmation
+// scenarios and the real-nginx differential tests use, so that every engine
+// sees the configuration the same way.
+package fromconf
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/nginxconf"
+)
+
+// Target is the upstream and location a scenario exercises.
+type Target struct {
+	Upstream *nginxconf.Upstream
+	Location *nginxconf.Location
+}
+
+// Find picks the location that proxies to an upstream. upstream and server
+// may be empty: then the first location (in nginx order) whose proxy_pass
+// names an upstream block is used. A server is matched by server_name or
+// by a listen argument.
+func Find(m *nginxconf.Model, upstream, server string) (Target, error) {
+	if m == nil || m.HTTP == nil {
+		return Target{}, fmt.Errorf("the configuration has no http block")
+	}
+	for _, s := range m.HTTP.Servers {
+		if server != "" && !serverMatches(s, server) {
+			continue
+		}
+		for _, l := range s.AllLocations {
+			pp := l.Proxy.Pass
+			if pp == nil || pp.Upstream == nil {
+				continue
+			}
+			if upstream != "" && pp.Upstream.Name != upstream {
+				continue
+			}
+			return Target{Upstream: pp.Upstream, Location: l}, nil
+		}
+	}
+	switch {
+	case upstream != "" && m.HTTP.UpstreamByName[upstream] == nil:
+		return Target{}, fmt.Errorf("no upstream %q in the configuration", upstream)
+	case upstream != "":
+		return Target{}, fmt.Errorf("no location proxies to upstream %q", upstream)
+	case server != "":
+		return Target{}, fmt.Errorf("no location in server %q proxies to an upstream block", server)
+	}
+	return Target{}, fmt.Errorf("no location proxies to an upstream block")
+}
+
+func serverMatches(s *nginxconf.Server, name string) bool {
+	for _, n := range s.ServerNames {
+		if n == name {
+			return true
+		}
+	}
+	for _, l := range s.Listen {
+		if l.Arg(0) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Build maps the target onto an emulator.Config. Settings the emulator
+// does not model are ignored here; unparseable values are errors with the
+// directive's position.
+func Build(t Target) (emulator.Config, error) {
+	var cfg emulator.Config
+	u := t.Upstream
+	if u == nil {
+		return cfg, fmt.Errorf("no upstream")
+	}
+	cfg.Upstream.Name = u.Name
+	for _, s := range u.Servers {
+		es := emulator.Server{Addr: s.Address, Weight: s.Weight, Backup: s.Backup, Down: s.Down}
+		if v, ok := s.Params["max_fails"]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return cfg, fmt.Errorf("%s: max_fails=%q is not a number", s.Directive.Pos, v)
+			}
+			es.MaxFails, es.MaxFailsSet = n, true
+		}
+		if s.FailTimeout != "" {
+			d, err := ParseTime(s.FailTimeout)
+			if err != nil {
+				return cfg, fmt.Errorf("%s: fail_timeout: %v", s.Directive.Pos, err)
+			}
+			es.FailTimeout = d
+		}
+		cfg.Upstream.Servers = append(cfg.Upstream.Servers, es)
+	}
+	if d := u.Keepalive; d != nil {
+		n, err := strconv.Atoi(d.Arg(0))
+		if err != nil {
+			return cfg, fmt.Errorf("%s: keepalive %q is not a number", d.Pos, d.Arg(0))
+		}
+		cfg.Upstream.Keepalive, cfg.Upstream.KeepaliveSet = n, true
+		for _, m := range u.Methods {
+			if u.Before(d, m) {
+				cfg.Upstream.KeepaliveBeforeBalancer = true
+			}
+		}
+	}
+	if d := u.KeepaliveRequests; d != nil {
+		n, err := strconv.Atoi(d.Arg(0))
+		if err != nil {
+			return cfg, fmt.Errorf("%s: keepalive_requests %q is not a number", d.Pos, d.Arg(0))
+		}
+		cfg.Upstream.KeepaliveRequests = n
+	}
+	for _, p := range []struct {
+		d   *nginxconf.Directive
+		dst *time.Duration
+	}{{u.KeepaliveTimeout, &cfg.Upstream.KeepaliveTimeout}, {u.KeepaliveTime, &cfg.Upstream.KeepaliveTime}} {
+		if p.d == nil {
+			continue
+		}
+		v, err := ParseTime(p.d.Arg(0))
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %s: %v", p.d.Pos, p.d.Name, err)
+		}
+		*p.dst = v
+	}
+	if m := u.Method; m != nil && !strings.HasPrefix(m.Name, "balancer_by_lua") {
+		cfg.Upstream.Method = m.Name
+	}
+	if b := u.Balancer; b != nil && b.Lua != nil {
+		if b.Lua.LoadError != "" {
+			return cfg, fmt.Errorf("%s: %s", b.Pos, b.Lua.LoadError)
+		}
+		cfg.Upstream.BalancerLua = b.Lua.Code
+		cfg.Upstream.BalancerName = fmt.Sprintf("%s:%d", b.Lua.Pos.File, b.Lua.Pos.Line)
+	}
+	if ds := u.Own("balancer_keepalive"); len(ds) > 0 {
+		n, err := strconv.Atoi(ds[len(ds)-1].Arg(0))
+		if err == nil {
+			cfg.Upstream.BalancerKeepalive = n
+		}
+	}
+
+	l := t.Location
+	if l == nil {
+		return cfg, nil
+	}
+	p := &l.Proxy
+	if p.NextUpstream != nil {
+		cfg.Location.NextUpstream = append([]string{}, p.NextUpstreamValues...)
+	}
+	if d := p.NextUpstreamTries; d != nil {
+		n, err := strconv.Atoi(d.Arg(0))
+		if err != nil {
+			return cfg, fmt.Errorf("%s: proxy_next_upstream_tries %q is not a number", d.Pos, d.Arg(0))
+		}
+		cfg.Location.NextUpstreamTries = n
+	}
+	if d := p.NextUpstreamTimeout; d != nil {
+		v, err := ParseTime(d.Arg(0))
+		if err != nil {
+			return cfg, fmt.Errorf("%s: proxy_next_upstream_timeout: %v", d.Pos, err)
+		}
+		cfg.Location.NextUpstreamTimeout = v
+	}
+	if d := p.HTTPVersion; d != nil {
+		cfg.Location.HTTPVersion = d.Arg(0)
+	}
+	if v, d, ok := p.Header("Connection"); ok && d != nil {
+		cfg.Location.ConnectionHeader = &v
+	}
+	if d := p.RequestBuffering; d != nil {
+		on := d.Arg(0) == "on"
+		cfg.Location.RequestBuffering = &on
+	}
+	for _, tm := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"proxy_connect_timeout", &cfg.Location.ConnectTimeout}, {"proxy_send_timeout", &cfg.Location.SendTimeout}, {"proxy_read_timeout", &cfg.Location.ReadTimeout}} {
+		d := l.Effective(tm.name)
+		if d == nil {
+			continue
+		}
+		v, err := ParseTime(d.Arg(0))
+		if err != nil {
+			return cfg, fmt.Errorf("%s: %s: %v", d.Pos, tm.name, err)
+		}
+		*tm.dst = v
+	}
+	return cfg, nil
+}
+
+// ParseTime parses an nginx time value ("10", "10s", "500ms", "1m30s"),
+// as ngx_parse_time does: a plain number means seconds.
+func ParseTime(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, fmt.Errorf("empty time")
+	}
+	units := []struct {
+		suffix string
+		d      time.Duration
+	}{{"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}, {"h", time.Hour}, {"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}, {"M", 30 * 24 * time.Hour}, {"y", 365 * 24 * time.Hour}}
+	var total time.Duration
+	rest := s
+	for rest != "" {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 || i > 9 {
+			return 0, fmt.Errorf("invalid time %q", s)
+		}
+		n, _ := strconv.Atoi(rest[:i])
+		rest = rest[i:]
+		unit := time.Second
+		for _, u := range units {
+			if strings.HasPrefix(rest, u.suffix) {
+				unit, rest = u.d, rest[len(u.suffix):]
+				break
+			}
+		}
+		total += time.Duration(n) * unit
+		if rest != "" && (rest[0] < '0' || rest[0] > '9') {
+			return 0, fmt.Errorf("invalid time %q", s)
+		}
+	}
+	return total, nil
+}

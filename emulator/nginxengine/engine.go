@@ -1,0 +1,588 @@
+package nginxengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/user"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/versions"
+)
+
+// Scenario is one run: a configuration tree, the backend behaviours and the
+// client requests. It mirrors the emulator's scenario so that the same
+// inputs can be given to both engines.
+type Scenario struct {
+	// ConfigFS holds the configuration tree; Main names the main file in
+	// it. The whole tree is copied into the temporary prefix, whose root
+	// stands for nginx's prefix (-p), so relative include, *_by_lua_file
+	// and load_module paths resolve as they do under the tree's root.
+	ConfigFS fs.FS
+	Main     string
+
+	// Requests are sent in order, one client connection each.
+	Requests []emulator.Request
+	// Backends maps a peer address as written in the configuration or
+	// passed to set_current_peer to its policy; other peers get
+	// DefaultPolicy.
+	Backends      map[string]emulator.Policy
+	DefaultPolicy emulator.Policy
+
+	// Timeout bounds each client request (default 10s). A request that
+	// hits it is reported with status "timeout" and unbounded, as the
+	// emulator reports one it had to cut.
+	Timeout time.Duration
+	// Server selects the http server{} by server_name (default: the first
+	// one with a proxy_pass) and is sent as the Host header.
+	Server string
+	// LNMVersion overrides the lua-nginx-module version read from the
+	// binary (Debian's dynamic module does not print it in -V).
+	LNMVersion string
+	// Spares is the number of extra backends for addresses that Lua
+	// computes at run time (default 4).
+	Spares int
+}
+
+// Result has the JSON shape of emulator.Result with "engine":"nginx", plus
+// the per-request error.log counts and the list of rewrites.
+type Result struct {
+	Engine   string                  `json:"engine"`
+	Profile  emulator.ResultProfile  `json:"profile"`
+	Requests []RequestResult         `json:"requests"`
+	Backends []emulator.BackendStats `json:"backends"`
+	// Rewrites lists every change made to the configuration.
+	Rewrites []Rewrite `json:"rewrites"`
+	// Notes are remarks: assumed versions, unmapped addresses.
+	Notes []string `json:"notes,omitempty"`
+	// Binary is the nginx binary that ran.
+	Binary string `json:"binary"`
+}
+
+// RequestResult is emulator.RequestResult plus the error.log lines counted
+// while the request was served. Attempts stay empty: real nginx does not
+// expose them without a debug log.
+type RequestResult struct {
+	emulator.RequestResult
+	ErrorLog map[string]int `json:"error_log"`
+}
+
+// logPatterns are the error.log messages counted per request, each from
+// the nginx or lua-nginx-module source that logs it.
+var logPatterns = []string{
+	"upstream prematurely closed connection", // ngx_http_upstream_process_header, recv() == 0
+	"no live upstreams",                      // ngx_http_upstream_connect, NGX_BUSY
+	"failed to run balancer_by_lua",          // ngx_http_lua_balancer_by_chunk
+	"reduced tries due to limit",             // only if the user's Lua logs set_more_tries' warning
+	"upstream timed out",                     // ngx_http_upstream_next, FT_TIMEOUT
+	"connect() failed",                       // ngx_event_connect_peer
+	"recv() failed",                          // e.g. connection reset by peer
+	"lua balancer: no peer set",              // LNM >= 0.10.27 placeholder
+	"client prematurely closed connection",
+}
+
+// Emulator returns the result as an emulator.Result (for its text trace),
+// with the error.log counts as request log lines.
+func (r *Result) Emulator() *emulator.Result {
+	out := &emulator.Result{Engine: r.Engine, Profile: r.Profile, Backends: r.Backends, Notes: r.Notes}
+	for _, q := range r.Requests {
+		e := q.RequestResult
+		e.Log = append([]string(nil), e.Log...)
+		for _, p := range logPatterns {
+			if n := q.ErrorLog[p]; n > 0 {
+				e.Log = append(e.Log, fmt.Sprintf("error.log: %q x%d", p, n))
+			}
+		}
+		out.Requests = append(out.Requests, e)
+	}
+	return out
+}
+
+// Run probes binary and runs sc through it. See (*Binary).Run.
+func Run(ctx context.Context, binary string, sc Scenario) (*Result, error) {
+	b, err := Probe(ctx, binary, sc.LNMVersion)
+	if err != nil {
+		return nil, err
+	}
+	return b.Run(ctx, sc)
+}
+
+// hooks lets tests observe a run while nginx is up.
+type hooks struct {
+	started func(pid int, prefix string)
+}
+
+// Run runs sc through the binary: it copies and rewrites the configuration
+// into a private temporary directory, starts one loopback backend per peer
+// address, checks the configuration with `nginx -T`, starts nginx in its own
+// process group, sends the requests and reports what the backends and
+// error.log saw. nginx's process group is killed and the directory removed
+// before Run returns, whatever happens.
+func (b *Binary) Run(ctx context.Context, sc Scenario) (*Result, error) {
+	return b.run(ctx, sc, hooks{})
+}
+
+func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, err error) {
+	if sc.ConfigFS == nil || sc.Main == "" {
+		return nil, fmt.Errorf("scenario: no configuration")
+	}
+	if len(sc.Requests) == 0 {
+		return nil, fmt.Errorf("scenario: no requests")
+	}
+	timeout := sc.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	spares := sc.Spares
+	if spares <= 0 {
+		spares = 4
+	}
+	// The whole run is bounded: startup, each request with its settle
+	// time, and shutdown.
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second+time.Duration(len(sc.Requests))*(timeout+3*time.Second))
+	defer cancel()
+
+	cfg := nginxconf.Load(sc.ConfigFS, sc.Main, nginxconf.Options{Prefix: "/"})
+	if cfg.Main == nil || len(cfg.Errors) > 0 {
+		var msgs []string
+		for _, e := range cfg.Errors {
+			msgs = append(msgs, e.Error())
+		}
+		return nil, fmt.Errorf("load %s:\n%s", sc.Main, strings.Join(msgs, "\n"))
+	}
+	var extra []string
+	for k := range sc.Backends {
+		extra = append(extra, k)
+	}
+	sortStrings(extra)
+	sn, err := scanConfig(cfg, sc.Server, extra)
+	if err != nil {
+		return nil, err
+	}
+
+	tmp, err := os.MkdirTemp("", "ngxlint-nginx-*")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
+			err = fmt.Errorf("remove temporary prefix: %w", rerr)
+		}
+	}()
+	prefix := filepath.Join(tmp, "prefix")
+	run := filepath.Join(tmp, "run")
+	for _, d := range []string{prefix, run, filepath.Join(run, "lua", "ngx")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+
+	// Backends: one per distinct address, like the emulator, plus spares.
+	type be struct {
+		key string
+		b   *emulator.Backend
+	}
+	var backends []be
+	defer func() {
+		for _, x := range backends {
+			x.b.Close()
+		}
+	}()
+	peerPorts := map[string]int{}
+	for _, k := range sn.peerKeys {
+		bk, err := emulator.StartBackend(ctx, policyFor(sc, k))
+		if err != nil {
+			return nil, err
+		}
+		backends = append(backends, be{k, bk})
+		peerPorts[k] = portOf(bk.Addr())
+	}
+	spareBackends := map[int]*emulator.Backend{}
+	var sparePorts []int
+	for i := 0; i < spares; i++ {
+		bk, err := emulator.StartBackend(ctx, sc.DefaultPolicy)
+		if err != nil {
+			return nil, err
+		}
+		backends = append(backends, be{"", bk})
+		p := portOf(bk.Addr())
+		sparePorts = append(sparePorts, p)
+		spareBackends[p] = bk
+	}
+	sinkPort, err := closedPort()
+	if err != nil {
+		return nil, err
+	}
+
+	// Listen ports: held open until just before nginx starts, so no other
+	// process of ours takes them meanwhile.
+	listenPorts := map[string]int{}
+	var holders []net.Listener
+	releasePorts := func() {
+		for _, l := range holders {
+			l.Close()
+		}
+		holders = nil
+	}
+	defer releasePorts()
+	for _, k := range sn.listenKeys {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		holders = append(holders, l)
+		listenPorts[k] = portOf(l.Addr().String())
+	}
+
+	if err := copyTree(sc.ConfigFS, prefix); err != nil {
+		return nil, fmt.Errorf("copy configuration: %w", err)
+	}
+	files, rewrites, err := sn.apply(rewriteInput{
+		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b,
+		fsHas:  func(p string) bool { _, err := fs.Stat(sc.ConfigFS, path.Clean(p)); return err == nil },
+		userOK: func(name string) bool {
+			if os.Geteuid() != 0 {
+				return false
+			}
+			_, err := user.Lookup(name)
+			return err == nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for p, data := range files {
+		if err := os.WriteFile(filepath.Join(prefix, filepath.FromSlash(p)), data, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if sn.usesLua {
+		w := balancerWrapper(luaDir(run)+"/", peerPorts, sparePorts, sinkPort)
+		if err := os.WriteFile(filepath.Join(run, "lua", "ngx", "balancer.lua"), []byte(w), 0o644); err != nil {
+			return nil, err
+		}
+	}
+
+	for i := range rewrites {
+		// The directory is gone when the report is read; name it.
+		rewrites[i].After = strings.ReplaceAll(rewrites[i].After, tmp, "$TMP")
+	}
+	res = &Result{
+		Engine: "nginx", Binary: b.Path, Rewrites: rewrites,
+		Profile: emulator.ResultProfile{
+			Nginx: verString(b.Profile.Nginx), LuaNginxModule: verString(b.Profile.LNM),
+			OpenResty: verString(b.Profile.OpenResty),
+		},
+	}
+	res.Notes = append(res.Notes, b.Notes...)
+	if b.LNMSource != "" && b.HasLua() {
+		res.Notes = append(res.Notes, "lua-nginx-module "+b.Profile.LNM.String()+" from "+b.LNMSource)
+	}
+	res.Notes = append(res.Notes, sn.warnings...)
+
+	mainPath := filepath.Join(prefix, filepath.FromSlash(path.Clean(sc.Main)))
+	errLog := filepath.Join(run, "error.log")
+	args := []string{"-p", prefix + "/", "-c", mainPath}
+	if b.HasErrorLogFlag {
+		args = append(args, "-e", errLog)
+	}
+	display := func(s string) string {
+		s = strings.ReplaceAll(s, prefix+"/", "")
+		return strings.ReplaceAll(s, tmp, "$TMP")
+	}
+
+	// nginx -T checks the configuration like -t and dumps every file it
+	// read, which lets us verify that no listen escaped the rewrite (an
+	// include of a file outside the tree is read from the real system).
+	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
+	dump, terr := runGroup(tctx, prefix, b.Path, append([]string{"-T"}, args...)...)
+	tcancel()
+	if terr != nil {
+		return nil, fmt.Errorf("nginx -T rejected the rewritten configuration (%v):\n%s", terr, display(errorLines(dump)))
+	}
+	if bad := nonLoopbackListens(dump); len(bad) > 0 {
+		return nil, fmt.Errorf("refusing to start: listen directives not on 127.0.0.1 after rewriting (from files outside the configuration tree?): %s", strings.Join(bad, "; "))
+	}
+
+	// ngx_init_cycle writes the pid file in test mode too; the real start
+	// is detected by the pid file appearing, so remove the test's.
+	pidFile := filepath.Join(run, "nginx.pid")
+	if err := os.Remove(pidFile); err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	releasePorts()
+	p, err := startProc(ctx, prefix, b.Path, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	if err := waitForFile(ctx, p, pidFile); err != nil {
+		logData, _ := os.ReadFile(errLog)
+		return nil, fmt.Errorf("%w:\n%s%s", err, display(errorLines(string(logData))), display(errorLines(p.output.String())))
+	}
+	if hk.started != nil {
+		hk.started(p.pid(), tmp)
+	}
+
+	target := net.JoinHostPort("127.0.0.1", strconv.Itoa(listenPorts[sn.targetListenKey()]))
+	snapshot := func() []emulator.BackendStats {
+		out := make([]emulator.BackendStats, len(backends))
+		for i, x := range backends {
+			out[i] = x.b.Stats()
+		}
+		return out
+	}
+	var logOff int64
+	if st, err := os.Stat(errLog); err == nil {
+		logOff = st.Size()
+	}
+	runtimePeers := map[int]string{} // spare port -> address Lua passed
+	for _, rq := range sc.Requests {
+		before := snapshot()
+		code, rerr := sendRequest(ctx, target, sn.targetHost, rq, timeout)
+		rr := RequestResult{RequestResult: emulator.RequestResult{Method: orDefault(rq.Method, "GET"), Path: orDefault(rq.Path, "/"), Attempts: []emulator.Attempt{}}}
+		switch {
+		case rerr == nil:
+			rr.Status = emulator.Status{Code: code}
+		case errors.Is(rerr, errClientTimeout):
+			rr.Status = emulator.Status{Timeout: true}
+			rr.Unbounded = true
+			rr.Why = fmt.Sprintf("no response within the client timeout %s", timeout)
+			// nginx stops once it notices the client went away; wait for
+			// the backends to go quiet so the next request starts clean.
+			settle(ctx, snapshot)
+		default:
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%s %s: %w", rr.Method, rr.Path, ctx.Err())
+			}
+			rr.Why = "no HTTP response: " + rerr.Error()
+		}
+		if done, werr := p.exited(); done {
+			logData, _ := os.ReadFile(errLog)
+			return nil, fmt.Errorf("nginx exited during %s %s (%v):\n%s", rr.Method, rr.Path, werr, display(errorLines(string(logData))))
+		}
+		after := snapshot()
+		for i := range after {
+			rr.UpstreamConnections += after[i].Connections - before[i].Connections
+			rr.UpstreamRequests += after[i].Requests - before[i].Requests
+		}
+		var chunk string
+		chunk, logOff = readFrom(errLog, logOff)
+		rr.ErrorLog = countLog(chunk)
+		for _, m := range reWrapperLog.FindAllStringSubmatch(chunk, -1) {
+			if port, err := strconv.Atoi(m[2]); err == nil {
+				runtimePeers[port] = m[1]
+			}
+		}
+		res.Requests = append(res.Requests, rr)
+	}
+
+	for _, x := range backends {
+		st := x.b.Stats()
+		st.Address = x.key
+		if x.key == "" {
+			k, used := runtimePeers[portOf(x.b.Addr())]
+			if !used {
+				continue
+			}
+			st.Address = k
+		}
+		res.Backends = append(res.Backends, st)
+	}
+	if n := len(runtimePeers); n > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d address(es) passed to set_current_peer at run time were mapped to spare backends", n))
+	}
+	if strings.Contains(readAll(errLog), wrapperLogTag) {
+		for port, k := range runtimePeers {
+			if port == sinkPort {
+				res.Notes = append(res.Notes, "no spare backend left for "+k+": it was sent to a closed loopback port")
+			}
+		}
+	}
+	return res, nil
+}
+
+func policyFor(sc Scenario, key string) emulator.Policy {
+	for k, p := range sc.Backends {
+		if k == key || normPeer(k, 80) == key {
+			return p
+		}
+	}
+	return sc.DefaultPolicy
+}
+
+func portOf(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// closedPort returns a loopback port nothing listens on (it was just
+// released), where connects are refused.
+func closedPort() (int, error) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	p := portOf(l.Addr().String())
+	l.Close()
+	return p, nil
+}
+
+// settle waits until the backends' counters stop changing (bounded).
+func settle(ctx context.Context, snapshot func() []emulator.BackendStats) {
+	prev := snapshot()
+	stable := 0
+	for i := 0; i < 100 && stable < 3; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+		cur := snapshot()
+		same := true
+		for j := range cur {
+			if cur[j] != prev[j] {
+				same = false
+			}
+		}
+		if same {
+			stable++
+		} else {
+			stable = 0
+		}
+		prev = cur
+	}
+}
+
+func countLog(chunk string) map[string]int {
+	m := map[string]int{}
+	for _, line := range strings.Split(chunk, "\n") {
+		for _, p := range logPatterns {
+			if strings.Contains(line, p) {
+				m[p]++
+			}
+		}
+	}
+	return m
+}
+
+func readFrom(file string, off int64) (string, int64) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", off
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return "", off
+	}
+	// A looping request can log a lot; 64 MiB is more than any scenario
+	// needs and bounds memory.
+	data, _ := io.ReadAll(io.LimitReader(f, 64<<20))
+	return string(data), off + int64(len(data))
+}
+
+func readAll(file string) string {
+	s, _ := readFrom(file, 0)
+	return s
+}
+
+// errorLines keeps the lines of nginx output worth showing: messages of
+// level warn and above and nginx's own "nginx: ..." lines.
+func errorLines(out string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "[emerg]") || strings.Contains(l, "[alert]") || strings.Contains(l, "[crit]") ||
+			strings.Contains(l, "[error]") || strings.Contains(l, "[warn]") ||
+			(strings.HasPrefix(l, "nginx: ") && !strings.Contains(l, "syntax is ok") && !strings.Contains(l, "test is successful")) {
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+	}
+	if b.Len() == 0 {
+		return out
+	}
+	return b.String()
+}
+
+var reListen = regexp.MustCompile(`(?m)^[ \t]*listen[ \t]+([^;\s]+)`)
+
+// nonLoopbackListens returns the listen arguments in an `nginx -T` dump
+// that are not 127.0.0.1:port. It is deliberately conservative: anything
+// that looks like a listen line counts.
+func nonLoopbackListens(dump string) []string {
+	var bad []string
+	for _, m := range reListen.FindAllStringSubmatch(dump, -1) {
+		a := strings.Trim(m[1], `"'`)
+		if !strings.HasPrefix(a, "127.0.0.1:") {
+			bad = append(bad, a)
+		}
+	}
+	return bad
+}
+
+// copyTree copies every regular file of fsys under dir, refusing trees too
+// large to be a configuration.
+func copyTree(fsys fs.FS, dir string) error {
+	const maxFiles, maxBytes = 20000, 256 << 20
+	nfiles, nbytes := 0, int64(0)
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		nfiles++
+		nbytes += info.Size()
+		if nfiles > maxFiles || nbytes > maxBytes {
+			return fmt.Errorf("configuration tree too large (more than %d files or %d MiB)", maxFiles, maxBytes>>20)
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func verString(v versions.Version) string {
+	if v.IsZero() {
+		return ""
+	}
+	return v.String()
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}

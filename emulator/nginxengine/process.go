@@ -1,0 +1,140 @@
+package nginxengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// setGroup makes cmd the leader of a new process group and makes the
+// context's cancellation kill that whole group, not only the leader: nginx
+// with master_process on forks workers, and Lua may spawn processes
+// (io.popen), none of which may survive the run.
+func setGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		killGroup(cmd)
+		return nil
+	}
+	cmd.WaitDelay = 2 * time.Second
+}
+
+// killGroup sends SIGKILL to cmd's process group. It is safe to call on a
+// command that never started or already exited (the group is then gone or
+// empty and kill returns ESRCH, which is ignored).
+func killGroup(cmd *exec.Cmd) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	// With Setpgid the group id is the leader's pid.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// proc is a running nginx. stop is idempotent and always kills the group.
+type proc struct {
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when Wait returns
+	waitMu sync.Mutex
+	err    error
+	output *lockedBuffer
+}
+
+func startProc(ctx context.Context, dir, name string, args ...string) (*proc, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	setGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{}), output: out}
+	go func() {
+		err := cmd.Wait()
+		p.waitMu.Lock()
+		p.err = err
+		p.waitMu.Unlock()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// pid returns the process (and process group) id.
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// exited reports whether the process has ended, and its wait error.
+func (p *proc) exited() (bool, error) {
+	select {
+	case <-p.done:
+		p.waitMu.Lock()
+		defer p.waitMu.Unlock()
+		return true, p.err
+	default:
+		return false, nil
+	}
+}
+
+// stop kills the process group and waits for the leader to be reaped.
+func (p *proc) stop() {
+	killGroup(p.cmd)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		// SIGKILL cannot be ignored; this only guards against a zombie
+		// that Wait never reports, and must not hang the caller.
+	}
+}
+
+// groupAlive reports whether any process of the group pgid still exists.
+func groupAlive(pgid int) bool {
+	err := syscall.Kill(-pgid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Bound what a chatty process can make us hold.
+	if len(b.buf) < 1<<20 {
+		b.buf = append(b.buf, p...)
+	}
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// waitForFile polls until path exists, the process exits, or ctx ends.
+func waitForFile(ctx context.Context, p *proc, path string) error {
+	delay := time.Millisecond
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		if done, err := p.exited(); done {
+			return fmt.Errorf("nginx exited during startup: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("nginx did not start: %w", ctx.Err())
+		case <-p.done:
+		case <-time.After(delay):
+		}
+		if delay < 20*time.Millisecond {
+			delay *= 2
+		}
+	}
+}

@@ -1,0 +1,604 @@
+package nginxengine
+
+import (
+	"fmt"
+	"net"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/nginxconf"
+)
+
+// Rewrite is one change made to the user's configuration for the run.
+// Line is the 1-based line in File (a path in the configuration tree);
+// every edit keeps the line count, so Lua chunk names such as
+// "balancer_by_lua(nginx.conf:18)" and error.log positions stay those of
+// the original file. Before is empty for an insertion, After for a removal.
+type Rewrite struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+	Why    string `json:"why"`
+}
+
+func (r Rewrite) String() string {
+	b, a := r.Before, r.After
+	if b == "" {
+		b = "(nothing)"
+	}
+	if a == "" {
+		a = "(removed)"
+	}
+	return fmt.Sprintf("%s:%d: %s → %s (%s)", r.File, r.Line, b, a, r.Why)
+}
+
+// edit replaces Data[start:end] of one file.
+type edit struct {
+	start, end int
+	text       string
+	why        string
+}
+
+// scan is what the engine must know about a configuration before it can
+// allocate ports and start backends.
+type scan struct {
+	cfg *nginxconf.Config
+	// listenKeys are the distinct listen addresses, normalised, in order.
+	listenKeys []string
+	// peerKeys are the distinct upstream/pass/set_current_peer addresses,
+	// normalised, in order of appearance.
+	peerKeys []string
+	// usesLua is set when any lua-nginx-module directive appears.
+	usesLua bool
+	// hasBalancer is set when a balancer_by_lua* directive appears.
+	hasBalancer bool
+	// luaModuleLoaded / ndkLoaded: the config loads the modules itself.
+	luaModuleLoaded, ndkLoaded bool
+	// target is the server{} requests are sent to, targetHost its name.
+	target     *nginxconf.Directive
+	targetHost string
+	upstreams  map[string]bool
+	warnings   []string
+}
+
+// defaultListenKey is the address an http server{} without listen uses
+// (ngx_http_core_merge_srv_conf: *:80 as root, *:8000 otherwise; which one
+// does not matter once it is moved to loopback).
+const defaultListenKey = "*:80"
+
+// scanConfig collects the addresses a configuration uses and picks the
+// server{} for the scenario's requests (the one with server_name
+// serverName, else the first http server with a proxy_pass, else the first).
+func scanConfig(cfg *nginxconf.Config, serverName string, extraPeers []string) (*scan, error) {
+	s := &scan{cfg: cfg, upstreams: map[string]bool{}}
+	seenListen := map[string]bool{}
+	seenPeer := map[string]bool{}
+	addPeer := func(k string) {
+		if !seenPeer[k] {
+			seenPeer[k] = true
+			s.peerKeys = append(s.peerKeys, k)
+		}
+	}
+	addListen := func(k string) {
+		if !seenListen[k] {
+			seenListen[k] = true
+			s.listenKeys = append(s.listenKeys, k)
+		}
+	}
+	// Upstream names first: a pass directive naming one is not an address.
+	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+		if d.Name == "upstream" && len(d.Args) > 0 && d.HasBlock {
+			s.upstreams[d.Args[0].Value] = true
+		}
+		return true
+	})
+	var servers, proxied []*nginxconf.Directive
+	var named *nginxconf.Directive
+	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+		ctx := contextOf(parents)
+		switch {
+		case d.Name == "load_module" && len(d.Args) > 0:
+			base := path.Base(d.Args[0].Value)
+			if base == "ngx_http_lua_module.so" {
+				s.luaModuleLoaded = true
+			}
+			if base == "ndk_http_module.so" {
+				s.ndkLoaded = true
+			}
+		case strings.HasPrefix(d.Name, "lua_") || strings.Contains(d.Name, "_by_lua"):
+			s.usesLua = true
+			if strings.HasPrefix(d.Name, "balancer_by_lua") {
+				s.hasBalancer = true
+			}
+			if d.Lua != nil {
+				for _, k := range literalPeers(d.Lua.Code) {
+					addPeer(k)
+				}
+			}
+		case d.Name == "server" && d.HasBlock && (ctx == "http" || ctx == "stream"):
+			if ctx == "http" {
+				servers = append(servers, d)
+			}
+			has := false
+			for _, c := range d.Block {
+				if c.Name == "listen" {
+					has = true
+				}
+			}
+			if !has && ctx == "http" {
+				addListen(defaultListenKey)
+			}
+		case d.Name == "listen" && len(d.Args) > 0:
+			addListen(listenKey(d.Args[0].Value))
+		case d.Name == "server" && !d.HasBlock && strings.HasSuffix(ctx, "upstream") && len(d.Args) > 0:
+			addPeer(normPeer(d.Args[0].Value, 80))
+		case isPass(d.Name) && len(d.Args) > 0:
+			if k, _, ok := passTarget(d, s.upstreams); ok {
+				addPeer(k)
+			}
+			if srv := enclosing(parents, "server"); srv != nil && ctx != "stream" {
+				proxied = append(proxied, srv)
+			}
+		}
+		return true
+	})
+	for _, k := range extraPeers {
+		addPeer(normPeer(k, 80))
+	}
+	for _, srv := range servers {
+		for _, c := range srv.Block {
+			if c.Name != "server_name" {
+				continue
+			}
+			for _, a := range c.Args {
+				if serverName != "" && a.Value == serverName && named == nil {
+					named = srv
+				}
+			}
+		}
+	}
+	switch {
+	case serverName != "" && named == nil:
+		return nil, fmt.Errorf("no http server{} has server_name %q", serverName)
+	case named != nil:
+		s.target = named
+	case len(proxied) > 0:
+		s.target = proxied[0]
+	case len(servers) > 0:
+		s.target = servers[0]
+	default:
+		return nil, fmt.Errorf("the configuration has no http server{} to send requests to")
+	}
+	s.targetHost = serverName
+	if s.targetHost == "" {
+		s.targetHost = "localhost"
+		for _, c := range s.target.Block {
+			if c.Name == "server_name" {
+				for _, a := range c.Args {
+					if v := a.Value; v != "" && v != "_" && !strings.ContainsAny(v, "*~$") {
+						s.targetHost = v
+						break
+					}
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+// targetListenKey is the listen address requests go to.
+func (s *scan) targetListenKey() string {
+	for _, c := range s.target.Block {
+		if c.Name == "listen" && len(c.Args) > 0 {
+			return listenKey(c.Args[0].Value)
+		}
+	}
+	return defaultListenKey
+}
+
+// contextOf names the innermost block context that matters here: "http",
+// "stream", "mail", "http upstream", "stream upstream", or "" at main level.
+func contextOf(parents []*nginxconf.Directive) string {
+	if len(parents) == 0 {
+		return ""
+	}
+	top := parents[0].Name
+	last := parents[len(parents)-1].Name
+	if len(parents) > 1 && last == "upstream" {
+		return top + " upstream"
+	}
+	return top
+}
+
+func enclosing(parents []*nginxconf.Directive, name string) *nginxconf.Directive {
+	for i := len(parents) - 1; i >= 0; i-- {
+		if parents[i].Name == name {
+			return parents[i]
+		}
+	}
+	return nil
+}
+
+// listenKey normalises a listen address so that equivalent spellings share
+// one loopback port: "80", "*:80", "0.0.0.0:80" and "[::]:80" all become
+// "*:80" (they would collide on 127.0.0.1 otherwise).
+func listenKey(a string) string {
+	if strings.HasPrefix(a, "unix:") {
+		return a
+	}
+	if _, err := strconv.Atoi(a); err == nil {
+		return "*:" + a
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		// An address without a port listens on 80.
+		host, port = strings.Trim(a, "[]"), "80"
+	}
+	switch host {
+	case "*", "0.0.0.0", "::", "":
+		host = "*"
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		host = ip.String()
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// normPeer normalises a peer address the way the emulator keys its
+// backends: "ip:port" with defPort when none is written, IPv6 in brackets,
+// "unix:" paths and host names kept (never resolved).
+func normPeer(a string, defPort int) string {
+	a = strings.TrimSpace(a)
+	if strings.HasPrefix(a, "unix:") {
+		return a
+	}
+	if ip := net.ParseIP(strings.Trim(a, "[]")); ip != nil {
+		return net.JoinHostPort(ip.String(), strconv.Itoa(defPort))
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return net.JoinHostPort(a, strconv.Itoa(defPort))
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		host = ip.String()
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func isPass(name string) bool {
+	switch name {
+	case "proxy_pass", "grpc_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "memcached_pass":
+		return true
+	}
+	return false
+}
+
+// passTarget returns the peer key of a *_pass directive that names an
+// address (not an upstream{} and not a variable), and the byte span of the
+// host:port part within its first argument's value.
+func passTarget(d *nginxconf.Directive, upstreams map[string]bool) (key string, span [2]int, ok bool) {
+	v := d.Args[0].Value
+	start, end := passHostSpan(v)
+	defPort := 80
+	if i := strings.Index(v, "://"); i >= 0 {
+		switch strings.ToLower(v[:i]) {
+		case "https", "grpcs", "suwsgi":
+			defPort = 443
+		}
+	}
+	host := v[start:end]
+	if host == "" || strings.Contains(host, "$") || upstreams[host] {
+		return "", span, false
+	}
+	return normPeer(host, defPort), [2]int{start, end}, true
+}
+
+// passHostSpan returns the span of the host[:port] part of a *_pass value.
+func passHostSpan(v string) (start, end int) {
+	if i := strings.Index(v, "://"); i >= 0 {
+		start = i + 3
+	}
+	end = len(v)
+	if strings.HasPrefix(v[start:], "unix:") {
+		// unix:/path:/uri — the socket path runs to the next ':'.
+		if j := strings.IndexByte(v[start+5:], ':'); j >= 0 {
+			end = start + 5 + j
+		}
+		return start, end
+	}
+	if j := strings.IndexByte(v[start:], '/'); j >= 0 {
+		end = start + j
+	}
+	return start, end
+}
+
+func passHost(v string) string {
+	s, e := passHostSpan(v)
+	return v[s:e]
+}
+
+// rewriteInput is what apply needs besides the scan.
+type rewriteInput struct {
+	run         string         // absolute directory for logs, pid, temp paths, Lua wrapper
+	listenPorts map[string]int // listen key -> loopback port
+	peerPorts   map[string]int // peer key -> loopback backend port
+	bin         *Binary
+	fsHas       func(p string) bool // reports whether the tree has a file (for load_module)
+	// userOK reports whether a `user NAME` directive can stay: only for
+	// a root nginx and an existing user (getpwnam fails otherwise).
+	userOK func(name string) bool
+}
+
+// apply computes the edits. The result maps a file path (in the tree) to
+// its new content, for the files that change.
+func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
+	cfg := s.cfg
+	edits := map[*nginxconf.File][]edit{}
+	add := func(f *nginxconf.File, e edit) { edits[f] = append(edits[f], e) }
+	run := in.run
+	q := func(p string) string { return quoteArg(filepath.ToSlash(p)) }
+
+	var httpBlock *nginxconf.Directive
+	var hasEvents, hasDaemon, hasMaster, hasPid, hasMainErrorLog bool
+	httpHas := map[string]bool{}
+	tempPaths := []string{"client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path", "uwsgi_temp_path", "scgi_temp_path"}
+	serverListenPorts := map[*nginxconf.Directive]map[int]bool{}
+	cachePaths := 0
+
+	replaceArgs := func(d *nginxconf.Directive, from int, text, why string) {
+		a := d.Args[from:]
+		add(d.File, edit{start: a[0].Pos.Offset, end: a[len(a)-1].End.Offset, text: text, why: why})
+	}
+	remove := func(d *nginxconf.Directive, why string) {
+		add(d.File, edit{start: d.Pos.Offset, end: d.End.Offset, text: "", why: why})
+	}
+
+	var err error
+	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+		ctx := contextOf(parents)
+		switch {
+		case ctx == "" && d.Name == "http" && d.HasBlock:
+			if httpBlock == nil {
+				httpBlock = d
+			}
+		case ctx == "" && d.Name == "events":
+			hasEvents = true
+		case ctx == "" && d.Name == "daemon":
+			hasDaemon = true
+			if d.Arg(0) != "off" && len(d.Args) > 0 {
+				replaceArgs(d, 0, "off", "run in the foreground under the engine's control")
+			}
+		case ctx == "" && d.Name == "master_process":
+			hasMaster = true
+			if d.Arg(0) != "off" && len(d.Args) > 0 {
+				replaceArgs(d, 0, "off", "one process: all requests see one keepalive cache and one Lua VM")
+			}
+		case ctx == "" && d.Name == "pid":
+			hasPid = true
+			if len(d.Args) > 0 {
+				replaceArgs(d, 0, q(filepath.Join(run, "nginx.pid")), "pid file inside the temporary prefix")
+			}
+		case ctx == "" && d.Name == "lock_file" && len(d.Args) > 0:
+			replaceArgs(d, 0, q(filepath.Join(run, "nginx.lock")), "lock file inside the temporary prefix")
+		case ctx == "" && d.Name == "user":
+			if in.userOK == nil || !in.userOK(d.Arg(0)) {
+				remove(d, "user applies only to a root nginx and needs an existing user")
+			}
+		case ctx == "" && d.Name == "load_module" && len(d.Args) > 0:
+			p := d.Args[0].Value
+			if !strings.HasPrefix(p, "/") && !in.fsHas(p) && in.bin != nil {
+				replaceArgs(d, 0, q(filepath.Join(in.bin.Prefix, p)), "relative module path resolved against the binary's prefix")
+			}
+		case d.Name == "error_log" && len(d.Args) > 0:
+			if ctx == "" {
+				hasMainErrorLog = true
+			}
+			replaceArgs(d, 0, q(filepath.Join(run, "error.log"))+" info", "error.log inside the temporary prefix, read back and counted per request")
+		case d.Name == "access_log" && len(d.Args) > 0:
+			if ctx == "http" && len(parents) == 1 {
+				httpHas["access_log"] = true
+			}
+			if d.Args[0].Value != "off" {
+				add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End.Offset,
+					text: q(filepath.Join(run, "access.log")), why: "access log inside the temporary prefix"})
+			}
+		case strings.HasSuffix(d.Name, "_temp_path") && len(d.Args) > 0:
+			if len(parents) == 1 && ctx == "http" {
+				httpHas[d.Name] = true
+			}
+			add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End.Offset,
+				text: q(filepath.Join(run, strings.TrimSuffix(d.Name, "_temp_path"))), why: "temporary files inside the temporary prefix"})
+		case strings.HasSuffix(d.Name, "_cache_path") && len(d.Args) > 0:
+			cachePaths++
+			add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End.Offset,
+				text: q(filepath.Join(run, "cache"+strconv.Itoa(cachePaths))), why: "cache inside the temporary prefix"})
+		case d.Name == "lua_package_path" && len(d.Args) > 0:
+			if ctx == "http" {
+				httpHas["lua_package_path"] = true
+				replaceArgs(d, 0, quoteArg(luaDir(run)+"/?.lua;"+d.Args[0].Value), "the ngx.balancer wrapper first on the path")
+			}
+		case d.Name == "resolver" && len(d.Args) > 0:
+			// A resolver could send queries off the machine; point it at a
+			// closed loopback port so names never resolve.
+			replaceArgs(d, 0, "127.0.0.1:1 valid=1s", "no DNS queries off loopback")
+		case d.Name == "server" && d.HasBlock && ctx == "http":
+			has := false
+			for _, c := range d.Block {
+				if c.Name == "listen" {
+					has = true
+				}
+			}
+			if !has {
+				port := in.listenPorts[defaultListenKey]
+				serverListenPorts[d] = map[int]bool{port: true}
+				add(d.File, edit{start: d.BlockOpen.Offset + 1, end: d.BlockOpen.Offset + 1,
+					text: fmt.Sprintf(" listen 127.0.0.1:%d;", port), why: "server without listen: its default *:80 moved to loopback"})
+			}
+		case d.Name == "listen" && len(d.Args) > 0:
+			k := listenKey(d.Args[0].Value)
+			port, ok := in.listenPorts[k]
+			if !ok {
+				err = fmt.Errorf("%s: no port allocated for listen %s", d.Pos, k)
+				return false
+			}
+			srv := enclosing(parents, "server")
+			if serverListenPorts[srv] == nil {
+				serverListenPorts[srv] = map[int]bool{}
+			}
+			if serverListenPorts[srv][port] {
+				remove(d, "same loopback port as an earlier listen of this server")
+				break
+			}
+			serverListenPorts[srv][port] = true
+			text := "127.0.0.1:" + strconv.Itoa(port)
+			for _, a := range d.Args[1:] {
+				switch {
+				case a.Value == "default_server" || a.Value == "default" || a.Value == "udp":
+					text += " " + a.Value
+				}
+			}
+			replaceArgs(d, 0, text, "listen on loopback only, ephemeral port (ssl/http2/other options dropped)")
+		case d.Name == "server" && !d.HasBlock && strings.HasSuffix(ctx, "upstream") && len(d.Args) > 0:
+			k := normPeer(d.Args[0].Value, 80)
+			port, ok := in.peerPorts[k]
+			if !ok {
+				err = fmt.Errorf("%s: no backend for upstream server %s", d.Pos, k)
+				return false
+			}
+			add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End.Offset,
+				text: "127.0.0.1:" + strconv.Itoa(port), why: "upstream server " + k + " mapped to its loopback backend"})
+		case isPass(d.Name) && len(d.Args) > 0:
+			k, span, ok := passTarget(d, s.upstreams)
+			if !ok {
+				if host := passHost(d.Args[0].Value); strings.Contains(host, "$") {
+					s.warnings = append(s.warnings, fmt.Sprintf("%s: %s with a variable host is not mapped to a backend (only an upstream{} name or a loopback address is safe there)", d.Pos, d.Name))
+				}
+				break
+			}
+			port := in.peerPorts[k]
+			v := d.Args[0].Value
+			scheme := ""
+			if i := strings.Index(v, "://"); i >= 0 {
+				scheme = strings.ToLower(v[:i])
+			}
+			nv := v[:span[0]] + "127.0.0.1:" + strconv.Itoa(port) + v[span[1]:]
+			why := d.Name + " target " + k + " mapped to its loopback backend"
+			switch scheme {
+			case "https":
+				nv = "http" + nv[len("https"):]
+				why += " (https → http: the backends speak plain HTTP)"
+			case "grpcs":
+				nv = "grpc" + nv[len("grpcs"):]
+			}
+			replaceArgs(d, 0, quoteArg(nv), why)
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+
+	main := cfg.Main
+	// Main-level additions go in front of line 1 with no newline, so that
+	// every line keeps its number. load_module must precede events{} and
+	// http{} ("is specified too late" otherwise), hence the front.
+	var front []string
+	if s.usesLua && in.bin != nil && !in.bin.LuaStatic {
+		if in.bin.LuaModule == "" {
+			return nil, nil, fmt.Errorf("the configuration uses lua-nginx-module but %s has neither a built-in nor a loadable Lua module", in.bin.Path)
+		}
+		if !s.ndkLoaded {
+			front = append(front, "load_module "+q(in.bin.NDKModule)+";")
+		}
+		if !s.luaModuleLoaded {
+			front = append(front, "load_module "+q(in.bin.LuaModule)+";")
+		}
+	}
+	if !hasDaemon {
+		front = append(front, "daemon off;")
+	}
+	if !hasMaster {
+		front = append(front, "master_process off;")
+	}
+	if !hasPid {
+		front = append(front, "pid "+q(filepath.Join(run, "nginx.pid"))+";")
+	}
+	if !hasMainErrorLog {
+		front = append(front, "error_log "+q(filepath.Join(run, "error.log"))+" info;")
+	}
+	if len(front) > 0 {
+		add(main, edit{start: 0, end: 0, text: strings.Join(front, " ") + " ", why: "engine settings (foreground, one process, files in the temporary prefix, Lua module)"})
+	}
+	if !hasEvents {
+		add(main, edit{start: len(main.Data), end: len(main.Data), text: "\nevents {}\n", why: "nginx requires an events{} block"})
+	}
+	if httpBlock != nil {
+		var ins []string
+		if !httpHas["access_log"] {
+			ins = append(ins, "access_log "+q(filepath.Join(run, "access.log"))+";")
+		}
+		for _, t := range tempPaths {
+			if !httpHas[t] {
+				ins = append(ins, t+" "+q(filepath.Join(run, strings.TrimSuffix(t, "_temp_path")))+";")
+			}
+		}
+		if s.usesLua && !httpHas["lua_package_path"] {
+			ins = append(ins, "lua_package_path "+quoteArg(luaDir(run)+"/?.lua;;")+";")
+		}
+		if len(ins) > 0 {
+			off := httpBlock.BlockOpen.Offset + 1
+			add(httpBlock.File, edit{start: off, end: off, text: " " + strings.Join(ins, " "), why: "http-level paths inside the temporary prefix"})
+		}
+	}
+
+	out := map[string][]byte{}
+	var report []Rewrite
+	for _, f := range cfg.Files {
+		es := edits[f]
+		if len(es) == 0 {
+			continue
+		}
+		// Insertions (start == end) go before a replacement at the same
+		// offset, e.g. the engine settings in front of a removed `user`.
+		sort.SliceStable(es, func(i, j int) bool {
+			if es[i].start != es[j].start {
+				return es[i].start < es[j].start
+			}
+			return es[i].end < es[j].end
+		})
+		var b []byte
+		last := 0
+		for _, e := range es {
+			if e.start < last {
+				return nil, nil, fmt.Errorf("%s: overlapping rewrites at offset %d", f.Path, e.start)
+			}
+			b = append(b, f.Data[last:e.start]...)
+			b = append(b, e.text...)
+			last = e.end
+			report = append(report, Rewrite{
+				File: f.Path, Line: f.PosAt(e.start).Line,
+				Before: string(f.Data[e.start:e.end]), After: e.text, Why: e.why,
+			})
+		}
+		b = append(b, f.Data[last:]...)
+		out[f.Path] = b
+	}
+	return out, report, nil
+}
+
+// luaDir is the directory holding the generated ngx/balancer.lua.
+func luaDir(run string) string { return filepath.ToSlash(filepath.Join(run, "lua")) }
+
+// quoteArg writes s as an nginx argument: bare when it has no special
+// characters, double-quoted (with \" and \\ escaped) otherwise.
+func quoteArg(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\r\n;{}\"'\\#") {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	return `"` + r.Replace(s) + `"`
+}

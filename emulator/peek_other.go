@@ -1,0 +1,10 @@
+//go:build !unix
+
+package emulator
+
+import "net"
+
+// peekAlive cannot look at the socket without blocking on this platform, so
+// an idle pooled connection is assumed open; a stale one then shows up as
+// an FT_ERROR on the cached connection, as in nginx's idle-close race.
+func peekAlive(net.Conn) bool { return true }

@@ -1,0 +1,229 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Result is what one Run observed. Its JSON form is the stable contract of
+// `ngxlint emulate --format json`.
+type Result struct {
+	Engine   string          `json:"engine"`
+	Profile  ResultProfile   `json:"profile"`
+	Requests []RequestResult `json:"requests"`
+	Backends []BackendStats  `json:"backends"`
+
+	// Notes are run-level remarks for the text trace (assumed versions,
+	// approximations that applied).
+	Notes []string `json:"-"`
+}
+
+// ResultProfile names the emulated versions ("" when not applicable).
+type ResultProfile struct {
+	Nginx          string `json:"nginx"`
+	LuaNginxModule string `json:"lua_nginx_module"`
+	OpenResty      string `json:"openresty"`
+}
+
+// Status is a client-visible status: an HTTP code, or "timeout" when the
+// client got no answer (the request was cut by MaxAttempts or Timeout; nginx
+// itself would log 499 when the client gives up).
+type Status struct {
+	Code    int
+	Timeout bool
+}
+
+// MarshalJSON writes a number or the string "timeout".
+func (s Status) MarshalJSON() ([]byte, error) {
+	if s.Timeout {
+		return []byte(`"timeout"`), nil
+	}
+	return []byte(strconv.Itoa(s.Code)), nil
+}
+
+// UnmarshalJSON reads a number or "timeout".
+func (s *Status) UnmarshalJSON(b []byte) error {
+	if string(b) == `"timeout"` {
+		*s = Status{Timeout: true}
+		return nil
+	}
+	var n int
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("status: want a number or \"timeout\", got %s", b)
+	}
+	*s = Status{Code: n}
+	return nil
+}
+
+func (s Status) String() string {
+	if s.Timeout {
+		return "timeout"
+	}
+	return strconv.Itoa(s.Code)
+}
+
+// RequestResult is one client request.
+type RequestResult struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Status Status `json:"status"`
+	// UpstreamConnections and UpstreamRequests count what the emulated
+	// backends accepted and read while this client request was served.
+	UpstreamConnections int       `json:"upstream_connections"`
+	UpstreamRequests    int       `json:"upstream_requests"`
+	Unbounded           bool      `json:"unbounded"`
+	Attempts            []Attempt `json:"attempts"`
+
+	// Why is the reason the request ended, for the text trace
+	// ("finalize 502: tries == 0", "max attempts 1000 reached", ...).
+	Why string `json:"-"`
+	// Log holds ngx.log lines and emulator notes not tied to an attempt.
+	Log []string `json:"-"`
+}
+
+// Attempt is one pass through get peer / connect / send / read.
+type Attempt struct {
+	Peer    string `json:"peer"`
+	Cached  bool   `json:"cached"`
+	Outcome string `json:"outcome"`
+	FT      string `json:"ft"`
+
+	// TriesLeft is u->peer.tries after ngx_http_upstream_next (or after the
+	// response), as nginx's unsigned counter.
+	TriesLeft uint64 `json:"-"`
+	// Status is the upstream response status, if one was read.
+	Status int `json:"-"`
+	// Log holds ngx.log output of the balancer run and emulator notes.
+	Log []string `json:"-"`
+}
+
+// Outcome values of an Attempt.
+const (
+	OutcomeResponse     = "response"      // a response was passed to the client
+	OutcomeNextStatus   = "next-status"   // status matched proxy_next_upstream (test_next)
+	OutcomeClosed       = "closed"        // upstream prematurely closed connection
+	OutcomeReset        = "reset"         // connection reset by peer
+	OutcomeTimeout      = "timeout"       // connect/send/read timer
+	OutcomeInvalid      = "invalid-header" // bad or too big header
+	OutcomeConnectError = "connect-error" // connect() failed
+	OutcomeNoLive       = "no-live"       // balancer returned NGX_BUSY
+	OutcomeLuaError     = "lua-error"     // balancer code raised an error
+	OutcomeLuaTimeout   = "lua-timeout"   // balancer code exceeded LuaTimeout
+	OutcomeLuaMemory    = "lua-memory"    // balancer code exceeded the memory bound
+	OutcomeLuaExit      = "lua-exit"      // ngx.exit ended the attempt
+	OutcomeNoPeer       = "no-peer-set"   // LNM >= 0.10.27 placeholder picked
+	OutcomeClientAbort  = "client-abort"  // the client went away during the attempt
+	OutcomeCapped       = "capped"        // MaxAttempts reached, attempt not run
+)
+
+// JSON returns the indented JSON form.
+func (r *Result) JSON() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
+
+// Summary is a one-line description of the run, e.g. "2 requests: 200;
+// timeout (unbounded, 1000 attempts, 1000 upstream connections)".
+func (r *Result) Summary() string {
+	parts := make([]string, 0, len(r.Requests))
+	for _, q := range r.Requests {
+		s := fmt.Sprintf("%s %s -> %s after %d attempt%s, %d upstream connection%s",
+			q.Method, q.Path, q.Status, len(q.Attempts), plural(len(q.Attempts)),
+			q.UpstreamConnections, plural(q.UpstreamConnections))
+		if q.Unbounded {
+			s += " (unbounded, capped)"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// maxTraceAttempts bounds how many attempts per request the text trace
+// prints in full; the rest are summarised.
+const maxTraceAttempts = 12
+
+// WriteText writes a readable trace, meant to be pasted into a bug report.
+func (r *Result) WriteText(w io.Writer) error {
+	var b strings.Builder
+	p := r.Profile
+	fmt.Fprintf(&b, "emulated: nginx %s, lua-nginx-module %s", orDash(p.Nginx), orDash(p.LuaNginxModule))
+	if p.OpenResty != "" {
+		fmt.Fprintf(&b, ", openresty %s", p.OpenResty)
+	}
+	b.WriteString("\n")
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	for i, q := range r.Requests {
+		fmt.Fprintf(&b, "\nrequest %d: %s %s -> %s", i+1, q.Method, q.Path, q.Status)
+		if q.Unbounded {
+			b.WriteString(" UNBOUNDED")
+		}
+		fmt.Fprintf(&b, " (%d attempt%s, %d upstream connection%s, %d upstream request%s read)\n",
+			len(q.Attempts), plural(len(q.Attempts)), q.UpstreamConnections, plural(q.UpstreamConnections),
+			q.UpstreamRequests, plural(q.UpstreamRequests))
+		for _, l := range q.Log {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+		for j, a := range q.Attempts {
+			if len(q.Attempts) > maxTraceAttempts && j == maxTraceAttempts-2 {
+				fmt.Fprintf(&b, "  ... %d more attempts like the above ...\n", len(q.Attempts)-maxTraceAttempts)
+			}
+			if len(q.Attempts) > maxTraceAttempts && j >= maxTraceAttempts-2 && j < len(q.Attempts)-2 {
+				continue
+			}
+			conn := "fresh"
+			if a.Cached {
+				conn = "cached"
+			}
+			peer := a.Peer
+			if peer == "" {
+				peer = "(none)"
+			}
+			fmt.Fprintf(&b, "  #%d peer %s, %s connection: %s", j+1, peer, conn, a.Outcome)
+			if a.Status != 0 {
+				fmt.Fprintf(&b, " %d", a.Status)
+			}
+			if a.FT != "" {
+				fmt.Fprintf(&b, ", ft_type %s", a.FT)
+			}
+			fmt.Fprintf(&b, ", tries left %s\n", triesString(a.TriesLeft))
+			for _, l := range a.Log {
+				fmt.Fprintf(&b, "      %s\n", l)
+			}
+		}
+		if q.Why != "" {
+			fmt.Fprintf(&b, "  => %s\n", q.Why)
+		}
+	}
+	if len(r.Backends) > 0 {
+		b.WriteString("\nbackends:\n")
+		for _, s := range r.Backends {
+			fmt.Fprintf(&b, "  %-22s %-13s %d connection%s, %d request%s\n", s.Address, s.Policy,
+				s.Connections, plural(s.Connections), s.Requests, plural(s.Requests))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func triesString(t uint64) string {
+	if t > 1<<62 {
+		return fmt.Sprintf("%d (wrapped: 2^64-%d)", t, -t)
+	}
+	return strconv.FormatUint(t, 10)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

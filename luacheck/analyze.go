@@ -1,0 +1,300 @@
+package luacheck
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/yuin/gopher-lua/ast"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// Analyze parses one Lua chunk and returns its facts. It never panics: a
+// failure of the analysis itself is returned in Result.InternalErrors.
+//
+// Positions point into the file where the code lives: for a block, inside
+// nginx.conf (the chunk's first line starts at chunk.Pos.Column, later lines
+// at column 1); for a quoted string, through chunk.RawOffsets; for a file,
+// the Lua file itself.
+func Analyze(chunk *nginxconf.LuaChunk, opts Options) (res *Result) {
+	res = &Result{}
+	if chunk == nil {
+		return res
+	}
+	res.Context = NormalizeContext(chunk.Context)
+	defer func() {
+		if r := recover(); r != nil {
+			res.InternalErrors = append(res.InternalErrors,
+				fmt.Sprintf("%s: luacheck internal error: %v\n%s", chunk.Pos, r, debug.Stack()))
+		}
+	}()
+	a := newAnalysis(chunk, opts)
+	a.run(res)
+	return res
+}
+
+type analysis struct {
+	chunk *nginxconf.LuaChunk
+	opts  Options
+	lx    *lexer
+	pm    *posMapper
+}
+
+func newAnalysis(chunk *nginxconf.LuaChunk, opts Options) *analysis {
+	lx := tokenize(chunk.Code)
+	return &analysis{chunk: chunk, opts: opts, lx: lx, pm: newPosMapper(chunk, lx)}
+}
+
+func (an *analysis) spanPos(sp span, line int) (nginxconf.Pos, nginxconf.Pos) {
+	if sp.valid() {
+		return an.pm.at(sp.off), an.pm.at(sp.end)
+	}
+	if line > 0 {
+		p := an.pm.lineStart(line)
+		// Point at the first token of the line when there is one.
+		for _, t := range an.lx.toks {
+			if t.line == line {
+				return an.pm.at(t.off), an.pm.at(t.end)
+			}
+			if t.line > line {
+				break
+			}
+		}
+		return p, p
+	}
+	p := an.pm.at(0)
+	return p, p
+}
+
+func (an *analysis) run(res *Result) {
+	res.Ignores = an.ignores()
+	src := prepass(an.chunk.Code, an.lx)
+	stmts, err := parse.Parse(strings.NewReader(src), "chunk")
+	if err != nil {
+		res.SyntaxErrors = append(res.SyntaxErrors, an.syntaxError(err))
+		return
+	}
+	al := newAligner(an.lx.toks, len(an.lx.toks))
+	al.stmts(stmts)
+
+	ls := &linState{a: al, funcValue: map[*ast.FunctionExpr]*value{},
+		methods: map[*ast.FunctionExpr]bool{}, identVar: map[*ast.IdentExpr]*variable{}}
+	top := ls.buildLine(&ast.FunctionExpr{Stmts: stmts}, true)
+	lines := ls.all
+	for _, fl := range lines {
+		fl.propagateMain()
+		fl.propagateClosures()
+	}
+	funcValue := make(map[*fline]*value, len(ls.funcValue))
+	for _, fl := range lines {
+		if fl.fn != nil {
+			if v := ls.funcValue[fl.fn]; v != nil {
+				funcValue[fl] = v
+				fl.value = v
+			}
+		}
+	}
+	var raws []rawWarn
+	for _, sf := range ls.shadow {
+		raws = append(raws, rawWarn{code: sf.code, sp: sf.v.decl, name: sf.v.name, prevSp: sf.prev.decl,
+			msg: shadowMsg(sf)})
+	}
+	u := &unusedState{}
+	u.run(lines, top, funcValue)
+	raws = append(raws, u.out...)
+	for _, fl := range lines {
+		raws = append(raws, unreachable(fl, al)...)
+	}
+	g := &globalState{ls: ls, memo: map[ast.Expr]*resolution{}, std: stdGlobals, callees: map[ast.Expr]bool{}}
+	for _, fl := range lines {
+		for _, it := range fl.items {
+			g.collectCalls(it)
+		}
+	}
+	for _, fl := range lines {
+		isTop := fl == top
+		for _, it := range fl.items {
+			itemExprs(it, func(e ast.Expr, lhs bool) { g.detectInNode(it, e, isTop, lhs) })
+		}
+	}
+	raws = append(raws, g.out...)
+	for _, w := range raws {
+		if w.code == "W212" && w.name == "self" && !w.sp.valid() {
+			continue
+		}
+		ww := Warning{Code: w.code, Name: w.name, Field: w.field, Message: w.msg, Indirect: w.indirect}
+		ww.Pos, ww.End = an.spanPos(w.sp, w.line)
+		if w.prevSp.valid() {
+			ww.PrevLine = an.pm.at(w.prevSp.off).Line
+		}
+		res.Warnings = append(res.Warnings, ww)
+	}
+	sort.SliceStable(res.Warnings, func(i, j int) bool {
+		a, b := res.Warnings[i], res.Warnings[j]
+		if a.Pos.Offset != b.Pos.Offset {
+			return a.Pos.Offset < b.Pos.Offset
+		}
+		return a.Code < b.Code
+	})
+	an.apiUses(res, g)
+	res.Balancer = an.balancer(res, g, top, al)
+}
+
+func shadowMsg(sf shadowFact) string {
+	kind := "variable"
+	switch sf.prev.kind {
+	case vkArg:
+		kind = "argument"
+	case vkLoop, vkLoopi:
+		kind = "loop variable"
+	}
+	switch sf.code[2] {
+	case '1':
+		return fmt.Sprintf("variable '%s' was previously defined as %s", sf.v.name, kind)
+	case '2':
+		return fmt.Sprintf("shadowing definition of %s '%s'", kind, sf.v.name)
+	}
+	return fmt.Sprintf("shadowing upvalue %s '%s'", kind, sf.v.name)
+}
+
+func (an *analysis) syntaxError(err error) SyntaxError {
+	se := SyntaxError{Message: err.Error()}
+	var pe *parse.Error
+	if errors.As(err, &pe) {
+		se.Message = pe.Message
+		se.Token = pe.Token
+		if pe.Pos.Line <= 0 {
+			// gopher-lua reports errors at end of input with Line -1:
+			// point at the end of the chunk (a block's closing brace).
+			se.Token = ""
+			se.Pos = an.pm.end()
+			se.End = se.Pos
+			return se
+		}
+		// Find the token gopher-lua names on that line, the one nearest
+		// to the column its scanner reports.
+		best, bestDist := -1, 1<<30
+		for i, t := range an.lx.toks {
+			if t.line == pe.Pos.Line && (pe.Token == "" || an.chunk.Code[t.off:t.end] == pe.Token || t.text == pe.Token) {
+				d := t.col - pe.Pos.Column
+				if d < 0 {
+					d = -d
+				}
+				if d < bestDist {
+					best, bestDist = i, d
+				}
+			}
+		}
+		if best >= 0 {
+			t := an.lx.toks[best]
+			se.Pos, se.End = an.pm.at(t.off), an.pm.at(t.end)
+			return se
+		}
+		col := pe.Pos.Column
+		ls := an.lx.lineStarts
+		if pe.Pos.Line <= len(ls) {
+			off := ls[pe.Pos.Line-1]
+			if col > 0 {
+				off += col - 1
+			}
+			if off > len(an.chunk.Code) {
+				off = len(an.chunk.Code)
+			}
+			se.Pos = an.pm.at(off)
+			se.End = se.Pos
+			return se
+		}
+	}
+	se.Pos = an.pm.end()
+	se.End = se.Pos
+	return se
+}
+
+func (an *analysis) apiUses(res *Result, g *globalState) {
+	sort.SliceStable(g.uses, func(i, j int) bool { return g.uses[i].sp.off < g.uses[j].sp.off })
+	for _, u := range g.uses {
+		au := APIUse{Name: u.name, Via: u.via, Known: u.known, Call: u.call != nil, ResultUsed: u.call != nil && u.resultUsed}
+		au.Pos, au.End = an.spanPos(u.sp, 0)
+		if u.call != nil {
+			for _, arg := range u.call.Args {
+				au.Args = append(au.Args, an.arg(an.constLocal(arg, u.it, g), g.ls.a))
+			}
+		}
+		if u.known {
+			au.Allowed = IsAllowed(u.name, an.chunk.Context)
+			e := &apiTable[apiIndex[u.name]]
+			au.Since, au.SinceComponent = e.since, e.sinceComponent
+			declared := ""
+			switch e.sinceComponent {
+			case "lua-nginx-module":
+				declared = an.opts.LuaNginxModuleVersion
+			case "lua-resty-core":
+				declared = an.opts.LuaRestyCoreVersion
+			}
+			if declared != "" && e.since != "" && VersionLess(declared, e.since) {
+				au.NewerThanDeclared = true
+			}
+		}
+		res.APIUses = append(res.APIUses, au)
+	}
+}
+
+// constLocal follows a local to its literal value when exactly one
+// assignment reaches the use (local host = "example.com"; f(host)).
+func (an *analysis) constLocal(e ast.Expr, it *item, g *globalState) ast.Expr {
+	id, ok := e.(*ast.IdentExpr)
+	if !ok || it == nil {
+		return e
+	}
+	v := g.ls.identVar[id]
+	if v == nil || len(it.used[v]) != 1 {
+		return e
+	}
+	switch n := it.used[v][0].node.(type) {
+	case *ast.StringExpr, *ast.NumberExpr, *ast.TrueExpr, *ast.FalseExpr, *ast.NilExpr:
+		return n
+	}
+	return e
+}
+
+func (an *analysis) arg(e ast.Expr, a *aligner) Arg {
+	var out Arg
+	sp := a.get(e).span
+	out.Pos, out.End = an.spanPos(sp, e.Line())
+	switch x := e.(type) {
+	case *ast.StringExpr:
+		out.Kind, out.Value = ArgString, x.Value
+		// Prefer our own decoding: the pre-pass may have blanked a string
+		// gopher-lua could not read.
+		if sp.valid() {
+			for _, t := range a.toks {
+				if t.off == sp.off && t.kind == tkString {
+					out.Value = t.text
+					break
+				}
+				if t.off > sp.off {
+					break
+				}
+			}
+		}
+	case *ast.NumberExpr:
+		out.Kind, out.Value = ArgNumber, x.Value
+		if sp.valid() {
+			out.Value = an.chunk.Code[sp.off:sp.end]
+		}
+	case *ast.TrueExpr:
+		out.Kind, out.Value = ArgBool, "true"
+	case *ast.FalseExpr:
+		out.Kind, out.Value = ArgBool, "false"
+	case *ast.NilExpr:
+		out.Kind, out.Value = ArgNil, "nil"
+	case *ast.UnaryMinusOpExpr:
+		if n, ok := x.Expr.(*ast.NumberExpr); ok {
+			out.Kind, out.Value = ArgNumber, "-"+n.Value
+		}
+	}
+	return out
+}

@@ -1,0 +1,444 @@
+package luacheck
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/yuin/gopher-lua/ast"
+)
+
+// BalancerFacts are the ngx.balancer facts of one chunk.
+type BalancerFacts struct {
+	// IsBalancerContext is set for balancer_by_lua* chunks.
+	IsBalancerContext bool
+	// SetCurrentPeer lists every set_current_peer call.
+	SetCurrentPeer []PeerCall
+	// PathsWithoutPeer are the places where a path of the main chunk ends
+	// (a return, or the end of the chunk) without having called
+	// set_current_peer; computed for balancer_by_lua* chunks only. A path
+	// that calls error(), ngx.exit(), or a function containing a
+	// set_current_peer call counts as handled.
+	PathsWithoutPeer []PathEnd
+	// OpaqueCalls counts calls to functions that are neither OpenResty APIs
+	// nor Lua builtins in the main chunk: such a callee may set the peer
+	// itself, which weakens PathsWithoutPeer.
+	OpaqueCalls int
+	// MoreTries lists set_more_tries calls.
+	MoreTries []MoreTriesCall
+	// Other balancer and flow calls with their literal arguments.
+	GetLastFailure  []APIUse
+	SetTimeouts     []APIUse
+	EnableKeepalive []APIUse
+	RecreateRequest []APIUse
+	Exits           []APIUse
+}
+
+// PeerCall is one set_current_peer call.
+type PeerCall struct {
+	Call APIUse
+	// HostLiteral is set when the first argument is a string literal.
+	HostLiteral bool
+	Host        string
+	// HostIsIP reports whether that literal is an IPv4/IPv6 address
+	// (set_current_peer only accepts addresses: with a name it returns
+	// nil, "no host allowed", lua-resty-core lib/ngx/balancer.lua).
+	HostIsIP bool
+	// ResultIgnored: the call is a statement, or all the locals its result
+	// is assigned to are never read (local ok, err = ... with ok unused).
+	ResultIgnored bool
+}
+
+// PathEnd is where a path ends without set_current_peer.
+type PathEnd struct {
+	Pos nginxconf.Pos
+	// Return is set when the path ends at a return statement, false at the
+	// end of the chunk.
+	Return bool
+}
+
+// MoreTriesCall is one set_more_tries call.
+type MoreTriesCall struct {
+	Call APIUse
+	// Guarded: executed only under a condition that depends on
+	// get_last_failure() (directly or through a local holding its result)
+	// or on an ngx.ctx field, or after an early exit taken under such a
+	// condition. Unguarded calls run on every attempt, so every retry
+	// grants more tries.
+	Guarded  bool
+	GuardPos nginxconf.Pos
+}
+
+func (an *analysis) balancer(res *Result, g *globalState, top *fline, al *aligner) *BalancerFacts {
+	isBal := res.Context == "balancer_by_lua*"
+	bf := &BalancerFacts{IsBalancerContext: isBal}
+	any := false
+	byCall := map[*ast.FuncCallExpr]APIUse{}
+	for i, u := range g.uses {
+		if u.call != nil {
+			byCall[u.call] = res.APIUses[i]
+		}
+	}
+	for i, u := range res.APIUses {
+		if !u.Call {
+			continue
+		}
+		switch u.Name {
+		case "ngx.balancer.set_current_peer":
+			pc := PeerCall{Call: u, ResultIgnored: !u.ResultUsed}
+			if len(u.Args) > 0 && u.Args[0].Kind == ArgString {
+				pc.HostLiteral = true
+				pc.Host = u.Args[0].Value
+				pc.HostIsIP = isIPLiteral(pc.Host)
+			}
+			bf.SetCurrentPeer = append(bf.SetCurrentPeer, pc)
+		case "ngx.balancer.set_more_tries":
+			mt := MoreTriesCall{Call: u}
+			if gp, ok := an.guard(g, g.uses[i].call); ok {
+				mt.Guarded, mt.GuardPos = true, gp
+			}
+			bf.MoreTries = append(bf.MoreTries, mt)
+		case "ngx.balancer.get_last_failure":
+			bf.GetLastFailure = append(bf.GetLastFailure, u)
+		case "ngx.balancer.set_timeouts":
+			bf.SetTimeouts = append(bf.SetTimeouts, u)
+		case "ngx.balancer.enable_keepalive":
+			bf.EnableKeepalive = append(bf.EnableKeepalive, u)
+		case "ngx.balancer.recreate_request":
+			bf.RecreateRequest = append(bf.RecreateRequest, u)
+		case "ngx.exit":
+			bf.Exits = append(bf.Exits, u)
+		default:
+			continue
+		}
+		any = true
+	}
+	if isBal {
+		an.pathsWithoutPeer(bf, g, top, al, byCall)
+	}
+	if !any && !isBal {
+		return nil
+	}
+	return bf
+}
+
+func isIPLiteral(s string) bool {
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// itemCalls reports whether an item calls set_current_peer (directly, or
+// in a closure it creates) and whether it terminates the path (error(),
+// ngx.exit(), ngx.redirect(), ngx.exec()).
+func itemCalls(it *item, g *globalState, byCall map[*ast.FuncCallExpr]APIUse) (peer, terminates bool, opaque int) {
+	itemExprs(it, func(root ast.Expr, _ bool) {
+		walkExpr(root, func(x ast.Expr) bool {
+			if fn, ok := x.(*ast.FunctionExpr); ok {
+				if containsPeerCall(fn, byCall, g) {
+					peer = true
+				}
+				return false
+			}
+			c, ok := x.(*ast.FuncCallExpr)
+			if !ok {
+				return true
+			}
+			if u, ok := byCall[c]; ok {
+				switch u.Name {
+				case "ngx.balancer.set_current_peer":
+					peer = true
+				case "ngx.exit", "ngx.redirect", "ngx.exec":
+					terminates = true
+				}
+				return true
+			}
+			if id, ok := c.Func.(*ast.IdentExpr); ok && g.ls.identVar[id] == nil {
+				if id.Value == "error" {
+					terminates = true
+					return true
+				}
+				if stdGlobals.fields[id.Value] != nil {
+					return true
+				}
+			}
+			if c.Func != nil {
+				if r := g.memo[c.Func]; r != nil && r.kind == resIndex && stdGlobals.fields[r.global] != nil && !r.require {
+					return true
+				}
+			}
+			opaque++
+			return true
+		})
+	})
+	return
+}
+
+func containsPeerCall(fn *ast.FunctionExpr, byCall map[*ast.FuncCallExpr]APIUse, g *globalState) bool {
+	found := false
+	var stmts func([]ast.Stmt)
+	visit := func(e ast.Expr) {
+		walkExpr(e, func(x ast.Expr) bool {
+			if c, ok := x.(*ast.FuncCallExpr); ok {
+				if u, ok := byCall[c]; ok && u.Name == "ngx.balancer.set_current_peer" {
+					found = true
+				}
+			}
+			if f, ok := x.(*ast.FunctionExpr); ok {
+				stmts(f.Stmts)
+				return false
+			}
+			return !found
+		})
+	}
+	stmts = func(list []ast.Stmt) {
+		for _, s := range list {
+			forStmtExprs(s, visit, stmts)
+		}
+	}
+	stmts(fn.Stmts)
+	return found
+}
+
+// forStmtExprs calls fe on the expressions of s and fs on its blocks.
+func forStmtExprs(s ast.Stmt, fe func(ast.Expr), fs func([]ast.Stmt)) {
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		for _, e := range s.Lhs {
+			fe(e)
+		}
+		for _, e := range s.Rhs {
+			fe(e)
+		}
+	case *ast.LocalAssignStmt:
+		for _, e := range s.Exprs {
+			fe(e)
+		}
+	case *ast.FuncCallStmt:
+		fe(s.Expr)
+	case *ast.DoBlockStmt:
+		fs(s.Stmts)
+	case *ast.WhileStmt:
+		fe(s.Condition)
+		fs(s.Stmts)
+	case *ast.RepeatStmt:
+		fs(s.Stmts)
+		fe(s.Condition)
+	case *ast.IfStmt:
+		fe(s.Condition)
+		fs(s.Then)
+		fs(s.Else)
+	case *ast.NumberForStmt:
+		fe(s.Init)
+		fe(s.Limit)
+		if s.Step != nil {
+			fe(s.Step)
+		}
+		fs(s.Stmts)
+	case *ast.GenericForStmt:
+		for _, e := range s.Exprs {
+			fe(e)
+		}
+		fs(s.Stmts)
+	case *ast.FuncDefStmt:
+		fs(s.Func.Stmts)
+	case *ast.ReturnStmt:
+		for _, e := range s.Exprs {
+			fe(e)
+		}
+	}
+}
+
+// pathsWithoutPeer walks the main chunk's flow graph from its start and
+// records where a path ends before any set_current_peer call.
+func (an *analysis) pathsWithoutPeer(bf *BalancerFacts, g *globalState, top *fline, al *aligner, byCall map[*ast.FuncCallExpr]APIUse) {
+	stop := make([]bool, len(top.items))
+	for i, it := range top.items {
+		peer, term, opaque := itemCalls(it, g, byCall)
+		bf.OpaqueCalls += opaque
+		stop[i] = peer || term
+	}
+	visited := make([]bool, len(top.items)+1)
+	endReached := false
+	top.walk(visited, 0, func(i int, it *item) bool {
+		if it == nil {
+			endReached = true
+			return true
+		}
+		if stop[i] {
+			return true
+		}
+		if it.isRet {
+			p, _ := an.spanPos(al.get(it.retNode).span, it.retNode.Line())
+			bf.PathsWithoutPeer = append(bf.PathsWithoutPeer, PathEnd{Pos: p, Return: true})
+			return true
+		}
+		return false
+	})
+	if endReached {
+		bf.PathsWithoutPeer = append(bf.PathsWithoutPeer, PathEnd{Pos: an.pm.end()})
+	}
+}
+
+// guard finds the condition that guards a set_more_tries call.
+func (an *analysis) guard(g *globalState, call *ast.FuncCallExpr) (nginxconf.Pos, bool) {
+	if call == nil {
+		return nginxconf.Pos{}, false
+	}
+	// Search the chunk's statements for the path of enclosing blocks.
+	var found bool
+	var gp nginxconf.Pos
+	var search func(list []ast.Stmt, guarded bool, guardE ast.Expr) bool
+	contains := func(e ast.Expr) bool {
+		hit := false
+		walkExpr(e, func(x ast.Expr) bool {
+			if x == ast.Expr(call) {
+				hit = true
+			}
+			return !hit
+		})
+		return hit
+	}
+	search = func(list []ast.Stmt, guarded bool, guardE ast.Expr) bool {
+		for _, s := range list {
+			hit := false
+			forStmtExprs(s, func(e ast.Expr) {
+				if !hit && contains(e) {
+					hit = true
+				}
+			}, func([]ast.Stmt) {})
+			if hit {
+				if guarded {
+					found = true
+					gp, _ = an.spanPos(g.ls.a.get(guardE).span, guardE.Line())
+				}
+				return true
+			}
+			switch s := s.(type) {
+			case *ast.IfStmt:
+				cond := s.Condition
+				isG := an.isGuardCond(g, cond)
+				if search(s.Then, guarded || isG, pick(isG, cond, guardE)) {
+					return true
+				}
+				if search(s.Else, guarded || isG, pick(isG, cond, guardE)) {
+					return true
+				}
+				// if <guard> then return end: what follows runs only
+				// when the guard is false.
+				if isG && endsPath(s.Then) {
+					guarded, guardE = true, cond
+				}
+			case *ast.WhileStmt:
+				if search(s.Stmts, guarded, guardE) {
+					return true
+				}
+			case *ast.RepeatStmt:
+				if search(s.Stmts, guarded, guardE) {
+					return true
+				}
+			case *ast.DoBlockStmt:
+				if search(s.Stmts, guarded, guardE) {
+					return true
+				}
+			case *ast.NumberForStmt:
+				if search(s.Stmts, guarded, guardE) {
+					return true
+				}
+			case *ast.GenericForStmt:
+				if search(s.Stmts, guarded, guardE) {
+					return true
+				}
+			case *ast.FuncDefStmt:
+				if search(s.Func.Stmts, guarded, guardE) {
+					return true
+				}
+			case *ast.LocalAssignStmt:
+				for _, e := range s.Exprs {
+					if fn, ok := e.(*ast.FunctionExpr); ok && search(fn.Stmts, guarded, guardE) {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	var body []ast.Stmt
+	if top := g.ls.all; len(top) > 0 && top[0].fn != nil {
+		body = top[0].fn.Stmts
+	}
+	search(body, false, nil)
+	return gp, found
+}
+
+func pick(c bool, a, b ast.Expr) ast.Expr {
+	if c {
+		return a
+	}
+	return b
+}
+
+func endsPath(list []ast.Stmt) bool {
+	if len(list) == 0 {
+		return false
+	}
+	switch s := list[len(list)-1].(type) {
+	case *ast.ReturnStmt:
+		return true
+	case *ast.FuncCallStmt:
+		if c, ok := s.Expr.(*ast.FuncCallExpr); ok {
+			if id, ok := c.Func.(*ast.IdentExpr); ok && id.Value == "error" {
+				return true
+			}
+			if ag, ok := c.Func.(*ast.AttrGetExpr); ok {
+				if id, ok := ag.Object.(*ast.IdentExpr); ok && id.Value == "ngx" {
+					if k, ok := ag.Key.(*ast.StringExpr); ok && k.Value == "exit" {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// isGuardCond reports whether a condition reads get_last_failure() (or a
+// local holding its result) or an ngx.ctx field.
+func (an *analysis) isGuardCond(g *globalState, cond ast.Expr) bool {
+	hit := false
+	var check func(e ast.Expr, depth int)
+	check = func(e ast.Expr, depth int) {
+		walkExpr(e, func(x ast.Expr) bool {
+			if hit {
+				return false
+			}
+			switch x := x.(type) {
+			case *ast.FuncCallExpr:
+				for _, u := range g.uses {
+					if u.call == x && u.name == "ngx.balancer.get_last_failure" {
+						hit = true
+					}
+				}
+			case *ast.AttrGetExpr, *ast.IdentExpr:
+				if r := g.memo[x]; r != nil && r.kind == resIndex && r.global == "ngx" && len(r.keys) >= 1 && r.keys[0].kind == 1 && r.keys[0].s == "ctx" {
+					hit = true
+					return false
+				}
+				if id, ok := x.(*ast.IdentExpr); ok && depth < 4 {
+					if v := g.ls.identVar[id]; v != nil {
+						for _, val := range v.values {
+							if val.node != nil {
+								check(val.node, depth+1)
+							}
+						}
+					}
+				}
+			case *ast.FunctionExpr:
+				return false
+			}
+			return !hit
+		})
+	}
+	check(cond, 0)
+	return hit
+}

@@ -1,0 +1,757 @@
+package luacheck
+
+import (
+	"github.com/yuin/gopher-lua/ast"
+)
+
+// The analysis follows luacheck's design (src/luacheck/stages/linearize.lua,
+// resolve_locals.lua, detect_unused_locals.lua, detect_unreachable_code.lua,
+// detect_globals.lua in lunarmodules/luacheck 1.1.0) so that our warning
+// codes mean what luacheck's mean: each function body becomes a "line", a
+// flat list of items (evaluate, local, set, no-op, jump, conditional jump);
+// scopes and labels turn control flow into jumps; reaching assignments are
+// then found by walking the items.
+
+type varKind uint8
+
+const (
+	vkVar varKind = iota
+	vkArg
+	vkLoop
+	vkLoopi
+)
+
+type variable struct {
+	name       string
+	kind       varKind
+	self       bool // implicit "self" of a method
+	fl         *fline
+	decl       span
+	scopeStart int
+	scopeEnd   int
+	values     []*value
+	accessed   bool
+	mutated    bool
+	hintUnused bool
+	topVararg  bool
+}
+
+type secGroup struct{ used bool }
+
+type valueType uint8
+
+const (
+	vtVar valueType = iota
+	vtFunc
+	vtArg
+	vtLoop
+)
+
+type value struct {
+	v           *variable
+	node        ast.Expr // assigned expression, nil for "local x" or args
+	lhs         span     // the name being assigned
+	item        *item
+	typ         valueType
+	empty       bool
+	used        bool
+	mutated     bool
+	usingLines  map[*fline]bool
+	secondaries *secGroup
+	// overwriting: 0 unknown, 1 = overwriteItem, 2 = false (not dominated)
+	overwriting   uint8
+	overwriteItem *item
+}
+
+type itemKind uint8
+
+const (
+	itEval itemKind = iota
+	itLocal
+	itSet
+	itNoop
+	itJump
+	itCjump
+)
+
+type access struct {
+	v  *variable
+	sp span
+	e  ast.Expr
+}
+
+type lhsEntry struct {
+	v  *variable // nil for globals and indexes
+	sp span
+	e  ast.Expr // nil for local declarations
+}
+
+type item struct {
+	kind    itemKind
+	to      int
+	node    any // ast.Stmt or ast.Expr, for positions
+	loopEnd bool
+	isRet   bool // the jump of a return statement
+	// methodLhs is the target a.m of "function a:m()".
+	methodLhs ast.Expr
+	// stmtCall marks the Eval item of a call statement (result discarded).
+	stmtCall bool
+	// retNode is the return statement of an isRet jump.
+	retNode   ast.Stmt
+	accesses  []access
+	mutations []access
+	lines     []*fline
+	setVars   []*value
+	lhs       []lhsEntry
+	rhs       []ast.Expr
+	// used maps a variable to the values that may reach accesses in this
+	// item (luacheck's used_values).
+	used map[*variable][]*value
+}
+
+func (it *item) setValue(v *variable) *value {
+	for _, val := range it.setVars {
+		if val.v == v {
+			return val
+		}
+	}
+	return nil
+}
+
+func (it *item) accesses1(v *variable) bool {
+	for _, a := range it.accesses {
+		if a.v == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (it *item) mutates(v *variable) bool {
+	for _, a := range it.mutations {
+		if a.v == v {
+			return true
+		}
+	}
+	return false
+}
+
+type fline struct {
+	fn         *ast.FunctionExpr // nil for the main chunk
+	parent     *fline
+	items      []*item
+	accessedUp map[*variable][]*item
+	mutatedUp  map[*variable][]*item
+	setUp      map[*variable][]*item
+	lines      []*fline
+	value      *value // the value this closure was assigned as, if any
+}
+
+func newLine(fn *ast.FunctionExpr, parent *fline) *fline {
+	return &fline{fn: fn, parent: parent}
+}
+
+func addUp(m *map[*variable][]*item, v *variable, it *item) {
+	if *m == nil {
+		*m = make(map[*variable][]*item)
+	}
+	(*m)[v] = append((*m)[v], it)
+}
+
+type pendingGoto struct {
+	name string
+	jump *item
+}
+
+type label struct {
+	name  string
+	index int
+}
+
+type scope struct {
+	vars   []*variable
+	labels []label
+	gotos  []pendingGoto
+	fl     *fline
+}
+
+// linState builds the lines of one chunk.
+type linState struct {
+	a      *aligner
+	lines  []*fline
+	scopes []*scope
+	all    []*fline
+	// shadow collects W421-W423 facts as they are found.
+	shadow []shadowFact
+	// funcValue maps function expressions to their value.
+	funcValue map[*ast.FunctionExpr]*value
+	// methods marks bodies of "function a:m()" (implicit self).
+	methods map[*ast.FunctionExpr]bool
+	// identVar maps every name expression that refers to a local to it.
+	identVar map[*ast.IdentExpr]*variable
+	// itemOf maps a function expression to the item that creates it.
+}
+
+type shadowFact struct {
+	v, prev *variable
+	code    string
+}
+
+func (ls *linState) top() *fline { return ls.lines[len(ls.lines)-1] }
+
+func (ls *linState) enterScope() {
+	ls.scopes = append(ls.scopes, &scope{fl: ls.top()})
+}
+
+func (ls *linState) leaveScope() {
+	left := ls.scopes[len(ls.scopes)-1]
+	ls.scopes = ls.scopes[:len(ls.scopes)-1]
+	var prev *scope
+	if len(ls.scopes) > 0 {
+		prev = ls.scopes[len(ls.scopes)-1]
+	}
+	for _, g := range left.gotos {
+		found := false
+		for _, l := range left.labels {
+			if l.name == g.name {
+				g.jump.to = l.index
+				found = true
+				break
+			}
+		}
+		if !found && prev != nil && prev.fl == ls.top() {
+			prev.gotos = append(prev.gotos, g)
+		} else if !found {
+			// A goto or break with no target: a syntax error luacheck
+			// reports; gopher-lua accepts it. Make it end the function so
+			// the walk stays well-defined.
+			g.jump.to = len(ls.top().items)
+		}
+	}
+	n := len(ls.top().items) - 1
+	for _, v := range left.vars {
+		v.scopeEnd = n
+	}
+}
+
+func (ls *linState) resolveVar(name string) *variable {
+	for i := len(ls.scopes) - 1; i >= 0; i-- {
+		vars := ls.scopes[i].vars
+		for j := len(vars) - 1; j >= 0; j-- {
+			if vars[j].name == name {
+				return vars[j]
+			}
+		}
+	}
+	return nil
+}
+
+func (ls *linState) registerVar(name string, sp span, kind varKind, self bool) *variable {
+	fl := ls.top()
+	v := &variable{name: name, kind: kind, self: self, fl: fl, decl: sp, scopeStart: len(fl.items)}
+	if kind == vkArg && len(name) >= 2 && name[0] == '_' && isLetter(name[1]) {
+		v.hintUnused = true
+	}
+	if prev := ls.resolveVar(name); prev != nil {
+		cur := ls.scopes[len(ls.scopes)-1]
+		same := false
+		for _, x := range cur.vars {
+			if x == prev {
+				same = true
+			}
+		}
+		if name != "..." {
+			code := "W4"
+			switch {
+			case same:
+				code += "1"
+			case prev.fl == fl:
+				code += "2"
+			default:
+				code += "3"
+			}
+			switch prev.kind {
+			case vkVar:
+				code += "1"
+			case vkArg:
+				code += "2"
+			default:
+				code += "3"
+			}
+			ls.shadow = append(ls.shadow, shadowFact{v: v, prev: prev, code: code})
+		}
+		if same {
+			prev.scopeEnd = len(fl.items) - 1
+		}
+	}
+	sc := ls.scopes[len(ls.scopes)-1]
+	sc.vars = append(sc.vars, v)
+	return v
+}
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+
+func (ls *linState) registerLabel(name string) {
+	sc := ls.scopes[len(ls.scopes)-1]
+	sc.labels = append(sc.labels, label{name: name, index: len(ls.top().items)})
+}
+
+func (ls *linState) emit(it *item) { fl := ls.top(); fl.items = append(fl.items, it) }
+
+func (ls *linState) emitGoto(name string, cond bool) *item {
+	it := &item{kind: itJump}
+	if cond {
+		it.kind = itCjump
+	}
+	ls.emit(it)
+	sc := ls.scopes[len(ls.scopes)-1]
+	sc.gotos = append(sc.gotos, pendingGoto{name: name, jump: it})
+	return it
+}
+
+// constTruth returns 1 for an always-true literal, -1 for nil/false, 0 else
+// (luacheck's tag_to_boolean).
+func constTruth(e ast.Expr) int {
+	switch e.(type) {
+	case *ast.NilExpr, *ast.FalseExpr:
+		return -1
+	case *ast.TrueExpr, *ast.NumberExpr, *ast.StringExpr, *ast.TableExpr, *ast.FunctionExpr:
+		return 1
+	}
+	return 0
+}
+
+// emitCondGoto jumps to name when cond is false.
+func (ls *linState) emitCondGoto(name string, cond ast.Expr) {
+	t := constTruth(cond)
+	if t != 1 {
+		ls.emitGoto(name, t != -1)
+	}
+}
+
+func (ls *linState) noop(n any, loopEnd bool) {
+	ls.emit(&item{kind: itNoop, node: n, loopEnd: loopEnd})
+}
+
+func (ls *linState) block(stmts []ast.Stmt) {
+	ls.enterScope()
+	ls.stmts(stmts)
+	ls.leaveScope()
+}
+
+func (ls *linState) stmts(stmts []ast.Stmt) {
+	for _, s := range stmts {
+		ls.stmt(s)
+	}
+}
+
+func (ls *linState) names(n any) []span {
+	return ls.a.get(n).names
+}
+
+func nameSpan(spans []span, i int) span {
+	if i < len(spans) {
+		return spans[i]
+	}
+	return span{-1, -1}
+}
+
+func (ls *linState) stmt(s ast.Stmt) {
+	switch s := s.(type) {
+	case *ast.DoBlockStmt:
+		ls.noop(s, false)
+		ls.block(s.Stmts)
+	case *ast.WhileStmt:
+		ls.noop(s, false)
+		ls.enterScope()
+		ls.registerLabel("do")
+		ls.evalExpr(s.Condition)
+		ls.emitCondGoto("break", s.Condition)
+		ls.block(s.Stmts)
+		ls.noop(s, true)
+		ls.emitGoto("do", false)
+		ls.registerLabel("break")
+		ls.leaveScope()
+	case *ast.RepeatStmt:
+		ls.noop(s, false)
+		ls.enterScope()
+		ls.registerLabel("do")
+		ls.enterScope()
+		ls.stmts(s.Stmts)
+		ls.evalExpr(s.Condition)
+		ls.leaveScope()
+		ls.emitCondGoto("do", s.Condition)
+		ls.registerLabel("break")
+		ls.leaveScope()
+	case *ast.NumberForStmt:
+		ls.noop(s, false)
+		ls.evalExpr(s.Init)
+		ls.evalExpr(s.Limit)
+		if s.Step != nil {
+			ls.evalExpr(s.Step)
+		}
+		ls.loop(s, []string{s.Name}, vkLoopi, s.Stmts)
+	case *ast.GenericForStmt:
+		ls.noop(s, false)
+		for _, e := range s.Exprs {
+			ls.evalExpr(e)
+		}
+		ls.loop(s, s.Names, vkLoop, s.Stmts)
+	case *ast.IfStmt:
+		ls.noop(s, false)
+		ls.enterScope()
+		cur := s
+		for {
+			ls.enterScope()
+			ls.evalExpr(cur.Condition)
+			ls.emitCondGoto("else", cur.Condition)
+			ls.block(cur.Then)
+			ls.emitGoto("end", false)
+			ls.registerLabel("else")
+			ls.leaveScope()
+			if len(cur.Else) == 1 {
+				if inner, ok := cur.Else[0].(*ast.IfStmt); ok && ls.a.get(inner).elseif {
+					cur = inner
+					continue
+				}
+			}
+			break
+		}
+		if len(cur.Else) > 0 {
+			ls.block(cur.Else)
+		}
+		ls.registerLabel("end")
+		ls.leaveScope()
+	case *ast.LabelStmt:
+		ls.registerLabel(s.Name)
+	case *ast.GotoStmt:
+		ls.noop(s, false)
+		ls.emitGoto(s.Label, false)
+	case *ast.BreakStmt:
+		ls.emitGoto("break", false)
+	case *ast.ReturnStmt:
+		ls.noop(s, false)
+		for _, e := range s.Exprs {
+			ls.evalExpr(e)
+		}
+		j := ls.emitGoto("return", false)
+		j.isRet = true
+		j.retNode = s
+	case *ast.FuncCallStmt:
+		ls.evalExpr(s.Expr)
+		fl := ls.top()
+		fl.items[len(fl.items)-1].stmtCall = true
+	case *ast.LocalAssignStmt:
+		ni := ls.a.get(s)
+		it := &item{kind: itLocal, node: s, rhs: s.Exprs}
+		if ni.localFunc {
+			v := ls.registerVar(s.Names[0], nameSpan(ni.names, 0), vkVar, false)
+			it.lhs = []lhsEntry{{v: v, sp: v.decl}}
+			ls.emit(it)
+			ls.scanExprs(it, s.Exprs)
+			return
+		}
+		ls.emit(it)
+		ls.scanExprs(it, s.Exprs)
+		for i, name := range s.Names {
+			v := ls.registerVar(name, nameSpan(ni.names, i), vkVar, false)
+			it.lhs = append(it.lhs, lhsEntry{v: v, sp: v.decl})
+		}
+	case *ast.AssignStmt:
+		it := &item{kind: itSet, node: s, rhs: s.Rhs}
+		ls.scanExprs(it, s.Rhs)
+		for _, e := range s.Lhs {
+			it.lhs = append(it.lhs, ls.lhsTarget(it, e))
+		}
+		ls.emit(it)
+	case *ast.FuncDefStmt:
+		it := &item{kind: itSet, node: s, rhs: []ast.Expr{s.Func}}
+		if s.Name.Func == nil {
+			ls.methods[s.Func] = true
+		}
+		ls.scanExpr(it, s.Func)
+		var target ast.Expr
+		if s.Name.Func != nil {
+			target = s.Name.Func
+		} else {
+			target = s.Name.Receiver
+		}
+		if s.Name.Func != nil {
+			it.lhs = append(it.lhs, ls.lhsTarget(it, target))
+		} else {
+			// function a:m() sets field m of a: a mutation of a,
+			// which luacheck sees as the assignment target a.m.
+			ls.scanLhsIndexBase(it, target)
+			ml := &ast.AttrGetExpr{Object: target, Key: &ast.StringExpr{Value: s.Name.Method}}
+			ml.SetLine(s.Line())
+			mi := ls.a.get(ml)
+			mi.span = span{ls.a.get(target).off, ls.a.get(s).key.end}
+			it.methodLhs = ml
+			it.lhs = append(it.lhs, lhsEntry{sp: ls.a.get(s).key})
+		}
+		ls.emit(it)
+	}
+}
+
+func (ls *linState) lhsTarget(it *item, e ast.Expr) lhsEntry {
+	sp := ls.a.get(e).span
+	switch e := e.(type) {
+	case *ast.IdentExpr:
+		v := ls.resolveVar(e.Value)
+		if v != nil {
+			ls.identVar[e] = v
+			ls.upvalueAction(it, v, 2)
+		}
+		return lhsEntry{v: v, sp: sp, e: e}
+	case *ast.AttrGetExpr:
+		ls.scanLhsIndexBase(it, e.Object)
+		ls.scanExpr(it, e.Key)
+	}
+	return lhsEntry{sp: sp, e: e}
+}
+
+// scanLhsIndexBase handles the base of an assigned index: a local base is
+// mutated, not accessed (luacheck's scan_lhs_index).
+func (ls *linState) scanLhsIndexBase(it *item, base ast.Expr) {
+	switch b := base.(type) {
+	case *ast.IdentExpr:
+		if v := ls.resolveVar(b.Value); v != nil {
+			ls.identVar[b] = v
+			v.mutated = true
+			it.mutations = append(it.mutations, access{v: v, sp: ls.a.get(b).span, e: b})
+			ls.upvalueAction(it, v, 1)
+		}
+	case *ast.AttrGetExpr:
+		ls.scanLhsIndexBase(it, b.Object)
+		ls.scanExpr(it, b.Key)
+	default:
+		ls.scanExpr(it, base)
+	}
+}
+
+func (ls *linState) loop(s ast.Stmt, names []string, kind varKind, body []ast.Stmt) {
+	ni := ls.a.get(s)
+	ls.enterScope()
+	ls.registerLabel("do")
+	ls.emitGoto("break", true)
+	ls.enterScope()
+	it := &item{kind: itLocal, node: s}
+	ls.emit(it)
+	for i, n := range names {
+		v := ls.registerVar(n, nameSpan(ni.names, i), kind, false)
+		it.lhs = append(it.lhs, lhsEntry{v: v, sp: v.decl})
+	}
+	ls.stmts(body)
+	ls.leaveScope()
+	ls.noop(s, true)
+	ls.emitGoto("do", false)
+	ls.registerLabel("break")
+	ls.leaveScope()
+}
+
+func (ls *linState) evalExpr(e ast.Expr) {
+	it := &item{kind: itEval, node: e}
+	ls.scanExpr(it, e)
+	ls.emit(it)
+}
+
+// upvalueAction records an access (0), mutation (1) or set (2) of v in every
+// enclosing closure between the current one and v's own.
+func (ls *linState) upvalueAction(it *item, v *variable, kind int) {
+	for i := len(ls.lines) - 1; i >= 0; i-- {
+		fl := ls.lines[i]
+		if fl == v.fl {
+			break
+		}
+		switch kind {
+		case 0:
+			addUp(&fl.accessedUp, v, it)
+		case 1:
+			addUp(&fl.mutatedUp, v, it)
+		default:
+			addUp(&fl.setUp, v, it)
+		}
+	}
+}
+
+func (ls *linState) scanExprs(it *item, es []ast.Expr) {
+	for _, e := range es {
+		ls.scanExpr(it, e)
+	}
+}
+
+func (ls *linState) scanExpr(it *item, e ast.Expr) {
+	switch e := e.(type) {
+	case *ast.IdentExpr:
+		if v := ls.resolveVar(e.Value); v != nil {
+			ls.identVar[e] = v
+			v.accessed = true
+			it.accesses = append(it.accesses, access{v: v, sp: ls.a.get(e).span, e: e})
+			ls.upvalueAction(it, v, 0)
+		}
+	case *ast.Comma3Expr:
+		if v := ls.resolveVar("..."); v != nil {
+			v.accessed = true
+			it.accesses = append(it.accesses, access{v: v, sp: ls.a.get(e).span, e: e})
+			ls.upvalueAction(it, v, 0)
+		}
+	case *ast.AttrGetExpr:
+		ls.scanExpr(it, e.Object)
+		ls.scanExpr(it, e.Key)
+	case *ast.FuncCallExpr:
+		if e.Func != nil {
+			ls.scanExpr(it, e.Func)
+		} else {
+			ls.scanExpr(it, e.Receiver)
+		}
+		ls.scanExprs(it, e.Args)
+	case *ast.TableExpr:
+		for _, f := range e.Fields {
+			if f.Key != nil {
+				ls.scanExpr(it, f.Key)
+			}
+			ls.scanExpr(it, f.Value)
+		}
+	case *ast.LogicalOpExpr:
+		ls.scanExpr(it, e.Lhs)
+		ls.scanExpr(it, e.Rhs)
+	case *ast.RelationalOpExpr:
+		ls.scanExpr(it, e.Lhs)
+		ls.scanExpr(it, e.Rhs)
+	case *ast.StringConcatOpExpr:
+		ls.scanExpr(it, e.Lhs)
+		ls.scanExpr(it, e.Rhs)
+	case *ast.ArithmeticOpExpr:
+		ls.scanExpr(it, e.Lhs)
+		ls.scanExpr(it, e.Rhs)
+	case *ast.UnaryMinusOpExpr:
+		ls.scanExpr(it, e.Expr)
+	case *ast.UnaryNotOpExpr:
+		ls.scanExpr(it, e.Expr)
+	case *ast.UnaryLenOpExpr:
+		ls.scanExpr(it, e.Expr)
+	case *ast.FunctionExpr:
+		fl := ls.buildLine(e, false)
+		it.lines = append(it.lines, fl)
+		it.lines = append(it.lines, fl.lines...)
+	}
+}
+
+// buildLine linearizes one function body. method marks "function a:m()"
+// bodies, which get an implicit first parameter "self".
+func (ls *linState) buildLine(fn *ast.FunctionExpr, top bool) *fline {
+	var parent *fline
+	if len(ls.lines) > 0 {
+		parent = ls.top()
+	}
+	fl := newLine(fn, parent)
+	ls.lines = append(ls.lines, fl)
+	ls.all = append(ls.all, fl)
+	ls.enterScope()
+	args := &item{kind: itLocal}
+	ls.emit(args)
+	ls.enterScope()
+	if top {
+		v := ls.registerVar("...", span{-1, -1}, vkArg, false)
+		v.topVararg = true
+		args.lhs = append(args.lhs, lhsEntry{v: v, sp: v.decl})
+	} else {
+		fi := ls.a.get(fn)
+		names := fi.names
+		i := 0
+		if ls.isMethod(fn) {
+			v := ls.registerVar("self", fi.span, vkArg, true)
+			// luacheck reports the implicit self at the colon of
+			// "function a:m()".
+			v.decl = fi.key
+			if !v.decl.valid() {
+				v.decl = span{fi.off, fi.off + len("function")}
+			}
+			args.lhs = append(args.lhs, lhsEntry{v: v, sp: v.decl})
+		}
+		if fn.ParList != nil {
+			for _, p := range fn.ParList.Names {
+				v := ls.registerVar(p, nameSpan(names, i), vkArg, false)
+				args.lhs = append(args.lhs, lhsEntry{v: v, sp: v.decl})
+				i++
+			}
+			if fn.ParList.HasVargs {
+				v := ls.registerVar("...", nameSpan(names, i), vkArg, false)
+				args.lhs = append(args.lhs, lhsEntry{v: v, sp: v.decl})
+			}
+		}
+	}
+	ls.stmts(fn.Stmts)
+	ls.leaveScope()
+	ls.registerLabel("return")
+	ls.leaveScope()
+	ls.registerSetVariables(fl)
+	ls.lines = ls.lines[:len(ls.lines)-1]
+	for _, p := range ls.lines {
+		p.lines = append(p.lines, fl)
+	}
+	return fl
+}
+
+func (ls *linState) isMethod(fn *ast.FunctionExpr) bool {
+	return ls.methods[fn]
+}
+
+func isUnpacking(e ast.Expr) bool {
+	switch e.(type) {
+	case *ast.FuncCallExpr, *ast.Comma3Expr:
+		return true
+	}
+	return false
+}
+
+func (ls *linState) registerSetVariables(fl *fline) {
+	for _, it := range fl.items {
+		if it.kind != itLocal && it.kind != itSet {
+			continue
+		}
+		isInit := it.kind == itLocal
+		var unpack ast.Expr
+		if len(it.rhs) > 0 && isUnpacking(it.rhs[len(it.rhs)-1]) {
+			unpack = it.rhs[len(it.rhs)-1]
+		}
+		var sec *secGroup
+		if unpack != nil && len(it.lhs) > len(it.rhs) {
+			sec = &secGroup{}
+		}
+		for i, l := range it.lhs {
+			var val *value
+			if l.v != nil {
+				var node ast.Expr
+				if i < len(it.rhs) {
+					node = it.rhs[i]
+				} else {
+					node = unpack
+				}
+				val = &value{v: l.v, node: node, lhs: l.sp, item: it, typ: vtVar}
+				if isInit {
+					switch l.v.kind {
+					case vkArg:
+						val.typ = vtArg
+					case vkLoop, vkLoopi:
+						val.typ = vtLoop
+					}
+					val.empty = node == nil && l.v.kind == vkVar
+				}
+				if fn, ok := node.(*ast.FunctionExpr); ok {
+					val.typ = vtFunc
+					ls.funcValue[fn] = val
+				}
+				it.setVars = append(it.setVars, val)
+				l.v.values = append(l.v.values, val)
+			}
+			if sec != nil && i+1 >= len(it.rhs) {
+				if val != nil {
+					val.secondaries = sec
+				} else {
+					sec.used = true
+				}
+			}
+		}
+	}
+}

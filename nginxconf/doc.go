@@ -1,0 +1,12 @@
+// Package nginxconf loads an nginx / OpenResty configuration tree with exact
+// positions: a lexer and parser that follow nginx's own tokenizer
+// (src/core/ngx_conf_file.c), include resolution through an fs.FS, Lua bodies
+// of *_by_lua_block directives recovered byte-exact by a Lua-aware scan, quoted
+// *_by_lua strings and *_by_lua_file files, and a typed model (upstreams,
+// servers, locations, effective inherited proxy_* settings).
+//
+// It owns syntax and structure only. It does not judge a configuration (that
+// is the rules package) and does not analyse Lua beyond finding where a chunk
+// starts and ends (that is the luacheck package). It imports no other package
+// of this module.
+package nginxconf

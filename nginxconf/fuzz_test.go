@@ -1,0 +1,90 @@
+package nginxconf
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"golang.org/x/tools/txtar"
+)
+
+// seedCases adds every txtar case's main file as a seed.
+func seedCases(f *testing.F, add func(main []byte, rest [][]byte)) {
+	files, _ := filepath.Glob("testdata/cases/*.txtar")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var main []byte
+		var rest [][]byte
+		for _, af := range txtar.Parse(data).Files {
+			switch af.Name {
+			case "want", "golden":
+			case "nginx.conf":
+				main = af.Data
+			default:
+				rest = append(rest, af.Data)
+			}
+		}
+		if main != nil {
+			add(main, rest)
+		}
+	}
+}
+
+// FuzzParse checks the lexer and parser on arbitrary input: no panic,
+// positions that agree with the bytes, Lua code equal to its source slice.
+func FuzzParse(f *testing.F) {
+	seedCases(f, func(main []byte, _ [][]byte) { f.Add(main) })
+	f.Add([]byte("content_by_lua_block { local s = [==[ } ]==] --[[ } ]] ngx.say('}') }"))
+	f.Add([]byte("a \"b\\\"c\" 'd' ${e}f g\\;h;"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		file := ParseString("fuzz.conf", string(src))
+		cfg := &Config{Main: file, Files: []*File{file}}
+		checkInvariants(t, cfg)
+		if _, err := cfg.MarshalParseJSON(); err != nil {
+			t.Fatal(err)
+		}
+		BuildModel(cfg)
+	})
+}
+
+// FuzzLoad checks loading through an in-memory file system: the input is
+// split at "\x00--\x00" into nginx.conf, a.conf, b.conf, lua/x.lua, and
+// the main file may include the others (globs, cycles, Lua files).
+func FuzzLoad(f *testing.F) {
+	sep := []byte("\x00--\x00")
+	seedCases(f, func(main []byte, rest [][]byte) {
+		f.Add(bytes.Join(append([][]byte{main}, rest...), sep))
+	})
+	f.Add([]byte("include a.conf;\x00--\x00include b.conf;\x00--\x00include a.conf;"))
+	f.Add([]byte("include *.conf; content_by_lua_file lua/x.lua;\x00--\x00x;\x00--\x00}\x00--\x00return"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parts := bytes.SplitN(data, sep, 4)
+		names := []string{"nginx.conf", "a.conf", "b.conf", "lua/x.lua"}
+		fsys := fstest.MapFS{}
+		for i, p := range parts {
+			fsys[names[i]] = &fstest.MapFile{Data: p}
+		}
+		cfg := Load(fsys, "nginx.conf", Options{MaxFiles: 50, MaxIncludeDepth: 8})
+		checkInvariants(t, cfg)
+		if len(cfg.Files) > 50 {
+			t.Fatalf("read %d files", len(cfg.Files))
+		}
+		for _, e := range cfg.Errors {
+			if e.Msg == "" || strings.Contains(e.Msg, "%!") {
+				t.Fatalf("bad error message %q", e.Msg)
+			}
+		}
+		if _, err := cfg.MarshalParseJSON(); err != nil {
+			t.Fatal(err)
+		}
+		m := BuildModel(cfg)
+		cfg.Walk(func(*Directive, []*Directive) bool { return true })
+		_ = m
+	})
+}

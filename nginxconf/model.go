@@ -1,0 +1,513 @@
+package nginxconf
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Model is a typed view of a loaded configuration: the http and stream
+// contexts with their upstreams, servers and locations, the effective
+// proxy_* settings of every location, and every Lua chunk with where it
+// runs. It is built in one walk, linear in the size of the configuration.
+type Model struct {
+	Config *Config
+	// HTTP and Stream are nil when the configuration has no such block.
+	// nginx allows one of each; later duplicates are ignored here (nginx
+	// rejects them with "is duplicate").
+	HTTP   *Context
+	Stream *Context
+	// Lua lists every Lua chunk in nginx order.
+	Lua []*LuaRef
+}
+
+// Scope is one configuration level (http, server, location, upstream...)
+// with the directives written directly in it, includes expanded in place.
+type Scope struct {
+	// Kind is the block directive's name ("http", "server", "location",
+	// "if", "limit_except", "upstream", "stream").
+	Kind      string
+	Directive *Directive
+	Parent    *Scope
+	// Directives are the scope's own directives in nginx order; block
+	// directives appear here, their contents do not.
+	Directives []*Directive
+	byName     map[string][]*Directive
+}
+
+func (s *Scope) add(d *Directive) {
+	s.Directives = append(s.Directives, d)
+	if s.byName == nil {
+		s.byName = map[string][]*Directive{}
+	}
+	s.byName[d.Name] = append(s.byName[d.Name], d)
+}
+
+// Own returns the occurrences of name written directly in s.
+func (s *Scope) Own(name string) []*Directive {
+	if s == nil {
+		return nil
+	}
+	return s.byName[name]
+}
+
+// Effective returns the directive that applies in s for a directive that
+// nginx merges by "innermost level wins" (ngx_conf_merge_*_value): the
+// first occurrence at the innermost level, from s outwards, that has one.
+// It returns nil when no level sets it (the built-in default applies).
+func (s *Scope) Effective(name string) *Directive {
+	for ; s != nil; s = s.Parent {
+		if ds := s.byName[name]; len(ds) > 0 {
+			return ds[0]
+		}
+	}
+	return nil
+}
+
+// EffectiveAll returns the occurrences that apply in s for an array
+// directive merged all-or-nothing (proxy_set_header, add_header,
+// proxy_hide_header...): the whole list of the innermost level that has
+// any, since a level with one occurrence replaces everything inherited
+// (ngx_http_proxy_merge_loc_conf: "if (conf->headers_source == NULL)
+// conf->headers = prev->headers").
+func (s *Scope) EffectiveAll(name string) []*Directive {
+	for ; s != nil; s = s.Parent {
+		if ds := s.byName[name]; len(ds) > 0 {
+			return ds
+		}
+	}
+	return nil
+}
+
+// Context is the http or the stream block.
+type Context struct {
+	Scope
+	Upstreams []*Upstream
+	// UpstreamByName indexes Upstreams by name (the first of duplicates).
+	UpstreamByName map[string]*Upstream
+	Servers        []*Server
+}
+
+// Upstream is an upstream block.
+type Upstream struct {
+	Scope
+	Name    string
+	Context *Context
+	Servers []*UpstreamServer
+	// Keepalive and its companions; nil when absent.
+	Keepalive, KeepaliveRequests, KeepaliveTimeout, KeepaliveTime *Directive
+	// Balancer is the balancer_by_lua_block / balancer_by_lua_file
+	// directive, nil when absent.
+	Balancer *Directive
+	// Method is the last directive that sets the balancing method (hash,
+	// ip_hash, least_conn, random, least_time, sticky, ...), nil for
+	// round robin. Each one replaces the peer.init_upstream hook, so the
+	// last written wins and a keepalive written before it is lost.
+	Method *Directive
+	// Methods lists every balancing-method directive, balancer Lua
+	// included, in order.
+	Methods []*Directive
+	index   map[*Directive]int
+}
+
+// Index returns d's position among u.Directives (nginx order), or -1.
+func (u *Upstream) Index(d *Directive) int {
+	if i, ok := u.index[d]; ok {
+		return i
+	}
+	return -1
+}
+
+// Before reports whether a comes before b in the upstream block, in the
+// order nginx reads them (includes expanded in place).
+func (u *Upstream) Before(a, b *Directive) bool {
+	ia, ib := u.Index(a), u.Index(b)
+	return ia >= 0 && ib >= 0 && ia < ib
+}
+
+// balancingMethods are the directives that install their own
+// init_upstream hook in an upstream block (nginx's hash, ip_hash,
+// least_conn, random modules, NGINX Plus' least_time and sticky, and the
+// Lua balancer, which ngx_http_lua_balancer_by_lua sets the same way).
+var balancingMethods = map[string]bool{
+	"hash": true, "ip_hash": true, "least_conn": true, "random": true,
+	"least_time": true, "sticky": true,
+	"balancer_by_lua_block": true, "balancer_by_lua_file": true,
+}
+
+// UpstreamServer is a server line in an upstream block.
+type UpstreamServer struct {
+	Directive *Directive
+	Address   string
+	// Params holds name=value parameters ("weight" -> "5") and bare flags
+	// ("backup" -> "").
+	Params map[string]string
+	// Parsed values; zero when absent (nginx's defaults: weight 1,
+	// max_fails 1, fail_timeout 10s).
+	Weight, MaxFails, MaxConns int
+	FailTimeout                string
+	Backup, Down, Resolve      bool
+}
+
+// Server is a server block.
+type Server struct {
+	Scope
+	Context     *Context
+	Listen      []*Directive
+	ServerNames []string
+	// Locations are the top-level locations; AllLocations every location
+	// at any depth, in nginx order.
+	Locations    []*Location
+	AllLocations []*Location
+	// Proxy holds the stream server's proxy_pass (stream only).
+	Proxy *ProxyPass
+}
+
+// Location is a location block (named locations included).
+type Location struct {
+	Scope
+	// Modifier is "", "=", "~", "~*", "^~" or "@" (named).
+	Modifier  string
+	Path      string
+	Server    *Server
+	Parent    *Location
+	Locations []*Location
+	Proxy     ProxySettings
+}
+
+// ProxyPass is a proxy_pass directive and its target.
+type ProxyPass struct {
+	Directive *Directive
+	Target    string
+	// Scheme is "http", "https", "grpc"... ("" for stream's host:port).
+	Scheme string
+	// Host is the host part (up to the first '/'), without the port.
+	Host string
+	// HostHasVariables is set when the host part is built from variables,
+	// so the upstream is only known at run time.
+	HostHasVariables bool
+	// Upstream is the upstream block the host names, if any.
+	Upstream *Upstream
+}
+
+// ProxySettings are a location's effective proxy_* settings after nginx's
+// inheritance (http -> server -> location -> nested location).
+type ProxySettings struct {
+	// Pass is the location's own proxy_pass; nginx does not inherit the
+	// handler into nested locations.
+	Pass *ProxyPass
+	// NextUpstream is the effective proxy_next_upstream directive and its
+	// values; nil / nil when the default ("error timeout") applies.
+	NextUpstream                           *Directive
+	NextUpstreamValues                     []string
+	NextUpstreamTries, NextUpstreamTimeout *Directive
+	HTTPVersion                            *Directive
+	Buffering, RequestBuffering            *Directive
+	SSLServerName, SSLVerify, SSLName      *Directive
+	// SetHeaders is the effective proxy_set_header list (all-or-nothing
+	// inheritance); nil when no level sets any, so nginx's defaults apply
+	// (Host $proxy_host, Connection close).
+	SetHeaders []*Directive
+}
+
+// Header returns the effective proxy_set_header value for name (case
+// insensitive) and the directive that sets it; with no directive it
+// returns nginx's default for Host ("$proxy_host") and Connection
+// ("close") and ok=false for other headers.
+func (p *ProxySettings) Header(name string) (value string, d *Directive, ok bool) {
+	for _, h := range p.SetHeaders {
+		if strings.EqualFold(h.Arg(0), name) {
+			return h.Arg(1), h, true
+		}
+	}
+	switch strings.ToLower(name) {
+	case "host":
+		return "$proxy_host", nil, true
+	case "connection":
+		return "close", nil, true
+	}
+	return "", nil, false
+}
+
+// LuaRef is a Lua chunk with where it runs.
+type LuaRef struct {
+	Chunk     *LuaChunk
+	Directive *Directive
+	// Context is the phase (LuaChunk.Context), Subsystem "http", "stream"
+	// or "" (main level, e.g. outside both).
+	Context, Subsystem string
+	Server             *Server
+	Location           *Location
+	Upstream           *Upstream
+}
+
+// BuildModel builds the typed model of cfg.
+func BuildModel(cfg *Config) *Model {
+	m := &Model{Config: cfg}
+	type frame struct {
+		scope    *Scope
+		ctx      *Context
+		server   *Server
+		location *Location
+		upstream *Upstream
+	}
+	frames := map[*Directive]frame{} // block directive -> what it opened
+	root := frame{scope: &Scope{Kind: "main"}}
+	type passRef struct {
+		pp  *ProxyPass
+		ctx *Context
+	}
+	var passes []passRef
+	cfg.Walk(func(d *Directive, parents []*Directive) bool {
+		fr := root
+		if len(parents) > 0 {
+			var ok bool
+			if fr, ok = frames[parents[len(parents)-1]]; !ok {
+				return false // inside a block we do not model (duplicate http...)
+			}
+		}
+		if fr.scope != nil && d.Name != "include" {
+			fr.scope.add(d)
+		}
+		if d.Lua != nil {
+			sub := ""
+			if fr.ctx != nil {
+				sub = fr.ctx.Kind
+			}
+			m.Lua = append(m.Lua, &LuaRef{Chunk: d.Lua, Directive: d, Context: d.Lua.Context, Subsystem: sub, Server: fr.server, Location: fr.location, Upstream: fr.upstream})
+		}
+		if u := fr.upstream; u != nil && d.Name != "include" && parents[len(parents)-1] == u.Directive {
+			u.index[d] = len(u.Directives) - 1
+			switch d.Name {
+			case "server":
+				u.Servers = append(u.Servers, newUpstreamServer(d))
+			case "keepalive":
+				u.Keepalive = d
+			case "keepalive_requests":
+				u.KeepaliveRequests = d
+			case "keepalive_timeout":
+				u.KeepaliveTimeout = d
+			case "keepalive_time":
+				u.KeepaliveTime = d
+			}
+			if strings.HasPrefix(d.Name, "balancer_by_lua") {
+				u.Balancer = d
+			}
+			if balancingMethods[d.Name] {
+				u.Method = d
+				u.Methods = append(u.Methods, d)
+			}
+		}
+		if d.Name == "proxy_pass" && len(d.Args) > 0 {
+			pp := &ProxyPass{Directive: d, Target: d.Args[0].Value}
+			parseProxyTarget(pp)
+			passes = append(passes, passRef{pp, fr.ctx})
+			if fr.location != nil && fr.scope == &fr.location.Scope {
+				fr.location.Proxy.Pass = pp
+			} else if fr.server != nil && fr.scope == &fr.server.Scope && fr.ctx != nil && fr.ctx.Kind == "stream" {
+				fr.server.Proxy = pp
+			}
+		}
+		if !d.HasBlock || d.Lua != nil {
+			return true
+		}
+		child := frame{ctx: fr.ctx, server: fr.server, location: fr.location, upstream: fr.upstream}
+		switch {
+		case (d.Name == "http" || d.Name == "stream") && len(parents) == 0:
+			if (d.Name == "http" && m.HTTP != nil) || (d.Name == "stream" && m.Stream != nil) {
+				return false
+			}
+			c := &Context{Scope: Scope{Kind: d.Name, Directive: d, Parent: root.scope}, UpstreamByName: map[string]*Upstream{}}
+			if d.Name == "http" {
+				m.HTTP = c
+			} else {
+				m.Stream = c
+			}
+			child.ctx, child.scope = c, &c.Scope
+		case d.Name == "upstream" && fr.ctx != nil && fr.server == nil:
+			u := &Upstream{Scope: Scope{Kind: "upstream", Directive: d, Parent: fr.scope}, Name: d.Arg(0), Context: fr.ctx, index: map[*Directive]int{}}
+			fr.ctx.Upstreams = append(fr.ctx.Upstreams, u)
+			if _, dup := fr.ctx.UpstreamByName[u.Name]; !dup {
+				fr.ctx.UpstreamByName[u.Name] = u
+			}
+			child.upstream, child.scope = u, &u.Scope
+		case d.Name == "server" && fr.ctx != nil && fr.server == nil && fr.upstream == nil:
+			s := &Server{Scope: Scope{Kind: "server", Directive: d, Parent: fr.scope}, Context: fr.ctx}
+			fr.ctx.Servers = append(fr.ctx.Servers, s)
+			child.server, child.scope = s, &s.Scope
+		case d.Name == "location" && fr.server != nil:
+			l := &Location{Scope: Scope{Kind: "location", Directive: d, Parent: fr.scope}, Server: fr.server, Parent: fr.location}
+			l.Modifier, l.Path = locationMatch(d)
+			if fr.location != nil {
+				fr.location.Locations = append(fr.location.Locations, l)
+			} else {
+				fr.server.Locations = append(fr.server.Locations, l)
+			}
+			fr.server.AllLocations = append(fr.server.AllLocations, l)
+			child.location, child.scope = l, &l.Scope
+		case (d.Name == "if" || d.Name == "limit_except") && fr.location != nil:
+			// Pseudo-locations: they inherit from the location, but their
+			// directives are not the location's own.
+			child.scope = &Scope{Kind: d.Name, Directive: d, Parent: fr.scope}
+		default:
+			// Other blocks (events, map, types, geo, if in server...): their
+			// contents are not settings of the enclosing level.
+			child.scope = nil
+		}
+		frames[d] = child
+		return true
+	})
+	for _, c := range []*Context{m.HTTP, m.Stream} {
+		if c == nil {
+			continue
+		}
+		for _, s := range c.Servers {
+			for _, d := range s.Own("listen") {
+				s.Listen = append(s.Listen, d)
+			}
+			for _, d := range s.Own("server_name") {
+				for _, a := range d.Args {
+					s.ServerNames = append(s.ServerNames, a.Value)
+				}
+			}
+			for _, l := range s.AllLocations {
+				l.Proxy.fill(&l.Scope)
+			}
+		}
+	}
+	// Resolve proxy_pass hosts once every upstream is known: nginx looks
+	// upstreams up at the end of configuration reading
+	// (ngx_http_upstream_init_main_conf), so order does not matter.
+	for _, r := range passes {
+		if pp := r.pp; r.ctx != nil && pp.Host != "" && !pp.HostHasVariables {
+			pp.Upstream = r.ctx.UpstreamByName[pp.Host]
+		}
+	}
+	return m
+}
+
+func (p *ProxySettings) fill(s *Scope) {
+	p.NextUpstream = s.Effective("proxy_next_upstream")
+	if p.NextUpstream != nil {
+		for _, a := range p.NextUpstream.Args {
+			p.NextUpstreamValues = append(p.NextUpstreamValues, a.Value)
+		}
+	}
+	p.NextUpstreamTries = s.Effective("proxy_next_upstream_tries")
+	p.NextUpstreamTimeout = s.Effective("proxy_next_upstream_timeout")
+	p.HTTPVersion = s.Effective("proxy_http_version")
+	p.Buffering = s.Effective("proxy_buffering")
+	p.RequestBuffering = s.Effective("proxy_request_buffering")
+	p.SSLServerName = s.Effective("proxy_ssl_server_name")
+	p.SSLVerify = s.Effective("proxy_ssl_verify")
+	p.SSLName = s.Effective("proxy_ssl_name")
+	p.SetHeaders = s.EffectiveAll("proxy_set_header")
+}
+
+// locationMatch splits a location's arguments into modifier and path,
+// accepting both "location = /x" and "location =/x" as nginx does
+// (ngx_http_core_location).
+func locationMatch(d *Directive) (mod, path string) {
+	switch len(d.Args) {
+	case 0:
+		return "", ""
+	case 1:
+		v := d.Args[0].Value
+		switch {
+		case strings.HasPrefix(v, "@"):
+			return "@", v[1:]
+		case strings.HasPrefix(v, "~*"):
+			return "~*", v[2:]
+		case strings.HasPrefix(v, "^~"):
+			return "^~", v[2:]
+		case strings.HasPrefix(v, "=") && d.Args[0].Quote == 0:
+			return "=", v[1:]
+		case strings.HasPrefix(v, "~") && d.Args[0].Quote == 0:
+			return "~", v[1:]
+		}
+		return "", v
+	default:
+		return d.Args[0].Value, d.Args[1].Value
+	}
+}
+
+// uriVariables are variables that, right after the host in a proxy_pass
+// URL, always expand to a path or query, so the literal host before them is
+// the whole host.
+var uriVariables = []string{"$request_uri", "$uri", "$document_uri", "$is_args", "$args", "$query_string"}
+
+// parseProxyTarget fills scheme and host from pp.Target.
+func parseProxyTarget(pp *ProxyPass) {
+	t := pp.Target
+	rest := t
+	if i := strings.Index(t, "://"); i >= 0 {
+		pp.Scheme = t[:i]
+		rest = t[i+3:]
+	}
+	if strings.HasPrefix(rest, "unix:") {
+		pp.Host = ""
+		return
+	}
+	host := rest
+	if i := strings.IndexByte(host, '/'); i >= 0 {
+		host = host[:i]
+	}
+	if i := strings.IndexByte(host, '$'); i >= 0 {
+		tail := host[i:]
+		uriOnly := i > 0
+		for uriOnly && tail != "" {
+			matched := false
+			for _, v := range uriVariables {
+				if strings.HasPrefix(tail, v) {
+					tail, matched = tail[len(v):], true
+					break
+				}
+			}
+			if !matched {
+				uriOnly = false
+			}
+		}
+		if !uriOnly {
+			pp.Host = host
+			pp.HostHasVariables = true
+			return
+		}
+		host = host[:i]
+	}
+	// Strip a port, keeping IPv6 literals intact.
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i >= 0 {
+			host = host[:i+1]
+		}
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		if _, err := strconv.Atoi(host[i+1:]); err == nil {
+			host = host[:i]
+		}
+	}
+	pp.Host = host
+}
+
+func newUpstreamServer(d *Directive) *UpstreamServer {
+	s := &UpstreamServer{Directive: d, Address: d.Arg(0), Params: map[string]string{}}
+	for _, a := range d.Args[min(1, len(d.Args)):] {
+		k, v, _ := strings.Cut(a.Value, "=")
+		s.Params[k] = v
+		n, _ := strconv.Atoi(v)
+		switch k {
+		case "weight":
+			s.Weight = n
+		case "max_fails":
+			s.MaxFails = n
+		case "max_conns":
+			s.MaxConns = n
+		case "fail_timeout":
+			s.FailTimeout = v
+		case "backup":
+			s.Backup = true
+		case "down":
+			s.Down = true
+		case "resolve":
+			s.Resolve = true
+		}
+	}
+	return s
+}

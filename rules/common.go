@@ -1,0 +1,262 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/emulator/fromconf"
+	"github.com/ngxlint/ngxlint/luacheck"
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/versions"
+)
+
+// luaFacts returns luacheck's analysis of a chunk, computed once per run
+// and shared by every rule.
+func luaFacts(pass *analyzer.Pass, c *nginxconf.LuaChunk) *luacheck.Result {
+	type key struct{ c *nginxconf.LuaChunk }
+	return pass.Fact(key{c}, func() any {
+		opts := luacheck.Options{}
+		if pass.Profile.HasLNM() {
+			opts.LuaNginxModuleVersion = pass.Profile.LNM.String()
+		}
+		if !pass.Profile.Core.IsZero() {
+			opts.LuaRestyCoreVersion = pass.Profile.Core.String()
+		}
+		return luacheck.Analyze(c, opts)
+	}).(*luacheck.Result)
+}
+
+// analysableLua lists the model's Lua chunks whose code was loaded.
+func analysableLua(m *nginxconf.Model) []*nginxconf.LuaRef {
+	var out []*nginxconf.LuaRef
+	for _, r := range m.Lua {
+		if r.Chunk != nil && r.Chunk.LoadError == "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// httpUpstreams returns the http context's upstream blocks.
+func httpUpstreams(m *nginxconf.Model) []*nginxconf.Upstream {
+	if m == nil || m.HTTP == nil {
+		return nil
+	}
+	return m.HTTP.Upstreams
+}
+
+// locationsUsing returns the locations whose own proxy_pass names u, in
+// nginx order.
+func locationsUsing(m *nginxconf.Model, u *nginxconf.Upstream) []*nginxconf.Location {
+	var out []*nginxconf.Location
+	for _, s := range u.Context.Servers {
+		for _, l := range s.AllLocations {
+			if pp := l.Proxy.Pass; pp != nil && pp.Upstream == u {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// keepaliveDefault reports nginx >= 1.29.7, where an upstream keeps
+// connections by default and proxy_http_version defaults to 1.1 without
+// "Connection: close" (4fbe4b627, c5d36eac3, 6bb27a631).
+func keepaliveDefault(p versions.Profile) bool {
+	return p.HasNginx() && p.Nginx.AtLeast("1.29.7")
+}
+
+// keepaliveCount is the number of cached connections an upstream keeps:
+// the keepalive directive's value, or 32 by default from nginx 1.29.7.
+func keepaliveCount(u *nginxconf.Upstream, p versions.Profile) int {
+	if u.Keepalive != nil {
+		var n int
+		fmt.Sscan(u.Keepalive.Arg(0), &n)
+		return n
+	}
+	if keepaliveDefault(p) {
+		return 32
+	}
+	return 0
+}
+
+// keepaliveLostByOrder reports whether u's keepalive directive comes
+// before a balancing method (balancer_by_lua*, hash, least_conn...), which
+// before nginx 1.29.7 replaces the keepalive module's hook. It returns the
+// method directive written after it.
+func keepaliveLostByOrder(u *nginxconf.Upstream, p versions.Profile) *nginxconf.Directive {
+	if u.Keepalive == nil || keepaliveDefault(p) {
+		return nil
+	}
+	var last *nginxconf.Directive
+	for _, m := range u.Methods {
+		if u.Before(u.Keepalive, m) {
+			last = m
+		}
+	}
+	return last
+}
+
+// upstreamHTTP reports how a location talks to its upstream: whether
+// requests go out as HTTP/1.1 and whether "Connection: close" is sent, the
+// two conditions for reusing connections (before nginx 1.29.7 the defaults
+// are HTTP/1.0 and "Connection: close"). A Connection value built from
+// variables is unknown (ok=false).
+func upstreamHTTP(l *nginxconf.Location, p versions.Profile) (http11, connClose, known bool) {
+	newDefaults := keepaliveDefault(p)
+	http11 = newDefaults
+	if d := l.Proxy.HTTPVersion; d != nil {
+		http11 = d.Arg(0) == "1.1"
+	}
+	v, d, _ := l.Proxy.Header("Connection")
+	if d == nil {
+		return http11, !newDefaults, true
+	}
+	if strings.Contains(v, "$") {
+		return http11, false, false
+	}
+	return http11, strings.EqualFold(strings.TrimSpace(v), "close"), true
+}
+
+// keepsConnections reports whether l can reuse upstream connections.
+func keepsConnections(l *nginxconf.Location, p versions.Profile) bool {
+	h11, closeHdr, known := upstreamHTTP(l, p)
+	return h11 && (!closeHdr || !known)
+}
+
+// nextUpstreamMask returns the effective proxy_next_upstream values
+// (nginx's default is "error timeout").
+func nextUpstreamMask(l *nginxconf.Location) []string {
+	if l.Proxy.NextUpstream == nil {
+		return []string{"error", "timeout"}
+	}
+	return l.Proxy.NextUpstreamValues
+}
+
+func hasValue(vals []string, v string) bool {
+	for _, x := range vals {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// lineIndent returns the whitespace that starts d's line, for edits that
+// insert sibling directives.
+func lineIndent(d *nginxconf.Directive) string {
+	data := d.File.Data
+	start := d.Pos.Offset
+	for start > 0 && data[start-1] != '\n' {
+		start--
+	}
+	i := start
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t') {
+		i++
+	}
+	return string(data[start:i])
+}
+
+// lineEnd returns the position just after the newline that ends the line
+// d ends on (or the end of the file).
+func lineEnd(d *nginxconf.Directive) nginxconf.Pos {
+	data := d.File.Data
+	i := d.End.Offset
+	for i < len(data) && data[i] != '\n' {
+		i++
+	}
+	if i < len(data) {
+		i++
+	}
+	return d.File.PosAt(i)
+}
+
+// scenario describes how a rule confirms a finding in the emulator.
+type scenario struct {
+	target   fromconf.Target
+	profile  versions.Profile
+	policy   string // backend policy for every peer
+	requests string
+	// maxAttempts and timeout bound each client request.
+	maxAttempts int
+	timeout     time.Duration
+	// judge decides from the observation whether the rule's prediction
+	// held, and writes the summary line.
+	judge func(*emulator.Result) (bool, string)
+}
+
+// confirmer builds the emulator.Config now (so a broken config surfaces
+// as a confirmation error, not a panic later) and runs it when asked.
+func (s scenario) confirmer() analyzer.Confirmer {
+	return analyzer.ConfirmFunc(func(ctx context.Context) analyzer.Confirmation {
+		prof := s.profile.Concrete()
+		out := analyzer.Confirmation{Engine: "emulator", Profile: prof.String()}
+		cfg, err := fromconf.Build(s.target)
+		if err != nil {
+			out.Status, out.Reason = analyzer.ConfirmError, err.Error()
+			return out
+		}
+		cfg.Profile = prof
+		pol, err := emulator.ParsePolicy(s.policy)
+		if err != nil {
+			out.Status, out.Reason = analyzer.ConfirmError, err.Error()
+			return out
+		}
+		cfg.DefaultPolicy = pol
+		if cfg.Requests, err = emulator.ParseRequests(s.requests); err != nil {
+			out.Status, out.Reason = analyzer.ConfirmError, err.Error()
+			return out
+		}
+		cfg.MaxAttempts = s.maxAttempts
+		if cfg.MaxAttempts == 0 {
+			cfg.MaxAttempts = 1000
+		}
+		cfg.Timeout = s.timeout
+		if cfg.Timeout == 0 {
+			cfg.Timeout = 5 * time.Second
+		}
+		res, err := emulator.Run(ctx, cfg)
+		if err != nil {
+			out.Status, out.Reason = analyzer.ConfirmError, err.Error()
+			return out
+		}
+		ok, summary := s.judge(res)
+		out.Status = analyzer.NotReproduced
+		if ok {
+			out.Status = analyzer.Confirmed
+		}
+		out.Summary = summary
+		out.Observed = observed(res, s.policy)
+		var b strings.Builder
+		res.WriteText(&b)
+		out.Trace = b.String()
+		return out
+	})
+}
+
+// observed is the machine-readable part of a confirmation.
+func observed(res *emulator.Result, policy string) map[string]any {
+	var reqs []map[string]any
+	conns, reads, unbounded := 0, 0, false
+	for _, q := range res.Requests {
+		reqs = append(reqs, map[string]any{"method": q.Method, "path": q.Path, "status": q.Status,
+			"attempts": len(q.Attempts), "upstream_connections": q.UpstreamConnections,
+			"upstream_requests": q.UpstreamRequests, "unbounded": q.Unbounded})
+		conns += q.UpstreamConnections
+		reads += q.UpstreamRequests
+		unbounded = unbounded || q.Unbounded
+	}
+	return map[string]any{"backend_policy": policy, "requests": reqs, "upstream_connections": conns,
+		"upstream_requests": reads, "unbounded": unbounded}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,52 @@
+package rules
+
+import (
+	"github.com/ngxlint/ngxlint/analyzer"
+)
+
+// LuaFileMissing reports *_by_lua_file directives whose file cannot be read.
+var LuaFileMissing = &analyzer.Rule{
+	ID:       "NGX1001",
+	Slug:     "lua-file-missing",
+	Severity: analyzer.Error,
+	Doc: analyzer.Doc{
+		Title: "*_by_lua_file names a file that cannot be read",
+		Text: `lua-nginx-module resolves a relative *_by_lua_file path against the nginx prefix (-p), not
+against the directory of the config file, and reads the file when the phase first runs (init_by_lua_file
+at startup, the others at request time), so "nginx -t" does not catch a wrong path: requests fail with
+500 and "failed to load external Lua file". Pass --prefix to ngxlint if your prefix is not the config's
+directory (or its parent when that is named conf).`,
+		Bad: `http {
+    server {
+        listen 80;
+        location / { content_by_lua_file lua/missing.lua; }
+    }
+}
+`,
+		Good: `http {
+    server {
+        listen 80;
+        location / { content_by_lua_block { ngx.say("ok") } }
+    }
+}
+`,
+		Since:        "0.1.0",
+		References:   []string{"lua-nginx-module ngx_http_lua_rebase_path"},
+		Confirmation: "not confirmable: the emulator runs balancer code only.",
+	},
+	Run: func(pass *analyzer.Pass) error {
+		for _, ref := range pass.Model.Lua {
+			if ref.Chunk == nil || ref.Chunk.LoadError == "" {
+				continue
+			}
+			d := ref.Directive
+			pos, end := d.Pos, d.End
+			if len(d.Args) > 0 {
+				a := d.Args[len(d.Args)-1]
+				pos, end = a.Pos, a.End
+			}
+			pass.Report(&analyzer.Diagnostic{Pos: pos, End: end, Message: d.Name + ": " + ref.Chunk.LoadError})
+		}
+		return nil
+	},
+}

@@ -1,0 +1,26 @@
+package rules
+
+import (
+	"github.com/ngxlint/ngxlint/analyzer"
+)
+
+// all lists every rule in documentation order. Adding a rule: one line here.
+func all() []*analyzer.Rule {
+	return []*analyzer.Rule{
+		LuaFileMissing,
+		LuaBalancerKeepaliveLoop,
+		KeepaliveNotEffective,
+		SetMoreTriesUnbounded,
+		LuaBalancerPeerUnchecked,
+	}
+}
+
+// Registry returns the registry of every rule. It is built on each call
+// (cheap) so no package-level mutable state exists.
+func Registry() *analyzer.Registry {
+	r, err := analyzer.NewRegistry(all()...)
+	if err != nil {
+		panic(err) // a duplicate ID is a programming error caught by every test
+	}
+	return r
+}

@@ -1,0 +1,119 @@
+package versions
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Profile is the set of versions a configuration runs on. A zero Version
+// field means unknown: rules must treat that explicitly (say which versions
+// would be affected) rather than assume the newest.
+type Profile struct {
+	Nginx     Version
+	LNM       Version // lua-nginx-module
+	Core      Version // lua-resty-core
+	OpenResty Version
+	// Patch flags describe OpenResty's nginx patches. They are only ever
+	// true for an OpenResty bundle that applies them; stock nginx with a
+	// dynamically loaded lua-nginx-module (Debian's libnginx-mod-http-lua)
+	// has none of them.
+	NotifyPatch     bool
+	StatusCodePatch bool
+	// Assumed lists the facts that were inferred rather than declared,
+	// e.g. "nginx 1.9.7 (the only nginx lua-nginx-module 0.10.0 shipped
+	// with)". Reports print it so a reader knows what was guessed.
+	Assumed []string
+}
+
+// HasNginx reports whether the nginx version is known.
+func (p Profile) HasNginx() bool { return !p.Nginx.IsZero() }
+
+// HasLNM reports whether the lua-nginx-module version is known.
+func (p Profile) HasLNM() bool { return !p.LNM.IsZero() }
+
+// IsOpenResty reports whether the profile is an OpenResty bundle.
+func (p Profile) IsOpenResty() bool { return !p.OpenResty.IsZero() }
+
+func (p Profile) String() string {
+	var parts []string
+	if p.IsOpenResty() {
+		parts = append(parts, "openresty "+p.OpenResty.String())
+	}
+	parts = append(parts, "nginx "+p.Nginx.String(), "lua-nginx-module "+p.LNM.String())
+	if !p.Core.IsZero() {
+		parts = append(parts, "lua-resty-core "+p.Core.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Resolve builds a Profile from declared versions; any may be empty. An
+// OpenResty version fills nginx, lua-nginx-module and lua-resty-core from
+// the bundle table; explicitly declared nginx / lua-nginx-module versions
+// must then agree with it. An OpenResty version missing from the table still
+// names its nginx (the first three parts), and leaves the module unknown.
+func Resolve(nginx, lnm, openresty string) (Profile, error) {
+	var p Profile
+	var err error
+	if nginx != "" {
+		if p.Nginx, err = Parse(nginx); err != nil {
+			return Profile{}, fmt.Errorf("nginx version: %w", err)
+		}
+	}
+	if lnm != "" {
+		if p.LNM, err = Parse(lnm); err != nil {
+			return Profile{}, fmt.Errorf("lua-nginx-module version: %w", err)
+		}
+	}
+	if openresty == "" {
+		return p, nil
+	}
+	or, err := Parse(openresty)
+	if err != nil {
+		return Profile{}, fmt.Errorf("openresty version: %w", err)
+	}
+	p.OpenResty = or
+	if b, ok := LookupBundle(openresty); ok {
+		bn, bl := MustParse(b.Nginx), MustParse(b.LNM)
+		if !p.Nginx.IsZero() && p.Nginx.Compare(bn) != 0 {
+			return Profile{}, fmt.Errorf("OpenResty %s bundles nginx %s, not %s", b.OpenResty, b.Nginx, p.Nginx)
+		}
+		if !p.LNM.IsZero() && p.LNM.Compare(bl) != 0 {
+			return Profile{}, fmt.Errorf("OpenResty %s bundles lua-nginx-module %s, not %s", b.OpenResty, b.LNM, p.LNM)
+		}
+		p.Nginx, p.LNM, p.Core = bn, bl, MustParse(b.Core)
+		p.NotifyPatch, p.StatusCodePatch = b.NotifyPatch, b.StatusCodePatch
+		return p, nil
+	}
+	// OpenResty versions are the nginx version plus a release number.
+	if p.Nginx.IsZero() && or.n >= 3 {
+		p.Nginx = Version{parts: [4]int{or.parts[0], or.parts[1], or.parts[2]}, n: 3}
+		p.Assumed = append(p.Assumed, fmt.Sprintf("nginx %s (from the OpenResty version; %s is not in the bundle table)", p.Nginx, or))
+	}
+	return p, nil
+}
+
+// Concrete returns a profile with every unknown version filled in, for
+// running an emulation, which needs definite behaviour. It prefers facts the
+// declared versions imply (lua-nginx-module 0.10.0 only ever shipped with
+// nginx 1.9.7) and otherwise falls back to stock Debian 12 (nginx 1.22.1,
+// lua-nginx-module 0.10.23), the modern reference profile this project tests
+// against real nginx. Each filled-in value is recorded in Assumed.
+func (p Profile) Concrete() Profile {
+	q := p
+	q.Assumed = append([]string(nil), p.Assumed...)
+	if q.Nginx.IsZero() && !q.LNM.IsZero() {
+		if bs := BundlesWithLNM(q.LNM); len(bs) > 0 {
+			q.Nginx = MustParse(bs[0].Nginx)
+			q.Assumed = append(q.Assumed, fmt.Sprintf("nginx %s (shipped with lua-nginx-module %s in OpenResty %s)", bs[0].Nginx, q.LNM, bs[0].OpenResty))
+		}
+	}
+	if q.Nginx.IsZero() {
+		q.Nginx = MustParse("1.22.1")
+		q.Assumed = append(q.Assumed, "nginx 1.22.1 (unknown; Debian 12's)")
+	}
+	if q.LNM.IsZero() {
+		q.LNM = MustParse("0.10.23")
+		q.Assumed = append(q.Assumed, "lua-nginx-module 0.10.23 (unknown; Debian 12's)")
+	}
+	return q
+}
