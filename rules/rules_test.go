@@ -1,0 +1,159 @@
+package rules
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/tools/txtar"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/analyzer/analysistest"
+)
+
+// TestRules runs each rule over its txtar cases in
+// testdata/rules/<slug>/, checking "# want" / "-- want" expectations.
+func TestRules(t *testing.T) {
+	reg := Registry()
+	dirs, err := os.ReadDir("../testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		r := reg.Lookup(d.Name())
+		if r == nil {
+			t.Errorf("testdata/rules/%s names no rule", d.Name())
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join("../testdata/rules", d.Name(), "*.txtar"))
+		if len(files) == 0 {
+			t.Errorf("rule %s has no test cases", r.Slug)
+		}
+		for _, f := range files {
+			t.Run(d.Name()+"/"+filepath.Base(f), func(t *testing.T) {
+				analysistest.Check(t, f, []*analyzer.Rule{r})
+			})
+		}
+	}
+	for _, r := range reg.All() {
+		if _, err := os.Stat(filepath.Join("../testdata/rules", r.Slug)); err != nil {
+			t.Errorf("rule %s (%s) has no testdata/rules/%s", r.ID, r.Slug, r.Slug)
+		}
+	}
+}
+
+// TestOK runs every rule over testdata/ok: realistic configurations that
+// must stay clean.
+func TestOK(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/ok/*.txtar")
+	if len(files) == 0 {
+		t.Fatal("no testdata/ok cases")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			res := analysistest.Check(t, f, Registry().All())
+			if len(res.Diagnostics) != 0 {
+				t.Errorf("%d diagnostics on a clean config", len(res.Diagnostics))
+			}
+		})
+	}
+}
+
+// TestDocExamples runs every rule's Bad and Good example: Bad must
+// trigger the rule, Good must not (actionlint's check-checks).
+func TestDocExamples(t *testing.T) {
+	for _, r := range Registry().All() {
+		t.Run(r.Slug, func(t *testing.T) {
+			if r.Doc.Title == "" || r.Doc.Text == "" {
+				t.Fatal("rule has no title or text")
+			}
+			if r.Doc.Bad == "" || r.Doc.Good == "" {
+				t.Fatal("rule has no Bad/Good example")
+			}
+			bad, good := exampleVersions(r.Doc.Versions)
+			if n := countFindings(t, r, r.Doc.Bad, bad); n == 0 {
+				t.Errorf("Bad example does not trigger %s", r.ID)
+			}
+			if n := countFindings(t, r, r.Doc.Good, good); n != 0 {
+				t.Errorf("Good example triggers %s %d time(s)", r.ID, n)
+			}
+		})
+	}
+}
+
+// exampleVersions parses Doc.Versions: "lnm=0.10.0,nginx=1.9.7" for both
+// examples, or "bad: lnm=0.10.0; good: openresty=1.9.7.4".
+func exampleVersions(s string) (bad, good string) {
+	if !strings.Contains(s, "bad:") {
+		return s, s
+	}
+	for _, part := range strings.Split(s, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), ":")
+		switch strings.TrimSpace(k) {
+		case "bad":
+			bad = strings.TrimSpace(v)
+		case "good":
+			good = strings.TrimSpace(v)
+		}
+	}
+	return bad, good
+}
+
+func countFindings(t *testing.T, r *analyzer.Rule, conf, vers string) int {
+	t.Helper()
+	var header strings.Builder
+	for _, kv := range strings.Split(vers, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok {
+			header.WriteString(k + ": " + v + "\n")
+		}
+	}
+	ar := &txtar.Archive{Comment: []byte(header.String()), Files: []txtar.File{{Name: "nginx.conf", Data: []byte(conf)}}}
+	c, err := analysistest.FromArchive(r.Slug, ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, res := c.Analyze([]*analyzer.Rule{r})
+	for _, e := range cfg.Errors {
+		t.Errorf("example does not load: %v", e)
+	}
+	for _, e := range res.RuleErrors {
+		t.Error(e)
+	}
+	return len(res.Diagnostics)
+}
+
+// TestSeedConfirmation runs the seed finding's scenario in the emulator:
+// on lua-nginx-module 0.10.0 it must be confirmed (unbounded).
+func TestSeedConfirmation(t *testing.T) {
+	ar := &txtar.Archive{Comment: []byte("lnm: 0.10.0\n")}
+	data, err := os.ReadFile("../examples/seed/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar.Files = append(ar.Files, txtar.File{Name: "nginx.conf", Data: data})
+	c, err := analysistest.FromArchive("seed", ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, res := c.Analyze([]*analyzer.Rule{LuaBalancerKeepaliveLoop})
+	if len(res.Diagnostics) != 1 {
+		t.Fatalf("want 1 diagnostic, got %d", len(res.Diagnostics))
+	}
+	d := res.Diagnostics[0]
+	if d.Confirmation.Status != analyzer.NotRun {
+		t.Errorf("before confirmation the status is %q, want not-run", d.Confirmation.Status)
+	}
+	analyzer.ConfirmAll(context.Background(), res.Diagnostics, 1)
+	cf := d.Confirmation
+	if cf.Status != analyzer.Confirmed {
+		t.Fatalf("status %q, summary %q, reason %q\n%s", cf.Status, cf.Summary, cf.Reason, cf.Trace)
+	}
+	if cf.Observed["unbounded"] != true {
+		t.Errorf("observed %v, want unbounded", cf.Observed)
+	}
+	if conns, _ := cf.Observed["upstream_connections"].(int); conns < 500 {
+		t.Errorf("observed only %d upstream connections for a hot loop", conns)
+	}
+}
