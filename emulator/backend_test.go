@@ -222,9 +222,9 @@ func TestRunCancelled(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	p := prof(t, "1.22.1", "0.10.23", "")
 	bad := []Config{
-		{Profile: p, Upstream: Upstream{Servers: []Server{{Addr: "10.0.0.1"}}}},                                                         // no requests
-		{Profile: p, Upstream: Upstream{}, Requests: []Request{{}}},                                                                     // no servers
-		{Profile: p, Upstream: Upstream{Servers: []Server{{Addr: "10.0.0.1"}}, BalancerLua: "if then"}, Requests: []Request{{}}},        // syntax
+		{Profile: p, Upstream: Upstream{Servers: []Server{{Addr: "10.0.0.1"}}}},                                                  // no requests
+		{Profile: p, Upstream: Upstream{}, Requests: []Request{{}}},                                                              // no servers
+		{Profile: p, Upstream: Upstream{Servers: []Server{{Addr: "10.0.0.1"}}, BalancerLua: "if then"}, Requests: []Request{{}}}, // syntax
 		{Profile: prof(t, "1.9.7", "0.9.20", ""), Upstream: Upstream{Servers: []Server{{Addr: "10.0.0.1"}}, BalancerLua: "local x"}, Requests: []Request{{}}},
 		{Profile: p, Upstream: Upstream{Servers: []Server{{Addr: "10.0.0.1"}}}, Location: Location{NextUpstream: []string{"bogus"}}, Requests: []Request{{}}},
 	}

@@ -73,8 +73,8 @@ type Upstream struct {
 
 // Server is one `server` line.
 type Server struct {
-	Addr        string // as written: "0.0.0.1", "127.0.0.1:8080", "unix:/x"
-	Weight      int    // 0 = 1
+	Addr   string // as written: "0.0.0.1", "127.0.0.1:8080", "unix:/x"
+	Weight int    // 0 = 1
 	// MaxFails is max_fails; without MaxFailsSet the default 1 applies, and
 	// max_fails=0 (MaxFailsSet with 0) disables the accounting.
 	MaxFails    int

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"runtime/metrics"
 	"strconv"
@@ -29,10 +28,10 @@ import (
 // luaMemoryLimit.
 
 const (
-	luaMaxString   = 4 << 20   // string.rep / gsub / table.concat result bound
-	luaMemoryLimit = 64 << 20  // heap growth allowed during one balancer run
-	luaMaxLogLines = 50        // ngx.log lines kept per attempt
-	luaMaxLogLine  = 512       // bytes kept per log line
+	luaMaxString   = 4 << 20  // string.rep / gsub / table.concat result bound
+	luaMemoryLimit = 64 << 20 // heap growth allowed during one balancer run
+	luaMaxLogLines = 50       // ngx.log lines kept per attempt
+	luaMaxLogLine  = 512      // bytes kept per log line
 	luaCallStack   = 200
 	luaRegistry    = 1 << 14
 	luaRegistryMax = 1 << 18
@@ -51,11 +50,11 @@ type luaEngine struct {
 	bal   *lua.LTable // the ngx.balancer module
 
 	// The attempt being run; set around each call.
-	u       *ureq
-	a       *Attempt
-	exited  bool
-	exitRC  int
-	nlog    int
+	u      *ureq
+	a      *Attempt
+	exited bool
+	exitRC int
+	nlog   int
 }
 
 // luaPeer is ngx_http_lua_balancer_peer_data_t: per client request.
@@ -322,7 +321,7 @@ func (e *luaEngine) buildNgx() *lua.LTable {
 	}))
 	ngx.RawSetString("now", L.NewFunction(func(L *lua.LState) int {
 		t := e.r.now()
-		L.Push(lua.LNumber(math.Floor(float64(t.UnixMilli())) / 1000))
+		L.Push(lua.LNumber(float64(t.UnixMilli()) / 1000))
 		return 1
 	}))
 	ngx.RawSetString("time", L.NewFunction(func(L *lua.LState) int {

@@ -102,21 +102,21 @@ type Attempt struct {
 
 // Outcome values of an Attempt.
 const (
-	OutcomeResponse     = "response"      // a response was passed to the client
-	OutcomeNextStatus   = "next-status"   // status matched proxy_next_upstream (test_next)
-	OutcomeClosed       = "closed"        // upstream prematurely closed connection
-	OutcomeReset        = "reset"         // connection reset by peer
-	OutcomeTimeout      = "timeout"       // connect/send/read timer
+	OutcomeResponse     = "response"       // a response was passed to the client
+	OutcomeNextStatus   = "next-status"    // status matched proxy_next_upstream (test_next)
+	OutcomeClosed       = "closed"         // upstream prematurely closed connection
+	OutcomeReset        = "reset"          // connection reset by peer
+	OutcomeTimeout      = "timeout"        // connect/send/read timer
 	OutcomeInvalid      = "invalid-header" // bad or too big header
-	OutcomeConnectError = "connect-error" // connect() failed
-	OutcomeNoLive       = "no-live"       // balancer returned NGX_BUSY
-	OutcomeLuaError     = "lua-error"     // balancer code raised an error
-	OutcomeLuaTimeout   = "lua-timeout"   // balancer code exceeded LuaTimeout
-	OutcomeLuaMemory    = "lua-memory"    // balancer code exceeded the memory bound
-	OutcomeLuaExit      = "lua-exit"      // ngx.exit ended the attempt
-	OutcomeNoPeer       = "no-peer-set"   // LNM >= 0.10.27 placeholder picked
-	OutcomeClientAbort  = "client-abort"  // the client went away during the attempt
-	OutcomeCapped       = "capped"        // MaxAttempts reached, attempt not run
+	OutcomeConnectError = "connect-error"  // connect() failed
+	OutcomeNoLive       = "no-live"        // balancer returned NGX_BUSY
+	OutcomeLuaError     = "lua-error"      // balancer code raised an error
+	OutcomeLuaTimeout   = "lua-timeout"    // balancer code exceeded LuaTimeout
+	OutcomeLuaMemory    = "lua-memory"     // balancer code exceeded the memory bound
+	OutcomeLuaExit      = "lua-exit"       // ngx.exit ended the attempt
+	OutcomeNoPeer       = "no-peer-set"    // LNM >= 0.10.27 placeholder picked
+	OutcomeClientAbort  = "client-abort"   // the client went away during the attempt
+	OutcomeCapped       = "capped"         // MaxAttempts reached, attempt not run
 )
 
 // JSON returns the indented JSON form.

@@ -35,8 +35,8 @@ type Arg struct {
 	// Unterminated is set for a quoted argument cut by the end of the file
 	// (its Raw has no closing quote).
 	Unterminated bool
-	Pos   Pos // first byte of Raw
-	End   Pos // one past the last byte of Raw
+	Pos          Pos // first byte of Raw
+	End          Pos // one past the last byte of Raw
 }
 
 // LuaOrigin says where a LuaChunk's code came from.

@@ -9,4 +9,12 @@
 // is the rules package) and does not analyse Lua beyond finding where a chunk
 // starts and ends (that is the luacheck package). It imports no other package
 // of this module.
+//
+// Entry points: Load (an fs.FS whose root stands for "/"), LoadFile (the
+// operating system's files) and ParseString (one file, for tests) build the
+// tree; Config.Walk visits it in nginx order with includes expanded in
+// place; Config.MarshalParseJSON prints it as crossplane-style JSON; and
+// BuildModel gives the typed view. Bad input never panics: every problem is
+// an *Error with file:line:col in Config.Errors, and parsing resumes after
+// it where nginx's grammar allows.
 package nginxconf

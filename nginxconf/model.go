@@ -361,9 +361,7 @@ func BuildModel(cfg *Config) *Model {
 			continue
 		}
 		for _, s := range c.Servers {
-			for _, d := range s.Own("listen") {
-				s.Listen = append(s.Listen, d)
-			}
+			s.Listen = append(s.Listen, s.Own("listen")...)
 			for _, d := range s.Own("server_name") {
 				for _, a := range d.Args {
 					s.ServerNames = append(s.ServerNames, a.Value)

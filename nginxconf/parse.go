@@ -1,7 +1,6 @@
 package nginxconf
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -226,8 +225,6 @@ func (p *parser) run() {
 		}
 	}
 }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // readStatement reads the words of one statement into p.args and returns how
 // it ended and the offset of the terminating byte. It mirrors
@@ -660,6 +657,3 @@ func closeLongBracket(s string, from, level int) int {
 	}
 	return -1
 }
-
-// containsNUL is a cheap check used by the loader for Lua files.
-func containsNUL(b []byte) bool { return bytes.IndexByte(b, 0) >= 0 }

@@ -154,12 +154,27 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	defer cancel()
 
 	cfg := nginxconf.Load(sc.ConfigFS, sc.Main, nginxconf.Options{Prefix: "/"})
-	if cfg.Main == nil || len(cfg.Errors) > 0 {
-		var msgs []string
-		for _, e := range cfg.Errors {
-			msgs = append(msgs, e.Error())
+	var loadNotes, fatal []string
+	for _, e := range cfg.Errors {
+		// An include the tree does not hold (typically an absolute
+		// /etc/nginx/mime.types) is read by nginx from the real system;
+		// nginx -T below is the judge of whether it exists.
+		if strings.HasPrefix(e.Msg, "include ") {
+			loadNotes = append(loadNotes, e.Error()+" (left to nginx, which reads it from the system)")
+			continue
 		}
-		return nil, fmt.Errorf("load %s:\n%s", sc.Main, strings.Join(msgs, "\n"))
+		fatal = append(fatal, e.Error())
+	}
+	if cfg.Main == nil || len(fatal) > 0 {
+		return nil, fmt.Errorf("load %s:\n%s", sc.Main, strings.Join(fatal, "\n"))
+	}
+	prof, lnmSource := b.Profile, b.LNMSource
+	if sc.LNMVersion != "" {
+		p, _, err := versions.FromNginxV(b.V, sc.LNMVersion)
+		if err != nil {
+			return nil, err
+		}
+		prof, lnmSource = p, "the scenario"
 	}
 	var extra []string
 	for k := range sc.Backends {
@@ -250,7 +265,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	}
 	files, rewrites, err := sn.apply(rewriteInput{
 		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b,
-		fsHas:  func(p string) bool { _, err := fs.Stat(sc.ConfigFS, path.Clean(p)); return err == nil },
+		fsHas: func(p string) bool { _, err := fs.Stat(sc.ConfigFS, path.Clean(p)); return err == nil },
 		userOK: func(name string) bool {
 			if os.Geteuid() != 0 {
 				return false
@@ -281,14 +296,17 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	res = &Result{
 		Engine: "nginx", Binary: b.Path, Rewrites: rewrites,
 		Profile: emulator.ResultProfile{
-			Nginx: verString(b.Profile.Nginx), LuaNginxModule: verString(b.Profile.LNM),
-			OpenResty: verString(b.Profile.OpenResty),
+			Nginx: verString(prof.Nginx), LuaNginxModule: verString(prof.LNM),
+			OpenResty: verString(prof.OpenResty),
 		},
 	}
-	res.Notes = append(res.Notes, b.Notes...)
-	if b.LNMSource != "" && b.HasLua() {
-		res.Notes = append(res.Notes, "lua-nginx-module "+b.Profile.LNM.String()+" from "+b.LNMSource)
+	if sc.LNMVersion == "" {
+		res.Notes = append(res.Notes, b.Notes...)
 	}
+	if lnmSource != "" && b.HasLua() {
+		res.Notes = append(res.Notes, "lua-nginx-module "+prof.LNM.String()+" from "+lnmSource)
+	}
+	res.Notes = append(res.Notes, loadNotes...)
 	res.Notes = append(res.Notes, sn.warnings...)
 
 	mainPath := filepath.Join(prefix, filepath.FromSlash(path.Clean(sc.Main)))
@@ -403,11 +421,9 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	if n := len(runtimePeers); n > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d address(es) passed to set_current_peer at run time were mapped to spare backends", n))
 	}
-	if strings.Contains(readAll(errLog), wrapperLogTag) {
-		for port, k := range runtimePeers {
-			if port == sinkPort {
-				res.Notes = append(res.Notes, "no spare backend left for "+k+": it was sent to a closed loopback port")
-			}
+	for port, k := range runtimePeers {
+		if port == sinkPort {
+			res.Notes = append(res.Notes, "no spare backend left for "+k+": it was sent to a closed loopback port")
 		}
 	}
 	return res, nil
@@ -491,11 +507,6 @@ func readFrom(file string, off int64) (string, int64) {
 	// needs and bounds memory.
 	data, _ := io.ReadAll(io.LimitReader(f, 64<<20))
 	return string(data), off + int64(len(data))
-}
-
-func readAll(file string) string {
-	s, _ := readFrom(file, 0)
-	return s
 }
 
 // errorLines keeps the lines of nginx output worth showing: messages of
