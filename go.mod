@@ -7,3 +7,10 @@ require (
 	github.com/yuin/gopher-lua v1.1.2
 	golang.org/x/tools v0.52.0
 )
+
+require (
+	github.com/owenrumney/go-sarif/v2 v2.3.3 // indirect
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/text v0.14.0 // indirect
+)

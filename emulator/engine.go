@@ -69,7 +69,8 @@ type run struct {
 	connHeader  string
 	noBuffering bool
 
-	front net.Listener
+	front     net.Listener
+	stopFront func() bool
 }
 
 func (r *run) now() time.Time { return time.Now() }
@@ -376,6 +377,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		r.shutdown()
 		return nil, fmt.Errorf("emulator listener: %w", err)
 	}
+	// A cancelled ctx must not leave doRequest waiting in Accept.
+	front := r.front
+	r.stopFront = context.AfterFunc(ctx, func() { front.Close() })
 	// Backends for every configured address up front; Lua-chosen peers are
 	// added when first used.
 	for _, s := range servers {
@@ -403,6 +407,9 @@ func (r *run) shutdown() {
 	}
 	if r.luaPool != nil {
 		r.luaPool.closeAll()
+	}
+	if r.stopFront != nil {
+		r.stopFront()
 	}
 	if r.front != nil {
 		r.front.Close()

@@ -122,8 +122,9 @@ const (
 // JSON returns the indented JSON form.
 func (r *Result) JSON() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
 
-// Summary is a one-line description of the run, e.g. "2 requests: 200;
-// timeout (unbounded, 1000 attempts, 1000 upstream connections)".
+// Summary is a one-line description of the run, one clause per request,
+// e.g. "GET /1 -> 200 after 1 attempt, 1 upstream connection; GET /2 ->
+// timeout after 1000 attempts, 999 upstream connections (unbounded, capped)".
 func (r *Result) Summary() string {
 	parts := make([]string, 0, len(r.Requests))
 	for _, q := range r.Requests {

@@ -26,7 +26,7 @@ type posMapper struct {
 
 func newPosMapper(chunk *nginxconf.LuaChunk, lx *lexer) *posMapper {
 	m := &posMapper{chunk: chunk, lx: lx}
-	if chunk.Origin == nginxconf.LuaString && len(chunk.RawOffsets) == len(chunk.Code) && len(chunk.Code) > 0 {
+	if chunk.Origin == nginxconf.LuaString && len(chunk.RawOffsets) >= len(chunk.Code) && len(chunk.Code) > 0 {
 		m.raw = chunk.RawOffsets
 		for i := 0; i < len(chunk.Code); i++ {
 			if chunk.Code[i] == '\n' && m.rawAt(i+1)-m.raw[i] == 1 {

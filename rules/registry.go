@@ -11,7 +11,20 @@ func all() []*analyzer.Rule {
 		LuaBalancerKeepaliveLoop,
 		KeepaliveNotEffective,
 		SetMoreTriesUnbounded,
+		LuaSyntaxError,
+		LuaUndefinedGlobal,
+		LuaGlobalWrite,
+		LuaUnknownNgxField,
+		LuaUnusedVariable,
+		LuaUnusedValue,
+		LuaShadowing,
+		LuaUnreachableCode,
+		LuaAPIWrongPhase,
+		LuaAPITooNew,
+		LuaBalancerAPIOutsideBalancer,
 		LuaBalancerPeerUnchecked,
+		LuaBalancerHostLiteral,
+		LuaBalancerNoPeerPath,
 	}
 }
 

@@ -157,3 +157,42 @@ func TestSeedConfirmation(t *testing.T) {
 		t.Errorf("observed only %d upstream connections for a hot loop", conns)
 	}
 }
+
+// TestLuaPositions pins exact line:column positions of findings inside Lua:
+// a multi-line block, a quoted *_by_lua string whose escapes shift columns,
+// and a *_by_lua_file file.
+func TestLuaPositions(t *testing.T) {
+	ar := txtar.Parse([]byte(`-- nginx.conf --
+http {
+    server {
+        listen 80;
+        location /a {
+            content_by_lua_block {
+                local t = { 1, 2 }
+                ngx.say(t) t = = 3
+            }
+        }
+        location /b {
+            content_by_lua 'ngx.say(\'x\') local = 1';
+        }
+        location /c { content_by_lua_file app.lua; }
+    }
+}
+-- app.lua --
+ngx.say("a")
+ngx.sayy("b")
+`))
+	c, err := analysistest.FromArchive("positions", ar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, res := c.Analyze([]*analyzer.Rule{LuaSyntaxError, LuaUnknownNgxField})
+	var got []string
+	for _, d := range res.Diagnostics {
+		got = append(got, d.Pos.String()+" "+d.Rule.ID)
+	}
+	want := []string{"app.lua:2:1 LUA1143", "nginx.conf:7:32 LUA1001", "nginx.conf:11:50 LUA1001"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -17,6 +17,7 @@ import (
 // (io.popen), none of which may survive the run.
 func setGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setParentDeath(cmd.SysProcAttr)
 	cmd.Cancel = func() error {
 		killGroup(cmd)
 		return nil

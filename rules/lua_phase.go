@@ -1,0 +1,192 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/luacheck"
+)
+
+// The OpenResty phase rules: facts from luacheck's API uses, judged
+// against the embedded ngx_lua API table (contexts per API, since_version).
+
+// LuaAPIWrongPhase flags an API used in a phase where lua-nginx-module
+// disables it.
+var LuaAPIWrongPhase = &analyzer.Rule{
+	ID:       "LUA2001",
+	Slug:     "lua-api-wrong-phase",
+	Severity: analyzer.Error,
+	Doc: analyzer.Doc{
+		Title: "ngx API used in a phase that does not allow it",
+		Text: `Each ngx.* API works only in some *_by_lua* phases: cosockets, ngx.sleep and subrequests need a
+phase that can yield (not set_by_lua, header_filter, body_filter, log, balancer, init); output APIs
+(ngx.say, ngx.print) only in content-producing phases. Outside them the call raises "API disabled in
+the context of ..." and the request fails. Uses through local aliases ("local sleep = ngx.sleep") and
+required modules ("require "ngx.balancer"") count. The contexts come from lua-nginx-module's and
+lua-resty-core's documentation (shared/data/ngx_lua_api.json).`,
+		Bad: `http {
+    server {
+        listen 80;
+        location / {
+            proxy_pass http://127.0.0.1:8080;
+            log_by_lua_block {
+                local sleep = ngx.sleep
+                sleep(0.1)
+            }
+        }
+    }
+}
+`,
+		Good: `http {
+    server {
+        listen 80;
+        location / {
+            proxy_pass http://127.0.0.1:8080;
+            log_by_lua_block {
+                ngx.log(ngx.INFO, "done: ", ngx.var.status)
+            }
+        }
+    }
+}
+`,
+		Since:        "0.1.0",
+		References:   []string{"https://github.com/openresty/lua-nginx-module#nginx-api-for-lua", "shared/data/ngx_lua_phase_rules.json"},
+		Confirmation: "not confirmable: the emulator runs balancer code only.",
+	},
+	Run: func(pass *analyzer.Pass) error {
+		for _, ref := range analysableLua(pass.Model) {
+			res := luaFacts(pass, ref.Chunk)
+			for _, u := range res.APIUses {
+				if u.Allowed != luacheck.Disallowed || strings.HasPrefix(u.Name, "ngx.balancer.") {
+					continue
+				}
+				// A function is only disabled when called; taking an alias
+				// ("local sleep = ngx.sleep") is fine, the call is reported.
+				if api, ok := luacheck.LookupAPI(u.Name); ok && api.Function && !u.Call {
+					continue
+				}
+				msg := fmt.Sprintf("%s cannot be used in %s: it raises \"API disabled in the context of %s\"", u.Name, res.Context, strings.TrimSuffix(res.Context, "*"))
+				if api, ok := luacheck.LookupAPI(u.Name); ok && len(api.Contexts) > 0 {
+					msg += "; allowed in " + strings.Join(api.Contexts, ", ")
+				}
+				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg,
+					Related: []analyzer.Related{{Pos: ref.Directive.Pos, Message: ref.Directive.Name + " defined here"}}})
+			}
+		}
+		return nil
+	},
+}
+
+// LuaAPITooNew flags an API newer than the declared module versions.
+var LuaAPITooNew = &analyzer.Rule{
+	ID:       "LUA2002",
+	Slug:     "lua-api-too-new",
+	Severity: analyzer.Error,
+	Doc: analyzer.Doc{
+		Title: "ngx API newer than the declared lua-nginx-module / lua-resty-core",
+		Text: `The API appeared in a later lua-nginx-module or lua-resty-core than the one declared
+(--openresty-version, --lua-nginx-module-version or the config file): on the deployed version it is
+nil, and calling it fails with "attempt to call field ... (a nil value)". Only reported when a version is
+declared.`,
+		Bad: `http {
+    upstream backend {
+        server 0.0.0.1;
+        balancer_by_lua_block {
+            local b = require "ngx.balancer"
+            assert(b.set_current_peer("127.0.0.1", 8080))
+            b.set_timeouts(1, 1, 1)
+        }
+    }
+}
+`,
+		Good: `http {
+    upstream backend {
+        server 0.0.0.1;
+        balancer_by_lua_block {
+            local b = require "ngx.balancer"
+            assert(b.set_current_peer("127.0.0.1", 8080))
+        }
+    }
+}
+`,
+		Versions:     "openresty=1.9.15.1",
+		Since:        "0.1.0",
+		References:   []string{"shared/data/ngx_lua_api.json (since_version per API)"},
+		Confirmation: "not confirmable: a static property of the API table.",
+	},
+	Run: func(pass *analyzer.Pass) error {
+		for _, ref := range analysableLua(pass.Model) {
+			for _, u := range luaFacts(pass, ref.Chunk).APIUses {
+				if !u.NewerThanDeclared {
+					continue
+				}
+				declared := pass.Profile.LNM.String()
+				if u.SinceComponent == "lua-resty-core" && !pass.Profile.Core.IsZero() {
+					declared = pass.Profile.Core.String()
+				}
+				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End,
+					Message: fmt.Sprintf("%s first appeared in %s %s, newer than the declared %s: it is nil there and calling it fails", u.Name, u.SinceComponent, u.Since, declared)})
+			}
+		}
+		return nil
+	},
+}
+
+// LuaBalancerAPIOutsideBalancer flags ngx.balancer.* outside balancer_by_lua*.
+var LuaBalancerAPIOutsideBalancer = &analyzer.Rule{
+	ID:       "LUA2003",
+	Slug:     "lua-balancer-api-outside-balancer",
+	Severity: analyzer.Error,
+	Doc: analyzer.Doc{
+		Title: "ngx.balancer function called outside balancer_by_lua*",
+		Text: `The ngx.balancer functions act on the current upstream attempt and exist only in
+balancer_by_lua*: elsewhere set_current_peer returns nil, "API disabled in the current context" (or
+raises), so code that chooses a peer in access_by_lua and expects it to stick does nothing. Choose the
+peer in the balancer; pass data to it through ngx.ctx.`,
+		Bad: `http {
+    server {
+        listen 80;
+        location / {
+            access_by_lua_block {
+                local b = require "ngx.balancer"
+                b.set_current_peer("127.0.0.1", 8080)
+            }
+            proxy_pass http://127.0.0.1:8080;
+        }
+    }
+}
+`,
+		Good: `http {
+    server {
+        listen 80;
+        location / {
+            access_by_lua_block {
+                ngx.ctx.peer = "127.0.0.1"
+            }
+            proxy_pass http://127.0.0.1:8080;
+        }
+    }
+}
+`,
+		Since:        "0.1.0",
+		References:   []string{"https://github.com/openresty/lua-resty-core/blob/master/lib/ngx/balancer.md"},
+		Confirmation: "not confirmable: the emulator runs balancer code only.",
+	},
+	Run: func(pass *analyzer.Pass) error {
+		for _, ref := range analysableLua(pass.Model) {
+			res := luaFacts(pass, ref.Chunk)
+			if res.Context == "balancer_by_lua*" {
+				continue
+			}
+			for _, u := range res.APIUses {
+				if !strings.HasPrefix(u.Name, "ngx.balancer.") || !u.Call {
+					continue
+				}
+				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End,
+					Message: fmt.Sprintf("%s only works in balancer_by_lua*, not in %s", u.Name, ref.Directive.Name)})
+			}
+		}
+		return nil
+	},
+}

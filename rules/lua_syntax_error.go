@@ -1,0 +1,72 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+)
+
+// LuaSyntaxError reports Lua that does not parse, at the exact position
+// inside nginx.conf (or the Lua file).
+var LuaSyntaxError = &analyzer.Rule{
+	ID:       "LUA1001",
+	Slug:     "lua-syntax-error",
+	Severity: analyzer.Error,
+	Doc: analyzer.Doc{
+		Title: "Lua code that does not compile",
+		Text: `nginx -t does not compile *_by_lua code: lua-nginx-module compiles a chunk the first time its
+phase runs (init_by_lua at startup), so a syntax error in a content_by_lua_block or a balancer passes
+the config test and fails every request with 500 ("failed to load inlined Lua code"). The position is
+where LuaJIT's parser stops, inside the file where the code lives; an error at the end of a block is
+reported at its closing brace.`,
+		Bad: `http {
+    server {
+        listen 80;
+        location / {
+            content_by_lua_block {
+                if ngx.var.arg_x then
+                    ngx.say("x")
+            }
+        }
+    }
+}
+`,
+		Good: `http {
+    server {
+        listen 80;
+        location / {
+            content_by_lua_block {
+                if ngx.var.arg_x then
+                    ngx.say("x")
+                end
+            }
+        }
+    }
+}
+`,
+		Since:        "0.1.0",
+		Confirmation: "not confirmable: the chunk cannot run.",
+	},
+	Run: func(pass *analyzer.Pass) error {
+		for _, ref := range analysableLua(pass.Model) {
+			res := luaFacts(pass, ref.Chunk)
+			for _, e := range res.SyntaxErrors {
+				msg := "Lua syntax error: " + e.Message
+				if e.Token != "" && !strings.Contains(e.Message, "near") {
+					msg += fmt.Sprintf(" near %q", e.Token)
+				} else if e.Token == "" {
+					msg += " at the end of the code"
+				}
+				pass.Report(&analyzer.Diagnostic{Pos: e.Pos, End: e.End, Message: msg,
+					Related: []analyzer.Related{{Pos: ref.Directive.Pos, Message: ref.Directive.Name + " starts here"}}})
+			}
+			for _, e := range res.InternalErrors {
+				// A bug in our analysis: say so at the chunk rather than hide it.
+				pass.Report(&analyzer.Diagnostic{Pos: ref.Chunk.Pos, Severity: analyzer.Info,
+					Message: "ngxlint could not analyse this Lua chunk (please report): " + e})
+			}
+		}
+		return nil
+	},
+}
