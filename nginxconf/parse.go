@@ -283,6 +283,8 @@ func (p *parser) readStatement() (end, off int) {
 			if j < 0 {
 				i = n
 			} else {
+				// The comment holds nginx's token start until its LF.
+				p.checkTokenLen(i, i+j, "comment")
 				i += j
 			}
 			continue
@@ -325,7 +327,13 @@ func (p *parser) readStatement() (end, off int) {
 			// blank, ';', '{' or ')'. '}' is reported by the loop.
 			if i < n {
 				switch d := s[i]; d {
-				case ' ', '\t', '\r', '\n', ';', '{', ')', '}':
+				case ';', '{', ')':
+					p.checkTokenLen(start+1, i, "parameter")
+				case ' ', '\t', '\r', '\n':
+					if i+1 < n {
+						p.checkTokenLen(start+1, i+1, "parameter")
+					}
+				case '}':
 				default:
 					p.errorf(p.pos(i), "unexpected %q after quoted string", string(d))
 				}
@@ -370,7 +378,33 @@ func (p *parser) readStatement() (end, off int) {
 				v = unescape(raw)
 			}
 			p.args = append(p.args, Arg{Value: v, Raw: raw, Pos: startPos, End: p.pos(i)})
+			if i < n {
+				if s[i] == ';' || s[i] == '{' {
+					p.checkTokenLen(start, i, "parameter")
+				} else if i+1 < n {
+					p.checkTokenLen(start, i+1, "parameter")
+				}
+			}
 		}
+	}
+}
+
+// confBuffer is NGX_CONF_BUFFER, the size of the buffer nginx reads the
+// configuration through (src/core/ngx_conf_file.c).
+const confBuffer = 4096
+
+// checkTokenLen reports a token nginx cannot read. ngx_conf_read_token keeps
+// the bytes from a token's start (after an opening quote) in its 4096-byte
+// buffer until the byte at which it next resets that start (the ';' or '{'
+// ending the statement, or the byte after a blank); when they do not fit it
+// fails with "too long parameter". reset is the offset of that byte, which
+// must exist (at end of file nginx reports end of file instead). Shorter
+// tokens can still fail depending on where buffer refills fall; only the
+// certain case is reported.
+func (p *parser) checkTokenLen(start, reset int, what string) {
+	if reset-start+1 > confBuffer {
+		pos := p.f.PosAt(start)
+		p.f.Errors = append(p.f.Errors, &Error{Pos: pos, Msg: fmt.Sprintf("too long %s (%d bytes): nginx reads a token through a %d-byte buffer and rejects it (\"too long parameter\")", what, reset-start, confBuffer)})
 	}
 }
 
@@ -506,6 +540,16 @@ func (p *parser) luaBlock(d *Directive, start int) bool {
 		p.i = len(p.src)
 		return false
 	}
+	if res.limitOff >= 0 {
+		// ngx_http_lua_conf_read_lua_token lexes within the configuration
+		// buffer (NGX_CONF_BUFFER bytes from the end of the previous
+		// token), so such a token makes nginx fail.
+		msg := "too long lua code block, probably missing terminating characters"
+		if res.limitLong {
+			msg = "Lua code block missing the closing long bracket, the inlined Lua code may be too long"
+		}
+		p.errorf(p.f.PosAt(res.limitOff), "%s: nginx fails here, because lua-nginx-module finds each Lua token within %d bytes of the previous one (split the code or move it to a *_by_lua_file)", msg, confBuffer)
+	}
 	d.Lua = &LuaChunk{
 		Code:    p.src[start:res.end],
 		Pos:     p.pos(start),
@@ -528,6 +572,11 @@ type luaScan struct {
 	openOff  int    // its start, -1 if none
 	braceOff int    // innermost unclosed '{' inside the code, -1 if none
 	quoteOff int    // first quote that did not start a string, -1 if none
+	// limitOff is the start of the first token lua-nginx-module cannot
+	// match because it ends more than confBuffer bytes after the previous
+	// token (-1 if none); limitLong says it is a long bracket.
+	limitOff  int
+	limitLong bool
 }
 
 // scanLuaBlock finds the '}' that closes a Lua block whose code starts at
@@ -542,20 +591,48 @@ type luaScan struct {
 // so the scan moves on one byte, exactly as the lexer does. '#' is not
 // special (Lua's length operator), unlike in nginx syntax.
 func scanLuaBlock(s string, start int) luaScan {
-	r := luaScan{end: -1, openOff: -1, braceOff: -1, quoteOff: -1}
+	r := luaScan{end: -1, openOff: -1, braceOff: -1, quoteOff: -1, limitOff: -1}
 	var braces []int // offsets of unclosed '{' inside the code
 	n := len(s)
+	// prevEnd is where the previous lexer token ended: LNM's buffer holds
+	// at most confBuffer bytes from there, so a next token ending further
+	// away can never be matched (see tokenAt).
+	prevEnd := start
+	token := func(ts, te int, long bool) {
+		if te-prevEnd > confBuffer && r.limitOff < 0 {
+			// Point at the long bracket itself, or at the start of the
+			// stretch the lexer could not get through.
+			r.limitOff, r.limitLong = prevEnd, long
+			if long {
+				r.limitOff = ts
+			}
+		}
+		prevEnd = te
+	}
 	for i := start; i < n; {
 		switch c := s[i]; c {
 		case '{':
+			token(i, i+1, false)
 			braces = append(braces, i)
 			i++
 		case '}':
+			token(i, i+1, false)
 			if len(braces) == 0 {
 				r.end = i
 				return r
 			}
 			braces = braces[:len(braces)-1]
+			i++
+		case ']':
+			j := i + 1
+			for j < n && s[j] == '=' {
+				j++
+			}
+			if j < n && s[j] == ']' {
+				token(i, j+1, false)
+				i = j + 1
+				continue
+			}
 			i++
 		case '[':
 			j := i + 1
@@ -568,6 +645,7 @@ func scanLuaBlock(s string, start int) luaScan {
 					r.openKind, r.openOff = "long string", i
 					return r
 				}
+				token(i, e, true)
 				i = e
 				continue
 			}
@@ -586,6 +664,7 @@ func scanLuaBlock(s string, start int) luaScan {
 							r.openKind, r.openOff = "long comment", i
 							return r
 						}
+						token(i, e, true)
 						i = e
 						continue
 					}
@@ -596,6 +675,7 @@ func scanLuaBlock(s string, start int) luaScan {
 				} else {
 					i = j + e
 				}
+				token(j-2, i, false)
 				continue
 			}
 			i++
@@ -620,6 +700,7 @@ func scanLuaBlock(s string, start int) luaScan {
 				j++
 			}
 			if matched {
+				token(i, j+1, false)
 				i = j + 1
 				continue
 			}

@@ -3,8 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,23 +23,62 @@ const checkUsage = `Usage: ngxlint check [flags] PATH...
 
 Loads each configuration (a directory means its nginx.conf), runs the rules,
 and prints findings. Exit codes: 0 clean, 1 findings at or above --fail-on,
-2 usage or configuration load error, 3 internal error.
+2 usage, configuration-file or configuration load error, 3 internal error.
+
+Settings come from .ngxlint.yaml (found by walking up from each PATH, or
+--config FILE); flags override it. With no PATH, the targets listed in the
+.ngxlint.yaml of the working directory are checked. Lua files and included
+files given as PATH (as pre-commit passes them) are checked through the
+target that loads them.
 
 Flags:
 `
+
+// checkFormats are the values --format accepts.
+var checkFormats = []string{"text", "json", "sarif", "github", "codequality"}
 
 type checkFlags struct {
 	versionFlags
 	format, failOn, enable, disable, prefix string
 	confirm, verbose                        bool
 	confirmTimeout                          time.Duration
+	configFile                              string
+	noConfig                                bool
+	baseline, writeBaseline                 string
+	fix, diff                               bool
+	versionsSpec                            string
+	settings                                settingsFlag
 }
 
-func (c *Command) check(args []string) error {
-	var f checkFlags
+// settingsFlag collects repeated --set key=value.
+type settingsFlag map[string]string
+
+func (s settingsFlag) String() string { return "" }
+
+func (s settingsFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("want key=value, got %q", v)
+	}
+	s[strings.TrimSpace(k)] = val
+	return nil
+}
+
+// checkUnit is one main configuration to check, with the configuration
+// file that governs it.
+type checkUnit struct {
+	path string
+	fc   *fileConfig
+	cfg  *nginxconf.Config
+}
+
+// newCheckFlagSet declares check's flags into f (the action.yml test reads
+// the declared names from it).
+func (c *Command) newCheckFlagSet(f *checkFlags) *flag.FlagSet {
+	f.settings = settingsFlag{}
 	fs := c.newFlagSet("check", checkUsage)
 	f.register(fs)
-	fs.StringVar(&f.format, "format", "text", "output format: text or json")
+	fs.StringVar(&f.format, "format", "text", "output format: "+strings.Join(checkFormats, ", "))
 	fs.StringVar(&f.failOn, "fail-on", "warning", "lowest severity that fails the run: info, warning or error")
 	fs.StringVar(&f.enable, "enable", "", "comma-separated rules to run (IDs, slugs or prefixes like LUA2*); default all")
 	fs.StringVar(&f.disable, "disable", "", "comma-separated rules not to run")
@@ -42,63 +86,187 @@ func (c *Command) check(args []string) error {
 	fs.BoolVar(&f.confirm, "confirm", false, "run every finding that has a scenario in the emulator and report what it observed")
 	fs.DurationVar(&f.confirmTimeout, "confirm-timeout", 10*time.Second, "overall time limit for --confirm")
 	fs.BoolVar(&f.verbose, "verbose", false, "with --confirm, print the emulator trace under each finding")
+	fs.StringVar(&f.configFile, "config", "", "configuration file (default: .ngxlint.yaml found by walking up from each PATH)")
+	fs.BoolVar(&f.noConfig, "no-config", false, "do not read any .ngxlint.yaml")
+	fs.StringVar(&f.baseline, "baseline", "", "hide the findings recorded in this baseline file; fail only on new ones")
+	fs.StringVar(&f.writeBaseline, "write-baseline", "", "record every current finding in this baseline file and exit 0")
+	fs.BoolVar(&f.fix, "fix", false, "apply the safe suggested fixes to the files (atomically; refused if a file changed meanwhile)")
+	fs.BoolVar(&f.diff, "diff", false, "print the suggested fixes as a unified diff instead of findings; write nothing")
+	fs.StringVar(&f.versionsSpec, "versions", "", `versions in one flag, as in .ngxlint.yaml: "nginx=1.22.1,lua_nginx_module=0.10.23" or "openresty=1.21.4.1"`)
+	fs.Var(f.settings, "set", "rule setting key=value (repeatable; overrides settings in .ngxlint.yaml)")
+	return fs
+}
+
+func (c *Command) check(args []string) error {
+	var f checkFlags
+	fs := c.newCheckFlagSet(&f)
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(paths) == 0 {
-		return usagef("check needs at least one PATH")
-	}
-	switch f.format {
-	case "text", "json":
-	default:
-		return usagef("unknown --format %q (want text or json)", f.format)
+	setFlags := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { setFlags[fl.Name] = true })
+	if !slices.Contains(checkFormats, f.format) {
+		return usagef("unknown --format %q (want %s)", f.format, strings.Join(checkFormats, ", "))
 	}
 	failOn, err := analyzer.ParseSeverity(f.failOn)
 	if err != nil {
 		return usagef("--fail-on: %v", err)
 	}
-	ctx := context.Background()
-	profile, notes, err := f.profile(ctx)
+	if f.versionsSpec != "" {
+		if err := f.applyVersionsSpec(setFlags); err != nil {
+			return err
+		}
+	}
+	if f.configFile != "" && f.noConfig {
+		return usagef("--config and --no-config exclude each other")
+	}
+	reg := rules.Registry()
+	lookup := newRuleLookup(reg)
+
+	units, skipped, err := c.checkUnits(&f, paths, lookup)
 	if err != nil {
 		return err
 	}
-	selected, err := rules.Registry().Select(splitList(f.enable), splitList(f.disable))
-	if err != nil {
-		return usagef("%v", err)
+	for _, s := range skipped {
+		fmt.Fprintln(c.Stderr, "ngxlint:", s)
 	}
 
+	ctx := context.Background()
 	var report checkReport
-	report.Profile = profileJSON(profile)
-	report.Notes = notes
 	loadFailed := false
-	for _, p := range paths {
-		path, err := configPath(p)
-		if err != nil {
-			return err
-		}
-		cfg := nginxconf.LoadFile(path, nginxconf.Options{Prefix: f.prefix})
-		for _, e := range cfg.Errors {
+	var ranRules []*analyzer.Rule
+	for i, u := range units {
+		for _, e := range u.cfg.Errors {
 			report.Errors = append(report.Errors, errorJSON{File: e.Pos.File, Line: e.Pos.Line, Column: e.Pos.Column, Message: e.Msg})
 			loadFailed = true
 		}
-		model := nginxconf.BuildModel(cfg)
-		res := analyzer.Run(cfg, model, selected, analyzer.Options{Profile: profile})
+		profile, notes, err := f.unitProfile(ctx, u)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			report.Profile = profileJSON(profile)
+		}
+		for _, n := range notes {
+			if !slices.Contains(report.Notes, n) {
+				report.Notes = append(report.Notes, n)
+			}
+		}
+		enable, disable := splitList(f.enable), splitList(f.disable)
+		opts := analyzer.Options{Profile: profile, Settings: map[string]string{}}
+		if u.fc != nil {
+			if !setFlags["enable"] {
+				enable = u.fc.Enable
+			}
+			if !setFlags["disable"] {
+				disable = u.fc.Disable
+			}
+			opts.Severity = u.fc.Severity
+			maps.Copy(opts.Settings, u.fc.Settings)
+		}
+		maps.Copy(opts.Settings, f.settings)
+		regEnable, _ := splitBuiltin(enable, lookup)
+		regDisable, builtinOff := splitBuiltin(disable, lookup)
+		selected, err := reg.Select(regEnable, regDisable)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		for _, r := range selected {
+			if !slices.Contains(ranRules, r) {
+				ranRules = append(ranRules, r)
+			}
+		}
+		model := nginxconf.BuildModel(u.cfg)
+		res := analyzer.Run(u.cfg, model, selected, opts)
 		if len(res.RuleErrors) > 0 {
 			for _, e := range res.RuleErrors {
 				fmt.Fprintln(c.Stderr, "ngxlint: internal error:", e)
 			}
 			return &exitError{ExitInternal}
 		}
+		ds := u.fc.pathDisabled(res.Diagnostics)
+		ds = slices.DeleteFunc(ds, func(d *analyzer.Diagnostic) bool { return builtinOff[d.Rule.ID] })
+		for _, d := range ds {
+			if s, ok := opts.Severity[d.Rule.ID]; ok {
+				d.Severity = s // the built-in rules are reported after the driver applies overrides
+			}
+		}
 		if f.confirm {
 			cctx, cancel := context.WithTimeout(ctx, f.confirmTimeout)
-			analyzer.ConfirmAll(cctx, res.Diagnostics, 0)
+			analyzer.ConfirmAll(cctx, ds, 0)
 			cancel()
 		}
-		report.diags = append(report.diags, res.Diagnostics...)
-		report.files = append(report.files, cfg)
+		report.diags = append(report.diags, ds...)
+		report.files = append(report.files, u.cfg)
+	}
+	if report.Profile == nil {
+		report.Profile = profileJSON(versions.Profile{})
+	}
+	report.diags = analyzer.SortDiagnostics(report.diags)
+
+	if f.writeBaseline != "" {
+		if err := writeBaseline(f.writeBaseline, &report); err != nil {
+			return usagef("--write-baseline: %v", err)
+		}
+		fmt.Fprintf(c.Stderr, "ngxlint: wrote %d finding(s) to the baseline %s\n", len(report.diags), f.writeBaseline)
+		if loadFailed {
+			c.writeText(report, false)
+			return &exitError{ExitUsage}
+		}
+		return nil
+	}
+	if f.baseline != "" {
+		base, err := readBaseline(f.baseline)
+		if err != nil {
+			return err
+		}
+		known, stale := report.applyBaseline(f.baseline, base)
+		report.Notes = append(report.Notes, baselineNote(known, stale, f.baseline))
 	}
 
+	if f.fix || f.diff {
+		plan, err := planFixes(report.diags, report.fileIndex())
+		if err != nil {
+			return err
+		}
+		if f.diff {
+			plan.writeDiff(c.Stdout)
+			return checkExit(loadFailed, report.diags, failOn)
+		}
+		written, err := plan.write(nil)
+		for _, name := range written {
+			fmt.Fprintf(c.Stderr, "ngxlint: fixed %d finding(s) in %s\n", len(plan.files[name].diags), name)
+		}
+		if err != nil {
+			return usagef("%v", err)
+		}
+		fixed := plan.fixed()
+		report.diags = slices.DeleteFunc(report.diags, func(d *analyzer.Diagnostic) bool { return fixed[d] })
+		if n := len(plan.skipped); n > 0 {
+			fmt.Fprintf(c.Stderr, "ngxlint: %d fix(es) overlap another fix and were not applied; run --fix again\n", n)
+		}
+	}
+
+	if err := c.writeReport(&report, f, ranRules); err != nil {
+		return err
+	}
+	return checkExit(loadFailed, report.diags, failOn)
+}
+
+func checkExit(loadFailed bool, ds []*analyzer.Diagnostic, failOn analyzer.Severity) error {
+	if loadFailed {
+		return &exitError{ExitUsage}
+	}
+	for _, d := range ds {
+		if d.Severity >= failOn {
+			return &exitError{ExitFindings}
+		}
+	}
+	return nil
+}
+
+func (c *Command) writeReport(report *checkReport, f checkFlags, ranRules []*analyzer.Rule) error {
 	switch f.format {
 	case "json":
 		report.Findings = findingsJSON(report.diags)
@@ -110,22 +278,220 @@ func (c *Command) check(args []string) error {
 		}
 		enc := json.NewEncoder(c.Stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
-			return err
+		return enc.Encode(report)
+	case "sarif":
+		return writeSARIF(c.Stdout, report, ranRules, report.fingerprints(f.baseline))
+	case "github":
+		writeGitHub(c.Stdout, report)
+		for _, n := range report.Notes {
+			fmt.Fprintf(c.Stdout, "::notice title=ngxlint::%s\n", escapeGitHubData(n))
 		}
-	default:
-		c.writeText(report, f.verbose)
+		return nil
+	case "codequality":
+		return writeCodeQuality(c.Stdout, report, report.fingerprints(f.baseline))
 	}
+	for _, n := range report.Notes {
+		fmt.Fprintln(c.Stderr, "ngxlint: note:", n)
+	}
+	c.writeText(*report, f.verbose)
+	return nil
+}
 
-	if loadFailed {
-		return &exitError{ExitUsage}
-	}
-	for _, d := range report.diags {
-		if d.Severity >= failOn {
-			return &exitError{ExitFindings}
+// applyVersionsSpec reads --versions "nginx=1.22.1,lua_nginx_module=0.10.23"
+// into the single-version flags (which must not also be given).
+func (f *checkFlags) applyVersionsSpec(setFlags map[string]bool) error {
+	for _, kv := range splitList(f.versionsSpec) {
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || v == "" {
+			return usagef("--versions: want name=version, got %q", kv)
 		}
+		var dst *string
+		var flagName string
+		switch k {
+		case "nginx":
+			dst, flagName = &f.nginx, "nginx-version"
+		case "lua_nginx_module", "lua-nginx-module", "lnm":
+			dst, flagName = &f.lnm, "lua-nginx-module-version"
+		case "openresty":
+			dst, flagName = &f.openresty, "openresty-version"
+		default:
+			return usagef("--versions: unknown name %q (want nginx, lua_nginx_module or openresty)", k)
+		}
+		if setFlags[flagName] {
+			return usagef("--versions sets %s and so does --%s", k, flagName)
+		}
+		*dst = v
 	}
 	return nil
+}
+
+// unitProfile resolves the versions of one unit: each version flag wins
+// over the configuration file's value; --nginx-binary replaces the file's
+// nginx and openresty versions.
+func (f *checkFlags) unitProfile(ctx context.Context, u checkUnit) (versions.Profile, []string, error) {
+	nginx, lnm, or := f.nginx, f.lnm, f.openresty
+	if u.fc != nil {
+		if nginx == "" && or == "" && f.binary == "" {
+			nginx, or = u.fc.Versions.Nginx, u.fc.Versions.OpenResty
+		}
+		if lnm == "" && or == "" {
+			lnm = u.fc.Versions.LNM
+		}
+	}
+	if f.binary != "" {
+		if f.nginx != "" || f.openresty != "" {
+			return versions.Profile{}, nil, usagef("--nginx-binary cannot be combined with --nginx-version or --openresty-version")
+		}
+		return nginxBinaryProfile(ctx, f.binary, lnm, []*nginxconf.Config{u.cfg})
+	}
+	p, err := versions.Resolve(nginx, lnm, or)
+	if err != nil {
+		where := ""
+		if u.fc != nil && (f.nginx == "" || f.lnm == "" || f.openresty == "") {
+			where = " (versions from flags and " + u.fc.Path + ")"
+		}
+		return p, nil, usagef("%v%s", err, where)
+	}
+	return p, nil, nil
+}
+
+// splitBuiltin separates selectors that only name the built-in NGX0001 /
+// NGX0002 (which are not in the registry and are filtered after the run)
+// from the ones the registry selects on.
+func splitBuiltin(sels []string, lookup ruleLookup) (registry []string, builtinOff map[string]bool) {
+	builtinOff = map[string]bool{}
+	for _, s := range sels {
+		onlyBuiltin := true
+		ms := lookup.match(s)
+		for _, r := range ms {
+			if r != analyzer.InvalidIgnoreRule && r != analyzer.UnusedIgnoreRule {
+				onlyBuiltin = false
+			} else if !strings.HasPrefix(s, "-") {
+				builtinOff[r.ID] = true
+			}
+		}
+		if !onlyBuiltin || len(ms) == 0 {
+			registry = append(registry, s)
+		}
+	}
+	return registry, builtinOff
+}
+
+// checkUnits turns the PATH arguments into the configurations to check.
+// Each PATH gets the .ngxlint.yaml found above it (or --config). When that
+// file lists targets, a PATH that is one of a target's files (an included
+// .conf or a Lua file, as pre-commit passes staged files) is checked as
+// that target; a Lua file no target loads is skipped with a note, since
+// Lua is only checked in the context of the config that runs it.
+func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) ([]checkUnit, []string, error) {
+	configs := map[string]*fileConfig{}
+	configFor := func(target string) (*fileConfig, error) {
+		if f.noConfig {
+			return nil, nil
+		}
+		file := f.configFile
+		if file == "" {
+			file = findConfigFile(target)
+		}
+		if file == "" {
+			return nil, nil
+		}
+		if fc, ok := configs[file]; ok {
+			return fc, nil
+		}
+		fc, err := loadFileConfig(file, lookup)
+		if err != nil {
+			return nil, err
+		}
+		configs[file] = fc
+		return fc, nil
+	}
+	if len(paths) == 0 {
+		fc, err := configFor(".")
+		if err != nil {
+			return nil, nil, err
+		}
+		if fc == nil || len(fc.Targets) == 0 {
+			return nil, nil, usagef("check needs at least one PATH (or targets in %s)", configFileName)
+		}
+		for _, t := range fc.Targets {
+			paths = append(paths, filepath.Join(fc.Dir, t))
+		}
+	}
+	// Load every target of the configuration files involved, once.
+	loaded := map[string]*nginxconf.Config{} // by absolute main path
+	load := func(p string) *nginxconf.Config {
+		abs, _ := filepath.Abs(p)
+		if cfg, ok := loaded[abs]; ok {
+			return cfg
+		}
+		cfg := nginxconf.LoadFile(p, nginxconf.Options{Prefix: f.prefix})
+		loaded[abs] = cfg
+		return cfg
+	}
+	var units []checkUnit
+	var notes []string
+	seen := map[string]bool{}
+	add := func(p string, fc *fileConfig, cfg *nginxconf.Config) {
+		abs, _ := filepath.Abs(p)
+		if seen[abs] {
+			return
+		}
+		seen[abs] = true
+		units = append(units, checkUnit{path: p, fc: fc, cfg: cfg})
+	}
+	for _, p := range paths {
+		fc, err := configFor(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		abs, _ := filepath.Abs(p)
+		absSlash := filepath.ToSlash(abs)
+		mapped := false
+		if fc != nil {
+			for _, t := range fc.Targets {
+				tp := filepath.Join(fc.Dir, t)
+				tabs, _ := filepath.Abs(tp)
+				if tabs == abs {
+					continue // the target itself: handled below
+				}
+				if st, err := os.Stat(tp); err != nil || st.IsDir() {
+					if tp, err = configPath(tp); err != nil {
+						return nil, nil, usagef("%s: target %q: %v", fc.Path, t, err)
+					}
+				}
+				cfg := load(tp)
+				if configHasFile(cfg, absSlash) {
+					add(tp, fc, cfg)
+					mapped = true
+					break
+				}
+			}
+		}
+		if mapped {
+			continue
+		}
+		if strings.EqualFold(filepath.Ext(p), ".lua") {
+			notes = append(notes, fmt.Sprintf("%s: skipped: Lua is checked through the nginx configuration that loads it (list it under targets in %s)", p, configFileName))
+			continue
+		}
+		main, err := configPath(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		add(main, fc, load(main))
+	}
+	return units, notes, nil
+}
+
+func configHasFile(cfg *nginxconf.Config, absSlash string) bool {
+	for _, fl := range append(append([]*nginxconf.File(nil), cfg.Files...), cfg.LuaFiles...) {
+		if fl.AbsPath == absSlash {
+			return true
+		}
+	}
+	return false
 }
 
 // checkReport is the JSON document of `check --format json` (README
@@ -138,6 +504,29 @@ type checkReport struct {
 
 	diags []*analyzer.Diagnostic
 	files []*nginxconf.Config
+}
+
+// sources maps every loaded file's name (as positions name it) to its
+// content.
+func (r *checkReport) sources() map[string][]byte {
+	m := map[string][]byte{}
+	for name, f := range r.fileIndex() {
+		m[name] = f.Data
+	}
+	return m
+}
+
+// fileIndex maps every loaded file's name to the file.
+func (r *checkReport) fileIndex() map[string]*nginxconf.File {
+	m := map[string]*nginxconf.File{}
+	for _, cfg := range r.files {
+		for _, f := range append(append([]*nginxconf.File(nil), cfg.Files...), cfg.LuaFiles...) {
+			if _, ok := m[f.Path]; !ok {
+				m[f.Path] = f
+			}
+		}
+	}
+	return m
 }
 
 type findingJSON struct {
@@ -227,12 +616,7 @@ func (c *Command) writeText(r checkReport, verbose bool) {
 		}
 		return "\x1b[" + code + "m" + s + "\x1b[0m"
 	}
-	sources := map[string][]byte{}
-	for _, cfg := range r.files {
-		for _, f := range append(append([]*nginxconf.File(nil), cfg.Files...), cfg.LuaFiles...) {
-			sources[f.Path] = f.Data
-		}
-	}
+	sources := r.sources()
 	for _, e := range r.Errors {
 		fmt.Fprintf(c.Stdout, "%s:%d:%d: %s: %s\n", e.File, e.Line, e.Column, paint("1;31", "error"), e.Message)
 	}

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -59,6 +57,7 @@ Usage:
   ngxlint parse [--format json] PATH print the loaded tree, includes followed
   ngxlint rules                      list rules
   ngxlint explain ID|slug            print a rule's documentation
+  ngxlint docs [--out FILE]          print docs/rules.md (every rule's documentation)
   ngxlint version                    print ngxlint's version
 
 Run "ngxlint COMMAND -h" for a command's flags.
@@ -88,6 +87,8 @@ func (c *Command) Main(args []string) (code int) {
 		err = c.listRules(rest)
 	case "explain":
 		err = c.explain(rest)
+	case "docs":
+		err = c.docs(rest)
 	case "version", "--version":
 		fmt.Fprintln(c.Stdout, "ngxlint", buildVersion())
 	case "help", "-h", "--help":
@@ -202,24 +203,10 @@ func (v *versionFlags) profile(ctx context.Context) (versions.Profile, []string,
 		}
 		return p, nil, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, v.binary, "-V").CombinedOutput()
-	if err != nil {
-		return versions.Profile{}, nil, usagef("running %s -V: %v", v.binary, err)
-	}
-	p, note, err := versions.FromNginxV(string(out), v.lnm)
-	if err != nil {
-		return p, nil, usagef("%s -V: %v", v.binary, err)
-	}
 	if v.nginx != "" || v.openresty != "" {
-		return p, nil, usagef("--nginx-binary cannot be combined with --nginx-version or --openresty-version")
+		return versions.Profile{}, nil, usagef("--nginx-binary cannot be combined with --nginx-version or --openresty-version")
 	}
-	var notes []string
-	if note != "" {
-		notes = append(notes, note)
-	}
-	return p, notes, nil
+	return nginxBinaryProfile(ctx, v.binary, v.lnm, nil)
 }
 
 // configPath turns a PATH argument into the main config file: a directory

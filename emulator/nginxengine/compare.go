@@ -28,8 +28,9 @@ func (d Difference) String() string {
 	return fmt.Sprintf("request %d (%s %s): nginx %s; emulator %s", d.Request+1, d.Method, d.Path, d.Nginx, d.Emulator)
 }
 
-// Compare compares the observations that must agree: the profile, and per
-// request the status, upstream connections and upstream requests. Where
+// Compare compares the observations that must agree: the profile, each
+// backend's totals, and per request the status, upstream connections and
+// upstream requests. Where
 // real nginx hit the client timeout (a loop nginx does not bound) the
 // emulator must have reported the request unbounded; its counts are then
 // bounded by its MaxAttempts and not compared.
@@ -45,6 +46,13 @@ func Compare(real *Result, emu *emulator.Result) []Difference {
 			Nginx:    fmt.Sprintf("%d requests", len(real.Requests)),
 			Emulator: fmt.Sprintf("%d requests", len(emu.Requests))})
 		return out
+	}
+	looped := false
+	for _, r := range real.Requests {
+		looped = looped || r.Status.Timeout
+	}
+	if !looped {
+		out = append(out, compareBackends(real.Backends, emu.Backends)...)
 	}
 	for i, r := range real.Requests {
 		e := emu.Requests[i]
@@ -62,8 +70,48 @@ func Compare(real *Result, emu *emulator.Result) []Difference {
 	return out
 }
 
+// compareBackends compares the per-address totals of the backends that saw
+// any traffic on either side (a placeholder address nobody dialled may be
+// listed by one engine and not the other). It is skipped when a request
+// looped, since the emulator's counts are then capped.
+func compareBackends(real, emu []emulator.BackendStats) []Difference {
+	type tot struct{ c, r int }
+	rm, em := map[string]tot{}, map[string]tot{}
+	for _, b := range real {
+		rm[b.Address] = tot{b.Connections, b.Requests}
+	}
+	for _, b := range emu {
+		em[b.Address] = tot{b.Connections, b.Requests}
+	}
+	var addrs []string
+	for a, t := range rm {
+		if t != (tot{}) || em[a] != (tot{}) {
+			addrs = append(addrs, a)
+		}
+	}
+	for a, t := range em {
+		if _, ok := rm[a]; !ok && t != (tot{}) {
+			addrs = append(addrs, a)
+		}
+	}
+	sort.Strings(addrs)
+	var out []Difference
+	for _, a := range addrs {
+		if r, e := rm[a], em[a]; r != e {
+			out = append(out, Difference{Request: -1,
+				Nginx:    fmt.Sprintf("backend %s: %d connections, %d requests", a, r.c, r.r),
+				Emulator: fmt.Sprintf("backend %s: %d connections, %d requests", a, e.c, e.r)})
+		}
+	}
+	return out
+}
+
 func observation(q emulator.RequestResult) string {
-	s := fmt.Sprintf("%s, %d upstream connection%s, %d upstream request%s", q.Status,
+	st := q.Status.String()
+	if !q.Status.Timeout && q.Status.Code == 0 {
+		st = "no response"
+	}
+	s := fmt.Sprintf("%s, %d upstream connection%s, %d upstream request%s", st,
 		q.UpstreamConnections, plural(q.UpstreamConnections), q.UpstreamRequests, plural(q.UpstreamRequests))
 	if q.Unbounded {
 		s += " (unbounded)"

@@ -3,6 +3,7 @@ package nginxengine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ngxlint/ngxlint/emulator"
@@ -60,39 +61,15 @@ func TestDifferential(t *testing.T) {
 			if err != nil {
 				t.Fatalf("emulator: %v", err)
 			}
-			if real.Profile != emu.Profile {
-				t.Errorf("profiles differ: nginx %+v, emulator %+v", real.Profile, emu.Profile)
-			}
-			if len(emu.Requests) != len(real.Requests) {
-				t.Fatalf("emulator answered %d requests, nginx %d", len(emu.Requests), len(real.Requests))
-			}
-			for i := range real.Requests {
-				r, e := real.Requests[i], emu.Requests[i]
-				if d := compareRequest(r.RequestResult, e); d != "" {
-					t.Errorf("request %d (%s %s): %s\n  nginx error.log: %v\n  emulator trace:\n%s",
-						i+1, r.Method, r.Path, d, r.ErrorLog, trace(e))
+			for _, d := range Compare(real, emu) {
+				msg := d.String()
+				if d.Request >= 0 {
+					msg += fmt.Sprintf("\n  nginx error.log: %v\n  emulator trace:\n%s", real.Requests[d.Request].ErrorLog, trace(emu.Requests[d.Request]))
 				}
+				t.Error(msg)
 			}
 		})
 	}
-}
-
-// compareRequest returns "" when the emulator observed what nginx did.
-func compareRequest(r, e emulator.RequestResult) string {
-	if r.Status.Timeout {
-		// nginx looped until the client gave up; the emulator must cut the
-		// loop and say so (its counts are bounded by MaxAttempts).
-		if !e.Unbounded {
-			return fmt.Sprintf("nginx timed out after %d upstream connections (a loop), emulator ended with %s after %d connections, not unbounded",
-				r.UpstreamConnections, e.Status, e.UpstreamConnections)
-		}
-		return ""
-	}
-	if e.Unbounded || e.Status != r.Status || e.UpstreamConnections != r.UpstreamConnections || e.UpstreamRequests != r.UpstreamRequests {
-		return fmt.Sprintf("nginx %s with %d conns / %d reqs; emulator %s with %d conns / %d reqs (unbounded=%v)",
-			r.Status, r.UpstreamConnections, r.UpstreamRequests, e.Status, e.UpstreamConnections, e.UpstreamRequests, e.Unbounded)
-	}
-	return ""
 }
 
 func trace(e emulator.RequestResult) string {
@@ -105,4 +82,50 @@ func trace(e emulator.RequestResult) string {
 		s += fmt.Sprintf("    #%d %s cached=%v %s %s\n", j+1, a.Peer, a.Cached, a.Outcome, a.FT)
 	}
 	return s + "    => " + e.Why
+}
+
+// TestCompare checks the comparison itself on hand-made results, so that a
+// Compare that always agreed could not make TestDifferential pass.
+func TestCompare(t *testing.T) {
+	prof := emulator.ResultProfile{Nginx: "1.22.1", LuaNginxModule: "0.10.23"}
+	rq := func(code int, timeout, unbounded bool, conns, reqs int) emulator.RequestResult {
+		return emulator.RequestResult{Method: "GET", Path: "/", Status: emulator.Status{Code: code, Timeout: timeout},
+			Unbounded: unbounded, UpstreamConnections: conns, UpstreamRequests: reqs}
+	}
+	real := &Result{Profile: prof, Requests: []RequestResult{
+		{RequestResult: rq(200, false, false, 1, 1)},
+		{RequestResult: rq(502, false, false, 1, 2)},
+		{RequestResult: rq(0, true, true, 5000, 5000)},
+	}}
+	emu := &emulator.Result{Profile: prof, Requests: []emulator.RequestResult{
+		rq(200, false, false, 1, 1), rq(502, false, false, 1, 2), rq(0, true, true, 300, 300),
+	}}
+	if d := Compare(real, emu); len(d) != 0 {
+		t.Errorf("identical observations differ: %v", d)
+	}
+	emu.Requests[1].UpstreamRequests = 1
+	emu.Requests[2] = rq(502, false, false, 2, 2)
+	emu.Profile.LuaNginxModule = "0.10.0"
+	d := Compare(real, emu)
+	if len(d) != 3 || d[0].Request != -1 || d[1].Request != 1 || d[2].Request != 2 {
+		t.Fatalf("differences: %v", d)
+	}
+	if !strings.Contains(d[2].String(), "nginx timeout") || !strings.Contains(d[2].String(), "emulator 502") {
+		t.Errorf("loop difference: %s", d[2])
+	}
+
+	// Backend totals are compared when no request looped; an address
+	// without traffic on either side is ignored.
+	real.Requests, emu.Requests = real.Requests[:2], emu.Requests[:2]
+	emu.Profile = prof
+	emu.Requests[1].UpstreamRequests = 2
+	real.Backends = []emulator.BackendStats{{Address: "127.0.0.1:8080", Connections: 2, Requests: 3}, {Address: "0.0.0.1:80"}}
+	emu.Backends = []emulator.BackendStats{{Address: "127.0.0.1:8080", Connections: 2, Requests: 3}}
+	if d := Compare(real, emu); len(d) != 0 {
+		t.Errorf("same backend totals differ: %v", d)
+	}
+	emu.Backends = append(emu.Backends, emulator.BackendStats{Address: "127.0.0.1:8081", Connections: 1, Requests: 1})
+	if d := Compare(real, emu); len(d) != 1 || !strings.Contains(d[0].String(), "127.0.0.1:8081") {
+		t.Errorf("extra busy backend not reported: %v", d)
+	}
 }

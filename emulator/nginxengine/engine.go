@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -109,6 +110,31 @@ func (r *Result) Emulator() *emulator.Result {
 	return out
 }
 
+// TreeFor returns the tree to copy for a main configuration file on disk,
+// and the main file's path in it: the nginx prefix as nginxconf guesses it
+// (the parent of a directory named "conf", as in <prefix>/conf/nginx.conf,
+// else the file's own directory).
+func TreeFor(configPath string) (fs.FS, string, error) {
+	abs, err := filepath.Abs(configPath)
+	if err != nil {
+		return nil, "", err
+	}
+	if st, err := os.Stat(abs); err != nil {
+		return nil, "", err
+	} else if st.IsDir() {
+		return nil, "", fmt.Errorf("%s is a directory, not a configuration file", configPath)
+	}
+	root := filepath.Dir(abs)
+	if filepath.Base(root) == "conf" {
+		root = filepath.Dir(root)
+	}
+	rel, err := filepath.Rel(root, abs)
+	if err != nil {
+		return nil, "", err
+	}
+	return os.DirFS(root), filepath.ToSlash(rel), nil
+}
+
 // Run probes binary and runs sc through it. See (*Binary).Run.
 func Run(ctx context.Context, binary string, sc Scenario) (*Result, error) {
 	b, err := Probe(ctx, binary, sc.LNMVersion)
@@ -168,22 +194,37 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	if cfg.Main == nil || len(fatal) > 0 {
 		return nil, fmt.Errorf("load %s:\n%s", sc.Main, strings.Join(fatal, "\n"))
 	}
-	prof, lnmSource := b.Profile, b.LNMSource
-	if sc.LNMVersion != "" {
-		p, _, err := versions.FromNginxV(b.V, sc.LNMVersion)
-		if err != nil {
-			return nil, err
-		}
-		prof, lnmSource = p, "the scenario"
-	}
 	var extra []string
 	for k := range sc.Backends {
 		extra = append(extra, k)
 	}
-	sortStrings(extra)
+	sort.Strings(extra)
 	sn, err := scanConfig(cfg, sc.Server, extra)
 	if err != nil {
 		return nil, err
+	}
+	prof, lnmSource := b.Profile, b.LNMSource
+	lnm := sc.LNMVersion
+	switch {
+	case lnm != "":
+		lnmSource = "the scenario"
+	case sn.luaModuleArg != "" && lnmSource != "-V":
+		// The module the configuration loads is the one that runs; read
+		// its version rather than the one found in the default directory.
+		mp := sn.luaModuleArg
+		if !filepath.IsAbs(mp) {
+			mp = filepath.Join(b.Prefix, mp)
+		}
+		if v := moduleVersion(mp); v != "" {
+			lnm, lnmSource = v, "module file "+mp+" (load_module in the configuration)"
+		}
+	}
+	if lnm != "" {
+		p, _, err := versions.FromNginxV(b.V, lnm)
+		if err != nil {
+			return nil, err
+		}
+		prof = p
 	}
 
 	tmp, err := os.MkdirTemp("", "ngxlint-nginx-*")
@@ -223,7 +264,6 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		backends = append(backends, be{k, bk})
 		peerPorts[k] = portOf(bk.Addr())
 	}
-	spareBackends := map[int]*emulator.Backend{}
 	var sparePorts []int
 	for i := 0; i < spares; i++ {
 		bk, err := emulator.StartBackend(ctx, sc.DefaultPolicy)
@@ -233,7 +273,6 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		backends = append(backends, be{"", bk})
 		p := portOf(bk.Addr())
 		sparePorts = append(sparePorts, p)
-		spareBackends[p] = bk
 	}
 	sinkPort, err := closedPort()
 	if err != nil {
@@ -266,12 +305,13 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	files, rewrites, err := sn.apply(rewriteInput{
 		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b,
 		fsHas: func(p string) bool { _, err := fs.Stat(sc.ConfigFS, path.Clean(p)); return err == nil },
-		userOK: func(name string) bool {
+		userOK: func(name, group string) bool {
 			if os.Geteuid() != 0 {
 				return false
 			}
-			_, err := user.Lookup(name)
-			return err == nil
+			_, uerr := user.Lookup(name)
+			_, gerr := user.LookupGroup(group)
+			return uerr == nil && gerr == nil
 		},
 	})
 	if err != nil {
@@ -300,7 +340,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			OpenResty: verString(prof.OpenResty),
 		},
 	}
-	if sc.LNMVersion == "" {
+	if lnm == "" {
 		res.Notes = append(res.Notes, b.Notes...)
 	}
 	if lnmSource != "" && b.HasLua() {
@@ -588,12 +628,4 @@ func verString(v versions.Version) string {
 		return ""
 	}
 	return v.String()
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -187,6 +188,17 @@ func TestSeedRealNginx(t *testing.T) {
 		t.Errorf("no backend for 127.0.0.1:8080 in %+v", res.Backends)
 	}
 
+	var text strings.Builder
+	if err := res.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"request 2: GET /b -> 502, 1 upstream connection, 2 upstream requests",
+		`error.log: "upstream prematurely closed connection" x2`, "nginx.conf:14: 80 → 127.0.0.1:"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+
 	// The JSON has the emulator's shape.
 	data, err := json.Marshal(res)
 	if err != nil {
@@ -335,4 +347,96 @@ func decodeProcAddr(s string) string {
 	}
 	v, _ := strconv.ParseUint(hostHex, 16, 32)
 	return fmt.Sprintf("%d.%d.%d.%d:%d", v&0xff, v>>8&0xff, v>>16&0xff, v>>24, port)
+}
+
+// TestUserTreeRealNginx runs a Debian-shaped tree: relative load_module
+// lines (resolved against the binary's prefix), an included server file,
+// name-based virtual hosts on one port, a direct proxy_pass to an IP, and
+// `user` — everything the rewrite must handle for nginx to start.
+func TestUserTreeRealNginx(t *testing.T) {
+	b := realNginx(t)
+	if b.LuaStatic {
+		t.Skip("the tree loads lua-nginx-module dynamically")
+	}
+	main := `load_module modules/ndk_http_module.so;
+load_module modules/ngx_http_lua_module.so;
+user nobody;
+worker_processes 4;
+events { worker_connections 64; }
+http {
+    include sites/*.conf;
+}
+`
+	site := `server {
+    listen 8080;
+    server_name first.test;
+    location / { return 204; }
+}
+server {
+    listen 0.0.0.0:8080;
+    server_name app.test;
+    location / {
+        proxy_pass http://192.0.2.7:9000;
+        header_filter_by_lua_block { ngx.header["X-Lua"] = "1" }
+    }
+}
+`
+	sc := Scenario{
+		ConfigFS: fstest.MapFS{"nginx.conf": {Data: []byte(main)}, "sites/app.conf": {Data: []byte(site)}},
+		Main:     "nginx.conf",
+		Server:   "app.test",
+		Requests: []emulator.Request{{Method: "GET", Path: "/x"}, {Method: "POST", Path: "/y"}},
+		Backends: map[string]emulator.Policy{"192.0.2.7:9000": {Kind: emulator.PolicyStatus, Status: 201}},
+		Timeout:  3 * time.Second,
+	}
+	res, err := b.Run(context.Background(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, q := range res.Requests {
+		if q.Status.Code != 201 || q.UpstreamConnections != 1 || q.UpstreamRequests != 1 {
+			t.Errorf("request %d: %s, %d conns, %d reqs; want 201 from the backend standing for 192.0.2.7:9000", i+1, q.Status, q.UpstreamConnections, q.UpstreamRequests)
+		}
+	}
+	var relModule, direct bool
+	for _, rw := range res.Rewrites {
+		if rw.File == "nginx.conf" && rw.Line == 2 && strings.HasSuffix(rw.After, "/modules/ngx_http_lua_module.so") && strings.HasPrefix(rw.After, "/") {
+			relModule = true
+		}
+		if rw.File == "sites/app.conf" && rw.Line == 10 && strings.HasPrefix(rw.After, "http://127.0.0.1:") {
+			direct = true
+		}
+		if strings.Contains(rw.After, "load_module") && rw.Line == 1 && rw.Before == "" {
+			t.Errorf("load_module added although the tree loads the modules: %s", rw)
+		}
+	}
+	if !relModule || !direct {
+		t.Errorf("missing rewrites (relative load_module %v, direct proxy_pass %v):\n%v", relModule, direct, res.Rewrites)
+	}
+}
+
+func TestTreeFor(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"conf/nginx.conf", "flat/nginx.conf"} {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("events {}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsys, main, err := TreeFor(filepath.Join(dir, "conf", "nginx.conf"))
+	if err != nil || main != "conf/nginx.conf" {
+		t.Fatalf("conf layout: %q %v", main, err)
+	}
+	if _, err := fs.Stat(fsys, "flat/nginx.conf"); err != nil {
+		t.Errorf("tree root is not the prefix: %v", err)
+	}
+	if _, main, err := TreeFor(filepath.Join(dir, "flat", "nginx.conf")); err != nil || main != "nginx.conf" {
+		t.Errorf("flat layout: %q %v", main, err)
+	}
+	if _, _, err := TreeFor(dir); err == nil {
+		t.Error("a directory was accepted")
+	}
 }

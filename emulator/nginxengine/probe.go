@@ -58,7 +58,7 @@ var (
 	reStaticLua    = regexp.MustCompile(`--add-module=\S*(?:ngx_lua|lua-nginx-module|ngx_http_lua)`)
 	// Version strings a lua-nginx-module .so may carry in its embedded
 	// configure line, e.g. Debian's "libnginx-mod-http-lua-0.10.23".
-	reModuleVersion = regexp.MustCompile(`(?:libnginx-mod-http-lua|lua-nginx-module|ngx_lua)-([0-9]+\.[0-9]+\.[0-9]+(?:rc[0-9]+|RC[0-9]+|R[0-9]+)?)`)
+	reModuleVersion = regexp.MustCompile(`(?:libnginx-mod-http-lua|lua-nginx-module|ngx_lua|ngx_http_lua_module)-v?([0-9]+\.[0-9]+\.[0-9]+(?:rc[0-9]+|RC[0-9]+|R[0-9]+)?)`)
 )
 
 // Probe runs `binary -V` and finds the Lua modules. lnmOverride, when not

@@ -56,8 +56,10 @@ type scan struct {
 	usesLua bool
 	// hasBalancer is set when a balancer_by_lua* directive appears.
 	hasBalancer bool
-	// luaModuleLoaded / ndkLoaded: the config loads the modules itself.
+	// luaModuleLoaded / ndkLoaded: the config loads the modules itself;
+	// luaModuleArg is its load_module path as written.
 	luaModuleLoaded, ndkLoaded bool
+	luaModuleArg               string
 	// target is the server{} requests are sent to, targetHost its name.
 	target     *nginxconf.Directive
 	targetHost string
@@ -105,6 +107,7 @@ func scanConfig(cfg *nginxconf.Config, serverName string, extraPeers []string) (
 			base := path.Base(d.Args[0].Value)
 			if base == "ngx_http_lua_module.so" {
 				s.luaModuleLoaded = true
+				s.luaModuleArg = d.Args[0].Value
 			}
 			if base == "ndk_http_module.so" {
 				s.ndkLoaded = true
@@ -328,9 +331,11 @@ type rewriteInput struct {
 	peerPorts   map[string]int // peer key -> loopback backend port
 	bin         *Binary
 	fsHas       func(p string) bool // reports whether the tree has a file (for load_module)
-	// userOK reports whether a `user NAME` directive can stay: only for
-	// a root nginx and an existing user (getpwnam fails otherwise).
-	userOK func(name string) bool
+	// userOK reports whether a `user NAME [GROUP]` directive can stay:
+	// only for a root nginx with an existing user and group (the group
+	// defaults to the user's name; getpwnam/getgrnam fail otherwise,
+	// ngx_set_user).
+	userOK func(user, group string) bool
 }
 
 // apply computes the edits. The result maps a file path (in the tree) to
@@ -385,7 +390,11 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 		case ctx == "" && d.Name == "lock_file" && len(d.Args) > 0:
 			replaceArgs(d, 0, q(filepath.Join(run, "nginx.lock")), "lock file inside the temporary prefix")
 		case ctx == "" && d.Name == "user":
-			if in.userOK == nil || !in.userOK(d.Arg(0)) {
+			group := d.Arg(1)
+			if group == "" {
+				group = d.Arg(0)
+			}
+			if in.userOK == nil || !in.userOK(d.Arg(0), group) {
 				remove(d, "user applies only to a root nginx and needs an existing user")
 			}
 		case ctx == "" && d.Name == "load_module" && len(d.Args) > 0:

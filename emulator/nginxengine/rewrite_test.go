@@ -87,7 +87,7 @@ func TestRewrite(t *testing.T) {
 	peers := map[string]int{"10.1.2.3:8080": 50001, "backend.internal:80": 50002, "192.0.2.10:8443": 50003, "127.0.0.1:9999": 50004}
 	bin := &Binary{Path: "/usr/sbin/nginx", Prefix: "/usr/share/nginx", NDKModule: "/m/ndk_http_module.so", LuaModule: "/m/ngx_http_lua_module.so"}
 	files, rw, err := sn.apply(rewriteInput{run: "/T/run", listenPorts: listen, peerPorts: peers, bin: bin,
-		fsHas: func(string) bool { return false }, userOK: func(string) bool { return false }})
+		fsHas: func(string) bool { return false }, userOK: func(string, string) bool { return false }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestRewriteRootKeepsUser(t *testing.T) {
 		ports[k] = 50000 + i
 	}
 	files, _, err := sn.apply(rewriteInput{run: "/T/run", listenPorts: map[string]int{"*:80": 1, "*:443": 2}, peerPorts: ports,
-		bin: &Binary{LuaStatic: true}, fsHas: func(string) bool { return true }, userOK: func(n string) bool { return n == "www-data" }})
+		bin: &Binary{LuaStatic: true}, fsHas: func(string) bool { return true }, userOK: func(u, g string) bool { return u == "www-data" && g == "www-data" }})
 	if err != nil {
 		t.Fatal(err)
 	}

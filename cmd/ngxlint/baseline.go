@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+)
+
+// baselineVersion is the format version of baseline files (docs/baseline.md).
+const baselineVersion = 1
+
+// baselineFile is the on-disk baseline: the fingerprints of accepted
+// findings. line and message are for the people reviewing the file; only
+// rule, file, hash and occurrence are matched, so the baseline survives
+// lines being added or removed above a finding.
+type baselineFile struct {
+	Version  int             `json:"ngxlint_baseline"`
+	Findings []baselineEntry `json:"findings"`
+}
+
+type baselineEntry struct {
+	analyzer.Fingerprint
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// baselineRelFunc names files relative to the baseline file's directory,
+// so a baseline written in a checkout works from any working directory.
+func baselineRelFunc(baselinePath string) func(string) string {
+	dir, _ := filepath.Abs(".")
+	if baselinePath != "" {
+		if abs, err := filepath.Abs(baselinePath); err == nil {
+			dir = filepath.Dir(abs)
+		}
+	}
+	return func(file string) string {
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return filepath.ToSlash(file)
+		}
+		rel, err := filepath.Rel(dir, abs)
+		if err != nil {
+			return filepath.ToSlash(abs)
+		}
+		return filepath.ToSlash(rel)
+	}
+}
+
+// fingerprints computes every diagnostic's fingerprint with file names
+// relative to baselinePath's directory (the working directory when empty).
+func (r *checkReport) fingerprints(baselinePath string) map[*analyzer.Diagnostic]analyzer.Fingerprint {
+	src := r.sources()
+	fps := analyzer.Fingerprints(r.diags, baselineRelFunc(baselinePath), func(f string) []byte { return src[f] })
+	m := make(map[*analyzer.Diagnostic]analyzer.Fingerprint, len(fps))
+	for i, d := range r.diags {
+		m[d] = fps[i]
+	}
+	return m
+}
+
+func writeBaseline(path string, r *checkReport) error {
+	fps := r.fingerprints(path)
+	b := baselineFile{Version: baselineVersion, Findings: []baselineEntry{}}
+	for _, d := range r.diags {
+		b.Findings = append(b.Findings, baselineEntry{Fingerprint: fps[d], Line: d.Pos.Line, Message: d.Message})
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(b); err != nil {
+		return err
+	}
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	return writeFileAtomic(path, buf.Bytes(), mode, nil)
+}
+
+func readBaseline(path string) (map[analyzer.Fingerprint]bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("--baseline: %v", err)
+	}
+	var b baselineFile
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return nil, usagef("--baseline %s: not an ngxlint baseline: %v", path, err)
+	}
+	if b.Version != baselineVersion {
+		return nil, usagef("--baseline %s: format version %d, this ngxlint reads %d (write it again with --write-baseline)", path, b.Version, baselineVersion)
+	}
+	set := make(map[analyzer.Fingerprint]bool, len(b.Findings))
+	for _, e := range b.Findings {
+		set[e.Fingerprint] = true
+	}
+	return set, nil
+}
+
+// applyBaseline drops the findings whose fingerprint is in the baseline and
+// returns how many were dropped and how many baseline entries matched
+// nothing (fixed since: the baseline can be rewritten smaller).
+func (r *checkReport) applyBaseline(path string, base map[analyzer.Fingerprint]bool) (known, stale int) {
+	fps := r.fingerprints(path)
+	used := map[analyzer.Fingerprint]bool{}
+	kept := r.diags[:0]
+	for _, d := range r.diags {
+		fp := fps[d]
+		if base[fp] && !used[fp] {
+			used[fp] = true
+			known++
+			continue
+		}
+		kept = append(kept, d)
+	}
+	r.diags = kept
+	return known, len(base) - len(used)
+}
+
+func baselineNote(known, stale int, path string) string {
+	s := fmt.Sprintf("%d known finding(s) hidden by the baseline %s", known, path)
+	if stale > 0 {
+		s += fmt.Sprintf("; %d baseline entr(y/ies) no longer occur: rewrite it with --write-baseline to keep it tight", stale)
+	}
+	return s
+}

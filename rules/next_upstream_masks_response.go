@@ -1,0 +1,126 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/emulator/fromconf"
+)
+
+// NextUpstreamMasksResponse flags http_xxx retry conditions that, on nginx
+// <= 1.13.10, replace the upstream's response with nginx's own error page
+// when no retry is allowed.
+var NextUpstreamMasksResponse = &analyzer.Rule{
+	ID:       "NGX2105",
+	Slug:     "next-upstream-masks-response",
+	Severity: analyzer.Warning,
+	Doc: analyzer.Doc{
+		Title: "http_5xx/http_4xx in proxy_next_upstream hides the upstream's response (nginx <= 1.13.10)",
+		Text: `Up to nginx 1.13.10, ngx_http_upstream_test_next decided to "retry" a matching status (http_500,
+http_502, http_503, http_504, http_403, http_404, http_429) looking only at tries and the mask; then
+ngx_http_upstream_next refused the retry (a POST without non_idempotent, an unbuffered request body
+already sent, or proxy_next_upstream_timeout elapsed) and finalized with nginx's own error page: the
+upstream's body is lost, and before 1.13.7 a 503 or 504 even becomes 502. nginx 1.13.11 (d90a75b7c)
+runs the same checks in test_next and passes the upstream's response through.`,
+		Bad: `http {
+    upstream app {
+        server 10.0.0.1:8080;
+        server 10.0.0.2:8080;
+    }
+    server {
+        listen 80;
+        location /api {
+            proxy_pass http://app;
+            proxy_next_upstream error timeout http_503;
+        }
+    }
+}
+`,
+		Good: `http {
+    upstream app {
+        server 10.0.0.1:8080;
+        server 10.0.0.2:8080;
+    }
+    server {
+        listen 80;
+        location /api {
+            proxy_pass http://app;
+            proxy_next_upstream error timeout http_503;
+        }
+    }
+}
+`,
+		Versions:     "bad: nginx=1.11.2; good: nginx=1.13.11",
+		Affected:     "nginx <= 1.13.10 (the non_idempotent part since 1.9.13); OpenResty <= 1.13.6.2",
+		Fixed:        "nginx 1.13.11 (d90a75b7c)",
+		Since:        "0.1.0",
+		References:   []string{"nginx 1.13.11 CHANGES (d90a75b7c)", "knowledge file: NGX-TEST-NEXT"},
+		Confirmation: `Every peer answers the status from the mask (e.g. "status:503"); one POST. Confirmed when the client's answer is nginx's own (the last attempt ended in test_next) rather than the upstream's response.`,
+	},
+	Run: func(pass *analyzer.Pass) error {
+		prof := pass.Profile
+		if prof.HasNginx() && prof.Nginx.AtLeast("1.13.11") {
+			return nil
+		}
+		for _, pl := range proxiedLocations(pass.Model) {
+			l, u := pl.loc, pl.up
+			d := l.Proxy.NextUpstream
+			if d == nil {
+				continue
+			}
+			status := ""
+			for _, v := range l.Proxy.NextUpstreamValues {
+				if strings.HasPrefix(v, "http_") {
+					status = strings.TrimPrefix(v, "http_")
+					break
+				}
+			}
+			if status == "" {
+				continue
+			}
+			p := retryPrediction(pass, u, l)
+			if p.InitialTries < 2 {
+				continue // test_next only acts while tries > 1
+			}
+			var triggers []string
+			if !hasValue(l.Proxy.NextUpstreamValues, "non_idempotent") && (!prof.HasNginx() || prof.Nginx.AtLeast("1.9.13")) {
+				triggers = append(triggers, "a POST/PATCH/LOCK")
+			}
+			if rb := l.Proxy.RequestBuffering; rb != nil && rb.Arg(0) == "off" {
+				triggers = append(triggers, "an unbuffered request body")
+			}
+			if l.Proxy.NextUpstreamTimeout != nil {
+				triggers = append(triggers, "proxy_next_upstream_timeout running out")
+			}
+			if len(triggers) == 0 {
+				continue
+			}
+			sev, when := analyzer.Warning, "on nginx "+prof.Nginx.String()
+			if !prof.HasNginx() {
+				sev, when = analyzer.Info, "on nginx <= 1.13.10"
+			}
+			diag := &analyzer.Diagnostic{Pos: d.Pos, End: d.End, Severity: sev,
+				Message: fmt.Sprintf("%s, when upstream %q answers %s and the retry is refused (%s), the client gets nginx's own error page instead of the upstream's response; fixed in nginx 1.13.11", when, u.Name, status, strings.Join(triggers, ", "))}
+			method := "POST /"
+			if !strings.Contains(triggers[0], "POST") {
+				method = "GET /"
+			}
+			diag.Confirm = scenario{target: fromconf.Target{Upstream: u, Location: l}, profile: prof, policy: "status:" + status,
+				requests: method, maxAttempts: 50,
+				judge: func(r *emulator.Result) (bool, string) {
+					q := r.Requests[0]
+					if len(q.Attempts) == 0 {
+						return false, r.Summary()
+					}
+					last := q.Attempts[len(q.Attempts)-1]
+					masked := last.Outcome == emulator.OutcomeNextStatus
+					s := fmt.Sprintf("the upstream answered %s; the client got %s from %s", status, q.Status, map[bool]string{true: "nginx's own error page", false: "the upstream"}[masked])
+					return masked, s
+				}}.confirmer()
+			pass.Report(diag)
+		}
+		return nil
+	},
+}

@@ -1,0 +1,84 @@
+package rules
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/luacheck"
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
+)
+
+// proxiedLocation is a location whose proxy_pass names an upstream block.
+type proxiedLocation struct {
+	loc *nginxconf.Location
+	up  *nginxconf.Upstream
+}
+
+// proxiedLocations lists every location proxying to an upstream block, in
+// nginx order.
+func proxiedLocations(m *nginxconf.Model) []proxiedLocation {
+	if m == nil || m.HTTP == nil {
+		return nil
+	}
+	var out []proxiedLocation
+	for _, s := range m.HTTP.Servers {
+		for _, l := range s.AllLocations {
+			if pp := l.Proxy.Pass; pp != nil && pp.Upstream != nil {
+				out = append(out, proxiedLocation{l, pp.Upstream})
+			}
+		}
+	}
+	return out
+}
+
+// retryPrediction is the retry model of a location, computed once per run.
+func retryPrediction(pass *analyzer.Pass, u *nginxconf.Upstream, l *nginxconf.Location) retry.Prediction {
+	type key struct {
+		u *nginxconf.Upstream
+		l *nginxconf.Location
+	}
+	return pass.Fact(key{u, l}, func() any {
+		return retry.Predict(retryInput(pass, u, l))
+	}).(retry.Prediction)
+}
+
+func retryInput(pass *analyzer.Pass, u *nginxconf.Upstream, l *nginxconf.Location) retry.Input {
+	var bal *luacheck.Result
+	if b := u.Balancer; b != nil && b.Lua != nil && b.Lua.LoadError == "" {
+		bal = luaFacts(pass, b.Lua)
+	}
+	return retry.FromModel(pass.Profile, u, l, bal)
+}
+
+// retryThreshold is the "retry-threshold" setting (default 3).
+func retryThreshold(pass *analyzer.Pass) int {
+	if v, ok := pass.Settings["retry-threshold"]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 3
+}
+
+// attemptsJudge confirms a predicted attempt count: the emulator's
+// request made exactly that many attempts (or was unbounded when the
+// prediction is).
+func attemptsJudge(p retry.Prediction, reqIndex int) func(*emulator.Result) (bool, string) {
+	return func(r *emulator.Result) (bool, string) {
+		if reqIndex >= len(r.Requests) {
+			return false, r.Summary()
+		}
+		q := r.Requests[reqIndex]
+		got := fmt.Sprintf("1 client request made %s and opened %s", plural(len(q.Attempts), "upstream attempt"), plural(q.UpstreamConnections, "connection"))
+		if q.Unbounded {
+			got += " (unbounded, capped)"
+		}
+		if p.Unbounded {
+			return q.Unbounded, got
+		}
+		return !q.Unbounded && len(q.Attempts) == p.Attempts, got + fmt.Sprintf("; the model predicted %d", p.Attempts)
+	}
+}
