@@ -33,7 +33,8 @@ func TestRules(t *testing.T) {
 		}
 		for _, f := range files {
 			t.Run(d.Name()+"/"+filepath.Base(f), func(t *testing.T) {
-				analysistest.Check(t, f, []*analyzer.Rule{r})
+				res := analysistest.Check(t, f, []*analyzer.Rule{r})
+				checkConfirmations(t, f, res)
 			})
 		}
 	}
@@ -194,5 +195,37 @@ ngx.sayy("b")
 	want := []string{"app.lua:2:1 LUA1143", "nginx.conf:7:32 LUA1001", "nginx.conf:11:50 LUA1001"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// checkConfirmations runs the emulator scenario of every finding when the
+// archive's header says "confirm: confirmed" (each finding must be
+// confirmed) or "confirm: not-reproduced".
+func checkConfirmations(t *testing.T, path string, res *analyzer.Result) {
+	t.Helper()
+	c, err := analysistest.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := c.Header["confirm"]
+	if want == "" {
+		return
+	}
+	var ds []*analyzer.Diagnostic
+	for _, d := range res.Diagnostics {
+		if d.Confirm != nil {
+			ds = append(ds, d)
+		}
+	}
+	if len(ds) == 0 {
+		t.Fatalf("confirm: %s, but no finding has a scenario", want)
+	}
+	analyzer.ConfirmAll(context.Background(), ds, 0)
+	for _, d := range ds {
+		if d.Confirmation.Status != want {
+			t.Errorf("%s %s: confirmation %s (%s%s), want %s\n%s", d.Pos, d.Rule.ID, d.Confirmation.Status, d.Confirmation.Summary, d.Confirmation.Reason, want, d.Confirmation.Trace)
+		} else {
+			t.Logf("%s %s: %s: %s", d.Pos, d.Rule.ID, d.Confirmation.Status, d.Confirmation.Summary)
+		}
 	}
 }

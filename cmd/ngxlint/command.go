@@ -57,6 +57,7 @@ Usage:
   ngxlint parse [--format json] PATH print the loaded tree, includes followed
   ngxlint rules                      list rules
   ngxlint explain ID|slug            print a rule's documentation
+  ngxlint explain-retries PATH       print the retry model of every proxied location
   ngxlint docs [--out FILE]          print docs/rules.md (every rule's documentation)
   ngxlint version                    print ngxlint's version
 
@@ -87,6 +88,8 @@ func (c *Command) Main(args []string) (code int) {
 		err = c.listRules(rest)
 	case "explain":
 		err = c.explain(rest)
+	case "explain-retries":
+		err = c.explainRetries(rest)
 	case "docs":
 		err = c.docs(rest)
 	case "version", "--version":

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -233,5 +234,46 @@ func TestEmulateSeed(t *testing.T) {
 	}
 	if code, _, _ = run(t, "emulate", "--backend", "bogus", seed); code != ExitUsage {
 		t.Errorf("bad backend policy: exit %d", code)
+	}
+}
+
+func TestExplainRetries(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(p, []byte(`http {
+    upstream five { server 10.0.0.1:8080; server 10.0.0.2:8080; server 10.0.0.3:8080; server 10.0.0.4:8080 backup; }
+    upstream pay { server 10.0.0.1:9000; server 10.0.0.2:9000; }
+    server {
+        listen 80;
+        location / { proxy_pass http://five; }
+        location /pay { proxy_pass http://pay; proxy_next_upstream error timeout non_idempotent; }
+        location /capped { proxy_pass http://five; proxy_next_upstream_tries 2; }
+    }
+}
+`), 0o644)
+	code, out, errs := run(t, "explain-retries", "--format", "json", "--nginx-version", "1.22.1", p)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var doc struct {
+		Locations []struct {
+			Location string `json:"location"`
+			Attempts string `json:"worst_case_attempts"`
+			Resend   bool   `json:"post_can_be_sent_twice"`
+		} `json:"locations"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, l := range doc.Locations {
+		got += fmt.Sprintf("%s=%s/%v ", l.Location, l.Attempts, l.Resend)
+	}
+	if want := "/=4/false /pay=2/true /capped=2/false "; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	code, out, _ = run(t, "explain-retries", "--nginx-version", "1.22.1", p)
+	if code != 0 || !strings.Contains(out, "WORST CASE ATTEMPTS") {
+		t.Errorf("text table: %d\n%s", code, out)
 	}
 }

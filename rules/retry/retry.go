@@ -286,7 +286,9 @@ func Predict(in Input) Prediction {
 			p.Unbounded = true
 		case in.Balancer && prof.NotifyPatch && (!lnmKnown || prof.LNM.AtLeast("0.10.27")):
 			p.step("the OpenResty notify patch takes back the free retry of a failed cached connection")
-		case oldNext || p.RetriesErrors:
+		case oldNext || (!off && has(in.Mask, "error")):
+			// The cached branch is for FT_ERROR only; from 1.9.13 the mask
+			// must allow "error" for the retry to happen.
 			p.CachedExtra = pool
 			how := "tries++ for a failed cached connection"
 			if oldNext {

@@ -1,0 +1,560 @@
+package rules
+
+// Shared machinery of the known-bug advisor (the VER rules, issue 6): the
+// version gate of each knowledge-file entry, the wording of findings on a
+// known and on an unknown version, and the confirmation scenario that runs
+// the configuration on the affected profile and on a fixed twin.
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/emulator/fromconf"
+	"github.com/ngxlint/ngxlint/luacheck"
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/versions"
+)
+
+// exposure says whether a profile has a bug.
+type exposure int
+
+const (
+	notExposed exposure = iota
+	exposed
+	// versionUnknown: the versions the bug depends on were not declared.
+	// The rule still reports, at info, naming the affected versions.
+	versionUnknown
+)
+
+// verBug is the version gate of one entry of the knowledge file
+// (shared/knowledge/nginx-lua-upstream.md, sections 1 and 2).
+type verBug struct {
+	// kid is the knowledge-file id, e.g. "LNM-SSL-CRASH".
+	kid string
+	// affects names the affected releases for messages, e.g.
+	// "lua-nginx-module 0.10.0 (OpenResty 1.9.7.2-1.9.7.3)".
+	affects string
+	// fixed names the first fixed release; "" means no release fixes it.
+	fixed string
+	// exposure decides from the profile.
+	exposure func(versions.Profile) exposure
+	// changeAt is set for behaviour changes (not bugs): the nginx version
+	// from which the configuration behaves differently. Upgrade classifies
+	// such findings as "changes behaviour" when the upgrade crosses it.
+	changeAt string
+	// example is an affected profile ("openresty=1.9.7.3"), on which the
+	// confirmation runs when the declared versions are unknown.
+	example string
+}
+
+// lnmRange is exposed when from <= lua-nginx-module < to ("" = open).
+func lnmRange(from, to string) func(versions.Profile) exposure {
+	return func(p versions.Profile) exposure {
+		if !p.HasLNM() {
+			return versionUnknown
+		}
+		if p.LNM.InRange(from, to) {
+			return exposed
+		}
+		return notExposed
+	}
+}
+
+// nginxRange is exposed when from <= nginx < to ("" = open).
+func nginxRange(from, to string) func(versions.Profile) exposure {
+	return func(p versions.Profile) exposure {
+		if !p.HasNginx() {
+			return versionUnknown
+		}
+		if p.Nginx.InRange(from, to) {
+			return exposed
+		}
+		return notExposed
+	}
+}
+
+// notifyPatched reports whether the profile runs OpenResty's
+// balancer_pool_max_retry nginx patch together with a lua-nginx-module that
+// registers the notify hook (>= 0.10.27). Stock nginx never has the patch:
+// a declared nginx or lua-nginx-module without an OpenResty version is
+// stock (versions.Profile: patch flags are only set for bundles).
+func notifyPatched(p versions.Profile) exposure {
+	switch {
+	case p.IsOpenResty() && !p.HasLNM():
+		return versionUnknown // an OpenResty release missing from the table
+	case p.IsOpenResty():
+		if p.NotifyPatch && p.LNM.AtLeast("0.10.27") {
+			return exposed
+		}
+		return notExposed
+	case p.HasNginx() || p.HasLNM():
+		return notExposed
+	}
+	return versionUnknown
+}
+
+// profileName names the profile the way a finding mentions it.
+func profileName(p versions.Profile, component string) string {
+	var s string
+	switch component {
+	case "nginx":
+		s = "nginx " + p.Nginx.String()
+		if p.IsOpenResty() {
+			s = fmt.Sprintf("OpenResty %s (nginx %s)", p.OpenResty, p.Nginx)
+		}
+	default:
+		s = "lua-nginx-module " + p.LNM.String()
+		if p.IsOpenResty() {
+			s = fmt.Sprintf("OpenResty %s (lua-nginx-module %s)", p.OpenResty, p.LNM)
+		}
+	}
+	return s
+}
+
+// component says which version a bug's gate reads, for messages.
+func (b verBug) component() string {
+	if strings.HasPrefix(b.kid, "NGX-") {
+		return "nginx"
+	}
+	return "lnm"
+}
+
+// message words a finding: the version context, what happens, the fix and
+// the knowledge-file id. On an unknown version it says which versions would
+// be affected and asks for the version.
+func (b verBug) message(p versions.Profile, e exposure, what string) string {
+	var m strings.Builder
+	switch {
+	case b.changeAt != "" && e == versionUnknown:
+		fmt.Fprintf(&m, "if this runs on nginx < %s, it changes behaviour when you move to nginx >= %s: ", b.changeAt, b.changeAt)
+	case b.changeAt != "":
+		fmt.Fprintf(&m, "this config changes behaviour when you move from %s to nginx >= %s: ", profileName(p, "nginx"), b.changeAt)
+	case e == versionUnknown:
+		fmt.Fprintf(&m, "if this runs on %s: ", b.affects)
+	default:
+		fmt.Fprintf(&m, "on %s: ", profileName(p, b.component()))
+	}
+	m.WriteString(what)
+	switch {
+	case b.changeAt != "":
+	case b.fixed != "":
+		fmt.Fprintf(&m, "; fixed in %s", b.fixed)
+	default:
+		m.WriteString("; no release fixes it")
+	}
+	if e == versionUnknown {
+		fmt.Fprintf(&m, "; affects %s, declare your version (--openresty-version, or --nginx-version and --lua-nginx-module-version)", b.affects)
+	}
+	fmt.Fprintf(&m, " [%s]", b.kid)
+	return m.String()
+}
+
+// gate returns the profile's exposure, or notExposed when the rule should
+// stay silent.
+func (b verBug) gate(p versions.Profile) exposure { return b.exposure(p) }
+
+// report fills d's message and severity and reports it: on an unknown
+// version the severity drops to info.
+func (b verBug) report(pass *analyzer.Pass, e exposure, d *analyzer.Diagnostic, what string) {
+	d.Message = b.message(pass.Profile, e, what)
+	if e == versionUnknown {
+		d.Severity = analyzer.Info
+	}
+	pass.Report(d)
+}
+
+// confirmProfile is the profile a scenario runs on: the declared one, or
+// the bug's example profile when the declared versions are unknown.
+func (b verBug) confirmProfile(p versions.Profile, e exposure) versions.Profile {
+	if e == versionUnknown && b.example != "" {
+		if q, err := resolveSpec(b.example); err == nil {
+			return q
+		}
+	}
+	return p
+}
+
+// resolveSpec resolves "openresty=1.9.7.3" or "nginx=1.9.7,lnm=0.10.0".
+func resolveSpec(s string) (versions.Profile, error) {
+	var ng, lnm, or string
+	for _, kv := range strings.Split(s, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		switch strings.TrimSpace(k) {
+		case "nginx":
+			ng = v
+		case "lnm":
+			lnm = v
+		case "openresty":
+			or = v
+		}
+	}
+	return versions.Resolve(ng, lnm, or)
+}
+
+// ---- fixed twins ----
+
+// twinLNM is the same nginx with lua-nginx-module v (an OpenResty bundle
+// becomes "its nginx, patches included, with that module").
+func twinLNM(v string) func(versions.Profile) versions.Profile {
+	return func(p versions.Profile) versions.Profile {
+		q := p
+		q.OpenResty, q.Core = versions.Version{}, versions.Version{}
+		q.LNM = versions.MustParse(v)
+		return q
+	}
+}
+
+// twinNginx is nginx v with the same lua-nginx-module.
+func twinNginx(v string) func(versions.Profile) versions.Profile {
+	return func(p versions.Profile) versions.Profile {
+		q := p
+		q.OpenResty = versions.Version{}
+		q.Nginx = versions.MustParse(v)
+		return q
+	}
+}
+
+// ---- confirmation ----
+
+// verScenario runs a finding's configuration in the emulator. Confirmed
+// means the judge saw the effect on the affected profile and, when a fixed
+// twin is given, did not see it on the twin: the emulator observed the
+// difference the rule predicts.
+type verScenario struct {
+	target   fromconf.Target
+	profile  versions.Profile
+	policy   string
+	requests string
+	// maxAttempts and timeout bound each client request (defaults 50 and
+	// 5s).
+	maxAttempts int
+	timeout     time.Duration
+	// tweak adjusts the emulator configuration of every run.
+	tweak func(*emulator.Config)
+	// judge reports whether the run shows the rule's effect.
+	judge func(*emulator.Result) (bool, string)
+	// twin is the fixed counterpart: the profile (twinProfile) and/or a
+	// configuration change (twinConfig, e.g. keepalive moved after the
+	// balancer). Nil twinProfile and twinConfig: no twin.
+	twinProfile func(versions.Profile) versions.Profile
+	twinConfig  func(*emulator.Config)
+	twinName    string
+}
+
+// sideResult is one emulation of a scenario.
+type sideResult struct {
+	profile versions.Profile
+	res     *emulator.Result
+	shows   bool
+	summary string
+	err     error
+}
+
+// runOn emulates the scenario on profile p (made concrete), with the twin
+// configuration change when twin is set.
+func (s verScenario) runOn(ctx context.Context, p versions.Profile, twin bool) sideResult {
+	out := sideResult{profile: p.Concrete()}
+	cfg, err := fromconf.Build(s.target)
+	if err != nil {
+		out.err = err
+		return out
+	}
+	cfg.Profile = out.profile
+	pol, err := emulator.ParsePolicy(s.policy)
+	if err != nil {
+		out.err = err
+		return out
+	}
+	cfg.DefaultPolicy = pol
+	if cfg.Requests, err = emulator.ParseRequests(s.requests); err != nil {
+		out.err = err
+		return out
+	}
+	cfg.MaxAttempts = s.maxAttempts
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 50
+	}
+	cfg.Timeout = s.timeout
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if s.tweak != nil {
+		s.tweak(&cfg)
+	}
+	if twin && s.twinConfig != nil {
+		s.twinConfig(&cfg)
+	}
+	res, err := emulator.Run(ctx, cfg)
+	if err != nil {
+		out.err = err
+		return out
+	}
+	out.res = res
+	out.shows, out.summary = s.judge(res)
+	return out
+}
+
+// twinProfileOf returns the profile the twin runs on.
+func (s verScenario) twinProfileOf() versions.Profile {
+	p := s.profile.Concrete()
+	if s.twinProfile != nil {
+		p = s.twinProfile(p)
+	}
+	return p
+}
+
+func (s verScenario) hasTwin() bool { return s.twinProfile != nil || s.twinConfig != nil }
+
+// Confirm implements analyzer.Confirmer.
+func (s verScenario) Confirm(ctx context.Context) analyzer.Confirmation {
+	a := s.runOn(ctx, s.profile, false)
+	out := analyzer.Confirmation{Engine: "emulator", Profile: a.profile.String()}
+	if a.err != nil {
+		out.Status, out.Reason = analyzer.ConfirmError, a.err.Error()
+		return out
+	}
+	out.Observed = observed(a.res, s.policy)
+	var b strings.Builder
+	a.res.WriteText(&b)
+	out.Summary = a.summary
+	ok := a.shows
+	if s.hasTwin() {
+		f := s.runOn(ctx, s.twinProfileOf(), true)
+		if f.err != nil {
+			out.Status, out.Reason = analyzer.ConfirmError, "fixed twin: "+f.err.Error()
+			return out
+		}
+		name := s.twinName
+		if name == "" {
+			name = f.profile.String()
+		}
+		out.Summary = fmt.Sprintf("%s; on %s: %s", a.summary, name, f.summary)
+		out.Observed["fixed"] = observed(f.res, s.policy)
+		out.Observed["fixed_profile"] = name
+		b.WriteString("\n--- fixed twin: " + name + " ---\n")
+		f.res.WriteText(&b)
+		ok = ok && !f.shows
+	}
+	out.Trace = b.String()
+	out.Status = analyzer.NotReproduced
+	if ok {
+		out.Status = analyzer.Confirmed
+	}
+	return out
+}
+
+// withProfile re-targets the scenario: Upgrade runs it on both profiles.
+func (s verScenario) withProfile(p versions.Profile) verScenario {
+	s.profile = p
+	return s
+}
+
+// ---- observations used by judges ----
+
+// failedCached reports whether attempt a reused a pooled connection that
+// failed with an error (the backend closed or reset it).
+func failedCached(a emulator.Attempt) bool {
+	return a.Cached && (a.Outcome == emulator.OutcomeClosed || a.Outcome == emulator.OutcomeReset)
+}
+
+// retriedAfterCached reports the first request in which a failed pooled
+// connection was followed by another attempt.
+func retriedAfterCached(r *emulator.Result) (int, bool) {
+	for i, q := range r.Requests {
+		for j, a := range q.Attempts {
+			if failedCached(a) && j+1 < len(q.Attempts) {
+				return i, true
+			}
+		}
+	}
+	return -1, false
+}
+
+// noReuse reports whether every request succeeded on a connection of its
+// own, i.e. no connection was reused.
+func noReuse(r *emulator.Result) (bool, string) {
+	conns, ok := 0, true
+	for _, q := range r.Requests {
+		conns += q.UpstreamConnections
+		ok = ok && q.Status.Code == 200
+	}
+	s := fmt.Sprintf("%d requests opened %s", len(r.Requests), plural(conns, "upstream connection"))
+	if ok && conns >= len(r.Requests) {
+		return true, s + ", none reused"
+	}
+	if !ok {
+		return false, r.Summary()
+	}
+	return false, s + ", connections reused"
+}
+
+// attemptLogHas reports whether an attempt or request log line contains s.
+func attemptLogHas(r *emulator.Result, s string) bool {
+	for _, q := range r.Requests {
+		for _, l := range q.Log {
+			if strings.Contains(l, s) {
+				return true
+			}
+		}
+		for _, a := range q.Attempts {
+			for _, l := range a.Log {
+				if strings.Contains(l, s) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// ---- configuration facts ----
+
+// balancerFacts returns the ngx.balancer facts of u's balancer code, nil
+// when u has no loadable balancer_by_lua*.
+func balancerFacts(pass *analyzer.Pass, u *nginxconf.Upstream) (*luacheck.Result, *luacheck.BalancerFacts) {
+	if u.Balancer == nil || u.Balancer.Lua == nil || u.Balancer.Lua.LoadError != "" {
+		return nil, nil
+	}
+	res := luaFacts(pass, u.Balancer.Lua)
+	if len(res.SyntaxErrors) > 0 || res.Balancer == nil {
+		return res, nil
+	}
+	return res, res.Balancer
+}
+
+// nginxPooled reports whether nginx's keepalive module caches u's
+// connections on p: a keepalive directive that is not lost by its order,
+// or the default from nginx 1.29.7.
+func nginxPooled(u *nginxconf.Upstream, p versions.Profile) bool {
+	return keepaliveCount(u, p) > 0 && keepaliveLostByOrder(u, p) == nil
+}
+
+// pooledLocations are the locations proxying to u that can reuse upstream
+// connections (HTTP/1.1 without Connection: close).
+func pooledLocations(m *nginxconf.Model, u *nginxconf.Upstream, p versions.Profile) []*nginxconf.Location {
+	var out []*nginxconf.Location
+	for _, l := range locationsUsing(m, u) {
+		if keepsConnections(l, p) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// keepalivePlace is where a finding about u's pooled connections is
+// reported: the keepalive directive, or the upstream block when keepalive
+// is on by default (nginx >= 1.29.7).
+func keepalivePlace(u *nginxconf.Upstream) (nginxconf.Pos, nginxconf.Pos) {
+	if u.Keepalive != nil {
+		return u.Keepalive.Pos, u.Keepalive.End
+	}
+	return u.Directive.Pos, u.Directive.Pos
+}
+
+// proxiedFrom relates a finding to the proxy_pass lines that use it.
+func proxiedFrom(ls []*nginxconf.Location) []analyzer.Related {
+	var out []analyzer.Related
+	for _, l := range ls {
+		out = append(out, analyzer.Related{Pos: l.Proxy.Pass.Directive.Pos, End: l.Proxy.Pass.Directive.End, Message: "proxied from here"})
+	}
+	return out
+}
+
+// directives lists every directive called name, in nginx order.
+func directives(cfg *nginxconf.Config, name string) []*nginxconf.Directive {
+	var out []*nginxconf.Directive
+	if cfg == nil {
+		return nil
+	}
+	cfg.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+		if d.Name == name {
+			out = append(out, d)
+		}
+		return true
+	})
+	return out
+}
+
+// usesVariable reports the first directive whose arguments mention $name.
+func usesVariable(cfg *nginxconf.Config, name string) *nginxconf.Directive {
+	var found *nginxconf.Directive
+	re := regexp.MustCompile(`\$\{?` + regexp.QuoteMeta(name) + `\b`)
+	if cfg == nil {
+		return nil
+	}
+	cfg.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+		if found != nil {
+			return false
+		}
+		for _, a := range d.Args {
+			if re.MatchString(a.Value) {
+				found = d
+				return false
+			}
+		}
+		return true
+	})
+	return found
+}
+
+var restyCoreRE = regexp.MustCompile(`require\s*\(?\s*["']resty\.core["']`)
+
+// loadsRestyCore reports whether any Lua chunk requires "resty.core".
+func loadsRestyCore(m *nginxconf.Model) bool {
+	for _, r := range analysableLua(m) {
+		if restyCoreRE.MatchString(r.Chunk.Code) {
+			return true
+		}
+	}
+	return false
+}
+
+// argNumber returns a call argument's integer value: a number literal or
+// an ngx.HTTP_* / ngx.* status constant.
+func argNumber(c *nginxconf.LuaChunk, a luacheck.Arg) (int, bool) {
+	var s string
+	switch a.Kind {
+	case luacheck.ArgNumber:
+		s = a.Value
+	case luacheck.ArgOther:
+		s = strings.TrimSpace(chunkText(c, a.Pos, a.End))
+		if v, ok := ngxConstants[s]; ok {
+			return v, true
+		}
+		return 0, false
+	default:
+		return 0, false
+	}
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// chunkText is the source text of a chunk between two positions in it.
+func chunkText(c *nginxconf.LuaChunk, pos, end nginxconf.Pos) string {
+	if c == nil || pos.File != c.Pos.File || c.RawOffsets != nil {
+		return ""
+	}
+	i, j := pos.Offset-c.Pos.Offset, end.Offset-c.Pos.Offset
+	if i < 0 || j > len(c.Code) || i > j {
+		return ""
+	}
+	return c.Code[i:j]
+}
+
+// ngxConstants are the ngx.* status constants a balancer passes to
+// ngx.exit (lua-nginx-module ngx_http_lua_inject_http_consts).
+var ngxConstants = map[string]int{
+	"ngx.OK": 0, "ngx.ERROR": -1, "ngx.DECLINED": -5,
+	"ngx.HTTP_BAD_REQUEST": 400, "ngx.HTTP_UNAUTHORIZED": 401, "ngx.HTTP_FORBIDDEN": 403,
+	"ngx.HTTP_NOT_FOUND": 404, "ngx.HTTP_NOT_ALLOWED": 405, "ngx.HTTP_TOO_MANY_REQUESTS": 429,
+	"ngx.HTTP_INTERNAL_SERVER_ERROR": 500, "ngx.HTTP_BAD_GATEWAY": 502,
+	"ngx.HTTP_SERVICE_UNAVAILABLE": 503, "ngx.HTTP_GATEWAY_TIMEOUT": 504,
+}
