@@ -9,6 +9,7 @@ import (
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
+	"github.com/ngxlint/ngxlint/emulator/nginxengine"
 	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/versions"
@@ -175,8 +176,25 @@ func lineEnd(d *nginxconf.Directive) nginxconf.Pos {
 	return d.File.PosAt(i)
 }
 
+// confirmEnv says which engine confirms findings: the settings
+// "confirm-engine" (emulator, nginx or both) and "nginx-binary", and the
+// main configuration file the real engine copies.
+type confirmEnv struct {
+	engine, binary, lnm string
+	mainPath           string
+}
+
+func envOf(pass *analyzer.Pass) confirmEnv {
+	e := confirmEnv{engine: pass.Settings["confirm-engine"], binary: pass.Settings["nginx-binary"], lnm: pass.Settings["lua-nginx-module-version"]}
+	if pass.Config != nil && pass.Config.Main != nil {
+		e.mainPath = pass.Config.Main.AbsPath
+	}
+	return e
+}
+
 // scenario describes how a rule confirms a finding in the emulator.
 type scenario struct {
+	env      confirmEnv
 	target   fromconf.Target
 	profile  versions.Profile
 	policy   string // backend policy for every peer
@@ -219,7 +237,33 @@ func (s scenario) confirmer() analyzer.Confirmer {
 		if cfg.Timeout == 0 {
 			cfg.Timeout = 5 * time.Second
 		}
-		res, err := emulator.Run(ctx, cfg)
+		var res *emulator.Result
+		var diffs []string
+		switch s.env.engine {
+		case "", "emulator":
+			res, err = emulator.Run(ctx, cfg)
+		case "nginx", "both":
+			var real *nginxengine.Result
+			real, err = s.runNginx(ctx, cfg)
+			if err == nil {
+				res = real.Emulator()
+				out.Engine = "nginx"
+				out.Profile = fmt.Sprintf("nginx %s, lua-nginx-module %s (%s)", real.Profile.Nginx, real.Profile.LuaNginxModule, real.Binary)
+				if s.env.engine == "both" {
+					emu, eerr := emulator.Run(ctx, cfg)
+					if eerr != nil {
+						err = eerr
+						break
+					}
+					for _, d := range nginxengine.Compare(real, emu) {
+						diffs = append(diffs, d.String())
+					}
+					out.Engine = "nginx+emulator"
+				}
+			}
+		default:
+			err = fmt.Errorf("unknown confirmation engine %q (want emulator, nginx or both)", s.env.engine)
+		}
 		if err != nil {
 			out.Status, out.Reason = analyzer.ConfirmError, err.Error()
 			return out
@@ -231,11 +275,64 @@ func (s scenario) confirmer() analyzer.Confirmer {
 		}
 		out.Summary = summary
 		out.Observed = observed(res, s.policy)
+		if len(diffs) > 0 {
+			// A difference between real nginx and the emulator is a bug in
+			// the emulator: say so loudly rather than pick a side silently.
+			out.Observed["engine_differences"] = diffs
+			summary += fmt.Sprintf("; EMULATOR DIFFERS FROM NGINX: %s", strings.Join(diffs, "; "))
+		}
 		var b strings.Builder
 		res.WriteText(&b)
 		out.Trace = b.String()
 		return out
 	})
+}
+
+// runNginx runs the scenario through a real nginx binary: the config tree
+// is copied and rewritten by nginxengine, and the requests are sent to the
+// target location (its path, on its server).
+func (s scenario) runNginx(ctx context.Context, cfg emulator.Config) (*nginxengine.Result, error) {
+	if s.env.binary == "" {
+		return nil, fmt.Errorf("--engine nginx needs --nginx-binary")
+	}
+	if s.env.mainPath == "" {
+		return nil, fmt.Errorf("the real engine needs a configuration on disk")
+	}
+	fsys, main, err := nginxengine.TreeFor(s.env.mainPath)
+	if err != nil {
+		return nil, err
+	}
+	path, err := requestPath(s.target.Location)
+	if err != nil {
+		return nil, err
+	}
+	reqs := append([]emulator.Request(nil), cfg.Requests...)
+	for i := range reqs {
+		reqs[i].Path = path
+	}
+	sc := nginxengine.Scenario{ConfigFS: fsys, Main: main, Requests: reqs, DefaultPolicy: cfg.DefaultPolicy,
+		Backends: cfg.Backends, Timeout: 2 * time.Second, LNMVersion: s.env.lnm}
+	if srv := s.target.Location.Server; srv != nil {
+		for _, n := range srv.ServerNames {
+			if n != "" && n != "_" && !strings.ContainsAny(n, "*~") {
+				sc.Server = n
+				break
+			}
+		}
+	}
+	return nginxengine.Run(ctx, s.env.binary, sc)
+}
+
+// requestPath is a URI that nginx routes to l: its own path for prefix and
+// exact locations. Regex and named locations cannot be targeted this way.
+func requestPath(l *nginxconf.Location) (string, error) {
+	switch l.Modifier {
+	case "", "=", "^~":
+		if strings.HasPrefix(l.Path, "/") {
+			return l.Path, nil
+		}
+	}
+	return "", fmt.Errorf("cannot route a test request to location %s %s on real nginx", l.Modifier, l.Path)
 }
 
 // observed is the machine-readable part of a confirmation.

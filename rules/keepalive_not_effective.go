@@ -8,7 +8,6 @@ import (
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
 	"github.com/ngxlint/ngxlint/nginxconf"
-	"github.com/ngxlint/ngxlint/versions"
 )
 
 // KeepaliveNotEffective finds keepalive directives that cannot keep a
@@ -90,7 +89,7 @@ func runKeepaliveNotEffective(pass *analyzer.Pass) error {
 				d.Fixes = append(d.Fixes, fix)
 			}
 			if ls := locationsUsing(pass.Model, u); len(ls) > 0 {
-				d.Confirm = noReuseScenario(u, ls[0], p)
+				d.Confirm = noReuseScenario(pass, u, ls[0])
 			}
 			pass.Report(d)
 			continue
@@ -125,15 +124,15 @@ func runKeepaliveNotEffective(pass *analyzer.Pass) error {
 			if fix, ok := keepaliveHeadersFix(l, h11, closeHdr); ok {
 				d.Fixes = append(d.Fixes, fix)
 			}
-			d.Confirm = noReuseScenario(u, l, p)
+			d.Confirm = noReuseScenario(pass, u, l)
 			pass.Report(d)
 		}
 	}
 	return nil
 }
 
-func noReuseScenario(u *nginxconf.Upstream, l *nginxconf.Location, p versions.Profile) analyzer.Confirmer {
-	return scenario{target: fromconf.Target{Upstream: u, Location: l}, profile: p, policy: "ok",
+func noReuseScenario(pass *analyzer.Pass, u *nginxconf.Upstream, l *nginxconf.Location) analyzer.Confirmer {
+	return scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: l}, profile: pass.Profile, policy: "ok",
 		requests: "GET /, GET /, GET /", maxAttempts: 10,
 		judge: func(r *emulator.Result) (bool, string) {
 			conns, ok := 0, true

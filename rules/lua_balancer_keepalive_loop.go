@@ -145,7 +145,7 @@ func runLuaBalancerKeepaliveLoop(pass *analyzer.Pass) error {
 		for _, hl := range hit {
 			d.Related = append(d.Related, analyzer.Related{Pos: hl.Proxy.Pass.Directive.Pos, Message: "proxied from here"})
 		}
-		d.Confirm = scenario{
+		d.Confirm = scenario{env: envOf(pass),
 			target: fromconf.Target{Upstream: u, Location: l}, profile: p, policy: "first-only",
 			requests: "GET /, GET /", maxAttempts: 1000,
 			judge: func(r *emulator.Result) (bool, string) {

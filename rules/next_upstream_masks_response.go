@@ -115,7 +115,7 @@ runs the same checks in test_next and passes the upstream's response through.`,
 				pass.Report(diag)
 				continue
 			}
-			diag.Confirm = scenario{target: fromconf.Target{Upstream: u, Location: l}, profile: prof, policy: "status:" + status,
+			diag.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: l}, profile: prof, policy: "status:" + status,
 				requests: method, maxAttempts: 50,
 				judge: func(r *emulator.Result) (bool, string) {
 					q := r.Requests[0]

@@ -85,7 +85,7 @@ set_more_tries in the balancer, or drop the settings.`,
 			d := &analyzer.Diagnostic{Pos: setting.Pos, End: setting.End,
 				Message: fmt.Sprintf("%s never retries: %s, so no other server is ever tried", setting.Name, why),
 				Related: []analyzer.Related{{Pos: u.Directive.Pos, Message: fmt.Sprintf("upstream %q defined here", u.Name)}}}
-			d.Confirm = scenario{target: fromconf.Target{Upstream: u, Location: l}, profile: pass.Profile, policy: "close",
+			d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: l}, profile: pass.Profile, policy: "close",
 				requests: "GET /", maxAttempts: 50,
 				judge: func(r *emulator.Result) (bool, string) {
 					q := r.Requests[0]

@@ -89,7 +89,7 @@ read. Fixed in nginx 1.9.13 (5a76856dc), OpenResty 1.9.15.1.`,
 			if u.Keepalive != nil {
 				diag.Related = append(diag.Related, analyzer.Related{Pos: u.Keepalive.Pos, Message: "keepalive defined here"})
 			}
-			diag.Confirm = scenario{target: fromconf.Target{Upstream: u, Location: l}, profile: prof, policy: "first-only",
+			diag.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: l}, profile: prof, policy: "first-only",
 				requests: "GET /, GET /", maxAttempts: 100,
 				judge: func(r *emulator.Result) (bool, string) {
 					q := r.Requests[1]

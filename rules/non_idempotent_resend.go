@@ -79,7 +79,7 @@ endpoints that are idempotent in fact (or carry an idempotency key).`,
 				// pool with a GET, then POST on the reused connection.
 				requests, policy, idx = "GET /, POST /", "first-only", 1
 			}
-			d.Confirm = scenario{target: fromconf.Target{Upstream: u, Location: l}, profile: pass.Profile, policy: policy,
+			d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: l}, profile: pass.Profile, policy: policy,
 				requests: requests, maxAttempts: 50,
 				judge: func(r *emulator.Result) (bool, string) {
 					q := r.Requests[idx]
