@@ -1,0 +1,104 @@
+package fromconf
+
+import (
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/ngxlint/ngxlint/nginxconf"
+)
+
+func TestParseTime(t *testing.T) {
+	cases := map[string]time.Duration{"10": 10 * time.Second, "10s": 10 * time.Second, "500ms": 500 * time.Millisecond,
+		"1m30s": 90 * time.Second, "2h": 2 * time.Hour, "1d": 24 * time.Hour}
+	for in, want := range cases {
+		if got, err := ParseTime(in); err != nil || got != want {
+			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "s", "10x", "1.5s", "9999999999s"} {
+		if _, err := ParseTime(bad); err == nil {
+			t.Errorf("ParseTime(%q) succeeded", bad)
+		}
+	}
+}
+
+func load(t *testing.T, conf string) *nginxconf.Model {
+	t.Helper()
+	cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(conf)}}, "nginx.conf", nginxconf.Options{})
+	if err := cfg.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return nginxconf.BuildModel(cfg)
+}
+
+func TestBuild(t *testing.T) {
+	m := load(t, `http {
+    proxy_read_timeout 5s;
+    upstream a {
+        server 10.0.0.1:8080 weight=3 max_fails=0 fail_timeout=30s;
+        server 10.0.0.2 backup;
+        server 10.0.0.3 down;
+        keepalive 8;
+        hash $uri;
+        keepalive_requests 50;
+        keepalive_timeout 30s;
+    }
+    upstream b { server 10.0.0.9; }
+    server {
+        listen 80;
+        server_name example.org;
+        location /x { proxy_pass http://b; }
+        location / {
+            proxy_pass http://a$request_uri;
+            proxy_next_upstream error http_502;
+            proxy_next_upstream_tries 3;
+            proxy_next_upstream_timeout 10s;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_request_buffering off;
+        }
+    }
+}
+`)
+	tg, err := Find(m, "a", "example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Build(tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := cfg.Upstream
+	if len(u.Servers) != 3 || u.Servers[0].Weight != 3 || !u.Servers[0].MaxFailsSet || u.Servers[0].MaxFails != 0 ||
+		u.Servers[0].FailTimeout != 30*time.Second || !u.Servers[1].Backup || !u.Servers[2].Down {
+		t.Errorf("servers %+v", u.Servers)
+	}
+	if u.Keepalive != 8 || !u.KeepaliveSet || !u.KeepaliveBeforeBalancer || u.Method != "hash" || u.KeepaliveRequests != 50 || u.KeepaliveTimeout != 30*time.Second {
+		t.Errorf("upstream %+v", u)
+	}
+	l := cfg.Location
+	if len(l.NextUpstream) != 2 || l.NextUpstreamTries != 3 || l.NextUpstreamTimeout != 10*time.Second || l.HTTPVersion != "1.1" ||
+		l.ConnectionHeader == nil || *l.ConnectionHeader != "" || l.RequestBuffering == nil || *l.RequestBuffering || l.ReadTimeout != 5*time.Second {
+		t.Errorf("location %+v", l)
+	}
+	if tg, err := Find(m, "", ""); err != nil || tg.Upstream.Name != "b" {
+		t.Errorf("Find with no names should pick the first proxied location: %v %v", tg.Upstream, err)
+	}
+	for _, c := range []struct{ up, srv string }{{"nope", ""}, {"", "nope.org"}} {
+		if _, err := Find(m, c.up, c.srv); err == nil {
+			t.Errorf("Find(%q, %q) should fail", c.up, c.srv)
+		}
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	m := load(t, "http { upstream a { server 10.0.0.1 max_fails=x; } server { location / { proxy_pass http://a; } } }\n")
+	tg, err := Find(m, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(tg); err == nil {
+		t.Error("max_fails=x must be an error with a position")
+	}
+}
