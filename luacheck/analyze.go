@@ -55,12 +55,9 @@ func (an *analysis) spanPos(sp span, line int) (nginxconf.Pos, nginxconf.Pos) {
 	if line > 0 {
 		p := an.pm.lineStart(line)
 		// Point at the first token of the line when there is one.
-		for _, t := range an.lx.toks {
-			if t.line == line {
+		if line <= len(an.lx.lineStarts) {
+			if t := an.lx.tokenFrom(an.lx.lineStarts[line-1]); t != nil && t.line == line {
 				return an.pm.at(t.off), an.pm.at(t.end)
-			}
-			if t.line > line {
-				break
 			}
 		}
 		return p, p
@@ -270,14 +267,8 @@ func (an *analysis) arg(e ast.Expr, a *aligner) Arg {
 		// Prefer our own decoding: the pre-pass may have blanked a string
 		// gopher-lua could not read.
 		if sp.valid() {
-			for _, t := range a.toks {
-				if t.off == sp.off && t.kind == tkString {
-					out.Value = t.text
-					break
-				}
-				if t.off > sp.off {
-					break
-				}
+			if t := an.lx.tokenAt(sp.off); t != nil && t.kind == tkString {
+				out.Value = t.text
 			}
 		}
 	case *ast.NumberExpr:

@@ -74,10 +74,22 @@ func (an *analysis) balancer(res *Result, g *globalState, top *fline, al *aligne
 	bf := &BalancerFacts{IsBalancerContext: isBal}
 	any := false
 	byCall := map[*ast.FuncCallExpr]APIUse{}
+	moreTries := map[*ast.FuncCallExpr]bool{}
+	glf := map[*ast.FuncCallExpr]bool{}
 	for i, u := range g.uses {
 		if u.call != nil {
 			byCall[u.call] = res.APIUses[i]
+			switch u.name {
+			case "ngx.balancer.set_more_tries":
+				moreTries[u.call] = true
+			case "ngx.balancer.get_last_failure":
+				glf[u.call] = true
+			}
 		}
+	}
+	var guardOf map[*ast.FuncCallExpr]ast.Expr
+	if len(moreTries) > 0 {
+		guardOf = an.guards(g, moreTries, glf)
 	}
 	for i, u := range res.APIUses {
 		if !u.Call {
@@ -94,8 +106,9 @@ func (an *analysis) balancer(res *Result, g *globalState, top *fline, al *aligne
 			bf.SetCurrentPeer = append(bf.SetCurrentPeer, pc)
 		case "ngx.balancer.set_more_tries":
 			mt := MoreTriesCall{Call: u}
-			if gp, ok := an.guard(g, g.uses[i].call); ok {
-				mt.Guarded, mt.GuardPos = true, gp
+			if ge := guardOf[g.uses[i].call]; ge != nil {
+				mt.Guarded = true
+				mt.GuardPos, _ = an.spanPos(g.ls.a.get(ge).span, ge.Line())
 			}
 			bf.MoreTries = append(bf.MoreTries, mt)
 		case "ngx.balancer.get_last_failure":
@@ -280,102 +293,58 @@ func (an *analysis) pathsWithoutPeer(bf *BalancerFacts, g *globalState, top *fli
 	}
 }
 
-// guard finds the condition that guards a set_more_tries call.
-func (an *analysis) guard(g *globalState, call *ast.FuncCallExpr) (nginxconf.Pos, bool) {
-	if call == nil {
-		return nginxconf.Pos{}, false
-	}
-	// Search the chunk's statements for the path of enclosing blocks.
-	var found bool
-	var gp nginxconf.Pos
-	var search func(list []ast.Stmt, guarded bool, guardE ast.Expr) bool
-	contains := func(e ast.Expr) bool {
-		hit := false
-		walkExpr(e, func(x ast.Expr) bool {
-			if x == ast.Expr(call) {
-				hit = true
-			}
-			return !hit
-		})
-		return hit
-	}
-	search = func(list []ast.Stmt, guarded bool, guardE ast.Expr) bool {
+// guards finds, in one pass over the chunk, the guarding condition of every
+// set_more_tries call (nil when unguarded).
+func (an *analysis) guards(g *globalState, calls map[*ast.FuncCallExpr]bool, glf map[*ast.FuncCallExpr]bool) map[*ast.FuncCallExpr]ast.Expr {
+	out := map[*ast.FuncCallExpr]ast.Expr{}
+	var search func(list []ast.Stmt, guardE ast.Expr)
+	search = func(list []ast.Stmt, guardE ast.Expr) {
 		for _, s := range list {
-			hit := false
 			forStmtExprs(s, func(e ast.Expr) {
-				if !hit && contains(e) {
-					hit = true
-				}
+				walkExpr(e, func(x ast.Expr) bool {
+					if c, ok := x.(*ast.FuncCallExpr); ok && calls[c] {
+						out[c] = guardE
+					}
+					if fn, ok := x.(*ast.FunctionExpr); ok {
+						search(fn.Stmts, guardE)
+						return false
+					}
+					return true
+				})
 			}, func([]ast.Stmt) {})
-			if hit {
-				if guarded {
-					found = true
-					gp, _ = an.spanPos(g.ls.a.get(guardE).span, guardE.Line())
-				}
-				return true
-			}
 			switch s := s.(type) {
 			case *ast.IfStmt:
-				cond := s.Condition
-				isG := an.isGuardCond(g, cond)
-				if search(s.Then, guarded || isG, pick(isG, cond, guardE)) {
-					return true
+				g2 := guardE
+				isG := an.isGuardCond(g, s.Condition, glf)
+				if isG {
+					g2 = s.Condition
 				}
-				if search(s.Else, guarded || isG, pick(isG, cond, guardE)) {
-					return true
-				}
+				search(s.Then, g2)
+				search(s.Else, g2)
 				// if <guard> then return end: what follows runs only
 				// when the guard is false.
-				if isG && endsPath(s.Then) {
-					guarded, guardE = true, cond
+				if isG && endsPath(s.Then) && guardE == nil {
+					guardE = s.Condition
 				}
 			case *ast.WhileStmt:
-				if search(s.Stmts, guarded, guardE) {
-					return true
-				}
+				search(s.Stmts, guardE)
 			case *ast.RepeatStmt:
-				if search(s.Stmts, guarded, guardE) {
-					return true
-				}
+				search(s.Stmts, guardE)
 			case *ast.DoBlockStmt:
-				if search(s.Stmts, guarded, guardE) {
-					return true
-				}
+				search(s.Stmts, guardE)
 			case *ast.NumberForStmt:
-				if search(s.Stmts, guarded, guardE) {
-					return true
-				}
+				search(s.Stmts, guardE)
 			case *ast.GenericForStmt:
-				if search(s.Stmts, guarded, guardE) {
-					return true
-				}
+				search(s.Stmts, guardE)
 			case *ast.FuncDefStmt:
-				if search(s.Func.Stmts, guarded, guardE) {
-					return true
-				}
-			case *ast.LocalAssignStmt:
-				for _, e := range s.Exprs {
-					if fn, ok := e.(*ast.FunctionExpr); ok && search(fn.Stmts, guarded, guardE) {
-						return true
-					}
-				}
+				search(s.Func.Stmts, guardE)
 			}
 		}
-		return false
 	}
-	var body []ast.Stmt
 	if top := g.ls.all; len(top) > 0 && top[0].fn != nil {
-		body = top[0].fn.Stmts
+		search(top[0].fn.Stmts, nil)
 	}
-	search(body, false, nil)
-	return gp, found
-}
-
-func pick(c bool, a, b ast.Expr) ast.Expr {
-	if c {
-		return a
-	}
-	return b
+	return out
 }
 
 func endsPath(list []ast.Stmt) bool {
@@ -404,7 +373,7 @@ func endsPath(list []ast.Stmt) bool {
 
 // isGuardCond reports whether a condition reads get_last_failure() (or a
 // local holding its result) or an ngx.ctx field.
-func (an *analysis) isGuardCond(g *globalState, cond ast.Expr) bool {
+func (an *analysis) isGuardCond(g *globalState, cond ast.Expr, glf map[*ast.FuncCallExpr]bool) bool {
 	hit := false
 	var check func(e ast.Expr, depth int)
 	check = func(e ast.Expr, depth int) {
@@ -414,10 +383,8 @@ func (an *analysis) isGuardCond(g *globalState, cond ast.Expr) bool {
 			}
 			switch x := x.(type) {
 			case *ast.FuncCallExpr:
-				for _, u := range g.uses {
-					if u.call == x && u.name == "ngx.balancer.get_last_failure" {
-						hit = true
-					}
+				if glf[x] {
+					hit = true
 				}
 			case *ast.AttrGetExpr, *ast.IdentExpr:
 				if r := g.memo[x]; r != nil && r.kind == resIndex && r.global == "ngx" && len(r.keys) >= 1 && r.keys[0].kind == 1 && r.keys[0].s == "ctx" {

@@ -42,24 +42,19 @@ func (an *analysis) ignores() []Ignore {
 
 // codeBefore reports whether a token precedes the comment on its line.
 func (an *analysis) codeBefore(c comment) bool {
-	for _, t := range an.lx.toks {
-		if t.line == c.line && t.off < c.off {
-			return true
-		}
-		if t.off > c.off {
-			break
-		}
+	ls := an.lx.lineStarts
+	if c.line > len(ls) {
+		return false
 	}
-	return false
+	t := an.lx.tokenFrom(ls[c.line-1])
+	return t != nil && t.off < c.off
 }
 
 // nextCodeLine returns the chunk line of the first token after the comment,
 // or 0.
 func (an *analysis) nextCodeLine(c comment) int {
-	for _, t := range an.lx.toks {
-		if t.off >= c.end {
-			return t.line
-		}
+	if t := an.lx.tokenFrom(c.end); t != nil {
+		return t.line
 	}
 	return 0
 }

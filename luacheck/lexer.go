@@ -1,6 +1,7 @@
 package luacheck
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -399,4 +400,21 @@ func (lx *lexer) lineCol(off int) (int, int) {
 		}
 	}
 	return lo + 1, off - ls[lo] + 1
+}
+
+// tokenFrom returns the first token starting at or after off, or nil.
+func (lx *lexer) tokenFrom(off int) *token {
+	i := sort.Search(len(lx.toks), func(i int) bool { return lx.toks[i].off >= off })
+	if i < len(lx.toks) {
+		return &lx.toks[i]
+	}
+	return nil
+}
+
+// tokenAt returns the token starting exactly at off, or nil.
+func (lx *lexer) tokenAt(off int) *token {
+	if t := lx.tokenFrom(off); t != nil && t.off == off {
+		return t
+	}
+	return nil
 }

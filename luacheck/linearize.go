@@ -345,10 +345,6 @@ func (ls *linState) stmts(stmts []ast.Stmt) {
 	}
 }
 
-func (ls *linState) names(n any) []span {
-	return ls.a.get(n).names
-}
-
 func nameSpan(spans []span, i int) span {
 	if i < len(spans) {
 		return spans[i]

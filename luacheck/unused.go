@@ -29,8 +29,6 @@ func kindCode(k varKind) string {
 	return "1"
 }
 
-func isSecondary(val *value) bool { return val.secondaries != nil && val.secondaries.used }
-
 func isFunctionVar(v *variable) bool {
 	return (len(v.values) == 1 && v.values[0].typ == vtFunc) ||
 		(len(v.values) == 2 && v.values[0].empty && v.values[1].typ == vtFunc)
@@ -238,8 +236,7 @@ func (u *unusedState) unusedRecursive(top *fline, funcValue map[*fline]*value) {
 			bwd[nl][nl.parent] = true
 		}
 	}
-	var mark func(edges map[*fline]map[*fline]bool, marked map[*fline]bool, fl *fline)
-	mark = func(edges map[*fline]map[*fline]bool, marked map[*fline]bool, fl *fline) {
+	mark := func(edges map[*fline]map[*fline]bool, marked map[*fline]bool, fl *fline) {
 		stack := []*fline{fl}
 		for len(stack) > 0 {
 			x := stack[len(stack)-1]

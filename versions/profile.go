@@ -105,6 +105,15 @@ func (p Profile) Concrete() Profile {
 		if bs := BundlesWithLNM(q.LNM); len(bs) > 0 {
 			q.Nginx = MustParse(bs[0].Nginx)
 			q.Assumed = append(q.Assumed, fmt.Sprintf("nginx %s (shipped with lua-nginx-module %s in OpenResty %s)", bs[0].Nginx, q.LNM, bs[0].OpenResty))
+		} else if q.LNM.Compare(MustParse("0.10.23")) == 0 {
+			q.Nginx = MustParse("1.22.1")
+			q.Assumed = append(q.Assumed, "nginx 1.22.1 (Debian 12 pairs it with lua-nginx-module 0.10.23)")
+		} else if b, ok := firstBundleFrom(q.LNM); ok {
+			// A module release no bundle shipped was built against the nginx
+			// of its era: take the first bundle that ships a module at least
+			// as new (0.10.1 -> OpenResty 1.9.7.4, nginx 1.9.7).
+			q.Nginx = MustParse(b.Nginx)
+			q.Assumed = append(q.Assumed, fmt.Sprintf("nginx %s (the nginx of OpenResty %s, the first bundle with lua-nginx-module >= %s)", b.Nginx, b.OpenResty, q.LNM))
 		}
 	}
 	if q.Nginx.IsZero() {
@@ -116,4 +125,15 @@ func (p Profile) Concrete() Profile {
 		q.Assumed = append(q.Assumed, "lua-nginx-module 0.10.23 (unknown; Debian 12's)")
 	}
 	return q
+}
+
+// firstBundleFrom returns the oldest bundle whose lua-nginx-module is at
+// least v.
+func firstBundleFrom(v Version) (Bundle, bool) {
+	for _, b := range bundles {
+		if MustParse(b.LNM).Compare(v) >= 0 {
+			return b, true
+		}
+	}
+	return Bundle{}, false
 }

@@ -127,6 +127,12 @@ func TestResolve(t *testing.T) {
 	if c.Nginx.String() != "1.9.7" || len(c.Assumed) != 1 {
 		t.Errorf("Concrete of LNM 0.10.0 = %+v", c)
 	}
+	for lnm, nginx := range map[string]string{"0.10.1": "1.9.7", "0.10.23": "1.22.1", "0.10.24": "1.21.4", "0.10.26": "1.25.3", "0.10.99": "1.22.1"} {
+		p, _ := Resolve("", lnm, "")
+		if got := p.Concrete().Nginx.String(); got != nginx {
+			t.Errorf("Concrete(lnm %s).Nginx = %s, want %s", lnm, got, nginx)
+		}
+	}
 	c = Profile{}.Concrete()
 	if c.Nginx.String() != "1.22.1" || c.LNM.String() != "0.10.23" || len(c.Assumed) != 2 {
 		t.Errorf("Concrete of unknown = %+v", c)
