@@ -15,7 +15,9 @@ type Doc struct {
 	// on which versions.
 	Text string
 	// Bad and Good are complete example configurations: Bad must trigger
-	// the rule and Good must not, under Versions.
+	// the rule and Good must not, under Versions. For version bugs the fix
+	// is often the upgrade itself: then Good is empty and the Bad
+	// configuration is the good example on Versions' "good:" versions.
 	Bad, Good string
 	// Versions is the --openresty-version / --nginx-version /
 	// --lua-nginx-module-version set the examples are checked with, as
@@ -146,4 +148,13 @@ func (g *Registry) Select(enable, disable []string) ([]*Rule, error) {
 		}
 	}
 	return out, nil
+}
+
+// GoodExample returns the configuration that must not trigger the rule:
+// Good, or Bad itself when the fix is a version (see Doc.Good).
+func (d Doc) GoodExample() string {
+	if d.Good == "" && strings.Contains(d.Versions, "good:") {
+		return d.Bad
+	}
+	return d.Good
 }

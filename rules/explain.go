@@ -28,6 +28,8 @@ func Explain(r *analyzer.Rule) string {
 	}
 	if d.Good != "" {
 		fmt.Fprintf(&b, "\nGood:\n%s\n", indent(d.Good))
+	} else if d.GoodExample() != "" {
+		fmt.Fprintf(&b, "\nGood: the same configuration on the fixed versions (%s).\n", d.Versions)
 	}
 	if d.Versions != "" {
 		fmt.Fprintf(&b, "\nExamples checked with: %s\n", d.Versions)

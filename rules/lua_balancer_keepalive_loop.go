@@ -52,25 +52,6 @@ upstreams that use balancer_by_lua.`,
     }
 }
 `,
-		Good: `http {
-    upstream backend {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            local balancer = require "ngx.balancer"
-            assert(balancer.set_current_peer("127.0.0.1", 8080))
-        }
-        keepalive 1;
-    }
-    server {
-        listen 80;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-`,
 		Versions:     "bad: lnm=0.10.0; good: openresty=1.9.7.4",
 		Affected:     "lua-nginx-module 0.10.0 (OpenResty 1.9.7.2, 1.9.7.3)",
 		Fixed:        "lua-nginx-module 0.10.1 (60ebb5c), OpenResty 1.9.7.4",

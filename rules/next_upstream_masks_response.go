@@ -38,20 +38,6 @@ runs the same checks in test_next and passes the upstream's response through.`,
     }
 }
 `,
-		Good: `http {
-    upstream app {
-        server 10.0.0.1:8080;
-        server 10.0.0.2:8080;
-    }
-    server {
-        listen 80;
-        location /api {
-            proxy_pass http://app;
-            proxy_next_upstream error timeout http_503;
-        }
-    }
-}
-`,
 		Versions:     "bad: nginx=1.11.2; good: nginx=1.13.11",
 		Affected:     "nginx <= 1.13.10 (the non_idempotent part since 1.9.13); OpenResty <= 1.13.6.2",
 		Fixed:        "nginx 1.13.11 (d90a75b7c)",

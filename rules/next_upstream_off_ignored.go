@@ -37,22 +37,6 @@ read. Fixed in nginx 1.9.13 (5a76856dc), OpenResty 1.9.15.1.`,
     }
 }
 `,
-		Good: `http {
-    upstream app {
-        server 10.0.0.1:8080;
-        keepalive 8;
-    }
-    server {
-        listen 80;
-        location / {
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_next_upstream off;
-        }
-    }
-}
-`,
 		Versions:     "bad: nginx=1.9.7; good: nginx=1.9.13",
 		Affected:     "nginx < 1.9.13 (OpenResty <= 1.9.7.5)",
 		Fixed:        "nginx 1.9.13 (5a76856dc), OpenResty 1.9.15.1",

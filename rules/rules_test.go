@@ -70,14 +70,14 @@ func TestDocExamples(t *testing.T) {
 			if r.Doc.Title == "" || r.Doc.Text == "" {
 				t.Fatal("rule has no title or text")
 			}
-			if r.Doc.Bad == "" || r.Doc.Good == "" {
+			if r.Doc.Bad == "" || r.Doc.GoodExample() == "" {
 				t.Fatal("rule has no Bad/Good example")
 			}
 			bad, good := exampleVersions(r.Doc.Versions)
 			if n := countFindings(t, r, r.Doc.Bad, bad); n == 0 {
 				t.Errorf("Bad example does not trigger %s", r.ID)
 			}
-			if n := countFindings(t, r, r.Doc.Good, good); n != 0 {
+			if n := countFindings(t, r, r.Doc.GoodExample(), good); n != 0 {
 				t.Errorf("Good example triggers %s %d time(s)", r.ID, n)
 			}
 		})
