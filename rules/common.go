@@ -181,7 +181,7 @@ func lineEnd(d *nginxconf.Directive) nginxconf.Pos {
 // main configuration file the real engine copies.
 type confirmEnv struct {
 	engine, binary, lnm string
-	mainPath           string
+	mainPath            string
 }
 
 func envOf(pass *analyzer.Pass) confirmEnv {

@@ -101,4 +101,3 @@ func WriteRetryTable(w io.Writer, rows []RetryRow, verbose bool) {
 		}
 	}
 }
-
