@@ -166,6 +166,11 @@ func (c *Command) check(args []string) error {
 			maps.Copy(opts.Settings, u.fc.Settings)
 		}
 		maps.Copy(opts.Settings, f.settings)
+		if f.binary != "" && opts.Settings["nginx-binary"] == "" {
+			// Rules that can confirm on a real nginx (setting confirm-engine)
+			// use the same binary the versions were read from.
+			opts.Settings["nginx-binary"] = f.binary
+		}
 		regEnable, _ := splitBuiltin(enable, lookup)
 		regDisable, builtinOff := splitBuiltin(disable, lookup)
 		selected, err := reg.Select(regEnable, regDisable)
@@ -205,15 +210,18 @@ func (c *Command) check(args []string) error {
 	}
 	report.diags = analyzer.SortDiagnostics(report.diags)
 
+	if loadFailed && (f.writeBaseline != "" || f.fix || f.diff) {
+		// A configuration that did not load completely gives an incomplete
+		// set of findings and edits: record or fix nothing from it.
+		c.writeText(report, false)
+		fmt.Fprintln(c.Stderr, "ngxlint: configuration errors: no baseline written, no fix applied")
+		return &exitError{ExitUsage}
+	}
 	if f.writeBaseline != "" {
 		if err := writeBaseline(f.writeBaseline, &report); err != nil {
 			return usagef("--write-baseline: %v", err)
 		}
 		fmt.Fprintf(c.Stderr, "ngxlint: wrote %d finding(s) to the baseline %s\n", len(report.diags), f.writeBaseline)
-		if loadFailed {
-			c.writeText(report, false)
-			return &exitError{ExitUsage}
-		}
 		return nil
 	}
 	if f.baseline != "" {
@@ -416,7 +424,7 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 			return nil, nil, usagef("check needs at least one PATH (or targets in %s)", configFileName)
 		}
 		for _, t := range fc.Targets {
-			paths = append(paths, filepath.Join(fc.Dir, t))
+			paths = append(paths, displayPath(filepath.Join(fc.Dir, t)))
 		}
 	}
 	// Load every target of the configuration files involved, once.
@@ -451,7 +459,7 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 		mapped := false
 		if fc != nil {
 			for _, t := range fc.Targets {
-				tp := filepath.Join(fc.Dir, t)
+				tp := displayPath(filepath.Join(fc.Dir, t))
 				tabs, _ := filepath.Abs(tp)
 				if tabs == abs {
 					continue // the target itself: handled below
@@ -483,6 +491,21 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 		add(main, fc, load(main))
 	}
 	return units, notes, nil
+}
+
+// displayPath names an absolute path relative to the working directory
+// when it is below it, so reports (and SARIF URIs) name targets from
+// .ngxlint.yaml the way they name files given on the command line.
+func displayPath(abs string) string {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return abs
+	}
+	rel, err := filepath.Rel(cwd, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return abs
+	}
+	return rel
 }
 
 func configHasFile(cfg *nginxconf.Config, absSlash string) bool {

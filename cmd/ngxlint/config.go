@@ -6,7 +6,6 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -397,16 +396,6 @@ func (cfg *fileConfig) pathDisabled(ds []*analyzer.Diagnostic) []*analyzer.Diagn
 		}
 	}
 	return kept
-}
-
-// sortedKeys is for deterministic messages.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func checkVersion(s string) error {

@@ -222,17 +222,12 @@ func writeUnifiedDiff(w io.Writer, name string, a, b []byte) {
 	}
 	ops := lcsOps(al[pre:len(al)-suf], bl[pre:len(bl)-suf])
 	// Full op list over the whole file: equal prefix, middle, equal suffix.
-	type op struct {
-		kind byte // ' ', '-', '+'
-		text string
-	}
+	type op = lineOp
 	var all []op
 	for _, l := range al[:pre] {
 		all = append(all, op{' ', l})
 	}
-	for _, o := range ops {
-		all = append(all, op{o.kind, o.text})
-	}
+	all = append(all, ops...)
 	for _, l := range al[len(al)-suf:] {
 		all = append(all, op{' ', l})
 	}
