@@ -48,6 +48,7 @@ type checkFlags struct {
 	fix, diff                               bool
 	versionsSpec                            string
 	settings                                settingsFlag
+	engine                                  string
 }
 
 // settingsFlag collects repeated --set key=value.
@@ -93,6 +94,7 @@ func (c *Command) newCheckFlagSet(f *checkFlags) *flag.FlagSet {
 	fs.BoolVar(&f.fix, "fix", false, "apply the safe suggested fixes to the files (atomically; refused if a file changed meanwhile)")
 	fs.BoolVar(&f.diff, "diff", false, "print the suggested fixes as a unified diff instead of findings; write nothing")
 	fs.StringVar(&f.versionsSpec, "versions", "", `versions in one flag, as in .ngxlint.yaml: "nginx=1.22.1,lua_nginx_module=0.10.23" or "openresty=1.21.4.1"`)
+	fs.StringVar(&f.engine, "engine", "emulator", "with --confirm: emulator (built in), nginx (the real binary given by --nginx-binary), or both (differences are reported as emulator bugs)")
 	fs.Var(f.settings, "set", "rule setting key=value (repeatable; overrides settings in .ngxlint.yaml)")
 	return fs
 }
@@ -108,6 +110,15 @@ func (c *Command) check(args []string) error {
 	fs.Visit(func(fl *flag.Flag) { setFlags[fl.Name] = true })
 	if !slices.Contains(checkFormats, f.format) {
 		return usagef("unknown --format %q (want %s)", f.format, strings.Join(checkFormats, ", "))
+	}
+	switch f.engine {
+	case "emulator":
+	case "nginx", "both":
+		if f.binary == "" {
+			return usagef("--engine %s needs --nginx-binary PATH", f.engine)
+		}
+	default:
+		return usagef("unknown --engine %q (want emulator, nginx or both)", f.engine)
 	}
 	failOn, err := analyzer.ParseSeverity(f.failOn)
 	if err != nil {
@@ -166,6 +177,12 @@ func (c *Command) check(args []string) error {
 			maps.Copy(opts.Settings, u.fc.Settings)
 		}
 		maps.Copy(opts.Settings, f.settings)
+		if f.engine != "emulator" {
+			opts.Settings["confirm-engine"] = f.engine
+			if profile.HasLNM() {
+				opts.Settings["lua-nginx-module-version"] = profile.LNM.String()
+			}
+		}
 		if f.binary != "" && opts.Settings["nginx-binary"] == "" {
 			// Rules that can confirm on a real nginx (setting confirm-engine)
 			// use the same binary the versions were read from.

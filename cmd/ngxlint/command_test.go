@@ -277,3 +277,40 @@ func TestExplainRetries(t *testing.T) {
 		t.Errorf("text table: %d\n%s", code, out)
 	}
 }
+
+// TestEngineFlags covers --engine on check and emulate; the runs on the
+// real binary skip when Debian's nginx with the Lua module is absent
+// (outside CI).
+func TestEngineFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"check", "--confirm", "--engine", "nginx", seed},
+		{"check", "--confirm", "--engine", "bogus", seed},
+		{"emulate", "--engine", "both", seed},
+	} {
+		if code, _, _ := run(t, args...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	bin := "/usr/sbin/nginx"
+	if _, err := os.Stat("/usr/share/nginx/modules/ngx_http_lua_module.so"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs nginx with the Lua module: %v", err)
+		}
+		t.Skip("nginx with the Lua module not installed")
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(conf, []byte("http {\n  upstream app { server 10.0.0.1:8080; keepalive 4; }\n  server { listen 80; location /app { proxy_pass http://app; } }\n}\n"), 0o644)
+	code, out, errs := run(t, "emulate", "--engine", "both", "--nginx-binary", bin, "--backend", "ok", "--requests", "GET /app,GET /app", conf)
+	if code != 0 || !strings.Contains(out, "nginx and the emulator agree") {
+		t.Errorf("emulate --engine both: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = run(t, "check", "--confirm", "--engine", "nginx", "--nginx-binary", bin, "--format", "json", "--enable", "NGX2002", conf)
+	if code != ExitFindings {
+		t.Fatalf("check --engine nginx: exit %d\n%s\n%s", code, out, errs)
+	}
+	r := decodeCheck(t, out)
+	if len(r.Findings) != 1 || r.Findings[0].Confirmation.Status != "confirmed" || r.Findings[0].Confirmation.Engine != "nginx" {
+		t.Errorf("confirmation on real nginx: %+v", r.Findings)
+	}
+}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
+	"github.com/ngxlint/ngxlint/emulator/nginxengine"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/versions"
 )
@@ -60,6 +62,7 @@ func (c *Command) emulate(args []string) error {
 	format := fs.String("format", "text", "output format: text or json")
 	prefix := fs.String("prefix", "", "nginx prefix for relative *_by_lua_file paths")
 	listProfiles := fs.Bool("list-profiles", false, "list the version profiles the emulator knows and exit")
+	engine := fs.String("engine", "emulator", "emulator (built in), nginx (run the real binary given by --nginx-binary on a rewritten copy of the config), or both (report differences as emulator bugs)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -80,6 +83,15 @@ func (c *Command) emulate(args []string) error {
 	}
 	if *maxAttempts <= 0 || *timeout <= 0 {
 		return usagef("--max-attempts and --timeout must be positive")
+	}
+	switch *engine {
+	case "emulator":
+	case "nginx", "both":
+		if vf.binary == "" {
+			return usagef("--engine %s needs --nginx-binary PATH", *engine)
+		}
+	default:
+		return usagef("unknown --engine %q (want emulator, nginx or both)", *engine)
 	}
 	ctx := context.Background()
 	profile, _, err := vf.profile(ctx)
@@ -123,6 +135,9 @@ func (c *Command) emulate(args []string) error {
 		return usagef("--requests: %v", err)
 	}
 	cfg.MaxAttempts, cfg.Timeout = *maxAttempts, *timeout
+	if *engine != "emulator" {
+		return c.emulateReal(ctx, *engine, vf, path, target, cfg, *format)
+	}
 	res, err := emulator.Run(ctx, cfg)
 	if err != nil {
 		return usagef("emulate: %v", err)
@@ -138,4 +153,70 @@ func (c *Command) emulate(args []string) error {
 	}
 	fmt.Fprintf(c.Stdout, "upstream %q, location %s %s (%s)\n", target.Upstream.Name, target.Location.Modifier, target.Location.Path, target.Location.Directive.Pos)
 	return res.WriteText(c.Stdout)
+}
+
+// emulateReal runs the scenario on a real nginx (engine "nginx"), or on
+// both engines and compares them (engine "both": a difference is a bug in
+// the emulator, reported with exit code 1).
+func (c *Command) emulateReal(ctx context.Context, engine string, vf versionFlags, path string, target fromconf.Target, cfg emulator.Config, format string) error {
+	fsys, main, err := nginxengine.TreeFor(path)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	sc := nginxengine.Scenario{ConfigFS: fsys, Main: main, Requests: cfg.Requests, Backends: cfg.Backends,
+		DefaultPolicy: cfg.DefaultPolicy, Timeout: cfg.Timeout, LNMVersion: vf.lnm}
+	if srv := target.Location.Server; srv != nil && len(srv.ServerNames) > 0 && srv.ServerNames[0] != "_" {
+		sc.Server = srv.ServerNames[0]
+	}
+	real, err := nginxengine.Run(ctx, vf.binary, sc)
+	if err != nil {
+		return usagef("emulate on %s: %v", vf.binary, err)
+	}
+	var emu *emulator.Result
+	var diffs []nginxengine.Difference
+	if engine == "both" {
+		// Compare against the profile the binary reports, not the flags.
+		if p, perr := versions.Resolve(real.Profile.Nginx, real.Profile.LuaNginxModule, real.Profile.OpenResty); perr == nil {
+			cfg.Profile = p.Concrete()
+		}
+		if emu, err = emulator.Run(ctx, cfg); err != nil {
+			return usagef("emulate: %v", err)
+		}
+		diffs = nginxengine.Compare(real, emu)
+	}
+	if format == "json" {
+		doc := any(real)
+		if engine == "both" {
+			ds := make([]string, 0, len(diffs))
+			for _, d := range diffs {
+				ds = append(ds, d.String())
+			}
+			doc = map[string]any{"nginx": real, "emulator": emu, "differences": ds}
+		}
+		enc := json.NewEncoder(c.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return err
+		}
+	} else {
+		if err := real.WriteText(c.Stdout); err != nil {
+			return err
+		}
+		if engine == "both" {
+			fmt.Fprintln(c.Stdout, "\n--- the same scenario in the emulator:")
+			if err := emu.WriteText(c.Stdout); err != nil {
+				return err
+			}
+			if len(diffs) == 0 {
+				fmt.Fprintln(c.Stdout, "\nnginx and the emulator agree.")
+			}
+			for _, d := range diffs {
+				fmt.Fprintf(c.Stdout, "\nEMULATOR DIFFERS FROM NGINX (an emulator bug): %s\n", d)
+			}
+		}
+	}
+	if len(diffs) > 0 {
+		return &exitError{ExitFindings}
+	}
+	return nil
 }
