@@ -178,3 +178,17 @@ func expandAbbrev(first, s string) string {
 	}
 	return s
 }
+
+func TestLuaModuleVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"\x00--add-dynamic-module=/build/reproducible-path/libnginx-mod-http-lua-0.10.23/.\x00": "0.10.23",
+		"../ngx_lua-0.10.21 ":                  "0.10.21",
+		"x/lua-nginx-module-0.10.30rc2/src":    "0.10.30rc2",
+		"no version here ngx_http_lua_module ": "",
+	} {
+		got, err := LuaModuleVersion(strings.NewReader(in))
+		if err != nil || got != want {
+			t.Errorf("LuaModuleVersion(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
+	"github.com/ngxlint/ngxlint/versions"
 )
 
 // writeTree writes files (name → content) under a new temp directory.
@@ -780,7 +781,7 @@ func TestNginxBinaryReal(t *testing.T) {
 	if err != nil {
 		t.Skip("no libnginx-mod-http-lua")
 	}
-	v, err := luaVersionFromModule(f)
+	v, err := versions.LuaModuleVersion(f)
 	f.Close()
 	if err != nil || !regexp.MustCompile(`^0\.10\.\d+$`).MatchString(v) {
 		t.Fatalf("version from %s: %q %v", so, v, err)

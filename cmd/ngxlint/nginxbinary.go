@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,16 +14,6 @@ import (
 	"github.com/ngxlint/ngxlint/versions"
 )
 
-// Stock nginx with a dynamically loaded lua-nginx-module (Debian's
-// libnginx-mod-http-lua) prints no module version in `nginx -V`. The module
-// .so itself usually carries it: dynamic modules are built with nginx's
-// configure, and the configure line compiled into the .so names the module
-// source directory, e.g.
-// "--add-dynamic-module=/build/reproducible-path/libnginx-mod-http-lua-0.10.23/."
-// (Debian), "../ngx_lua-0.10.21" (OpenResty's bundle layout) or
-// ".../lua-nginx-module-0.10.26" (a tarball).
-var reSOLuaVersion = regexp.MustCompile(`(?:libnginx-mod-http-lua|lua-nginx-module|ngx_lua|ngx_http_lua_module)-v?([0-9]+\.[0-9]+\.[0-9]+(?:rc[0-9]+|RC[0-9]+|R[0-9]+)?)`)
-
 // Where -V says modules live and where prefix-relative load_module paths
 // resolve (nginx resolves load_module against the prefix,
 // ngx_conf_full_name in ngx_load_module).
@@ -35,22 +24,6 @@ var (
 
 // luaModuleNames are the file names lua-nginx-module is built as.
 var luaModuleNames = []string{"ngx_http_lua_module.so"}
-
-// maxModuleScan bounds how much of a .so is read looking for the version.
-const maxModuleScan = 64 << 20
-
-// luaVersionFromModule scans a module binary for the version in its
-// embedded configure arguments.
-func luaVersionFromModule(r io.Reader) (string, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxModuleScan))
-	if err != nil {
-		return "", err
-	}
-	if m := reSOLuaVersion.FindSubmatch(data); m != nil {
-		return string(m[1]), nil
-	}
-	return "", nil
-}
 
 // luaModuleCandidates lists the .so files to look at, best first: the
 // load_module lines of the loaded configurations (what this nginx really
@@ -130,7 +103,7 @@ func profileFromV(vOut, lnmOverride string, cfgs []*nginxconf.Config, open func(
 		if err != nil {
 			continue
 		}
-		v, err := luaVersionFromModule(f)
+		v, err := versions.LuaModuleVersion(f)
 		f.Close()
 		if err != nil || v == "" {
 			continue

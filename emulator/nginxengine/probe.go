@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +57,6 @@ var (
 	reStaticLua    = regexp.MustCompile(`--add-module=\S*(?:ngx_lua|lua-nginx-module|ngx_http_lua)`)
 	// Version strings a lua-nginx-module .so may carry in its embedded
 	// configure line, e.g. Debian's "libnginx-mod-http-lua-0.10.23".
-	reModuleVersion = regexp.MustCompile(`(?:libnginx-mod-http-lua|lua-nginx-module|ngx_lua|ngx_http_lua_module)-v?([0-9]+\.[0-9]+\.[0-9]+(?:rc[0-9]+|RC[0-9]+|R[0-9]+)?)`)
 )
 
 // Probe runs `binary -V` and finds the Lua modules. lnmOverride, when not
@@ -135,24 +133,17 @@ func Probe(ctx context.Context, binary, lnmOverride string) (*Binary, error) {
 	return b, nil
 }
 
-// moduleVersion scans a module file, as strings(1) would, for the version
-// its build embedded in the configure line. It returns "" when none is
-// found or the file cannot be read.
+// moduleVersion reads the version a module file's build embedded
+// (versions.LuaModuleVersion); "" when none is found or the file cannot be
+// read.
 func moduleVersion(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
-	// Modules are a few hundred KiB; 64 MiB bounds a mistaken path.
-	data, err := io.ReadAll(io.LimitReader(f, 64<<20))
-	if err != nil {
-		return ""
-	}
-	if m := reModuleVersion.FindSubmatch(data); m != nil {
-		return string(m[1])
-	}
-	return ""
+	v, _ := versions.LuaModuleVersion(f)
+	return v
 }
 
 func fileExists(p string) bool {
