@@ -40,6 +40,10 @@ type Config struct {
 	// no such limit: the worker would spin; the emulator reports
 	// "lua-timeout" instead of hanging.
 	LuaTimeout time.Duration
+
+	// observeDial, when set (by tests), is called with every address the
+	// emulator dials, after the loopback check.
+	observeDial func(addr string)
 }
 
 // Upstream is the upstream{} block.

@@ -75,6 +75,34 @@ type run struct {
 
 func (r *run) now() time.Time { return time.Now() }
 
+// dial is the only place the emulator opens a connection. addr is always
+// one of the listeners it started on 127.0.0.1 (the front end or a
+// Backend): peer addresses from the configuration or the balancer code are
+// only keys of r.backends and are never dialled. The check is a second
+// line of defence so that no future code path can reach an address from
+// the configuration under test (ngxlint runs on pull requests in CI).
+func (r *run) dial(ctx context.Context, timeout time.Duration, addr string) (net.Conn, error) {
+	if !isLoopbackAddr(addr) {
+		return nil, fmt.Errorf("emulator: refusing to dial %s: only its own 127.0.0.1 listeners may be dialled", addr)
+	}
+	if r.cfg.observeDial != nil {
+		r.cfg.observeDial(addr)
+	}
+	d := net.Dialer{Timeout: timeout}
+	return d.DialContext(ctx, "tcp4", addr)
+}
+
+// isLoopbackAddr reports whether addr is "ip:port" with an IPv4 loopback
+// IP literal (no name, which would need resolving).
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.To4() != nil && ip.IsLoopback()
+}
+
 // upConn is an upstream connection (ngx_connection_t to a backend).
 type upConn struct {
 	c        net.Conn
@@ -508,7 +536,9 @@ func (r *run) luaGet(u *ureq) int {
 		if u.aborted.Load() {
 			a.Outcome = OutcomeClientAbort
 		}
-		a.Log = append(a.Log, "[error] failed to run balancer_by_lua*: "+res.err.Error())
+		// The message is the code's error value, which the code controls
+		// (error(string.rep("x", 4e6))): keep the trace readable.
+		a.Log = append(a.Log, "[error] failed to run balancer_by_lua*: "+truncate(res.err.Error(), luaMaxErrorText))
 		return ngxError
 	}
 	if res.exited && res.exitRC != ngxOK {
@@ -681,8 +711,7 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 // read deadline of Config.Timeout; when it expires the client closes the
 // connection, as curl --max-time does.
 func (r *run) client(method, path string, out chan<- clientResult) {
-	d := net.Dialer{Timeout: r.timeout}
-	c, err := d.DialContext(r.ctx, "tcp4", r.front.Addr().String())
+	c, err := r.dial(r.ctx, r.timeout, r.front.Addr().String())
 	if err != nil {
 		out <- clientResult{status: Status{Timeout: true}, errText: "client: " + err.Error()}
 		return
@@ -883,8 +912,7 @@ func (r *run) attempt(u *ureq, a *Attempt, cached bool) (uint32, string) {
 			a.Log = append(a.Log, "[crit] connect() failed: "+err.Error())
 			return ftError, OutcomeConnectError
 		}
-		d := net.Dialer{Timeout: u.connectTimeout}
-		nc, err := d.DialContext(u.ctx, "tcp4", b.Addr())
+		nc, err := r.dial(u.ctx, u.connectTimeout, b.Addr())
 		if err != nil {
 			if isTimeout(err) && !u.aborted.Load() {
 				return ftTimeout, OutcomeTimeout

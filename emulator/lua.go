@@ -25,7 +25,8 @@ import (
 // through the LState context, a bounded call stack and data stack, builtins
 // that could allocate unbounded memory in one call are wrapped with size
 // limits, and a watchdog cancels the run when the heap grows by more than
-// luaMemoryLimit.
+// luaMemoryLimit. What one instruction or builtin call could do before
+// either check runs is bounded in luasafe.go.
 
 const (
 	luaMaxString   = 4 << 20  // string.rep / gsub / table.concat result bound
@@ -81,6 +82,17 @@ func compileLua(src, name string) (*lua.FunctionProto, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to load inlined Lua code %s: %w", name, err)
 	}
+	if err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("failed to compile Lua code %s: %v", name, p)
+			}
+		}()
+		hardenChunk(chunk)
+		return nil
+	}(); err != nil {
+		return nil, err
+	}
 	proto, err := lua.Compile(chunk, name)
 	if err != nil {
 		return nil, fmt.Errorf("failed to compile Lua code %s: %w", name, err)
@@ -112,6 +124,7 @@ func newLuaEngine(r *run, proto *lua.FunctionProto) *luaEngine {
 	}
 	e.g = g
 	e.wrapBuiltins()
+	e.installHardening()
 	e.ngx = e.buildNgx()
 	g.RawSetString("ngx", e.ngx)
 	e.bal = e.buildBalancer()
@@ -143,13 +156,6 @@ func (e *luaEngine) wrapBuiltins() {
 			L.RaiseError("resulting string too large")
 		}
 		return callGo(L, rep)
-	}))
-	format := str.RawGetString("format").(*lua.LFunction)
-	str.RawSetString("format", L.NewFunction(func(L *lua.LState) int {
-		if err := checkFormat(L.CheckString(1)); err != "" {
-			L.RaiseError("%s", err)
-		}
-		return callGo(L, format)
 	}))
 	gsub := str.RawGetString("gsub").(*lua.LFunction)
 	str.RawSetString("gsub", L.NewFunction(func(L *lua.LState) int {

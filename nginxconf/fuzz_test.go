@@ -76,7 +76,9 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("read %d files", len(cfg.Files))
 		}
 		for _, e := range cfg.Errors {
-			if e.Msg == "" || strings.Contains(e.Msg, "%!") {
+			// "%!" marks a fmt verb mismatch, unless the input itself
+			// holds it (a directive named "%!0" is quoted as written).
+			if e.Msg == "" || strings.Contains(e.Msg, "%!") && !bytes.Contains(data, []byte("%!")) {
 				t.Fatalf("bad error message %q", e.Msg)
 			}
 		}

@@ -106,7 +106,12 @@ type Upstream struct {
 	// Methods lists every balancing-method directive, balancer Lua
 	// included, in order.
 	Methods []*Directive
-	index   map[*Directive]int
+	// UsedBy lists the locations whose own proxy_pass names this upstream,
+	// in nginx order (server by server, each server's AllLocations). Rules
+	// ask "who proxies here?" for every upstream; answering it from this
+	// index instead of scanning every location keeps that linear.
+	UsedBy []*Location
+	index  map[*Directive]int
 }
 
 // Index returns d's position among u.Directives (nginx order), or -1.
@@ -378,6 +383,18 @@ func BuildModel(cfg *Config) *Model {
 	for _, r := range passes {
 		if pp := r.pp; r.ctx != nil && pp.Host != "" && !pp.HostHasVariables {
 			pp.Upstream = r.ctx.UpstreamByName[pp.Host]
+		}
+	}
+	for _, c := range []*Context{m.HTTP, m.Stream} {
+		if c == nil {
+			continue
+		}
+		for _, s := range c.Servers {
+			for _, l := range s.AllLocations {
+				if pp := l.Proxy.Pass; pp != nil && pp.Upstream != nil {
+					pp.Upstream.UsedBy = append(pp.Upstream.UsedBy, l)
+				}
+			}
 		}
 	}
 	return m

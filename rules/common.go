@@ -51,17 +51,10 @@ func httpUpstreams(m *nginxconf.Model) []*nginxconf.Upstream {
 }
 
 // locationsUsing returns the locations whose own proxy_pass names u, in
-// nginx order.
-func locationsUsing(m *nginxconf.Model, u *nginxconf.Upstream) []*nginxconf.Location {
-	var out []*nginxconf.Location
-	for _, s := range u.Context.Servers {
-		for _, l := range s.AllLocations {
-			if pp := l.Proxy.Pass; pp != nil && pp.Upstream == u {
-				out = append(out, l)
-			}
-		}
-	}
-	return out
+// nginx order (from the model's index: scanning every location for every
+// upstream was quadratic and the top cost on large configurations).
+func locationsUsing(_ *nginxconf.Model, u *nginxconf.Upstream) []*nginxconf.Location {
+	return u.UsedBy
 }
 
 // keepaliveDefault reports nginx >= 1.29.7, where an upstream keeps

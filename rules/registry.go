@@ -6,7 +6,7 @@ import (
 
 // all lists every rule in documentation order. Adding a rule: one line here.
 func all() []*analyzer.Rule {
-	return []*analyzer.Rule{
+	return append([]*analyzer.Rule{
 		LuaFileMissing,
 		LuaBalancerKeepaliveLoop,
 		KeepaliveNotEffective,
@@ -30,7 +30,7 @@ func all() []*analyzer.Rule {
 		LuaBalancerPeerUnchecked,
 		LuaBalancerHostLiteral,
 		LuaBalancerNoPeerPath,
-	}
+	}, versionRules()...)
 }
 
 // Registry returns the registry of every rule. It is built on each call

@@ -331,7 +331,7 @@ func (s verScenario) Confirm(ctx context.Context) analyzer.Confirmation {
 		}
 		name := s.twinName
 		if name == "" {
-			name = f.profile.String()
+			name = s.describe(f.profile)
 		}
 		out.Summary = fmt.Sprintf("%s; on %s: %s", a.summary, name, f.summary)
 		out.Observed["fixed"] = observed(f.res, s.policy)
@@ -346,6 +346,15 @@ func (s verScenario) Confirm(ctx context.Context) analyzer.Confirmation {
 		out.Status = analyzer.Confirmed
 	}
 	return out
+}
+
+// describe names a profile for a summary; without a Lua balancer only the
+// nginx version matters.
+func (s verScenario) describe(p versions.Profile) string {
+	if s.target.Upstream != nil && s.target.Upstream.Balancer == nil && !p.IsOpenResty() {
+		return "nginx " + p.Nginx.String()
+	}
+	return p.String()
 }
 
 // withProfile re-targets the scenario: Upgrade runs it on both profiles.
@@ -557,4 +566,21 @@ var ngxConstants = map[string]int{
 	"ngx.HTTP_NOT_FOUND": 404, "ngx.HTTP_NOT_ALLOWED": 405, "ngx.HTTP_TOO_MANY_REQUESTS": 429,
 	"ngx.HTTP_INTERNAL_SERVER_ERROR": 500, "ngx.HTTP_BAD_GATEWAY": 502,
 	"ngx.HTTP_SERVICE_UNAVAILABLE": 503, "ngx.HTTP_GATEWAY_TIMEOUT": 504,
+}
+
+// moreThanOneTry reports whether requests to u can have a second attempt
+// at all: several servers that are not down, or a balancer that grants
+// more tries.
+func moreThanOneTry(pass *analyzer.Pass, u *nginxconf.Upstream) bool {
+	if u.Balancer != nil {
+		_, bf := balancerFacts(pass, u)
+		return bf != nil && len(bf.MoreTries) > 0
+	}
+	n := 0
+	for _, s := range u.Servers {
+		if !s.Down {
+			n++
+		}
+	}
+	return n >= 2
 }

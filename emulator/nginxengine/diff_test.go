@@ -39,9 +39,11 @@ func emulatorConfig(c diffCase, prof versions.Profile) (emulator.Config, error) 
 // TestDifferential is the ground truth of issue 3: every scenario of
 // testdata/diff runs through real nginx (the referee) and through the Go
 // emulator with the profile read from that binary, and the per-request
-// status, upstream connections and upstream requests must be identical —
-// except where real nginx loops until the client timeout, where the
-// emulator must report the request unbounded.
+// status, upstream connections and upstream requests (and each backend's
+// totals) must be identical — except where real nginx loops until the
+// client timeout, where the emulator must report the request unbounded.
+// Each scenario's expect-nginx line (what real nginx was seen to do) is
+// checked too.
 func TestDifferential(t *testing.T) {
 	b := realNginx(t)
 	if b.Profile.NotifyPatch || b.Profile.StatusCodePatch {
@@ -52,6 +54,14 @@ func TestDifferential(t *testing.T) {
 			real, err := b.Run(context.Background(), c.scenario())
 			if err != nil {
 				t.Fatalf("nginx: %v", err)
+			}
+			// The recorded real-nginx behaviour, checked on its own so that
+			// a change in the harness or in nginx shows apart from the
+			// emulator comparison.
+			for i, q := range real.Requests {
+				if i < len(c.expect) {
+					checkExpect(t, "nginx", i, q.RequestResult, c.expect[i])
+				}
 			}
 			ec, err := emulatorConfig(c, b.Profile)
 			if err != nil {

@@ -68,6 +68,8 @@ func Shapes() []Shape {
 			Params{Servers: 2000, LocationsPerServer: 1, LuaUpstreams: 500, LuaLocations: 2}},
 		{"includes", "the reference shape with its servers spread over an include tree 4 deep, fan-out 4 (341 files)",
 			Params{Servers: 5000, LocationsPerServer: 3, Upstreams: 4500, LuaUpstreams: 500, IncludeDepth: 4, IncludeFanout: 4}},
+		{"minimal", "the http block only: with Params.LuaFile, one location running a Lua file",
+			Params{}},
 	}
 }
 
@@ -180,6 +182,7 @@ func serverText(p Params, s int) string {
 	var b strings.Builder
 	total := p.Upstreams + p.LuaUpstreams
 	fmt.Fprintf(&b, "    server {\n        listen 127.0.0.1:%d;\n        server_name s%d.example.com www.s%d.example.com;\n", p.ListenBase+s%1000, s, s)
+	b.WriteString("        error_page 502 504 /50x.html;\n")
 	for l := 0; l < p.LocationsPerServer; l++ {
 		fmt.Fprintf(&b, "        location /api/v%d/ {\n", l)
 		if total > 0 {

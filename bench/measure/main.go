@@ -1,0 +1,353 @@
+// Command measure times commands for scripts/bench.sh and prints the
+// comparison table.
+//
+//	measure run -name NAME -results FILE [-n 5] [-ok 0,1] [-stdout FILE] [-dir DIR] -- CMD ARGS...
+//	measure skip -name NAME -results FILE -note "why"
+//	measure report -results FILE
+//	measure machine
+//
+// run executes the command once untimed (to warm the page cache), then n
+// times, and appends one tab-separated line to the results file: the
+// median and minimum wall time, the median CPU time (user + system, from
+// wait4's rusage) and the peak resident set size (the largest ru_maxrss of
+// the runs). Wall time includes process start. An exit code outside -ok
+// fails the measurement. report prints every line and the ratios the
+// performance targets are stated in (issue 7), measured in the same run.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: measure run|skip|report|machine ...")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = runCmd(os.Args[2:])
+	case "skip":
+		err = skipCmd(os.Args[2:])
+	case "report":
+		err = reportCmd(os.Args[2:])
+	case "machine":
+		fmt.Println(machine())
+	default:
+		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "measure:", err)
+		os.Exit(1)
+	}
+}
+
+// sample is one timed run.
+type sample struct {
+	wall, cpu time.Duration
+	rssKB     int64
+}
+
+func runOnce(argv []string, dir, stdout string) (sample, int, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	if stdout != "" {
+		// A regular file, not /dev/null: a character device on stdout
+		// looks like a terminal to programs that check the mode bits.
+		f, err := os.Create(stdout)
+		if err != nil {
+			return sample{}, 0, err
+		}
+		defer f.Close()
+		cmd.Stdout = f
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return sample{}, 0, err
+	}
+	err := cmd.Wait()
+	wall := time.Since(start)
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return sample{}, 0, err
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	s := sample{wall: wall}
+	if ru != nil {
+		s.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		s.rssKB = ru.Maxrss // kilobytes on Linux
+	}
+	return s, cmd.ProcessState.ExitCode(), nil
+}
+
+func runCmd(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	name := fs.String("name", "", "measurement name")
+	results := fs.String("results", "", "results file (appended)")
+	n := fs.Int("n", 5, "timed repetitions")
+	okCodes := fs.String("ok", "0", "accepted exit codes, comma-separated")
+	stdout := fs.String("stdout", "", "file for the command's standard output (default: discarded)")
+	dir := fs.String("dir", "", "working directory")
+	note := fs.String("note", "", "note printed with the result")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if *name == "" || *results == "" || len(argv) == 0 {
+		return fmt.Errorf("run needs -name, -results and a command")
+	}
+	ok := map[int]bool{}
+	for _, c := range strings.Split(*okCodes, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil {
+			return fmt.Errorf("-ok: %v", err)
+		}
+		ok[v] = true
+	}
+	out := *stdout
+	if out == "" {
+		out = *results + ".stdout"
+	}
+	var samples []sample
+	for i := 0; i <= *n; i++ {
+		s, code, err := runOnce(argv, *dir, out)
+		if err != nil {
+			return fmt.Errorf("%s: %v", *name, err)
+		}
+		if !ok[code] {
+			return fmt.Errorf("%s: %s exited %d (accepted: %s)", *name, strings.Join(argv, " "), code, *okCodes)
+		}
+		if i > 0 { // the first run warms caches
+			samples = append(samples, s)
+		}
+	}
+	walls := make([]time.Duration, len(samples))
+	cpus := make([]time.Duration, len(samples))
+	var peak int64
+	for i, s := range samples {
+		walls[i], cpus[i] = s.wall, s.cpu
+		peak = max(peak, s.rssKB)
+	}
+	slices.Sort(walls)
+	slices.Sort(cpus)
+	r := result{name: *name, n: *n, wall: median(walls), minWall: walls[0], cpu: median(cpus), rssKB: peak, note: *note}
+	fmt.Printf("  %-22s %s\n", r.name, r.summary())
+	return appendResult(*results, r)
+}
+
+func skipCmd(args []string) error {
+	fs := flag.NewFlagSet("skip", flag.ContinueOnError)
+	name := fs.String("name", "", "measurement name")
+	results := fs.String("results", "", "results file (appended)")
+	note := fs.String("note", "", "why it was skipped")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Printf("  %-22s skipped: %s\n", *name, *note)
+	return appendResult(*results, result{name: *name, skipped: true, note: *note})
+}
+
+func median(ds []time.Duration) time.Duration {
+	n := len(ds)
+	if n%2 == 1 {
+		return ds[n/2]
+	}
+	return (ds[n/2-1] + ds[n/2]) / 2
+}
+
+type result struct {
+	name                string
+	n                   int
+	wall, minWall, cpu  time.Duration
+	rssKB               int64
+	skipped             bool
+	note                string
+}
+
+func (r result) summary() string {
+	if r.skipped {
+		return "skipped: " + r.note
+	}
+	s := fmt.Sprintf("median %9s  min %9s  cpu %9s  peak RSS %6.1f MiB  (n=%d)", ms(r.wall), ms(r.minWall), ms(r.cpu), float64(r.rssKB)/1024, r.n)
+	if r.note != "" {
+		s += "  " + r.note
+	}
+	return s
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.1fms", float64(d)/1e6)
+}
+
+func appendResult(file string, r result) error {
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "%s\t%d\t%d\t%d\t%d\t%d\t%t\t%s\n", r.name, r.n, r.wall, r.minWall, r.cpu, r.rssKB, r.skipped, r.note)
+	return err
+}
+
+func readResults(file string) (map[string]result, []string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	m := map[string]result{}
+	var order []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		p := strings.SplitN(sc.Text(), "\t", 8)
+		if len(p) != 8 {
+			continue
+		}
+		var r result
+		r.name = p[0]
+		r.n, _ = strconv.Atoi(p[1])
+		w, _ := strconv.ParseInt(p[2], 10, 64)
+		mw, _ := strconv.ParseInt(p[3], 10, 64)
+		c, _ := strconv.ParseInt(p[4], 10, 64)
+		r.wall, r.minWall, r.cpu = time.Duration(w), time.Duration(mw), time.Duration(c)
+		r.rssKB, _ = strconv.ParseInt(p[5], 10, 64)
+		r.skipped = p[6] == "true"
+		r.note = p[7]
+		if _, seen := m[r.name]; !seen {
+			order = append(order, r.name)
+		}
+		m[r.name] = r
+	}
+	return m, order, sc.Err()
+}
+
+// The targets of issue 7, over the names scripts/bench.sh measures.
+type ratioTarget struct {
+	desc       string
+	ours, base string
+	min        float64 // base/ours must be at least this
+}
+
+type absTarget struct {
+	desc  string
+	ours  string
+	limit time.Duration
+}
+
+var ratioTargets = []ratioTarget{
+	{"check (reference) faster than gonginx parse alone", "check-reference", "gonginx-parse", 1},
+	{"check (reference) >= 3x faster than nginx -t", "check-reference", "nginx-t", 3},
+	{"Lua analysis of 50k lines >= 20x faster than luacheck (driver)", "lua-analyze-50k", "luacheck-50k", 20},
+	{"Lua analysis of 50k lines >= 20x faster than luacheck (ngxlint check)", "check-lua-50k", "luacheck-50k", 20},
+}
+
+var absTargets = []absTarget{
+	{"check of the seed < 20 ms wall (process start included)", "check-seed", 20 * time.Millisecond},
+	{"check --confirm of the seed < 100 ms wall", "confirm-seed", 100 * time.Millisecond},
+}
+
+func reportCmd(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	results := fs.String("results", "", "results file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, order, err := readResults(*results)
+	if err != nil {
+		return err
+	}
+	fmt.Println("measurements (median of n runs after one warm-up; wall includes process start; cpu = user+sys):")
+	for _, name := range order {
+		fmt.Printf("  %-22s %s\n", name, m[name].summary())
+	}
+	fmt.Println()
+	fmt.Println("targets (ratios are baseline / ngxlint, measured in this run):")
+	have := func(n string) (result, bool) {
+		r, ok := m[n]
+		return r, ok && !r.skipped && r.wall > 0
+	}
+	mark := func(ok bool) string {
+		if ok {
+			return "MET    "
+		}
+		return "NOT MET"
+	}
+	for _, t := range ratioTargets {
+		o, ok1 := have(t.ours)
+		b, ok2 := have(t.base)
+		if !ok1 || !ok2 {
+			fmt.Printf("  [skipped] %s: %s or %s not measured\n", t.desc, t.ours, t.base)
+			continue
+		}
+		wr := float64(b.wall) / float64(o.wall)
+		cr := float64(b.cpu) / float64(o.cpu)
+		fmt.Printf("  [%s] %s: wall %.1fx (%s vs %s), cpu %.1fx\n", mark(wr >= t.min), t.desc, wr, ms(o.wall), ms(b.wall), cr)
+	}
+	if o, ok := have("check-reference"); ok {
+		if b, ok := have("nginx-t"); ok {
+			fmt.Printf("  [%s] peak memory of check (reference) below nginx -t's: %.1f MiB vs %.1f MiB (%.2fx)\n",
+				mark(o.rssKB < b.rssKB), float64(o.rssKB)/1024, float64(b.rssKB)/1024, float64(o.rssKB)/float64(b.rssKB))
+		} else {
+			fmt.Println("  [skipped] peak memory below nginx -t's: nginx -t not measured")
+		}
+	}
+	for _, t := range absTargets {
+		o, ok := have(t.ours)
+		if !ok {
+			fmt.Printf("  [skipped] %s: not measured\n", t.desc)
+			continue
+		}
+		fmt.Printf("  [%s] %s: %s (min %s)\n", mark(o.wall < t.limit), t.desc, ms(o.wall), ms(o.minWall))
+	}
+	return nil
+}
+
+// machine names the CPU model and core count (/proc/cpuinfo) and the
+// load at the time of the run, which matters on a shared machine.
+func machine() string {
+	model, cores := "unknown CPU", runtime.NumCPU()
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		n := 0
+		for _, line := range strings.Split(string(data), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			switch strings.TrimSpace(k) {
+			case "model name":
+				model = strings.TrimSpace(v)
+			case "processor":
+				n++
+			}
+		}
+		if n > 0 {
+			cores = n
+		}
+	}
+	host, _ := os.Hostname()
+	s := fmt.Sprintf("%s, %d cores (%s/%s, %s), host %s", model, cores, runtime.GOOS, runtime.GOARCH, runtime.Version(), host)
+	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(data))
+		if len(f) >= 3 {
+			s += fmt.Sprintf(", load average %s %s %s", f[0], f[1], f[2])
+		}
+	}
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		line, _, _ := strings.Cut(string(data), "\n")
+		s += ", " + strings.Join(strings.Fields(line), " ")
+	}
+	return s
+}
