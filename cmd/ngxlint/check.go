@@ -49,6 +49,7 @@ type checkFlags struct {
 	versionsSpec                            string
 	settings                                settingsFlag
 	engine                                  string
+	upgradeTo                               string
 }
 
 // settingsFlag collects repeated --set key=value.
@@ -95,6 +96,7 @@ func (c *Command) newCheckFlagSet(f *checkFlags) *flag.FlagSet {
 	fs.BoolVar(&f.diff, "diff", false, "print the suggested fixes as a unified diff instead of findings; write nothing")
 	fs.StringVar(&f.versionsSpec, "versions", "", `versions in one flag, as in .ngxlint.yaml: "nginx=1.22.1,lua_nginx_module=0.10.23" or "openresty=1.21.4.1"`)
 	fs.StringVar(&f.engine, "engine", "emulator", "with --confirm: emulator (built in), nginx (the real binary given by --nginx-binary), or both (differences are reported as emulator bugs)")
+	fs.StringVar(&f.upgradeTo, "upgrade-to", "", `compare the declared versions with a target ("1.29.2.4" = OpenResty, "1.29.7" = nginx, or "nginx=...,lnm=..."): findings that appear, disappear or change behaviour, each run on both profiles in the emulator`)
 	fs.Var(f.settings, "set", "rule setting key=value (repeatable; overrides settings in .ngxlint.yaml)")
 	return fs
 }
@@ -146,6 +148,7 @@ func (c *Command) check(args []string) error {
 	ctx := context.Background()
 	var report checkReport
 	loadFailed := false
+	upgradeChanged := false
 	var ranRules []*analyzer.Rule
 	for i, u := range units {
 		for _, e := range u.cfg.Errors {
@@ -200,6 +203,17 @@ func (c *Command) check(args []string) error {
 			}
 		}
 		model := nginxconf.BuildModel(u.cfg)
+		if f.upgradeTo != "" {
+			if len(u.cfg.Errors) > 0 {
+				continue
+			}
+			changed, err := c.upgradeReport(ctx, &f, u.cfg, model, profile, selected, opts)
+			if err != nil {
+				return err
+			}
+			upgradeChanged = upgradeChanged || changed
+			continue
+		}
 		res := analyzer.Run(u.cfg, model, selected, opts)
 		if len(res.RuleErrors) > 0 {
 			for _, e := range res.RuleErrors {
@@ -221,6 +235,16 @@ func (c *Command) check(args []string) error {
 		}
 		report.diags = append(report.diags, ds...)
 		report.files = append(report.files, u.cfg)
+	}
+	if f.upgradeTo != "" {
+		if loadFailed {
+			c.writeText(report, false)
+			return &exitError{ExitUsage}
+		}
+		if upgradeChanged {
+			return &exitError{ExitFindings}
+		}
+		return nil
 	}
 	if report.Profile == nil {
 		report.Profile = profileJSON(versions.Profile{})

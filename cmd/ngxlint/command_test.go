@@ -314,3 +314,17 @@ func TestEngineFlags(t *testing.T) {
 		t.Errorf("confirmation on real nginx: %+v", r.Findings)
 	}
 }
+
+func TestUpgradeTo(t *testing.T) {
+	code, out, errs := run(t, "check", "--openresty-version", "1.9.7.3", "--upgrade-to", "1.9.7.4", seed)
+	if code != 0 || !strings.Contains(out, "disappears NGX2001 lua-balancer-keepalive-loop [confirmed]") {
+		t.Errorf("seed upgrade: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = run(t, "check", "--format", "json", "--openresty-version", "1.29.2.3", "--upgrade-to", "1.29.2.4", "../../testdata/upgrade/balancer-keepalive.conf")
+	if code != ExitFindings || !strings.Contains(out, `"kind": "appears"`) || !strings.Contains(out, "or-notify-stale-502") {
+		t.Errorf("notify upgrade: exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, _, _ = run(t, "check", "--upgrade-to", "1.9.7.4", seed); code != ExitUsage {
+		t.Errorf("--upgrade-to with no current version: exit %d, want 2", code)
+	}
+}
