@@ -308,7 +308,7 @@ func Predict(in Input) Prediction {
 	case oldNext && (p.Attempts > 1 || p.Unbounded):
 		p.Resend = true
 		p.ResendWhy = "before nginx 1.9.13 a POST is retried like any request"
-		if !p.RetriesErrors && p.CachedExtra > 0 {
+		if !p.RetriesErrors {
 			p.ResendWhy = "before nginx 1.9.13 a failed reused keepalive connection is retried whatever proxy_next_upstream says"
 		}
 	case !nginxKnown && p.CachedExtra > 0:
