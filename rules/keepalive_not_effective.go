@@ -82,8 +82,14 @@ func runKeepaliveNotEffective(pass *analyzer.Pass) error {
 			continue
 		}
 		if m := keepaliveLostByOrder(u, p); m != nil {
+			how := fmt.Sprintf("%s the upstream keeps no connections (nginx only warns \"load balancing method redefined\")", before)
+			if strings.HasPrefix(m.Name, "balancer_by_lua") && p.HasLNM() && p.LNM.AtLeast("0.10.27") {
+				// 0.10.27 wraps the earlier keepalive, but get/free skip it
+				// whenever Lua sets the peer (knowledge file: LNM-KEEPALIVE-ORDER).
+				how = fmt.Sprintf("lua-nginx-module %s keeps it wrapped but skips it whenever Lua sets the peer, so no connection to a Lua-chosen peer is kept", p.LNM)
+			}
 			d := &analyzer.Diagnostic{Pos: u.Keepalive.Pos, End: u.Keepalive.End,
-				Message: fmt.Sprintf("keepalive is written before %s, which replaces it: %s the upstream keeps no connections (nginx only warns \"load balancing method redefined\"); move keepalive after %s", m.Name, before, m.Name),
+				Message: fmt.Sprintf("keepalive is written before %s: %s; move keepalive after %s", m.Name, how, m.Name),
 				Related: []analyzer.Related{{Pos: m.Pos, End: m.End, Message: m.Name + " defined here"}}}
 			if fix, ok := moveAfterFix(u.Keepalive, m); ok {
 				d.Fixes = append(d.Fixes, fix)
