@@ -73,6 +73,15 @@ endpoints that are idempotent in fact (or carry an idempotency key).`,
 			}
 			d := &analyzer.Diagnostic{Pos: at.Pos, End: at.End, Severity: sev,
 				Message: fmt.Sprintf("a POST/PATCH/LOCK to upstream %q can reach a backend twice: %s", u.Name, p.ResendWhy)}
+			if at.Name == "proxy_next_upstream" && len(at.Args) > 1 {
+				for i, a := range at.Args {
+					if a.Value == "non_idempotent" && i > 0 {
+						// Drop the word and the space before it.
+						d.Fixes = append(d.Fixes, analyzer.SuggestedFix{Message: "stop passing non-idempotent requests to the next server",
+							Edits: []analyzer.TextEdit{{Pos: at.Args[i-1].End, End: a.End}}})
+					}
+				}
+			}
 			requests, policy, idx := "POST /", "close", 0
 			if p.Attempts-p.CachedExtra <= 1 {
 				// The resend comes from a stale pooled connection: warm the
