@@ -3,7 +3,9 @@ package rules
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ngxlint/ngxlint/analyzer"
@@ -16,19 +18,62 @@ import (
 )
 
 // luaFacts returns luacheck's analysis of a chunk, computed once per run
-// and shared by every rule.
+// and shared by every rule. The first call analyses every chunk of the
+// configuration in parallel (warmLua), so that rules, which all walk the
+// chunks in the same order, do not queue behind each other on one chunk.
 func luaFacts(pass *analyzer.Pass, c *nginxconf.LuaChunk) *luacheck.Result {
-	type key struct{ c *nginxconf.LuaChunk }
-	return pass.Fact(key{c}, func() any {
-		opts := luacheck.Options{}
-		if pass.Profile.HasLNM() {
-			opts.LuaNginxModuleVersion = pass.Profile.LNM.String()
+	warmLua(pass)
+	return pass.Fact(luaKey{c}, func() any { return analyzeLua(pass, c) }).(*luacheck.Result)
+}
+
+type luaKey struct{ c *nginxconf.LuaChunk }
+
+func analyzeLua(pass *analyzer.Pass, c *nginxconf.LuaChunk) *luacheck.Result {
+	opts := luacheck.Options{}
+	if pass.Profile.HasLNM() {
+		opts.LuaNginxModuleVersion = pass.Profile.LNM.String()
+	}
+	if !pass.Profile.Core.IsZero() {
+		opts.LuaRestyCoreVersion = pass.Profile.Core.String()
+	}
+	return luacheck.Analyze(c, opts)
+}
+
+// warmLua computes the luacheck facts of every analysable chunk once per
+// run, on GOMAXPROCS workers; later luaFacts calls find them memoised.
+// Chunks are independent (luacheck.Analyze reads only its chunk), so the
+// order they are computed in does not change any result.
+func warmLua(pass *analyzer.Pass) {
+	type warmKey struct{}
+	pass.Fact(warmKey{}, func() any {
+		refs := analysableLua(pass.Model)
+		jobs := make(chan *nginxconf.LuaChunk)
+		var wg sync.WaitGroup
+		for range min(runtime.GOMAXPROCS(0), len(refs)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for c := range jobs {
+					analyzeLuaOnce(pass, c)
+				}
+			}()
 		}
-		if !pass.Profile.Core.IsZero() {
-			opts.LuaRestyCoreVersion = pass.Profile.Core.String()
+		for _, r := range refs {
+			jobs <- r.Chunk
 		}
-		return luacheck.Analyze(c, opts)
-	}).(*luacheck.Result)
+		close(jobs)
+		wg.Wait()
+		return true
+	})
+}
+
+// analyzeLuaOnce memoises one chunk's facts on a warm-up worker. A panic
+// (luacheck.Analyze recovers its own; this is a guard) leaves the fact
+// nil, and the rule that reads it then fails as an internal error in its
+// own goroutine, where the driver recovers it, instead of killing the run.
+func analyzeLuaOnce(pass *analyzer.Pass, c *nginxconf.LuaChunk) {
+	defer func() { _ = recover() }()
+	pass.Fact(luaKey{c}, func() any { return analyzeLua(pass, c) })
 }
 
 // analysableLua lists the model's Lua chunks whose code was loaded.
@@ -185,6 +230,14 @@ func envOf(pass *analyzer.Pass) confirmEnv {
 	return e
 }
 
+// hotLoopCap is how many upstream attempts one client request may make in
+// a confirmation before the emulator cuts it and reports it unbounded. A
+// loop is proven by hitting the cap with the tries never running out (the
+// trace shows them); 200 attempts take about 30 ms on loopback, so a
+// confirmation stays well inside an interactive run, while no bounded
+// scenario of these rules comes near it.
+const hotLoopCap = 200
+
 // scenario describes how a rule confirms a finding in the emulator.
 type scenario struct {
 	env      confirmEnv
@@ -224,7 +277,7 @@ func (s scenario) confirmer() analyzer.Confirmer {
 		}
 		cfg.MaxAttempts = s.maxAttempts
 		if cfg.MaxAttempts == 0 {
-			cfg.MaxAttempts = 1000
+			cfg.MaxAttempts = hotLoopCap
 		}
 		cfg.Timeout = s.timeout
 		if cfg.Timeout == 0 {

@@ -128,7 +128,7 @@ func runLuaBalancerKeepaliveLoop(pass *analyzer.Pass) error {
 		}
 		d.Confirm = scenario{env: envOf(pass),
 			target: fromconf.Target{Upstream: u, Location: l}, profile: p, policy: "first-only",
-			requests: "GET /, GET /", maxAttempts: 1000,
+			requests: "GET /, GET /", maxAttempts: hotLoopCap,
 			judge: func(r *emulator.Result) (bool, string) {
 				for i, q := range r.Requests {
 					if q.Unbounded {

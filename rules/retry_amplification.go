@@ -87,7 +87,7 @@ loops have their own rules (NGX2001 lua-balancer-keepalive-loop, NGX2003 set-mor
 			d.Fixes = append(d.Fixes, analyzer.SuggestedFix{Message: "bound the retries",
 				Edits: []analyzer.TextEdit{{Pos: at, End: at, NewText: lineIndent(pp) + "proxy_next_upstream_tries 2;\n"}}})
 			d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: l}, profile: pass.Profile, policy: "close",
-				requests: "GET /", maxAttempts: 1000, judge: attemptsJudge(p, 0)}.confirmer()
+				requests: "GET /", maxAttempts: hotLoopCap, judge: attemptsJudge(p, 0)}.confirmer()
 			pass.Report(d)
 		}
 		return nil

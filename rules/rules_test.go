@@ -154,7 +154,7 @@ func TestSeedConfirmation(t *testing.T) {
 	if cf.Observed["unbounded"] != true {
 		t.Errorf("observed %v, want unbounded", cf.Observed)
 	}
-	if conns, _ := cf.Observed["upstream_connections"].(int); conns < 500 {
+	if conns, _ := cf.Observed["upstream_connections"].(int); conns < hotLoopCap-10 {
 		t.Errorf("observed only %d upstream connections for a hot loop", conns)
 	}
 }

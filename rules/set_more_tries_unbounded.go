@@ -110,7 +110,7 @@ func runSetMoreTriesUnbounded(pass *analyzer.Pass) error {
 				d.Related = append(d.Related, analyzer.Related{Pos: l.Proxy.Pass.Directive.Pos, Message: "proxied from here with no retry bound"})
 			}
 			d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: open[0]}, profile: p, policy: "close",
-				requests: "GET /", maxAttempts: 1000,
+				requests: "GET /", maxAttempts: hotLoopCap,
 				judge: func(r *emulator.Result) (bool, string) {
 					q := r.Requests[0]
 					if q.Unbounded {

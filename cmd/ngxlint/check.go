@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -728,22 +729,22 @@ func (c *Command) writeText(r checkReport, verbose bool) {
 	}
 }
 
+// writeSnippet prints the line holding pos and a caret under its column.
+// It finds the line from the byte offset, so printing many findings of a
+// large file stays linear.
 func writeSnippet(w io.Writer, src []byte, pos nginxconf.Pos, paint func(string, string) string) {
-	if src == nil || pos.Line <= 0 {
+	if src == nil || pos.Line <= 0 || pos.Offset < 0 || pos.Offset > len(src) {
 		return
 	}
-	lines := strings.Split(string(src), "\n")
-	if pos.Line > len(lines) {
-		return
+	start := bytes.LastIndexByte(src[:pos.Offset], '\n') + 1
+	end := bytes.IndexByte(src[pos.Offset:], '\n')
+	if end < 0 {
+		end = len(src)
+	} else {
+		end += pos.Offset
 	}
-	line := strings.TrimRight(lines[pos.Line-1], "\r")
+	line := strings.TrimRight(string(src[start:end]), "\r")
 	fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(line, "\t", " "))
-	col := pos.Column - 1
-	if col < 0 {
-		col = 0
-	}
-	if col > len(line) {
-		col = len(line)
-	}
+	col := min(max(pos.Column-1, 0), len(line))
 	fmt.Fprintf(w, "  %s%s\n", strings.Repeat(" ", col), paint("1;32", "^"))
 }

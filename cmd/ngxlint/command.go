@@ -144,8 +144,8 @@ func (c *Command) tty() bool {
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	// A character device is not enough: /dev/null is one too.
+	return isTerminal(f)
 }
 
 func (c *Command) color() bool { return c.tty() && c.env("NO_COLOR") == "" }
