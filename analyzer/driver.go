@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -37,14 +38,16 @@ func Run(cfg *nginxconf.Config, model *nginxconf.Model, rules []*Rule, opts Opti
 	facts := &Facts{}
 	var mu sync.Mutex
 	res := &Result{}
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	// Every rule gets its goroutine at once; the scheduler runs GOMAXPROCS
+	// of them at a time. A semaphore of GOMAXPROCS slots made a rule that
+	// waits for a shared fact (another rule computing the retry model or
+	// the Lua warm-up) hold a slot while idle, and left a processor idle
+	// at the end when the last rules started were the slow ones.
 	var wg sync.WaitGroup
 	for _, r := range rules {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
 			var local []*Diagnostic
 			pass := &Pass{Rule: r, Config: cfg, Model: model, Profile: opts.Profile, Settings: opts.Settings, facts: facts,
 				report: func(d *Diagnostic) { local = append(local, d) }}
@@ -99,16 +102,45 @@ func runRule(r *Rule, pass *Pass) (err error) {
 
 // SortDiagnostics orders by file, offset, rule and message, and drops exact
 // duplicates (the same rule at the same place with the same message, which
-// happens when one include is read from two places).
+// happens when one include is read from two places). Ties keep their input
+// order: the sort is stable, but as an O(n log n) sort on (key, input
+// index) rather than slices.SortStableFunc's insertion sort and in-place
+// merging, which does O(n log² n) comparisons and was the driver's top cost
+// with tens of thousands of findings.
 func SortDiagnostics(ds []*Diagnostic) []*Diagnostic {
-	slices.SortStableFunc(ds, func(a, b *Diagnostic) int {
-		return cmp.Or(
-			cmp.Compare(a.Pos.File, b.Pos.File),
-			cmp.Compare(a.Pos.Offset, b.Pos.Offset),
-			cmp.Compare(a.Rule.ID, b.Rule.ID),
-			cmp.Compare(a.Message, b.Message),
-		)
+	// The position is copied into the entry so that most comparisons
+	// touch only the slice being sorted.
+	type entry struct {
+		file string
+		off  int
+		d    *Diagnostic
+		i    int
+	}
+	es := make([]entry, len(ds))
+	for i, d := range ds {
+		es[i] = entry{d.Pos.File, d.Pos.Offset, d, i}
+	}
+	slices.SortFunc(es, func(x, y entry) int {
+		// Early returns rather than cmp.Or, which would compare the
+		// messages of every pair.
+		if x.file != y.file {
+			return strings.Compare(x.file, y.file)
+		}
+		if x.off != y.off {
+			return cmp.Compare(x.off, y.off)
+		}
+		a, b := x.d, y.d
+		if a.Rule != b.Rule && a.Rule.ID != b.Rule.ID {
+			return strings.Compare(a.Rule.ID, b.Rule.ID)
+		}
+		if a.Message != b.Message {
+			return strings.Compare(a.Message, b.Message)
+		}
+		return cmp.Compare(x.i, y.i)
 	})
+	for i, e := range es {
+		ds[i] = e.d
+	}
 	return slices.CompactFunc(ds, func(a, b *Diagnostic) bool {
 		return a.Pos == b.Pos && a.Rule == b.Rule && a.Message == b.Message
 	})

@@ -2,7 +2,9 @@ package analyzer
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -49,13 +51,37 @@ func applySuppressions(cfg *nginxconf.Config, ran []*Rule, ds []*Diagnostic) []*
 	if len(ignores) == 0 {
 		return append(ds, extra...)
 	}
+	// Sweep each file's diagnostics in offset order against its ignores in
+	// start order, keeping only the ignores whose range is still open:
+	// linear in diagnostics plus ignores, where testing every ignore
+	// against every diagnostic was quadratic on large configurations.
+	byFile := map[string][]*ignore{}
+	for _, ig := range ignores {
+		byFile[ig.pos.File] = append(byFile[ig.pos.File], ig)
+	}
+	for _, igs := range byFile {
+		slices.SortStableFunc(igs, func(a, b *ignore) int { return cmp.Compare(a.start, b.start) })
+	}
+	ds = SortDiagnostics(ds)
 	kept := ds[:0]
-	for _, d := range ds {
+	var (
+		file   string
+		igs    []*ignore
+		next   int
+		active []*ignore
+	)
+	for i, d := range ds {
+		if i == 0 || d.Pos.File != file {
+			file, igs, next, active = d.Pos.File, byFile[d.Pos.File], 0, active[:0]
+		}
+		off := d.Pos.Offset
+		for next < len(igs) && igs[next].start <= off {
+			active = append(active, igs[next])
+			next++
+		}
+		active = slices.DeleteFunc(active, func(ig *ignore) bool { return ig.end <= off })
 		suppressed := false
-		for _, ig := range ignores {
-			if ig.pos.File != d.Pos.File || d.Pos.Offset < ig.start || d.Pos.Offset >= ig.end {
-				continue
-			}
+		for _, ig := range active {
 			for _, s := range ig.selectors {
 				if d.Rule.Matches(s) {
 					ig.used, suppressed = true, true
@@ -107,8 +133,10 @@ func fileIgnores(f *nginxconf.File) ([]*ignore, []*Diagnostic) {
 		} else {
 			lineEnd += lineStart
 		}
-		text := string(data[lineStart:lineEnd])
-		if i := strings.Index(text, "ngxlint:"); i >= 0 {
+		// Only lines with the marker become strings: a large file with one
+		// ignore is scanned without an allocation per line.
+		if i := bytes.Index(data[lineStart:lineEnd], []byte("ngxlint:")); i >= 0 {
+			text := string(data[lineStart:lineEnd])
 			if kind, rest, markerCol, ok := parseIgnoreComment(text, i); ok {
 				pos := nginxconf.Pos{File: f.Path, Line: line, Column: markerCol + 1, Offset: lineStart + markerCol}
 				sels, reason := splitSelectors(rest)

@@ -31,15 +31,52 @@ type Scope struct {
 	// Directives are the scope's own directives in nginx order; block
 	// directives appear here, their contents do not.
 	Directives []*Directive
-	byName     map[string][]*Directive
+	// The directives by name: a short list while the scope has few
+	// distinct names (most locations and upstreams), a map beyond. A map
+	// per scope was a fifth of BuildModel's time and allocations on
+	// large configurations.
+	few    []namedDirectives
+	byName map[string][]*Directive
 }
+
+type namedDirectives struct {
+	name string
+	ds   []*Directive
+}
+
+// fewNames is how many distinct names a scope keeps in a list before it
+// switches to a map.
+const fewNames = 8
 
 func (s *Scope) add(d *Directive) {
 	s.Directives = append(s.Directives, d)
-	if s.byName == nil {
-		s.byName = map[string][]*Directive{}
+	if s.byName != nil {
+		s.byName[d.Name] = append(s.byName[d.Name], d)
+		return
 	}
-	s.byName[d.Name] = append(s.byName[d.Name], d)
+	for i := range s.few {
+		if s.few[i].name == d.Name {
+			s.few[i].ds = append(s.few[i].ds, d)
+			return
+		}
+	}
+	if len(s.few) < fewNames {
+		// A name's first occurrence shares s.Directives' backing array
+		// (capacity 1, so a second occurrence copies): append never
+		// rewrites an element below len, so the view stays valid.
+		n := len(s.Directives)
+		if s.few == nil {
+			s.few = make([]namedDirectives, 0, fewNames)
+		}
+		s.few = append(s.few, namedDirectives{d.Name, s.Directives[n-1 : n : n]})
+		return
+	}
+	s.byName = make(map[string][]*Directive, 2*fewNames)
+	for _, nd := range s.few {
+		s.byName[nd.name] = nd.ds
+	}
+	s.few = nil
+	s.byName[d.Name] = []*Directive{d}
 }
 
 // Own returns the occurrences of name written directly in s.
@@ -47,7 +84,15 @@ func (s *Scope) Own(name string) []*Directive {
 	if s == nil {
 		return nil
 	}
-	return s.byName[name]
+	if s.byName != nil {
+		return s.byName[name]
+	}
+	for i := range s.few {
+		if s.few[i].name == name {
+			return s.few[i].ds
+		}
+	}
+	return nil
 }
 
 // Effective returns the directive that applies in s for a directive that
@@ -56,7 +101,7 @@ func (s *Scope) Own(name string) []*Directive {
 // It returns nil when no level sets it (the built-in default applies).
 func (s *Scope) Effective(name string) *Directive {
 	for ; s != nil; s = s.Parent {
-		if ds := s.byName[name]; len(ds) > 0 {
+		if ds := s.Own(name); len(ds) > 0 {
 			return ds[0]
 		}
 	}
@@ -71,7 +116,7 @@ func (s *Scope) Effective(name string) *Directive {
 // conf->headers = prev->headers").
 func (s *Scope) EffectiveAll(name string) []*Directive {
 	for ; s != nil; s = s.Parent {
-		if ds := s.byName[name]; len(ds) > 0 {
+		if ds := s.Own(name); len(ds) > 0 {
 			return ds
 		}
 	}
@@ -255,7 +300,11 @@ func BuildModel(cfg *Config) *Model {
 		location *Location
 		upstream *Upstream
 	}
-	frames := map[*Directive]frame{} // block directive -> what it opened
+	// frames[k] is what the block directive at depth k (parents[k]) opened.
+	// Walk is depth first and visits a block's children right after it
+	// (include directives have no block), so a stack indexed by depth
+	// replaces a map keyed by directive.
+	var frames []frame
 	root := frame{scope: &Scope{Kind: "main"}}
 	type passRef struct {
 		pp  *ProxyPass
@@ -264,13 +313,18 @@ func BuildModel(cfg *Config) *Model {
 	var passes []passRef
 	cfg.Walk(func(d *Directive, parents []*Directive) bool {
 		fr := root
-		if len(parents) > 0 {
-			var ok bool
-			if fr, ok = frames[parents[len(parents)-1]]; !ok {
+		if k := len(parents); k > 0 {
+			if k > len(frames) {
 				return false // inside a block we do not model (duplicate http...)
 			}
+			fr = frames[k-1]
 		}
 		if fr.scope != nil && d.Name != "include" {
+			if fr.scope.Directives == nil && fr.scope.Directive != nil {
+				// Most of a scope's directives are its block's (includes
+				// add more): one allocation instead of append's doublings.
+				fr.scope.Directives = make([]*Directive, 0, len(fr.scope.Directive.Block))
+			}
 			fr.scope.add(d)
 		}
 		if d.Lua != nil {
@@ -358,7 +412,7 @@ func BuildModel(cfg *Config) *Model {
 			// contents are not settings of the enclosing level.
 			child.scope = nil
 		}
-		frames[d] = child
+		frames = append(frames[:len(parents)], child)
 		return true
 	})
 	for _, c := range []*Context{m.HTTP, m.Stream} {
@@ -403,6 +457,7 @@ func BuildModel(cfg *Config) *Model {
 func (p *ProxySettings) fill(s *Scope) {
 	p.NextUpstream = s.Effective("proxy_next_upstream")
 	if p.NextUpstream != nil {
+		p.NextUpstreamValues = make([]string, 0, len(p.NextUpstream.Args))
 		for _, a := range p.NextUpstream.Args {
 			p.NextUpstreamValues = append(p.NextUpstreamValues, a.Value)
 		}

@@ -3,8 +3,9 @@
 #
 # Builds the CLI and the drivers under bench/, generates the inputs
 # (internal/gen, internal/luagen), then times with bench/measure (median of
-# N runs after a warm-up; wall time includes process start; peak RSS from
-# wait4's rusage):
+# N runs after a warm-up, the compared commands interleaved round by round;
+# wall time includes process start; CPU time and peak RSS from wait4's
+# rusage):
 #   - ngxlint check of the reference config (5,000 servers x 3 locations,
 #     5,000 upstreams, 500 with balancer_by_lua_block, ~128,000 lines), and
 #     of the same servers spread over a 341-file include tree;
@@ -20,8 +21,8 @@
 # prints the ratios the targets are stated in, plus (LINEARITY=1, the
 # default) the 1x/4x/16x Go benchmark of the whole pipeline.
 #
-# Environment: N (repetitions, default 5), SLOW_N (for luacheck and nginx -t,
-# default 3), OUT (work directory, default bench/out), NGINX (default
+# Environment: N (rounds of runs, default 5), SLOW_N (rounds that include
+# luacheck and nginx -t, default 3), OUT (work directory, default bench/out), NGINX (default
 # /usr/sbin/nginx or nginx on PATH), LUACHECK (default luacheck on PATH),
 # LINEARITY (0 skips the Go benchmark).
 set -euo pipefail
@@ -57,7 +58,7 @@ echo
 modflags=()
 nginx_ok=""
 if [ -n "$NGINX" ]; then
-	if "$NGINX" -V 2>&1 | grep -q -- '--add-module=.*lua-nginx-module\|ngx_lua'; then
+	if "$NGINX" -V 2>&1 | grep -q -- '--add-module=[^ ]*lua-nginx-module'; then
 		nginx_ok=1 # lua built in
 	elif [ -f "$MODDIR/ndk_http_module.so" ] && [ -f "$MODDIR/ngx_http_lua_module.so" ]; then
 		modflags=(-module "$MODDIR/ndk_http_module.so" -module "$MODDIR/ngx_http_lua_module.so")
@@ -80,38 +81,48 @@ echo
 VERS=(--nginx-version 1.22.1 --lua-nginx-module-version 0.10.23)
 NG="$BIN/ngxlint"
 
-echo "runs:"
-"$M" run -name check-reference -results "$R" -n "$N" -ok 0,1 -stdout "$OUT/check-reference.out" -- \
-	"$NG" check --no-config "${VERS[@]}" "$OUT/reference/nginx.conf"
-"$M" run -name check-reference-unknown -results "$R" -n "$N" -ok 0,1 -stdout "$OUT/check-reference-unknown.out" \
-	-note "(no versions declared: $(grep -c '\[' "$OUT/check-reference.out" || true) -> many findings)" -- \
-	"$NG" check --no-config "$OUT/reference/nginx.conf"
-"$M" run -name check-includes -results "$R" -n "$N" -ok 0,1 -stdout "$OUT/check-includes.out" -- \
-	"$NG" check --no-config "${VERS[@]}" "$OUT/includes/nginx.conf"
-"$M" run -name gonginx-parse -results "$R" -n "$N" -- "$BIN/gonginxparse" "$OUT/reference/nginx.conf"
+# The compared commands run interleaved, one run of each per round, so
+# that load from other processes falls on both sides of every ratio. The
+# slow baselines (nginx -t, luacheck) take part in the first SLOW_N rounds.
+# Each entry: name|accepted exit codes|slow|command (words split on spaces;
+# no path here contains one).
+cmds=(
+	"check-reference|0,1||$NG check --no-config ${VERS[*]} $OUT/reference/nginx.conf"
+	"check-reference-unknown|0,1||$NG check --no-config $OUT/reference/nginx.conf"
+	"check-includes|0,1||$NG check --no-config ${VERS[*]} $OUT/includes/nginx.conf"
+	"gonginx-parse|0||$BIN/gonginxparse $OUT/reference/nginx.conf"
+	"lua-analyze-50k|0||$BIN/luaanalyze $OUT/luafile/lua/gen.lua"
+	"check-lua-50k|0,1||$NG check --no-config ${VERS[*]} $OUT/luafile/nginx.conf"
+)
 if [ -n "$nginx_ok" ]; then
-	"$M" run -name nginx-t -results "$R" -n "$SLOW_N" -- \
-		"$NGINX" -t -q -p "$OUT/reference/" -c "$OUT/reference/nginx.conf"
-	"$M" run -name nginx-t-includes -results "$R" -n "$SLOW_N" -- \
-		"$NGINX" -t -q -p "$OUT/includes/" -c "$OUT/includes/nginx.conf"
+	cmds+=("nginx-t|0|slow|$NGINX -t -q -p $OUT/reference/ -c $OUT/reference/nginx.conf")
+	cmds+=("nginx-t-includes|0|slow|$NGINX -t -q -p $OUT/includes/ -c $OUT/includes/nginx.conf")
 else
 	"$M" skip -name nginx-t -results "$R" -note "nginx with the lua module not found (NGINX=$NGINX, MODDIR=$MODDIR)"
 fi
 if [ -n "$LUACHECK" ]; then
 	# Exit 1: luacheck found warnings (the file has deliberate ones).
-	"$M" run -name luacheck-50k -results "$R" -n "$SLOW_N" -ok 0,1 -- \
-		"$LUACHECK" --codes --formatter plain --std ngx_lua --no-config --no-cache "$OUT/luafile/lua/gen.lua"
+	cmds+=("luacheck-50k|0,1|slow|$LUACHECK --codes --formatter plain --std ngx_lua --no-config --no-cache $OUT/luafile/lua/gen.lua")
 else
 	"$M" skip -name luacheck-50k -results "$R" -note "luacheck not found"
 fi
-"$M" run -name lua-analyze-50k -results "$R" -n "$N" -- "$BIN/luaanalyze" "$OUT/luafile/lua/gen.lua"
-"$M" run -name check-lua-50k -results "$R" -n "$N" -ok 0,1 -stdout "$OUT/check-lua.out" -- \
-	"$NG" check --no-config "${VERS[@]}" "$OUT/luafile/nginx.conf"
+echo "runs: $N interleaved rounds ($SLOW_N with nginx -t and luacheck), after one warm-up round"
+for round in $(seq 0 "$N"); do
+	for c in "${cmds[@]}"; do
+		IFS='|' read -r name ok slow cmd <<<"$c"
+		if [ -n "$slow" ] && [ "$round" -gt "$SLOW_N" ]; then continue; fi
+		warm=(-n 1 -warmup=false)
+		if [ "$round" = 0 ]; then warm=(-n 0); fi
+		# shellcheck disable=SC2086 # cmd is split into words on purpose
+		"$M" run -quiet -name "$name" -results "$R" "${warm[@]}" -ok "$ok" -stdout "$OUT/$name.out" -- $cmd
+	done
+done
 "$M" run -name check-seed -results "$R" -n $((N * 4)) -ok 0,1 -- "$NG" check --no-config examples/seed/nginx.conf
 "$M" run -name confirm-seed -results "$R" -n $((N * 2)) -ok 1 -stdout "$OUT/confirm-seed.out" -- \
 	"$NG" check --no-config --confirm --lua-nginx-module-version 0.10.0 examples/seed/nginx.conf
 grep -q 'confirmed:' "$OUT/confirm-seed.out" || { echo "confirm-seed: the finding was not confirmed" >&2; exit 1; }
 echo
+echo "findings: check-reference $(tail -1 "$OUT/check-reference.out"); check-reference-unknown (no versions declared) $(tail -1 "$OUT/check-reference-unknown.out"); check-includes $(tail -1 "$OUT/check-includes.out"); check-lua-50k $(tail -1 "$OUT/check-lua-50k.out")"
 
 # Rules and Lua chunks run in parallel; the output must not depend on it.
 "$NG" check --no-config "${VERS[@]}" "$OUT/reference/nginx.conf" >"$OUT/det1.out" || true
@@ -127,12 +138,19 @@ echo
 "$M" report -results "$R"
 
 if [ "$LINEARITY" != 0 ]; then
+	# Wall time per line is only meaningful on an idle machine; CPU time
+	# per line (getrusage, all threads, GC included) and bytes per line are
+	# what show the growth.
+	table='/^Benchmark/ {
+		name=$1; sub(/^Benchmark[A-Za-z]+\//, "", name); sub(/-[0-9]+$/, "", name)
+		delete v
+		for (i = 2; i < NF; i++) { v[$(i+1)] = $i }
+		printf "  %-14s %8d lines  %9.1f ms/op  %7.0f ns/line  %7.0f cpu-ns/line  %6.0f B/line  %5.1f allocs/line\n", name, v["lines"], v["ns/op"]/1e6, v["ns/line"], v["cpu-ns/line"], v["B/op"]/v["lines"], v["allocs/op"]/v["lines"]
+	}'
 	echo
-	echo "linearity (go test -bench BenchmarkPipeline ./rules: load + model + every rule, in-process):"
-	go test -run '^$' -bench 'BenchmarkPipeline' -benchtime 3x -benchmem ./rules/ |
-		awk '/^BenchmarkPipeline/ {
-			name=$1; sub(/^BenchmarkPipeline\//, "", name); sub(/-[0-9]+$/, "", name)
-			for (i = 2; i <= NF; i++) { v[$(i+1)] = $i }
-			printf "  %-14s %8d lines  %8.1f ms/op  %7.0f ns/line  %6.0f B/line  %6.1f allocs/line\n", name, v["lines"], v["ns/op"]/1e6, v["ns/line"], v["B/op"]/v["lines"], v["allocs/op"]/v["lines"]
-		}'
+	echo "linearity, whole pipeline (go test -bench BenchmarkPipeline ./rules: load + model + every rule, in-process, 1x/4x/16x):"
+	go test -run '^$' -bench 'BenchmarkPipeline' -benchtime 3x -benchmem ./rules/ | awk "$table"
+	echo
+	echo "linearity, Lua analysis of one chunk (go test -bench BenchmarkAnalyzeScale ./luacheck):"
+	go test -run '^$' -bench 'BenchmarkAnalyzeScale' -benchtime 3x -benchmem ./luacheck/ | awk "$table"
 fi

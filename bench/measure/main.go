@@ -1,18 +1,22 @@
 // Command measure times commands for scripts/bench.sh and prints the
 // comparison table.
 //
-//	measure run -name NAME -results FILE [-n 5] [-ok 0,1] [-stdout FILE] [-dir DIR] -- CMD ARGS...
+//	measure run -name NAME -results FILE [-n 5] [-warmup=false] [-quiet] [-ok 0,1] [-stdout FILE] [-dir DIR] -- CMD ARGS...
 //	measure skip -name NAME -results FILE -note "why"
 //	measure report -results FILE
 //	measure machine
 //
-// run executes the command once untimed (to warm the page cache), then n
-// times, and appends one tab-separated line to the results file: the
-// median and minimum wall time, the median CPU time (user + system, from
-// wait4's rusage) and the peak resident set size (the largest ru_maxrss of
-// the runs). Wall time includes process start. An exit code outside -ok
-// fails the measurement. report prints every line and the ratios the
-// performance targets are stated in (issue 7), measured in the same run.
+// run executes the command once untimed (to warm the page cache; -warmup=false
+// skips it), then n times, and appends one tab-separated line per timed
+// run to the results file: wall time (process start included), CPU time
+// (user + system) and maximum resident set size, both from wait4's
+// rusage. An exit code outside -ok fails the measurement. Several run
+// calls may add samples under one name: scripts/bench.sh interleaves the
+// commands it compares, one run each per round, so that load from other
+// processes on a shared machine falls on both sides of a ratio. report
+// groups the samples by name (median and minimum wall time, median CPU
+// time, largest RSS) and prints the ratios the performance targets are
+// stated in (issue 7).
 package main
 
 import (
@@ -98,10 +102,11 @@ func runCmd(args []string) error {
 	name := fs.String("name", "", "measurement name")
 	results := fs.String("results", "", "results file (appended)")
 	n := fs.Int("n", 5, "timed repetitions")
+	warmup := fs.Bool("warmup", true, "run the command once untimed first")
+	quiet := fs.Bool("quiet", false, "print nothing")
 	okCodes := fs.String("ok", "0", "accepted exit codes, comma-separated")
 	stdout := fs.String("stdout", "", "file for the command's standard output (default: discarded)")
 	dir := fs.String("dir", "", "working directory")
-	note := fs.String("note", "", "note printed with the result")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -121,8 +126,12 @@ func runCmd(args []string) error {
 	if out == "" {
 		out = *results + ".stdout"
 	}
+	first := 1
+	if *warmup {
+		first = 0 // run 0 warms caches and is not recorded
+	}
 	var samples []sample
-	for i := 0; i <= *n; i++ {
+	for i := first; i <= *n; i++ {
 		s, code, err := runOnce(argv, *dir, out)
 		if err != nil {
 			return fmt.Errorf("%s: %v", *name, err)
@@ -130,22 +139,17 @@ func runCmd(args []string) error {
 		if !ok[code] {
 			return fmt.Errorf("%s: %s exited %d (accepted: %s)", *name, strings.Join(argv, " "), code, *okCodes)
 		}
-		if i > 0 { // the first run warms caches
+		if i > 0 {
 			samples = append(samples, s)
 		}
 	}
-	walls := make([]time.Duration, len(samples))
-	cpus := make([]time.Duration, len(samples))
-	var peak int64
-	for i, s := range samples {
-		walls[i], cpus[i] = s.wall, s.cpu
-		peak = max(peak, s.rssKB)
+	if err := appendSamples(*results, *name, samples); err != nil {
+		return err
 	}
-	slices.Sort(walls)
-	slices.Sort(cpus)
-	r := result{name: *name, n: *n, wall: median(walls), minWall: walls[0], cpu: median(cpus), rssKB: peak, note: *note}
-	fmt.Printf("  %-22s %s\n", r.name, r.summary())
-	return appendResult(*results, r)
+	if !*quiet && len(samples) > 0 {
+		fmt.Printf("  %-24s %s\n", *name, summarize(*name, samples).summary())
+	}
+	return nil
 }
 
 func skipCmd(args []string) error {
@@ -156,8 +160,14 @@ func skipCmd(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	fmt.Printf("  %-22s skipped: %s\n", *name, *note)
-	return appendResult(*results, result{name: *name, skipped: true, note: *note})
+	fmt.Printf("  %-24s skipped: %s\n", *name, *note)
+	f, err := os.OpenFile(*results, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "%s\tskip\t%s\n", *name, strings.ReplaceAll(*note, "\t", " "))
+	return err
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -168,38 +178,54 @@ func median(ds []time.Duration) time.Duration {
 	return (ds[n/2-1] + ds[n/2]) / 2
 }
 
+// result summarises the samples of one name.
 type result struct {
-	name                string
-	n                   int
-	wall, minWall, cpu  time.Duration
-	rssKB               int64
-	skipped             bool
-	note                string
+	name               string
+	n                  int
+	wall, minWall, cpu time.Duration
+	rssKB              int64
+	skipped            bool
+	note               string
+}
+
+func summarize(name string, samples []sample) result {
+	walls := make([]time.Duration, len(samples))
+	cpus := make([]time.Duration, len(samples))
+	var peak int64
+	for i, s := range samples {
+		walls[i], cpus[i] = s.wall, s.cpu
+		peak = max(peak, s.rssKB)
+	}
+	slices.Sort(walls)
+	slices.Sort(cpus)
+	return result{name: name, n: len(samples), wall: median(walls), minWall: walls[0], cpu: median(cpus), rssKB: peak}
 }
 
 func (r result) summary() string {
 	if r.skipped {
 		return "skipped: " + r.note
 	}
-	s := fmt.Sprintf("median %9s  min %9s  cpu %9s  peak RSS %6.1f MiB  (n=%d)", ms(r.wall), ms(r.minWall), ms(r.cpu), float64(r.rssKB)/1024, r.n)
-	if r.note != "" {
-		s += "  " + r.note
-	}
-	return s
+	return fmt.Sprintf("median %9s  min %9s  cpu %9s  peak RSS %6.1f MiB  (n=%d)", ms(r.wall), ms(r.minWall), ms(r.cpu), float64(r.rssKB)/1024, r.n)
 }
 
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1fms", float64(d)/1e6)
 }
 
-func appendResult(file string, r result) error {
+// The results file has one line per timed run: name, wall ns, CPU ns,
+// maxrss KB; or name, "skip", note.
+func appendSamples(file, name string, samples []sample) error {
 	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, err = fmt.Fprintf(f, "%s\t%d\t%d\t%d\t%d\t%d\t%t\t%s\n", r.name, r.n, r.wall, r.minWall, r.cpu, r.rssKB, r.skipped, r.note)
-	return err
+	for _, s := range samples {
+		if _, err := fmt.Fprintf(f, "%s\t%d\t%d\t%d\n", name, s.wall, s.cpu, s.rssKB); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func readResults(file string) (map[string]result, []string, error) {
@@ -208,28 +234,39 @@ func readResults(file string) (map[string]result, []string, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	m := map[string]result{}
+	samples := map[string][]sample{}
+	skipped := map[string]string{}
 	var order []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		p := strings.SplitN(sc.Text(), "\t", 8)
-		if len(p) != 8 {
+		p := strings.Split(sc.Text(), "\t")
+		if len(p) < 3 {
 			continue
 		}
-		var r result
-		r.name = p[0]
-		r.n, _ = strconv.Atoi(p[1])
-		w, _ := strconv.ParseInt(p[2], 10, 64)
-		mw, _ := strconv.ParseInt(p[3], 10, 64)
-		c, _ := strconv.ParseInt(p[4], 10, 64)
-		r.wall, r.minWall, r.cpu = time.Duration(w), time.Duration(mw), time.Duration(c)
-		r.rssKB, _ = strconv.ParseInt(p[5], 10, 64)
-		r.skipped = p[6] == "true"
-		r.note = p[7]
-		if _, seen := m[r.name]; !seen {
-			order = append(order, r.name)
+		if _, seen := samples[p[0]]; !seen {
+			if _, seen := skipped[p[0]]; !seen {
+				order = append(order, p[0])
+			}
 		}
-		m[r.name] = r
+		if p[1] == "skip" {
+			skipped[p[0]] = p[2]
+			continue
+		}
+		if len(p) != 4 {
+			continue
+		}
+		w, _ := strconv.ParseInt(p[1], 10, 64)
+		c, _ := strconv.ParseInt(p[2], 10, 64)
+		r, _ := strconv.ParseInt(p[3], 10, 64)
+		samples[p[0]] = append(samples[p[0]], sample{wall: time.Duration(w), cpu: time.Duration(c), rssKB: r})
+	}
+	m := map[string]result{}
+	for _, name := range order {
+		if ss := samples[name]; len(ss) > 0 {
+			m[name] = summarize(name, ss)
+		} else {
+			m[name] = result{name: name, skipped: true, note: skipped[name]}
+		}
 	}
 	return m, order, sc.Err()
 }
@@ -269,12 +306,12 @@ func reportCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("measurements (median of n runs after one warm-up; wall includes process start; cpu = user+sys):")
+	fmt.Println("measurements (median and minimum of n runs after one warm-up; wall includes process start; cpu = user+sys, median; peak RSS = largest maxrss):")
 	for _, name := range order {
-		fmt.Printf("  %-22s %s\n", name, m[name].summary())
+		fmt.Printf("  %-24s %s\n", name, m[name].summary())
 	}
 	fmt.Println()
-	fmt.Println("targets (ratios are baseline / ngxlint, measured in this run):")
+	fmt.Println("targets (ratios are baseline / ngxlint, measured in this run; judged on the median wall time):")
 	have := func(n string) (result, bool) {
 		r, ok := m[n]
 		return r, ok && !r.skipped && r.wall > 0
@@ -293,8 +330,9 @@ func reportCmd(args []string) error {
 			continue
 		}
 		wr := float64(b.wall) / float64(o.wall)
+		mr := float64(b.minWall) / float64(o.minWall)
 		cr := float64(b.cpu) / float64(o.cpu)
-		fmt.Printf("  [%s] %s: wall %.1fx (%s vs %s), cpu %.1fx\n", mark(wr >= t.min), t.desc, wr, ms(o.wall), ms(b.wall), cr)
+		fmt.Printf("  [%s] %s: median wall %.1fx (%s vs %s); min wall %.1fx; cpu %.1fx\n", mark(wr >= t.min), t.desc, wr, ms(o.wall), ms(b.wall), mr, cr)
 	}
 	if o, ok := have("check-reference"); ok {
 		if b, ok := have("nginx-t"); ok {

@@ -35,6 +35,9 @@ type Params struct {
 	// its children by path, and the leaves hold the servers. Upstreams go
 	// to "upstreams.conf", included by path.
 	IncludeDepth, IncludeFanout int
+	// Ignores writes an "# ngxlint:ignore" comment before every proxying
+	// location (suppression scanning at scale).
+	Ignores bool
 	// LuaFile, when set, adds one server whose location runs
 	// content_by_lua_file LuaFile (a path relative to the prefix).
 	LuaFile string
@@ -68,6 +71,8 @@ func Shapes() []Shape {
 			Params{Servers: 2000, LocationsPerServer: 1, LuaUpstreams: 500, LuaLocations: 2}},
 		{"includes", "the reference shape with its servers spread over an include tree 4 deep, fan-out 4 (341 files)",
 			Params{Servers: 5000, LocationsPerServer: 3, Upstreams: 4500, LuaUpstreams: 500, IncludeDepth: 4, IncludeFanout: 4}},
+		{"ignores", "the reference shape with an ngxlint:ignore comment before each of its 15,000 locations",
+			Params{Servers: 5000, LocationsPerServer: 3, Upstreams: 4500, LuaUpstreams: 500, Ignores: true}},
 		{"minimal", "the http block only: with Params.LuaFile, one location running a Lua file",
 			Params{}},
 	}
@@ -184,6 +189,9 @@ func serverText(p Params, s int) string {
 	fmt.Fprintf(&b, "    server {\n        listen 127.0.0.1:%d;\n        server_name s%d.example.com www.s%d.example.com;\n", p.ListenBase+s%1000, s, s)
 	b.WriteString("        error_page 502 504 /50x.html;\n")
 	for l := 0; l < p.LocationsPerServer; l++ {
+		if p.Ignores {
+			b.WriteString("        # ngxlint:ignore NGX2104 benchmark input: suppression scanning at scale\n")
+		}
 		fmt.Fprintf(&b, "        location /api/v%d/ {\n", l)
 		if total > 0 {
 			k := (s*p.LocationsPerServer + l) % total
