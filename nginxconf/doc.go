@@ -16,5 +16,9 @@
 // place; Config.MarshalParseJSON prints it as crossplane-style JSON; and
 // BuildModel gives the typed view. Bad input never panics: every problem is
 // an *Error with file:line:col in Config.Errors, and parsing resumes after
-// it where nginx's grammar allows.
+// it where nginx's grammar allows. Options bounds what a hostile tree can
+// cost (file size, include depth, number of files, block nesting,
+// directives); special files (devices, FIFOs, directories, /proc) are
+// refused before they are read, and error messages quote at most 64 bytes
+// of a file's words, since they end up in public CI logs.
 package nginxconf

@@ -70,10 +70,45 @@ func FuzzLoad(f *testing.F) {
 		for i, p := range parts {
 			fsys[names[i]] = &fstest.MapFile{Data: p}
 		}
-		cfg := Load(fsys, "nginx.conf", Options{MaxFiles: 50, MaxIncludeDepth: 8})
+		// Small limits, varied with the input, so that every limit is hit
+		// in the middle of real trees.
+		opts := Options{MaxFiles: 50, MaxIncludeDepth: 8}
+		if len(data)%3 == 0 {
+			opts.MaxNesting = 1 + len(data)%5
+			opts.MaxDirectives = 1 + len(data)%40
+			opts.MaxFileSize = int64(16 + len(data)%200)
+		}
+		cfg := Load(fsys, "nginx.conf", opts)
 		checkInvariants(t, cfg)
 		if len(cfg.Files) > 50 {
 			t.Fatalf("read %d files", len(cfg.Files))
+		}
+		if opts.MaxDirectives > 0 {
+			n := 0
+			cfg.Walk(func(d *Directive, parents []*Directive) bool {
+				n++
+				return true
+			})
+			if n > opts.MaxDirectives {
+				t.Fatalf("%d directives, limit %d", n, opts.MaxDirectives)
+			}
+			for _, f := range cfg.Files {
+				if int64(len(f.Data)) > opts.MaxFileSize {
+					t.Fatalf("%s: %d bytes read, limit %d", f.Path, len(f.Data), opts.MaxFileSize)
+				}
+				var depth func(ds []*Directive, n int)
+				depth = func(ds []*Directive, n int) {
+					for _, d := range ds {
+						if len(d.Block) > 0 {
+							if n+1 > opts.MaxNesting {
+								t.Fatalf("%s: blocks nested %d deep, limit %d", f.Path, n+1, opts.MaxNesting)
+							}
+							depth(d.Block, n+1)
+						}
+					}
+				}
+				depth(f.Directives, 0)
+			}
 		}
 		for _, e := range cfg.Errors {
 			// "%!" marks a fmt verb mismatch, unless the input itself

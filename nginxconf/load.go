@@ -38,6 +38,8 @@ type Options struct {
 	MaxFiles int
 	// MaxNesting bounds block nesting within one file.
 	MaxNesting int
+	// MaxDirectives bounds the directives of the whole configuration.
+	MaxDirectives int
 }
 
 func (o Options) withDefaults() Options {
@@ -52,6 +54,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxNesting <= 0 {
 		o.MaxNesting = DefaultMaxNesting
+	}
+	if o.MaxDirectives <= 0 {
+		o.MaxDirectives = DefaultMaxDirectives
 	}
 	return o
 }
@@ -149,6 +154,8 @@ type loader struct {
 	luaFiles map[string]*File
 	luaErrs  map[string]string
 	tooMany  bool
+	// budget is what may still be parsed (MaxDirectives).
+	budget *budget
 }
 
 func newLoader(fsys fs.FS, opts Options, display func(string) string) *loader {
@@ -159,6 +166,7 @@ func newLoader(fsys fs.FS, opts Options, display func(string) string) *loader {
 		cfg:      &Config{},
 		luaFiles: map[string]*File{},
 		luaErrs:  map[string]string{},
+		budget:   newBudget(opts.withDefaults().MaxDirectives),
 	}
 }
 
@@ -174,7 +182,9 @@ func (l *loader) load(mainAbs, prefix string) *Config {
 	c.Prefix = path.Clean(prefix)
 	data, err := l.read(mainAbs)
 	if err != nil {
-		c.Errors = append(c.Errors, &Error{Pos: Pos{File: l.display(mainAbs)}, Msg: err.Error()})
+		// read names the file first; the position already does.
+		msg := strings.TrimPrefix(err.Error(), l.display(mainAbs)+": ")
+		c.Errors = append(c.Errors, &Error{Pos: Pos{File: l.display(mainAbs)}, Msg: msg})
 		return c
 	}
 	c.Main = l.parse(mainAbs, data, nil)
@@ -212,7 +222,7 @@ func (l *loader) read(abs string) ([]byte, error) {
 		name = "."
 	}
 	if !fs.ValidPath(name) {
-		return nil, fmt.Errorf("invalid path %q", abs)
+		return nil, fmt.Errorf("invalid path %q", short(abs))
 	}
 	fi, err := fs.Stat(l.fsys, name)
 	if err != nil {
@@ -247,6 +257,13 @@ func (l *loader) read(abs string) ([]byte, error) {
 	if int64(len(data)) > l.opts.MaxFileSize {
 		return nil, fmt.Errorf("%s: file too large (limit %d bytes)", l.display(abs), l.opts.MaxFileSize)
 	}
+	if int64(len(data)) != fi.Size() {
+		// procfs and sysfs files report a size unrelated to their content
+		// (0 for /proc/self/environ, 4096 in /sys), and a file being
+		// rewritten changes size: neither is a configuration to lint, and
+		// the former is where a hostile include would find secrets.
+		return nil, fmt.Errorf("%s: file size changed while reading (%d bytes reported, %d read): not a regular configuration file (a /proc or /sys file?) or modified meanwhile", l.display(abs), fi.Size(), len(data))
+	}
 	l.nfiles++
 	return data, nil
 }
@@ -266,7 +283,7 @@ func (l *loader) cleanErr(abs string, err error) error {
 func (l *loader) parse(abs string, data []byte, from *Directive) *File {
 	f := &File{Path: l.display(abs), AbsPath: abs, Data: data, IncludedFrom: from}
 	l.cfg.Files = append(l.cfg.Files, f)
-	parseFile(f, string(data), l.opts.MaxNesting)
+	parseFile(f, string(data), l.opts.MaxNesting, l.budget)
 	l.chain = append(l.chain, f)
 	defer func() { l.chain = l.chain[:len(l.chain)-1] }()
 	for _, d := range allDirectives(f.Directives) {
@@ -281,7 +298,7 @@ func (l *loader) parse(abs string, data []byte, from *Directive) *File {
 }
 
 func (l *loader) errorAt(f *File, pos Pos, format string, args ...any) {
-	f.Errors = append(f.Errors, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	f.addError(pos, fmt.Sprintf(format, args...))
 }
 
 // include follows an include directive as ngx_conf_include does: the path
@@ -294,6 +311,9 @@ func (l *loader) include(f *File, d *Directive) {
 		l.errorAt(f, d.Pos, "invalid number of arguments in \"include\" directive")
 		return
 	}
+	if l.budget.exhausted {
+		return // the limit was reported where it was reached
+	}
 	name := d.Args[0].Value
 	abs := name
 	if !strings.HasPrefix(abs, "/") {
@@ -305,7 +325,7 @@ func (l *loader) include(f *File, d *Directive) {
 	}
 	matches, err := globFS(l.fsys, abs)
 	if err != nil {
-		l.errorAt(f, d.Pos, "include %q: glob: %v", name, err)
+		l.errorAt(f, d.Pos, "include %q: glob: %v", short(name), err)
 		return
 	}
 	for _, m := range matches {
@@ -318,7 +338,7 @@ func (l *loader) include(f *File, d *Directive) {
 
 func (l *loader) includeOne(f *File, d *Directive, abs string) {
 	if l.tooMany {
-		l.errorAt(f, d.Pos, "include %q not read: more than %d files", d.Arg(0), l.opts.MaxFiles)
+		l.errorAt(f, d.Pos, "include %q not read: more than %d files", short(d.Arg(0)), l.opts.MaxFiles)
 		return
 	}
 	for k, cf := range l.chain {
@@ -338,12 +358,12 @@ func (l *loader) includeOne(f *File, d *Directive, abs string) {
 		}
 	}
 	if len(l.chain) > l.opts.MaxIncludeDepth {
-		l.errorAt(f, d.Pos, "include %q: includes nested more than %d deep", d.Arg(0), l.opts.MaxIncludeDepth)
+		l.errorAt(f, d.Pos, "include %q: includes nested more than %d deep", short(d.Arg(0)), l.opts.MaxIncludeDepth)
 		return
 	}
 	data, err := l.read(abs)
 	if err != nil {
-		l.errorAt(f, d.Pos, "include %q: %v", d.Arg(0), err)
+		l.errorAt(f, d.Pos, "include %q: %v", short(d.Arg(0)), err)
 		return
 	}
 	d.Included = append(d.Included, l.parse(abs, data, d))

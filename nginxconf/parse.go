@@ -22,6 +22,32 @@ const (
 // DefaultMaxNesting is the default limit on block nesting in one file.
 const DefaultMaxNesting = 1000
 
+// DefaultMaxDirectives is the default limit on directives in a whole
+// configuration. A directive costs a few hundred bytes in memory however
+// short its text ("a;" is three bytes), so the file size limit alone
+// would let one 64 MB file take gigabytes; two million directives is ten
+// times the largest real configurations seen and about 1.5 GB at worst.
+const DefaultMaxDirectives = 2_000_000
+
+// argsPerDirective sets the argument limit from MaxDirectives: arguments
+// cost memory like directives (one line "x a a a ... ;" of 8 MB is four
+// million of them), and real configurations average one to two.
+const argsPerDirective = 4
+
+// budget is what a configuration may still hold, shared by all its files.
+type budget struct {
+	directives, args       int // remaining
+	maxDirectives, maxArgs int
+	// exhausted is set once a limit is hit (and reported): nothing more
+	// is parsed.
+	exhausted bool
+}
+
+func newBudget(maxDirectives int) *budget {
+	return &budget{directives: maxDirectives, args: argsPerDirective * maxDirectives,
+		maxDirectives: maxDirectives, maxArgs: argsPerDirective * maxDirectives}
+}
+
 type parser struct {
 	f   *File
 	src string // the file as one string: arguments are substrings of it
@@ -32,6 +58,7 @@ type parser struct {
 	lineStart int
 
 	maxNesting int
+	budget     *budget
 
 	args    []Arg // the statement being read (scratch)
 	argSlab []Arg // backing store for directives' Args
@@ -43,7 +70,7 @@ type parser struct {
 // nesting limit. It never returns nil; syntax errors are in File.Errors.
 func ParseString(name, src string) *File {
 	f := &File{Path: name, AbsPath: name, Data: []byte(src)}
-	parseFile(f, src, DefaultMaxNesting)
+	parseFile(f, src, DefaultMaxNesting, newBudget(DefaultMaxDirectives))
 	for _, d := range allDirectives(f.Directives) {
 		if d.Lua != nil && d.Lua.Origin == LuaFile && d.Lua.LoadError == "" && !d.Lua.Unresolved {
 			d.Lua.LoadError = "not loaded: the configuration was parsed without a file system"
@@ -77,13 +104,17 @@ func allDirectives(ds []*Directive) []*Directive {
 	return out
 }
 
-// parseFile fills f.Directives and f.Errors from src (which equals f.Data).
-func parseFile(f *File, src string, maxNesting int) {
+// parseFile fills f.Directives and f.Errors from src (which equals f.Data),
+// taking the directives and arguments it creates from b.
+func parseFile(f *File, src string, maxNesting int, b *budget) {
 	if maxNesting <= 0 {
 		maxNesting = DefaultMaxNesting
 	}
 	f.indexLines()
-	p := &parser{f: f, src: src, line: 1, maxNesting: maxNesting}
+	if b.exhausted {
+		return // a limit was reached in an earlier file
+	}
+	p := &parser{f: f, src: src, line: 1, maxNesting: maxNesting, budget: b}
 	p.run()
 }
 
@@ -92,7 +123,24 @@ func (p *parser) pos(off int) Pos {
 }
 
 func (p *parser) errorf(pos Pos, format string, args ...any) {
-	p.f.Errors = append(p.f.Errors, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	if len(p.f.Errors) > maxErrorsPerFile {
+		return // dropped by addError anyway; skip the formatting
+	}
+	p.f.addError(pos, fmt.Sprintf(format, args...))
+}
+
+// maxErrorsPerFile bounds the errors kept for one file: a file of 64 MB of
+// stray ';' (or of NUL bytes) would otherwise hold tens of millions of
+// them, gigabytes, where nginx stops at the first.
+const maxErrorsPerFile = 100
+
+func (f *File) addError(pos Pos, msg string) {
+	switch n := len(f.Errors); {
+	case n < maxErrorsPerFile:
+		f.Errors = append(f.Errors, &Error{Pos: pos, Msg: msg})
+	case n == maxErrorsPerFile:
+		f.Errors = append(f.Errors, &Error{Pos: pos, Msg: fmt.Sprintf("more than %d errors in this file; the others are not reported", maxErrorsPerFile)})
+	}
 }
 
 // syncTo moves the line tracking to offset off (off >= p.lineStart) using
@@ -109,6 +157,7 @@ func (p *parser) newDirective(parent *Directive) *Directive {
 	}
 	d := &p.dirSlab[0]
 	p.dirSlab = p.dirSlab[1:]
+	p.budget.directives--
 	d.File = p.f
 	d.Parent = parent
 	a := p.args
@@ -124,7 +173,7 @@ func (p *parser) newDirective(parent *Directive) *Directive {
 		copy(d.Args, a[1:])
 	}
 	if !utf8.ValidString(d.Name) {
-		p.errorf(d.NamePos, "directive name %q is not valid UTF-8", d.Name)
+		p.errorf(d.NamePos, "directive name %q is not valid UTF-8", short(d.Name))
 	}
 	return d
 }
@@ -158,6 +207,14 @@ func (p *parser) run() {
 	}
 	for {
 		end, off := p.readStatement()
+		if len(p.args) > 0 && p.budget.directives <= 0 {
+			p.errorf(p.args[0].Pos, "more than %d directives in the configuration; the rest is not parsed", p.budget.maxDirectives)
+			p.budget.exhausted = true
+		}
+		if p.budget.exhausted {
+			unclosed()
+			return
+		}
 		switch end {
 		case endSemi:
 			d := p.newDirective(parent())
@@ -166,7 +223,7 @@ func (p *parser) run() {
 			if strings.HasSuffix(d.Name, "_by_lua_block") {
 				// ngx_conf_handler: a NGX_CONF_BLOCK directive must be
 				// followed by '{'.
-				p.errorf(d.Pos, "directive %q has no opening \"{\"", d.Name)
+				p.errorf(d.Pos, "directive %q has no opening \"{\"", short(d.Name))
 			}
 			p.attachLuaArg(d)
 		case endOpen:
@@ -218,7 +275,7 @@ func (p *parser) run() {
 			}
 			if len(stack) > 0 {
 				top := stack[len(stack)-1]
-				p.errorf(top.BlockOpen, "unexpected end of file, expecting \"}\": block %q opened here is not closed", top.Name)
+				p.errorf(top.BlockOpen, "unexpected end of file, expecting \"}\": block %q opened here is not closed", short(top.Name))
 				unclosed()
 			}
 			return
@@ -254,7 +311,7 @@ func (p *parser) readStatement() (end, off int) {
 		}
 		if i >= n {
 			if len(p.args) > 0 {
-				p.errorf(p.args[0].Pos, "unexpected end of file, expecting \";\" or \"}\": directive %q is not terminated", p.args[0].Value)
+				p.errorf(p.args[0].Pos, "unexpected end of file, expecting \";\" or \"}\": directive %q is not terminated", short(p.args[0].Value))
 			}
 			p.i = n
 			return endEOF, n
@@ -274,7 +331,7 @@ func (p *parser) readStatement() (end, off int) {
 			return endOpen, i
 		case '}':
 			if len(p.args) > 0 {
-				p.errorf(p.pos(i), "unexpected \"}\": directive %q is not terminated by \";\"", p.args[0].Value)
+				p.errorf(p.pos(i), "unexpected \"}\": directive %q is not terminated by \";\"", short(p.args[0].Value))
 			}
 			p.i = i + 1
 			return endClose, i
@@ -323,6 +380,9 @@ func (p *parser) readStatement() (end, off int) {
 			}
 			i++
 			p.args = append(p.args, Arg{Value: v, Raw: s[start:i], Quote: c, Pos: startPos, End: p.pos(i)})
+			if !p.takeArg(startPos) {
+				return endEOF, n
+			}
 			// need_space: after a closing quote nginx accepts only a
 			// blank, ';', '{' or ')'. '}' is reported by the loop.
 			if i < n {
@@ -378,6 +438,9 @@ func (p *parser) readStatement() (end, off int) {
 				v = unescape(raw)
 			}
 			p.args = append(p.args, Arg{Value: v, Raw: raw, Pos: startPos, End: p.pos(i)})
+			if !p.takeArg(startPos) {
+				return endEOF, n
+			}
 			if i < n {
 				if s[i] == ';' || s[i] == '{' {
 					p.checkTokenLen(start, i, "parameter")
@@ -387,6 +450,21 @@ func (p *parser) readStatement() (end, off int) {
 			}
 		}
 	}
+}
+
+// takeArg charges one argument to the budget. When none is left it
+// reports the limit at pos, drops the statement and ends the file (the
+// caller returns endEOF), before the words of a hostile line pile up.
+func (p *parser) takeArg(pos Pos) bool {
+	p.budget.args--
+	if p.budget.args >= 0 {
+		return true
+	}
+	p.errorf(pos, "more than %d arguments in the configuration (%d per allowed directive); the rest is not parsed", p.budget.maxArgs, argsPerDirective)
+	p.budget.exhausted = true
+	p.args = p.args[:0]
+	p.i = len(p.src)
+	return false
 }
 
 // confBuffer is NGX_CONF_BUFFER, the size of the buffer nginx reads the
@@ -404,8 +482,27 @@ const confBuffer = 4096
 func (p *parser) checkTokenLen(start, reset int, what string) {
 	if reset-start+1 > confBuffer {
 		pos := p.f.PosAt(start)
-		p.f.Errors = append(p.f.Errors, &Error{Pos: pos, Msg: fmt.Sprintf("too long %s (%d bytes): nginx reads a token through a %d-byte buffer and rejects it (\"too long parameter\")", what, reset-start, confBuffer)})
+		p.f.addError(pos, fmt.Sprintf("too long %s (%d bytes): nginx reads a token through a %d-byte buffer and rejects it (\"too long parameter\")", what, reset-start, confBuffer))
 	}
+}
+
+// maxQuoted is how much of a word from the file an error message quotes.
+const maxQuoted = 64
+
+// short cuts a word from the file for quoting in an error message. Errors
+// are printed in CI logs, which are public: a file that is not a
+// configuration (an include of /etc/shadow, a key) must not be echoed
+// whole, and a 10 MB one-word line must not become a 10 MB message. The
+// position says where the rest is.
+func short(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > maxQuoted-4 && cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 func quoteName(c byte) string {
@@ -525,7 +622,7 @@ func (p *parser) attachLuaArg(d *Directive) {
 func (p *parser) luaBlock(d *Directive, start int) bool {
 	res := scanLuaBlock(p.src, start)
 	if res.end < 0 {
-		msg := fmt.Sprintf("unexpected end of file, expecting \"}\" to close the Lua code of %q", d.Name)
+		msg := fmt.Sprintf("unexpected end of file, expecting \"}\" to close the Lua code of %q", short(d.Name))
 		switch {
 		case res.openOff >= 0:
 			msg += fmt.Sprintf(": unterminated %s started at %s", res.openKind, lineCol(p.f.PosAt(res.openOff)))

@@ -51,6 +51,7 @@ type checkFlags struct {
 	settings                                settingsFlag
 	engine                                  string
 	upgradeTo                               string
+	limits                                  nginxconf.Options
 }
 
 // settingsFlag collects repeated --set key=value.
@@ -81,6 +82,7 @@ func (c *Command) newCheckFlagSet(f *checkFlags) *flag.FlagSet {
 	f.settings = settingsFlag{}
 	fs := c.newFlagSet("check", checkUsage)
 	f.register(fs)
+	registerLimitFlags(fs, &f.limits)
 	fs.StringVar(&f.format, "format", "text", "output format: "+strings.Join(checkFormats, ", "))
 	fs.StringVar(&f.failOn, "fail-on", "warning", "lowest severity that fails the run: info, warning or error")
 	fs.StringVar(&f.enable, "enable", "", "comma-separated rules to run (IDs, slugs or prefixes like LUA2*); default all")
@@ -476,7 +478,9 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 		if cfg, ok := loaded[abs]; ok {
 			return cfg
 		}
-		cfg := nginxconf.LoadFile(p, nginxconf.Options{Prefix: f.prefix})
+		o := f.limits
+		o.Prefix = f.prefix
+		cfg := nginxconf.LoadFile(p, o)
 		loaded[abs] = cfg
 		return cfg
 	}

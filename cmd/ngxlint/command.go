@@ -164,6 +164,20 @@ func (c *Command) newFlagSet(name, usage string) *flag.FlagSet {
 // parseFlags parses flags that may be interleaved with positional args, as
 // users write `ngxlint check nginx.conf --format json`.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	// -h prints the whole usage; a bad flag prints only the error and a
+	// pointer to -h, so the mistake is not buried under the flag list.
+	full := fs.Usage
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "--h" || a == "-help" || a == "--help" {
+			full()
+			return nil, flag.ErrHelp
+		}
+	}
+	fs.Usage = func() { fmt.Fprintf(fs.Output(), "run 'ngxlint %s -h' for the flags\n", fs.Name()) }
+	defer func() { fs.Usage = full }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -270,6 +284,8 @@ func (c *Command) parse(args []string) error {
 	fs := c.newFlagSet("parse", "Usage: ngxlint parse [--format json] PATH\n")
 	format := fs.String("format", "json", "output format: json")
 	prefix := fs.String("prefix", "", "nginx prefix for relative *_by_lua_file paths")
+	var limits nginxconf.Options
+	registerLimitFlags(fs, &limits)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -284,7 +300,8 @@ func (c *Command) parse(args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := nginxconf.LoadFile(path, nginxconf.Options{Prefix: *prefix})
+	limits.Prefix = *prefix
+	cfg := nginxconf.LoadFile(path, limits)
 	out, err := cfg.MarshalParseJSON()
 	if err != nil {
 		return err

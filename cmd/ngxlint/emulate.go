@@ -61,6 +61,8 @@ func (c *Command) emulate(args []string) error {
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit per client request")
 	format := fs.String("format", "text", "output format: text or json")
 	prefix := fs.String("prefix", "", "nginx prefix for relative *_by_lua_file paths")
+	var limits nginxconf.Options
+	registerLimitFlags(fs, &limits)
 	listProfiles := fs.Bool("list-profiles", false, "list the version profiles the emulator knows and exit")
 	engine := fs.String("engine", "emulator", "emulator (built in), nginx (run the real binary given by --nginx-binary on a rewritten copy of the config), or both (report differences as emulator bugs)")
 	pos, err := parseFlags(fs, args)
@@ -102,7 +104,8 @@ func (c *Command) emulate(args []string) error {
 	if err != nil {
 		return err
 	}
-	conf := nginxconf.LoadFile(path, nginxconf.Options{Prefix: *prefix})
+	limits.Prefix = *prefix
+	conf := nginxconf.LoadFile(path, limits)
 	if len(conf.Errors) > 0 {
 		for _, e := range conf.Errors {
 			fmt.Fprintf(c.Stderr, "%s\n", e)

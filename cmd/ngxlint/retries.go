@@ -26,6 +26,8 @@ func (c *Command) explainRetries(args []string) error {
 	format := fs.String("format", "text", "output format: text or json")
 	verbose := fs.Bool("verbose", false, "print the model's reasoning for each location")
 	prefix := fs.String("prefix", "", "nginx prefix for relative *_by_lua_file paths")
+	var limits nginxconf.Options
+	registerLimitFlags(fs, &limits)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -44,7 +46,8 @@ func (c *Command) explainRetries(args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := nginxconf.LoadFile(path, nginxconf.Options{Prefix: *prefix})
+	limits.Prefix = *prefix
+	cfg := nginxconf.LoadFile(path, limits)
 	if len(cfg.Errors) > 0 {
 		for _, e := range cfg.Errors {
 			fmt.Fprintln(c.Stderr, e)
