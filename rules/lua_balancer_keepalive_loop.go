@@ -123,9 +123,7 @@ func runLuaBalancerKeepaliveLoop(pass *analyzer.Pass) error {
 			d.Severity = analyzer.Info
 		}
 		d.Related = append(d.Related, analyzer.Related{Pos: u.Balancer.Pos, End: u.Balancer.End, Message: "balancer_by_lua defined here"})
-		for _, hl := range hit {
-			d.Related = append(d.Related, analyzer.Related{Pos: hl.Proxy.Pass.Directive.Pos, Message: "proxied from here"})
-		}
+		d.Related = append(d.Related, proxiedFrom(hit)...)
 		d.Confirm = scenario{env: envOf(pass),
 			target: fromconf.Target{Upstream: u, Location: l}, profile: p, policy: "first-only",
 			requests: "GET /, GET /", maxAttempts: hotLoopCap,

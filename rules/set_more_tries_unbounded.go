@@ -106,9 +106,7 @@ func runSetMoreTriesUnbounded(pass *analyzer.Pass) error {
 			}
 			d := &analyzer.Diagnostic{Pos: mt.Call.Pos, End: mt.Call.End,
 				Message: fmt.Sprintf("set_more_tries runs on every attempt and upstream %q has no proxy_next_upstream_tries or proxy_next_upstream_timeout: while the backend keeps failing, one request retries forever; add proxy_next_upstream_tries or guard the call with get_last_failure() / an ngx.ctx counter", u.Name)}
-			for _, l := range open {
-				d.Related = append(d.Related, analyzer.Related{Pos: l.Proxy.Pass.Directive.Pos, Message: "proxied from here with no retry bound"})
-			}
+			d.Related = append(d.Related, proxiedFrom(open)...)
 			d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: open[0]}, profile: p, policy: "close",
 				requests: "GET /", maxAttempts: hotLoopCap,
 				judge: func(r *emulator.Result) (bool, string) {

@@ -465,11 +465,23 @@ func keepalivePlace(u *nginxconf.Upstream) (nginxconf.Pos, nginxconf.Pos) {
 	return u.Directive.Pos, u.Directive.Pos
 }
 
-// proxiedFrom relates a finding to the proxy_pass lines that use it.
+// maxRelated bounds the related positions of one finding: an upstream used
+// by 500,000 locations must not turn one finding into megabytes of output.
+const maxRelated = 10
+
+// proxiedFrom relates a finding to the proxy_pass lines that use it, the
+// first maxRelated of them, the last one saying how many more there are.
 func proxiedFrom(ls []*nginxconf.Location) []analyzer.Related {
 	var out []analyzer.Related
-	for _, l := range ls {
-		out = append(out, analyzer.Related{Pos: l.Proxy.Pass.Directive.Pos, End: l.Proxy.Pass.Directive.End, Message: "proxied from here"})
+	for i, l := range ls {
+		msg := "proxied from here"
+		if i == maxRelated-1 && len(ls) > maxRelated {
+			msg = fmt.Sprintf("proxied from here, and from %d more locations", len(ls)-maxRelated)
+		}
+		out = append(out, analyzer.Related{Pos: l.Proxy.Pass.Directive.Pos, End: l.Proxy.Pass.Directive.End, Message: msg})
+		if i == maxRelated-1 {
+			break
+		}
 	}
 	return out
 }
