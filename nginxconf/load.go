@@ -250,9 +250,22 @@ func (l *loader) read(abs string) ([]byte, error) {
 		return nil, l.cleanErr(abs, err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, l.opts.MaxFileSize+1))
-	if err != nil {
-		return nil, l.cleanErr(abs, err)
+	// Read into a buffer of the size Stat reported (plus one byte to see
+	// growth), not through io.ReadAll's doubling: large configs are read
+	// with one allocation.
+	data := make([]byte, 0, fi.Size()+1)
+	for int64(len(data)) <= l.opts.MaxFileSize {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, rerr := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return nil, l.cleanErr(abs, rerr)
+		}
 	}
 	if int64(len(data)) > l.opts.MaxFileSize {
 		return nil, fmt.Errorf("%s: file too large (limit %d bytes)", l.display(abs), l.opts.MaxFileSize)
