@@ -36,6 +36,16 @@ type Config struct {
 	MaxAttempts int
 	Timeout     time.Duration
 
+	// RestyCoreLoaded says lua-resty-core is loaded in the worker's Lua VM
+	// (an init_by_lua* chunk or the balancer code requires "resty.core"),
+	// which replaces ngx.exit with the FFI version. It matters before
+	// lua-nginx-module 0.10.3, whose FFI exit lacked the balancer context
+	// (22566ed9, LNM-EXIT-FFI). From 0.10.16 lua-nginx-module requires
+	// resty.core and always loads it, so it counts as loaded there whatever
+	// this says; a require "resty.core" run by the balancer code loads it
+	// too.
+	RestyCoreLoaded bool
+
 	// LuaTimeout bounds one run of the balancer code (default 1s). nginx has
 	// no such limit: the worker would spin; the emulator reports
 	// "lua-timeout" instead of hanging.
@@ -73,6 +83,15 @@ type Upstream struct {
 	// BalancerKeepalive is `balancer_keepalive N` (LNM >= 0.10.27 Lua pool;
 	// 0 = default 32).
 	BalancerKeepalive int
+	// PlaceholderShadowed is true when this upstream has balancer_by_lua*
+	// and no server line but is not the last such upstream of the
+	// configuration. LNM >= 0.10.27 gives each one a placeholder server
+	// 0.0.0.1:80 and remembers it in one static pointer
+	// (ngx_http_lua_balancer_default_server_sockaddr) that the last parsed
+	// one overwrites, so only that one answers "no peer set" (500) when the
+	// Lua code sets no peer; here nginx connects to 0.0.0.1:80
+	// (LNM-NO-PEER-SET-GLOBAL). The zero value is the single-upstream case.
+	PlaceholderShadowed bool
 }
 
 // Server is one `server` line.

@@ -31,7 +31,10 @@ const (
 	// with a balancer and no server line
 	// (ngx_http_lua_balancer_default_server_sockaddr).
 	placeholderAddr = "0.0.0.1:80"
-	postBody        = "hello=world"
+	// luaHostInlineLen is NGX_BALANCER_DEF_HOST_LEN, the host bytes a Lua
+	// pool entry holds inline (LNM >= 0.10.27).
+	luaHostInlineLen = 32
+	postBody         = "hello=world"
 )
 
 // Keepalive module placement.
@@ -63,7 +66,10 @@ type run struct {
 	kaTime      time.Duration
 	lua         *luaEngine
 	placeholder bool
-	notify      bool
+	// placeholderListens: Config.Backends names 0.0.0.1:80, so a connect
+	// to the placeholder reaches an emulated backend.
+	placeholderListens bool
+	notify             bool
 
 	httpVersion string
 	connHeader  string
@@ -421,6 +427,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		}
 	}
 	for k := range cfg.Backends {
+		if normAddr(k, 80) == placeholderAddr {
+			r.placeholderListens = true
+		}
 		if _, err := r.backendFor(normAddr(k, 80)); err != nil {
 			r.shutdown()
 			return nil, err
@@ -536,9 +545,7 @@ func (r *run) luaGet(u *ureq) int {
 		if u.aborted.Load() {
 			a.Outcome = OutcomeClientAbort
 		}
-		// The message is the code's error value, which the code controls
-		// (error(string.rep("x", 4e6))): keep the trace readable.
-		a.Log = append(a.Log, "[error] failed to run balancer_by_lua*: "+truncate(res.err.Error(), luaMaxErrorText))
+		a.Log = append(a.Log, "[error] failed to run balancer_by_lua*: "+cleanLuaError(res.err.Error()))
 		return ngxError
 	}
 	if res.exited && res.exitRC != ngxOK {
@@ -587,6 +594,13 @@ func (r *run) luaGet(u *ureq) int {
 	if r.prof.LNM.AtLeast("0.10.27") {
 		rc := r.origGet(u)
 		if rc == ngxError {
+			return rc
+		}
+		if r.placeholder && u.pc.sockaddr == placeholderAddr && r.cfg.Upstream.PlaceholderShadowed {
+			// The static placeholder pointer belongs to a later server-less
+			// upstream, so this one's placeholder passes the check and is
+			// connected to (LNM-NO-PEER-SET-GLOBAL).
+			a.Log = append(a.Log, "balancer code set no peer; the \"no peer set\" check only knows the last server-less upstream's placeholder: connecting to "+placeholderAddr)
 			return rc
 		}
 		if r.placeholder && u.pc.sockaddr == placeholderAddr {
@@ -640,7 +654,16 @@ func (r *run) luaFree(u *ureq, state int) {
 		u.note("lua keepalive: idle timeout 0 closes the connection at once")
 		return
 	}
-	r.luaPool.put(&kaItem{addr: bp.sockaddr, host: bp.host, conn: c, savedAt: r.now(), reqSeq: u.seq, idle: bp.kaIdle})
+	key := bp.host
+	if len(bp.host) > luaHostInlineLen && r.prof.LNM.AtLeast("0.10.27") && r.prof.LNM.Less("0.10.29") {
+		// 0.10.27-0.10.28 copy a host longer than NGX_BALANCER_DEF_HOST_LEN
+		// (32) from the peer's addr_text instead of the host, so the saved
+		// entry never matches a lookup by host and is never reused
+		// (LNM-KA-HOST-GT32, fixed by 18ce5fbd in v0.10.29).
+		key = bp.sockaddr
+		u.note("lua keepalive: host longer than 32 bytes saved under the address text (never reused)")
+	}
+	r.luaPool.put(&kaItem{addr: bp.sockaddr, host: key, conn: c, savedAt: r.now(), reqSeq: u.seq, idle: bp.kaIdle})
 	u.pc.conn = nil
 	u.note("lua keepalive: connection saved to the Lua pool")
 }
@@ -905,6 +928,14 @@ func (r *run) attempt(u *ureq, a *Attempt, cached bool) (uint32, string) {
 	if !cached {
 		if strings.HasPrefix(u.pc.sockaddr, "unix:") || strings.HasSuffix(u.pc.sockaddr, ":0") {
 			a.Log = append(a.Log, "[crit] connect() failed")
+			return ftError, OutcomeConnectError
+		}
+		if r.placeholder && u.pc.sockaddr == placeholderAddr && !r.placeholderListens {
+			// The automatic placeholder: Linux refuses a connect to
+			// 0.0.0.0/8 (lua-nginx-module t/138-balancer.t expects
+			// "[crit] connect() to 0.0.0.1:80 failed" and 502). Config.Backends
+			// can give it a policy when something does answer there.
+			a.Log = append(a.Log, "[crit] connect() to "+placeholderAddr+" failed (22: Invalid argument)")
 			return ftError, OutcomeConnectError
 		}
 		b, err := r.backendFor(u.pc.sockaddr)

@@ -81,6 +81,12 @@ func fuzzConfig(t testing.TB, servers, policies, requests, next, luaSrc string, 
 		c.Upstream.Servers = append(c.Upstream.Servers, srv)
 		addrs = append(addrs, s)
 	}
+	if len(addrs) == 0 {
+		// Without a server line most runs would stop at "no servers";
+		// keep them going into the engine.
+		c.Upstream.Servers = []Server{{Addr: "10.0.0.1"}}
+		addrs = []string{"10.0.0.1"}
+	}
 	pols := strings.Split(policies, ",")
 	for i, ps := range pols {
 		pol, err := ParsePolicy(ps)
@@ -115,6 +121,13 @@ func FuzzScenario(f *testing.F) {
 	f.Add("unix:/tmp/x.sock,down 10.0.0.2", "ok", "GET /", "timeout", "local b = require 'ngx.balancer' b.set_current_peer('8.8.8.8', 53) b.set_more_tries(3)", uint8(5), uint8(0xa1), uint8(2))
 	f.Add("10.0.0.1", "ok", "GET /", "", "while true do end", uint8(0), uint8(0), uint8(0))
 	f.Add("10.0.0.1", "ok", "GET /", "", "local s = string.rep('x', 1e6) while true do s = s .. s end", uint8(0), uint8(0), uint8(0))
+	// Inputs that once exhausted the process (see luasafe.go): an
+	// infinite tail call, a wide concatenation, unpack of a huge range,
+	// a gsub whose replacements grow without bound.
+	f.Add("10.0.0.1", "ok", "GET /", "", "local function f() return f() end f()", uint8(0), uint8(0), uint8(0))
+	f.Add("10.0.0.1", "ok", "GET /", "", "local s = string.rep('x', 4e6) local u = s..s..s..s..s..s..s..s..s..s..s..s", uint8(0), uint8(0), uint8(0))
+	f.Add("10.0.0.1", "ok", "GET /", "", "local x = unpack({}, 1, 1e8)", uint8(0), uint8(0), uint8(0))
+	f.Add("10.0.0.1", "ok", "GET /", "", "local b = string.rep('y', 4e6) string.gsub(string.rep('x', 1e5), 'x', function() return b end)", uint8(0), uint8(0), uint8(0))
 	f.Fuzz(func(t *testing.T, servers, policies, requests, next, luaSrc string, tries, keepalive, pick uint8) {
 		before := runtime.NumGoroutine()
 		cfg := fuzzConfig(t, servers, policies, requests, next, luaSrc, tries, keepalive, pick)

@@ -56,6 +56,11 @@ type luaEngine struct {
 	exited bool
 	exitRC int
 	nlog   int
+
+	// restyCore: lua-resty-core is loaded in this VM, so ngx.exit is the
+	// FFI one (Config.RestyCoreLoaded, LNM >= 0.10.16, or a require run by
+	// the balancer code).
+	restyCore bool
 }
 
 // luaPeer is ngx_http_lua_balancer_peer_data_t: per client request.
@@ -73,27 +78,24 @@ type luaPeer struct {
 }
 
 // compileLua parses and compiles the balancer code once per Run, as nginx
-// does at configuration load; a syntax error is a configuration error.
-func compileLua(src, name string) (*lua.FunctionProto, error) {
+// does at configuration load; a syntax error is a configuration error. A
+// panic anywhere in parsing, hardening or compiling is turned into an
+// error too: the code comes from the configuration under test.
+func compileLua(src, name string) (proto *lua.FunctionProto, err error) {
 	if name == "" {
 		name = "balancer_by_lua"
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			proto, err = nil, fmt.Errorf("failed to compile Lua code %s: %v", name, p)
+		}
+	}()
 	chunk, err := parse.Parse(strings.NewReader(src), name)
 	if err != nil {
 		return nil, fmt.Errorf("failed to load inlined Lua code %s: %w", name, err)
 	}
-	if err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("failed to compile Lua code %s: %v", name, p)
-			}
-		}()
-		hardenChunk(chunk)
-		return nil
-	}(); err != nil {
-		return nil, err
-	}
-	proto, err := lua.Compile(chunk, name)
+	hardenChunk(chunk)
+	proto, err = lua.Compile(chunk, name)
 	if err != nil {
 		return nil, fmt.Errorf("failed to compile Lua code %s: %w", name, err)
 	}
@@ -108,7 +110,10 @@ func newLuaEngine(r *run, proto *lua.FunctionProto) *luaEngine {
 		RegistryMaxSize:     luaRegistryMax,
 		MinimizeStackMemory: true,
 	})
-	e := &luaEngine{r: r, L: L, proto: proto}
+	// lua-nginx-module >= 0.10.16 cannot run without lua-resty-core and
+	// loads it at start-up (OpenResty bundles from 1.15.8.1).
+	e := &luaEngine{r: r, L: L, proto: proto,
+		restyCore: r.cfg.RestyCoreLoaded || r.prof.LNM.AtLeast("0.10.16")}
 	for _, lib := range []struct {
 		name string
 		fn   lua.LGFunction
@@ -393,9 +398,11 @@ func (e *luaEngine) buildNgx() *lua.LTable {
 // code after it still runs; get_peer then looks at the recorded code.
 func (e *luaEngine) ngxExit(L *lua.LState) int {
 	code := L.CheckInt(1)
-	// Before v0.10.3 the FFI exit did not list the balancer context
-	// (22566ed9, LNM-EXIT-FFI), so the call was rejected.
-	if e.r.prof.LNM.Less("0.10.3") {
+	// Before v0.10.3 the FFI exit (ngx_http_lua_ffi_exit, what resty.core
+	// installs as ngx.exit) did not list the balancer context, so the call
+	// was rejected; the C ngx_http_lua_ngx_exit of v0.10.0-v0.10.2 already
+	// accepted it (22566ed9, LNM-EXIT-FFI).
+	if e.restyCore && e.r.prof.LNM.Less("0.10.3") {
 		L.RaiseError("API disabled in the context of balancer_by_lua*")
 	}
 	if code == ngxAgain || code == ngxDone {
@@ -458,6 +465,11 @@ func (e *luaEngine) require(L *lua.LState) int {
 	case "string", "table", "math":
 		L.Push(e.g.RawGetString(name))
 	case "resty.core", "resty.core.base":
+		if name == "resty.core" {
+			// Loading resty.core replaces ngx.exit with the FFI version
+			// for the rest of the worker's life.
+			e.restyCore = true
+		}
 		L.Push(L.NewTable())
 	default:
 		L.RaiseError("module '%s' not found: the emulator provides only ngx.balancer (and resty.core)", name)

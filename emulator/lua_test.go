@@ -152,7 +152,17 @@ func TestLuaBehaviour(t *testing.T) {
 	}{
 		{"ngx.exit(503) on stock nginx: 500", luaConfig(p, `ngx.exit(503)`, "ok", 1), []want{{500, 1, 0, false}}, OutcomeLuaExit, ""},
 		{"ngx.exit(503) with balancer_status_code patch: 503", luaConfig(prof(t, "", "", "1.21.4.1"), `ngx.exit(503)`, "ok", 1), []want{{503, 1, 0, false}}, OutcomeLuaExit, ""},
-		{"ngx.exit before LNM 0.10.3 is rejected", luaConfig(prof(t, "1.9.7", "0.10.2", ""), `ngx.exit(503)`, "ok", 1), []want{{500, 1, 0, false}}, OutcomeLuaError, "API disabled"},
+		{"ngx.exit before LNM 0.10.3 with resty.core is rejected", func() Config {
+			c := luaConfig(prof(t, "1.9.7", "0.10.2", ""), `ngx.exit(503)`, "ok", 1)
+			c.RestyCoreLoaded = true
+			return c
+		}(), []want{{500, 1, 0, false}}, OutcomeLuaError, "API disabled"},
+		{"no set_current_peer, LNM 0.10.27, no server line, placeholder shadowed: connect to 0.0.0.1:80", func() Config {
+			c := luaConfig(prof(t, "", "", "1.27.1.1"), `local x = 1`, "ok", 1)
+			c.Upstream.Servers = nil
+			c.Upstream.PlaceholderShadowed = true
+			return c
+		}(), []want{{502, 1, 0, false}}, OutcomeConnectError, "connect() to 0.0.0.1:80 failed"},
 		{"ngx.exit(ngx.DECLINED) every attempt: FT_ERROR without free, tries never drop", luaConfig(p, `ngx.exit(ngx.DECLINED)`, "ok", 1),
 			[]want{{"timeout", 1000, 0, true}}, OutcomeLuaExit, ""},
 		{"ngx.exit(-3) (NGX_BUSY): no live upstreams, 502", luaConfig(p, `ngx.exit(-3)`, "ok", 1), []want{{502, 1, 0, false}}, OutcomeNoLive, "ngx.exit(-3)"},

@@ -307,6 +307,25 @@ func boundedRepl(L *lua.LState, repl lua.LValue) *lua.LFunction {
 	})
 }
 
+// cleanLuaError prepares a Lua error for the trace: the traceback frames
+// of the helpers hardenChunk inserted are dropped (users did not write
+// them, and their names hold a NUL byte), and the text is cut to
+// luaMaxErrorText, since the code controls the message
+// (error(string.rep("x", 4e6))).
+func cleanLuaError(s string) string {
+	if strings.Contains(s, "\x00ngxlint_") {
+		lines := strings.Split(s, "\n")
+		kept := lines[:0]
+		for _, l := range lines {
+			if !strings.Contains(l, "\x00ngxlint_") {
+				kept = append(kept, l)
+			}
+		}
+		s = strings.Join(kept, "\n")
+	}
+	return truncate(s, luaMaxErrorText)
+}
+
 // strIndex turns a Lua string index (negative counts from the end) into a
 // 1-based one.
 func strIndex(i, n int) int {

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bufio"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -89,23 +91,6 @@ func procAddr(s string) (net.IP, error) {
 	return net.IP(b), nil
 }
 
-// foreignSockets returns this process's sockets whose remote end is neither
-// unset (listeners) nor loopback.
-func foreignSockets() ([]procSocket, error) {
-	socks, err := ownSockets()
-	if err != nil {
-		return nil, err
-	}
-	var bad []procSocket
-	for _, s := range socks {
-		if s.remote.IsUnspecified() || s.remote.IsLoopback() {
-			continue
-		}
-		bad = append(bad, s)
-	}
-	return bad, nil
-}
-
 // settleGoroutines waits (up to about two seconds) for the goroutine count
 // to come back to limit and returns the last count.
 func settleGoroutines(limit int) int {
@@ -136,6 +121,135 @@ func TestProcAddr(t *testing.T) {
 		ip, err := procAddr(in)
 		if err != nil || !ip.Equal(net.ParseIP(want)) {
 			t.Errorf("procAddr(%q) = %v, %v; want %s", in, ip, err, want)
+		}
+	}
+}
+
+// TestNoForeignConnections runs scenarios whose configuration and balancer
+// code name public, private, IPv6 and named peers, and watches the
+// process's sockets while they run: every connection must be to
+// 127.0.0.0/8 (the emulator's own listeners), and every listener and
+// goroutine must be gone afterwards. Nothing here dials anything itself.
+func TestNoForeignConnections(t *testing.T) {
+	if _, err := ownSockets(); err != nil {
+		t.Skipf("cannot read /proc: %v", err)
+	}
+	before := runtime.NumGoroutine()
+	socketsBefore, _ := ownSockets()
+	peers := []string{"8.8.8.8", "10.0.0.1:8080", "192.168.1.1", "[2001:db8::1]:443", "example.com", "1.1.1.1:53", "169.254.169.254"}
+	luaCode := `
+local b = require "ngx.balancer"
+local peers = {
+  {"8.8.8.8", 53}, {"10.0.0.1", 8080}, {"192.168.1.1", 80}, {"2001:db8::1", 443},
+  {"[2001:db8::1]", 443}, {"example.com", 80}, {"169.254.169.254", 80}, {"1.1.1.1:53"},
+}
+ngx.ctx.i = (ngx.ctx.i or 0) + 1
+local p = peers[(ngx.ctx.i - 1) % #peers + 1]
+local ok, err = b.set_current_peer(p[1], p[2])
+if not ok then ngx.log(ngx.ERR, "set_current_peer: ", err) end
+b.set_more_tries(1)
+`
+	var servers []Server
+	for _, p := range peers {
+		servers = append(servers, Server{Addr: p})
+	}
+	var configs []Config
+	for _, pol := range []string{"ok", "close", "reset", "status:502", "hang"} {
+		c := luaConfig(prof(t, "1.22.1", "0.10.23", ""), luaCode, pol, 3)
+		c.Upstream.Servers = servers
+		c.Backends = map[string]Policy{"8.8.8.8": {Kind: PolicyHang}}
+		c.Location.NextUpstream = []string{"error", "timeout", "http_502"}
+		c.Timeout = 500 * time.Millisecond
+		configs = append(configs, c)
+		plain := rrConfig(prof(t, "1.22.1", "", ""), servers, map[string]string{"example.com": pol}, 3)
+		plain.Location.NextUpstream = []string{"error", "timeout", "http_502"}
+		plain.Timeout = 500 * time.Millisecond
+		configs = append(configs, plain)
+	}
+
+	var mu sync.Mutex
+	var dialled []string
+	var foreign []procSocket
+	loopSeen := 0 // connected loopback sockets seen: the watch works
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			socks, err := ownSockets()
+			if err != nil {
+				continue
+			}
+			mu.Lock()
+			for _, s := range socks {
+				switch {
+				case s.remote.IsUnspecified():
+				case s.remote.IsLoopback():
+					loopSeen++
+				default:
+					foreign = append(foreign, s)
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	for i, c := range configs {
+		c.observeDial = func(a string) {
+			mu.Lock()
+			dialled = append(dialled, a)
+			mu.Unlock()
+		}
+		res, err := Run(context.Background(), c)
+		if err != nil {
+			t.Fatalf("config %d: %v", i, err)
+		}
+		if len(res.Backends) == 0 {
+			t.Errorf("config %d: no backends used", i)
+		}
+	}
+	close(stop)
+	<-watched
+	if len(foreign) > 0 {
+		t.Errorf("sockets to non-loopback addresses: %+v", foreign)
+	}
+	if len(dialled) == 0 {
+		t.Fatal("no dial observed")
+	}
+	for _, a := range dialled {
+		if !isLoopbackAddr(a) {
+			t.Errorf("dialled %s", a)
+		}
+	}
+	if loopSeen == 0 {
+		t.Error("the /proc watch saw no loopback connection: it cannot see the emulator's sockets")
+	}
+	t.Logf("%d dials, all to 127.0.0.1; %d loopback socket sightings in /proc", len(dialled), loopSeen)
+	checkGoroutines(t, before)
+	// Every socket the runs opened is closed: the set of open sockets is
+	// back to what it was (TIME_WAIT entries have no descriptor).
+	for i := 0; i < 200; i++ {
+		after, _ := ownSockets()
+		if len(after) <= len(socketsBefore) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	after, _ := ownSockets()
+	t.Errorf("%d sockets open before, %d after: %+v", len(socketsBefore), len(after), after)
+}
+
+// TestDialGuard: the dial helper refuses anything that is not an IPv4
+// loopback literal, before any socket exists.
+func TestDialGuard(t *testing.T) {
+	r := &run{}
+	for _, a := range []string{"8.8.8.8:80", "10.0.0.1:80", "192.168.1.1:80", "[2001:db8::1]:443", "[::1]:80", "example.com:80", "localhost:80", "0.0.0.0:80", "127.0.0.1"} {
+		if _, err := r.dial(context.Background(), time.Second, a); err == nil || !strings.Contains(err.Error(), "refusing to dial") {
+			t.Errorf("dial %s: %v, want a refusal", a, err)
 		}
 	}
 }

@@ -143,6 +143,8 @@ func heapPeak(stop <-chan struct{}) uint64 {
 
 func TestSandboxBombs(t *testing.T) {
 	before := runtime.NumGoroutine()
+	var msBefore, msAfter runtime.MemStats
+	runtime.ReadMemStats(&msBefore)
 	var worst uint64
 	for _, b := range bombSuite {
 		t.Run(b.name, func(t *testing.T) {
@@ -206,7 +208,9 @@ func TestSandboxBombs(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("largest heap growth over all bombs: %d MB", worst>>20)
+	runtime.ReadMemStats(&msAfter)
+	t.Logf("largest live-heap growth over all bombs: %d MB; process memory from the Go runtime (Sys) %d MB before, %d MB after",
+		worst>>20, msBefore.Sys>>20, msAfter.Sys>>20)
 	checkGoroutines(t, before)
 }
 
@@ -244,6 +248,14 @@ assert(require("ngx.balancer").set_current_peer("10.0.0.5", 80))
 	if q := res.Requests[0]; q.Status.Code != 200 {
 		t.Fatalf("status %v:\n%s", q.Status, attemptLogs(q))
 	}
+	// An error inside a rewritten concatenation reads as the user's code.
+	code = "local function f() return 'a' .. nil end\nlocal function g() return f() end\ng()"
+	res = runCfg(t, luaConfig(prof(t, "1.22.1", "0.10.23", ""), code, "ok", 1))
+	logs := attemptLogs(res.Requests[0])
+	if !strings.Contains(logs, "balancer_by_lua:1: cannot perform concat operation between string and nil") ||
+		!strings.Contains(logs, "balancer_by_lua:2: in function 'g'") || strings.Contains(logs, "ngxlint_") {
+		t.Errorf("error trace:\n%q", logs)
+	}
 }
 
 func TestPatternWork(t *testing.T) {
@@ -262,5 +274,41 @@ func TestPatternWork(t *testing.T) {
 		if got := patternWork(c.p, c.n, true) > luaMaxPatternWork; got != c.over {
 			t.Errorf("patternWork(%q, %d) over the bound = %v, want %v", c.p, c.n, got, c.over)
 		}
+	}
+}
+
+// TestHardenEverySyntax compiles code with every statement and expression
+// form and checks that no OP_CONCAT is left anywhere, including nested
+// functions: each concatenation goes through the bounded helper.
+func TestHardenEverySyntax(t *testing.T) {
+	code := `
+local a, b = "x" .. 1, {["k" .. 2] = "v" .. 3, "p" .. 4, f = function(...) return ... .. "" end}
+a = a .. b[1]
+b.k = b["k2"] .. a
+local function f(x, ...) if x .. "" == "a" then return x .. "" elseif #(x .. "") < 5 then return f(x .. "y", ...) else return (x .. "z") end end
+function b.g(self) return self.k .. "" end
+function b:h() return self.k .. "" end
+while a .. "" == "" do break end
+repeat a = a .. "" until a .. "" ~= ""
+for i = #(a .. ""), #(a .. "") + 1, 1 do a = a .. i end
+for k, v in pairs({[a .. ""] = a .. ""}) do a = k .. v end
+do local c = not (a .. "" == "") and -(#(a .. "")) or (a .. "") end
+goto done
+::done::
+print(f(a .. "", a .. ""), b:h() .. b.g(b))
+return a .. b.k
+`
+	proto, err := compileLua(code, "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dis := proto.String(); strings.Contains(dis, "CONCAT") {
+		t.Errorf("OP_CONCAT left in the compiled code:\n%s", dis)
+	}
+	c := luaConfig(prof(t, "1.22.1", "0.10.23", ""), code+"\n", "ok", 1)
+	c.Upstream.BalancerLua = strings.Replace(code, "return a .. b.k", "assert(a ~= nil)", 1)
+	res := runCfg(t, c)
+	if q := res.Requests[0]; q.Status.Code != 200 {
+		t.Errorf("status %v:\n%s", q.Status, attemptLogs(q))
 	}
 }

@@ -54,7 +54,7 @@ var confirmableVer = []struct {
 	{VerLNMPoolRetry, "openresty=1.29.2.3", "openresty=1.29.2.4", ""},
 	{VerORNotifyStale502, "openresty=1.29.2.4", "openresty=1.29.2.3", ""},
 	{VerLNMKAHostGT32, "openresty=1.27.1.1", "openresty=1.29.2.1",
-		"LNM-KA-HOST-GT32 is not modelled: emulator/engine.go luaFree stores bp.host in the Lua pool whatever its length, so a host longer than 32 bytes is reused on lua-nginx-module 0.10.27-0.10.28 (knowledge file: the pool key stored addr_text, connections never reused)"},
+		""},
 	{VerLNMKeepaliveOrder, "openresty=1.27.1.1", "openresty=1.29.8.1rc1", ""},
 	{VerLNMKATimeout0, "openresty=1.27.1.1", "", ""},
 	{VerNGXCachedBypass, "nginx=1.9.7", "nginx=1.9.13", ""},

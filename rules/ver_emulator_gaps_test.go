@@ -10,10 +10,10 @@ import (
 	"github.com/ngxlint/ngxlint/versions"
 )
 
-// These tests write down knowledge-file behaviour the emulator does not
-// reproduce yet. They are skipped with the reason so the gap stays visible;
-// remove the Skip when the emulator is fixed. (Reported to the lead; the
-// emulator is owned elsewhere.)
+// These tests write down knowledge-file behaviour the emulator once did not
+// reproduce. A test for a gap that is still open calls emuGap, which skips
+// it with the reason so the gap stays visible; the three below are fixed
+// and run always.
 
 // emuGap runs the test body only when NGXLINT_EMULATOR_GAPS is set, so the
 // expectations can be checked by hand against a fixed emulator.
@@ -31,11 +31,9 @@ func testingGaps() bool { return envSet("NGXLINT_EMULATOR_GAPS") }
 // lua-nginx-module v0.10.0-v0.10.2's C ngx.exit (ngx_http_lua_ngx_exit)
 // lists NGX_HTTP_LUA_CONTEXT_BALANCER; only the FFI ngx_http_lua_ffi_exit
 // lacked it (22566ed9: "ngx.exit() could not be used in the context of
-// balancer_by_lua* when lua-resty-core was used"). The emulator rejects
-// ngx.exit on every LNM < 0.10.3, resty.core or not: emulator.Config has no
-// way to say whether resty.core is loaded.
+// balancer_by_lua* when lua-resty-core was used"). Without
+// Config.RestyCoreLoaded the C exit runs and records the code.
 func TestEmulatorGapExitWithoutRestyCore(t *testing.T) {
-	emuGap(t, "ngx.exit in balancer_by_lua is rejected on lua-nginx-module < 0.10.3 even without resty.core (emulator/lua.go ngxExit); only the FFI exit lacked the balancer context (22566ed9)")
 	p, _ := versions.Resolve("1.9.7", "0.10.2", "")
 	cfg := emulator.Config{Profile: p,
 		Upstream:      emulator.Upstream{Name: "b", Servers: []emulator.Server{{Addr: "0.0.0.1"}}, BalancerLua: `ngx.exit(503)`},
@@ -56,7 +54,6 @@ func TestEmulatorGapExitWithoutRestyCore(t *testing.T) {
 // 0.10.27-0.10.28 a host longer than 32 bytes made the Lua pool store the
 // address text instead of the host (18ce5fbd), so nothing is reused.
 func TestEmulatorGapKAHostGT32(t *testing.T) {
-	emuGap(t, "the Lua pool keys by the full host on every version (emulator/engine.go luaFree, kaTake)")
 	ds := analyzeVer(t, VerLNMKAHostGT32, VerLNMKAHostGT32.Doc.Bad, "openresty=1.27.1.1")
 	if len(ds) != 1 {
 		t.Fatalf("want 1 finding, got %d", len(ds))
@@ -66,15 +63,17 @@ func TestEmulatorGapKAHostGT32(t *testing.T) {
 	if r.err != nil || !r.shows {
 		t.Errorf("want no reuse on 0.10.27 with a 35-byte host: %s %v", r.summary, r.err)
 	}
+	f := s.runOn(context.Background(), s.twinProfileOf(), true)
+	if f.err != nil || f.shows {
+		t.Errorf("want reuse on the fixed twin (%s): %s %v", f.profile, f.summary, f.err)
+	}
 }
 
 // TestEmulatorGapNoPeerSetGlobal: LNM-NO-PEER-SET-GLOBAL. With two
 // server-less balancer upstreams, only the last parsed answers 500 "no peer
 // set"; in the first, a path without set_current_peer connects to the
-// placeholder 0.0.0.1:80. The emulator treats every server-less upstream as
-// the one owning the placeholder.
+// placeholder 0.0.0.1:80 (fromconf sets Upstream.PlaceholderShadowed).
 func TestEmulatorGapNoPeerSetGlobal(t *testing.T) {
-	emuGap(t, "every server-less balancer upstream answers 500 \"no peer set\"; only the last parsed one should (emulator/engine.go luaGet; fromconf/emulator.Config cannot say which upstream owns the placeholder)")
 	ds := analyzeVer(t, VerLNMNoPeerSetGlobal, VerLNMNoPeerSetGlobal.Doc.Bad, "openresty=1.27.1.1")
 	if len(ds) != 1 {
 		t.Fatalf("want 1 finding, got %d", len(ds))

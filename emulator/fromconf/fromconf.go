@@ -7,6 +7,7 @@ package fromconf
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -139,6 +140,8 @@ func Build(t Target) (emulator.Config, error) {
 		cfg.Upstream.BalancerLua = b.Lua.Code
 		cfg.Upstream.BalancerName = fmt.Sprintf("%s:%d", b.Lua.Pos.File, b.Lua.Pos.Line)
 	}
+	cfg.RestyCoreLoaded = loadsRestyCore(u)
+	cfg.Upstream.PlaceholderShadowed = placeholderShadowed(u)
 	if ds := u.Own("balancer_keepalive"); len(ds) > 0 {
 		n, err := strconv.Atoi(ds[len(ds)-1].Arg(0))
 		if err == nil {
@@ -193,6 +196,50 @@ func Build(t Target) (emulator.Config, error) {
 		*tm.dst = v
 	}
 	return cfg, nil
+}
+
+// restyCoreRE matches require "resty.core", require("resty.core") and
+// require 'resty.core': a textual check, enough for the usual one-liner.
+var restyCoreRE = regexp.MustCompile(`\brequire\s*\(?\s*["']resty\.core["']`)
+
+// loadsRestyCore reports whether the http block's init_by_lua* chunk (run
+// in the master before the workers fork, so every worker's VM has it) or
+// u's balancer code requires lua-resty-core, which swaps ngx.exit for the
+// FFI version (what LNM-EXIT-FFI depends on).
+func loadsRestyCore(u *nginxconf.Upstream) bool {
+	var ds []*nginxconf.Directive
+	if u.Context != nil {
+		for _, name := range []string{"init_by_lua", "init_by_lua_block", "init_by_lua_file"} {
+			ds = append(ds, u.Context.Own(name)...)
+		}
+	}
+	if u.Balancer != nil {
+		ds = append(ds, u.Balancer)
+	}
+	for _, d := range ds {
+		if d.Lua != nil && restyCoreRE.MatchString(d.Lua.Code) {
+			return true
+		}
+	}
+	return false
+}
+
+// placeholderShadowed reports whether u has balancer_by_lua* and no server
+// line and another such upstream of its http block is parsed after it: the
+// last one owns lua-nginx-module's static placeholder sockaddr
+// (LNM-NO-PEER-SET-GLOBAL).
+func placeholderShadowed(u *nginxconf.Upstream) bool {
+	serverless := func(x *nginxconf.Upstream) bool { return x.Balancer != nil && len(x.Servers) == 0 }
+	if !serverless(u) || u.Context == nil {
+		return false
+	}
+	var last *nginxconf.Upstream
+	for _, x := range u.Context.Upstreams {
+		if serverless(x) {
+			last = x
+		}
+	}
+	return last != nil && last != u
 }
 
 // ParseTime parses an nginx time value ("10", "10s", "500ms", "1m30s"),

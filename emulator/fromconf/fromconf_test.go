@@ -1,6 +1,7 @@
 package fromconf
 
 import (
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -100,5 +101,58 @@ func TestBuildErrors(t *testing.T) {
 	}
 	if _, err := Build(tg); err == nil {
 		t.Error("max_fails=x must be an error with a position")
+	}
+}
+
+func TestRestyCoreLoaded(t *testing.T) {
+	const up = `
+    upstream u {
+        server 10.0.0.1;
+        balancer_by_lua_block { %s }
+    }
+    upstream v { server 10.0.0.2; }`
+	cases := []struct {
+		name, conf string
+		want       bool
+	}{
+		{"none", "http {" + fmtUp(up, `ngx.exit(503)`) + "}", false},
+		{"init block", "http { init_by_lua_block { require \"resty.core\" }" + fmtUp(up, `ngx.exit(503)`) + "}", true},
+		{"init string", "http { init_by_lua 'require(\"resty.core\")';" + fmtUp(up, `ngx.exit(503)`) + "}", true},
+		{"init single quotes", "http { init_by_lua_block { local x = require 'resty.core' }" + fmtUp(up, `ngx.exit(503)`) + "}", true},
+		{"init other module", "http { init_by_lua_block { require \"resty.core.base\" }" + fmtUp(up, `ngx.exit(503)`) + "}", false},
+		{"balancer", "http {" + fmtUp(up, `require("resty.core") ngx.exit(503)`) + "}", true},
+		{"content only", "http {" + fmtUp(up, `ngx.exit(503)`) + " server { location / { content_by_lua_block { require \"resty.core\" } } } }", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := load(t, tc.conf)
+			cfg, err := Build(Target{Upstream: m.HTTP.UpstreamByName["u"]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.RestyCoreLoaded != tc.want {
+				t.Errorf("RestyCoreLoaded = %v, want %v", cfg.RestyCoreLoaded, tc.want)
+			}
+		})
+	}
+}
+
+func fmtUp(tmpl, code string) string { return strings.Replace(tmpl, "%s", code, 1) }
+
+func TestPlaceholderShadowed(t *testing.T) {
+	m := load(t, `http {
+    upstream a { balancer_by_lua_block { local x = 1 } }
+    upstream s { server 10.0.0.1; balancer_by_lua_block { local x = 1 } }
+    upstream b { balancer_by_lua_block { local x = 1 } }
+    upstream c { server 10.0.0.2; }
+}`)
+	for name, want := range map[string]bool{"a": true, "s": false, "b": false, "c": false} {
+		cfg, err := Build(Target{Upstream: m.HTTP.UpstreamByName[name]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Upstream.PlaceholderShadowed != want {
+			t.Errorf("upstream %s: PlaceholderShadowed = %v, want %v", name, cfg.Upstream.PlaceholderShadowed, want)
+		}
 	}
 }
