@@ -81,9 +81,10 @@ func (an *analysis) run(res *Result) {
 		methods: map[*ast.FunctionExpr]bool{}, identVar: map[*ast.IdentExpr]*variable{}}
 	top := ls.buildLine(&ast.FunctionExpr{Stmts: stmts}, true)
 	lines := ls.all
+	w := &walker{}
 	for _, fl := range lines {
-		fl.propagateMain()
-		fl.propagateClosures()
+		fl.propagateMain(w)
+		fl.propagateClosures(w)
 	}
 	funcValue := make(map[*fline]*value, len(ls.funcValue))
 	for _, fl := range lines {
@@ -212,10 +213,14 @@ func (an *analysis) syntaxError(err error) SyntaxError {
 
 func (an *analysis) apiUses(res *Result, g *globalState) {
 	sort.SliceStable(g.uses, func(i, j int) bool { return g.uses[i].sp.off < g.uses[j].sp.off })
+	if len(g.uses) > 0 {
+		res.APIUses = make([]APIUse, 0, len(g.uses))
+	}
 	for _, u := range g.uses {
 		au := APIUse{Name: u.name, Via: u.via, Known: u.known, Call: u.call != nil, ResultUsed: u.call != nil && u.resultUsed}
 		au.Pos, au.End = an.spanPos(u.sp, 0)
-		if u.call != nil {
+		if u.call != nil && len(u.call.Args) > 0 {
+			au.Args = make([]Arg, 0, len(u.call.Args))
 			for _, arg := range u.call.Args {
 				au.Args = append(au.Args, an.arg(an.constLocal(arg, u.it, g), g.ls.a))
 			}
@@ -247,10 +252,14 @@ func (an *analysis) constLocal(e ast.Expr, it *item, g *globalState) ast.Expr {
 		return e
 	}
 	v := g.ls.identVar[id]
-	if v == nil || len(it.used[v]) != 1 {
+	if v == nil {
 		return e
 	}
-	switch n := it.used[v][0].node.(type) {
+	used := it.usedOf(v)
+	if len(used) != 1 {
+		return e
+	}
+	switch n := used[0].node.(type) {
 	case *ast.StringExpr, *ast.NumberExpr, *ast.TrueExpr, *ast.FalseExpr, *ast.NilExpr:
 		return n
 	}

@@ -100,7 +100,7 @@ func (g *globalState) deepResolve(e ast.Expr, it *item) *resolution {
 	switch b := base.(type) {
 	case *ast.IdentExpr:
 		if v := g.ls.identVar[b]; v != nil {
-			vals := it.used[v]
+			vals := it.usedOf(v)
 			if len(vals) != 1 || vals[0].node == nil {
 				return unknownRes
 			}

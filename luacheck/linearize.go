@@ -48,15 +48,17 @@ const (
 )
 
 type value struct {
-	v           *variable
-	node        ast.Expr // assigned expression, nil for "local x" or args
-	lhs         span     // the name being assigned
-	item        *item
-	typ         valueType
-	empty       bool
-	used        bool
-	mutated     bool
-	usingLines  map[*fline]bool
+	v       *variable
+	node    ast.Expr // assigned expression, nil for "local x" or args
+	lhs     span     // the name being assigned
+	item    *item
+	typ     valueType
+	empty   bool
+	used    bool
+	mutated bool
+	// usingLines are the lines whose items use this value, possibly with
+	// repeats (only consecutive repeats are dropped); it is read as a set.
+	usingLines  []*fline
 	secondaries *secGroup
 	// overwriting: 0 unknown, 1 = overwriteItem, 2 = false (not dominated)
 	overwriting   uint8
@@ -104,9 +106,44 @@ type item struct {
 	setVars   []*value
 	lhs       []lhsEntry
 	rhs       []ast.Expr
-	// used maps a variable to the values that may reach accesses in this
-	// item (luacheck's used_values).
-	used map[*variable][]*value
+	// used lists, per variable, the values that may reach accesses in this
+	// item (luacheck's used_values). Most items touch a few variables, so a
+	// slice is cheaper than a map (one was allocated per item); usedIdx
+	// indexes it once it grows past usedScanMax entries (a generated
+	// "return {f1 = f1, ...}" can name thousands of locals).
+	used    []usedValues
+	usedIdx map[*variable]int
+}
+
+const usedScanMax = 16
+
+type usedValues struct {
+	v    *variable
+	vals []*value
+}
+
+// usedOf returns the values that may reach the accesses of v in it.
+func (it *item) usedOf(v *variable) []*value {
+	if i := it.usedIndex(v); i >= 0 {
+		return it.used[i].vals
+	}
+	return nil
+}
+
+// usedIndex returns the index of v's entry in it.used, or -1.
+func (it *item) usedIndex(v *variable) int {
+	if it.usedIdx != nil {
+		if i, ok := it.usedIdx[v]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range it.used {
+		if it.used[i].v == v {
+			return i
+		}
+	}
+	return -1
 }
 
 func (it *item) setValue(v *variable) *value {

@@ -38,19 +38,28 @@ func addResolution(fl *fline, it *item, v *variable, val *value, mutation bool) 
 	if val == nil {
 		return
 	}
-	if it.used == nil {
-		it.used = make(map[*variable][]*value, 1)
+	if i := it.usedIndex(v); i >= 0 {
+		it.used[i].vals = append(it.used[i].vals, val)
+	} else {
+		it.used = append(it.used, usedValues{v: v, vals: []*value{val}})
+		switch n := len(it.used); {
+		case it.usedIdx != nil:
+			it.usedIdx[v] = n - 1
+		case n > usedScanMax:
+			it.usedIdx = make(map[*variable]int, 2*n)
+			for j, u := range it.used {
+				it.usedIdx[u.v] = j
+			}
+		}
 	}
-	it.used[v] = append(it.used[v], val)
 	if mutation {
 		val.mutated = true
 	} else {
 		val.used = true
 	}
-	if val.usingLines == nil {
-		val.usingLines = make(map[*fline]bool, 1)
+	if n := len(val.usingLines); n == 0 || val.usingLines[n-1] != fl {
+		val.usingLines = append(val.usingLines, fl)
 	}
-	val.usingLines[fl] = true
 	if val.secondaries != nil {
 		val.secondaries.used = true
 	}
@@ -117,15 +126,74 @@ func isCircularReference(it *item, v *variable) bool {
 	return false
 }
 
-func (fl *fline) propagateMain() {
+// walker holds the scratch state of repeated walks over one chunk's lines:
+// visited and candidate marks are epoch-stamped so that a walk costs what it
+// visits, not the length of the line (allocating a fresh visited slice per
+// walk made propagation quadratic in allocation alone).
+type walker struct {
+	visited []uint32
+	mark    []uint32
+	epoch   uint32
+	stack   []int
+	abort   bool
+}
+
+// begin starts a walk over a line of n items.
+func (w *walker) begin(n int) {
+	if len(w.visited) < n+1 {
+		w.visited = make([]uint32, n+1)
+		w.mark = make([]uint32, n+1)
+		w.epoch = 0
+	}
+	w.epoch++
+	if w.epoch == 0 {
+		clear(w.visited)
+		clear(w.mark)
+		w.epoch = 1
+	}
+	w.abort = false
+}
+
+// walk is fl.walk with w's marks; cb may also set w.abort to end the whole
+// walk, not just the current path.
+func (w *walker) walk(fl *fline, index int, cb func(index int, it *item) bool) {
+	w.stack = append(w.stack[:0], index)
+	for len(w.stack) > 0 && !w.abort {
+		i := w.stack[len(w.stack)-1]
+		w.stack = w.stack[:len(w.stack)-1]
+		for !w.abort {
+			if i < 0 || i > len(fl.items) || w.visited[i] == w.epoch {
+				break
+			}
+			w.visited[i] = w.epoch
+			var it *item
+			if i < len(fl.items) {
+				it = fl.items[i]
+			}
+			if cb(i, it) || it == nil {
+				break
+			}
+			if it.kind == itJump {
+				i = it.to
+				continue
+			}
+			if it.kind == itCjump {
+				w.stack = append(w.stack, it.to)
+			}
+			i++
+		}
+	}
+}
+
+func (fl *fline) propagateMain(w *walker) {
 	for i, it := range fl.items {
 		for _, val := range it.setVars {
 			v := val.v
 			if v.fl != fl {
 				continue
 			}
-			visited := make([]bool, len(fl.items)+1)
-			fl.walk(visited, i+1, func(idx int, x *item) bool {
+			w.begin(len(fl.items))
+			w.walk(fl, i+1, func(idx int, x *item) bool {
 				if idx < v.scopeStart || idx > v.scopeEnd {
 					val.overwriting = 2
 					return true
@@ -159,16 +227,150 @@ func (fl *fline) propagateMain() {
 	}
 }
 
-func (fl *fline) propagateClosures() {
+// upIndex lists, per variable, the items of a line that closure propagation
+// can act on, so that each closure visits only the items touching the
+// variables it captures (luacheck's resolve_locals walks every reachable
+// item for every closure, which is quadratic in a module with thousands of
+// top-level functions).
+type upIndex struct {
+	setBy   map[*variable][]int // items whose setVars assign v
+	clSetBy map[*variable][]int // items creating a closure that sets upvalue v
+	clAMBy  map[*variable][]int // items creating a closure that accesses or mutates upvalue v
+	touchBy map[*variable][]int // items accessing or mutating v
+	// minBack[i] is the smallest target of a backward jump at index >= i
+	// (len(items) when there is none).
+	minBack []int
+}
+
+func (fl *fline) buildUpIndex() *upIndex {
+	ix := &upIndex{setBy: map[*variable][]int{}, clSetBy: map[*variable][]int{},
+		clAMBy: map[*variable][]int{}, touchBy: map[*variable][]int{}}
+	// Only variables some closure of this line captures matter.
+	am, set := map[*variable]bool{}, map[*variable]bool{}
+	for _, it := range fl.items {
+		for _, cl := range it.lines {
+			for v := range cl.accessedUp {
+				am[v] = true
+			}
+			for v := range cl.mutatedUp {
+				am[v] = true
+			}
+			for v := range cl.setUp {
+				set[v] = true
+			}
+		}
+	}
+	for i, it := range fl.items {
+		for _, val := range it.setVars {
+			if am[val.v] {
+				ix.setBy[val.v] = append(ix.setBy[val.v], i)
+			}
+		}
+		for _, cl := range it.lines {
+			for v := range cl.setUp {
+				if am[v] {
+					ix.clSetBy[v] = append(ix.clSetBy[v], i)
+				}
+			}
+			for v := range cl.accessedUp {
+				if set[v] {
+					ix.clAMBy[v] = append(ix.clAMBy[v], i)
+				}
+			}
+			for v := range cl.mutatedUp {
+				if set[v] {
+					ix.clAMBy[v] = append(ix.clAMBy[v], i)
+				}
+			}
+		}
+		for _, a := range it.accesses {
+			if set[a.v] {
+				ix.touchBy[a.v] = append(ix.touchBy[a.v], i)
+			}
+		}
+		for _, a := range it.mutations {
+			if set[a.v] {
+				ix.touchBy[a.v] = append(ix.touchBy[a.v], i)
+			}
+		}
+	}
+	n := len(fl.items)
+	ix.minBack = make([]int, n+1)
+	ix.minBack[n] = n
+	for j := n - 1; j >= 0; j-- {
+		m := ix.minBack[j+1]
+		if it := fl.items[j]; (it.kind == itJump || it.kind == itCjump) && it.to >= 0 && it.to <= j && it.to < m {
+			m = it.to
+		}
+		ix.minBack[j] = m
+	}
+	return ix
+}
+
+// lowest returns a bound below which no item is reachable from index i:
+// every backward jump taken from an index >= lo lands at or above
+// minBack[lo], so iterating to a fixpoint bounds all paths.
+func (ix *upIndex) lowest(i int) int {
+	lo := i
+	for lo < len(ix.minBack) && ix.minBack[lo] < lo {
+		lo = ix.minBack[lo]
+	}
+	return lo
+}
+
+// markCandidates marks (in w.mark) the items at index lo or above on which
+// propagating created can have an effect, reachable or not, and returns how
+// many it marked.
+func (ix *upIndex) markCandidates(w *walker, created *fline, lo int) int {
+	n := 0
+	mark := func(list []int) {
+		for _, x := range list {
+			if x >= lo && w.mark[x] != w.epoch {
+				w.mark[x] = w.epoch
+				n++
+			}
+		}
+	}
+	for v := range created.accessedUp {
+		mark(ix.setBy[v])
+		mark(ix.clSetBy[v])
+	}
+	for v := range created.mutatedUp {
+		mark(ix.setBy[v])
+		mark(ix.clSetBy[v])
+	}
+	for v := range created.setUp {
+		mark(ix.clAMBy[v])
+		mark(ix.touchBy[v])
+	}
+	return n
+}
+
+func (fl *fline) propagateClosures(w *walker) {
+	var ix *upIndex
 	for i, it := range fl.items {
 		for _, created := range it.lines {
 			if created.accessedUp == nil && created.mutatedUp == nil && created.setUp == nil {
 				continue
 			}
-			visited := make([]bool, len(fl.items)+1)
-			fl.walk(visited, i, func(_ int, x *item) bool {
+			if ix == nil {
+				ix = fl.buildUpIndex()
+			}
+			w.begin(len(fl.items))
+			remaining := ix.markCandidates(w, created, ix.lowest(i))
+			if remaining == 0 {
+				continue
+			}
+			// Items that are not candidates have no effect (every action
+			// below is keyed by a variable the index covers), so the walk
+			// only needs to reach the candidates, and can stop once all
+			// have been visited.
+			w.walk(fl, i, func(idx int, x *item) bool {
 				if x == nil {
 					return true
+				}
+				if w.mark[idx] != w.epoch {
+					return false
 				}
 				for _, val := range x.setVars {
 					addResolutions(created, created.accessedUp[val.v], val.v, val, false)
@@ -189,6 +391,9 @@ func (fl *fline) propagateClosures() {
 							addResolution(fl, x, v, s.setValue(v), true)
 						}
 					}
+				}
+				if remaining--; remaining == 0 {
+					w.abort = true
 				}
 				return false
 			})

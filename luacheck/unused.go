@@ -225,7 +225,7 @@ func (u *unusedState) unusedRecursive(top *fline, funcValue map[*fline]*value) {
 	}
 	for _, nl := range top.lines {
 		if val := funcValue[nl]; val != nil {
-			for using := range val.usingLines {
+			for _, using := range val.usingLines {
 				if fwd[using] != nil {
 					fwd[using][nl] = true
 					bwd[nl][using] = true
