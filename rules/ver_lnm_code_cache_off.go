@@ -36,17 +36,6 @@ lua_code_cache off when the configuration has a balancer_by_lua*.`,
     }
 }
 `,
-		Good: `http {
-    lua_code_cache off;
-    upstream backend {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            local b = require "ngx.balancer"
-            assert(b.set_current_peer("10.0.0.5", 8080))
-        }
-    }
-}
-`,
 		Versions:     "bad: lnm=0.10.0; good: lnm=0.10.1",
 		Affected:     "lua-nginx-module 0.10.0 (OpenResty 1.9.7.2, 1.9.7.3)",
 		Fixed:        "lua-nginx-module 0.10.1 (6ba92a67), OpenResty 1.9.7.4",

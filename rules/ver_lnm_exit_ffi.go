@@ -51,25 +51,6 @@ Reported at each ngx.exit in balancer code when some Lua chunk requires resty.co
     }
 }
 `,
-		Good: `http {
-    init_by_lua_block { require "resty.core" }
-    upstream backend {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            local b = require "ngx.balancer"
-            local ip = ngx.var.backend_ip
-            if not ip then
-                return ngx.exit(503)
-            end
-            assert(b.set_current_peer(ip, 8080))
-        }
-    }
-    server {
-        listen 80;
-        location / { proxy_pass http://backend; }
-    }
-}
-`,
 		Versions:     "bad: openresty=1.9.7.5; good: openresty=1.9.15.1",
 		Affected:     "lua-nginx-module 0.10.0-0.10.2 (OpenResty 1.9.7.2-1.9.7.5), with resty.core loaded",
 		Fixed:        "lua-nginx-module 0.10.3 (22566ed9), OpenResty 1.9.15.1",

@@ -64,24 +64,6 @@ Reported at ngx.exit(N) in balancer code for N >= 300 other than 500.`,
     }
 }
 `,
-		Good: `http {
-    upstream backend {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            local b = require "ngx.balancer"
-            local ip = ngx.var.backend_ip
-            if not ip then
-                return ngx.exit(503)
-            end
-            assert(b.set_current_peer(ip, 8080))
-        }
-    }
-    server {
-        listen 80;
-        location / { proxy_pass http://backend; }
-    }
-}
-`,
 		Versions:     "bad: nginx=1.22.1,lnm=0.10.23; good: openresty=1.21.4.1",
 		Affected:     "stock nginx + lua-nginx-module (any version); OpenResty <= 1.11.2.4",
 		Fixed:        "OpenResty 1.11.2.5 (balancer_status_code patch, OR 3b74625) with lua-nginx-module >= 0.10.9 (20d6558b); stock nginx: never",

@@ -53,25 +53,6 @@ enable_keepalive().`,
     }
 }
 `,
-		Good: `http {
-    upstream backend {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            local b = require "ngx.balancer"
-            assert(b.set_current_peer("10.0.0.5", 8080, "orders-service.internal.example.com"))
-            assert(b.enable_keepalive())
-        }
-    }
-    server {
-        listen 80;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-`,
 		Versions:     "bad: openresty=1.27.1.2; good: openresty=1.29.2.1",
 		Affected:     "lua-nginx-module 0.10.27-0.10.28 (OpenResty 1.27.1.1, 1.27.1.2)",
 		Fixed:        "lua-nginx-module 0.10.29 (18ce5fbd), OpenResty 1.29.2.1",

@@ -54,24 +54,6 @@ Fix: upgrade to lua-nginx-module 0.10.8 (OpenResty 1.11.2.3), or set proxy_next_
     }
 }
 `,
-		Good: `http {
-    upstream backend {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            local b = require "ngx.balancer"
-            if not ngx.ctx.retried then
-                ngx.ctx.retried = true
-                b.set_more_tries(2)
-            end
-            assert(b.set_current_peer("10.0.0.5", 8080))
-        }
-    }
-    server {
-        listen 80;
-        location / { proxy_pass http://backend; }
-    }
-}
-`,
 		Versions:     "bad: openresty=1.11.2.2; good: openresty=1.11.2.3",
 		Affected:     "lua-nginx-module 0.10.0-0.10.7 (OpenResty 1.9.7.2-1.11.2.2)",
 		Fixed:        "lua-nginx-module 0.10.8 (da11870d), OpenResty 1.11.2.3",

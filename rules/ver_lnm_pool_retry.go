@@ -63,25 +63,6 @@ opposite problem appears: see or-notify-stale-502.`,
     }
 }
 `,
-		Good: `http {
-    upstream backend {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            local b = require "ngx.balancer"
-            assert(b.set_current_peer("10.0.0.5", 8080))
-            assert(b.enable_keepalive(60, 100))
-        }
-    }
-    server {
-        listen 80;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-`,
 		Versions:     "bad: openresty=1.29.2.3; good: openresty=1.29.2.4",
 		Affected:     "lua-nginx-module >= 0.10.27 without the balancer_pool_max_retry patch: OpenResty 1.27.1.1-1.29.2.3, stock nginx",
 		Fixed:        "OpenResty 1.29.2.4 (patch applied, OR 5363dfe); stock nginx: never",

@@ -62,29 +62,6 @@ Reported at recreate_request() when Lua code in the http block replaces the requ
     }
 }
 `,
-		Good: `http {
-    upstream backend {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            local b = require "ngx.balancer"
-            assert(b.set_current_peer("10.0.0.5", 8080))
-            if b.get_last_failure() then
-                assert(b.recreate_request())
-            end
-        }
-    }
-    server {
-        listen 80;
-        location / {
-            access_by_lua_block {
-                ngx.req.read_body()
-                ngx.req.set_body_data("rewritten")
-            }
-            proxy_pass http://backend;
-        }
-    }
-}
-`,
 		Versions:     "bad: openresty=1.25.3.2; good: openresty=1.27.1.1",
 		Affected:     "lua-nginx-module 0.10.18-0.10.26 (OpenResty 1.19.3.1-1.25.3.2)",
 		Fixed:        "lua-nginx-module 0.10.27 (8670e53e), OpenResty 1.27.1.1",

@@ -45,20 +45,6 @@ The rule reports every proxy_pass https:// to an upstream with balancer_by_lua* 
     }
 }
 `,
-		Good: `http {
-    upstream backend {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            local b = require "ngx.balancer"
-            assert(b.set_current_peer("10.0.0.5", 443))
-        }
-    }
-    server {
-        listen 80;
-        location / { proxy_pass https://backend; }
-    }
-}
-`,
 		Versions:     "bad: openresty=1.9.7.3; good: openresty=1.9.7.4",
 		Affected:     "lua-nginx-module 0.10.0 (OpenResty 1.9.7.2, 1.9.7.3)",
 		Fixed:        "lua-nginx-module 0.10.1 (c226a005; build fix in 0.10.2), OpenResty 1.9.7.4",

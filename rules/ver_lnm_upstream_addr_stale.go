@@ -49,25 +49,6 @@ used in the configuration (log_format, add_header...), info otherwise.`,
     }
 }
 `,
-		Good: `http {
-    log_format up '$remote_addr $upstream_addr $upstream_status';
-    upstream backend {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            local b = require "ngx.balancer"
-            local peers = { "10.0.0.1", "10.0.0.2" }
-            ngx.ctx.n = (ngx.ctx.n or 0) + 1
-            if ngx.ctx.n == 1 then b.set_more_tries(1) end
-            assert(b.set_current_peer(peers[ngx.ctx.n], 8080))
-        }
-    }
-    server {
-        listen 80;
-        access_log /var/log/nginx/up.log up;
-        location / { proxy_pass http://backend; }
-    }
-}
-`,
 		Versions:     "bad: openresty=1.9.7.5; good: openresty=1.9.15.1",
 		Affected:     "lua-nginx-module 0.10.0-0.10.2 (OpenResty 1.9.7.2-1.9.7.5)",
 		Fixed:        "lua-nginx-module 0.10.3 (47392665, 6683a8b2), OpenResty 1.9.15.1",

@@ -53,22 +53,6 @@ the same branch is what makes the seed's hot loop (NGX2001).`,
     }
 }
 `,
-		Good: `http {
-    upstream app {
-        server 127.0.0.1:8080;
-        keepalive 16;
-    }
-    server {
-        listen 80;
-        proxy_next_upstream timeout http_502;
-        location / {
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-`,
 		Versions:     "bad: nginx=1.9.7; good: nginx=1.9.13",
 		Affected:     "nginx <= 1.9.12 (OpenResty <= 1.9.7.5)",
 		Fixed:        "nginx 1.9.13 (5a76856dc), OpenResty 1.9.15.1",

@@ -43,17 +43,6 @@ Reported at the first server marked down in an upstream that also has a live ser
     }
 }
 `,
-		Good: `http {
-    upstream app {
-        server 127.0.0.1:8080;
-        server 127.0.0.1:8081 down;
-    }
-    server {
-        listen 80;
-        location / { proxy_pass http://app; }
-    }
-}
-`,
 		Versions:     "bad: openresty=1.19.3.2; good: openresty=1.19.9.1",
 		Affected:     "nginx <= 1.19.5 (OpenResty <= 1.19.3.2)",
 		Fixed:        "nginx 1.19.6 (cfa669151, ticket #2096), OpenResty 1.19.9.1",

@@ -54,21 +54,6 @@ Reported (info) on nginx < 1.15.3 at keepalive for upstreams whose connections a
     }
 }
 `,
-		Good: `http {
-    upstream app {
-        server 127.0.0.1:8080;
-        keepalive 16;
-    }
-    server {
-        listen 80;
-        location / {
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-`,
 		Versions:     "bad: nginx=1.13.6; good: nginx=1.15.3",
 		Affected:     "configurations moving from nginx <= 1.15.2 (OpenResty <= 1.13.6.2) to >= 1.15.3",
 		Fixed:        "behaviour change in nginx 1.15.3 (7de808990, d817ceae7) and 1.19.10 (d9996d6f2, eb52de831)",

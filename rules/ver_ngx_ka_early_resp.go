@@ -46,21 +46,6 @@ reused.`,
     }
 }
 `,
-		Good: `http {
-    upstream app {
-        server 127.0.0.1:8080;
-        keepalive 16;
-    }
-    server {
-        listen 80;
-        location / {
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-`,
 		Versions:     "bad: nginx=1.9.7; good: nginx=1.9.10",
 		Affected:     "nginx 1.1.4-1.9.9 (OpenResty <= 1.9.7.5)",
 		Fixed:        "nginx 1.9.10 (fda7d021c, ticket #669), OpenResty 1.9.15.1",

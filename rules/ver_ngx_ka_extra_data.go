@@ -46,22 +46,6 @@ Reported at proxy_buffering off in locations whose upstream keeps connections.`,
     }
 }
 `,
-		Good: `http {
-    upstream app {
-        server 127.0.0.1:8080;
-        keepalive 16;
-    }
-    server {
-        listen 80;
-        location /stream/ {
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_buffering off;
-        }
-    }
-}
-`,
 		Versions:     "bad: openresty=1.19.9.2; good: openresty=1.21.4.1",
 		Affected:     "nginx <= 1.21.3 (OpenResty <= 1.19.9.2); first bad version not pinned",
 		Fixed:        "nginx 1.21.4 (2a88047ac), OpenResty 1.21.4.1",

@@ -44,17 +44,6 @@ outage of all of them lasts at least fail_timeout (10s by default).`,
     }
 }
 `,
-		Good: `http {
-    upstream app {
-        server 127.0.0.1:8080;
-        server 127.0.0.1:8081;
-    }
-    server {
-        listen 80;
-        location / { proxy_pass http://app; }
-    }
-}
-`,
 		Versions:     "bad: nginx=1.11.2; good: nginx=1.11.5",
 		Affected:     "configurations moving from nginx <= 1.11.4 (OpenResty <= 1.11.2.5) to >= 1.11.5",
 		Fixed:        "behaviour change in nginx 1.11.5 (fd9e74f65)",

@@ -59,20 +59,6 @@ the upstream allows more than one try.`,
     }
 }
 `,
-		Good: `http {
-    upstream app {
-        server 127.0.0.1:8080;
-        server 127.0.0.1:8081;
-    }
-    server {
-        listen 80;
-        location / {
-            proxy_pass http://app;
-            proxy_next_upstream error timeout invalid_header;
-        }
-    }
-}
-`,
 		Versions:     "bad: openresty=1.29.2.5; good: openresty=1.29.8.1rc1",
 		Affected:     "nginx < 1.28.2 and 1.29.0-1.29.4; every OpenResty up to 1.29.2.5",
 		Fixed:        "nginx 1.29.5 (d7a249470), 1.28.2 (6df8054cb); OpenResty 1.29.8.1rc1",

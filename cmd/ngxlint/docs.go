@@ -102,6 +102,9 @@ func ruleMarkdown(r *analyzer.Rule, level int) string {
 	}
 	fence("Bad", d.Bad)
 	fence("Good", d.Good)
+	if d.Good == "" && d.GoodExample() != "" {
+		b.WriteString("Good: the same configuration on the fixed versions.\n\n")
+	}
 	if d.Versions != "" {
 		fmt.Fprintf(&b, "The examples are checked with `%s`.\n\n", d.Versions)
 	}
