@@ -67,7 +67,7 @@ func newRRPeers(servers []Server) (primary *rrPeers) {
 		if s.FailTimeout > 0 {
 			ft = int64(s.FailTimeout / time.Second)
 		}
-		return &rrPeer{addr: normAddr(s.Addr, 80), name: s.Addr, weight: w, effective: w,
+		return &rrPeer{addr: NormAddr(s.Addr, 80), name: s.Addr, weight: w, effective: w,
 			maxFails: mf, failTimeout: ft, down: s.Down}
 	}
 	primary = &rrPeers{}

@@ -228,11 +228,12 @@ func parseNextUpstream(vals []string) (uint32, error) {
 	return m, nil
 }
 
-// normAddr normalises a peer address to the key the emulator maps to a
-// backend: "ip:port" with the default port 80 (ngx_parse_url's default for
-// upstream servers), IPv6 in brackets; "unix:" paths and host names are kept
-// as written (plus :80 for names without a port), never resolved.
-func normAddr(a string, defPort int) string {
+// NormAddr is the key under which a peer address maps to an emulated
+// backend: "ip:port" with defPort when none is written, IPv6 in brackets,
+// "unix:" paths and host names kept as written (never resolved). The real
+// nginx engine keys its backends the same way, so both engines agree on
+// which config address is which backend.
+func NormAddr(a string, defPort int) string {
 	a = strings.TrimSpace(a)
 	if strings.HasPrefix(a, "unix:") {
 		return a
@@ -252,7 +253,7 @@ func normAddr(a string, defPort int) string {
 
 func (c *Config) policyFor(addr string) Policy {
 	for k, p := range c.Backends {
-		if normAddr(k, 80) == addr || k == addr {
+		if NormAddr(k, 80) == addr || k == addr {
 			return p
 		}
 	}

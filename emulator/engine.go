@@ -417,7 +417,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	// Backends for every configured address up front; Lua-chosen peers are
 	// added when first used.
 	for _, s := range servers {
-		a := normAddr(s.Addr, 80)
+		a := NormAddr(s.Addr, 80)
 		if r.placeholder && a == placeholderAddr {
 			continue
 		}
@@ -427,10 +427,10 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		}
 	}
 	for k := range cfg.Backends {
-		if normAddr(k, 80) == placeholderAddr {
+		if NormAddr(k, 80) == placeholderAddr {
 			r.placeholderListens = true
 		}
-		if _, err := r.backendFor(normAddr(k, 80)); err != nil {
+		if _, err := r.backendFor(NormAddr(k, 80)); err != nil {
 			r.shutdown()
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
@@ -251,26 +252,8 @@ func listenKey(a string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// normPeer normalises a peer address the way the emulator keys its
-// backends: "ip:port" with defPort when none is written, IPv6 in brackets,
-// "unix:" paths and host names kept (never resolved).
-func normPeer(a string, defPort int) string {
-	a = strings.TrimSpace(a)
-	if strings.HasPrefix(a, "unix:") {
-		return a
-	}
-	if ip := net.ParseIP(strings.Trim(a, "[]")); ip != nil {
-		return net.JoinHostPort(ip.String(), strconv.Itoa(defPort))
-	}
-	host, port, err := net.SplitHostPort(a)
-	if err != nil {
-		return net.JoinHostPort(a, strconv.Itoa(defPort))
-	}
-	if ip := net.ParseIP(host); ip != nil {
-		host = ip.String()
-	}
-	return net.JoinHostPort(host, port)
-}
+// normPeer keys a peer address like the emulator does (emulator.NormAddr).
+func normPeer(a string, defPort int) string { return emulator.NormAddr(a, defPort) }
 
 func isPass(name string) bool {
 	switch name {
