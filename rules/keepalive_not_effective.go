@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/ngxlint/ngxlint/rules/retry"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
@@ -78,10 +79,10 @@ func runKeepaliveNotEffective(pass *analyzer.Pass) error {
 		before = "on nginx " + p.Nginx.String()
 	}
 	for _, u := range httpUpstreams(pass.Model) {
-		if keepaliveCount(u, p) <= 0 {
+		if retry.KeepaliveCount(u, p) <= 0 {
 			continue
 		}
-		if m := keepaliveLostByOrder(u, p); m != nil {
+		if m := retry.KeepaliveLostByOrder(u, p); m != nil {
 			how := fmt.Sprintf("%s the upstream keeps no connections (nginx only warns \"load balancing method redefined\")", before)
 			if strings.HasPrefix(m.Name, "balancer_by_lua") && p.HasLNM() && p.LNM.AtLeast("0.10.27") {
 				// 0.10.27 wraps the earlier keepalive, but get/free skip it
@@ -104,7 +105,7 @@ func runKeepaliveNotEffective(pass *analyzer.Pass) error {
 			continue // on by default (>= 1.29.7): only explicit settings can break it, handled below
 		}
 		for _, l := range locationsUsing(pass.Model, u) {
-			h11, closeHdr, known := upstreamHTTP(l, p)
+			h11, closeHdr, known := retry.UpstreamHTTP(l, p)
 			if !known || (h11 && !closeHdr) {
 				continue
 			}

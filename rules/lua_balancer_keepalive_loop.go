@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/ngxlint/ngxlint/rules/retry"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
@@ -69,14 +70,14 @@ func runLuaBalancerKeepaliveLoop(pass *analyzer.Pass) error {
 		return nil // no balancer_by_lua yet, or fixed
 	}
 	for _, u := range httpUpstreams(pass.Model) {
-		if u.Balancer == nil || keepaliveCount(u, p) <= 0 || keepaliveLostByOrder(u, p) != nil {
+		if u.Balancer == nil || retry.KeepaliveCount(u, p) <= 0 || retry.KeepaliveLostByOrder(u, p) != nil {
 			continue
 		}
 		// The loop needs a location that actually fills the cache: HTTP/1.1
 		// without "Connection: close".
 		var hit []*nginxconf.Location
 		for _, l := range locationsUsing(pass.Model, u) {
-			if !keepsConnections(l, p) {
+			if !retry.KeepsConnections(l, p) {
 				continue
 			}
 			mask := nextUpstreamMask(l)

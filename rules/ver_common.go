@@ -8,6 +8,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"github.com/ngxlint/ngxlint/rules/retry"
 	"regexp"
 	"strings"
 	"time"
@@ -440,7 +441,7 @@ func balancerFacts(pass *analyzer.Pass, u *nginxconf.Upstream) (*luacheck.Result
 // connections on p: a keepalive directive that is not lost by its order,
 // or the default from nginx 1.29.7.
 func nginxPooled(u *nginxconf.Upstream, p versions.Profile) bool {
-	return keepaliveCount(u, p) > 0 && keepaliveLostByOrder(u, p) == nil
+	return retry.KeepaliveCount(u, p) > 0 && retry.KeepaliveLostByOrder(u, p) == nil
 }
 
 // pooledLocations are the locations proxying to u that can reuse upstream
@@ -448,7 +449,7 @@ func nginxPooled(u *nginxconf.Upstream, p versions.Profile) bool {
 func pooledLocations(m *nginxconf.Model, u *nginxconf.Upstream, p versions.Profile) []*nginxconf.Location {
 	var out []*nginxconf.Location
 	for _, l := range locationsUsing(m, u) {
-		if keepsConnections(l, p) {
+		if retry.KeepsConnections(l, p) {
 			out = append(out, l)
 		}
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/ngxlint/ngxlint/rules/retry"
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
@@ -108,7 +109,7 @@ mattering. Fix: move keepalive after the block, or use enable_keepalive() (0.10.
 		}
 		cp := bugLNMKeepaliveOrder.confirmProfile(p, e)
 		for _, u := range httpUpstreams(pass.Model) {
-			if u.Balancer == nil || u.Keepalive == nil || !u.Before(u.Keepalive, u.Balancer) || keepaliveCount(u, p) <= 0 {
+			if u.Balancer == nil || u.Keepalive == nil || !u.Before(u.Keepalive, u.Balancer) || retry.KeepaliveCount(u, p) <= 0 {
 				continue
 			}
 			ls := pooledLocations(pass.Model, u, cp)

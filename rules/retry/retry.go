@@ -138,33 +138,10 @@ func FromModel(prof versions.Profile, u *nginxconf.Upstream, l *nginxconf.Locati
 // the directive (not lost to a later balancing method before 1.29.7), or 32
 // by default from 1.29.7; 0 when l sends HTTP/1.0 or "Connection: close".
 func keepaliveFor(p versions.Profile, u *nginxconf.Upstream, l *nginxconf.Location) int {
-	newDefaults := p.HasNginx() && p.Nginx.AtLeast("1.29.7")
-	n := 0
-	switch {
-	case u.Keepalive != nil:
-		n, _ = strconv.Atoi(u.Keepalive.Arg(0))
-		if !newDefaults {
-			for _, m := range u.Methods {
-				if u.Before(u.Keepalive, m) {
-					return 0
-				}
-			}
-		}
-	case newDefaults:
-		n = 32
-	}
-	http11 := newDefaults
-	if d := l.Proxy.HTTPVersion; d != nil {
-		http11 = d.Arg(0) == "1.1"
-	}
-	if !http11 {
+	if KeepaliveLostByOrder(u, p) != nil || !KeepsConnections(l, p) {
 		return 0
 	}
-	v, d, _ := l.Proxy.Header("Connection")
-	if (d == nil && !newDefaults) || strings.EqualFold(strings.TrimSpace(v), "close") {
-		return 0
-	}
-	return n
+	return KeepaliveCount(u, p)
 }
 
 func has(vals []string, v string) bool {
