@@ -32,11 +32,16 @@ type RetryRow struct {
 // an upstream block.
 func ExplainRetries(m *nginxconf.Model, prof versions.Profile) []RetryRow {
 	var rows []RetryRow
+	// One analysis per balancer chunk, however many locations use it.
+	facts := map[*nginxconf.LuaChunk]*luacheck.Result{}
 	for _, pl := range proxiedLocations(m) {
 		l, u := pl.loc, pl.up
 		var bal *luacheck.Result
 		if b := u.Balancer; b != nil && b.Lua != nil && b.Lua.LoadError == "" {
-			bal = luacheck.Analyze(b.Lua, luacheck.Options{LuaNginxModuleVersion: versionOrEmpty(prof.LNM)})
+			if bal = facts[b.Lua]; bal == nil {
+				bal = luacheck.Analyze(b.Lua, luacheck.Options{LuaNginxModuleVersion: versionOrEmpty(prof.LNM)})
+				facts[b.Lua] = bal
+			}
 		}
 		in := retry.FromModel(prof, u, l, bal)
 		p := retry.Predict(in)
