@@ -22,6 +22,9 @@ type Options struct {
 	// Suppress turns off inline suppression comments (for testing what
 	// they hide).
 	NoSuppress bool
+	// Facts, when set, is the run's memo, possibly with facts already
+	// computed (or being computed) for this configuration and profile.
+	Facts *Facts
 }
 
 // Result is the outcome of a run.
@@ -35,7 +38,10 @@ type Result struct {
 // de-duplicated diagnostics with suppressions applied. Rules run
 // concurrently; the output order is deterministic.
 func Run(cfg *nginxconf.Config, model *nginxconf.Model, rules []*Rule, opts Options) *Result {
-	facts := &Facts{}
+	facts := opts.Facts
+	if facts == nil {
+		facts = &Facts{}
+	}
 	var mu sync.Mutex
 	res := &Result{}
 	// Every rule gets its goroutine at once; the scheduler runs GOMAXPROCS

@@ -47,7 +47,10 @@ func (p *Pass) Reportf(d *nginxconf.Directive, format string, args ...any) *Diag
 // the same value and it is computed once.
 func (p *Pass) Fact(key any, compute func() any) any { return p.facts.get(key, compute) }
 
-// Facts is a concurrency-safe memo shared by the rules of one run.
+// Facts is a concurrency-safe memo shared by the rules of one run. A
+// caller can create it with NewFacts and start computing facts before the
+// run (Options.Facts): the CLI analyses the Lua chunks while the model is
+// still being built.
 type Facts struct {
 	mu sync.Mutex
 	m  map[any]*factEntry
@@ -57,6 +60,13 @@ type factEntry struct {
 	once sync.Once
 	v    any
 }
+
+// NewFacts returns an empty memo for Options.Facts.
+func NewFacts() *Facts { return &Facts{} }
+
+// Get is Pass.Fact for work that starts before the run: the value stored
+// under key, computed once with compute.
+func (f *Facts) Get(key any, compute func() any) any { return f.get(key, compute) }
 
 func (f *Facts) get(key any, compute func() any) any {
 	f.mu.Lock()

@@ -103,17 +103,17 @@ func compareGonginx(t *testing.T, file string, ours []*Directive, theirs []confi
 
 // rawName is the directive name as written (gonginx keeps quotes).
 func rawName(d *Directive) string {
-	if d.File == nil || d.NamePos.Offset >= len(d.File.Data) {
+	if d.File == nil || d.Pos.Offset >= len(d.File.Data) {
 		return d.Name
 	}
-	end := d.NamePos.Offset + len(d.Name)
-	if q := d.File.Data[d.NamePos.Offset]; q == '"' || q == '\'' {
+	end := d.Pos.Offset + len(d.Name)
+	if q := d.File.Data[d.Pos.Offset]; q == '"' || q == '\'' {
 		end += 2
 	}
 	if end > len(d.File.Data) {
 		return d.Name
 	}
-	return string(d.File.Data[d.NamePos.Offset:end])
+	return string(d.File.Data[d.Pos.Offset:end])
 }
 
 func diffFile(t *testing.T, f *File) bool {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unsafe"
 )
 
 // Default limits, used when the corresponding Options field is zero.
@@ -296,10 +297,12 @@ func (l *loader) cleanErr(abs string, err error) error {
 func (l *loader) parse(abs string, data []byte, from *Directive) *File {
 	f := &File{Path: l.display(abs), AbsPath: abs, Data: data, IncludedFrom: from}
 	l.cfg.Files = append(l.cfg.Files, f)
-	parseFile(f, string(data), l.opts.MaxNesting, l.budget)
+	// The parsed strings share data's memory (File.Data is read-only):
+	// a copy was the size of the whole configuration again.
+	parseFile(f, unsafe.String(unsafe.SliceData(data), len(data)), l.opts.MaxNesting, l.budget)
 	l.chain = append(l.chain, f)
 	defer func() { l.chain = l.chain[:len(l.chain)-1] }()
-	for _, d := range allDirectives(f.Directives) {
+	for d := range allDirectives(f.Directives) {
 		switch {
 		case d.Name == "include":
 			l.include(f, d)

@@ -1,8 +1,10 @@
 package nginxconf
 
 import (
+	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -206,5 +208,56 @@ func TestModelUpstreamOrder(t *testing.T) {
 	}
 	if p := m.Stream.Servers[0].Proxy; p == nil || p.Upstream == nil || p.Upstream.Name != "tcp" || p.Upstream.Context != m.Stream {
 		t.Errorf("stream proxy_pass %+v", p)
+	}
+}
+
+// TestModelManyServers covers the parallel part of BuildModel (servers are
+// filled on every processor once there are enough of them): each
+// location gets its own server's inherited settings, names and listen,
+// and proxy_pass finds its upstream. `go test -race` checks the sharing.
+func TestModelManyServers(t *testing.T) {
+	const n = 300
+	var b strings.Builder
+	b.WriteString("events {}\nhttp {\n  proxy_next_upstream error;\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  upstream u%d { server 127.0.0.1:%d; }\n", i, 1000+i)
+		fmt.Fprintf(&b, "  server {\n    listen %d;\n    server_name s%d.example;\n", 2000+i, i)
+		if i%2 == 0 {
+			fmt.Fprintf(&b, "    proxy_next_upstream_tries %d;\n", i+1)
+		}
+		fmt.Fprintf(&b, "    location /a { proxy_pass http://u%d; }\n    location /b { proxy_next_upstream http_50%d; proxy_pass http://u%d; }\n  }\n", i, i%5, i)
+	}
+	b.WriteString("}\n")
+	cfg := Load(fstest.MapFS{"nginx.conf": {Data: []byte(b.String())}}, "nginx.conf", Options{})
+	if err := cfg.Err(); err != nil {
+		t.Fatal(err)
+	}
+	m := BuildModel(cfg)
+	if len(m.HTTP.Servers) != n {
+		t.Fatalf("%d servers, want %d", len(m.HTTP.Servers), n)
+	}
+	for i, s := range m.HTTP.Servers {
+		if got, want := strings.Join(s.ServerNames, ","), fmt.Sprintf("s%d.example", i); got != want {
+			t.Errorf("server %d: names %q, want %q", i, got, want)
+		}
+		if len(s.Listen) != 1 || s.Listen[0].Arg(0) != strconv.Itoa(2000+i) {
+			t.Errorf("server %d: listen %v", i, s.Listen)
+		}
+		a, bl := locationByPath(t, s, "/a"), locationByPath(t, s, "/b")
+		if got := strings.Join(a.Proxy.NextUpstreamValues, " "); got != "error" {
+			t.Errorf("server %d /a: proxy_next_upstream %q, want the http level's", i, got)
+		}
+		if got, want := strings.Join(bl.Proxy.NextUpstreamValues, " "), fmt.Sprintf("http_50%d", i%5); got != want {
+			t.Errorf("server %d /b: proxy_next_upstream %q, want %q", i, got, want)
+		}
+		tries := a.Proxy.NextUpstreamTries
+		if (i%2 == 0) != (tries != nil) || tries != nil && tries.Arg(0) != strconv.Itoa(i+1) {
+			t.Errorf("server %d: proxy_next_upstream_tries %v", i, tries)
+		}
+		for _, l := range []*Location{a, bl} {
+			if l.Proxy.Pass == nil || l.Proxy.Pass.Upstream == nil || l.Proxy.Pass.Upstream.Name != fmt.Sprintf("u%d", i) {
+				t.Errorf("server %d %s: proxy_pass upstream %+v", i, l.Path, l.Proxy.Pass)
+			}
+		}
 	}
 }

@@ -158,7 +158,7 @@ func checkWant(t *testing.T, cfg *Config, want string) {
 	errsChecked := false
 	var chunks []*Directive
 	for _, f := range cfg.Files {
-		for _, d := range allDirectives(f.Directives) {
+		for d := range allDirectives(f.Directives) {
 			if d.Lua != nil {
 				chunks = append(chunks, d)
 			}
@@ -351,7 +351,7 @@ func checkInvariants(t testing.TB, cfg *Config) {
 				checkPos(f, e.Pos, "error "+e.Msg)
 			}
 		}
-		for _, d := range allDirectives(f.Directives) {
+		for d := range allDirectives(f.Directives) {
 			if d.File != f {
 				t.Errorf("%s: File is not the containing file", d.Pos)
 			}
@@ -362,9 +362,10 @@ func checkInvariants(t testing.TB, cfg *Config) {
 			}
 			for _, a := range d.Args {
 				checkPos(f, a.Pos, "arg of "+d.Name)
-				checkPos(f, a.End, "arg end of "+d.Name)
-				if a.Pos.Offset <= a.End.Offset && a.End.Offset <= len(f.Data) {
-					if got := string(f.Data[a.Pos.Offset:a.End.Offset]); got != a.Raw {
+				end := a.End()
+				checkPos(f, end, "arg end of "+d.Name)
+				if a.Pos.Offset <= end.Offset && end.Offset <= len(f.Data) {
+					if got := string(f.Data[a.Pos.Offset:end.Offset]); got != a.Raw {
 						t.Errorf("%s: arg Raw %q but source %q", a.Pos, a.Raw, got)
 					}
 				}

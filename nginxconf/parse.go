@@ -2,6 +2,7 @@ package nginxconf
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 	"unicode/utf8"
 )
@@ -71,7 +72,7 @@ type parser struct {
 func ParseString(name, src string) *File {
 	f := &File{Path: name, AbsPath: name, Data: []byte(src)}
 	parseFile(f, src, DefaultMaxNesting, newBudget(DefaultMaxDirectives))
-	for _, d := range allDirectives(f.Directives) {
+	for d := range allDirectives(f.Directives) {
 		if d.Lua != nil && d.Lua.Origin == LuaFile && d.Lua.LoadError == "" && !d.Lua.Unresolved {
 			d.Lua.LoadError = "not loaded: the configuration was parsed without a file system"
 		}
@@ -79,29 +80,33 @@ func ParseString(name, src string) *File {
 	return f
 }
 
-// allDirectives lists ds and their block children in document order,
-// without recursion (blocks may nest deeply).
-func allDirectives(ds []*Directive) []*Directive {
-	var out []*Directive
-	type frame struct {
-		ds []*Directive
-		i  int
-	}
-	stack := []frame{{ds, 0}}
-	for len(stack) > 0 {
-		top := &stack[len(stack)-1]
-		if top.i >= len(top.ds) {
-			stack = stack[:len(stack)-1]
-			continue
+// allDirectives yields ds and their block children in document order,
+// without recursion (blocks may nest deeply) and without building a list
+// (the loader walks every file once, and a list of every directive of a
+// large configuration was megabytes of garbage).
+func allDirectives(ds []*Directive) iter.Seq[*Directive] {
+	return func(yield func(*Directive) bool) {
+		type frame struct {
+			ds []*Directive
+			i  int
 		}
-		d := top.ds[top.i]
-		top.i++
-		out = append(out, d)
-		if len(d.Block) > 0 {
-			stack = append(stack, frame{d.Block, 0})
+		stack := []frame{{ds, 0}}
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.i >= len(top.ds) {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			d := top.ds[top.i]
+			top.i++
+			if !yield(d) {
+				return
+			}
+			if len(d.Block) > 0 {
+				stack = append(stack, frame{d.Block, 0})
+			}
 		}
 	}
-	return out
 }
 
 // parseFile fills f.Directives and f.Errors from src (which equals f.Data),
@@ -162,7 +167,6 @@ func (p *parser) newDirective(parent *Directive) *Directive {
 	d.Parent = parent
 	a := p.args
 	d.Name = a[0].Value
-	d.NamePos = a[0].Pos
 	d.Pos = a[0].Pos
 	if n := len(a) - 1; n > 0 {
 		if len(p.argSlab) < n {
@@ -173,7 +177,7 @@ func (p *parser) newDirective(parent *Directive) *Directive {
 		copy(d.Args, a[1:])
 	}
 	if !utf8.ValidString(d.Name) {
-		p.errorf(d.NamePos, "directive name %q is not valid UTF-8", short(d.Name))
+		p.errorf(d.Pos, "directive name %q is not valid UTF-8", short(d.Name))
 	}
 	return d
 }
@@ -369,7 +373,7 @@ func (p *parser) readStatement() (end, off int) {
 			}
 			if i >= n {
 				p.errorf(startPos, "unexpected end of file: unterminated %s string started here", quoteName(c))
-				p.args = append(p.args, Arg{Value: unescape(s[start+1 : n]), Raw: s[start:n], Quote: c, Unterminated: true, Pos: startPos, End: p.pos(n)})
+				p.args = append(p.args, Arg{Value: unescape(s[start+1 : n]), Raw: s[start:n], Quote: c, Unterminated: true, Pos: startPos})
 				p.i = n
 				return endEOF, n
 			}
@@ -379,7 +383,7 @@ func (p *parser) readStatement() (end, off int) {
 				v = unescape(inner)
 			}
 			i++
-			p.args = append(p.args, Arg{Value: v, Raw: s[start:i], Quote: c, Pos: startPos, End: p.pos(i)})
+			p.args = append(p.args, Arg{Value: v, Raw: s[start:i], Quote: c, Pos: startPos})
 			if !p.takeArg(startPos) {
 				return endEOF, n
 			}
@@ -437,7 +441,7 @@ func (p *parser) readStatement() (end, off int) {
 			if esc {
 				v = unescape(raw)
 			}
-			p.args = append(p.args, Arg{Value: v, Raw: raw, Pos: startPos, End: p.pos(i)})
+			p.args = append(p.args, Arg{Value: v, Raw: raw, Pos: startPos})
 			if !p.takeArg(startPos) {
 				return endEOF, n
 			}

@@ -23,20 +23,58 @@ import (
 // chunks in the same order, do not queue behind each other on one chunk.
 func luaFacts(pass *analyzer.Pass, c *nginxconf.LuaChunk) *luacheck.Result {
 	warmLua(pass)
-	return pass.Fact(luaKey{c}, func() any { return analyzeLua(pass, c) }).(*luacheck.Result)
+	return pass.Fact(luaKey{c}, func() any { return analyzeLua(pass.Profile, c) }).(*luacheck.Result)
 }
 
 type luaKey struct{ c *nginxconf.LuaChunk }
 
-func analyzeLua(pass *analyzer.Pass, c *nginxconf.LuaChunk) *luacheck.Result {
+func analyzeLua(p versions.Profile, c *nginxconf.LuaChunk) *luacheck.Result {
 	opts := luacheck.Options{}
-	if pass.Profile.HasLNM() {
-		opts.LuaNginxModuleVersion = pass.Profile.LNM.String()
+	if p.HasLNM() {
+		opts.LuaNginxModuleVersion = p.LNM.String()
 	}
-	if !pass.Profile.Core.IsZero() {
-		opts.LuaRestyCoreVersion = pass.Profile.Core.String()
+	if !p.Core.IsZero() {
+		opts.LuaRestyCoreVersion = p.Core.String()
 	}
 	return luacheck.Analyze(c, opts)
+}
+
+// PrewarmLua analyses every loaded Lua chunk of cfg into facts, as the
+// rules of a run with profile p and Options.Facts = facts will ask for
+// them. The CLI calls it in a goroutine while it builds the model, which
+// uses one processor: the Lua analysis, a large share of a check's work
+// on OpenResty configurations, then runs on the others. It returns when
+// every chunk is done.
+func PrewarmLua(facts *analyzer.Facts, cfg *nginxconf.Config, p versions.Profile) {
+	var chunks []*nginxconf.LuaChunk
+	cfg.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+		if d.Lua != nil && d.Lua.LoadError == "" {
+			chunks = append(chunks, d.Lua)
+		}
+		return true
+	})
+	forEachParallel(chunks, func(c *nginxconf.LuaChunk) {
+		defer func() { _ = recover() }() // see analyzeLuaOnce
+		facts.Get(luaKey{c}, func() any { return analyzeLua(p, c) })
+	})
+}
+
+// forEachParallel calls fn for every item on GOMAXPROCS workers.
+func forEachParallel[T any](items []T, fn func(T)) {
+	jobs := make(chan T)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(items)) {
+		wg.Go(func() {
+			for it := range jobs {
+				fn(it)
+			}
+		})
+	}
+	for _, it := range items {
+		jobs <- it
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 // warmLua computes the luacheck facts of every analysable chunk once per
@@ -46,23 +84,7 @@ func analyzeLua(pass *analyzer.Pass, c *nginxconf.LuaChunk) *luacheck.Result {
 func warmLua(pass *analyzer.Pass) {
 	type warmKey struct{}
 	pass.Fact(warmKey{}, func() any {
-		refs := analysableLua(pass.Model)
-		jobs := make(chan *nginxconf.LuaChunk)
-		var wg sync.WaitGroup
-		for range min(runtime.GOMAXPROCS(0), len(refs)) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for c := range jobs {
-					analyzeLuaOnce(pass, c)
-				}
-			}()
-		}
-		for _, r := range refs {
-			jobs <- r.Chunk
-		}
-		close(jobs)
-		wg.Wait()
+		forEachParallel(analysableLua(pass.Model), func(r *nginxconf.LuaRef) { analyzeLuaOnce(pass, r.Chunk) })
 		return true
 	})
 }
@@ -73,7 +95,7 @@ func warmLua(pass *analyzer.Pass) {
 // own goroutine, where the driver recovers it, instead of killing the run.
 func analyzeLuaOnce(pass *analyzer.Pass, c *nginxconf.LuaChunk) {
 	defer func() { _ = recover() }()
-	pass.Fact(luaKey{c}, func() any { return analyzeLua(pass, c) })
+	pass.Fact(luaKey{c}, func() any { return analyzeLua(pass.Profile, c) })
 }
 
 // analysableLua lists the model's Lua chunks whose code was loaded.
@@ -102,11 +124,15 @@ func locationsUsing(_ *nginxconf.Model, u *nginxconf.Upstream) []*nginxconf.Loca
 	return u.UsedBy
 }
 
+// defaultNextUpstream is nginx's proxy_next_upstream default. Never
+// written: nextUpstreamMask hands it out instead of a new slice per call.
+var defaultNextUpstream = []string{"error", "timeout"}
+
 // nextUpstreamMask returns the effective proxy_next_upstream values
-// (nginx's default is "error timeout").
+// (nginx's default is "error timeout"). Callers must not modify them.
 func nextUpstreamMask(l *nginxconf.Location) []string {
 	if l.Proxy.NextUpstream == nil {
-		return []string{"error", "timeout"}
+		return defaultNextUpstream[:2:2]
 	}
 	return l.Proxy.NextUpstreamValues
 }

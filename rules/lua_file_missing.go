@@ -43,7 +43,7 @@ directory (or its parent when that is named conf).`,
 			pos, end := d.Pos, d.End
 			if len(d.Args) > 0 {
 				a := d.Args[len(d.Args)-1]
-				pos, end = a.Pos, a.End
+				pos, end = a.Pos, a.End()
 			}
 			pass.Report(&analyzer.Diagnostic{Pos: pos, End: end, Message: d.Name + ": " + ref.Chunk.LoadError})
 		}

@@ -50,7 +50,7 @@ runs the same checks in test_next and passes the upstream's response through.`,
 		if prof.HasNginx() && prof.Nginx.AtLeast("1.13.11") {
 			return nil
 		}
-		for _, pl := range proxiedLocations(pass.Model) {
+		for _, pl := range passProxiedLocations(pass) {
 			l, u := pl.loc, pl.up
 			d := l.Proxy.NextUpstream
 			if d == nil {

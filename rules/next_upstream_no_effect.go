@@ -59,7 +59,7 @@ set_more_tries in the balancer, or drop the settings.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		seen := map[*nginxconf.Directive]bool{}
-		for _, pl := range proxiedLocations(pass.Model) {
+		for _, pl := range passProxiedLocations(pass) {
 			l, u := pl.loc, pl.up
 			setting := retrySetting(l)
 			if setting == nil || seen[setting] {

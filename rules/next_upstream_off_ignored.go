@@ -49,7 +49,7 @@ read. Fixed in nginx 1.9.13 (5a76856dc), OpenResty 1.9.15.1.`,
 		if prof.HasNginx() && prof.Nginx.AtLeast("1.9.13") {
 			return nil
 		}
-		for _, pl := range proxiedLocations(pass.Model) {
+		for _, pl := range passProxiedLocations(pass) {
 			l, u := pl.loc, pl.up
 			d := l.Proxy.NextUpstream
 			if d == nil || !hasValue(l.Proxy.NextUpstreamValues, "off") {

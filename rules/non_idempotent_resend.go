@@ -57,7 +57,7 @@ endpoints that are idempotent in fact (or carry an idempotency key).`,
 		Confirmation: `A POST against backends that read the request and close ("close"), after a warm-up GET against "first-only" backends when the resend comes from a stale keepalive connection. Confirmed when the backends read the POST twice or more.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
-		for _, pl := range proxiedLocations(pass.Model) {
+		for _, pl := range passProxiedLocations(pass) {
 			l, u := pl.loc, pl.up
 			p := retryPrediction(pass, u, l)
 			if !p.Resend {
@@ -78,7 +78,7 @@ endpoints that are idempotent in fact (or carry an idempotency key).`,
 					if a.Value == "non_idempotent" && i > 0 {
 						// Drop the word and the space before it.
 						d.Fixes = append(d.Fixes, analyzer.SuggestedFix{Message: "stop passing non-idempotent requests to the next server",
-							Edits: []analyzer.TextEdit{{Pos: at.Args[i-1].End, End: a.End}}})
+							Edits: []analyzer.TextEdit{{Pos: at.Args[i-1].End(), End: a.End()}}})
 					}
 				}
 			}

@@ -64,7 +64,7 @@ loops have their own rules (NGX2001 lua-balancer-keepalive-loop, NGX2003 set-mor
 	},
 	Run: func(pass *analyzer.Pass) error {
 		threshold := retryThreshold(pass)
-		for _, pl := range proxiedLocations(pass.Model) {
+		for _, pl := range passProxiedLocations(pass) {
 			l, u := pl.loc, pl.up
 			if l.Proxy.NextUpstreamTries != nil || l.Proxy.NextUpstreamTimeout != nil {
 				continue

@@ -17,6 +17,13 @@ type proxiedLocation struct {
 	up  *nginxconf.Upstream
 }
 
+// passProxiedLocations is proxiedLocations of the pass's model, listed
+// once per run for the rules that all walk it.
+func passProxiedLocations(pass *analyzer.Pass) []proxiedLocation {
+	type key struct{}
+	return pass.Fact(key{}, func() any { return proxiedLocations(pass.Model) }).([]proxiedLocation)
+}
+
 // proxiedLocations lists every location proxying to an upstream block, in
 // nginx order.
 func proxiedLocations(m *nginxconf.Model) []proxiedLocation {
@@ -40,8 +47,10 @@ func retryPrediction(pass *analyzer.Pass, u *nginxconf.Upstream, l *nginxconf.Lo
 		u *nginxconf.Upstream
 		l *nginxconf.Location
 	}
+	type settings struct{ key string }
 	return pass.Fact(key{u, l}, func() any {
-		return retry.Predict(retryInput(pass, u, l))
+		in := retryInput(pass, u, l)
+		return pass.Fact(settings{in.SettingsKey()}, func() any { return retry.Predict(in) })
 	}).(retry.Prediction)
 }
 

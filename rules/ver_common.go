@@ -162,7 +162,12 @@ func (b verBug) gate(p versions.Profile) exposure { return b.exposure(p) }
 // report fills d's message and severity and reports it: on an unknown
 // version the severity drops to info.
 func (b verBug) report(pass *analyzer.Pass, e exposure, d *analyzer.Diagnostic, what string) {
-	d.Message = b.message(pass.Profile, e, what)
+	b.reportMessage(pass, e, d, b.message(pass.Profile, e, what))
+}
+
+// reportMessage is report with the message already worded by b.message.
+func (b verBug) reportMessage(pass *analyzer.Pass, e exposure, d *analyzer.Diagnostic, msg string) {
+	d.Message = msg
 	if e == versionUnknown {
 		d.Severity = analyzer.Info
 	}

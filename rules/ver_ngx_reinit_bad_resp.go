@@ -73,6 +73,14 @@ the upstream allows more than one try.`,
 			return nil
 		}
 		seen := map[*nginxconf.Directive]bool{}
+		// One message per upstream and retried status: a fleet
+		// configuration repeats the same proxy_next_upstream in thousands
+		// of locations.
+		type msgKey struct {
+			u   *nginxconf.Upstream
+			bad string
+		}
+		msgs := map[msgKey]string{}
 		for _, u := range httpUpstreams(pass.Model) {
 			if !moreThanOneTry(pass, u) {
 				continue
@@ -93,7 +101,11 @@ the upstream allows more than one try.`,
 				}
 				seen[nu] = true
 				d := &analyzer.Diagnostic{Pos: nu.Pos, End: nu.End, Related: proxiedFrom([]*nginxconf.Location{l})}
-				bugNGXReinitBadResp.report(pass, e, d, fmt.Sprintf("retrying on %s: when a backend of upstream %q answers before the request is fully written, the retry is not reinitialised and the old response's state is mixed into it (status ignored, duplicate headers)", bad[0], u.Name))
+				k := msgKey{u, bad[0]}
+				if _, ok := msgs[k]; !ok {
+					msgs[k] = bugNGXReinitBadResp.message(p, e, fmt.Sprintf("retrying on %s: when a backend of upstream %q answers before the request is fully written, the retry is not reinitialised and the old response's state is mixed into it (status ignored, duplicate headers)", bad[0], u.Name))
+				}
+				bugNGXReinitBadResp.reportMessage(pass, e, d, msgs[k])
 			}
 		}
 		return nil

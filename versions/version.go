@@ -32,13 +32,17 @@ func Parse(s string) (Version, error) {
 	}
 	var v Version
 	v.raw = raw
-	fields := strings.Split(t, ".")
-	if len(fields) > 4 {
-		return Version{}, fmt.Errorf("version %q: more than four parts", raw)
-	}
-	for i, f := range fields {
+	// A hand-written split: rules compare against version literals
+	// (AtLeast, Less) per location of large configurations, and
+	// strings.Split's allocation was a visible share of a check.
+	n := 0
+	for rest := t; ; n++ {
+		if n == 4 {
+			return Version{}, fmt.Errorf("version %q: more than four parts", raw)
+		}
+		f, tail, more := strings.Cut(rest, ".")
 		digits := f
-		if i == len(fields)-1 {
+		if !more {
 			// The suffix may only follow the last numeric part.
 			j := 0
 			for j < len(f) && f[j] >= '0' && f[j] <= '9' {
@@ -52,15 +56,22 @@ func Parse(s string) (Version, error) {
 			}
 		}
 		if digits == "" || len(digits) > 9 {
-			return Version{}, fmt.Errorf("version %q: part %d is not a number", raw, i+1)
+			return Version{}, fmt.Errorf("version %q: part %d is not a number", raw, n+1)
 		}
-		n, err := strconv.Atoi(digits)
-		if err != nil {
-			return Version{}, fmt.Errorf("version %q: part %d is not a number", raw, i+1)
+		x := 0
+		for i := 0; i < len(digits); i++ {
+			if digits[i] < '0' || digits[i] > '9' {
+				return Version{}, fmt.Errorf("version %q: part %d is not a number", raw, n+1)
+			}
+			x = x*10 + int(digits[i]-'0')
 		}
-		v.parts[i] = n
+		v.parts[n] = x
+		if !more {
+			break
+		}
+		rest = tail
 	}
-	v.n = len(fields)
+	v.n = n + 1
 	return v, nil
 }
 

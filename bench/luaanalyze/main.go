@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/ngxlint/ngxlint/internal/gcpolicy"
 	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
 func main() {
+	gcpolicy.Apply() // the runtime settings of the ngxlint binary
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: luaanalyze FILE.lua...")
 		os.Exit(2)

@@ -205,6 +205,17 @@ func (c *Command) check(args []string) error {
 				ranRules = append(ranRules, r)
 			}
 		}
+		var luaDone chan struct{}
+		if f.upgradeTo == "" {
+			// The Lua analysis needs only the loaded files: it runs on
+			// the other processors while BuildModel runs on one.
+			opts.Facts = analyzer.NewFacts()
+			luaDone = make(chan struct{})
+			go func() {
+				defer close(luaDone)
+				rules.PrewarmLua(opts.Facts, u.cfg, profile)
+			}()
+		}
 		model := nginxconf.BuildModel(u.cfg)
 		if f.upgradeTo != "" {
 			if len(u.cfg.Errors) > 0 {
@@ -218,6 +229,7 @@ func (c *Command) check(args []string) error {
 			continue
 		}
 		res := analyzer.Run(u.cfg, model, selected, opts)
+		<-luaDone // normally long done: the rules read every chunk
 		if len(res.RuleErrors) > 0 {
 			for _, e := range res.RuleErrors {
 				fmt.Fprintln(c.Stderr, "ngxlint: internal error:", e)
@@ -689,48 +701,88 @@ func (c *Command) writeText(r checkReport, verbose bool) {
 	for _, e := range r.Errors {
 		fmt.Fprintf(c.Stdout, "%s:%d:%d: %s: %s\n", e.File, e.Line, e.Column, paint("1;31", "error"), e.Message)
 	}
+	// Findings are appended to one reused buffer, written out every
+	// 64 KiB: fmt.Fprintf per line was a visible cost with tens of
+	// thousands of findings, and building the whole report in memory
+	// cost more memory than it saved time.
+	var b []byte
 	for _, d := range r.diags {
-		sev := d.Severity.String()
-		switch d.Severity {
-		case analyzer.Error:
-			sev = paint("1;31", sev)
-		case analyzer.Warning:
-			sev = paint("1;33", sev)
-		default:
-			sev = paint("1;36", sev)
-		}
-		fmt.Fprintf(c.Stdout, "%s: %s: %s [%s %s]\n", d.Pos, sev, d.Message, d.Rule.ID, d.Rule.Slug)
-		if tty {
-			writeSnippet(c.Stdout, sources[d.Pos.File], d.Pos, paint)
-		}
-		for _, rel := range d.Related {
-			fmt.Fprintf(c.Stdout, "    %s: %s\n", rel.Pos, rel.Message)
-		}
-		switch cf := d.Confirmation; cf.Status {
-		case analyzer.Confirmed, analyzer.NotReproduced, analyzer.ConfirmError:
-			label := cf.Status
-			if cf.Status == analyzer.Confirmed {
-				label = paint("1;32", label)
-			}
-			line := cf.Summary
-			if line == "" {
-				line = cf.Reason
-			}
-			fmt.Fprintf(c.Stdout, "    %s: %s", label, line)
-			if cf.Profile != "" {
-				fmt.Fprintf(c.Stdout, " (%s)", cf.Profile)
-			}
-			fmt.Fprintln(c.Stdout)
-			if verbose && cf.Trace != "" {
-				for _, l := range strings.Split(strings.TrimRight(cf.Trace, "\n"), "\n") {
-					fmt.Fprintln(c.Stdout, "      "+l)
-				}
-			}
+		b = appendTextFinding(b, d, sources, tty, verbose, paint)
+		if len(b) >= 64<<10 {
+			c.Stdout.Write(b)
+			b = b[:0]
 		}
 	}
+	c.Stdout.Write(b)
 	if len(r.diags) > 0 || len(r.Errors) > 0 {
 		fmt.Fprintf(c.Stdout, "%d finding(s), %d error(s)\n", len(r.diags), len(r.Errors))
 	}
+}
+
+// appendTextFinding appends one finding as the text format prints it:
+// "file:line:col: severity: message [ID slug]", the source line and a
+// caret on a terminal, the related positions and the confirmation.
+func appendTextFinding(b []byte, d *analyzer.Diagnostic, sources map[string][]byte, tty, verbose bool, paint func(code, s string) string) []byte {
+	sev := d.Severity.String()
+	switch d.Severity {
+	case analyzer.Error:
+		sev = paint("1;31", sev)
+	case analyzer.Warning:
+		sev = paint("1;33", sev)
+	default:
+		sev = paint("1;36", sev)
+	}
+	b = d.Pos.AppendText(b)
+	b = append(b, ": "...)
+	b = append(b, sev...)
+	b = append(b, ": "...)
+	b = append(b, d.Message...)
+	b = append(b, " ["...)
+	b = append(b, d.Rule.ID...)
+	b = append(b, ' ')
+	b = append(b, d.Rule.Slug...)
+	b = append(b, "]\n"...)
+	if tty {
+		var w bytes.Buffer
+		writeSnippet(&w, sources[d.Pos.File], d.Pos, paint)
+		b = append(b, w.Bytes()...)
+	}
+	for _, rel := range d.Related {
+		b = append(b, "    "...)
+		b = rel.Pos.AppendText(b)
+		b = append(b, ": "...)
+		b = append(b, rel.Message...)
+		b = append(b, '\n')
+	}
+	switch cf := d.Confirmation; cf.Status {
+	case analyzer.Confirmed, analyzer.NotReproduced, analyzer.ConfirmError:
+		label := cf.Status
+		if cf.Status == analyzer.Confirmed {
+			label = paint("1;32", label)
+		}
+		line := cf.Summary
+		if line == "" {
+			line = cf.Reason
+		}
+		b = append(b, "    "...)
+		b = append(b, label...)
+		b = append(b, ": "...)
+		b = append(b, line...)
+		if cf.Profile != "" {
+			b = append(b, " ("...)
+			b = append(b, cf.Profile...)
+			b = append(b, ')')
+		}
+		b = append(b, '\n')
+		if verbose && cf.Trace != "" {
+			for _, l := range strings.Split(strings.TrimRight(cf.Trace, "\n"), "\n") {
+				b = append(b, "      "...)
+				b = append(b, l...)
+				b = append(b, '\n')
+			}
+		}
+	}
+	return b
 }
 
 // writeSnippet prints the line holding pos and a caret under its column.

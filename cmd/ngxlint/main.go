@@ -5,15 +5,12 @@ package main
 import (
 	"bufio"
 	"os"
-	"runtime/debug"
+
+	"github.com/ngxlint/ngxlint/internal/gcpolicy"
 )
 
 func main() {
-	// A lint run is short and its live heap is mostly the loaded tree:
-	// collecting less often trades a little peak memory (still far below
-	// nginx -t's on the same config) for about a third less CPU on large
-	// configurations (scripts/bench.sh).
-	debug.SetGCPercent(400)
+	gcpolicy.Apply()
 	tty := isTerminal(os.Stdout)
 	// Findings are written line by line; one write syscall per line was a
 	// visible cost on large configurations.

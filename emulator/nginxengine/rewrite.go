@@ -339,7 +339,7 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 
 	replaceArgs := func(d *nginxconf.Directive, from int, text, why string) {
 		a := d.Args[from:]
-		add(d.File, edit{start: a[0].Pos.Offset, end: a[len(a)-1].End.Offset, text: text, why: why})
+		add(d.File, edit{start: a[0].Pos.Offset, end: a[len(a)-1].End().Offset, text: text, why: why})
 	}
 	remove := func(d *nginxconf.Directive, why string) {
 		add(d.File, edit{start: d.Pos.Offset, end: d.End.Offset, text: "", why: why})
@@ -395,18 +395,18 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 				httpHas["access_log"] = true
 			}
 			if d.Args[0].Value != "off" {
-				add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End.Offset,
+				add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End().Offset,
 					text: q(filepath.Join(run, "access.log")), why: "access log inside the temporary prefix"})
 			}
 		case strings.HasSuffix(d.Name, "_temp_path") && len(d.Args) > 0:
 			if len(parents) == 1 && ctx == "http" {
 				httpHas[d.Name] = true
 			}
-			add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End.Offset,
+			add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End().Offset,
 				text: q(filepath.Join(run, strings.TrimSuffix(d.Name, "_temp_path"))), why: "temporary files inside the temporary prefix"})
 		case strings.HasSuffix(d.Name, "_cache_path") && len(d.Args) > 0:
 			cachePaths++
-			add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End.Offset,
+			add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End().Offset,
 				text: q(filepath.Join(run, "cache"+strconv.Itoa(cachePaths))), why: "cache inside the temporary prefix"})
 		case d.Name == "lua_package_path" && len(d.Args) > 0:
 			if ctx == "http" {
@@ -461,7 +461,7 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 				err = fmt.Errorf("%s: no backend for upstream server %s", d.Pos, k)
 				return false
 			}
-			add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End.Offset,
+			add(d.File, edit{start: d.Args[0].Pos.Offset, end: d.Args[0].End().Offset,
 				text: "127.0.0.1:" + strconv.Itoa(port), why: "upstream server " + k + " mapped to its loopback backend"})
 		case isPass(d.Name) && len(d.Args) > 0:
 			k, span, ok := passTarget(d, s.upstreams)

@@ -1,7 +1,7 @@
 package retry
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -24,8 +24,7 @@ func KeepaliveDefault(p versions.Profile) bool {
 // the keepalive directive's value, or 32 by default from nginx 1.29.7.
 func KeepaliveCount(u *nginxconf.Upstream, p versions.Profile) int {
 	if u.Keepalive != nil {
-		var n int
-		fmt.Sscan(u.Keepalive.Arg(0), &n)
+		n, _ := strconv.Atoi(u.Keepalive.Arg(0)) // nginx accepts only a positive integer
 		return n
 	}
 	if KeepaliveDefault(p) {

@@ -46,6 +46,34 @@ type Input struct {
 	Unbuffered bool
 }
 
+// SettingsKey identifies everything in the input but the profile: two
+// inputs with the same key under the same profile get the same prediction.
+// A large configuration has thousands of locations and a handful of
+// distinct retry setups, so the rules predict once per key.
+func (in Input) SettingsKey() string {
+	b := make([]byte, 0, 64)
+	for _, n := range []int{in.Primaries, in.Backups, in.Down, in.Keepalive, in.LuaPool, in.Tries} {
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, ',')
+	}
+	b = strconv.AppendBool(b, in.Balancer)
+	b = strconv.AppendBool(b, in.EnableKeepalive)
+	b = strconv.AppendBool(b, in.Unbuffered)
+	for _, mt := range in.MoreTries {
+		b = append(b, ";mt="...)
+		b = strconv.AppendBool(b, mt.Guarded)
+		b = strconv.AppendInt(b, int64(mt.N), 10)
+	}
+	b = append(b, ";timeout="...)
+	b = append(b, in.Timeout...)
+	b = append(b, ";mask="...)
+	for _, m := range in.Mask {
+		b = append(b, m...)
+		b = append(b, ' ')
+	}
+	return string(b)
+}
+
 // MoreTries is one set_more_tries call.
 type MoreTries struct {
 	Guarded bool
@@ -82,10 +110,14 @@ func (p *Prediction) step(format string, args ...any) {
 	p.Steps = append(p.Steps, fmt.Sprintf(format, args...))
 }
 
+// defaultMask is nginx's proxy_next_upstream default, shared by every
+// Input that does not set one (never written).
+var defaultMask = []string{"error", "timeout"}
+
 // FromModel builds the Input of a location proxying to an upstream.
 // balancer may be nil (no balancer_by_lua, or its Lua could not be read).
 func FromModel(prof versions.Profile, u *nginxconf.Upstream, l *nginxconf.Location, balancer *luacheck.Result) Input {
-	in := Input{Profile: prof, Mask: []string{"error", "timeout"}}
+	in := Input{Profile: prof, Mask: defaultMask[:2:2]}
 	for _, s := range u.Servers {
 		switch {
 		case s.Backup:

@@ -2,6 +2,8 @@ package retry
 
 import (
 	"context"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -140,4 +142,49 @@ func prof(t *testing.T, nginx string) versions.Profile {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestSettingsKeyCoversEveryField: the rules share one prediction between
+// inputs with equal keys, so changing any field but the profile must
+// change the key (a field added to Input and forgotten in SettingsKey
+// fails here).
+func TestSettingsKeyCoversEveryField(t *testing.T) {
+	base := Input{Primaries: 2, Backups: 1, Down: 1, Balancer: true, MoreTries: []MoreTries{{Guarded: true, N: 2}},
+		EnableKeepalive: true, Keepalive: 8, LuaPool: 32, Mask: []string{"error", "timeout"}, Tries: 3, Timeout: "5s", Unbuffered: true}
+	k0 := base.SettingsKey()
+	typ := reflect.TypeOf(base)
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		if f.Name == "Profile" {
+			continue
+		}
+		in := base
+		in.MoreTries = slices.Clone(base.MoreTries)
+		in.Mask = slices.Clone(base.Mask)
+		v := reflect.ValueOf(&in).Elem().Field(i)
+		switch f.Name {
+		case "MoreTries":
+			in.MoreTries[0].N = 3
+			if k := in.SettingsKey(); k == k0 {
+				t.Errorf("MoreTries N change: same key %q", k)
+			}
+			in.MoreTries[0].N, in.MoreTries[0].Guarded = 2, false
+		case "Mask":
+			in.Mask = []string{"error", "timeout", "non_idempotent"}
+		default:
+			switch v.Kind() {
+			case reflect.Int:
+				v.SetInt(v.Int() + 1)
+			case reflect.Bool:
+				v.SetBool(!v.Bool())
+			case reflect.String:
+				v.SetString(v.String() + "0")
+			default:
+				t.Fatalf("field %s of kind %s: extend this test", f.Name, v.Kind())
+			}
+		}
+		if k := in.SettingsKey(); k == k0 {
+			t.Errorf("changing %s leaves the key %q", f.Name, k)
+		}
+	}
 }

@@ -1,0 +1,11 @@
+// Package gcpolicy sets the garbage collector up for a short-lived lint
+// run: ngxlint's binaries call Apply first thing in main.
+//
+// A check allocates its whole working set once (the parsed tree, the
+// model, the findings) and exits; most of what the collector would find
+// is still live. So the run starts with collection off below a heap
+// budget, and once the heap first reaches the budget (a very large
+// configuration) the collector switches to a relaxed but normal pacing,
+// so memory stays bounded on any input. GOGC or GOMEMLIMIT in the
+// environment win over this policy.
+package gcpolicy
