@@ -8,8 +8,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -214,10 +217,28 @@ func (l *loader) finish() {
 // not read as a configuration file (directories, FIFOs, devices) before
 // opening it, so that a FIFO never blocks the load.
 func (l *loader) read(abs string) ([]byte, error) {
+	if err := l.countFile(); err != nil {
+		return nil, err
+	}
+	data, err := l.readFile(abs)
+	if err == nil {
+		l.nfiles++
+	}
+	return data, err
+}
+
+// countFile refuses one more file past MaxFiles.
+func (l *loader) countFile() error {
 	if l.nfiles >= l.opts.MaxFiles {
 		l.tooMany = true
-		return nil, fmt.Errorf("too many files: more than %d read", l.opts.MaxFiles)
+		return fmt.Errorf("too many files: more than %d read", l.opts.MaxFiles)
 	}
+	return nil
+}
+
+// readFile is read without the file count: it touches no loader state,
+// so prefetch workers call it concurrently.
+func (l *loader) readFile(abs string) ([]byte, error) {
 	name := strings.TrimPrefix(path.Clean(abs), "/")
 	if name == "" {
 		name = "."
@@ -278,7 +299,6 @@ func (l *loader) read(abs string) ([]byte, error) {
 		// the former is where a hostile include would find secrets.
 		return nil, fmt.Errorf("%s: file size changed while reading (%d bytes reported, %d read): not a regular configuration file (a /proc or /sys file?) or modified meanwhile", l.display(abs), fi.Size(), len(data))
 	}
-	l.nfiles++
 	return data, nil
 }
 
@@ -297,9 +317,18 @@ func (l *loader) cleanErr(abs string, err error) error {
 func (l *loader) parse(abs string, data []byte, from *Directive) *File {
 	f := &File{Path: l.display(abs), AbsPath: abs, Data: data, IncludedFrom: from}
 	l.cfg.Files = append(l.cfg.Files, f)
-	// The parsed strings share data's memory (File.Data is read-only):
-	// a copy was the size of the whole configuration again.
-	parseFile(f, unsafe.String(unsafe.SliceData(data), len(data)), l.opts.MaxNesting, l.budget)
+	parseFile(f, sourceOf(data), l.opts.MaxNesting, l.budget)
+	return l.follow(f)
+}
+
+// sourceOf is data as the string the parser reads. The parsed strings
+// share data's memory (File.Data is read-only): a copy was the size of
+// the whole configuration again.
+func sourceOf(data []byte) string { return unsafe.String(unsafe.SliceData(data), len(data)) }
+
+// follow reads, in document order, the includes and Lua files that the
+// parsed file f names.
+func (l *loader) follow(f *File) *File {
 	l.chain = append(l.chain, f)
 	defer func() { l.chain = l.chain[:len(l.chain)-1] }()
 	for d := range allDirectives(f.Directives) {
@@ -336,7 +365,7 @@ func (l *loader) include(f *File, d *Directive) {
 		abs = l.cfg.ConfPrefix + "/" + abs
 	}
 	if !strings.ContainsAny(abs, "*?[") {
-		l.includeOne(f, d, path.Clean(abs))
+		l.includeOne(f, d, path.Clean(abs), nil)
 		return
 	}
 	matches, err := globFS(l.fsys, abs)
@@ -344,15 +373,140 @@ func (l *loader) include(f *File, d *Directive) {
 		l.errorAt(f, d.Pos, "include %q: glob: %v", short(name), err)
 		return
 	}
+	ahead := l.prefetch(matches)
+	defer ahead.wait()
 	for _, m := range matches {
 		if l.tooMany {
 			break
 		}
-		l.includeOne(f, d, m)
+		l.includeOne(f, d, m, ahead.get(m))
 	}
 }
 
-func (l *loader) includeOne(f *File, d *Directive, abs string) {
+// parsedAhead is a file a prefetch worker read and parsed with a private
+// copy of the directive budget.
+type parsedAhead struct {
+	done         chan struct{}
+	f            *File // nil when not parsed (read error, or skipped)
+	err          error
+	usedD, usedA int // directives and arguments it used
+	exhausted    bool
+}
+
+// prefetched is one include's parallel read-and-parse.
+type prefetched struct {
+	files map[string]*parsedAhead
+	wg    sync.WaitGroup
+}
+
+// get returns abs's prefetched parse, nil when there is none.
+func (p *prefetched) get(abs string) *parsedAhead {
+	if p == nil {
+		return nil
+	}
+	return p.files[abs]
+}
+
+func (p *prefetched) wait() {
+	if p != nil {
+		p.wg.Wait()
+	}
+}
+
+// prefetch reads and parses the files an include glob matched on every
+// processor, ahead of the loader, which still takes them one by one in
+// glob order (includeOne): sites-enabled/*.conf with hundreds of files is
+// the common layout of large deployments, and parsing is most of a load.
+// A file's parse depends only on its bytes and on the directive budget,
+// so the result is used only when the file used less than what remains
+// when its turn comes, where a sequential parse would have made the same
+// tree; otherwise it is parsed again in order. The work ahead is bounded
+// by the remaining file count and directive budget.
+func (l *loader) prefetch(paths []string) *prefetched {
+	paths = paths[:min(len(paths), l.opts.MaxFiles-l.nfiles)]
+	workers := min(runtime.GOMAXPROCS(0), len(paths))
+	if workers < 2 || l.budget.exhausted {
+		return nil
+	}
+	p := &prefetched{files: make(map[string]*parsedAhead, len(paths))}
+	for _, abs := range paths {
+		p.files[abs] = &parsedAhead{done: make(chan struct{})}
+	}
+	remD, remA := l.budget.directives, l.budget.args
+	var spent atomic.Int64 // directives parsed ahead so far
+	var next atomic.Int64  // index of the next path to take
+	for range workers {
+		p.wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(paths) {
+					return
+				}
+				pa := p.files[paths[i]]
+				if spent.Load() <= int64(remD) {
+					l.parseAhead(paths[i], pa, remD, remA)
+					spent.Add(int64(pa.usedD))
+				}
+				close(pa.done)
+			}
+		})
+	}
+	return p
+}
+
+// parseAhead reads and parses abs with a private budget of remD
+// directives and remA arguments. It touches no loader state.
+func (l *loader) parseAhead(abs string, pa *parsedAhead, remD, remA int) {
+	data, err := l.readFile(abs)
+	if err != nil {
+		pa.err = err
+		return
+	}
+	b := &budget{directives: remD, args: remA, maxDirectives: l.budget.maxDirectives, maxArgs: l.budget.maxArgs}
+	f := &File{Path: l.display(abs), AbsPath: abs, Data: data}
+	parseFile(f, sourceOf(data), l.opts.MaxNesting, b)
+	pa.f, pa.usedD, pa.usedA, pa.exhausted = f, remD-b.directives, remA-b.args, b.exhausted
+}
+
+// readParsed is includeOne's read and parse of abs, taking the prefetched
+// result pa (may be nil) when it is what a parse in order would give.
+func (l *loader) readParsed(abs string, d *Directive, pa *parsedAhead) (*File, error) {
+	if pa == nil {
+		data, err := l.read(abs)
+		if err != nil {
+			return nil, err
+		}
+		return l.parse(abs, data, d), nil
+	}
+	<-pa.done
+	if err := l.countFile(); err != nil {
+		return nil, err
+	}
+	if pa.f == nil {
+		if pa.err != nil {
+			return nil, pa.err
+		}
+		data, err := l.readFile(abs) // skipped ahead: the budget ran low
+		if err != nil {
+			return nil, err
+		}
+		l.nfiles++
+		return l.parse(abs, data, d), nil
+	}
+	l.nfiles++
+	b := l.budget
+	if pa.exhausted || b.exhausted || pa.usedD > b.directives || pa.usedA > b.args {
+		return l.parse(abs, pa.f.Data, d), nil // the limit falls in this file
+	}
+	b.directives -= pa.usedD
+	b.args -= pa.usedA
+	f := pa.f
+	f.IncludedFrom = d
+	l.cfg.Files = append(l.cfg.Files, f)
+	return l.follow(f), nil
+}
+
+func (l *loader) includeOne(f *File, d *Directive, abs string, pa *parsedAhead) {
 	if l.tooMany {
 		l.errorAt(f, d.Pos, "include %q not read: more than %d files", short(d.Arg(0)), l.opts.MaxFiles)
 		return
@@ -377,12 +531,12 @@ func (l *loader) includeOne(f *File, d *Directive, abs string) {
 		l.errorAt(f, d.Pos, "include %q: includes nested more than %d deep", short(d.Arg(0)), l.opts.MaxIncludeDepth)
 		return
 	}
-	data, err := l.read(abs)
+	inc, err := l.readParsed(abs, d, pa)
 	if err != nil {
 		l.errorAt(f, d.Pos, "include %q: %v", short(d.Arg(0)), err)
 		return
 	}
-	d.Included = append(d.Included, l.parse(abs, data, d))
+	d.Included = append(d.Included, inc)
 }
 
 // luaFile reads the file of a *_by_lua_file directive. Relative paths are
