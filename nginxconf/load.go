@@ -97,7 +97,9 @@ func (c *Config) Err() error {
 // includes and reads its *_by_lua_file files. The root of fsys stands for
 // "/" in nginx's view, so an absolute include "/etc/nginx/x.conf" is read
 // from "etc/nginx/x.conf" in fsys, and positions name files by their path in
-// fsys. It never returns nil and never panics on bad input.
+// fsys. It never returns nil and never panics on bad input. The files of
+// an include glob are read concurrently, so fsys must allow concurrent
+// Open/Stat calls (os.DirFS, fstest.MapFS and embed.FS do).
 func Load(fsys fs.FS, name string, opts Options) *Config {
 	abs := "/" + strings.TrimPrefix(path.Clean("/"+name), "/")
 	l := newLoader(fsys, opts, func(a string) string {
