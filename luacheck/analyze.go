@@ -1,10 +1,11 @@
 package luacheck
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -25,6 +26,11 @@ func Analyze(chunk *nginxconf.LuaChunk, opts Options) (res *Result) {
 		return res
 	}
 	res.Context = NormalizeContext(chunk.Context)
+	if len(chunk.Code) > maxChunk {
+		res.InternalErrors = append(res.InternalErrors,
+			fmt.Sprintf("%s: luacheck: a chunk of %d bytes is larger than the analysis supports (%d bytes)", chunk.Pos, len(chunk.Code), maxChunk))
+		return res
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			res.InternalErrors = append(res.InternalErrors,
@@ -56,8 +62,8 @@ func (an *analysis) spanPos(sp span, line int) (nginxconf.Pos, nginxconf.Pos) {
 		p := an.pm.lineStart(line)
 		// Point at the first token of the line when there is one.
 		if line <= len(an.lx.lineStarts) {
-			if t := an.lx.tokenFrom(an.lx.lineStarts[line-1]); t != nil && t.line == line {
-				return an.pm.at(t.off), an.pm.at(t.end)
+			if t := an.lx.tokenFrom(an.lx.lineStarts[line-1]); t != nil && int(t.line) == line {
+				return an.pm.at(int(t.off)), an.pm.at(int(t.end))
 			}
 		}
 		return p, p
@@ -74,11 +80,10 @@ func (an *analysis) run(res *Result) {
 		res.SyntaxErrors = append(res.SyntaxErrors, an.syntaxError(err))
 		return
 	}
-	al := newAligner(an.lx.toks, len(an.lx.toks))
+	al := newAligner(an.lx)
 	al.stmts(stmts)
 
-	ls := &linState{a: al, funcValue: map[*ast.FunctionExpr]*value{},
-		methods: map[*ast.FunctionExpr]bool{}, identVar: map[*ast.IdentExpr]*variable{}}
+	ls := &linState{a: al}
 	top := ls.buildLine(&ast.FunctionExpr{Stmts: stmts}, true)
 	lines := ls.all
 	w := &walker{}
@@ -86,13 +91,9 @@ func (an *analysis) run(res *Result) {
 		fl.propagateMain(w)
 		fl.propagateClosures(w)
 	}
-	funcValue := make(map[*fline]*value, len(ls.funcValue))
 	for _, fl := range lines {
 		if fl.fn != nil {
-			if v := ls.funcValue[fl.fn]; v != nil {
-				funcValue[fl] = v
-				fl.value = v
-			}
+			fl.value = al.ofExpr(fl.fn).fnValue
 		}
 	}
 	var raws []rawWarn
@@ -101,12 +102,12 @@ func (an *analysis) run(res *Result) {
 			msg: shadowMsg(sf)})
 	}
 	u := &unusedState{}
-	u.run(lines, top, funcValue)
+	u.run(lines, top)
 	raws = append(raws, u.out...)
 	for _, fl := range lines {
 		raws = append(raws, unreachable(fl, al)...)
 	}
-	g := &globalState{ls: ls, memo: map[ast.Expr]*resolution{}, std: stdGlobals, callees: map[ast.Expr]bool{}}
+	g := &globalState{ls: ls, a: al, std: stdGlobals}
 	for _, fl := range lines {
 		for _, it := range fl.items {
 			g.collectCalls(it)
@@ -115,7 +116,10 @@ func (an *analysis) run(res *Result) {
 	for _, fl := range lines {
 		isTop := fl == top
 		for _, it := range fl.items {
-			itemExprs(it, func(e ast.Expr, lhs bool) { g.detectInNode(it, e, isTop, lhs) })
+			g.roots = it.roots(g.roots[:0])
+			for _, r := range g.roots {
+				g.detectInNode(it, r.e, isTop, r.lhs)
+			}
 		}
 	}
 	raws = append(raws, g.out...)
@@ -130,12 +134,11 @@ func (an *analysis) run(res *Result) {
 		}
 		res.Warnings = append(res.Warnings, ww)
 	}
-	sort.SliceStable(res.Warnings, func(i, j int) bool {
-		a, b := res.Warnings[i], res.Warnings[j]
-		if a.Pos.Offset != b.Pos.Offset {
-			return a.Pos.Offset < b.Pos.Offset
+	slices.SortStableFunc(res.Warnings, func(a, b Warning) int {
+		if c := cmp.Compare(a.Pos.Offset, b.Pos.Offset); c != 0 {
+			return c
 		}
-		return a.Code < b.Code
+		return strings.Compare(a.Code, b.Code)
 	})
 	an.apiUses(res, g)
 	res.Balancer = an.balancer(res, g, top, al)
@@ -175,9 +178,10 @@ func (an *analysis) syntaxError(err error) SyntaxError {
 		// Find the token gopher-lua names on that line, the one nearest
 		// to the column its scanner reports.
 		best, bestDist := -1, 1<<30
-		for i, t := range an.lx.toks {
-			if t.line == pe.Pos.Line && (pe.Token == "" || an.chunk.Code[t.off:t.end] == pe.Token || t.text == pe.Token) {
-				d := t.col - pe.Pos.Column
+		for i := range an.lx.toks {
+			t := &an.lx.toks[i]
+			if int(t.line) == pe.Pos.Line && (pe.Token == "" || an.chunk.Code[t.off:t.end] == pe.Token || an.lx.text(t) == pe.Token) {
+				d := int(t.col) - pe.Pos.Column
 				if d < 0 {
 					d = -d
 				}
@@ -188,7 +192,7 @@ func (an *analysis) syntaxError(err error) SyntaxError {
 		}
 		if best >= 0 {
 			t := an.lx.toks[best]
-			se.Pos, se.End = an.pm.at(t.off), an.pm.at(t.end)
+			se.Pos, se.End = an.pm.at(int(t.off)), an.pm.at(int(t.end))
 			return se
 		}
 		col := pe.Pos.Column
@@ -212,11 +216,15 @@ func (an *analysis) syntaxError(err error) SyntaxError {
 }
 
 func (an *analysis) apiUses(res *Result, g *globalState) {
-	sort.SliceStable(g.uses, func(i, j int) bool { return g.uses[i].sp.off < g.uses[j].sp.off })
+	slices.SortStableFunc(g.uses, func(a, b rawUse) int { return cmp.Compare(a.sp.off, b.sp.off) })
 	if len(g.uses) > 0 {
 		res.APIUses = make([]APIUse, 0, len(g.uses))
 	}
-	for _, u := range g.uses {
+	// The table's verdict depends only on the name (the context and
+	// options are the chunk's): compute it once per name.
+	verdicts := map[string]*apiVerdict{}
+	for i := range g.uses {
+		u := &g.uses[i]
 		au := APIUse{Name: u.name, Via: u.via, Known: u.known, Call: u.call != nil, ResultUsed: u.call != nil && u.resultUsed}
 		au.Pos, au.End = an.spanPos(u.sp, 0)
 		if u.call != nil && len(u.call.Args) > 0 {
@@ -226,22 +234,39 @@ func (an *analysis) apiUses(res *Result, g *globalState) {
 			}
 		}
 		if u.known {
-			au.Allowed = IsAllowed(u.name, an.chunk.Context)
-			e := &apiTable[apiIndex[u.name]]
-			au.Since, au.SinceComponent = e.since, e.sinceComponent
-			declared := ""
-			switch e.sinceComponent {
-			case "lua-nginx-module":
-				declared = an.opts.LuaNginxModuleVersion
-			case "lua-resty-core":
-				declared = an.opts.LuaRestyCoreVersion
+			v := verdicts[u.name]
+			if v == nil {
+				v = an.verdict(u.name)
+				verdicts[u.name] = v
 			}
-			if declared != "" && e.since != "" && VersionLess(declared, e.since) {
-				au.NewerThanDeclared = true
-			}
+			au.Allowed, au.Since, au.SinceComponent, au.NewerThanDeclared = v.allowed, v.since, v.sinceComponent, v.newer
 		}
 		res.APIUses = append(res.APIUses, au)
 	}
+}
+
+// apiVerdict is what the API table says about one known API in the chunk.
+type apiVerdict struct {
+	allowed               Allowance
+	since, sinceComponent string
+	newer                 bool
+}
+
+func (an *analysis) verdict(name string) *apiVerdict {
+	v := &apiVerdict{allowed: IsAllowed(name, an.chunk.Context)}
+	e := &apiTable[apiIndex[name]]
+	v.since, v.sinceComponent = e.since, e.sinceComponent
+	declared := ""
+	switch e.sinceComponent {
+	case "lua-nginx-module":
+		declared = an.opts.LuaNginxModuleVersion
+	case "lua-resty-core":
+		declared = an.opts.LuaRestyCoreVersion
+	}
+	if declared != "" && e.since != "" && VersionLess(declared, e.since) {
+		v.newer = true
+	}
+	return v
 }
 
 // constLocal follows a local to its literal value when exactly one
@@ -251,7 +276,7 @@ func (an *analysis) constLocal(e ast.Expr, it *item, g *globalState) ast.Expr {
 	if !ok || it == nil {
 		return e
 	}
-	v := g.ls.identVar[id]
+	v := g.a.ofExpr(id).local
 	if v == nil {
 		return e
 	}
@@ -268,7 +293,7 @@ func (an *analysis) constLocal(e ast.Expr, it *item, g *globalState) ast.Expr {
 
 func (an *analysis) arg(e ast.Expr, a *aligner) Arg {
 	var out Arg
-	sp := a.get(e).span
+	sp := a.ofExpr(e).span
 	out.Pos, out.End = an.spanPos(sp, e.Line())
 	switch x := e.(type) {
 	case *ast.StringExpr:
@@ -277,7 +302,7 @@ func (an *analysis) arg(e ast.Expr, a *aligner) Arg {
 		// gopher-lua could not read.
 		if sp.valid() {
 			if t := an.lx.tokenAt(sp.off); t != nil && t.kind == tkString {
-				out.Value = t.text
+				out.Value = an.lx.text(t)
 			}
 		}
 	case *ast.NumberExpr:

@@ -215,43 +215,59 @@ func parseVersion(v string) ([]int, bool) {
 	return out, true
 }
 
-// canonicalAPI maps a resolved path (global or module first, then keys) to
-// the table's canonical name: ngx.var.host -> ngx.var.VARIABLE,
-// ngx.shared.cache -> ngx.shared.DICT, ngx.shared.cache.get ->
-// ngx.shared.DICT.get; an unknown path is returned joined.
-func canonicalAPI(parts []string) (string, bool) {
-	if len(parts) >= 2 {
-		switch parts[0] + "." + parts[1] {
-		case "ngx.var":
-			if len(parts) >= 3 {
+// apiName maps a resolution's path (the global or module, then the string
+// keys up to the first other key) to the table's canonical name:
+// ngx.var.host -> ngx.var.VARIABLE, ngx.shared.cache -> ngx.shared.DICT,
+// ngx.shared.cache.get -> ngx.shared.DICT.get; an unknown path is returned
+// joined with dots. It runs for every API reference, so it joins the path
+// in g.nameBuf and allocates only for names the table does not know.
+func (g *globalState) apiName(r *resolution) (string, bool) {
+	n := r.pathLen()
+	if n >= 2 {
+		// Each case below names two parts joined by its only dot, so
+		// p0+"."+p1 equals it exactly when p0 and p1 match its halves.
+		p0, p1 := r.pathPart(0), r.pathPart(1)
+		switch {
+		case p0 == "ngx" && p1 == "var":
+			if n >= 3 {
 				return "ngx.var.VARIABLE", true
 			}
-		case "ngx.header":
-			if len(parts) >= 3 {
+		case p0 == "ngx" && p1 == "header":
+			if n >= 3 {
 				return "ngx.header.HEADER", true
 			}
-		case "ngx.shared":
-			if len(parts) == 3 {
+		case p0 == "ngx" && p1 == "shared":
+			if n == 3 {
 				return "ngx.shared.DICT", true
 			}
-			if len(parts) >= 4 {
-				n := "ngx.shared.DICT." + parts[3]
-				_, ok := apiIndex[n]
-				return n, ok
+			if n >= 4 {
+				g.nameBuf = append(append(g.nameBuf[:0], "ngx.shared.DICT."...), r.pathPart(3)...)
+				if i, ok := apiIndex[string(g.nameBuf)]; ok {
+					return apiTable[i].name, true
+				}
+				return string(g.nameBuf), false
 			}
-		case "ngx.arg":
+		case p0 == "ngx" && p1 == "arg":
 			return "ngx.arg", true
-		case "ngx.ctx":
+		case p0 == "ngx" && p1 == "ctx":
 			return "ngx.ctx", true
-		case "ndk.set_var":
-			if len(parts) >= 3 {
+		case p0 == "ndk" && p1 == "set_var":
+			if n >= 3 {
 				return "ndk.set_var.DIRECTIVE", true
 			}
 		}
 	}
-	n := strings.Join(parts, ".")
-	if i, ok := apiIndex[n]; ok {
+	b := g.nameBuf[:0]
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = append(b, r.pathPart(i)...)
+	}
+	g.nameBuf = b
+	// The map lookup with string(b) does not allocate.
+	if i, ok := apiIndex[string(b)]; ok {
 		return apiTable[i].name, true
 	}
-	return n, false
+	return string(b), false
 }

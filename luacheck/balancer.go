@@ -2,6 +2,7 @@ package luacheck
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -73,12 +74,19 @@ func (an *analysis) balancer(res *Result, g *globalState, top *fline, al *aligne
 	isBal := res.Context == "balancer_by_lua*"
 	bf := &BalancerFacts{IsBalancerContext: isBal}
 	any := false
-	byCall := map[*ast.FuncCallExpr]APIUse{}
+	// byCall is only needed for the path analysis of balancer chunks:
+	// building it for every chunk copied every API use into a map.
+	var byCall map[*ast.FuncCallExpr]APIUse
+	if isBal {
+		byCall = map[*ast.FuncCallExpr]APIUse{}
+	}
 	moreTries := map[*ast.FuncCallExpr]bool{}
 	glf := map[*ast.FuncCallExpr]bool{}
 	for i, u := range g.uses {
 		if u.call != nil {
-			byCall[u.call] = res.APIUses[i]
+			if byCall != nil {
+				byCall[u.call] = res.APIUses[i]
+			}
 			switch u.name {
 			case "ngx.balancer.set_more_tries":
 				moreTries[u.call] = true
@@ -108,7 +116,7 @@ func (an *analysis) balancer(res *Result, g *globalState, top *fline, al *aligne
 			mt := MoreTriesCall{Call: u}
 			if ge := guardOf[g.uses[i].call]; ge != nil {
 				mt.Guarded = true
-				mt.GuardPos, _ = an.spanPos(g.ls.a.get(ge).span, ge.Line())
+				mt.GuardPos, _ = an.spanPos(g.a.ofExpr(ge).span, ge.Line())
 			}
 			bf.MoreTries = append(bf.MoreTries, mt)
 		case "ngx.balancer.get_last_failure":
@@ -166,7 +174,7 @@ func itemCalls(it *item, g *globalState, byCall map[*ast.FuncCallExpr]APIUse) (p
 				}
 				return true
 			}
-			if id, ok := c.Func.(*ast.IdentExpr); ok && g.ls.identVar[id] == nil {
+			if id, ok := c.Func.(*ast.IdentExpr); ok && g.a.ofExpr(id).local == nil {
 				if id.Value == "error" {
 					terminates = true
 					return true
@@ -176,7 +184,7 @@ func itemCalls(it *item, g *globalState, byCall map[*ast.FuncCallExpr]APIUse) (p
 				}
 			}
 			if c.Func != nil {
-				if r := g.memo[c.Func]; r != nil && r.kind == resIndex && stdGlobals.fields[r.global] != nil && !r.require {
+				if r := g.a.ofExpr(c.Func).res; r != nil && r.kind == resIndex && stdGlobals.fields[r.global] != nil && !r.require {
 					return true
 				}
 			}
@@ -282,7 +290,7 @@ func (an *analysis) pathsWithoutPeer(bf *BalancerFacts, g *globalState, top *fli
 			return true
 		}
 		if it.isRet {
-			p, _ := an.spanPos(al.get(it.retNode).span, it.retNode.Line())
+			p, _ := an.spanPos(al.ofStmt(it.retNode).span, it.retNode.Line())
 			bf.PathsWithoutPeer = append(bf.PathsWithoutPeer, PathEnd{Pos: p, Return: true})
 			return true
 		}
@@ -296,55 +304,150 @@ func (an *analysis) pathsWithoutPeer(bf *BalancerFacts, g *globalState, top *fli
 // guards finds, in one pass over the chunk, the guarding condition of every
 // set_more_tries call (nil when unguarded).
 func (an *analysis) guards(g *globalState, calls map[*ast.FuncCallExpr]bool, glf map[*ast.FuncCallExpr]bool) map[*ast.FuncCallExpr]ast.Expr {
-	out := map[*ast.FuncCallExpr]ast.Expr{}
-	var search func(list []ast.Stmt, guardE ast.Expr)
-	search = func(list []ast.Stmt, guardE ast.Expr) {
-		for _, s := range list {
-			forStmtExprs(s, func(e ast.Expr) {
-				walkExpr(e, func(x ast.Expr) bool {
-					if c, ok := x.(*ast.FuncCallExpr); ok && calls[c] {
-						out[c] = guardE
-					}
-					if fn, ok := x.(*ast.FunctionExpr); ok {
-						search(fn.Stmts, guardE)
-						return false
-					}
-					return true
-				})
-			}, func([]ast.Stmt) {})
-			switch s := s.(type) {
-			case *ast.IfStmt:
-				g2 := guardE
-				isG := an.isGuardCond(g, s.Condition, glf)
-				if isG {
-					g2 = s.Condition
-				}
-				search(s.Then, g2)
-				search(s.Else, g2)
-				// if <guard> then return end: what follows runs only
-				// when the guard is false.
-				if isG && endsPath(s.Then) && guardE == nil {
-					guardE = s.Condition
-				}
-			case *ast.WhileStmt:
-				search(s.Stmts, guardE)
-			case *ast.RepeatStmt:
-				search(s.Stmts, guardE)
-			case *ast.DoBlockStmt:
-				search(s.Stmts, guardE)
-			case *ast.NumberForStmt:
-				search(s.Stmts, guardE)
-			case *ast.GenericForStmt:
-				search(s.Stmts, guardE)
-			case *ast.FuncDefStmt:
-				search(s.Func.Stmts, guardE)
+	gs := &guardSearch{a: g.a, calls: calls, glf: glf, out: map[*ast.FuncCallExpr]ast.Expr{}, prune: true}
+	for c := range calls {
+		sp := g.a.ofExpr(c).span
+		if !sp.valid() {
+			gs.prune = false
+		}
+		gs.offs = append(gs.offs, sp.off)
+	}
+	slices.Sort(gs.offs)
+	if top := g.ls.all; len(top) > 0 && top[0].fn != nil {
+		gs.search(top[0].fn.Stmts, nil)
+	}
+	return gs.out
+}
+
+// guardSearch is the state of guards' walk over the chunk.
+type guardSearch struct {
+	a     *aligner
+	calls map[*ast.FuncCallExpr]bool // the set_more_tries calls
+	glf   map[*ast.FuncCallExpr]bool // the get_last_failure calls
+	out   map[*ast.FuncCallExpr]ast.Expr
+	// offs are the sorted offsets of the calls; prune is set when all
+	// are known, so that a function whose span holds none of them can be
+	// skipped (it would only record guards of calls it contains).
+	offs  []int
+	prune bool
+}
+
+// skip reports whether the function with nodeInfo fi contains none of the
+// calls. Every token of a function lies in its span, which the aligner
+// recorded from its "function" keyword to its "end".
+func (gs *guardSearch) skip(fi *nodeInfo) bool {
+	if !gs.prune || !fi.valid() || fi.end < fi.off {
+		return false
+	}
+	i, _ := slices.BinarySearch(gs.offs, fi.off)
+	return i == len(gs.offs) || gs.offs[i] >= fi.end
+}
+
+func (gs *guardSearch) search(list []ast.Stmt, guardE ast.Expr) {
+	for _, s := range list {
+		switch s := s.(type) {
+		case *ast.AssignStmt:
+			gs.exprs(s.Lhs, guardE)
+			gs.exprs(s.Rhs, guardE)
+		case *ast.LocalAssignStmt:
+			gs.exprs(s.Exprs, guardE)
+		case *ast.FuncCallStmt:
+			gs.expr(s.Expr, guardE)
+		case *ast.IfStmt:
+			gs.expr(s.Condition, guardE)
+			g2 := guardE
+			isG := gs.isGuardCond(s.Condition, 0)
+			if isG {
+				g2 = s.Condition
 			}
+			gs.search(s.Then, g2)
+			gs.search(s.Else, g2)
+			// if <guard> then return end: what follows runs only
+			// when the guard is false.
+			if isG && endsPath(s.Then) && guardE == nil {
+				guardE = s.Condition
+			}
+		case *ast.WhileStmt:
+			gs.expr(s.Condition, guardE)
+			gs.search(s.Stmts, guardE)
+		case *ast.RepeatStmt:
+			gs.expr(s.Condition, guardE)
+			gs.search(s.Stmts, guardE)
+		case *ast.DoBlockStmt:
+			gs.search(s.Stmts, guardE)
+		case *ast.NumberForStmt:
+			gs.expr(s.Init, guardE)
+			gs.expr(s.Limit, guardE)
+			if s.Step != nil {
+				gs.expr(s.Step, guardE)
+			}
+			gs.search(s.Stmts, guardE)
+		case *ast.GenericForStmt:
+			gs.exprs(s.Exprs, guardE)
+			gs.search(s.Stmts, guardE)
+		case *ast.FuncDefStmt:
+			if !gs.skip(gs.a.ofExpr(s.Func)) {
+				gs.search(s.Func.Stmts, guardE)
+			}
+		case *ast.ReturnStmt:
+			gs.exprs(s.Exprs, guardE)
 		}
 	}
-	if top := g.ls.all; len(top) > 0 && top[0].fn != nil {
-		search(top[0].fn.Stmts, nil)
+}
+
+func (gs *guardSearch) exprs(list []ast.Expr, guardE ast.Expr) {
+	for _, e := range list {
+		gs.expr(e, guardE)
 	}
-	return out
+}
+
+// expr records the guard of the calls in e, and searches the bodies of the
+// functions e defines under the same guard.
+func (gs *guardSearch) expr(e ast.Expr, guardE ast.Expr) {
+	switch x := e.(type) {
+	case *ast.FuncCallExpr:
+		if gs.calls[x] {
+			gs.out[x] = guardE
+		}
+		if x.Func != nil {
+			gs.expr(x.Func, guardE)
+		} else {
+			gs.expr(x.Receiver, guardE)
+		}
+		gs.exprs(x.Args, guardE)
+	case *ast.FunctionExpr:
+		if !gs.skip(gs.a.ofExpr(x)) {
+			gs.search(x.Stmts, guardE)
+		}
+	case *ast.AttrGetExpr:
+		gs.expr(x.Object, guardE)
+		gs.expr(x.Key, guardE)
+	case *ast.TableExpr:
+		for _, f := range x.Fields {
+			if f.Key != nil {
+				gs.expr(f.Key, guardE)
+			}
+			gs.expr(f.Value, guardE)
+		}
+	case *ast.LogicalOpExpr:
+		gs.expr(x.Lhs, guardE)
+		gs.expr(x.Rhs, guardE)
+	case *ast.RelationalOpExpr:
+		gs.expr(x.Lhs, guardE)
+		gs.expr(x.Rhs, guardE)
+	case *ast.StringConcatOpExpr:
+		gs.expr(x.Lhs, guardE)
+		gs.expr(x.Rhs, guardE)
+	case *ast.ArithmeticOpExpr:
+		gs.expr(x.Lhs, guardE)
+		gs.expr(x.Rhs, guardE)
+	case *ast.UnaryMinusOpExpr:
+		gs.expr(x.Expr, guardE)
+	case *ast.UnaryNotOpExpr:
+		gs.expr(x.Expr, guardE)
+	case *ast.UnaryLenOpExpr:
+		gs.expr(x.Expr, guardE)
+	}
 }
 
 func endsPath(list []ast.Stmt) bool {
@@ -371,41 +474,91 @@ func endsPath(list []ast.Stmt) bool {
 	return false
 }
 
-// isGuardCond reports whether a condition reads get_last_failure() (or a
-// local holding its result) or an ngx.ctx field.
-func (an *analysis) isGuardCond(g *globalState, cond ast.Expr, glf map[*ast.FuncCallExpr]bool) bool {
-	hit := false
-	var check func(e ast.Expr, depth int)
-	check = func(e ast.Expr, depth int) {
-		walkExpr(e, func(x ast.Expr) bool {
-			if hit {
-				return false
+// maxGuardDepth bounds how many local assignments isGuardCond follows.
+const maxGuardDepth = 4
+
+// isGuardCond reports whether e, a condition (depth 0) or the value of a
+// local it reads (depth > 0), reads get_last_failure() (or a local holding
+// its result) or an ngx.ctx field. It does not look into function bodies.
+// The answer for the value of a local is memoized per depth: every "if"
+// reading a local would otherwise follow all its assignments again.
+func (gs *guardSearch) isGuardCond(e ast.Expr, depth int) bool {
+	switch x := e.(type) {
+	case *ast.FuncCallExpr:
+		if gs.glf[x] {
+			return true
+		}
+		if x.Func != nil {
+			if gs.isGuardCond(x.Func, depth) {
+				return true
 			}
-			switch x := x.(type) {
-			case *ast.FuncCallExpr:
-				if glf[x] {
-					hit = true
-				}
-			case *ast.AttrGetExpr, *ast.IdentExpr:
-				if r := g.memo[x]; r != nil && r.kind == resIndex && r.global == "ngx" && len(r.keys) >= 1 && r.keys[0].kind == 1 && r.keys[0].s == "ctx" {
-					hit = true
-					return false
-				}
-				if id, ok := x.(*ast.IdentExpr); ok && depth < 4 {
-					if v := g.ls.identVar[id]; v != nil {
-						for _, val := range v.values {
-							if val.node != nil {
-								check(val.node, depth+1)
-							}
-						}
-					}
-				}
-			case *ast.FunctionExpr:
-				return false
+		} else if gs.isGuardCond(x.Receiver, depth) {
+			return true
+		}
+		for _, a := range x.Args {
+			if gs.isGuardCond(a, depth) {
+				return true
 			}
-			return !hit
-		})
+		}
+	case *ast.IdentExpr:
+		ni := gs.a.ofExpr(x)
+		if isNgxCtx(ni.res) {
+			return true
+		}
+		if v := ni.local; v != nil && depth < maxGuardDepth {
+			for _, val := range v.values {
+				if val.node != nil && gs.valueIsGuard(val.node, depth+1) {
+					return true
+				}
+			}
+		}
+	case *ast.AttrGetExpr:
+		if isNgxCtx(gs.a.ofExpr(x).res) {
+			return true
+		}
+		return gs.isGuardCond(x.Object, depth) || gs.isGuardCond(x.Key, depth)
+	case *ast.TableExpr:
+		for _, f := range x.Fields {
+			if f.Key != nil && gs.isGuardCond(f.Key, depth) {
+				return true
+			}
+			if gs.isGuardCond(f.Value, depth) {
+				return true
+			}
+		}
+	case *ast.LogicalOpExpr:
+		return gs.isGuardCond(x.Lhs, depth) || gs.isGuardCond(x.Rhs, depth)
+	case *ast.RelationalOpExpr:
+		return gs.isGuardCond(x.Lhs, depth) || gs.isGuardCond(x.Rhs, depth)
+	case *ast.StringConcatOpExpr:
+		return gs.isGuardCond(x.Lhs, depth) || gs.isGuardCond(x.Rhs, depth)
+	case *ast.ArithmeticOpExpr:
+		return gs.isGuardCond(x.Lhs, depth) || gs.isGuardCond(x.Rhs, depth)
+	case *ast.UnaryMinusOpExpr:
+		return gs.isGuardCond(x.Expr, depth)
+	case *ast.UnaryNotOpExpr:
+		return gs.isGuardCond(x.Expr, depth)
+	case *ast.UnaryLenOpExpr:
+		return gs.isGuardCond(x.Expr, depth)
 	}
-	check(cond, 0)
-	return hit
+	return false
+}
+
+// valueIsGuard is isGuardCond for the value of a local, memoized in the
+// value's nodeInfo (one bit per depth).
+func (gs *guardSearch) valueIsGuard(e ast.Expr, depth int) bool {
+	ni := gs.a.ofExpr(e)
+	bit := uint8(1) << depth
+	if ni.guardDone&bit == 0 {
+		if gs.isGuardCond(e, depth) {
+			ni.guardHit |= bit
+		}
+		ni.guardDone |= bit
+	}
+	return ni.guardHit&bit != 0
+}
+
+// isNgxCtx reports whether a resolution is ngx.ctx or a field of it.
+func isNgxCtx(r *resolution) bool {
+	return r != nil && r.kind == resIndex && r.global == "ngx" && len(r.keys) >= 1 && r.keys[0].kind == 1 && r.keys[0].s == "ctx"
 }

@@ -29,15 +29,23 @@ type resolution struct {
 	prevLen int
 }
 
-var unknownRes = &resolution{kind: resUnknown}
+// unknownRes and notStringRes are shared: resolutions are never modified
+// once made (deepResolve and resolveInvoke copy before extending one).
+var (
+	unknownRes   = &resolution{kind: resUnknown}
+	notStringRes = &resolution{kind: resNotString}
+)
 
 type globalState struct {
-	ls      *linState
-	memo    map[ast.Expr]*resolution
-	std     *stdDef
-	out     []rawWarn
-	callees map[ast.Expr]bool
-	uses    []rawUse
+	ls   *linState
+	a    *aligner // nodeInfos: which local a name is, memoized resolutions
+	std  *stdDef
+	out  []rawWarn
+	uses []rawUse
+	// roots is scratch space for item.roots.
+	roots []rootExpr
+	// nameBuf is scratch space for apiName.
+	nameBuf []byte
 }
 
 // rawUse is an APIUse with chunk spans, converted later.
@@ -58,20 +66,39 @@ func (g *globalState) resolveNode(e ast.Expr, it *item) *resolution {
 	case *ast.StringExpr:
 		return &resolution{kind: resString, s: e.Value}
 	case *ast.NilExpr, *ast.TrueExpr, *ast.FalseExpr, *ast.NumberExpr, *ast.TableExpr, *ast.FunctionExpr:
-		return &resolution{kind: resNotString}
+		return notStringRes
 	case *ast.FuncCallExpr:
-		if m := requireName(e, g.ls); m != "" {
+		if m := requireName(e, g.a); m != "" {
 			return &resolution{kind: resIndex, global: m, require: true}
 		}
 	}
 	return unknownRes
 }
 
+// keyOf resolves an index key as deepResolve records it: resolveNode's
+// kind, without allocating a resolution for the literal keys that make up
+// nearly all of them.
+func (g *globalState) keyOf(e ast.Expr, it *item) keyRes {
+	switch e := e.(type) {
+	case *ast.StringExpr:
+		return keyRes{kind: 1, s: e.Value}
+	case *ast.NilExpr, *ast.TrueExpr, *ast.FalseExpr, *ast.NumberExpr, *ast.TableExpr, *ast.FunctionExpr:
+		return keyRes{kind: 2}
+	}
+	switch kr := g.resolveNode(e, it); kr.kind {
+	case resString:
+		return keyRes{kind: 1, s: kr.s}
+	case resNotString:
+		return keyRes{kind: 2}
+	}
+	return keyRes{kind: 0}
+}
+
 // requireName returns the module name of a `require "name"` call on the
 // global require, or "".
-func requireName(c *ast.FuncCallExpr, ls *linState) string {
+func requireName(c *ast.FuncCallExpr, a *aligner) string {
 	id, ok := c.Func.(*ast.IdentExpr)
-	if !ok || id.Value != "require" || ls.identVar[id] != nil || len(c.Args) != 1 {
+	if !ok || id.Value != "require" || a.ofExpr(id).local != nil || len(c.Args) != 1 {
 		return ""
 	}
 	if s, ok := c.Args[0].(*ast.StringExpr); ok {
@@ -81,12 +108,14 @@ func requireName(c *ast.FuncCallExpr, ls *linState) string {
 }
 
 func (g *globalState) deepResolve(e ast.Expr, it *item) *resolution {
-	if r, ok := g.memo[e]; ok {
-		return r
+	ni := g.a.ofExpr(e)
+	if ni.res != nil {
+		return ni.res
 	}
-	g.memo[e] = unknownRes
+	ni.res = unknownRes
 	base := e
-	var keyExprs []ast.Expr
+	var keyBuf [8]ast.Expr
+	keyExprs := keyBuf[:0]
 	for {
 		ag, ok := base.(*ast.AttrGetExpr)
 		if !ok {
@@ -99,7 +128,7 @@ func (g *globalState) deepResolve(e ast.Expr, it *item) *resolution {
 	prevLen := 0
 	switch b := base.(type) {
 	case *ast.IdentExpr:
-		if v := g.ls.identVar[b]; v != nil {
+		if v := g.a.ofExpr(b).local; v != nil {
 			vals := it.usedOf(v)
 			if len(vals) != 1 || vals[0].node == nil {
 				return unknownRes
@@ -116,7 +145,7 @@ func (g *globalState) deepResolve(e ast.Expr, it *item) *resolution {
 			baseRes = &resolution{kind: resIndex, global: b.Value}
 		}
 	case *ast.FuncCallExpr:
-		if m := requireName(b, g.ls); m != "" {
+		if m := requireName(b, g.a); m != "" {
 			baseRes = &resolution{kind: resIndex, global: m, require: true}
 		} else {
 			return unknownRes
@@ -132,22 +161,15 @@ func (g *globalState) deepResolve(e ast.Expr, it *item) *resolution {
 		res = unknownRes
 	default:
 		cp := *baseRes
-		cp.keys = append([]keyRes(nil), baseRes.keys...)
+		cp.keys = make([]keyRes, len(baseRes.keys), len(baseRes.keys)+len(keyExprs))
+		copy(cp.keys, baseRes.keys)
 		cp.prevLen = prevLen
 		for i := len(keyExprs) - 1; i >= 0; i-- {
-			kr := g.resolveNode(keyExprs[i], it)
-			switch kr.kind {
-			case resString:
-				cp.keys = append(cp.keys, keyRes{kind: 1, s: kr.s})
-			case resNotString:
-				cp.keys = append(cp.keys, keyRes{kind: 2})
-			default:
-				cp.keys = append(cp.keys, keyRes{kind: 0})
-			}
+			cp.keys = append(cp.keys, g.keyOf(keyExprs[i], it))
 		}
 		res = &cp
 	}
-	g.memo[e] = res
+	ni.res = res
 	return res
 }
 
@@ -158,19 +180,31 @@ func (g *globalState) resolveInvoke(c *ast.FuncCallExpr, it *item) *resolution {
 		return unknownRes
 	}
 	cp := *r
-	cp.keys = append(append([]keyRes(nil), r.keys...), keyRes{kind: 1, s: c.Method})
+	cp.keys = make([]keyRes, len(r.keys), len(r.keys)+1)
+	copy(cp.keys, r.keys)
+	cp.keys = append(cp.keys, keyRes{kind: 1, s: c.Method})
 	return &cp
 }
 
-func (r *resolution) path() ([]string, bool) {
-	parts := []string{r.global}
+// pathLen is the length of a resolution's path: the global (or module)
+// and the string keys that follow it up to the first other key.
+func (r *resolution) pathLen() int {
+	n := 1
 	for _, k := range r.keys {
 		if k.kind != 1 {
-			return parts, false
+			break
 		}
-		parts = append(parts, k.s)
+		n++
 	}
-	return parts, true
+	return n
+}
+
+// pathPart returns the i-th element of the path (see pathLen).
+func (r *resolution) pathPart(i int) string {
+	if i == 0 {
+		return r.global
+	}
+	return r.keys[i-1].s
 }
 
 // isAPIRoot reports whether a resolution names an OpenResty API root.
@@ -200,7 +234,7 @@ func (g *globalState) detectInNode(it *item, e ast.Expr, isTop, isLhs bool) {
 	}
 	switch n := e.(type) {
 	case *ast.IdentExpr, *ast.AttrGetExpr:
-		if id, ok := n.(*ast.IdentExpr); ok && g.ls.identVar[id] != nil {
+		if id, ok := n.(*ast.IdentExpr); ok && g.a.ofExpr(id).local != nil {
 			return
 		}
 		res := g.deepResolve(e, it)
@@ -236,7 +270,7 @@ func (g *globalState) detectInNode(it *item, e ast.Expr, isTop, isLhs bool) {
 				g.detectInNode(it, x.Key, isTop, false)
 				b = x.Object
 			}
-			if id, ok := b.(*ast.IdentExpr); !ok || g.ls.identVar[id] == nil {
+			if id, ok := b.(*ast.IdentExpr); !ok || g.a.ofExpr(id).local == nil {
 				if !ok {
 					g.detectInNode(it, b, isTop, false)
 				}
@@ -252,32 +286,44 @@ func (g *globalState) detectInNode(it *item, e ast.Expr, isTop, isLhs bool) {
 		}
 	case *ast.FunctionExpr:
 		return
-	default:
-		walkChildren(e, func(c ast.Expr) { g.detectInNode(it, c, isTop, false) })
-	}
-}
-
-// walkChildren calls fn on the direct sub-expressions of e.
-func walkChildren(e ast.Expr, fn func(ast.Expr)) {
-	first := true
-	walkExpr(e, func(x ast.Expr) bool {
-		if first {
-			first = false
-			return true
+	// The other nodes: detect in their direct sub-expressions (in
+	// walkExpr's order).
+	case *ast.TableExpr:
+		for _, f := range n.Fields {
+			if f.Key != nil {
+				g.detectInNode(it, f.Key, isTop, false)
+			}
+			g.detectInNode(it, f.Value, isTop, false)
 		}
-		fn(x)
-		return false
-	})
+	case *ast.LogicalOpExpr:
+		g.detectInNode(it, n.Lhs, isTop, false)
+		g.detectInNode(it, n.Rhs, isTop, false)
+	case *ast.RelationalOpExpr:
+		g.detectInNode(it, n.Lhs, isTop, false)
+		g.detectInNode(it, n.Rhs, isTop, false)
+	case *ast.StringConcatOpExpr:
+		g.detectInNode(it, n.Lhs, isTop, false)
+		g.detectInNode(it, n.Rhs, isTop, false)
+	case *ast.ArithmeticOpExpr:
+		g.detectInNode(it, n.Lhs, isTop, false)
+		g.detectInNode(it, n.Rhs, isTop, false)
+	case *ast.UnaryMinusOpExpr:
+		g.detectInNode(it, n.Expr, isTop, false)
+	case *ast.UnaryNotOpExpr:
+		g.detectInNode(it, n.Expr, isTop, false)
+	case *ast.UnaryLenOpExpr:
+		g.detectInNode(it, n.Expr, isTop, false)
+	}
 }
 
 // warnGlobal applies warn_global plus the std-dependent part of luacheck's
 // filter (filter.lua filter_global_related_in_file and passes_filter).
 func (g *globalState) warnGlobal(e ast.Expr, r *resolution, isLhs, isTop bool) {
-	if r.isAPIRoot() && !g.callees[e] && !isLhs {
-		parts, _ := r.path()
-		name, known := canonicalAPI(parts)
-		if len(parts) > 1 || r.require {
-			g.uses = append(g.uses, rawUse{name: name, known: known, sp: g.ls.a.get(e).span, via: r.via()})
+	ni := g.a.ofExpr(e)
+	if r.isAPIRoot() && !ni.callee && !isLhs {
+		if r.pathLen() > 1 || r.require {
+			name, known := g.apiName(r)
+			g.uses = append(g.uses, rawUse{name: name, known: known, sp: ni.span, via: r.via()})
 		}
 	}
 	if r.require {
@@ -305,7 +351,7 @@ func (g *globalState) warnGlobal(e ast.Expr, r *resolution, isLhs, isTop bool) {
 			return
 		}
 	}
-	w := rawWarn{code: code, sp: g.ls.a.get(e).span, name: r.global, indirect: indirect}
+	w := rawWarn{code: code, sp: ni.span, name: r.global, indirect: indirect}
 	if n, ok := e.(interface{ Line() int }); ok {
 		w.line = n.Line()
 	}
@@ -351,66 +397,125 @@ func fieldString(keys []keyRes) string {
 // itemExprs calls fn(e, lhs) for the expressions an item evaluates, as
 // detect_globals_in_line does.
 func itemExprs(it *item, fn func(e ast.Expr, lhs bool)) {
+	var buf [4]rootExpr
+	for _, r := range it.roots(buf[:0]) {
+		fn(r.e, r.lhs)
+	}
+}
+
+// rootExpr is one expression an item evaluates; lhs marks an assignment
+// target.
+type rootExpr struct {
+	e   ast.Expr
+	lhs bool
+}
+
+// roots appends to buf the expressions an item evaluates, in
+// detect_globals_in_line's order. The hot passes loop over them directly
+// rather than through itemExprs' callback, whose closures escaped (one
+// allocation per item and pass).
+func (it *item) roots(buf []rootExpr) []rootExpr {
 	switch it.kind {
 	case itEval:
 		if e, ok := it.node.(ast.Expr); ok {
-			fn(e, false)
+			buf = append(buf, rootExpr{e, false})
 		}
 	case itLocal:
 		for _, e := range it.rhs {
-			fn(e, false)
+			buf = append(buf, rootExpr{e, false})
 		}
 	case itSet:
 		for _, l := range it.lhs {
 			if l.e != nil {
-				fn(l.e, true)
+				buf = append(buf, rootExpr{l.e, true})
 			}
 		}
 		if it.methodLhs != nil {
-			fn(it.methodLhs, true)
+			buf = append(buf, rootExpr{it.methodLhs, true})
 		}
 		for _, e := range it.rhs {
-			fn(e, false)
+			buf = append(buf, rootExpr{e, false})
 		}
 	}
+	return buf
 }
 
 // collectCalls records API calls of an item (direct, through aliases and
 // through required modules) and marks their callees so that warnGlobal
 // does not record them a second time as plain references.
 func (g *globalState) collectCalls(it *item) {
-	itemExprs(it, func(root ast.Expr, lhs bool) {
-		walkExpr(root, func(x ast.Expr) bool {
-			if _, ok := x.(*ast.FunctionExpr); ok {
-				return false
+	g.roots = it.roots(g.roots[:0])
+	for _, r := range g.roots {
+		g.collectIn(it, r.e, r.e)
+	}
+}
+
+// collectIn visits x and its sub-expressions in walkExpr's order, not
+// entering function bodies (their items are collected on their own line).
+func (g *globalState) collectIn(it *item, root, x ast.Expr) {
+	switch x := x.(type) {
+	case *ast.FuncCallExpr:
+		g.collectCall(it, root, x)
+		if x.Func != nil {
+			g.collectIn(it, root, x.Func)
+		} else {
+			g.collectIn(it, root, x.Receiver)
+		}
+		for _, a := range x.Args {
+			g.collectIn(it, root, a)
+		}
+	case *ast.AttrGetExpr:
+		g.collectIn(it, root, x.Object)
+		g.collectIn(it, root, x.Key)
+	case *ast.TableExpr:
+		for _, f := range x.Fields {
+			if f.Key != nil {
+				g.collectIn(it, root, f.Key)
 			}
-			c, ok := x.(*ast.FuncCallExpr)
-			if !ok {
-				return true
-			}
-			var r *resolution
-			var callee ast.Expr
-			if c.Receiver != nil {
-				r = g.resolveInvoke(c, it)
-				callee = c
-			} else {
-				switch c.Func.(type) {
-				case *ast.IdentExpr, *ast.AttrGetExpr:
-					r = g.deepResolve(c.Func, it)
-					callee = c.Func
-				}
-			}
-			if r != nil && r.isAPIRoot() && (len(r.keys) > 0 || r.alias) {
-				g.callees[callee] = true
-				parts, _ := r.path()
-				name, known := canonicalAPI(parts)
-				u := rawUse{name: name, known: known, sp: g.ls.a.get(c).span, via: r.via(), call: c, it: it,
-					resultUsed: resultUsed(it, c, root)}
-				g.uses = append(g.uses, u)
-			}
-			return true
-		})
-	})
+			g.collectIn(it, root, f.Value)
+		}
+	case *ast.LogicalOpExpr:
+		g.collectIn(it, root, x.Lhs)
+		g.collectIn(it, root, x.Rhs)
+	case *ast.RelationalOpExpr:
+		g.collectIn(it, root, x.Lhs)
+		g.collectIn(it, root, x.Rhs)
+	case *ast.StringConcatOpExpr:
+		g.collectIn(it, root, x.Lhs)
+		g.collectIn(it, root, x.Rhs)
+	case *ast.ArithmeticOpExpr:
+		g.collectIn(it, root, x.Lhs)
+		g.collectIn(it, root, x.Rhs)
+	case *ast.UnaryMinusOpExpr:
+		g.collectIn(it, root, x.Expr)
+	case *ast.UnaryNotOpExpr:
+		g.collectIn(it, root, x.Expr)
+	case *ast.UnaryLenOpExpr:
+		g.collectIn(it, root, x.Expr)
+	}
+}
+
+// collectCall records c when it calls an API.
+func (g *globalState) collectCall(it *item, root ast.Expr, c *ast.FuncCallExpr) {
+	var r *resolution
+	var callee ast.Expr
+	if c.Receiver != nil {
+		r = g.resolveInvoke(c, it)
+		callee = c
+	} else {
+		switch c.Func.(type) {
+		case *ast.IdentExpr, *ast.AttrGetExpr:
+			r = g.deepResolve(c.Func, it)
+			callee = c.Func
+		}
+	}
+	if r != nil && r.isAPIRoot() && (len(r.keys) > 0 || r.alias) {
+		g.a.ofExpr(callee).callee = true
+		name, known := g.apiName(r)
+		u := rawUse{name: name, known: known, sp: g.a.ofExpr(c).span, via: r.via(), call: c, it: it,
+			resultUsed: resultUsed(it, c, root)}
+		g.uses = append(g.uses, u)
+	}
 }
 
 // resultUsed decides whether the values a call returns are used.

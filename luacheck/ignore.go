@@ -47,14 +47,14 @@ func (an *analysis) codeBefore(c comment) bool {
 		return false
 	}
 	t := an.lx.tokenFrom(ls[c.line-1])
-	return t != nil && t.off < c.off
+	return t != nil && int(t.off) < c.off
 }
 
 // nextCodeLine returns the chunk line of the first token after the comment,
 // or 0.
 func (an *analysis) nextCodeLine(c comment) int {
 	if t := an.lx.tokenFrom(c.end); t != nil {
-		return t.line
+		return int(t.line)
 	}
 	return 0
 }

@@ -21,18 +21,34 @@ const (
 
 // token is one lexeme of the (pre-passed) chunk. Offsets are byte offsets in
 // the chunk's Code; line and col are 1-based and relative to the chunk.
+//
+// A chunk has about one token per four bytes, so tokens are kept small and
+// free of pointers (the garbage collector need not scan them): 32-bit
+// offsets (Analyze refuses chunks of 2 GiB and more), and the text is found
+// through lexer.text rather than stored.
 type token struct {
+	off, end int32
+	line     int32
+	col      int32
+	// str indexes lexer.strs for string tokens.
+	str  int32
 	kind tokKind
-	// text is the identifier, keyword or punctuation; for strings the
-	// decoded value (escapes applied, as LuaJIT would); for numbers the raw
-	// spelling.
-	text     string
-	off, end int
-	line     int
-	col      int
 	// needsRewrite is set for numbers and strings that gopher-lua's scanner
 	// rejects (LuaJIT-only syntax); the pre-pass replaces them.
 	needsRewrite bool
+}
+
+// maxChunk is the largest chunk the 32-bit token offsets can describe.
+const maxChunk = 1<<31 - 1
+
+// text returns a token's text: the identifier, keyword, punctuation or
+// numeral as written; for strings the decoded value (escapes applied, as
+// LuaJIT would).
+func (lx *lexer) text(t *token) string {
+	if t.kind == tkString {
+		return lx.strs[t.str]
+	}
+	return lx.src[t.off:t.end]
 }
 
 // comment is a Lua comment with its position; text excludes the leading "--"
@@ -45,11 +61,17 @@ type comment struct {
 	long     bool
 }
 
-var luaKeywords = map[string]bool{
-	"and": true, "break": true, "do": true, "else": true, "elseif": true, "end": true,
-	"false": true, "for": true, "function": true, "goto": true, "if": true, "in": true,
-	"local": true, "nil": true, "not": true, "or": true, "repeat": true, "return": true,
-	"then": true, "true": true, "until": true, "while": true,
+// isKeyword reports whether w is a Lua keyword (a switch: cheaper than a
+// map lookup for every name of the chunk).
+func isKeyword(w string) bool {
+	switch w {
+	case "and", "break", "do", "else", "elseif", "end",
+		"false", "for", "function", "goto", "if", "in",
+		"local", "nil", "not", "or", "repeat", "return",
+		"then", "true", "until", "while":
+		return true
+	}
+	return false
 }
 
 // lexer is a forgiving tokenizer: it never fails, it stops at the first byte
@@ -60,6 +82,7 @@ type lexer struct {
 	line     int
 	lineOff  int // offset of the first byte of the current line
 	toks     []token
+	strs     []string // decoded values of string tokens
 	comments []comment
 	// lineStarts[i] is the offset of the first byte of line i+1.
 	lineStarts []int
@@ -94,8 +117,15 @@ func isHex(c byte) bool {
 	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
+// emit appends a token ending at lx.pos; text is kept for strings only
+// (for the other kinds it is the source text, see lexer.text).
 func (lx *lexer) emit(kind tokKind, text string, start, startLine, startCol int) {
-	lx.toks = append(lx.toks, token{kind: kind, text: text, off: start, end: lx.pos, line: startLine, col: startCol})
+	t := token{kind: kind, off: int32(start), end: int32(lx.pos), line: int32(startLine), col: int32(startCol)}
+	if kind == tkString {
+		t.str = int32(len(lx.strs))
+		lx.strs = append(lx.strs, text)
+	}
+	lx.toks = append(lx.toks, t)
 }
 
 func (lx *lexer) run() {
@@ -120,7 +150,7 @@ func (lx *lexer) run() {
 				lx.pos++
 			}
 			w := src[start:lx.pos]
-			if luaKeywords[w] {
+			if isKeyword(w) {
 				lx.emit(tkKeyword, w, start, sl, sc)
 			} else {
 				lx.emit(tkName, w, start, sl, sc)
@@ -246,16 +276,31 @@ func (lx *lexer) number() (rewrite bool) {
 func (lx *lexer) shortString(q byte) (val string, rewrite, ok bool) {
 	src := lx.src
 	lx.pos++
+	// Until the first escape the value is the source text itself: b only
+	// starts being filled (with that prefix) at the first backslash, so
+	// that the many strings without escapes cost no allocation.
+	start := lx.pos
+	escaped := false
 	var b strings.Builder
+	value := func(end int) string {
+		if !escaped {
+			return src[start:end]
+		}
+		return b.String()
+	}
 	for lx.pos < len(src) {
 		c := src[lx.pos]
 		switch c {
 		case q:
 			lx.pos++
-			return b.String(), rewrite, true
+			return value(lx.pos - 1), rewrite, true
 		case '\n':
-			return b.String(), rewrite, false
+			return value(lx.pos), rewrite, false
 		case '\\':
+			if !escaped {
+				escaped = true
+				b.WriteString(src[start:lx.pos])
+			}
 			lx.pos++
 			if lx.pos >= len(src) {
 				return b.String(), rewrite, false
@@ -333,11 +378,13 @@ func (lx *lexer) shortString(q byte) (val string, rewrite, ok bool) {
 				}
 			}
 		default:
-			b.WriteByte(c)
+			if escaped {
+				b.WriteByte(c)
+			}
 			lx.pos++
 		}
 	}
-	return b.String(), rewrite, false
+	return value(lx.pos), rewrite, false
 }
 
 // longBracketLevel returns the level of a long bracket opening at i ("[[" is
@@ -404,7 +451,7 @@ func (lx *lexer) lineCol(off int) (int, int) {
 
 // tokenFrom returns the first token starting at or after off, or nil.
 func (lx *lexer) tokenFrom(off int) *token {
-	i := sort.Search(len(lx.toks), func(i int) bool { return lx.toks[i].off >= off })
+	i := sort.Search(len(lx.toks), func(i int) bool { return int(lx.toks[i].off) >= off })
 	if i < len(lx.toks) {
 		return &lx.toks[i]
 	}
@@ -413,7 +460,7 @@ func (lx *lexer) tokenFrom(off int) *token {
 
 // tokenAt returns the token starting exactly at off, or nil.
 func (lx *lexer) tokenAt(off int) *token {
-	if t := lx.tokenFrom(off); t != nil && t.off == off {
+	if t := lx.tokenFrom(off); t != nil && int(t.off) == off {
 		return t
 	}
 	return nil

@@ -113,6 +113,9 @@ type item struct {
 	// "return {f1 = f1, ...}" can name thousands of locals).
 	used    []usedValues
 	usedIdx map[*variable]int
+	// circBase memoizes circularBase once circDone is set.
+	circBase ast.Expr
+	circDone bool
 }
 
 const usedScanMax = 16
@@ -214,19 +217,23 @@ type scope struct {
 
 // linState builds the lines of one chunk.
 type linState struct {
-	a      *aligner
-	lines  []*fline
-	scopes []*scope
-	all    []*fline
+	a *aligner
+	// items, values and vars allocate the lines' objects in blocks.
+	items  slab[item]
+	values slab[value]
+	vars   slab[variable]
+	// The first elements of items' and variables' lists.
+	accesses arena[access]
+	lhs      arena[lhsEntry]
+	valueLst arena[*value]
+	// freeScopes are left scopes, reused by enterScope: nothing refers
+	// to a scope once it is left.
+	freeScopes []*scope
+	lines      []*fline
+	scopes     []*scope
+	all        []*fline
 	// shadow collects W421-W423 facts as they are found.
 	shadow []shadowFact
-	// funcValue maps function expressions to their value.
-	funcValue map[*ast.FunctionExpr]*value
-	// methods marks bodies of "function a:m()" (implicit self).
-	methods map[*ast.FunctionExpr]bool
-	// identVar maps every name expression that refers to a local to it.
-	identVar map[*ast.IdentExpr]*variable
-	// itemOf maps a function expression to the item that creates it.
 }
 
 type shadowFact struct {
@@ -237,7 +244,22 @@ type shadowFact struct {
 func (ls *linState) top() *fline { return ls.lines[len(ls.lines)-1] }
 
 func (ls *linState) enterScope() {
-	ls.scopes = append(ls.scopes, &scope{fl: ls.top()})
+	var sc *scope
+	if n := len(ls.freeScopes); n > 0 {
+		sc = ls.freeScopes[n-1]
+		ls.freeScopes = ls.freeScopes[:n-1]
+	} else {
+		sc = &scope{}
+	}
+	sc.fl = ls.top()
+	ls.scopes = append(ls.scopes, sc)
+}
+
+// newItem returns a new item of the given kind and node.
+func (ls *linState) newItem(kind itemKind, node any) *item {
+	it := ls.items.new()
+	it.kind, it.node = kind, node
+	return it
 }
 
 func (ls *linState) leaveScope() {
@@ -269,6 +291,8 @@ func (ls *linState) leaveScope() {
 	for _, v := range left.vars {
 		v.scopeEnd = n
 	}
+	left.vars, left.labels, left.gotos, left.fl = left.vars[:0], left.labels[:0], left.gotos[:0], nil
+	ls.freeScopes = append(ls.freeScopes, left)
 }
 
 func (ls *linState) resolveVar(name string) *variable {
@@ -285,7 +309,8 @@ func (ls *linState) resolveVar(name string) *variable {
 
 func (ls *linState) registerVar(name string, sp span, kind varKind, self bool) *variable {
 	fl := ls.top()
-	v := &variable{name: name, kind: kind, self: self, fl: fl, decl: sp, scopeStart: len(fl.items)}
+	v := ls.vars.new()
+	*v = variable{name: name, kind: kind, self: self, fl: fl, decl: sp, scopeStart: len(fl.items)}
 	if kind == vkArg && len(name) >= 2 && name[0] == '_' && isLetter(name[1]) {
 		v.hintUnused = true
 	}
@@ -336,7 +361,7 @@ func (ls *linState) registerLabel(name string) {
 func (ls *linState) emit(it *item) { fl := ls.top(); fl.items = append(fl.items, it) }
 
 func (ls *linState) emitGoto(name string, cond bool) *item {
-	it := &item{kind: itJump}
+	it := ls.newItem(itJump, nil)
 	if cond {
 		it.kind = itCjump
 	}
@@ -367,7 +392,9 @@ func (ls *linState) emitCondGoto(name string, cond ast.Expr) {
 }
 
 func (ls *linState) noop(n any, loopEnd bool) {
-	ls.emit(&item{kind: itNoop, node: n, loopEnd: loopEnd})
+	it := ls.newItem(itNoop, n)
+	it.loopEnd = loopEnd
+	ls.emit(it)
 }
 
 func (ls *linState) block(stmts []ast.Stmt) {
@@ -443,7 +470,7 @@ func (ls *linState) stmt(s ast.Stmt) {
 			ls.registerLabel("else")
 			ls.leaveScope()
 			if len(cur.Else) == 1 {
-				if inner, ok := cur.Else[0].(*ast.IfStmt); ok && ls.a.get(inner).elseif {
+				if inner, ok := cur.Else[0].(*ast.IfStmt); ok && ls.a.ofStmt(inner).elseif {
 					cur = inner
 					continue
 				}
@@ -475,10 +502,11 @@ func (ls *linState) stmt(s ast.Stmt) {
 		fl := ls.top()
 		fl.items[len(fl.items)-1].stmtCall = true
 	case *ast.LocalAssignStmt:
-		ni := ls.a.get(s)
-		it := &item{kind: itLocal, node: s, rhs: s.Exprs}
+		ni := ls.a.ofStmt(s)
+		it := ls.newItem(itLocal, s)
+		it.rhs = s.Exprs
 		if ni.localFunc {
-			v := ls.registerVar(s.Names[0], nameSpan(ni.names, 0), vkVar, false)
+			v := ls.registerVar(s.Names[0], nameSpan(ls.a.namesOf(ni), 0), vkVar, false)
 			it.lhs = []lhsEntry{{v: v, sp: v.decl}}
 			ls.emit(it)
 			ls.scanExprs(it, s.Exprs)
@@ -487,20 +515,22 @@ func (ls *linState) stmt(s ast.Stmt) {
 		ls.emit(it)
 		ls.scanExprs(it, s.Exprs)
 		for i, name := range s.Names {
-			v := ls.registerVar(name, nameSpan(ni.names, i), vkVar, false)
-			it.lhs = append(it.lhs, lhsEntry{v: v, sp: v.decl})
+			v := ls.registerVar(name, nameSpan(ls.a.namesOf(ni), i), vkVar, false)
+			it.lhs = ls.lhs.push(it.lhs, len(s.Names), lhsEntry{v: v, sp: v.decl})
 		}
 	case *ast.AssignStmt:
-		it := &item{kind: itSet, node: s, rhs: s.Rhs}
+		it := ls.newItem(itSet, s)
+		it.rhs = s.Rhs
 		ls.scanExprs(it, s.Rhs)
 		for _, e := range s.Lhs {
-			it.lhs = append(it.lhs, ls.lhsTarget(it, e))
+			it.lhs = ls.lhs.push(it.lhs, len(s.Lhs), ls.lhsTarget(it, e))
 		}
 		ls.emit(it)
 	case *ast.FuncDefStmt:
-		it := &item{kind: itSet, node: s, rhs: []ast.Expr{s.Func}}
+		it := ls.newItem(itSet, s)
+		it.rhs = []ast.Expr{s.Func}
 		if s.Name.Func == nil {
-			ls.methods[s.Func] = true
+			ls.a.ofExpr(s.Func).method = true
 		}
 		ls.scanExpr(it, s.Func)
 		var target ast.Expr
@@ -517,22 +547,23 @@ func (ls *linState) stmt(s ast.Stmt) {
 			ls.scanLhsIndexBase(it, target)
 			ml := &ast.AttrGetExpr{Object: target, Key: &ast.StringExpr{Value: s.Name.Method}}
 			ml.SetLine(s.Line())
-			mi := ls.a.get(ml)
-			mi.span = span{ls.a.get(target).off, ls.a.get(s).key.end}
+			mi := ls.a.ofExpr(ml)
+			mi.span = span{ls.a.ofExpr(target).off, ls.a.ofStmt(s).key().end}
 			it.methodLhs = ml
-			it.lhs = append(it.lhs, lhsEntry{sp: ls.a.get(s).key})
+			it.lhs = append(it.lhs, lhsEntry{sp: ls.a.ofStmt(s).key()})
 		}
 		ls.emit(it)
 	}
 }
 
 func (ls *linState) lhsTarget(it *item, e ast.Expr) lhsEntry {
-	sp := ls.a.get(e).span
+	ni := ls.a.ofExpr(e)
+	sp := ni.span
 	switch e := e.(type) {
 	case *ast.IdentExpr:
 		v := ls.resolveVar(e.Value)
 		if v != nil {
-			ls.identVar[e] = v
+			ni.local = v
 			ls.upvalueAction(it, v, 2)
 		}
 		return lhsEntry{v: v, sp: sp, e: e}
@@ -549,9 +580,10 @@ func (ls *linState) scanLhsIndexBase(it *item, base ast.Expr) {
 	switch b := base.(type) {
 	case *ast.IdentExpr:
 		if v := ls.resolveVar(b.Value); v != nil {
-			ls.identVar[b] = v
+			bi := ls.a.ofExpr(b)
+			bi.local = v
 			v.mutated = true
-			it.mutations = append(it.mutations, access{v: v, sp: ls.a.get(b).span, e: b})
+			it.mutations = ls.accesses.push(it.mutations, 2, access{v: v, sp: bi.span, e: b})
 			ls.upvalueAction(it, v, 1)
 		}
 	case *ast.AttrGetExpr:
@@ -563,16 +595,16 @@ func (ls *linState) scanLhsIndexBase(it *item, base ast.Expr) {
 }
 
 func (ls *linState) loop(s ast.Stmt, names []string, kind varKind, body []ast.Stmt) {
-	ni := ls.a.get(s)
+	ni := ls.a.ofStmt(s)
 	ls.enterScope()
 	ls.registerLabel("do")
 	ls.emitGoto("break", true)
 	ls.enterScope()
-	it := &item{kind: itLocal, node: s}
+	it := ls.newItem(itLocal, s)
 	ls.emit(it)
 	for i, n := range names {
-		v := ls.registerVar(n, nameSpan(ni.names, i), kind, false)
-		it.lhs = append(it.lhs, lhsEntry{v: v, sp: v.decl})
+		v := ls.registerVar(n, nameSpan(ls.a.namesOf(ni), i), kind, false)
+		it.lhs = ls.lhs.push(it.lhs, len(names), lhsEntry{v: v, sp: v.decl})
 	}
 	ls.stmts(body)
 	ls.leaveScope()
@@ -583,7 +615,7 @@ func (ls *linState) loop(s ast.Stmt, names []string, kind varKind, body []ast.St
 }
 
 func (ls *linState) evalExpr(e ast.Expr) {
-	it := &item{kind: itEval, node: e}
+	it := ls.newItem(itEval, e)
 	ls.scanExpr(it, e)
 	ls.emit(it)
 }
@@ -617,15 +649,16 @@ func (ls *linState) scanExpr(it *item, e ast.Expr) {
 	switch e := e.(type) {
 	case *ast.IdentExpr:
 		if v := ls.resolveVar(e.Value); v != nil {
-			ls.identVar[e] = v
+			ni := ls.a.ofExpr(e)
+			ni.local = v
 			v.accessed = true
-			it.accesses = append(it.accesses, access{v: v, sp: ls.a.get(e).span, e: e})
+			it.accesses = ls.accesses.push(it.accesses, 4, access{v: v, sp: ni.span, e: e})
 			ls.upvalueAction(it, v, 0)
 		}
 	case *ast.Comma3Expr:
 		if v := ls.resolveVar("..."); v != nil {
 			v.accessed = true
-			it.accesses = append(it.accesses, access{v: v, sp: ls.a.get(e).span, e: e})
+			it.accesses = ls.accesses.push(it.accesses, 4, access{v: v, sp: ls.a.ofExpr(e).span, e: e})
 			ls.upvalueAction(it, v, 0)
 		}
 	case *ast.AttrGetExpr:
@@ -681,7 +714,7 @@ func (ls *linState) buildLine(fn *ast.FunctionExpr, top bool) *fline {
 	ls.lines = append(ls.lines, fl)
 	ls.all = append(ls.all, fl)
 	ls.enterScope()
-	args := &item{kind: itLocal}
+	args := ls.newItem(itLocal, nil)
 	ls.emit(args)
 	ls.enterScope()
 	if top {
@@ -689,14 +722,14 @@ func (ls *linState) buildLine(fn *ast.FunctionExpr, top bool) *fline {
 		v.topVararg = true
 		args.lhs = append(args.lhs, lhsEntry{v: v, sp: v.decl})
 	} else {
-		fi := ls.a.get(fn)
-		names := fi.names
+		fi := ls.a.ofExpr(fn)
+		names := ls.a.namesOf(fi)
 		i := 0
 		if ls.isMethod(fn) {
 			v := ls.registerVar("self", fi.span, vkArg, true)
 			// luacheck reports the implicit self at the colon of
 			// "function a:m()".
-			v.decl = fi.key
+			v.decl = fi.key()
 			if !v.decl.valid() {
 				v.decl = span{fi.off, fi.off + len("function")}
 			}
@@ -727,7 +760,7 @@ func (ls *linState) buildLine(fn *ast.FunctionExpr, top bool) *fline {
 }
 
 func (ls *linState) isMethod(fn *ast.FunctionExpr) bool {
-	return ls.methods[fn]
+	return ls.a.ofExpr(fn).method
 }
 
 func isUnpacking(e ast.Expr) bool {
@@ -761,7 +794,8 @@ func (ls *linState) registerSetVariables(fl *fline) {
 				} else {
 					node = unpack
 				}
-				val = &value{v: l.v, node: node, lhs: l.sp, item: it, typ: vtVar}
+				val = ls.values.new()
+				*val = value{v: l.v, node: node, lhs: l.sp, item: it, typ: vtVar}
 				if isInit {
 					switch l.v.kind {
 					case vkArg:
@@ -773,10 +807,10 @@ func (ls *linState) registerSetVariables(fl *fline) {
 				}
 				if fn, ok := node.(*ast.FunctionExpr); ok {
 					val.typ = vtFunc
-					ls.funcValue[fn] = val
+					ls.a.ofExpr(fn).fnValue = val
 				}
-				it.setVars = append(it.setVars, val)
-				l.v.values = append(l.v.values, val)
+				it.setVars = ls.valueLst.push(it.setVars, len(it.lhs), val)
+				l.v.values = ls.valueLst.push(l.v.values, 2, val)
 			}
 			if sec != nil && i+1 >= len(it.rhs) {
 				if val != nil {

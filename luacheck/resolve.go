@@ -34,14 +34,14 @@ func (fl *fline) walk(visited []bool, index int, cb func(index int, it *item) bo
 	}
 }
 
-func addResolution(fl *fline, it *item, v *variable, val *value, mutation bool) {
+func (w *walker) addResolution(fl *fline, it *item, v *variable, val *value, mutation bool) {
 	if val == nil {
 		return
 	}
 	if i := it.usedIndex(v); i >= 0 {
 		it.used[i].vals = append(it.used[i].vals, val)
 	} else {
-		it.used = append(it.used, usedValues{v: v, vals: []*value{val}})
+		it.used = w.used.push(it.used, 2, usedValues{v: v, vals: w.vals.push(nil, 1, val)})
 		switch n := len(it.used); {
 		case it.usedIdx != nil:
 			it.usedIdx[v] = n - 1
@@ -58,39 +58,59 @@ func addResolution(fl *fline, it *item, v *variable, val *value, mutation bool) 
 		val.used = true
 	}
 	if n := len(val.usingLines); n == 0 || val.usingLines[n-1] != fl {
-		val.usingLines = append(val.usingLines, fl)
+		val.usingLines = w.lines.push(val.usingLines, 1, fl)
 	}
 	if val.secondaries != nil {
 		val.secondaries.used = true
 	}
 }
 
-func addResolutions(fl *fline, items []*item, v *variable, val *value, mutation bool) {
+func (w *walker) addResolutions(fl *fline, items []*item, v *variable, val *value, mutation bool) {
 	for _, it := range items {
-		addResolution(fl, it, v, val, mutation)
+		w.addResolution(fl, it, v, val, mutation)
 	}
 }
 
-func crossResolveClosures(accessLine, setLine *fline) {
+func (w *walker) crossResolveClosures(accessLine, setLine *fline) {
 	for v, setters := range setLine.setUp {
 		for _, s := range setters {
 			val := s.setValue(v)
-			addResolutions(accessLine, accessLine.accessedUp[v], v, val, false)
-			addResolutions(accessLine, accessLine.mutatedUp[v], v, val, true)
+			w.addResolutions(accessLine, accessLine.accessedUp[v], v, val, false)
+			w.addResolutions(accessLine, accessLine.mutatedUp[v], v, val, true)
 		}
 	}
 }
 
+// containsCall reports whether e calls a function, not counting the bodies
+// of the functions it defines.
 func containsCall(e ast.Expr) bool {
-	found := false
-	walkExpr(e, func(x ast.Expr) bool {
-		if _, ok := x.(*ast.FuncCallExpr); ok {
-			found = true
+	switch e := e.(type) {
+	case *ast.FuncCallExpr:
+		return true
+	case *ast.AttrGetExpr:
+		return containsCall(e.Object) || containsCall(e.Key)
+	case *ast.TableExpr:
+		for _, f := range e.Fields {
+			if (f.Key != nil && containsCall(f.Key)) || containsCall(f.Value) {
+				return true
+			}
 		}
-		_, isFn := x.(*ast.FunctionExpr)
-		return !found && !isFn
-	})
-	return found
+	case *ast.LogicalOpExpr:
+		return containsCall(e.Lhs) || containsCall(e.Rhs)
+	case *ast.RelationalOpExpr:
+		return containsCall(e.Lhs) || containsCall(e.Rhs)
+	case *ast.StringConcatOpExpr:
+		return containsCall(e.Lhs) || containsCall(e.Rhs)
+	case *ast.ArithmeticOpExpr:
+		return containsCall(e.Lhs) || containsCall(e.Rhs)
+	case *ast.UnaryMinusOpExpr:
+		return containsCall(e.Expr)
+	case *ast.UnaryNotOpExpr:
+		return containsCall(e.Expr)
+	case *ast.UnaryLenOpExpr:
+		return containsCall(e.Expr)
+	}
+	return false
 }
 
 // isCircularReference reports `x = x.y`-style items (luacheck 1.1's
@@ -98,32 +118,48 @@ func containsCall(e ast.Expr) bool {
 // use of x's previous value when the first target is x itself and no call
 // is involved.
 func isCircularReference(it *item, v *variable) bool {
-	if it.kind != itSet && it.kind != itLocal {
+	base := it.circularBase()
+	if base == nil {
 		return false
+	}
+	for _, m := range it.mutations {
+		if m.e == base && m.v == v {
+			return true
+		}
+	}
+	return false
+}
+
+// circularBase returns the part of isCircularReference that does not
+// depend on the variable, computed once per item: the name t of a first
+// target t.x when the item can be circular, else nil.
+func (it *item) circularBase() ast.Expr {
+	if it.circDone {
+		return it.circBase
+	}
+	it.circDone = true
+	if it.kind != itSet && it.kind != itLocal {
+		return nil
 	}
 	if len(it.rhs) == 0 || len(it.lhs) == 0 {
-		return false
+		return nil
 	}
 	if containsCall(it.rhs[0]) {
-		return false
+		return nil
 	}
 	l := it.lhs[0]
 	if l.e != nil && containsCall(l.e) {
-		return false
+		return nil
 	}
 	// luacheck compares the first child of the lhs node with v: for
 	// t.x = ... that is t; for a plain name it is the name string, which
 	// never matches, so x = x + 1 is not circular.
 	if ag, ok := l.e.(*ast.AttrGetExpr); ok {
 		if _, ok := ag.Object.(*ast.IdentExpr); ok {
-			for _, m := range it.mutations {
-				if m.e == ag.Object && m.v == v {
-					return true
-				}
-			}
+			it.circBase = ag.Object
 		}
 	}
-	return false
+	return it.circBase
 }
 
 // walker holds the scratch state of repeated walks over one chunk's lines:
@@ -136,6 +172,11 @@ type walker struct {
 	epoch   uint32
 	stack   []int
 	abort   bool
+	// vals holds the one-value slices of item.used entries, used and
+	// lines the first elements of item.used and value.usingLines.
+	vals  arena[*value]
+	used  arena[usedValues]
+	lines arena[*fline]
 }
 
 // begin starts a walk over a line of n items.
@@ -188,43 +229,72 @@ func (w *walker) walk(fl *fline, index int, cb func(index int, it *item) bool) {
 func (fl *fline) propagateMain(w *walker) {
 	for i, it := range fl.items {
 		for _, val := range it.setVars {
-			v := val.v
-			if v.fl != fl {
+			if val.v.fl != fl {
 				continue
 			}
 			w.begin(len(fl.items))
-			w.walk(fl, i+1, func(idx int, x *item) bool {
-				if idx < v.scopeStart || idx > v.scopeEnd {
-					val.overwriting = 2
-					return true
-				}
-				if x.accesses1(v) && !isCircularReference(x, v) {
-					addResolution(fl, x, v, val, false)
-				}
-				if x.mutates(v) {
-					addResolution(fl, x, v, val, true)
-				}
-				for _, cl := range x.lines {
-					if !isCircularReference(x, v) {
-						addResolutions(cl, cl.accessedUp[v], v, val, false)
+			// w.walk, written out: this is the analysis' innermost loop,
+			// and a callback closure cost an allocation per value and an
+			// indirect call per item visited.
+			w.stack = append(w.stack[:0], i+1)
+			for len(w.stack) > 0 {
+				j := w.stack[len(w.stack)-1]
+				w.stack = w.stack[:len(w.stack)-1]
+				for j >= 0 && j <= len(fl.items) && w.visited[j] != w.epoch {
+					w.visited[j] = w.epoch
+					var x *item
+					if j < len(fl.items) {
+						x = fl.items[j]
 					}
-					addResolutions(cl, cl.mutatedUp[v], v, val, true)
-				}
-				if x.setValue(v) != nil {
-					if val.overwriting != 2 {
-						if val.overwriting == 1 && val.overwriteItem != x {
-							val.overwriting = 2
-						} else {
-							val.overwriting = 1
-							val.overwriteItem = x
-						}
+					if w.reach(fl, val, j, x) || x == nil {
+						break
 					}
-					return true
+					if x.kind == itJump {
+						j = x.to
+						continue
+					}
+					if x.kind == itCjump {
+						w.stack = append(w.stack, x.to)
+					}
+					j++
 				}
-				return false
-			})
+			}
 		}
 	}
+}
+
+// reach records what reaching item x (at index idx, nil past the end)
+// means for val, and reports whether the path stops there.
+func (w *walker) reach(fl *fline, val *value, idx int, x *item) bool {
+	v := val.v
+	if idx < v.scopeStart || idx > v.scopeEnd {
+		val.overwriting = 2
+		return true
+	}
+	if x.accesses1(v) && !isCircularReference(x, v) {
+		w.addResolution(fl, x, v, val, false)
+	}
+	if x.mutates(v) {
+		w.addResolution(fl, x, v, val, true)
+	}
+	for _, cl := range x.lines {
+		if !isCircularReference(x, v) {
+			w.addResolutions(cl, cl.accessedUp[v], v, val, false)
+		}
+		w.addResolutions(cl, cl.mutatedUp[v], v, val, true)
+	}
+	if x.setValue(v) != nil {
+		if val.overwriting != 2 {
+			if val.overwriting == 1 && val.overwriteItem != x {
+				val.overwriting = 2
+			} else {
+				val.overwriting = 1
+				val.overwriteItem = x
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // upIndex lists, per variable, the items of a line that closure propagation
@@ -373,22 +443,22 @@ func (fl *fline) propagateClosures(w *walker) {
 					return false
 				}
 				for _, val := range x.setVars {
-					addResolutions(created, created.accessedUp[val.v], val.v, val, false)
-					addResolutions(created, created.mutatedUp[val.v], val.v, val, true)
+					w.addResolutions(created, created.accessedUp[val.v], val.v, val, false)
+					w.addResolutions(created, created.mutatedUp[val.v], val.v, val, true)
 				}
 				for _, cl := range x.lines {
-					crossResolveClosures(created, cl)
-					crossResolveClosures(cl, created)
+					w.crossResolveClosures(created, cl)
+					w.crossResolveClosures(cl, created)
 				}
 				for v, setters := range created.setUp {
 					if x.accesses1(v) {
 						for _, s := range setters {
-							addResolution(fl, x, v, s.setValue(v), false)
+							w.addResolution(fl, x, v, s.setValue(v), false)
 						}
 					}
 					if x.mutates(v) {
 						for _, s := range setters {
-							addResolution(fl, x, v, s.setValue(v), true)
+							w.addResolution(fl, x, v, s.setValue(v), true)
 						}
 					}
 				}

@@ -197,7 +197,7 @@ func (u *unusedState) detectUnusedLocal(v *variable) {
 	}
 }
 
-func (u *unusedState) run(lines []*fline, top *fline, funcValue map[*fline]*value) {
+func (u *unusedState) run(lines []*fline, top *fline) {
 	for _, fl := range lines {
 		for _, it := range fl.items {
 			if it.kind != itLocal {
@@ -211,12 +211,12 @@ func (u *unusedState) run(lines []*fline, top *fline, funcValue map[*fline]*valu
 			}
 		}
 	}
-	u.unusedRecursive(top, funcValue)
+	u.unusedRecursive(top)
 }
 
 // unusedRecursive reports closures that are only used by themselves or by
 // each other (luacheck's detect_unused_rec_funcs).
-func (u *unusedState) unusedRecursive(top *fline, funcValue map[*fline]*value) {
+func (u *unusedState) unusedRecursive(top *fline) {
 	fwd := map[*fline]map[*fline]bool{top: {}}
 	bwd := map[*fline]map[*fline]bool{top: {}}
 	for _, nl := range top.lines {
@@ -224,7 +224,7 @@ func (u *unusedState) unusedRecursive(top *fline, funcValue map[*fline]*value) {
 		bwd[nl] = map[*fline]bool{}
 	}
 	for _, nl := range top.lines {
-		if val := funcValue[nl]; val != nil {
+		if val := nl.value; val != nil {
 			for _, using := range val.usingLines {
 				if fwd[using] != nil {
 					fwd[using][nl] = true
@@ -252,13 +252,13 @@ func (u *unusedState) unusedRecursive(top *fline, funcValue map[*fline]*value) {
 	marked := map[*fline]bool{top: true}
 	mark(fwd, marked, top)
 	for _, nl := range top.lines {
-		if val := funcValue[nl]; val != nil && !val.used {
+		if val := nl.value; val != nil && !val.used {
 			marked[nl] = true
 			mark(fwd, marked, nl)
 		}
 	}
 	for _, nl := range top.lines {
-		val := funcValue[nl]
+		val := nl.value
 		if val == nil || !val.used || marked[nl] {
 			continue
 		}
@@ -276,7 +276,7 @@ func (u *unusedState) unusedRecursive(top *fline, funcValue map[*fline]*value) {
 				continue
 			}
 			marked[cand] = true
-			cv := funcValue[cand]
+			cv := cand.value
 			if cv == nil {
 				continue
 			}
@@ -312,7 +312,7 @@ func unreachable(fl *fline, a *aligner) []rawWarn {
 		if it.loopEnd {
 			code, msg = "W512", "loop is executed at most once"
 		}
-		w := rawWarn{code: code, sp: a.get(it.node).span, msg: msg}
+		w := rawWarn{code: code, sp: a.of(it.node).span, msg: msg}
 		if n, ok := it.node.(interface{ Line() int }); ok {
 			w.line = n.Line()
 		}

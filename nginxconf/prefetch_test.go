@@ -15,7 +15,7 @@ import (
 // file limits fall in the middle of the glob).
 func prefetchTree() fstest.MapFS {
 	fsys := fstest.MapFS{
-		"conf/nginx.conf": {Data: []byte("events {}\nhttp {\n    include sites/*.conf;\n    server { listen 1; }\n}\n")},
+		"conf/nginx.conf":       {Data: []byte("events {}\nhttp {\n    include sites/*.conf;\n    server { listen 1; }\n}\n")},
 		"conf/sites/dir.conf/x": {Data: []byte("")}, // a directory the glob matches
 		"conf/sub/a.inc":        {Data: []byte("location /sub-a { return 200; }\n")},
 		"conf/sub/b.inc":        {Data: []byte("location /sub-b { content_by_lua_file lua/h.lua; }\n")},
