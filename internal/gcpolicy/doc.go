@@ -4,7 +4,8 @@
 // A check allocates its whole working set once (the parsed tree, the
 // model, the findings) and exits; most of what the collector would find
 // is still live. So the run starts with collection off below a heap
-// budget, and once the heap first reaches the budget (a very large
+// budget (384 MiB, or half of the container's or machine's memory when
+// that is less), and once the heap first reaches the budget (a very large
 // configuration) the collector switches to a relaxed but normal pacing,
 // so memory stays bounded on any input. GOGC or GOMEMLIMIT in the
 // environment win over this policy.
