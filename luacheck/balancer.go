@@ -429,24 +429,12 @@ func (gs *guardSearch) expr(e ast.Expr, guardE ast.Expr) {
 			}
 			gs.expr(f.Value, guardE)
 		}
-	case *ast.LogicalOpExpr:
-		gs.expr(x.Lhs, guardE)
-		gs.expr(x.Rhs, guardE)
-	case *ast.RelationalOpExpr:
-		gs.expr(x.Lhs, guardE)
-		gs.expr(x.Rhs, guardE)
-	case *ast.StringConcatOpExpr:
-		gs.expr(x.Lhs, guardE)
-		gs.expr(x.Rhs, guardE)
-	case *ast.ArithmeticOpExpr:
-		gs.expr(x.Lhs, guardE)
-		gs.expr(x.Rhs, guardE)
-	case *ast.UnaryMinusOpExpr:
-		gs.expr(x.Expr, guardE)
-	case *ast.UnaryNotOpExpr:
-		gs.expr(x.Expr, guardE)
-	case *ast.UnaryLenOpExpr:
-		gs.expr(x.Expr, guardE)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
+		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
+		ops, nops := operands(x)
+		for _, o := range ops[:nops] {
+			gs.expr(o, guardE)
+		}
 	}
 }
 
@@ -526,20 +514,14 @@ func (gs *guardSearch) isGuardCond(e ast.Expr, depth int) bool {
 				return true
 			}
 		}
-	case *ast.LogicalOpExpr:
-		return gs.isGuardCond(x.Lhs, depth) || gs.isGuardCond(x.Rhs, depth)
-	case *ast.RelationalOpExpr:
-		return gs.isGuardCond(x.Lhs, depth) || gs.isGuardCond(x.Rhs, depth)
-	case *ast.StringConcatOpExpr:
-		return gs.isGuardCond(x.Lhs, depth) || gs.isGuardCond(x.Rhs, depth)
-	case *ast.ArithmeticOpExpr:
-		return gs.isGuardCond(x.Lhs, depth) || gs.isGuardCond(x.Rhs, depth)
-	case *ast.UnaryMinusOpExpr:
-		return gs.isGuardCond(x.Expr, depth)
-	case *ast.UnaryNotOpExpr:
-		return gs.isGuardCond(x.Expr, depth)
-	case *ast.UnaryLenOpExpr:
-		return gs.isGuardCond(x.Expr, depth)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
+		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
+		ops, nops := operands(x)
+		for _, o := range ops[:nops] {
+			if gs.isGuardCond(o, depth) {
+				return true
+			}
+		}
 	}
 	return false
 }

@@ -295,24 +295,12 @@ func (g *globalState) detectInNode(it *item, e ast.Expr, isTop, isLhs bool) {
 			}
 			g.detectInNode(it, f.Value, isTop, false)
 		}
-	case *ast.LogicalOpExpr:
-		g.detectInNode(it, n.Lhs, isTop, false)
-		g.detectInNode(it, n.Rhs, isTop, false)
-	case *ast.RelationalOpExpr:
-		g.detectInNode(it, n.Lhs, isTop, false)
-		g.detectInNode(it, n.Rhs, isTop, false)
-	case *ast.StringConcatOpExpr:
-		g.detectInNode(it, n.Lhs, isTop, false)
-		g.detectInNode(it, n.Rhs, isTop, false)
-	case *ast.ArithmeticOpExpr:
-		g.detectInNode(it, n.Lhs, isTop, false)
-		g.detectInNode(it, n.Rhs, isTop, false)
-	case *ast.UnaryMinusOpExpr:
-		g.detectInNode(it, n.Expr, isTop, false)
-	case *ast.UnaryNotOpExpr:
-		g.detectInNode(it, n.Expr, isTop, false)
-	case *ast.UnaryLenOpExpr:
-		g.detectInNode(it, n.Expr, isTop, false)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
+		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
+		ops, nops := operands(n)
+		for _, o := range ops[:nops] {
+			g.detectInNode(it, o, isTop, false)
+		}
 	}
 }
 
@@ -474,24 +462,12 @@ func (g *globalState) collectIn(it *item, root, x ast.Expr) {
 			}
 			g.collectIn(it, root, f.Value)
 		}
-	case *ast.LogicalOpExpr:
-		g.collectIn(it, root, x.Lhs)
-		g.collectIn(it, root, x.Rhs)
-	case *ast.RelationalOpExpr:
-		g.collectIn(it, root, x.Lhs)
-		g.collectIn(it, root, x.Rhs)
-	case *ast.StringConcatOpExpr:
-		g.collectIn(it, root, x.Lhs)
-		g.collectIn(it, root, x.Rhs)
-	case *ast.ArithmeticOpExpr:
-		g.collectIn(it, root, x.Lhs)
-		g.collectIn(it, root, x.Rhs)
-	case *ast.UnaryMinusOpExpr:
-		g.collectIn(it, root, x.Expr)
-	case *ast.UnaryNotOpExpr:
-		g.collectIn(it, root, x.Expr)
-	case *ast.UnaryLenOpExpr:
-		g.collectIn(it, root, x.Expr)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
+		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
+		ops, nops := operands(x)
+		for _, o := range ops[:nops] {
+			g.collectIn(it, root, o)
+		}
 	}
 }
 

@@ -678,24 +678,12 @@ func (ls *linState) scanExpr(it *item, e ast.Expr) {
 			}
 			ls.scanExpr(it, f.Value)
 		}
-	case *ast.LogicalOpExpr:
-		ls.scanExpr(it, e.Lhs)
-		ls.scanExpr(it, e.Rhs)
-	case *ast.RelationalOpExpr:
-		ls.scanExpr(it, e.Lhs)
-		ls.scanExpr(it, e.Rhs)
-	case *ast.StringConcatOpExpr:
-		ls.scanExpr(it, e.Lhs)
-		ls.scanExpr(it, e.Rhs)
-	case *ast.ArithmeticOpExpr:
-		ls.scanExpr(it, e.Lhs)
-		ls.scanExpr(it, e.Rhs)
-	case *ast.UnaryMinusOpExpr:
-		ls.scanExpr(it, e.Expr)
-	case *ast.UnaryNotOpExpr:
-		ls.scanExpr(it, e.Expr)
-	case *ast.UnaryLenOpExpr:
-		ls.scanExpr(it, e.Expr)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
+		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
+		ops, nops := operands(e)
+		for _, o := range ops[:nops] {
+			ls.scanExpr(it, o)
+		}
 	case *ast.FunctionExpr:
 		fl := ls.buildLine(e, false)
 		it.lines = append(it.lines, fl)

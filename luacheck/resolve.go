@@ -83,6 +83,30 @@ func (w *walker) crossResolveClosures(accessLine, setLine *fline) {
 
 // containsCall reports whether e calls a function, not counting the bodies
 // of the functions it defines.
+// operands returns the operands of an operator expression, Lhs before
+// Rhs (n is 2 for the binary operators, 1 for the unary ones, 0 for any
+// other expression). gopher-lua has a node type per operator kind with the
+// same fields; the walks share this instead of a case per type.
+func operands(e ast.Expr) (ops [2]ast.Expr, n int) {
+	switch x := e.(type) {
+	case *ast.LogicalOpExpr:
+		return [2]ast.Expr{x.Lhs, x.Rhs}, 2
+	case *ast.RelationalOpExpr:
+		return [2]ast.Expr{x.Lhs, x.Rhs}, 2
+	case *ast.StringConcatOpExpr:
+		return [2]ast.Expr{x.Lhs, x.Rhs}, 2
+	case *ast.ArithmeticOpExpr:
+		return [2]ast.Expr{x.Lhs, x.Rhs}, 2
+	case *ast.UnaryMinusOpExpr:
+		return [2]ast.Expr{x.Expr}, 1
+	case *ast.UnaryNotOpExpr:
+		return [2]ast.Expr{x.Expr}, 1
+	case *ast.UnaryLenOpExpr:
+		return [2]ast.Expr{x.Expr}, 1
+	}
+	return ops, 0
+}
+
 func containsCall(e ast.Expr) bool {
 	switch e := e.(type) {
 	case *ast.FuncCallExpr:
@@ -95,20 +119,14 @@ func containsCall(e ast.Expr) bool {
 				return true
 			}
 		}
-	case *ast.LogicalOpExpr:
-		return containsCall(e.Lhs) || containsCall(e.Rhs)
-	case *ast.RelationalOpExpr:
-		return containsCall(e.Lhs) || containsCall(e.Rhs)
-	case *ast.StringConcatOpExpr:
-		return containsCall(e.Lhs) || containsCall(e.Rhs)
-	case *ast.ArithmeticOpExpr:
-		return containsCall(e.Lhs) || containsCall(e.Rhs)
-	case *ast.UnaryMinusOpExpr:
-		return containsCall(e.Expr)
-	case *ast.UnaryNotOpExpr:
-		return containsCall(e.Expr)
-	case *ast.UnaryLenOpExpr:
-		return containsCall(e.Expr)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
+		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
+		ops, nops := operands(e)
+		for _, o := range ops[:nops] {
+			if containsCall(o) {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -497,23 +515,11 @@ func walkExpr(e ast.Expr, fn func(ast.Expr) bool) {
 			}
 			walkExpr(f.Value, fn)
 		}
-	case *ast.LogicalOpExpr:
-		walkExpr(e.Lhs, fn)
-		walkExpr(e.Rhs, fn)
-	case *ast.RelationalOpExpr:
-		walkExpr(e.Lhs, fn)
-		walkExpr(e.Rhs, fn)
-	case *ast.StringConcatOpExpr:
-		walkExpr(e.Lhs, fn)
-		walkExpr(e.Rhs, fn)
-	case *ast.ArithmeticOpExpr:
-		walkExpr(e.Lhs, fn)
-		walkExpr(e.Rhs, fn)
-	case *ast.UnaryMinusOpExpr:
-		walkExpr(e.Expr, fn)
-	case *ast.UnaryNotOpExpr:
-		walkExpr(e.Expr, fn)
-	case *ast.UnaryLenOpExpr:
-		walkExpr(e.Expr, fn)
+	case *ast.LogicalOpExpr, *ast.RelationalOpExpr, *ast.StringConcatOpExpr, *ast.ArithmeticOpExpr,
+		*ast.UnaryMinusOpExpr, *ast.UnaryNotOpExpr, *ast.UnaryLenOpExpr:
+		ops, nops := operands(e)
+		for _, o := range ops[:nops] {
+			walkExpr(o, fn)
+		}
 	}
 }
