@@ -688,7 +688,12 @@ func (c *Config) Walk(fn func(d *Directive, parents []*Directive) bool) {
 	if c.Main == nil {
 		return
 	}
-	var parents []*Directive
+	walkFrom(c.Main.Directives, nil, fn)
+}
+
+// walkFrom is Walk from the directives ds, whose enclosing blocks are
+// parents (outermost first).
+func walkFrom(ds []*Directive, parents []*Directive, fn func(d *Directive, parents []*Directive) bool) {
 	var walk func(ds []*Directive)
 	walk = func(ds []*Directive) {
 		for _, d := range ds {
@@ -705,5 +710,5 @@ func (c *Config) Walk(fn func(d *Directive, parents []*Directive) bool) {
 			}
 		}
 	}
-	walk(c.Main.Directives)
+	walk(ds)
 }

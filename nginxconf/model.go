@@ -294,131 +294,70 @@ type LuaRef struct {
 	Upstream           *Upstream
 }
 
+// frame is what a block directive opened, for the directives in it.
+type frame struct {
+	scope    *Scope
+	ctx      *Context
+	server   *Server
+	location *Location
+	upstream *Upstream
+}
+
+type passRef struct {
+	pp  *ProxyPass
+	ctx *Context
+}
+
+// builder builds the model in one walk. frames[k] is what the block
+// directive at depth k (parents[k]) opened: Walk is depth first and visits
+// a block's children right after it (include directives have no block),
+// so a stack indexed by depth replaces a map keyed by directive.
+type builder struct {
+	m      *Model
+	root   frame
+	frames []frame
+	lua    []*LuaRef
+	passes []passRef
+	// servers, when set, collects the http and stream server blocks,
+	// whose contents are built afterwards by their own builders.
+	servers *[]*serverJob
+}
+
+// serverJob is one server block whose contents are built apart.
+type serverJob struct {
+	server  *Directive
+	parents []*Directive // the server's parents and the server
+	frames  []frame      // the walk's frames down to the server's
+	luaAt   int          // where its Lua chunks go in the model's list
+	lua     []*LuaRef
+	passes  []passRef
+}
+
 // BuildModel builds the typed model of cfg.
 func BuildModel(cfg *Config) *Model {
 	m := &Model{Config: cfg}
-	type frame struct {
-		scope    *Scope
-		ctx      *Context
-		server   *Server
-		location *Location
-		upstream *Upstream
-	}
-	// frames[k] is what the block directive at depth k (parents[k]) opened.
-	// Walk is depth first and visits a block's children right after it
-	// (include directives have no block), so a stack indexed by depth
-	// replaces a map keyed by directive.
-	var frames []frame
-	root := frame{scope: &Scope{Kind: "main"}}
-	type passRef struct {
-		pp  *ProxyPass
-		ctx *Context
-	}
-	var passes []passRef
-	cfg.Walk(func(d *Directive, parents []*Directive) bool {
-		fr := root
-		if k := len(parents); k > 0 {
-			if k > len(frames) {
-				return false // inside a block we do not model (duplicate http...)
-			}
-			fr = frames[k-1]
+	var jobs []*serverJob
+	b := &builder{m: m, root: frame{scope: &Scope{Kind: "main"}}, servers: &jobs}
+	cfg.Walk(b.visit)
+	// Server blocks are independent: each writes only its own scopes,
+	// locations and Lua references. They are built on every processor and
+	// merged in document order.
+	inParallel(len(jobs), func(lo, hi int) {
+		for _, j := range jobs[lo:hi] {
+			sb := &builder{m: m, root: b.root, frames: j.frames}
+			walkFrom(j.server.Block, j.parents, sb.visit)
+			j.lua, j.passes = sb.lua, sb.passes
 		}
-		if fr.scope != nil && d.Name != "include" {
-			if fr.scope.Directives == nil && fr.scope.Directive != nil {
-				// Most of a scope's directives are its block's (includes
-				// add more): one allocation instead of append's doublings.
-				fr.scope.Directives = make([]*Directive, 0, len(fr.scope.Directive.Block))
-			}
-			fr.scope.add(d)
-		}
-		if d.Lua != nil {
-			sub := ""
-			if fr.ctx != nil {
-				sub = fr.ctx.Kind
-			}
-			m.Lua = append(m.Lua, &LuaRef{Chunk: d.Lua, Directive: d, Context: d.Lua.Context, Subsystem: sub, Server: fr.server, Location: fr.location, Upstream: fr.upstream})
-		}
-		if u := fr.upstream; u != nil && d.Name != "include" && parents[len(parents)-1] == u.Directive {
-			u.index[d] = len(u.Directives) - 1
-			switch d.Name {
-			case "server":
-				u.Servers = append(u.Servers, newUpstreamServer(d))
-			case "keepalive":
-				u.Keepalive = d
-			case "keepalive_requests":
-				u.KeepaliveRequests = d
-			case "keepalive_timeout":
-				u.KeepaliveTimeout = d
-			case "keepalive_time":
-				u.KeepaliveTime = d
-			}
-			if strings.HasPrefix(d.Name, "balancer_by_lua") {
-				u.Balancer = d
-			}
-			if balancingMethods[d.Name] {
-				u.Method = d
-				u.Methods = append(u.Methods, d)
-			}
-		}
-		if d.Name == "proxy_pass" && len(d.Args) > 0 {
-			pp := &ProxyPass{Directive: d, Target: d.Args[0].Value}
-			parseProxyTarget(pp)
-			passes = append(passes, passRef{pp, fr.ctx})
-			if fr.location != nil && fr.scope == &fr.location.Scope {
-				fr.location.Proxy.Pass = pp
-			} else if fr.server != nil && fr.scope == &fr.server.Scope && fr.ctx != nil && fr.ctx.Kind == "stream" {
-				fr.server.Proxy = pp
-			}
-		}
-		if !d.HasBlock || d.Lua != nil {
-			return true
-		}
-		child := frame{ctx: fr.ctx, server: fr.server, location: fr.location, upstream: fr.upstream}
-		switch {
-		case (d.Name == "http" || d.Name == "stream") && len(parents) == 0:
-			if (d.Name == "http" && m.HTTP != nil) || (d.Name == "stream" && m.Stream != nil) {
-				return false
-			}
-			c := &Context{Scope: Scope{Kind: d.Name, Directive: d, Parent: root.scope}, UpstreamByName: map[string]*Upstream{}}
-			if d.Name == "http" {
-				m.HTTP = c
-			} else {
-				m.Stream = c
-			}
-			child.ctx, child.scope = c, &c.Scope
-		case d.Name == "upstream" && fr.ctx != nil && fr.server == nil:
-			u := &Upstream{Scope: Scope{Kind: "upstream", Directive: d, Parent: fr.scope}, Name: d.Arg(0), Context: fr.ctx, index: map[*Directive]int{}}
-			fr.ctx.Upstreams = append(fr.ctx.Upstreams, u)
-			if _, dup := fr.ctx.UpstreamByName[u.Name]; !dup {
-				fr.ctx.UpstreamByName[u.Name] = u
-			}
-			child.upstream, child.scope = u, &u.Scope
-		case d.Name == "server" && fr.ctx != nil && fr.server == nil && fr.upstream == nil:
-			s := &Server{Scope: Scope{Kind: "server", Directive: d, Parent: fr.scope}, Context: fr.ctx}
-			fr.ctx.Servers = append(fr.ctx.Servers, s)
-			child.server, child.scope = s, &s.Scope
-		case d.Name == "location" && fr.server != nil:
-			l := &Location{Scope: Scope{Kind: "location", Directive: d, Parent: fr.scope}, Server: fr.server, Parent: fr.location}
-			l.Modifier, l.Path = locationMatch(d)
-			if fr.location != nil {
-				fr.location.Locations = append(fr.location.Locations, l)
-			} else {
-				fr.server.Locations = append(fr.server.Locations, l)
-			}
-			fr.server.AllLocations = append(fr.server.AllLocations, l)
-			child.location, child.scope = l, &l.Scope
-		case (d.Name == "if" || d.Name == "limit_except") && fr.location != nil:
-			// Pseudo-locations: they inherit from the location, but their
-			// directives are not the location's own.
-			child.scope = &Scope{Kind: d.Name, Directive: d, Parent: fr.scope}
-		default:
-			// Other blocks (events, map, types, geo, if in server...): their
-			// contents are not settings of the enclosing level.
-			child.scope = nil
-		}
-		frames = append(frames[:len(parents)], child)
-		return true
 	})
+	passes := b.passes
+	prev := 0
+	for _, j := range jobs {
+		m.Lua = append(m.Lua, b.lua[prev:j.luaAt]...)
+		m.Lua = append(m.Lua, j.lua...)
+		prev = j.luaAt
+		passes = append(passes, j.passes...)
+	}
+	m.Lua = append(m.Lua, b.lua[prev:]...)
 	for _, c := range []*Context{m.HTTP, m.Stream} {
 		if c == nil {
 			continue
@@ -462,6 +401,123 @@ func BuildModel(cfg *Config) *Model {
 		}
 	}
 	return m
+}
+
+// visit is the model walk's step for one directive.
+func (b *builder) visit(d *Directive, parents []*Directive) bool {
+	fr := b.root
+	if k := len(parents); k > 0 {
+		if k > len(b.frames) {
+			return false // inside a block we do not model (duplicate http...)
+		}
+		fr = b.frames[k-1]
+	}
+	if fr.scope != nil && d.Name != "include" {
+		if fr.scope.Directives == nil && fr.scope.Directive != nil {
+			// Most of a scope's directives are its block's (includes
+			// add more): one allocation instead of append's doublings.
+			fr.scope.Directives = make([]*Directive, 0, len(fr.scope.Directive.Block))
+		}
+		fr.scope.add(d)
+	}
+	if d.Lua != nil {
+		sub := ""
+		if fr.ctx != nil {
+			sub = fr.ctx.Kind
+		}
+		b.lua = append(b.lua, &LuaRef{Chunk: d.Lua, Directive: d, Context: d.Lua.Context, Subsystem: sub, Server: fr.server, Location: fr.location, Upstream: fr.upstream})
+	}
+	if u := fr.upstream; u != nil && d.Name != "include" && parents[len(parents)-1] == u.Directive {
+		u.index[d] = len(u.Directives) - 1
+		switch d.Name {
+		case "server":
+			u.Servers = append(u.Servers, newUpstreamServer(d))
+		case "keepalive":
+			u.Keepalive = d
+		case "keepalive_requests":
+			u.KeepaliveRequests = d
+		case "keepalive_timeout":
+			u.KeepaliveTimeout = d
+		case "keepalive_time":
+			u.KeepaliveTime = d
+		}
+		if strings.HasPrefix(d.Name, "balancer_by_lua") {
+			u.Balancer = d
+		}
+		if balancingMethods[d.Name] {
+			u.Method = d
+			u.Methods = append(u.Methods, d)
+		}
+	}
+	if d.Name == "proxy_pass" && len(d.Args) > 0 {
+		pp := &ProxyPass{Directive: d, Target: d.Args[0].Value}
+		parseProxyTarget(pp)
+		b.passes = append(b.passes, passRef{pp, fr.ctx})
+		if fr.location != nil && fr.scope == &fr.location.Scope {
+			fr.location.Proxy.Pass = pp
+		} else if fr.server != nil && fr.scope == &fr.server.Scope && fr.ctx != nil && fr.ctx.Kind == "stream" {
+			fr.server.Proxy = pp
+		}
+	}
+	if !d.HasBlock || d.Lua != nil {
+		return true
+	}
+	child := frame{ctx: fr.ctx, server: fr.server, location: fr.location, upstream: fr.upstream}
+	switch {
+	case (d.Name == "http" || d.Name == "stream") && len(parents) == 0:
+		if (d.Name == "http" && b.m.HTTP != nil) || (d.Name == "stream" && b.m.Stream != nil) {
+			return false
+		}
+		c := &Context{Scope: Scope{Kind: d.Name, Directive: d, Parent: b.root.scope}, UpstreamByName: map[string]*Upstream{}}
+		if d.Name == "http" {
+			b.m.HTTP = c
+		} else {
+			b.m.Stream = c
+		}
+		child.ctx, child.scope = c, &c.Scope
+	case d.Name == "upstream" && fr.ctx != nil && fr.server == nil:
+		u := &Upstream{Scope: Scope{Kind: "upstream", Directive: d, Parent: fr.scope}, Name: d.Arg(0), Context: fr.ctx, index: map[*Directive]int{}}
+		fr.ctx.Upstreams = append(fr.ctx.Upstreams, u)
+		if _, dup := fr.ctx.UpstreamByName[u.Name]; !dup {
+			fr.ctx.UpstreamByName[u.Name] = u
+		}
+		child.upstream, child.scope = u, &u.Scope
+	case d.Name == "server" && fr.ctx != nil && fr.server == nil && fr.upstream == nil:
+		s := &Server{Scope: Scope{Kind: "server", Directive: d, Parent: fr.scope}, Context: fr.ctx}
+		fr.ctx.Servers = append(fr.ctx.Servers, s)
+		child.server, child.scope = s, &s.Scope
+		if b.servers != nil {
+			// The server's block is built later, with the others, on
+			// every processor: nothing in it writes outside the server.
+			*b.servers = append(*b.servers, &serverJob{
+				server:  d,
+				parents: append(append([]*Directive(nil), parents...), d),
+				frames:  append(append([]frame(nil), b.frames[:len(parents)]...), child),
+				luaAt:   len(b.lua),
+			})
+			return false
+		}
+	case d.Name == "location" && fr.server != nil:
+		l := &Location{Scope: Scope{Kind: "location", Directive: d, Parent: fr.scope}, Server: fr.server, Parent: fr.location}
+		l.Modifier, l.Path = locationMatch(d)
+		if fr.location != nil {
+			fr.location.Locations = append(fr.location.Locations, l)
+		} else {
+			fr.server.Locations = append(fr.server.Locations, l)
+		}
+		fr.server.AllLocations = append(fr.server.AllLocations, l)
+		child.location, child.scope = l, &l.Scope
+	case (d.Name == "if" || d.Name == "limit_except") && fr.location != nil:
+		// Pseudo-locations: they inherit from the location, but their
+		// directives are not the location's own.
+		child.scope = &Scope{Kind: d.Name, Directive: d, Parent: fr.scope}
+	default:
+		// Other blocks (events, map, types, geo, if in server...): their
+		// contents are not settings of the enclosing level.
+		child.scope = nil
+	}
+	b.frames = append(b.frames[:len(parents)], child)
+	return true
 }
 
 // inParallel calls fn on consecutive ranges [lo, hi) covering [0, n),

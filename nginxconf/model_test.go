@@ -220,7 +220,14 @@ func TestModelManyServers(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("events {}\nhttp {\n  proxy_next_upstream error;\n")
 	for i := range n {
-		fmt.Fprintf(&b, "  upstream u%d { server 127.0.0.1:%d; }\n", i, 1000+i)
+		if i%4 == 0 {
+			fmt.Fprintf(&b, "  upstream u%d { server 127.0.0.1:%d; balancer_by_lua_block { return } }\n", i, 1000+i)
+		} else {
+			fmt.Fprintf(&b, "  upstream u%d { server 127.0.0.1:%d; }\n", i, 1000+i)
+		}
+		if i%3 == 0 {
+			fmt.Fprintf(&b, "  server { listen %d; location /lua { content_by_lua_block { ngx.say(%d) } } }\n", 5000+i, i)
+		}
 		fmt.Fprintf(&b, "  server {\n    listen %d;\n    server_name s%d.example;\n", 2000+i, i)
 		if i%2 == 0 {
 			fmt.Fprintf(&b, "    proxy_next_upstream_tries %d;\n", i+1)
@@ -233,10 +240,29 @@ func TestModelManyServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := BuildModel(cfg)
-	if len(m.HTTP.Servers) != n {
-		t.Fatalf("%d servers, want %d", len(m.HTTP.Servers), n)
+	// The Lua chunks are listed in document order, the balancers of the
+	// http level interleaved with the servers' content handlers.
+	if want := n/4 + n/3; len(m.Lua) != want {
+		t.Fatalf("%d Lua chunks, want %d", len(m.Lua), want)
 	}
-	for i, s := range m.HTTP.Servers {
+	for i := 1; i < len(m.Lua); i++ {
+		if m.Lua[i-1].Directive.Pos.Offset >= m.Lua[i].Directive.Pos.Offset {
+			t.Fatalf("Lua chunk %d (%s) listed after %s", i, m.Lua[i].Directive.Pos, m.Lua[i-1].Directive.Pos)
+		}
+		if r := m.Lua[i]; (r.Upstream != nil) == (r.Location != nil) || r.Location != nil && r.Location.Path != "/lua" {
+			t.Fatalf("Lua chunk %s: upstream %v, location %v", r.Directive.Pos, r.Upstream, r.Location)
+		}
+	}
+	var servers []*Server
+	for _, s := range m.HTTP.Servers {
+		if len(s.Locations) > 0 && s.Locations[0].Path != "/lua" {
+			servers = append(servers, s)
+		}
+	}
+	if len(servers) != n {
+		t.Fatalf("%d servers, want %d", len(servers), n)
+	}
+	for i, s := range servers {
 		if got, want := strings.Join(s.ServerNames, ","), fmt.Sprintf("s%d.example", i); got != want {
 			t.Errorf("server %d: names %q, want %q", i, got, want)
 		}
