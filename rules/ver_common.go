@@ -101,20 +101,18 @@ func notifyPatched(p versions.Profile) exposure {
 
 // profileName names the profile the way a finding mentions it.
 func profileName(p versions.Profile, component string) string {
-	var s string
 	switch component {
 	case "nginx":
-		s = "nginx " + p.Nginx.String()
 		if p.IsOpenResty() {
-			s = fmt.Sprintf("OpenResty %s (nginx %s)", p.OpenResty, p.Nginx)
+			return "OpenResty " + p.OpenResty.String() + " (nginx " + p.Nginx.String() + ")"
 		}
+		return "nginx " + p.Nginx.String()
 	default:
-		s = "lua-nginx-module " + p.LNM.String()
 		if p.IsOpenResty() {
-			s = fmt.Sprintf("OpenResty %s (lua-nginx-module %s)", p.OpenResty, p.LNM)
+			return "OpenResty " + p.OpenResty.String() + " (lua-nginx-module " + p.LNM.String() + ")"
 		}
+		return "lua-nginx-module " + p.LNM.String()
 	}
-	return s
 }
 
 // component says which version a bug's gate reads, for messages.
@@ -127,31 +125,32 @@ func (b verBug) component() string {
 
 // message words a finding: the version context, what happens, the fix and
 // the knowledge-file id. On an unknown version it says which versions would
-// be affected and asks for the version.
+// be affected and asks for the version. (String concatenation rather than
+// fmt: a fleet's configuration gets thousands of these.)
 func (b verBug) message(p versions.Profile, e exposure, what string) string {
 	var m strings.Builder
 	switch {
 	case b.changeAt != "" && e == versionUnknown:
-		fmt.Fprintf(&m, "if this runs on nginx < %s, it changes behaviour when you move to nginx >= %s: ", b.changeAt, b.changeAt)
+		m.WriteString("if this runs on nginx < " + b.changeAt + ", it changes behaviour when you move to nginx >= " + b.changeAt + ": ")
 	case b.changeAt != "":
-		fmt.Fprintf(&m, "this config changes behaviour when you move from %s to nginx >= %s: ", profileName(p, "nginx"), b.changeAt)
+		m.WriteString("this config changes behaviour when you move from " + profileName(p, "nginx") + " to nginx >= " + b.changeAt + ": ")
 	case e == versionUnknown:
-		fmt.Fprintf(&m, "if this runs on %s: ", b.affects)
+		m.WriteString("if this runs on " + b.affects + ": ")
 	default:
-		fmt.Fprintf(&m, "on %s: ", profileName(p, b.component()))
+		m.WriteString("on " + profileName(p, b.component()) + ": ")
 	}
 	m.WriteString(what)
 	switch {
 	case b.changeAt != "":
 	case b.fixed != "":
-		fmt.Fprintf(&m, "; fixed in %s", b.fixed)
+		m.WriteString("; fixed in " + b.fixed)
 	default:
 		m.WriteString("; no release fixes it")
 	}
 	if e == versionUnknown {
-		fmt.Fprintf(&m, "; affects %s, declare your version (--openresty-version, or --nginx-version and --lua-nginx-module-version)", b.affects)
+		m.WriteString("; affects " + b.affects + ", declare your version (--openresty-version, or --nginx-version and --lua-nginx-module-version)")
 	}
-	fmt.Fprintf(&m, " [%s]", b.kid)
+	m.WriteString(" [" + b.kid + "]")
 	return m.String()
 }
 

@@ -1,7 +1,7 @@
 package rules
 
 import (
-	"fmt"
+	"strconv"
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -103,7 +103,7 @@ the upstream allows more than one try.`,
 				d := &analyzer.Diagnostic{Pos: nu.Pos, End: nu.End, Related: proxiedFrom([]*nginxconf.Location{l})}
 				k := msgKey{u, bad[0]}
 				if _, ok := msgs[k]; !ok {
-					msgs[k] = bugNGXReinitBadResp.message(p, e, fmt.Sprintf("retrying on %s: when a backend of upstream %q answers before the request is fully written, the retry is not reinitialised and the old response's state is mixed into it (status ignored, duplicate headers)", bad[0], u.Name))
+					msgs[k] = bugNGXReinitBadResp.message(p, e, "retrying on "+bad[0]+": when a backend of upstream "+strconv.Quote(u.Name)+" answers before the request is fully written, the retry is not reinitialised and the old response's state is mixed into it (status ignored, duplicate headers)")
 				}
 				bugNGXReinitBadResp.reportMessage(pass, e, d, msgs[k])
 			}
