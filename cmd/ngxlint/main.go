@@ -10,7 +10,11 @@ import (
 )
 
 func main() {
-	gcpolicy.Apply()
+	if len(os.Args) > 1 && os.Args[1] == "emulate" {
+		gcpolicy.ApplyRelaxed() // a loop of short-lived garbage, not a live tree
+	} else {
+		gcpolicy.Apply()
+	}
 	tty := isTerminal(os.Stdout)
 	// Findings are written line by line; one write syscall per line was a
 	// visible cost on large configurations.

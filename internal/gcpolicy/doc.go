@@ -7,6 +7,7 @@
 // budget (384 MiB, or half of the container's or machine's memory when
 // that is less), and once the heap first reaches the budget (a very large
 // configuration) the collector switches to a relaxed but normal pacing,
-// so memory stays bounded on any input. GOGC or GOMEMLIMIT in the
-// environment win over this policy.
+// so memory stays bounded on any input. Commands that loop over
+// short-lived garbage (emulate) use ApplyRelaxed instead. GOGC or
+// GOMEMLIMIT in the environment win over this policy.
 package gcpolicy

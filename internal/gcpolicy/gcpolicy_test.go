@@ -104,3 +104,23 @@ func TestParseLimits(t *testing.T) {
 		t.Error("parseMemTotal accepted a malformed line")
 	}
 }
+
+// TestApplyRelaxed: only the pacing changes, collection stays on.
+func TestApplyRelaxed(t *testing.T) {
+	if os.Getenv("GCPOLICY_CHILD") == "3" {
+		ApplyRelaxed()
+		if got := debug.SetGCPercent(Percent); got != Percent {
+			t.Fatalf("GOGC after ApplyRelaxed = %d, want %d", got, Percent)
+		}
+		if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+			t.Fatalf("memory limit after ApplyRelaxed = %d, want none", got)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestApplyRelaxed$", "-test.v")
+	cmd.Env = append(os.Environ(), "GCPOLICY_CHILD=3", "GOGC=", "GOMEMLIMIT=")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestApplyRelaxed") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
