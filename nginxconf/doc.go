@@ -21,4 +21,10 @@
 // directives); special files (devices, FIFOs, directories, /proc) are
 // refused before they are read, and error messages quote at most 64 bytes
 // of a file's words, since they end up in public CI logs.
+//
+// Large trees use every processor where the result cannot depend on it:
+// Load parses the files an include glob matches concurrently and adopts
+// them in glob order (reparsing in order when a limit falls inside one),
+// and BuildModel builds top-level server blocks concurrently and merges
+// them in document order.
 package nginxconf
