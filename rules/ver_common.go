@@ -125,33 +125,37 @@ func (b verBug) component() string {
 
 // message words a finding: the version context, what happens, the fix and
 // the knowledge-file id. On an unknown version it says which versions would
-// be affected and asks for the version. (String concatenation rather than
-// fmt: a fleet's configuration gets thousands of these.)
+// be affected and asks for the version.
 func (b verBug) message(p versions.Profile, e exposure, what string) string {
-	var m strings.Builder
+	pre, suf := b.frame(p, e)
+	return pre + what + suf
+}
+
+// frame returns what message puts before and after the rule's own words.
+// A rule with thousands of findings computes it once and concatenates
+// each message in one allocation.
+func (b verBug) frame(p versions.Profile, e exposure) (pre, suf string) {
 	switch {
 	case b.changeAt != "" && e == versionUnknown:
-		m.WriteString("if this runs on nginx < " + b.changeAt + ", it changes behaviour when you move to nginx >= " + b.changeAt + ": ")
+		pre = "if this runs on nginx < " + b.changeAt + ", it changes behaviour when you move to nginx >= " + b.changeAt + ": "
 	case b.changeAt != "":
-		m.WriteString("this config changes behaviour when you move from " + profileName(p, "nginx") + " to nginx >= " + b.changeAt + ": ")
+		pre = "this config changes behaviour when you move from " + profileName(p, "nginx") + " to nginx >= " + b.changeAt + ": "
 	case e == versionUnknown:
-		m.WriteString("if this runs on " + b.affects + ": ")
+		pre = "if this runs on " + b.affects + ": "
 	default:
-		m.WriteString("on " + profileName(p, b.component()) + ": ")
+		pre = "on " + profileName(p, b.component()) + ": "
 	}
-	m.WriteString(what)
 	switch {
 	case b.changeAt != "":
 	case b.fixed != "":
-		m.WriteString("; fixed in " + b.fixed)
+		suf = "; fixed in " + b.fixed
 	default:
-		m.WriteString("; no release fixes it")
+		suf = "; no release fixes it"
 	}
 	if e == versionUnknown {
-		m.WriteString("; affects " + b.affects + ", declare your version (--openresty-version, or --nginx-version and --lua-nginx-module-version)")
+		suf += "; affects " + b.affects + ", declare your version (--openresty-version, or --nginx-version and --lua-nginx-module-version)"
 	}
-	m.WriteString(" [" + b.kid + "]")
-	return m.String()
+	return pre, suf + " [" + b.kid + "]"
 }
 
 // gate returns the profile's exposure, or notExposed when the rule should

@@ -73,9 +73,10 @@ the upstream allows more than one try.`,
 			return nil
 		}
 		seen := map[*nginxconf.Directive]bool{}
-		// One message per upstream and retried status: a fleet
-		// configuration repeats the same proxy_next_upstream in thousands
-		// of locations.
+		// One message per upstream and retried status, in one
+		// allocation each: a fleet configuration repeats the same
+		// proxy_next_upstream in thousands of locations.
+		pre, suf := bugNGXReinitBadResp.frame(p, e)
 		type msgKey struct {
 			u   *nginxconf.Upstream
 			bad string
@@ -90,20 +91,21 @@ the upstream allows more than one try.`,
 				if nu == nil || seen[nu] {
 					continue
 				}
-				var bad []string
+				bad := "" // the first response-based condition retried on
 				for _, v := range nextUpstreamMask(l) {
 					if v == "invalid_header" || len(v) > 5 && v[:5] == "http_" {
-						bad = append(bad, v)
+						bad = v
+						break
 					}
 				}
-				if len(bad) == 0 {
+				if bad == "" {
 					continue
 				}
 				seen[nu] = true
 				d := &analyzer.Diagnostic{Pos: nu.Pos, End: nu.End, Related: proxiedFrom([]*nginxconf.Location{l})}
-				k := msgKey{u, bad[0]}
+				k := msgKey{u, bad}
 				if _, ok := msgs[k]; !ok {
-					msgs[k] = bugNGXReinitBadResp.message(p, e, "retrying on "+bad[0]+": when a backend of upstream "+strconv.Quote(u.Name)+" answers before the request is fully written, the retry is not reinitialised and the old response's state is mixed into it (status ignored, duplicate headers)")
+					msgs[k] = pre + "retrying on " + bad + ": when a backend of upstream " + strconv.Quote(u.Name) + " answers before the request is fully written, the retry is not reinitialised and the old response's state is mixed into it (status ignored, duplicate headers)" + suf
 				}
 				bugNGXReinitBadResp.reportMessage(pass, e, d, msgs[k])
 			}
