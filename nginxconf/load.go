@@ -473,27 +473,21 @@ func (l *loader) parseAhead(abs string, pa *parsedAhead, remD, remA int) {
 // readParsed is includeOne's read and parse of abs, taking the prefetched
 // result pa (may be nil) when it is what a parse in order would give.
 func (l *loader) readParsed(abs string, d *Directive, pa *parsedAhead) (*File, error) {
-	if pa == nil {
+	if pa != nil {
+		<-pa.done
+	}
+	if pa == nil || pa.f == nil && pa.err == nil { // none, or skipped ahead: the budget ran low
 		data, err := l.read(abs)
 		if err != nil {
 			return nil, err
 		}
 		return l.parse(abs, data, d), nil
 	}
-	<-pa.done
 	if err := l.countFile(); err != nil {
 		return nil, err
 	}
-	if pa.f == nil {
-		if pa.err != nil {
-			return nil, pa.err
-		}
-		data, err := l.readFile(abs) // skipped ahead: the budget ran low
-		if err != nil {
-			return nil, err
-		}
-		l.nfiles++
-		return l.parse(abs, data, d), nil
+	if pa.err != nil {
+		return nil, pa.err
 	}
 	l.nfiles++
 	b := l.budget

@@ -124,19 +124,6 @@ func locationsUsing(_ *nginxconf.Model, u *nginxconf.Upstream) []*nginxconf.Loca
 	return u.UsedBy
 }
 
-// defaultNextUpstream is nginx's proxy_next_upstream default. Never
-// written: nextUpstreamMask hands it out instead of a new slice per call.
-var defaultNextUpstream = []string{"error", "timeout"}
-
-// nextUpstreamMask returns the effective proxy_next_upstream values
-// (nginx's default is "error timeout"). Callers must not modify them.
-func nextUpstreamMask(l *nginxconf.Location) []string {
-	if l.Proxy.NextUpstream == nil {
-		return defaultNextUpstream[:2:2]
-	}
-	return l.Proxy.NextUpstreamValues
-}
-
 func hasValue(vals []string, v string) bool {
 	for _, x := range vals {
 		if x == v {

@@ -80,7 +80,7 @@ func runLuaBalancerKeepaliveLoop(pass *analyzer.Pass) error {
 			if !retry.KeepsConnections(l, p) {
 				continue
 			}
-			mask := nextUpstreamMask(l)
+			mask := retry.NextUpstreamMask(l)
 			// nginx >= 1.9.13 applies the mask to cached errors too; <= 1.9.12
 			// (and nginx unknown: lua-nginx-module 0.10.0 only builds
 			// against <= 1.9.12) ignores it.

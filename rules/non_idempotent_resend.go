@@ -6,6 +6,7 @@ import (
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
 )
 
 // NonIdempotentResend flags locations where a POST can reach a backend twice.
@@ -68,7 +69,7 @@ endpoints that are idempotent in fact (or carry an idempotency key).`,
 				at = d
 			}
 			sev := analyzer.Warning
-			if !pass.Profile.HasNginx() && !hasValue(nextUpstreamMask(l), "non_idempotent") {
+			if !pass.Profile.HasNginx() && !hasValue(retry.NextUpstreamMask(l), "non_idempotent") {
 				sev = analyzer.Info // only on nginx < 1.9.13, version unknown
 			}
 			d := &analyzer.Diagnostic{Pos: at.Pos, End: at.End, Severity: sev,

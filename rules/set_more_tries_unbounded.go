@@ -7,6 +7,7 @@ import (
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
 	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
 )
 
 // SetMoreTriesUnbounded flags a balancer that adds tries on every attempt
@@ -89,7 +90,7 @@ func runSetMoreTriesUnbounded(pass *analyzer.Pass) error {
 			}
 			var open []*nginxconf.Location
 			for _, l := range locationsUsing(pass.Model, u) {
-				mask := nextUpstreamMask(l)
+				mask := retry.NextUpstreamMask(l)
 				if l.Proxy.NextUpstreamTries != nil && l.Proxy.NextUpstreamTries.Arg(0) != "0" {
 					continue
 				}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
 	"github.com/ngxlint/ngxlint/versions"
 )
 
@@ -117,7 +118,7 @@ stays within the limit. Fix: call set_more_tries once per request (guard it with
 			var hit []*nginxconf.Location
 			for _, l := range pooledLocations(pass.Model, u, p) {
 				t := l.Proxy.NextUpstreamTries
-				if t == nil || t.Arg(0) == "0" || !hasValue(nextUpstreamMask(l), "error") {
+				if t == nil || t.Arg(0) == "0" || !hasValue(retry.NextUpstreamMask(l), "error") {
 					continue
 				}
 				hit = append(hit, l)

@@ -7,6 +7,7 @@ import (
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
 	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
 )
 
 // bugNGXCachedBypass: up to nginx 1.9.12 ngx_http_upstream_next handles an
@@ -73,7 +74,7 @@ the same branch is what makes the seed's hot loop (NGX2001).`,
 			}
 			for _, l := range pooledLocations(pass.Model, u, p) {
 				nu := l.Proxy.NextUpstream
-				mask := nextUpstreamMask(l)
+				mask := retry.NextUpstreamMask(l)
 				// "off" is NGX2103's (next-upstream-off-ignored).
 				if nu == nil || hasValue(mask, "error") || hasValue(mask, "off") || seen[nu] {
 					continue

@@ -6,6 +6,7 @@ import (
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
 )
 
 // bugNGXNonIdempotent: nginx 1.9.13 (4618c03f4) stops retrying
@@ -84,7 +85,7 @@ keep-alive timeout longer than nginx's.`,
 				continue
 			}
 			for _, l := range pooledLocations(pass.Model, u, p) {
-				mask := nextUpstreamMask(l)
+				mask := retry.NextUpstreamMask(l)
 				if !hasValue(mask, "error") || hasValue(mask, "non_idempotent") {
 					continue
 				}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
 	"github.com/ngxlint/ngxlint/versions"
 )
 
@@ -92,7 +93,7 @@ the upstream allows more than one try.`,
 					continue
 				}
 				bad := "" // the first response-based condition retried on
-				for _, v := range nextUpstreamMask(l) {
+				for _, v := range retry.NextUpstreamMask(l) {
 					if v == "invalid_header" || len(v) > 5 && v[:5] == "http_" {
 						bad = v
 						break

@@ -33,9 +33,13 @@ type sentinel struct {
 	_ *int
 }
 
+// userSet reports whether GOGC or GOMEMLIMIT is set: the user's choice
+// wins over any policy here.
+func userSet() bool { return os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" }
+
 // Apply installs the policy unless GOGC or GOMEMLIMIT is set.
 func Apply() {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+	if userSet() {
 		return
 	}
 	budget := budgetFor(memoryLimits())
@@ -58,9 +62,9 @@ func Apply() {
 // set): for commands whose allocations are short-lived garbage in a loop
 // rather than a tree that stays live, such as emulate with a large
 // --max-attempts, where a collection-free budget would only grow the
-// process (20,000 attempts: 239 MB instead of 40 MB).
+// process (20,000 attempts on the seed: 233 MiB instead of 39 MiB).
 func ApplyRelaxed() {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+	if userSet() {
 		return
 	}
 	debug.SetGCPercent(Percent)

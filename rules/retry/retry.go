@@ -110,14 +110,23 @@ func (p *Prediction) step(format string, args ...any) {
 	p.Steps = append(p.Steps, fmt.Sprintf(format, args...))
 }
 
-// defaultMask is nginx's proxy_next_upstream default, shared by every
-// Input that does not set one (never written).
+// defaultMask is nginx's proxy_next_upstream default (never written).
 var defaultMask = []string{"error", "timeout"}
+
+// NextUpstreamMask returns l's effective proxy_next_upstream values, or
+// nginx's default "error timeout" when no level sets it. Callers must not
+// modify them: the default is one shared slice, not a copy per location.
+func NextUpstreamMask(l *nginxconf.Location) []string {
+	if l.Proxy.NextUpstream == nil {
+		return defaultMask[:2:2]
+	}
+	return l.Proxy.NextUpstreamValues
+}
 
 // FromModel builds the Input of a location proxying to an upstream.
 // balancer may be nil (no balancer_by_lua, or its Lua could not be read).
 func FromModel(prof versions.Profile, u *nginxconf.Upstream, l *nginxconf.Location, balancer *luacheck.Result) Input {
-	in := Input{Profile: prof, Mask: defaultMask[:2:2]}
+	in := Input{Profile: prof, Mask: NextUpstreamMask(l)}
 	for _, s := range u.Servers {
 		switch {
 		case s.Backup:
@@ -151,9 +160,6 @@ func FromModel(prof versions.Profile, u *nginxconf.Upstream, l *nginxconf.Locati
 		}
 	}
 	in.Keepalive = keepaliveFor(prof, u, l)
-	if l.Proxy.NextUpstream != nil {
-		in.Mask = l.Proxy.NextUpstreamValues
-	}
 	if d := l.Proxy.NextUpstreamTries; d != nil {
 		in.Tries, _ = strconv.Atoi(d.Arg(0))
 	}
