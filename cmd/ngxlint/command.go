@@ -314,6 +314,26 @@ func (c *Command) parse(args []string) error {
 	return nil
 }
 
+// loadWithoutErrors loads the configuration arg names (a directory means
+// its nginx.conf) for the commands that need a complete one (emulate,
+// explain-retries): load errors are printed and end the command with
+// ExitUsage.
+func (c *Command) loadWithoutErrors(arg, prefix string, limits nginxconf.Options) (string, *nginxconf.Config, error) {
+	path, err := configPath(arg)
+	if err != nil {
+		return "", nil, err
+	}
+	limits.Prefix = prefix
+	cfg := nginxconf.LoadFile(path, limits)
+	if len(cfg.Errors) > 0 {
+		for _, e := range cfg.Errors {
+			fmt.Fprintln(c.Stderr, e)
+		}
+		return "", nil, &exitError{ExitUsage}
+	}
+	return path, cfg, nil
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {

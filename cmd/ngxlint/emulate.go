@@ -100,17 +100,9 @@ func (c *Command) emulate(args []string) error {
 	if err != nil {
 		return err
 	}
-	path, err := configPath(pos[0])
+	path, conf, err := c.loadWithoutErrors(pos[0], *prefix, limits)
 	if err != nil {
 		return err
-	}
-	limits.Prefix = *prefix
-	conf := nginxconf.LoadFile(path, limits)
-	if len(conf.Errors) > 0 {
-		for _, e := range conf.Errors {
-			fmt.Fprintf(c.Stderr, "%s\n", e)
-		}
-		return &exitError{ExitUsage}
 	}
 	target, err := fromconf.Find(nginxconf.BuildModel(conf), *upstream, *server)
 	if err != nil {

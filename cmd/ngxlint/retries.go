@@ -42,17 +42,9 @@ func (c *Command) explainRetries(args []string) error {
 	if err != nil {
 		return err
 	}
-	path, err := configPath(pos[0])
+	_, cfg, err := c.loadWithoutErrors(pos[0], *prefix, limits)
 	if err != nil {
 		return err
-	}
-	limits.Prefix = *prefix
-	cfg := nginxconf.LoadFile(path, limits)
-	if len(cfg.Errors) > 0 {
-		for _, e := range cfg.Errors {
-			fmt.Fprintln(c.Stderr, e)
-		}
-		return &exitError{ExitUsage}
 	}
 	rows := rules.ExplainRetries(nginxconf.BuildModel(cfg), prof)
 	if *format == "json" {
