@@ -15,8 +15,13 @@ import (
 
 // Options configure one run of the driver.
 type Options struct {
-	Profile  versions.Profile
+	Profile versions.Profile
+	// Settings are rule options (declared by the rules, see Setting).
 	Settings map[string]string
+	// Engine chooses what confirms findings. It is set by the caller from
+	// its own flags, never from Settings or a file of the repository under
+	// test (docs/security.md).
+	Engine Engine
 	// Severity overrides a rule's severity, keyed by rule ID.
 	Severity map[string]Severity
 	// Suppress turns off inline suppression comments (for testing what
@@ -55,7 +60,7 @@ func Run(cfg *nginxconf.Config, model *nginxconf.Model, rules []*Rule, opts Opti
 		go func() {
 			defer wg.Done()
 			var local []*Diagnostic
-			pass := &Pass{Rule: r, Config: cfg, Model: model, Profile: opts.Profile, Settings: opts.Settings, facts: facts,
+			pass := &Pass{Rule: r, Config: cfg, Model: model, Profile: opts.Profile, Settings: opts.Settings, Engine: opts.Engine, facts: facts,
 				report: func(d *Diagnostic) { local = append(local, d) }}
 			err := runRule(r, pass)
 			mu.Lock()

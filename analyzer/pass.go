@@ -17,6 +17,8 @@ type Pass struct {
 	// Settings holds rule options by key (e.g. "retry-threshold": "3"),
 	// from flags or the config file.
 	Settings map[string]string
+	// Engine is what confirms findings (Options.Engine).
+	Engine Engine
 
 	facts  *Facts
 	report func(*Diagnostic)

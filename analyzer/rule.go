@@ -45,6 +45,8 @@ type Rule struct {
 	Slug     string
 	Doc      Doc
 	Severity Severity
+	// Settings are the options the rule reads from Pass.Settings.
+	Settings []Setting
 	// Run reports diagnostics through pass.Report. Rules are stateless.
 	Run func(pass *Pass) error
 }

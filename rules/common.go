@@ -162,16 +162,17 @@ func lineEnd(d *nginxconf.Directive) nginxconf.Pos {
 	return d.File.PosAt(i)
 }
 
-// confirmEnv says which engine confirms findings: the settings
-// "confirm-engine" (emulator, nginx or both) and "nginx-binary", and the
-// main configuration file the real engine copies.
+// confirmEnv says which engine confirms findings (pass.Engine, chosen by
+// the caller's flags, never by rule settings: those come from the
+// repository's .ngxlint.yaml) and the main configuration file the real
+// engine copies.
 type confirmEnv struct {
 	engine, binary, lnm string
 	mainPath            string
 }
 
 func envOf(pass *analyzer.Pass) confirmEnv {
-	e := confirmEnv{engine: pass.Settings["confirm-engine"], binary: pass.Settings["nginx-binary"], lnm: pass.Settings["lua-nginx-module-version"]}
+	e := confirmEnv{engine: pass.Engine.Name, binary: pass.Engine.NginxBinary, lnm: pass.Engine.LNMVersion}
 	if pass.Config != nil && pass.Config.Main != nil {
 		e.mainPath = pass.Config.Main.AbsPath
 	}

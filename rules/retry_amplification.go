@@ -14,6 +14,8 @@ var RetryAmplification = &analyzer.Rule{
 	ID:       "NGX2101",
 	Slug:     "retry-amplification",
 	Severity: analyzer.Warning,
+	Settings: []analyzer.Setting{{Name: retryThresholdSetting, Default: "3", Check: analyzer.PositiveInt,
+		Doc: "report locations whose worst-case attempts on fresh connections exceed this many"}},
 	Doc: analyzer.Doc{
 		Title: "one client request can cost many upstream attempts",
 		Text: `With the default proxy_next_upstream ("error timeout") nginx tries every server of the upstream

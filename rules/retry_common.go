@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
@@ -62,10 +63,14 @@ func retryInput(pass *analyzer.Pass, u *nginxconf.Upstream, l *nginxconf.Locatio
 	return retry.FromModel(pass.Profile, u, l, bal)
 }
 
-// retryThreshold is the "retry-threshold" setting (default 3).
+// retryThresholdSetting is declared by retry-amplification (default 3);
+// the value was validated (analyzer.PositiveInt) before the run.
+const retryThresholdSetting = "retry-threshold"
+
+// retryThreshold is the "retry-threshold" setting.
 func retryThreshold(pass *analyzer.Pass) int {
-	if v, ok := pass.Settings["retry-threshold"]; ok {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+	if v, ok := pass.Settings[retryThresholdSetting]; ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
 			return n
 		}
 	}

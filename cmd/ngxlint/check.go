@@ -139,6 +139,11 @@ func (c *Command) check(args []string) error {
 	}
 	reg := rules.Registry()
 	lookup := newRuleLookup(reg)
+	for k, v := range f.settings {
+		if err := analyzer.CheckSetting(lookup.rules, k, v); err != nil {
+			return usagef("--set: %v", err)
+		}
+	}
 
 	units, skipped, err := c.checkUnits(&f, paths, lookup)
 	if err != nil {
@@ -183,16 +188,13 @@ func (c *Command) check(args []string) error {
 			maps.Copy(opts.Settings, u.fc.Settings)
 		}
 		maps.Copy(opts.Settings, f.settings)
+		// The engine comes from this command's flags only: the settings
+		// above may come from the repository under test.
 		if f.engine != "emulator" {
-			opts.Settings["confirm-engine"] = f.engine
+			opts.Engine = analyzer.Engine{Name: f.engine, NginxBinary: f.binary}
 			if profile.HasLNM() {
-				opts.Settings["lua-nginx-module-version"] = profile.LNM.String()
+				opts.Engine.LNMVersion = profile.LNM.String()
 			}
-		}
-		if f.binary != "" && opts.Settings["nginx-binary"] == "" {
-			// Rules that can confirm on a real nginx (setting confirm-engine)
-			// use the same binary the versions were read from.
-			opts.Settings["nginx-binary"] = f.binary
 		}
 		regEnable, _ := splitBuiltin(enable, lookup)
 		regDisable, builtinOff := splitBuiltin(disable, lookup)

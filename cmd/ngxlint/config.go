@@ -169,6 +169,17 @@ func loadFileConfig(file string, rules ruleLookup) (*fileConfig, error) {
 				if sv.Kind != yaml.ScalarNode {
 					return nil, configError(file, sv, "setting %q must be a single value", sk.Value)
 				}
+				// Only settings a rule declares are accepted: the file comes
+				// with the repository under test, so it must neither reach
+				// anything that is not a rule option (the confirmation engine
+				// is a flag) nor have a typo silently ignored.
+				if err := analyzer.CheckSetting(rules.rules, sk.Value, sv.Value); err != nil {
+					n := sv
+					if _, owners := analyzer.FindSetting(rules.rules, sk.Value); owners == nil {
+						n = sk
+					}
+					return nil, configError(file, n, "%v", err)
+				}
 				cfg.Settings[sk.Value] = sv.Value
 			}
 		case "targets":
