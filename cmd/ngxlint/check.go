@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -701,7 +702,12 @@ func (c *Command) writeText(r checkReport, verbose bool) {
 	}
 	sources := r.sources()
 	for _, e := range r.Errors {
-		fmt.Fprintf(c.Stdout, "%s:%d:%d: %s: %s\n", e.File, e.Line, e.Column, paint("1;31", "error"), e.Message)
+		// File names and messages may carry the repository's bytes:
+		// appendSafe (textsafe.go) keeps them from forging lines.
+		eb := appendSafe(nil, e.File)
+		eb = fmt.Appendf(eb, ":%d:%d: %s: ", e.Line, e.Column, paint("1;31", "error"))
+		eb = appendSafe(eb, e.Message)
+		c.Stdout.Write(append(eb, '\n'))
 	}
 	// Findings are appended to one reused buffer, written out every
 	// 64 KiB: fmt.Fprintf per line was a visible cost with tens of
@@ -721,6 +727,17 @@ func (c *Command) writeText(r checkReport, verbose bool) {
 	}
 }
 
+// appendSafePos is Pos.AppendText with the file name escaped (textsafe.go).
+func appendSafePos(b []byte, p nginxconf.Pos) []byte {
+	if p.File != "" {
+		b = appendSafe(b, p.File)
+		b = append(b, ':')
+	}
+	b = strconv.AppendInt(b, int64(p.Line), 10)
+	b = append(b, ':')
+	return strconv.AppendInt(b, int64(p.Column), 10)
+}
+
 // appendTextFinding appends one finding as the text format prints it:
 // "file:line:col: severity: message [ID slug]", the source line and a
 // caret on a terminal, the related positions and the confirmation.
@@ -734,11 +751,11 @@ func appendTextFinding(b []byte, d *analyzer.Diagnostic, sources map[string][]by
 	default:
 		sev = paint("1;36", sev)
 	}
-	b = d.Pos.AppendText(b)
+	b = appendSafePos(b, d.Pos)
 	b = append(b, ": "...)
 	b = append(b, sev...)
 	b = append(b, ": "...)
-	b = append(b, d.Message...)
+	b = appendSafe(b, d.Message)
 	b = append(b, " ["...)
 	b = append(b, d.Rule.ID...)
 	b = append(b, ' ')
@@ -751,9 +768,9 @@ func appendTextFinding(b []byte, d *analyzer.Diagnostic, sources map[string][]by
 	}
 	for _, rel := range d.Related {
 		b = append(b, "    "...)
-		b = rel.Pos.AppendText(b)
+		b = appendSafePos(b, rel.Pos)
 		b = append(b, ": "...)
-		b = append(b, rel.Message...)
+		b = appendSafe(b, rel.Message)
 		b = append(b, '\n')
 	}
 	switch cf := d.Confirmation; cf.Status {
@@ -769,17 +786,18 @@ func appendTextFinding(b []byte, d *analyzer.Diagnostic, sources map[string][]by
 		b = append(b, "    "...)
 		b = append(b, label...)
 		b = append(b, ": "...)
-		b = append(b, line...)
+		b = appendSafe(b, line)
 		if cf.Profile != "" {
 			b = append(b, " ("...)
-			b = append(b, cf.Profile...)
+			b = appendSafe(b, cf.Profile)
 			b = append(b, ')')
 		}
 		b = append(b, '\n')
 		if verbose && cf.Trace != "" {
+			// The trace holds what the user's Lua logged and raised.
 			for _, l := range strings.Split(strings.TrimRight(cf.Trace, "\n"), "\n") {
 				b = append(b, "      "...)
-				b = append(b, l...)
+				b = appendSafe(b, l)
 				b = append(b, '\n')
 			}
 		}
@@ -801,8 +819,12 @@ func writeSnippet(w io.Writer, src []byte, pos nginxconf.Pos, paint func(string,
 	} else {
 		end += pos.Offset
 	}
-	line := strings.TrimRight(string(src[start:end]), "\r")
-	fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(line, "\t", " "))
-	col := min(max(pos.Column-1, 0), len(line))
+	line := strings.ReplaceAll(strings.TrimRight(string(src[start:end]), "\r"), "\t", " ")
+	// The source line goes to a terminal: its escape sequences are shown,
+	// not run. The caret is placed under the escaped text.
+	safe := appendSafe([]byte("  "), line)
+	safe = append(safe, '\n')
+	w.Write(safe)
+	col := len(appendSafe([]byte("  "), line[:min(max(pos.Column-1, 0), len(line))])) - 2
 	fmt.Fprintf(w, "  %s%s\n", strings.Repeat(" ", col), paint("1;32", "^"))
 }

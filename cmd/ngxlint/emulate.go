@@ -69,6 +69,10 @@ func (c *Command) emulate(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *format != "json" {
+		// The trace prints what the user's Lua logged and raised.
+		defer c.escapeStdout()()
+	}
 	if *listProfiles {
 		fmt.Fprintf(c.Stdout, "%-12s %-8s %-18s %-14s %s\n", "openresty", "nginx", "lua-nginx-module", "lua-resty-core", "notes")
 		for _, b := range versions.Bundles() {

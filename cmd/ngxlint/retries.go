@@ -55,6 +55,7 @@ func (c *Command) explainRetries(args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"profile": profileJSON(prof), "locations": rows})
 	}
+	defer c.escapeStdout()() // location paths and file names are the repository's
 	fmt.Fprintf(c.Stdout, "versions: %s\n\n", prof)
 	rules.WriteRetryTable(c.Stdout, rows, *verbose)
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"regexp"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,5 +101,115 @@ func TestConfigSettingTypo(t *testing.T) {
 		if code != ExitUsage || !strings.Contains(errs, c.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", c.yaml, code, errs, c.want)
 		}
+	}
+}
+
+// forgedLine reports an output line that a CI runner would take as a
+// command, or that carries a raw control character: "::" after leading
+// blanks (GitHub workflow commands), "##[" or "##vso[" anywhere (log
+// commands), ESC or CR anywhere.
+func forgedLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(l, " \t"), "::") || strings.Contains(l, "##[") ||
+			strings.Contains(l, "##vso[") || strings.ContainsAny(l, "\x1b\r\x00\u202e") {
+			return l
+		}
+	}
+	return ""
+}
+
+// injectingBalancer is the seed with a balancer that logs and raises text
+// shaped like workflow commands and terminal escapes.
+const injectingBalancer = `http {
+    upstream backend {
+        server 0.0.0.1;
+        balancer_by_lua_block {
+            local balancer = require "ngx.balancer"
+            ngx.log(ngx.ERR, "x\n::warning file=a.conf::forged ##[error]y ##vso[task.setvariable]z \27[2J\r\226\128\174")
+            local ok, err = balancer.set_current_peer("127.0.0.1", 8080)
+            if ngx.ctx.n then error("boom\n  ::error::forged") end
+            ngx.ctx.n = 1
+        }
+        keepalive 1;
+    }
+    server {
+        listen 80;
+        proxy_next_upstream off;
+        location / {
+            proxy_pass http://backend$request_uri;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+`
+
+// TestTextOutputNotForged: what the repository controls (file names, Lua
+// log and error text in traces) cannot start a line a CI runner would
+// execute as a command, nor reach the terminal as an escape sequence.
+func TestTextOutputNotForged(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	writeTestFile(t, conf, injectingBalancer)
+
+	t.Run("emulate", func(t *testing.T) {
+		code, out, errs := runBounded(t, "emulate", "--lua-nginx-module-version", "0.10.0", "--nginx-version", "1.9.7", "--backend", "first-only", conf)
+		if !strings.Contains(out, "forged") {
+			t.Fatalf("exit %d: the trace does not show the Lua log at all (fixture broken?)\n%s%s", code, out, errs)
+		}
+		if l := forgedLine(out); l != "" {
+			t.Errorf("emulate output has a forged line %q\n%s", l, out)
+		}
+	})
+	t.Run("check --verbose", func(t *testing.T) {
+		code, out, errs := runBounded(t, "check", "--no-config", "--confirm", "--verbose", "--enable", "NGX2001",
+			"--lua-nginx-module-version", "0.10.0", "--nginx-version", "1.9.7", conf)
+		if !strings.Contains(out, "forged") {
+			t.Fatalf("exit %d: the trace does not show the Lua log at all (fixture broken?)\n%s%s", code, out, errs)
+		}
+		if l := forgedLine(out); l != "" {
+			t.Errorf("check --verbose output has a forged line %q\n%s", l, out)
+		}
+	})
+	t.Run("file name", func(t *testing.T) {
+		name := filepath.Join(dir, "a\n::warning file=x.conf::forged \x1b[2J.conf")
+		writeTestFile(t, name, "http {\n    upstream u {\n        server 127.0.0.1;\n        keepalive 2;\n    }\n    server { listen 80; location / { proxy_pass http://u; } }\n}\nstray }\n")
+		for _, tty := range []bool{false, true} {
+			var out, errb strings.Builder
+			c := &Command{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, IsTTY: &tty}
+			c.Main([]string{"ngxlint", "check", "--no-config", name})
+			if !strings.Contains(out.String(), "forged") {
+				t.Fatalf("tty=%v: the file name is not printed at all\n%s%s", tty, out.String(), errb.String())
+			}
+			// On a terminal ngxlint colours its own words (SGR codes).
+			if l := forgedLine(ownColour.ReplaceAllString(out.String(), "")); l != "" {
+				t.Errorf("tty=%v: text output has a forged line %q\n%s", tty, l, out.String())
+			}
+		}
+	})
+}
+
+var ownColour = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+func TestAppendSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text: a::b #1":       "plain text: a::b #1",
+		"::warning::x":              `\x3a:warning::x`,
+		"a\n::error::x":             `a\n::error::x`,
+		"##[group]x ##vso[":         `#\x23[group]x #\x23vso[`,
+		"\x1b[31mred\x00\x7f\r":     `\x1b[31mred\x00\x7f\r`,
+		"caf\u00e9 \u202eevil \xff": "caf\u00e9 \\u202eevil \\xff",
+		"\u0085next":                `\u0085next`,
+	} {
+		if got := string(appendSafe(nil, in)); got != want {
+			t.Errorf("appendSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Mid-line "::" is not a command; after blanks at a line start it is.
+	if got := string(appendSafe([]byte("x\n    "), "::a")); got != "x\n    \\x3a:a" {
+		t.Errorf("after blanks: %q", got)
+	}
+	if got := string(appendSafe([]byte("file.conf: "), "::a")); got != "file.conf: ::a" {
+		t.Errorf("mid-line: %q", got)
 	}
 }
