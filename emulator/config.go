@@ -54,6 +54,9 @@ type Config struct {
 	// observeDial, when set (by tests), is called with every address the
 	// emulator dials, after the loopback check.
 	observeDial func(addr string)
+
+	// luaVMMemory, when positive (tests), replaces luaVMMemoryLimit.
+	luaVMMemory int64
 }
 
 // Upstream is the upstream{} block.

@@ -128,6 +128,14 @@ func FuzzScenario(f *testing.F) {
 	f.Add("10.0.0.1", "ok", "GET /", "", "local s = string.rep('x', 4e6) local u = s..s..s..s..s..s..s..s..s..s..s..s", uint8(0), uint8(0), uint8(0))
 	f.Add("10.0.0.1", "ok", "GET /", "", "local x = unpack({}, 1, 1e8)", uint8(0), uint8(0), uint8(0))
 	f.Add("10.0.0.1", "ok", "GET /", "", "local b = string.rep('y', 4e6) string.gsub(string.rep('x', 1e5), 'x', function() return b end)", uint8(0), uint8(0), uint8(0))
+	// Issue 14: gfind (gmatch's old name) and back-references ran past
+	// every deadline in gopher-lua's matcher; a VM kept growing across
+	// runs under the per-run memory watch.
+	f.Add("10.0.0.1", "ok", "GET /,GET /", "", "for w in string.gfind(string.rep('a', 5000), '.-.-.-.-b') do end", uint8(0), uint8(0), uint8(0))
+	f.Add("10.0.0.1", "ok", "GET /", "", "for w in ('a'):rep(5000):gfind('(.-)%1b') do end", uint8(0), uint8(0), uint8(0))
+	f.Add("10.0.0.1", "ok", "GET /", "", "local x = string.find(string.rep('a', 5000), '(.-)%1b')", uint8(0), uint8(0), uint8(0))
+	f.Add("10.0.0.1", "ok", "GET /", "", "local x = ('ab'):rep(3000):gsub('%f[%a](a-)(b-)%2%1$', '%2')", uint8(0), uint8(0), uint8(0))
+	f.Add("10.0.0.1", "ok", "GET /,GET /,GET /", "", "local t = _G.keep or {} _G.keep = t t[#t + 1] = string.rep('x', 4e6) .. #t", uint8(0), uint8(0), uint8(0))
 	f.Fuzz(func(t *testing.T, servers, policies, requests, next, luaSrc string, tries, keepalive, pick uint8) {
 		before := runtime.NumGoroutine()
 		cfg := fuzzConfig(t, servers, policies, requests, next, luaSrc, tries, keepalive, pick)

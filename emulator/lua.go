@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"runtime/metrics"
 	"strconv"
@@ -24,8 +25,9 @@ import (
 // emulated modules. Each run has a deadline (Config.LuaTimeout) enforced
 // through the LState context, a bounded call stack and data stack, builtins
 // that could allocate unbounded memory in one call are wrapped with size
-// limits, and a watchdog cancels the run when the heap grows by more than
-// luaMemoryLimit. What one instruction or builtin call could do before
+// limits, a watchdog cancels the run when the heap grows by more than
+// luaMemoryLimit, and what the VM keeps across runs is bounded by
+// luaVMMemoryLimit (luamem.go). What one instruction or builtin call could do before
 // either check runs is bounded in luasafe.go.
 
 const (
@@ -61,6 +63,13 @@ type luaEngine struct {
 	// FFI one (Config.RestyCoreLoaded, LNM >= 0.10.16, or a require run by
 	// the balancer code).
 	restyCore bool
+
+	// What the VM may hold across runs (luamem.go): vmBase is its
+	// footprint when created, vmLimit the growth allowed on top, and
+	// vmErr, once set, fails every later run before it starts.
+	vmBase  int64
+	vmLimit int64
+	vmErr   error
 }
 
 // luaPeer is ngx_http_lua_balancer_peer_data_t: per client request.
@@ -139,6 +148,11 @@ func newLuaEngine(r *run, proto *lua.FunctionProto) *luaEngine {
 		return 0
 	}))
 	e.installShared()
+	e.vmLimit = luaVMMemoryLimit
+	if r.cfg.luaVMMemory > 0 {
+		e.vmLimit = r.cfg.luaVMMemory
+	}
+	e.vmBase = e.footprint(nil, math.MaxInt64)
 	return e
 }
 
@@ -153,6 +167,17 @@ func (e *luaEngine) wrapBuiltins() {
 		return
 	}
 	str.RawSetString("dump", lua.LNil)
+	// string.sub returns a slice of its argument in gopher-lua; a copy
+	// keeps a short result from holding a long string that the VM's
+	// memory accounting (luamem.go) would not see.
+	sub := str.RawGetString("sub").(*lua.LFunction)
+	str.RawSetString("sub", L.NewFunction(func(L *lua.LState) int {
+		n := callGo(L, sub)
+		if r, ok := L.Get(-1).(lua.LString); ok && n == 1 && len(r) < len(L.CheckString(1)) {
+			L.Replace(-1, lua.LString(strings.Clone(string(r))))
+		}
+		return n
+	}))
 	rep := str.RawGetString("rep").(*lua.LFunction)
 	str.RawSetString("rep", L.NewFunction(func(L *lua.LState) int {
 		s := L.CheckString(1)
@@ -161,14 +186,6 @@ func (e *luaEngine) wrapBuiltins() {
 			L.RaiseError("resulting string too large")
 		}
 		return callGo(L, rep)
-	}))
-	gsub := str.RawGetString("gsub").(*lua.LFunction)
-	str.RawSetString("gsub", L.NewFunction(func(L *lua.LState) int {
-		s := L.CheckString(1)
-		if repl, ok := L.Get(3).(lua.LString); ok && (len(s)+1)*(len(repl)+1) > luaMaxString {
-			L.RaiseError("resulting string too large")
-		}
-		return callGo(L, gsub)
 	}))
 	tbl, _ := e.g.RawGetString("table").(*lua.LTable)
 	if tbl == nil {
@@ -724,6 +741,9 @@ type luaRunResult struct {
 // run executes the balancer code once for attempt a of request u.
 func (e *luaEngine) run(ctx context.Context, u *ureq, a *Attempt) luaRunResult {
 	L := e.L
+	if e.vmErr != nil {
+		return luaRunResult{err: e.vmErr, outcome: OutcomeLuaMemory}
+	}
 	e.u, e.a, e.exited, e.exitRC, e.nlog = u, a, false, 0, 0
 	defer func() { e.u, e.a = nil, nil }()
 
@@ -760,6 +780,12 @@ func (e *luaEngine) run(ctx context.Context, u *ureq, a *Attempt) luaRunResult {
 		u.luaCtx = c // ngx.ctx = {...} replaces the request's table
 	}
 	res := luaRunResult{exited: e.exited, exitRC: e.exitRC}
+	if held := e.footprint(u, e.vmBase+e.vmLimit); held > e.vmBase+e.vmLimit {
+		// This run took the VM past its bound; the VM keeps that memory
+		// until the Run ends, so no later run starts (luamem.go).
+		e.vmErr = errLuaVMMemory{e.vmLimit}
+		return luaRunResult{err: e.vmErr, outcome: OutcomeLuaMemory}
+	}
 	if err != nil {
 		res.err = err
 		res.outcome = OutcomeLuaError
@@ -770,6 +796,10 @@ func (e *luaEngine) run(ctx context.Context, u *ureq, a *Attempt) luaRunResult {
 		case tctx.Err() != nil && ctx.Err() == nil:
 			res.outcome = OutcomeLuaTimeout
 			res.err = fmt.Errorf("balancer code did not return within %s", e.r.luaTimeout)
+			if strings.Contains(err.Error(), patternStopped) {
+				// Say where the time went: in one pattern function call.
+				res.err = fmt.Errorf("balancer code did not return within %s (%s in a string function)", e.r.luaTimeout, patternStopped)
+			}
 		}
 	}
 	return res

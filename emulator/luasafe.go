@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -23,8 +22,8 @@ import (
 //     f is then an ordinary call, limited by luaCallStack, and tailFn
 //     passes every result through;
 //   - the pattern functions backtrack without bound (string.find(s,
-//     ".-.-.-x") is O(n^4)) and gsub / gmatch collect every match before
-//     returning, so they are refused when their worst case is too large;
+//     ".-.-.-x") is O(n^4)), so they all run on the emulator's own
+//     matcher, which watches the run's deadline (luapattern.go);
 //   - unpack and string.byte push one value per element and string.format
 //     builds its result in one call, so their sizes are checked first
 //     (Lua 5.1's lbaselib.c and lstrlib.c have the same two stack checks,
@@ -45,11 +44,10 @@ const (
 	concatName = "\x00ngxlint_concat"
 	tailName   = "\x00ngxlint_tail"
 
-	luaMaxStackResults = 8000    // LUAI_MAXCSTACK
-	luaMaxPatternWork  = 2e8     // worst-case matcher steps allowed per call
-	luaMaxMatchSubject = 1 << 18 // gsub / gmatch subject bound (all matches are collected)
-	luaMaxSortLen      = 1 << 17 // table.sort length bound
-	luaMaxErrorText    = 4096    // bytes of a Lua error message kept in the trace
+	luaMaxStackResults = 8000        // LUAI_MAXCSTACK
+	luaMaxPatternWork  = 200_000_000 // matcher steps allowed per call (luapattern.go)
+	luaMaxSortLen      = 1 << 17     // table.sort length bound
+	luaMaxErrorText    = 4096        // bytes of a Lua error message kept in the trace
 )
 
 // hardenChunk rewrites the parsed chunk in place (see the file comment).
@@ -236,30 +234,7 @@ func (e *luaEngine) installHardening() {
 			return callGo(L, format)
 		}))
 	}
-	for _, name := range []string{"find", "match", "gmatch", "gsub"} {
-		fn, ok := str.RawGetString(name).(*lua.LFunction)
-		if !ok {
-			continue
-		}
-		str.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
-			s := L.CheckString(1)
-			p := L.CheckString(2)
-			plain := name == "find" && L.GetTop() >= 4 && lua.LVAsBool(L.Get(4))
-			if (name == "gsub" || name == "gmatch") && len(s) > luaMaxMatchSubject {
-				L.RaiseError("subject too long for string.%s in the emulator (%d bytes, bound %d)", name, len(s), luaMaxMatchSubject)
-			}
-			if !plain && patternWork(p, len(s), name != "gmatch") > luaMaxPatternWork {
-				L.RaiseError("pattern %q too complex for a %d-byte subject in the emulator (backtracking bound)", truncate(p, 40), len(s))
-			}
-			if name == "gsub" {
-				switch repl := L.Get(3).(type) {
-				case *lua.LFunction, *lua.LTable:
-					L.Replace(3, boundedRepl(L, repl))
-				}
-			}
-			return callGo(L, fn)
-		}))
-	}
+	e.installPatterns(str)
 	if tbl, ok := e.g.RawGetString("table").(*lua.LTable); ok {
 		if sortFn, ok := tbl.RawGetString("sort").(*lua.LFunction); ok {
 			tbl.RawSetString("sort", L.NewFunction(func(L *lua.LState) int {
@@ -270,41 +245,6 @@ func (e *luaEngine) installHardening() {
 			}))
 		}
 	}
-}
-
-// boundedRepl wraps a gsub replacement function or table in a function
-// that adds up the length of the replacements and raises once they exceed
-// luaMaxString: gopher-lua collects them all and joins them in one call
-// (strGsubDoReplace), so the bound must hold before that call. A table is
-// indexed with the first capture or the whole match, as lstrlib.c add_value
-// does, honouring __index.
-func boundedRepl(L *lua.LState, repl lua.LValue) *lua.LFunction {
-	total := 0
-	return L.NewFunction(func(L *lua.LState) int {
-		var v lua.LValue
-		if t, ok := repl.(*lua.LTable); ok {
-			v = L.GetTable(t, L.Get(1))
-		} else {
-			n := L.GetTop()
-			L.Push(repl)
-			for i := 1; i <= n; i++ {
-				L.Push(L.Get(i))
-			}
-			L.Call(n, 1)
-			v = L.Get(-1)
-		}
-		switch x := v.(type) {
-		case lua.LString:
-			total += len(x)
-		case lua.LNumber:
-			total += 24
-		}
-		if total > luaMaxString {
-			L.RaiseError("resulting string too large")
-		}
-		L.Push(v)
-		return 1
-	})
 }
 
 // cleanLuaError prepares a Lua error for the trace: the traceback frames
@@ -340,59 +280,6 @@ func truncate(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
-}
-
-// patternWork bounds the steps of gopher-lua's backtracking matcher (pm)
-// for pattern p on an n-byte subject: an item that can match a variable
-// length ('*', '+', '-' and %b) multiplies the work by up to n when more
-// pattern follows it that can fail (a trailing one matches or not without
-// retrying), '?' by 2, the fixed items cost the pattern length, and an
-// unanchored search tries every start position.
-func patternWork(p string, n int, anchorable bool) float64 {
-	work := float64(len(p) + 1)
-	nf := float64(n + 1)
-	if !(anchorable && len(p) > 0 && p[0] == '^') {
-		work *= nf
-	}
-	// more reports whether anything that can fail follows offset i.
-	more := func(i int) bool {
-		return strings.TrimLeft(p[i:], "()$") != ""
-	}
-	inSet := false
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; {
-		case c == '%' && i+1 < len(p):
-			if !inSet && p[i+1] == 'b' {
-				if i+4 <= len(p) && more(i+4) {
-					work *= nf
-				}
-				i += 2
-			}
-			i++
-		case inSet:
-			if c == ']' {
-				inSet = false
-			}
-		case c == '[':
-			inSet = true
-			if i+1 < len(p) && p[i+1] == '^' {
-				i++
-			}
-			if i+1 < len(p) && p[i+1] == ']' {
-				i++ // a ']' first in a set is literal
-			}
-		case c == '*' || c == '+' || c == '-':
-			if more(i + 1) {
-				work *= nf
-			}
-		case c == '?':
-			work *= 2
-		}
-		if work > math.MaxFloat32 {
-			return work
-		}
-	}
-	return work
 }
 
 // luaConcat is `a .. b` (Lua 5.1 luaV_concat): strings and numbers are
