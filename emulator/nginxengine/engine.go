@@ -11,7 +11,6 @@ import (
 	"os/user"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -151,10 +150,11 @@ type hooks struct {
 
 // Run runs sc through the binary: it copies and rewrites the configuration
 // into a private temporary directory, starts one loopback backend per peer
-// address, checks the configuration with `nginx -T`, starts nginx in its own
-// process group, sends the requests and reports what the backends and
-// error.log saw. nginx's process group is killed and the directory removed
-// before Run returns, whatever happens.
+// address, checks that the rewritten configuration keeps nginx on loopback
+// (an *UncontainedError otherwise), checks it with `nginx -t`, starts nginx
+// in its own session, sends the requests and reports what the backends and
+// error.log saw. nginx's session, and any process that escaped it, is
+// killed and the directory removed before Run returns, whatever happens.
 func (b *Binary) Run(ctx context.Context, sc Scenario) (*Result, error) {
 	return b.run(ctx, sc, hooks{})
 }
@@ -227,12 +227,14 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		prof = p
 	}
 
-	tmp, err := os.MkdirTemp("", "ngxlint-nginx-*")
+	tmp, unlock, err := newRunDir()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("temporary directory: %w", err)
 	}
 	defer func() {
-		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
+		rerr := os.RemoveAll(tmp)
+		unlock()
+		if rerr != nil && err == nil {
 			err = fmt.Errorf("remove temporary prefix: %w", rerr)
 		}
 	}()
@@ -347,7 +349,6 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		res.Notes = append(res.Notes, "lua-nginx-module "+prof.LNM.String()+" from "+lnmSource)
 	}
 	res.Notes = append(res.Notes, loadNotes...)
-	res.Notes = append(res.Notes, sn.warnings...)
 
 	mainPath := filepath.Join(prefix, filepath.FromSlash(path.Clean(sc.Main)))
 	errLog := filepath.Join(run, "error.log")
@@ -360,17 +361,41 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		return strings.ReplaceAll(s, tmp, "$TMP")
 	}
 
-	// nginx -T checks the configuration like -t and dumps every file it
-	// read, which lets us verify that no listen escaped the rewrite (an
-	// include of a file outside the tree is read from the real system).
+	// The guarantee that nginx stays on loopback comes from here: the
+	// tree nginx will read (the rewritten copy, and any file an absolute
+	// include reaches outside it) is parsed again and every directive
+	// that opens a socket is checked. It must come before `nginx -t`,
+	// which already binds the listeners (ngx_init_cycle opens them in
+	// test mode too) and runs init_by_lua.
+	if problems, loadErrs := checkContained(os.DirFS("/"), mainPath, prefix, tmp); len(problems)+len(loadErrs) > 0 {
+		ue := &UncontainedError{}
+		for _, e := range loadErrs {
+			ue.Problems = append(ue.Problems, Uncontained{Pos: sn.origPos(e.Pos, prefix, tmp),
+				Reason: "the configuration nginx would read does not load, so it cannot be checked: " + display(e.Msg)})
+		}
+		for _, u := range problems {
+			u.Pos = sn.origPos(u.Pos, prefix, tmp)
+			ue.Problems = append(ue.Problems, u)
+		}
+		return nil, ue
+	}
+
+	if note := beginContainment(); note != "" {
+		res.Notes = append(res.Notes, note)
+	}
+	defer func() {
+		if n := endContainment(); n > 0 && err == nil {
+			err = fmt.Errorf("%d process(es) started by nginx could not be killed", n)
+		}
+	}()
+
+	// nginx -t reports what nginx itself rejects, with its own message,
+	// before the real start.
 	tctx, tcancel := context.WithTimeout(ctx, 15*time.Second)
-	dump, terr := runGroup(tctx, prefix, b.Path, append([]string{"-T"}, args...)...)
+	out, terr := runGroup(tctx, prefix, b.Path, append([]string{"-t"}, args...)...)
 	tcancel()
 	if terr != nil {
-		return nil, fmt.Errorf("nginx -T rejected the rewritten configuration (%v):\n%s", terr, display(errorLines(dump)))
-	}
-	if bad := nonLoopbackListens(dump); len(bad) > 0 {
-		return nil, fmt.Errorf("refusing to start: listen directives not on 127.0.0.1 after rewriting (from files outside the configuration tree?): %s", strings.Join(bad, "; "))
+		return nil, fmt.Errorf("nginx -t rejected the rewritten configuration (%v):\n%s", terr, display(errorLines(out)))
 	}
 
 	// ngx_init_cycle writes the pid file in test mode too; the real start
@@ -565,22 +590,6 @@ func errorLines(out string) string {
 		return out
 	}
 	return b.String()
-}
-
-var reListen = regexp.MustCompile(`(?m)^[ \t]*listen[ \t]+([^;\s]+)`)
-
-// nonLoopbackListens returns the listen arguments in an `nginx -T` dump
-// that are not 127.0.0.1:port. It is deliberately conservative: anything
-// that looks like a listen line counts.
-func nonLoopbackListens(dump string) []string {
-	var bad []string
-	for _, m := range reListen.FindAllStringSubmatch(dump, -1) {
-		a := strings.Trim(m[1], `"'`)
-		if !strings.HasPrefix(a, "127.0.0.1:") {
-			bad = append(bad, a)
-		}
-	}
-	return bad
 }
 
 // copyTree copies every regular file of fsys under dir, refusing trees too

@@ -160,7 +160,11 @@ func runGroup(ctx context.Context, dir, name string, args ...string) (string, er
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	setGroup(cmd)
-	err := cmd.Run()
+	if err := startTracked(cmd); err != nil {
+		return "", err
+	}
+	err := waitTracked(cmd)
 	killGroup(cmd)
+	sweepEscaped()
 	return buf.String(), err
 }

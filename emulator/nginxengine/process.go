@@ -11,12 +11,17 @@ import (
 	"time"
 )
 
-// setGroup makes cmd the leader of a new process group and makes the
-// context's cancellation kill that whole group, not only the leader: nginx
-// with master_process on forks workers, and Lua may spawn processes
-// (io.popen), none of which may survive the run.
+// setGroup makes cmd the leader of a new session (and so of a new process
+// group) and makes the context's cancellation kill that whole group, not
+// only the leader: nginx with master_process on forks workers, and Lua may
+// spawn processes (io.popen, os.execute), none of which may survive the
+// run. The new session is also what lets sweepEscaped tell the run's
+// descendants from other children of this process: every process nginx
+// starts is outside ngxlint's own session, even one that calls setsid.
+// (setpgid would fail after setsid, EPERM for a session leader, so only
+// Setsid is set.)
 func setGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	setParentDeath(cmd.SysProcAttr)
 	cmd.Cancel = func() error {
 		killGroup(cmd)
@@ -32,7 +37,7 @@ func killGroup(cmd *exec.Cmd) {
 	if cmd == nil || cmd.Process == nil {
 		return
 	}
-	// With Setpgid the group id is the leader's pid.
+	// With Setsid the group id is the leader's pid.
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 }
 
@@ -51,12 +56,12 @@ func startProc(ctx context.Context, dir, name string, args ...string) (*proc, er
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	setGroup(cmd)
-	if err := cmd.Start(); err != nil {
+	if err := startTracked(cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &proc{cmd: cmd, done: make(chan struct{}), output: out}
 	go func() {
-		err := cmd.Wait()
+		err := waitTracked(cmd)
 		p.waitMu.Lock()
 		p.err = err
 		p.waitMu.Unlock()
@@ -80,9 +85,12 @@ func (p *proc) exited() (bool, error) {
 	}
 }
 
-// stop kills the process group and waits for the leader to be reaped.
+// stop kills the process group and any descendant that left it, and waits
+// for the leader to be reaped. The escaped descendants go first: one that
+// holds nginx's stdout would otherwise keep Wait waiting for WaitDelay.
 func (p *proc) stop() {
 	killGroup(p.cmd)
+	sweepEscaped()
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):

@@ -65,7 +65,15 @@ type scan struct {
 	target     *nginxconf.Directive
 	targetHost string
 	upstreams  map[string]bool
-	warnings   []string
+	// edited holds, per file path, the file as read and the edits apply
+	// made to it, sorted: positions in the rewritten copy are mapped back
+	// through them (origPos).
+	edited map[string]editedFile
+}
+
+type editedFile struct {
+	orig  *nginxconf.File
+	edits []edit
 }
 
 // defaultListenKey is the address an http server{} without listen uses
@@ -302,11 +310,6 @@ func passHostSpan(v string) (start, end int) {
 	return start, end
 }
 
-func passHost(v string) string {
-	s, e := passHostSpan(v)
-	return v[s:e]
-}
-
 // rewriteInput is what apply needs besides the scan.
 type rewriteInput struct {
 	run         string         // absolute directory for logs, pid, temp paths, Lua wrapper
@@ -466,9 +469,8 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 		case isPass(d.Name) && len(d.Args) > 0:
 			k, span, ok := passTarget(d, s.upstreams)
 			if !ok {
-				if host := passHost(d.Args[0].Value); strings.Contains(host, "$") {
-					s.warnings = append(s.warnings, fmt.Sprintf("%s: %s with a variable host is not mapped to a backend (only an upstream{} name or a loopback address is safe there)", d.Pos, d.Name))
-				}
+				// An upstream{} name, or a variable host that
+				// checkContained refuses unless it is provably loopback.
 				break
 			}
 			port := in.peerPorts[k]
@@ -578,6 +580,10 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 		}
 		b = append(b, f.Data[last:]...)
 		out[f.Path] = b
+		if s.edited == nil {
+			s.edited = map[string]editedFile{}
+		}
+		s.edited[f.Path] = editedFile{orig: f, edits: es}
 	}
 	return out, report, nil
 }
@@ -593,4 +599,42 @@ func quoteArg(s string) string {
 	}
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 	return `"` + r.Replace(s) + `"`
+}
+
+// origPos maps a position in the configuration nginx reads, as
+// checkContained loaded it from the real file system, to the user's
+// files: a file of the copied tree by its path in the tree, with the line
+// and column it has before the rewrite (edits keep line numbers but shift
+// columns); a file outside the tree by its absolute path, with the private
+// directory shown as $TMP.
+func (s *scan) origPos(p nginxconf.Pos, prefix, private string) nginxconf.Pos {
+	abs := "/" + strings.TrimPrefix(p.File, "/")
+	rel, ok := strings.CutPrefix(abs, filepath.ToSlash(prefix)+"/")
+	if !ok {
+		if r, ok := strings.CutPrefix(abs, filepath.ToSlash(private)); ok {
+			abs = "$TMP" + r
+		}
+		p.File = abs
+		return p
+	}
+	p.File = rel
+	ef, ok := s.edited[rel]
+	if !ok || !p.IsValid() {
+		return p
+	}
+	// Walk the edits in order, tracking how far the copy's offsets run
+	// ahead of the original's; an offset inside inserted text maps to the
+	// edit's start.
+	off, delta := p.Offset, 0
+	for _, e := range ef.edits {
+		ns := e.start + delta
+		if off < ns {
+			break
+		}
+		if off < ns+len(e.text) {
+			return ef.orig.PosAt(e.start)
+		}
+		delta += len(e.text) - (e.end - e.start)
+	}
+	return ef.orig.PosAt(off - delta)
 }
