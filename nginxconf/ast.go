@@ -190,6 +190,9 @@ type File struct {
 	// lines holds the offset of the start of every line; the parser fills
 	// it before the File is shared, so PosAt never writes.
 	lines []int
+	// depth is the number of blocks around the file's top level in the
+	// files that include it (MaxNesting counts across includes).
+	depth int
 }
 
 // indexLines records where every line of f.Data starts.

@@ -17,10 +17,15 @@
 // BuildModel gives the typed view. Bad input never panics: every problem is
 // an *Error with file:line:col in Config.Errors, and parsing resumes after
 // it where nginx's grammar allows. Options bounds what a hostile tree can
-// cost (file size, include depth, number of files, block nesting,
-// directives); special files (devices, FIFOs, directories, /proc) are
-// refused before they are read, and error messages quote at most 64 bytes
-// of a file's words, since they end up in public CI logs.
+// cost (file size, bytes read in all, include depth, number of files,
+// block nesting counted across includes, directives, errors kept) and,
+// with Roots, confines reading to the checked tree once symbolic links
+// are resolved. Special files (devices, FIFOs, directories, /proc) are
+// refused before they are read; binary files and files named like
+// credentials (guard.go holds the table) are never read; include globs do
+// not follow symbolic links back into their own tree. Error messages
+// quote a word of a file only when it looks like a directive name, since
+// they end up in public CI logs.
 //
 // Large trees use every processor where the result cannot depend on it:
 // Load parses the files an include glob matches concurrently and adopts

@@ -42,6 +42,9 @@ func FuzzParse(f *testing.F) {
 	seedCases(f, func(main []byte, _ [][]byte) { f.Add(main) })
 	f.Add([]byte("content_by_lua_block { local s = [==[ } ]==] --[[ } ]] ngx.say('}') }"))
 	f.Add([]byte("a \"b\\\"c\" 'd' ${e}f g\\;h;"))
+	// Words that must be described, not quoted (issue 14 item 8).
+	f.Add([]byte("https://user:ghp_R3aLlyS3cr3tT0k3nAbCdEf0123456789@github.com\n"))
+	f.Add([]byte("Server_Tokens off }\n\xff\xfe {"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		file := ParseString("fuzz.conf", string(src))
 		cfg := &Config{Main: file, Files: []*File{file}}
@@ -63,6 +66,12 @@ func FuzzLoad(f *testing.F) {
 	})
 	f.Add([]byte("include a.conf;\x00--\x00include b.conf;\x00--\x00include a.conf;"))
 	f.Add([]byte("include *.conf; content_by_lua_file lua/x.lua;\x00--\x00x;\x00--\x00}\x00--\x00return"))
+	// Issue 14: nesting across includes, the same file included again
+	// and again (total bytes), binary files, credentials names, roots.
+	f.Add([]byte("a { b { include a.conf; } }\x00--\x00c { d { include b.conf; } }\x00--\x00e { f { g { } } }"))
+	f.Add([]byte("include a.conf; include a.conf; include a.conf; include b.conf;\x00--\x00" + strings.Repeat("x;", 60) + "\x00--\x00y;"))
+	f.Add([]byte("include a.conf; content_by_lua_file lua/x.lua;\x00--\x00x \x00;\x00--\x00\x00--\x00\x1bLJ\x00"))
+	f.Add([]byte("include .env; include .git/config; include /*/*.conf; include ../*; content_by_lua_file x.key;\x00--\x00}}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		parts := bytes.SplitN(data, sep, 4)
 		names := []string{"nginx.conf", "a.conf", "b.conf", "lua/x.lua"}
@@ -78,10 +87,27 @@ func FuzzLoad(f *testing.F) {
 			opts.MaxDirectives = 1 + len(data)%40
 			opts.MaxFileSize = int64(16 + len(data)%200)
 		}
+		if len(data)%2 == 0 {
+			opts.MaxTotalBytes = int64(32 + len(data)%300)
+			opts.MaxErrors = 1 + len(data)%7
+			opts.Roots = []string{[]string{"/", "lua", "a.conf"}[len(data)%3]}
+		}
 		cfg := Load(fsys, "nginx.conf", opts)
 		checkInvariants(t, cfg)
 		if len(cfg.Files) > 50 {
 			t.Fatalf("read %d files", len(cfg.Files))
+		}
+		if opts.MaxTotalBytes > 0 {
+			var total int64
+			for _, f := range append(cfg.Files, cfg.LuaFiles...) {
+				total += int64(len(f.Data))
+			}
+			if total > opts.MaxTotalBytes {
+				t.Fatalf("read %d bytes, limit %d", total, opts.MaxTotalBytes)
+			}
+			if len(cfg.Errors) > opts.MaxErrors+1 {
+				t.Fatalf("%d errors kept, limit %d", len(cfg.Errors), opts.MaxErrors)
+			}
 		}
 		if opts.MaxDirectives > 0 {
 			n := 0

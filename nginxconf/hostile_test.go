@@ -2,6 +2,7 @@ package nginxconf
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -205,8 +206,9 @@ func TestHostileContent(t *testing.T) {
 		if n := len(f.Errors[0].Error()); n > 400 {
 			t.Errorf("error message of %d bytes", n)
 		}
+		// The word is described, not quoted: it is no directive name.
 		f = ParseString("big.conf", line)
-		if len(f.Errors) != 1 || len(f.Errors[0].Error()) > 400 || !strings.Contains(f.Errors[0].Msg, `"xxxx`) {
+		if len(f.Errors) != 1 || len(f.Errors[0].Error()) > 400 || !strings.Contains(f.Errors[0].Msg, "directive (a word of 10485760 bytes, not quoted)") {
 			t.Fatalf("errors %.500v", f.Errors)
 		}
 	})
@@ -387,9 +389,15 @@ func TestMemoryBombs(t *testing.T) {
 		}
 	})
 	t.Run("16 MB of NUL bytes", func(t *testing.T) {
-		cfg := measure(t, "x "+strings.Repeat("\x00", 16<<20)+";", Options{})
-		if n := len(cfg.Errors); n != maxErrorsPerFile+1 {
-			t.Fatalf("%d errors", n)
+		// A binary file: refused whole, one error (ParseString still
+		// reports NUL bytes one by one, up to maxErrorsPerFile).
+		src := "x " + strings.Repeat("\x00", 16<<20) + ";"
+		cfg := measure(t, src, Options{})
+		if n := len(cfg.Errors); n != 1 || !strings.HasSuffix(cfg.Errors[0].Msg, "binary file, not read") {
+			t.Fatalf("errors %v", cfg.Errors)
+		}
+		if n := len(ParseString("nul.conf", src).Errors); n != maxErrorsPerFile+1 {
+			t.Fatalf("ParseString: %d errors", n)
 		}
 	})
 	t.Run("limit across files", func(t *testing.T) {
@@ -406,4 +414,398 @@ func TestMemoryBombs(t *testing.T) {
 			t.Errorf("%d files read; b.conf must not be read after the limit", len(cfg.Files))
 		}
 	})
+}
+
+// token is a credential-shaped secret: hostile tests put it in files
+// that must not be echoed, and check that no error message holds it.
+const token = "ghp_R3aLlyS3cr3tT0k3nAbCdEf0123456789"
+
+// noToken fails when any error or Lua load error of cfg holds the token.
+func noToken(t *testing.T, cfg *Config) {
+	t.Helper()
+	for _, e := range cfg.Errors {
+		if strings.Contains(e.Error(), token) || strings.Contains(e.Error(), "R3aLly") {
+			t.Errorf("error quotes the secret: %v", e)
+		}
+	}
+	cfg.Walk(func(d *Directive, _ []*Directive) bool {
+		if d.Lua != nil && strings.Contains(d.Lua.LoadError, "R3aLly") {
+			t.Errorf("Lua load error quotes the secret: %s", d.Lua.LoadError)
+		}
+		return true
+	})
+}
+
+// TestMaxTotalBytes: one file included again and again stops at the
+// total byte budget, at the include that would pass it; nothing is read
+// after it (issue 14 item 5).
+func TestMaxTotalBytes(t *testing.T) {
+	if DefaultMaxTotalBytes != 256<<20 {
+		t.Errorf("DefaultMaxTotalBytes %d", DefaultMaxTotalBytes)
+	}
+	big := "# " + strings.Repeat("x", 997) + "\n" // 1,000 bytes
+	main := strings.Repeat("include big.conf;\n", 10) + "content_by_lua_file x.lua;\n"
+	fsys := fstest.MapFS{
+		"nginx.conf": {Data: []byte(main)},
+		"big.conf":   {Data: []byte(big)},
+		"x.lua":      {Data: []byte("return 1\n")},
+	}
+	// main (207 bytes) and four copies fit in 4,500; the fifth does not.
+	cfg := Load(fsys, "nginx.conf", Options{MaxTotalBytes: 4500})
+	want := "nginx.conf:5:1: include \"big.conf\": big.conf: not read: the files read would total 5207 bytes, over the limit of 4500 per load (--max-total-bytes); nothing more is read"
+	if len(cfg.Errors) != 1 || cfg.Errors[0].Error() != want {
+		t.Fatalf("errors %v\nwant %s", cfg.Errors, want)
+	}
+	if len(cfg.Files) != 5 || len(cfg.LuaFiles) != 0 {
+		t.Errorf("%d files and %d Lua files read, want 5 and 0", len(cfg.Files), len(cfg.LuaFiles))
+	}
+	// A Lua file counts, and is the load error when it passes the limit.
+	cfg = Load(fsys, "nginx.conf", Options{MaxTotalBytes: 10210})
+	if len(cfg.Errors) != 1 || !strings.Contains(cfg.Errors[0].Error(), "nginx.conf:11:1: Lua file \"x.lua\": x.lua: not read: the files read would total 10216 bytes") {
+		t.Errorf("errors %v", cfg.Errors)
+	}
+	// Glob matches read ahead in parallel are bounded the same way.
+	fsys = fstest.MapFS{"nginx.conf": {Data: []byte("include conf.d/*.conf;\ninclude big.conf;\n")}, "big.conf": {Data: []byte(big)}}
+	for i := range 40 {
+		fsys[fmt.Sprintf("conf.d/%02d.conf", i)] = &fstest.MapFile{Data: []byte(big)}
+	}
+	cfg = Load(fsys, "nginx.conf", Options{MaxTotalBytes: 10_000})
+	if len(cfg.Errors) != 1 || !strings.Contains(cfg.Errors[0].Error(), `nginx.conf:1:1: include "conf.d/*.conf": conf.d/09.conf: not read: the files read would total 10041 bytes, over the limit of 10000`) {
+		t.Errorf("errors %v", cfg.Errors)
+	}
+	if len(cfg.Files) != 10 {
+		t.Errorf("%d files read, want 10", len(cfg.Files))
+	}
+}
+
+// TestMaxErrors: thousands of errors over many files are cut to
+// MaxErrors, with one error saying how many were dropped, in the files'
+// lists as well (issue 14 item 5).
+func TestMaxErrors(t *testing.T) {
+	fsys := fstest.MapFS{"nginx.conf": {Data: []byte("include e/*.conf;\n")}}
+	for i := range 30 {
+		fsys[fmt.Sprintf("e/%02d.conf", i)] = &fstest.MapFile{Data: []byte(strings.Repeat(";", 150))}
+	}
+	for _, tc := range []struct{ max, want int }{{0, DefaultMaxErrors}, {10, 10}} {
+		cfg := Load(fsys, "nginx.conf", Options{MaxErrors: tc.max})
+		if len(cfg.Errors) != tc.want+1 {
+			t.Fatalf("MaxErrors %d: %d errors", tc.max, len(cfg.Errors))
+		}
+		note := fmt.Sprintf("%d more errors are not reported (at most %d are kept)", 30*101-tc.want, tc.want)
+		if last := cfg.Errors[tc.want]; last.Msg != note {
+			t.Errorf("last error %v, want %q", last, note)
+		}
+		n := 0
+		for _, f := range cfg.Files {
+			n += len(f.Errors)
+		}
+		if n != tc.want+1 {
+			t.Errorf("the files hold %d errors, want %d", n, tc.want+1)
+		}
+	}
+}
+
+// TestBinaryFiles: a file with a NUL byte, or mostly control bytes, is
+// refused as binary, as an include and as a Lua file, and nothing of it
+// is quoted (issue 14 item 5).
+func TestBinaryFiles(t *testing.T) {
+	fsys := fstest.MapFS{
+		"nginx.conf": {Data: []byte("include nul.conf;\ninclude ctl.conf;\ncontent_by_lua_file x.lua;\ninclude ok.conf;\n")},
+		"nul.conf":   {Data: []byte(token + " x\x00y;\n")},
+		"ctl.conf":   {Data: []byte(token + strings.Repeat("\x01\x02\x1b", 100) + ";\n")},
+		"x.lua":      {Data: []byte("\x1bLJ\x02" + token + "\x00\x00")},
+		"ok.conf":    {Data: []byte("caf\xe9 \xff;\n")}, // Latin-1 is text
+	}
+	cfg := Load(fsys, "nginx.conf", Options{})
+	want := []string{
+		`nginx.conf:1:1: include "nul.conf": nul.conf: binary file, not read`,
+		`nginx.conf:2:1: include "ctl.conf": ctl.conf: binary file, not read`,
+		`ok.conf:1:1: directive name (a word of 4 bytes, not quoted) is not valid UTF-8`,
+	}
+	if len(cfg.Errors) != len(want) {
+		t.Fatalf("errors %v", cfg.Errors)
+	}
+	for i, w := range want {
+		if got := cfg.Errors[i].Error(); got != w {
+			t.Errorf("error %q, want %q", got, w)
+		}
+	}
+	lua := cfg.Main.Directives[2].Lua
+	if lua.LoadError != "cannot read Lua file x.lua: x.lua: binary file, not read" || len(cfg.LuaFiles) != 0 {
+		t.Errorf("Lua load error %q", lua.LoadError)
+	}
+	noToken(t, cfg)
+}
+
+// TestNestingAcrossIncludes: MaxNesting counts the blocks of the whole
+// include chain, not of each file (issue 14 item 6: 59,400 nested
+// locations chained through includes passed a per-file limit of 1,000).
+func TestNestingAcrossIncludes(t *testing.T) {
+	fsys := fstest.MapFS{}
+	for i := range 3 {
+		fsys[fmt.Sprintf("n%d.conf", i)] = &fstest.MapFile{Data: []byte(strings.Repeat("a {\n", 600) + fmt.Sprintf("include n%d.conf;\n", i+1) + strings.Repeat("}\n", 600))}
+	}
+	fsys["n3.conf"] = &fstest.MapFile{Data: []byte("x;\n")}
+	cfg := Load(fsys, "n0.conf", Options{})
+	want := "n1.conf:401:3: blocks nested more than 1000 levels deep, counting the 600 blocks around the include of this file; the rest of the file is not parsed"
+	if len(cfg.Errors) != 1 || cfg.Errors[0].Error() != want {
+		t.Fatalf("errors %v\nwant %s", cfg.Errors, want)
+	}
+	if len(cfg.Files) != 2 {
+		t.Errorf("%d files read, want 2", len(cfg.Files))
+	}
+	deepest := 0
+	cfg.Walk(func(_ *Directive, parents []*Directive) bool { deepest = max(deepest, len(parents)); return true })
+	if deepest > 1000 {
+		t.Errorf("blocks nested %d deep", deepest)
+	}
+}
+
+// locationChain is a server whose locations nest depth deep, one file per
+// level, as in issue 14 item 6.
+func locationChain(depth int) fstest.MapFS {
+	fsys := fstest.MapFS{"nginx.conf": {Data: []byte("events {}\nhttp {\n  proxy_buffering off;\n  server {\n    include l0.conf;\n  }\n}\n")}}
+	for i := range depth {
+		next := ""
+		if i+1 < depth {
+			next = fmt.Sprintf("include l%d.conf;", i+1)
+		}
+		fsys[fmt.Sprintf("l%d.conf", i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("location /l%d {\n  %s\n}\n", i, next))}
+	}
+	return fsys
+}
+
+// TestEffectiveLinear: the effective settings of nested locations cost
+// work linear in the depth (issue 14 item 6: the parent chain was walked
+// for every location and setting, quadratic).
+func TestEffectiveLinear(t *testing.T) {
+	steps := func(depth int) int64 {
+		opts := Options{MaxNesting: 2 * depth, MaxIncludeDepth: 2 * depth}
+		cfg := Load(locationChain(depth), "nginx.conf", opts)
+		if err := cfg.Err(); err != nil {
+			t.Fatal(err)
+		}
+		m := BuildModel(cfg)
+		locs := m.HTTP.Servers[0].AllLocations
+		if len(locs) != depth {
+			t.Fatalf("%d locations, want %d", len(locs), depth)
+		}
+		deepest := locs[depth-1]
+		if b := deepest.Proxy.Buffering; b == nil || b.Arg(0) != "off" {
+			t.Errorf("deepest location's proxy_buffering %v, want the http level's", b)
+		}
+		if d := deepest.Effective("proxy_buffering"); d != deepest.Proxy.Buffering {
+			t.Errorf("Effective %v", d)
+		}
+		if d := deepest.Effective("proxy_read_timeout"); d != nil {
+			t.Errorf("Effective of an unset directive %v", d)
+		}
+		return m.steps.Load()
+	}
+	small, large := steps(400), steps(800)
+	t.Logf("steps: %d at depth 400, %d at depth 800", small, large)
+	if large > 3*small {
+		t.Errorf("twice the depth took %.1f times the steps: not linear", float64(large)/float64(small))
+	}
+}
+
+// TestCredentialFiles: files named like credentials are not read, even
+// when the include names them through a link, and their content never
+// reaches an error (issue 14 item 8).
+func TestCredentialFiles(t *testing.T) {
+	secret := []byte("https://user:" + token + "@github.com\n")
+	names := []string{".env", ".env.production", ".git-credentials", ".netrc", ".npmrc", ".pypirc", ".htpasswd",
+		"id_rsa", "id_rsa.pub", "id_ed25519", "id_ecdsa_sk", "tls/server.pem", "tls/server.key", "cert.p12", "cert.pfx",
+		".git/config", ".ssh/config", ".aws/credentials", ".docker/config.json", ".kube/config"}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			fsys := fstest.MapFS{
+				"nginx.conf": {Data: []byte("include " + name + ";\ncontent_by_lua_file " + name + ";\n")},
+				name:         {Data: secret},
+			}
+			cfg := Load(fsys, "nginx.conf", Options{Prefix: "/"})
+			want := []string{
+				"nginx.conf:1:1: include \"" + name + "\": not read: " + name + " looks like a credentials file",
+				"nginx.conf:2:1: Lua file \"" + name + "\": not read: " + name + " looks like a credentials file",
+			}
+			if len(cfg.Errors) != 2 || cfg.Errors[0].Error() != want[0] || cfg.Errors[1].Error() != want[1] {
+				t.Errorf("errors %v\nwant %v", cfg.Errors, want)
+			}
+			if len(cfg.Files) != 1 {
+				t.Errorf("%d files read", len(cfg.Files))
+			}
+			noToken(t, cfg)
+		})
+	}
+	// Through a symbolic link with an innocent name.
+	fsys := fstest.MapFS{
+		"nginx.conf":              {Data: []byte("include site.conf;\n")},
+		"site.conf":               {Data: []byte("home/u/.git-credentials"), Mode: fs.ModeSymlink},
+		"home/u/.git-credentials": {Data: secret},
+	}
+	cfg := Load(fsys, "nginx.conf", Options{})
+	if len(cfg.Errors) != 1 || cfg.Errors[0].Error() != `nginx.conf:1:1: include "site.conf": not read: site.conf looks like a credentials file` {
+		t.Errorf("errors %v", cfg.Errors)
+	}
+	noToken(t, cfg)
+	// The same secret in a file named like configuration is read and
+	// fails to parse; the error describes the word without quoting it.
+	fsys = fstest.MapFS{
+		"nginx.conf": {Data: []byte("include notes.txt;\ninclude bad.conf;\n")},
+		"notes.txt":  {Data: secret},
+		// A file that fails to parse does not get the paths it names
+		// echoed either.
+		"bad.conf": {Data: []byte("}\ninclude " + token + ";\ncontent_by_lua_file " + token + ";\n")},
+	}
+	cfg = Load(fsys, "nginx.conf", Options{})
+	want := []string{
+		`notes.txt:1:1: unexpected end of file, expecting ";" or "}": directive (a word of 61 bytes, not quoted) is not terminated`,
+		`bad.conf:1:1: unexpected "}"`,
+		`bad.conf:2:1: include (a word of 37 bytes, not quoted): the file: file does not exist`,
+	}
+	if len(cfg.Errors) != len(want) {
+		t.Fatalf("errors %v", cfg.Errors)
+	}
+	for i, w := range want {
+		if got := cfg.Errors[i].Error(); got != w {
+			t.Errorf("error %q, want %q", got, w)
+		}
+	}
+	if le := cfg.Files[2].Directives[1].Lua.LoadError; le != "cannot read Lua file (a word of 37 bytes, not quoted): the file: file does not exist" {
+		t.Errorf("Lua load error %q", le)
+	}
+	noToken(t, cfg)
+}
+
+// TestQuotedWords: an error quotes a word only when it looks like a
+// directive name (issue 14 item 8).
+func TestQuotedWords(t *testing.T) {
+	for w, quoted := range map[string]bool{
+		"proxy_pass": true, "http2": true, "ssl_ecdh_curve": true, "proxy_cache_background_update": true, "z": true,
+		token: false, "Server": false, "https://user:pw@host": false, "a1b2c3d4e5": false, "_x": false,
+		strings.Repeat("a", 41): false, "listen;": false, "": false,
+	} {
+		got := quoteWord(w)
+		if quoted && got != `"`+w+`"` || !quoted && (strings.Contains(got, w) && w != "" || !strings.Contains(got, "a word of")) {
+			t.Errorf("quoteWord(%q) = %s", w, got)
+		}
+	}
+	f := ParseString("x.conf", "https://user:"+token+"@github.com\n")
+	if len(f.Errors) != 1 || f.Errors[0].Msg != `unexpected end of file, expecting ";" or "}": directive (a word of 61 bytes, not quoted) is not terminated` {
+		t.Errorf("errors %v", f.Errors)
+	}
+	f = ParseString("x.conf", "http {\n  server_tokens off\n}\n")
+	if len(f.Errors) != 1 || !strings.Contains(f.Errors[0].Msg, `directive "server_tokens" is not terminated`) {
+		t.Errorf("errors %v", f.Errors)
+	}
+}
+
+// TestRoots: with Roots, nothing outside the checked tree is read:
+// absolute and relative includes, links committed in the tree, globs
+// (not even listed) and Lua files; and no name found outside is printed
+// (issue 14 item 5).
+func TestRoots(t *testing.T) {
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	out := filepath.Join(dir, "outside")
+	writeFile(t, filepath.Join(out, "secret.conf"), "token "+token+";\n")
+	writeFile(t, filepath.Join(out, "hidden-name.conf"), "x;\n")
+	writeFile(t, filepath.Join(out, "y.lua"), "return 1\n")
+	writeFile(t, filepath.Join(repo, "conf.d/a.conf"), "a on;\n")
+	writeFile(t, filepath.Join(repo, "lua/x.lua"), "return 1\n")
+	if err := os.Symlink(filepath.Join(out, "secret.conf"), filepath.Join(repo, "conf.d/evil.conf")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(out, filepath.Join(repo, "linkdir")); err != nil {
+		t.Fatal(err)
+	}
+	main := filepath.Join(repo, "nginx.conf")
+	writeFile(t, main, "include conf.d/*.conf;\n"+
+		"include "+out+"/secret.conf;\n"+
+		"include ../outside/*.conf;\n"+
+		"include linkdir/*.conf;\n"+
+		"content_by_lua_file "+out+"/y.lua;\n"+
+		"content_by_lua_file lua/x.lua;\n"+
+		"include /usr/*/*/*/*/*/*;\n")
+	t.Chdir(dir)
+	cfg := loadBounded(t, "repo/nginx.conf", Options{Roots: []string{"repo"}})
+	tail := " is outside the checked tree (repo); not read: pass --allow-path to read it"
+	want := []string{
+		`repo/nginx.conf:1:1: include "conf.d/*.conf": repo/conf.d/evil.conf` + tail,
+		`repo/nginx.conf:2:1: include "` + out + `/secret.conf": outside/secret.conf` + tail,
+		`repo/nginx.conf:3:1: include "../outside/*.conf": ../outside/*.conf` + tail,
+		`repo/nginx.conf:4:1: include "linkdir/*.conf": linkdir/*.conf` + tail,
+		`repo/nginx.conf:5:1: Lua file "` + out + `/y.lua": outside/y.lua` + tail,
+		`repo/nginx.conf:7:1: include "/usr/*/*/*/*/*/*": /usr/*/*/*/*/*/*` + tail,
+	}
+	var got []string
+	for _, e := range cfg.Errors {
+		got = append(got, e.Error())
+		if strings.Contains(e.Error(), "hidden-name") {
+			t.Errorf("error names a file outside the roots: %v", e)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var files []string
+	for _, f := range cfg.Files {
+		files = append(files, f.Path)
+	}
+	if strings.Join(files, " ") != "repo/nginx.conf repo/conf.d/a.conf" || len(cfg.LuaFiles) != 1 {
+		t.Errorf("files read %v, Lua files %d", files, len(cfg.LuaFiles))
+	}
+	noToken(t, cfg)
+
+	// The main file itself, and the same tree through fs.FS.
+	cfg = LoadFile(filepath.Join(out, "secret.conf"), Options{Roots: []string{repo}})
+	if len(cfg.Errors) != 1 || !strings.HasSuffix(cfg.Errors[0].Msg, "is outside the checked tree ("+repo+"); not read: pass --allow-path to read it") {
+		t.Errorf("errors %v", cfg.Errors)
+	}
+	fsys := fstest.MapFS{
+		"repo/nginx.conf": {Data: []byte("include link.conf;\ninclude /etc/*.conf;\ninclude ok.conf;\n")},
+		"repo/link.conf":  {Data: []byte("../etc/x.conf"), Mode: fs.ModeSymlink},
+		"repo/ok.conf":    {Data: []byte("ok;\n")},
+		"etc/x.conf":      {Data: []byte("x;\n")},
+	}
+	cfg = Load(fsys, "repo/nginx.conf", Options{Roots: []string{"repo"}})
+	tail = " is outside the checked tree (repo); not read: pass --allow-path to read it"
+	if len(cfg.Errors) != 2 || cfg.Errors[0].Error() != `repo/nginx.conf:1:1: include "link.conf": repo/link.conf`+tail ||
+		cfg.Errors[1].Error() != `repo/nginx.conf:2:1: include "/etc/*.conf": /etc/*.conf`+tail || len(cfg.Files) != 2 {
+		t.Errorf("errors %v, %d files", cfg.Errors, len(cfg.Files))
+	}
+	// Without roots the library reads what nginx would.
+	cfg = Load(fsys, "repo/nginx.conf", Options{})
+	if len(cfg.Errors) != 0 || len(cfg.Files) != 4 {
+		t.Errorf("without roots: errors %v, %d files", cfg.Errors, len(cfg.Files))
+	}
+}
+
+// TestGlobSymlinkLoops: a glob does not descend into a link back to a
+// directory that holds it, which repeated the tree under every pattern
+// component (issue 14 item 5: "include /usr/*/*/*/*/*/*;"), roots or not.
+func TestGlobSymlinkLoops(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "sub/x.conf"), "x;\n")
+	for _, l := range []string{"sub/up", "sub/up2", "sub/here"} {
+		target := dir
+		if l == "sub/here" {
+			target = filepath.Join(dir, "sub")
+		}
+		if err := os.Symlink(target, filepath.Join(dir, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	main := filepath.Join(dir, "nginx.conf")
+	writeFile(t, main, "include sub/*/*/*/*/*/*/*.conf;\ninclude sub/*.conf;\n")
+	for _, opts := range []Options{{}, {Roots: []string{dir}}} {
+		cfg := loadBounded(t, main, opts)
+		if len(cfg.Errors) != 0 || len(cfg.Files) != 2 {
+			var files []string
+			for _, f := range cfg.Files {
+				files = append(files, f.Path)
+			}
+			t.Errorf("roots %v: errors %v, files read %v", opts.Roots, cfg.Errors, files)
+		}
+	}
 }

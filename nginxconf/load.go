@@ -21,6 +21,26 @@ const (
 	DefaultMaxFileSize     = 64 << 20
 	DefaultMaxIncludeDepth = 64
 	DefaultMaxFiles        = 10000
+	// DefaultMaxTotalBytes bounds the bytes of all files read in one
+	// load. The files stay in memory (File.Data) and their parse costs a
+	// few times their size, so this bounds the load's memory at a few
+	// gigabytes at worst, where one 6 MB file included 500 times took
+	// 2.9 GB. The largest real configurations are a few megabytes; the
+	// reference benchmark configuration (bench/, 128,000 lines) is about
+	// 5 MB, and 16 times it still fits.
+	DefaultMaxTotalBytes = 256 << 20
+	// DefaultMaxErrors bounds the errors kept per load: ten times what a
+	// reader goes through, where a hostile tree of 10,000 files with 100
+	// errors each printed a million lines.
+	DefaultMaxErrors = 1000
+)
+
+// Hard caps on the recursion limits: the loader follows includes, and
+// Walk and MarshalParseJSON descend into blocks, by recursion, whose
+// depth these bound far below the Go stack limit whatever Options say.
+const (
+	maxNestingCap      = 100_000
+	maxIncludeDepthCap = 10_000
 )
 
 // Options configures Load and LoadFile. Zero values select the defaults.
@@ -40,10 +60,29 @@ type Options struct {
 	MaxIncludeDepth int
 	// MaxFiles bounds the number of files (configuration and Lua) read.
 	MaxFiles int
-	// MaxNesting bounds block nesting within one file.
+	// MaxNesting bounds block nesting, counted across includes (a file
+	// included inside two blocks starts at depth two). Values above
+	// 100,000 are lowered to it.
 	MaxNesting int
 	// MaxDirectives bounds the directives of the whole configuration.
 	MaxDirectives int
+	// MaxTotalBytes bounds the bytes read in one load, all files
+	// together: a file counts again each time it is included again, and
+	// *_by_lua_file files count too. The include (or *_by_lua_file) that
+	// would pass it is a load error, and nothing is read after it.
+	MaxTotalBytes int64
+	// MaxErrors bounds the errors kept in Config.Errors (and in the
+	// files' Errors); one more error says how many were dropped.
+	MaxErrors int
+	// Roots, when not empty, confines reading to these directories:
+	// every file read (the main file, includes, glob matches,
+	// *_by_lua_file files) must lie inside one of them once symbolic
+	// links are resolved, and include globs do not list directories
+	// outside them. For Load they are paths in the fs.FS (relative ones
+	// from its root); for LoadFile paths of the operating system
+	// (relative ones from the working directory). When empty, any path
+	// is read.
+	Roots []string
 }
 
 func (o Options) withDefaults() Options {
@@ -62,6 +101,14 @@ func (o Options) withDefaults() Options {
 	if o.MaxDirectives <= 0 {
 		o.MaxDirectives = DefaultMaxDirectives
 	}
+	if o.MaxTotalBytes <= 0 {
+		o.MaxTotalBytes = DefaultMaxTotalBytes
+	}
+	if o.MaxErrors <= 0 {
+		o.MaxErrors = DefaultMaxErrors
+	}
+	o.MaxNesting = min(o.MaxNesting, maxNestingCap)
+	o.MaxIncludeDepth = min(o.MaxIncludeDepth, maxIncludeDepthCap)
 	return o
 }
 
@@ -108,6 +155,10 @@ func Load(fsys fs.FS, name string, opts Options) *Config {
 		}
 		return strings.TrimPrefix(a, "/")
 	})
+	l.realPath = func(a string) (string, error) { return fsRealPath(fsys, a) }
+	for _, r := range opts.Roots {
+		l.addRoot(r, "/"+strings.TrimPrefix(path.Clean("/"+r), "/"))
+	}
 	prefix := opts.Prefix
 	if prefix != "" && !strings.HasPrefix(prefix, "/") {
 		prefix = "/" + prefix
@@ -139,6 +190,15 @@ func LoadFile(p string, opts Options) *Config {
 		}
 		return a
 	})
+	l.realPath = func(a string) (string, error) {
+		r, err := filepath.EvalSymlinks(filepath.FromSlash(a))
+		return filepath.ToSlash(r), err
+	}
+	for _, r := range opts.Roots {
+		if ar, err := filepath.Abs(r); err == nil {
+			l.addRoot(r, filepath.ToSlash(ar))
+		}
+	}
 	prefix := opts.Prefix
 	if prefix != "" {
 		if ap, err := filepath.Abs(prefix); err == nil {
@@ -162,6 +222,82 @@ type loader struct {
 	tooMany  bool
 	// budget is what may still be parsed (MaxDirectives).
 	budget *budget
+	// realPath resolves the symbolic links of an absolute path.
+	realPath func(abs string) (string, error)
+	// roots are Options.Roots as absolute paths, each both as written
+	// and with its links resolved; rootNames are the roots as given, for
+	// messages.
+	roots     []string
+	rootNames []string
+	// bytes is what the files read so far hold (MaxTotalBytes);
+	// bytesOut is set once the limit was reached, after which nothing is
+	// read.
+	bytes    int64
+	bytesOut bool
+	// globEntries counts the directory entries include globs listed.
+	globEntries int
+}
+
+// addRoot adds a root given as name, at the absolute path abs.
+func (l *loader) addRoot(name, abs string) {
+	abs = path.Clean(abs)
+	l.rootNames = append(l.rootNames, name)
+	l.roots = append(l.roots, abs)
+	if r, err := l.realPath(abs); err == nil && r != abs {
+		l.roots = append(l.roots, r)
+	}
+}
+
+// root returns the root that holds the absolute path p, and whether one
+// does. With no roots every path is held, by "/".
+func (l *loader) root(p string) (string, bool) {
+	if len(l.roots) == 0 {
+		return "/", true
+	}
+	for _, r := range l.roots {
+		if within(p, r) {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// readErr is an error about the file at path, kept apart from the path so
+// that the path can be left out where it came from a file that failed to
+// parse.
+type readErr struct {
+	before, path, after string
+	// refused is set when the file was refused by a limit of ours (the
+	// roots, a credentials name, MaxTotalBytes), not by what nginx could
+	// read.
+	refused bool
+}
+
+func (e *readErr) Error() string { return e.before + e.path + e.after }
+
+// withoutPath is the error text with the path described instead of
+// named.
+func (e *readErr) withoutPath() string { return e.before + "the file" + e.after }
+
+// admit decides whether the file at abs may be read, before anything of
+// it is: inside the roots once its links are resolved, and not named like
+// a credentials file. A path whose links cannot be resolved (missing,
+// a loop) is left to the read, which reports it in the operating
+// system's words; linkErr is then the resolution's error.
+func (l *loader) admit(abs string) (err, linkErr error) {
+	real, linkErr := l.realPath(abs)
+	p := real
+	if linkErr != nil {
+		p = abs
+	}
+	r, ok := l.root(p)
+	if !ok {
+		return &readErr{path: l.display(abs), after: fmt.Sprintf(" is outside the checked tree (%s); not read: pass --allow-path to read it", strings.Join(l.rootNames, ", ")), refused: true}, linkErr
+	}
+	if credentialLike(strings.TrimPrefix(abs, r)) || credentialLike(strings.TrimPrefix(p, r)) {
+		return &readErr{before: "not read: ", path: l.display(abs), after: " looks like a credentials file", refused: true}, linkErr
+	}
+	return nil, linkErr
 }
 
 func newLoader(fsys fs.FS, opts Options, display func(string) string) *loader {
@@ -173,6 +309,7 @@ func newLoader(fsys fs.FS, opts Options, display func(string) string) *loader {
 		luaFiles: map[string]*File{},
 		luaErrs:  map[string]string{},
 		budget:   newBudget(opts.withDefaults().MaxDirectives),
+		realPath: func(a string) (string, error) { return path.Clean(a), nil },
 	}
 }
 
@@ -193,12 +330,12 @@ func (l *loader) load(mainAbs, prefix string) *Config {
 		c.Errors = append(c.Errors, &Error{Pos: Pos{File: l.display(mainAbs)}, Msg: msg})
 		return c
 	}
-	c.Main = l.parse(mainAbs, data, nil)
+	c.Main = l.parse(mainAbs, data, nil, 0)
 	l.finish()
 	return c
 }
 
-// finish gathers and sorts the errors.
+// finish gathers and sorts the errors, and keeps the first MaxErrors.
 func (l *loader) finish() {
 	c := l.cfg
 	order := make(map[string]int, len(c.Files))
@@ -213,6 +350,31 @@ func (l *loader) finish() {
 		}
 		return a.Offset < b.Offset
 	})
+	limit := l.opts.MaxErrors
+	if len(c.Errors) <= limit {
+		return
+	}
+	// The files' lists are cut to the errors kept, so that every output
+	// (the per-file errors of the parse JSON too) stays bounded; the note
+	// goes where the first dropped error was.
+	kept := make(map[*Error]bool, limit)
+	for _, e := range c.Errors[:limit] {
+		kept[e] = true
+	}
+	first := c.Errors[limit]
+	note := &Error{Pos: first.Pos, Msg: fmt.Sprintf("%d more errors are not reported (at most %d are kept)", len(c.Errors)-limit, limit)}
+	c.Errors = append(c.Errors[:limit:limit], note)
+	for _, f := range c.Files {
+		errs := f.Errors[:0]
+		for _, e := range f.Errors {
+			if kept[e] {
+				errs = append(errs, e)
+			} else if e == first {
+				errs = append(errs, note)
+			}
+		}
+		f.Errors = errs
+	}
 }
 
 // read returns the content of the file at abs, refusing what nginx could
@@ -222,11 +384,22 @@ func (l *loader) read(abs string) ([]byte, error) {
 	if err := l.countFile(); err != nil {
 		return nil, err
 	}
-	data, err := l.readFile(abs)
+	data, err := l.readFile(abs, l.charge)
 	if err == nil {
 		l.nfiles++
 	}
 	return data, err
+}
+
+// charge takes n bytes of the file at abs from MaxTotalBytes, in the
+// order nginx reads the files.
+func (l *loader) charge(abs string, n int64) error {
+	if l.bytes+n > l.opts.MaxTotalBytes {
+		l.bytesOut = true
+		return &readErr{path: l.display(abs), after: fmt.Sprintf(": not read: the files read would total %d bytes, over the limit of %d per load (--max-total-bytes); nothing more is read", l.bytes+n, l.opts.MaxTotalBytes), refused: true}
+	}
+	l.bytes += n
+	return nil
 }
 
 // countFile refuses one more file past MaxFiles.
@@ -238,19 +411,30 @@ func (l *loader) countFile() error {
 	return nil
 }
 
-// readFile is read without the file count: it touches no loader state,
-// so prefetch workers call it concurrently.
-func (l *loader) readFile(abs string) ([]byte, error) {
-	name := strings.TrimPrefix(path.Clean(abs), "/")
+// readFile is read without the file count. It charges the file's size
+// through charge before reading it, and otherwise touches no loader
+// state, so prefetch workers call it concurrently.
+func (l *loader) readFile(abs string, charge func(abs string, n int64) error) ([]byte, error) {
+	abs = path.Clean(abs)
+	name := strings.TrimPrefix(abs, "/")
 	if name == "" {
 		name = "."
 	}
 	if !fs.ValidPath(name) {
-		return nil, fmt.Errorf("invalid path %q", short(abs))
+		return nil, &readErr{before: "invalid path ", path: l.display(abs)}
+	}
+	refused, linkErr := l.admit(abs)
+	if refused != nil {
+		return nil, refused
 	}
 	fi, err := fs.Stat(l.fsys, name)
 	if err != nil {
 		return nil, l.cleanErr(abs, err)
+	}
+	if linkErr != nil {
+		// The links did not resolve yet the file is there: it changed
+		// meanwhile, and what it is now was not checked.
+		return nil, l.cleanErr(abs, linkErr)
 	}
 	if !fi.Mode().IsRegular() {
 		kind := "not a regular file"
@@ -264,10 +448,13 @@ func (l *loader) readFile(abs string) ([]byte, error) {
 		case fi.Mode()&fs.ModeSocket != 0:
 			kind = "is a socket"
 		}
-		return nil, fmt.Errorf("%s: %s", l.display(abs), kind)
+		return nil, &readErr{path: l.display(abs), after: ": " + kind}
 	}
 	if fi.Size() > l.opts.MaxFileSize {
-		return nil, fmt.Errorf("%s: file too large (%d bytes, limit %d)", l.display(abs), fi.Size(), l.opts.MaxFileSize)
+		return nil, &readErr{path: l.display(abs), after: fmt.Sprintf(": file too large (%d bytes, limit %d)", fi.Size(), l.opts.MaxFileSize)}
+	}
+	if err := charge(abs, fi.Size()); err != nil {
+		return nil, err
 	}
 	f, err := l.fsys.Open(name)
 	if err != nil {
@@ -292,14 +479,19 @@ func (l *loader) readFile(abs string) ([]byte, error) {
 		}
 	}
 	if int64(len(data)) > l.opts.MaxFileSize {
-		return nil, fmt.Errorf("%s: file too large (limit %d bytes)", l.display(abs), l.opts.MaxFileSize)
+		return nil, &readErr{path: l.display(abs), after: fmt.Sprintf(": file too large (limit %d bytes)", l.opts.MaxFileSize)}
 	}
 	if int64(len(data)) != fi.Size() {
 		// procfs and sysfs files report a size unrelated to their content
 		// (0 for /proc/self/environ, 4096 in /sys), and a file being
 		// rewritten changes size: neither is a configuration to lint, and
 		// the former is where a hostile include would find secrets.
-		return nil, fmt.Errorf("%s: file size changed while reading (%d bytes reported, %d read): not a regular configuration file (a /proc or /sys file?) or modified meanwhile", l.display(abs), fi.Size(), len(data))
+		return nil, &readErr{path: l.display(abs), after: fmt.Sprintf(": file size changed while reading (%d bytes reported, %d read): not a regular configuration file (a /proc or /sys file?) or modified meanwhile", fi.Size(), len(data))}
+	}
+	if looksBinary(data) {
+		// Nothing of it is quoted: a binary is no configuration, and
+		// its bytes could be anything (a key, a database).
+		return nil, &readErr{path: l.display(abs), after: ": binary file, not read"}
 	}
 	return data, nil
 }
@@ -309,15 +501,16 @@ func (l *loader) readFile(abs string) ([]byte, error) {
 func (l *loader) cleanErr(abs string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", l.display(abs), pe.Err)
+		err = pe.Err
 	}
-	return err
+	return &readErr{path: l.display(abs), after: ": " + err.Error()}
 }
 
-// parse parses one configuration file and then, in document order, the
+// parse parses one configuration file, whose top level lies inside depth
+// blocks of the files that include it, and then, in document order, the
 // includes and Lua files it names.
-func (l *loader) parse(abs string, data []byte, from *Directive) *File {
-	f := &File{Path: l.display(abs), AbsPath: abs, Data: data, IncludedFrom: from}
+func (l *loader) parse(abs string, data []byte, from *Directive, depth int) *File {
+	f := &File{Path: l.display(abs), AbsPath: abs, Data: data, IncludedFrom: from, depth: depth}
 	l.cfg.Files = append(l.cfg.Files, f)
 	parseFile(f, sourceOf(data), l.opts.MaxNesting, l.budget)
 	return l.follow(f)
@@ -333,12 +526,16 @@ func sourceOf(data []byte) string { return unsafe.String(unsafe.SliceData(data),
 func (l *loader) follow(f *File) *File {
 	l.chain = append(l.chain, f)
 	defer func() { l.chain = l.chain[:len(l.chain)-1] }()
-	for d := range allDirectives(f.Directives) {
+	// A file with syntax errors may be no configuration at all (a
+	// secret included by mistake or on purpose): its words, the paths it
+	// names among them, are not echoed.
+	tainted := len(f.Errors) > 0
+	for d, depth := range allDirectives(f.Directives) {
 		switch {
 		case d.Name == "include":
-			l.include(f, d)
+			l.include(f, d, f.depth+depth, tainted)
 		case d.Lua != nil && d.Lua.Origin == LuaFile:
-			l.luaFile(d.Lua)
+			l.luaFile(f, d, tainted)
 		}
 	}
 	return f
@@ -348,40 +545,69 @@ func (l *loader) errorAt(f *File, pos Pos, format string, args ...any) {
 	f.addError(pos, fmt.Sprintf(format, args...))
 }
 
+// argText is how an error shows the path argument p of a directive: quoted
+// (cut to 64 bytes), unless its file failed to parse.
+func argText(p string, tainted bool) string {
+	if tainted {
+		return quoteWord(p)
+	}
+	return fmt.Sprintf("%q", short(p))
+}
+
+// errText is err's text, without the path it names when that path comes
+// from a file that failed to parse.
+func errText(err error, tainted bool) string {
+	var re *readErr
+	if tainted && errors.As(err, &re) {
+		return re.withoutPath()
+	}
+	return err.Error()
+}
+
 // include follows an include directive as ngx_conf_include does: the path
 // is made absolute against the configuration prefix (the main file's
 // directory, ngx_conf_full_name with conf_prefix), a path with any of "*?["
 // is a glob whose empty result is fine (GLOB_NOMATCH with gl.test = 1), and
-// anything else must open.
-func (l *loader) include(f *File, d *Directive) {
+// anything else must open. The included files lie inside depth blocks.
+func (l *loader) include(f *File, d *Directive, depth int, tainted bool) {
 	if len(d.Args) != 1 || d.HasBlock {
 		l.errorAt(f, d.Pos, "invalid number of arguments in \"include\" directive")
 		return
 	}
-	if l.budget.exhausted {
+	if l.budget.exhausted || l.bytesOut {
 		return // the limit was reported where it was reached
 	}
 	name := d.Args[0].Value
+	arg := argText(name, tainted)
 	abs := name
 	if !strings.HasPrefix(abs, "/") {
 		abs = l.cfg.ConfPrefix + "/" + abs
 	}
 	if !strings.ContainsAny(abs, "*?[") {
-		l.includeOne(f, d, path.Clean(abs), nil)
+		l.includeOne(f, d, path.Clean(abs), nil, depth, arg, tainted)
 		return
 	}
-	matches, err := globFS(l.fsys, abs)
+	matches, outside, err := l.glob(abs)
 	if err != nil {
-		l.errorAt(f, d.Pos, "include %q: glob: %v", short(name), err)
+		l.errorAt(f, d.Pos, "include %s: glob: %v", arg, err)
 		return
 	}
-	ahead := l.prefetch(matches)
+	if outside {
+		// Only the pattern is named, as the configuration wrote it:
+		// the names outside the roots were not even listed.
+		what := arg
+		if !tainted {
+			what = short(name)
+		}
+		l.errorAt(f, d.Pos, "include %s: %s is outside the checked tree (%s); not read: pass --allow-path to read it", arg, what, strings.Join(l.rootNames, ", "))
+	}
+	ahead := l.prefetch(matches, depth)
 	defer ahead.wait()
 	for _, m := range matches {
-		if l.tooMany {
+		if l.tooMany || l.bytesOut {
 			break
 		}
-		l.includeOne(f, d, m, ahead.get(m))
+		l.includeOne(f, d, m, ahead.get(m), depth, arg, tainted)
 	}
 }
 
@@ -415,6 +641,10 @@ func (p *prefetched) wait() {
 	}
 }
 
+// errAhead is a prefetch worker's refusal of a file that the bytes left
+// in MaxTotalBytes may not cover: the loader reads it in order.
+var errAhead = errors.New("not read ahead")
+
 // prefetch reads and parses the files an include glob matched on every
 // processor, ahead of the loader, which still takes them one by one in
 // glob order (includeOne): sites-enabled/*.conf with hundreds of files is
@@ -423,8 +653,8 @@ func (p *prefetched) wait() {
 // so the result is used only when the file used less than what remains
 // when its turn comes, where a sequential parse would have made the same
 // tree; otherwise it is parsed again in order. The work ahead is bounded
-// by the remaining file count and directive budget.
-func (l *loader) prefetch(paths []string) *prefetched {
+// by the remaining file count, directive budget and bytes.
+func (l *loader) prefetch(paths []string, depth int) *prefetched {
 	paths = paths[:min(len(paths), l.opts.MaxFiles-l.nfiles)]
 	workers := min(runtime.GOMAXPROCS(0), len(paths))
 	if workers < 2 || l.budget.exhausted {
@@ -435,6 +665,14 @@ func (l *loader) prefetch(paths []string) *prefetched {
 		p.files[abs] = &parsedAhead{done: make(chan struct{})}
 	}
 	remD, remA := l.budget.directives, l.budget.args
+	remB := l.opts.MaxTotalBytes - l.bytes
+	var reserved atomic.Int64 // bytes read ahead so far
+	reserve := func(_ string, n int64) error {
+		if reserved.Add(n) > remB {
+			return errAhead
+		}
+		return nil
+	}
 	var spent atomic.Int64 // directives parsed ahead so far
 	var next atomic.Int64  // index of the next path to take
 	for range workers {
@@ -446,7 +684,7 @@ func (l *loader) prefetch(paths []string) *prefetched {
 				}
 				pa := p.files[paths[i]]
 				if spent.Load() <= int64(remD) {
-					l.parseAhead(paths[i], pa, remD, remA)
+					l.parseAhead(paths[i], pa, remD, remA, depth, reserve)
 					spent.Add(int64(pa.usedD))
 				}
 				close(pa.done)
@@ -458,21 +696,24 @@ func (l *loader) prefetch(paths []string) *prefetched {
 
 // parseAhead reads and parses abs with a private budget of remD
 // directives and remA arguments. It touches no loader state.
-func (l *loader) parseAhead(abs string, pa *parsedAhead, remD, remA int) {
-	data, err := l.readFile(abs)
+func (l *loader) parseAhead(abs string, pa *parsedAhead, remD, remA, depth int, reserve func(string, int64) error) {
+	data, err := l.readFile(abs, reserve)
+	if err == errAhead {
+		return // skipped: read in order
+	}
 	if err != nil {
 		pa.err = err
 		return
 	}
 	b := &budget{directives: remD, args: remA, maxDirectives: l.budget.maxDirectives, maxArgs: l.budget.maxArgs}
-	f := &File{Path: l.display(abs), AbsPath: abs, Data: data}
+	f := &File{Path: l.display(abs), AbsPath: abs, Data: data, depth: depth}
 	parseFile(f, sourceOf(data), l.opts.MaxNesting, b)
 	pa.f, pa.usedD, pa.usedA, pa.exhausted = f, remD-b.directives, remA-b.args, b.exhausted
 }
 
 // readParsed is includeOne's read and parse of abs, taking the prefetched
 // result pa (may be nil) when it is what a parse in order would give.
-func (l *loader) readParsed(abs string, d *Directive, pa *parsedAhead) (*File, error) {
+func (l *loader) readParsed(abs string, d *Directive, pa *parsedAhead, depth int) (*File, error) {
 	if pa != nil {
 		<-pa.done
 	}
@@ -481,7 +722,7 @@ func (l *loader) readParsed(abs string, d *Directive, pa *parsedAhead) (*File, e
 		if err != nil {
 			return nil, err
 		}
-		return l.parse(abs, data, d), nil
+		return l.parse(abs, data, d, depth), nil
 	}
 	if err := l.countFile(); err != nil {
 		return nil, err
@@ -489,10 +730,13 @@ func (l *loader) readParsed(abs string, d *Directive, pa *parsedAhead) (*File, e
 	if pa.err != nil {
 		return nil, pa.err
 	}
+	if err := l.charge(abs, int64(len(pa.f.Data))); err != nil {
+		return nil, err
+	}
 	l.nfiles++
 	b := l.budget
 	if pa.exhausted || b.exhausted || pa.usedD > b.directives || pa.usedA > b.args {
-		return l.parse(abs, pa.f.Data, d), nil // the limit falls in this file
+		return l.parse(abs, pa.f.Data, d, depth), nil // the limit falls in this file
 	}
 	b.directives -= pa.usedD
 	b.args -= pa.usedA
@@ -502,10 +746,15 @@ func (l *loader) readParsed(abs string, d *Directive, pa *parsedAhead) (*File, e
 	return l.follow(f), nil
 }
 
-func (l *loader) includeOne(f *File, d *Directive, abs string, pa *parsedAhead) {
+// includeOne reads the file abs for the include d of f; arg is how
+// errors show d's argument.
+func (l *loader) includeOne(f *File, d *Directive, abs string, pa *parsedAhead, depth int, arg string, tainted bool) {
 	if l.tooMany {
-		l.errorAt(f, d.Pos, "include %q not read: more than %d files", short(d.Arg(0)), l.opts.MaxFiles)
+		l.errorAt(f, d.Pos, "include %s not read: more than %d files", arg, l.opts.MaxFiles)
 		return
+	}
+	if l.bytesOut {
+		return // reported where the limit was reached
 	}
 	for k, cf := range l.chain {
 		if cf.AbsPath == abs {
@@ -524,22 +773,26 @@ func (l *loader) includeOne(f *File, d *Directive, abs string, pa *parsedAhead) 
 		}
 	}
 	if len(l.chain) > l.opts.MaxIncludeDepth {
-		l.errorAt(f, d.Pos, "include %q: includes nested more than %d deep", short(d.Arg(0)), l.opts.MaxIncludeDepth)
+		l.errorAt(f, d.Pos, "include %s: includes nested more than %d deep", arg, l.opts.MaxIncludeDepth)
 		return
 	}
-	inc, err := l.readParsed(abs, d, pa)
+	inc, err := l.readParsed(abs, d, pa, depth)
 	if err != nil {
-		l.errorAt(f, d.Pos, "include %q: %v", short(d.Arg(0)), err)
+		l.errorAt(f, d.Pos, "include %s: %s", arg, errText(err, tainted))
 		return
 	}
 	d.Included = append(d.Included, inc)
 }
 
-// luaFile reads the file of a *_by_lua_file directive. Relative paths are
-// rebased on the nginx prefix as ngx_http_lua_rebase_path does
+// luaFile reads the file of the *_by_lua_file directive d of f. Relative
+// paths are rebased on the nginx prefix as ngx_http_lua_rebase_path does
 // (ngx_get_full_name with cycle->prefix); paths with variables are
-// evaluated per request by lua-nginx-module and are left unresolved.
-func (l *loader) luaFile(c *LuaChunk) {
+// evaluated per request by lua-nginx-module and are left unresolved. A
+// file that cannot be read is the chunk's LoadError, since nginx fails
+// only when the phase runs; one refused by a limit of ours (the roots,
+// a credentials name, MaxTotalBytes) is also a load error at d.
+func (l *loader) luaFile(f *File, d *Directive, tainted bool) {
+	c := d.Lua
 	if c.Unresolved {
 		return
 	}
@@ -557,10 +810,22 @@ func (l *loader) luaFile(c *LuaChunk) {
 		c.LoadError = msg
 		return
 	}
+	if l.bytesOut {
+		c.LoadError = fmt.Sprintf("not read: the files read reached the limit of %d bytes per load (--max-total-bytes) before it", l.opts.MaxTotalBytes)
+		return
+	}
 	data, err := l.read(abs)
 	if err != nil {
-		c.LoadError = fmt.Sprintf("cannot read Lua file %s: %v", l.display(abs), err)
+		what, msg := c.Path, errText(err, tainted)
+		if tainted {
+			what = quoteWord(c.Path)
+		}
+		c.LoadError = fmt.Sprintf("cannot read Lua file %s: %s", what, msg)
 		l.luaErrs[abs] = c.LoadError
+		var re *readErr
+		if errors.As(err, &re) && re.refused {
+			l.errorAt(f, d.Pos, "Lua file %s: %s", argText(d.Args[luaArgIndex(d.Name)].Value, tainted), msg)
+		}
 		return
 	}
 	lf := &File{Path: l.display(abs), AbsPath: abs, Data: data}
@@ -576,11 +841,21 @@ func (l *loader) setLua(c *LuaChunk, lf *File) {
 	c.End = lf.PosAt(len(lf.Data))
 }
 
-// globFS expands an absolute glob pattern over fsys like glob(3) with no
-// flags, as ngx_open_glob calls it: matches are sorted bytewise (nginx runs
-// in the C locale), and a name starting with '.' is only matched by a
-// pattern component that itself starts with '.'.
-func globFS(fsys fs.FS, pattern string) ([]string, error) {
+// maxGlobEntries bounds the directory entries the include globs of one
+// load list: "include /usr/*/*/*/*/*/*;" listed millions.
+const maxGlobEntries = 200_000
+
+// glob expands an absolute glob pattern over the loader's fs.FS like
+// glob(3) with no flags, as ngx_open_glob calls it: matches are sorted
+// bytewise (nginx runs in the C locale), and a name starting with '.' is
+// only matched by a pattern component that itself starts with '.'. Unlike
+// glob(3) it does not descend into a symbolic link to a directory that
+// holds it (a loop that would repeat the tree under every pattern
+// component), and with roots it lists no directory outside them
+// (outside reports that one was left out); an ancestor of a root is not
+// listed either, only the roots' own path components below it are
+// matched.
+func (l *loader) glob(pattern string) (matches []string, outside bool, err error) {
 	comps := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
 	cur := []string{""} // directories matched so far ("" is the root)
 	for ci, comp := range comps {
@@ -593,7 +868,7 @@ func globFS(fsys fs.FS, pattern string) ([]string, error) {
 			for _, dir := range cur {
 				p := join(dir, unescapeGlob(comp))
 				if last {
-					if _, err := fs.Stat(fsys, p); err == nil {
+					if _, err := fs.Stat(l.fsys, p); err == nil {
 						next = append(next, p)
 					}
 				} else {
@@ -605,13 +880,11 @@ func globFS(fsys fs.FS, pattern string) ([]string, error) {
 		}
 		goPat := strings.ReplaceAll(comp, "[!", "[^")
 		for _, dir := range cur {
-			name := dir
-			if name == "" {
-				name = "."
-			}
-			ents, err := fs.ReadDir(fsys, name)
-			if err != nil {
-				continue // glob(3) skips unreadable directories
+			ents, out := l.listDir(dir)
+			outside = outside || out
+			l.globEntries += len(ents)
+			if l.globEntries > maxGlobEntries {
+				return nil, outside, fmt.Errorf("include globs listed more than %d directory entries in this load; not read", maxGlobEntries)
 			}
 			for _, e := range ents {
 				n := e.Name()
@@ -626,12 +899,18 @@ func globFS(fsys fs.FS, pattern string) ([]string, error) {
 				if !ok {
 					continue
 				}
-				if !last && !e.IsDir() {
-					if fi, err := fs.Stat(fsys, join(dir, n)); err != nil || !fi.IsDir() {
+				child := join(dir, n)
+				if !last {
+					if !e.IsDir() {
+						if fi, err := fs.Stat(l.fsys, child); err != nil || !fi.IsDir() {
+							continue
+						}
+					}
+					if e.Type()&fs.ModeSymlink != 0 && l.linksBack(dir, child) {
 						continue
 					}
 				}
-				next = append(next, join(dir, n))
+				next = append(next, child)
 			}
 		}
 		cur = next
@@ -644,7 +923,63 @@ func globFS(fsys fs.FS, pattern string) ([]string, error) {
 		}
 		out = append(out, "/"+m)
 	}
-	return out, nil
+	return out, outside, nil
+}
+
+// listDir lists the directory dir (fs-relative, "" for the root) for
+// glob. With roots, a directory outside them is not listed (outside is
+// set), and one that holds roots yields only the names leading to them.
+func (l *loader) listDir(dir string) (ents []fs.DirEntry, outside bool) {
+	name := dir
+	if name == "" {
+		name = "."
+	}
+	if len(l.roots) > 0 {
+		real, err := l.realPath("/" + dir)
+		if err != nil {
+			return nil, false // glob(3) skips what it cannot read
+		}
+		if _, ok := l.root(real); !ok {
+			seen := map[string]bool{}
+			for _, r := range l.roots {
+				if !within(r, real) {
+					continue
+				}
+				n, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(r, real), "/"), "/")
+				if seen[n] {
+					continue
+				}
+				seen[n] = true
+				if fi, err := fs.Stat(l.fsys, join(dir, n)); err == nil {
+					ents = append(ents, fs.FileInfoToDirEntry(fi))
+				}
+			}
+			if len(ents) == 0 {
+				return nil, true
+			}
+			sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+			return ents, false
+		}
+	}
+	ents, err := fs.ReadDir(l.fsys, name)
+	if err != nil {
+		return nil, false // glob(3) skips unreadable directories
+	}
+	return ents, false
+}
+
+// linksBack reports whether child, a symbolic link in dir, leads to dir
+// or to a directory that holds it: descending would repeat the tree.
+func (l *loader) linksBack(dir, child string) bool {
+	rc, err := l.realPath("/" + child)
+	if err != nil {
+		return true
+	}
+	rd, err := l.realPath("/" + dir)
+	if err != nil {
+		return true
+	}
+	return within(rd, rc)
 }
 
 func join(dir, name string) string {

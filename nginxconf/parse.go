@@ -59,7 +59,10 @@ type parser struct {
 	lineStart int
 
 	maxNesting int
-	budget     *budget
+	// base is the number of blocks around the file's top level, in the
+	// files that include it: nesting is counted across includes.
+	base   int
+	budget *budget
 
 	args    []Arg // the statement being read (scratch)
 	argSlab []Arg // backing store for directives' Args
@@ -81,11 +84,12 @@ func ParseString(name, src string) *File {
 }
 
 // allDirectives yields ds and their block children in document order,
-// without recursion (blocks may nest deeply) and without building a list
-// (the loader walks every file once, and a list of every directive of a
-// large configuration was megabytes of garbage).
-func allDirectives(ds []*Directive) iter.Seq[*Directive] {
-	return func(yield func(*Directive) bool) {
+// each with the number of blocks around it within ds, without recursion
+// (blocks may nest deeply) and without building a list (the loader walks
+// every file once, and a list of every directive of a large
+// configuration was megabytes of garbage).
+func allDirectives(ds []*Directive) iter.Seq2[*Directive, int] {
+	return func(yield func(*Directive, int) bool) {
 		type frame struct {
 			ds []*Directive
 			i  int
@@ -99,7 +103,7 @@ func allDirectives(ds []*Directive) iter.Seq[*Directive] {
 			}
 			d := top.ds[top.i]
 			top.i++
-			if !yield(d) {
+			if !yield(d, len(stack)-1) {
 				return
 			}
 			if len(d.Block) > 0 {
@@ -119,7 +123,7 @@ func parseFile(f *File, src string, maxNesting int, b *budget) {
 	if b.exhausted {
 		return // a limit was reached in an earlier file
 	}
-	p := &parser{f: f, src: src, line: 1, maxNesting: maxNesting, budget: b}
+	p := &parser{f: f, src: src, line: 1, maxNesting: maxNesting, base: f.depth, budget: b}
 	p.run()
 }
 
@@ -177,7 +181,7 @@ func (p *parser) newDirective(parent *Directive) *Directive {
 		copy(d.Args, a[1:])
 	}
 	if !utf8.ValidString(d.Name) {
-		p.errorf(d.Pos, "directive name %q is not valid UTF-8", short(d.Name))
+		p.errorf(d.Pos, "directive name %s is not valid UTF-8", quoteWord(d.Name))
 	}
 	return d
 }
@@ -227,7 +231,7 @@ func (p *parser) run() {
 			if strings.HasSuffix(d.Name, "_by_lua_block") {
 				// ngx_conf_handler: a NGX_CONF_BLOCK directive must be
 				// followed by '{'.
-				p.errorf(d.Pos, "directive %q has no opening \"{\"", short(d.Name))
+				p.errorf(d.Pos, "directive %s has no opening \"{\"", quoteWord(d.Name))
 			}
 			p.attachLuaArg(d)
 		case endOpen:
@@ -242,8 +246,12 @@ func (p *parser) run() {
 				}
 				continue
 			}
-			if len(stack) >= p.maxNesting {
-				p.errorf(d.BlockOpen, "blocks nested more than %d levels deep; the rest of the file is not parsed", p.maxNesting)
+			if p.base+len(stack) >= p.maxNesting {
+				if p.base > 0 {
+					p.errorf(d.BlockOpen, "blocks nested more than %d levels deep, counting the %d blocks around the include of this file; the rest of the file is not parsed", p.maxNesting, p.base)
+				} else {
+					p.errorf(d.BlockOpen, "blocks nested more than %d levels deep; the rest of the file is not parsed", p.maxNesting)
+				}
 				d.End = p.f.PosAt(len(p.src))
 				unclosed()
 				return
@@ -279,7 +287,7 @@ func (p *parser) run() {
 			}
 			if len(stack) > 0 {
 				top := stack[len(stack)-1]
-				p.errorf(top.BlockOpen, "unexpected end of file, expecting \"}\": block %q opened here is not closed", short(top.Name))
+				p.errorf(top.BlockOpen, "unexpected end of file, expecting \"}\": block %s opened here is not closed", quoteWord(top.Name))
 				unclosed()
 			}
 			return
@@ -315,7 +323,7 @@ func (p *parser) readStatement() (end, off int) {
 		}
 		if i >= n {
 			if len(p.args) > 0 {
-				p.errorf(p.args[0].Pos, "unexpected end of file, expecting \";\" or \"}\": directive %q is not terminated", short(p.args[0].Value))
+				p.errorf(p.args[0].Pos, "unexpected end of file, expecting \";\" or \"}\": directive %s is not terminated", quoteWord(p.args[0].Value))
 			}
 			p.i = n
 			return endEOF, n
@@ -335,7 +343,7 @@ func (p *parser) readStatement() (end, off int) {
 			return endOpen, i
 		case '}':
 			if len(p.args) > 0 {
-				p.errorf(p.pos(i), "unexpected \"}\": directive %q is not terminated by \";\"", short(p.args[0].Value))
+				p.errorf(p.pos(i), "unexpected \"}\": directive %s is not terminated by \";\"", quoteWord(p.args[0].Value))
 			}
 			p.i = i + 1
 			return endClose, i
@@ -493,11 +501,12 @@ func (p *parser) checkTokenLen(start, reset int, what string) {
 // maxQuoted is how much of a word from the file an error message quotes.
 const maxQuoted = 64
 
-// short cuts a word from the file for quoting in an error message. Errors
-// are printed in CI logs, which are public: a file that is not a
-// configuration (an include of /etc/shadow, a key) must not be echoed
-// whole, and a 10 MB one-word line must not become a 10 MB message. The
-// position says where the rest is.
+// short cuts a path from a configuration that parsed for quoting in an
+// error message: a 10 MB one-word line must not become a 10 MB message.
+// The position says where the rest is. Words of a file that failed to
+// parse go through quoteWord instead, which quotes only directive-like
+// names: errors are printed in CI logs, which are public, and a file that
+// is not a configuration (an include of a key) must not be echoed.
 func short(s string) string {
 	if len(s) <= maxQuoted {
 		return s
@@ -626,7 +635,7 @@ func (p *parser) attachLuaArg(d *Directive) {
 func (p *parser) luaBlock(d *Directive, start int) bool {
 	res := scanLuaBlock(p.src, start)
 	if res.end < 0 {
-		msg := fmt.Sprintf("unexpected end of file, expecting \"}\" to close the Lua code of %q", short(d.Name))
+		msg := fmt.Sprintf("unexpected end of file, expecting \"}\" to close the Lua code of %s", quoteWord(d.Name))
 		switch {
 		case res.openOff >= 0:
 			msg += fmt.Sprintf(": unterminated %s started at %s", res.openKind, lineCol(p.f.PosAt(res.openOff)))
