@@ -809,3 +809,25 @@ func TestGlobSymlinkLoops(t *testing.T) {
 		}
 	}
 }
+
+// TestNestingCap: a MaxNesting far above what the Go stack allows for the
+// recursive walks is lowered to maxNestingCap, so 200,000 nested blocks
+// end in the nesting error, and Walk, the model and the parse JSON run
+// on what was kept (issue 14 item 6).
+func TestNestingCap(t *testing.T) {
+	const n = 2 * maxNestingCap
+	src := strings.Repeat("a {", n) + strings.Repeat("}", n)
+	cfg := Load(fstest.MapFS{"nginx.conf": {Data: []byte(src)}}, "nginx.conf", Options{MaxNesting: 1 << 40})
+	if len(cfg.Errors) != 1 || !strings.Contains(cfg.Errors[0].Msg, fmt.Sprintf("nested more than %d levels", maxNestingCap)) {
+		t.Fatalf("errors %v", cfg.Errors)
+	}
+	deepest := 0
+	cfg.Walk(func(_ *Directive, parents []*Directive) bool { deepest = max(deepest, len(parents)); return true })
+	if deepest != maxNestingCap {
+		t.Errorf("deepest block %d", deepest)
+	}
+	BuildModel(cfg)
+	if _, err := cfg.MarshalParseJSON(); err != nil {
+		t.Fatal(err)
+	}
+}
