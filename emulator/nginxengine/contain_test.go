@@ -321,3 +321,30 @@ func TestRunParentRefusesSymlink(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvironmentScrubbed: nginx, and the configuration's Lua, do not see
+// the runner's environment (CI secrets live there); init_by_lua runs
+// before nginx clears its own environ (ngx_set_environment), so it would.
+func TestEnvironmentScrubbed(t *testing.T) {
+	b := realNginx(t)
+	t.Setenv("NGXLINT_TEST_CANARY", "secret-canary")
+	conf := strings.Replace(seedConf, "http {", `http {
+    init_by_lua_block {
+        local f = io.open(ngx.config.prefix() .. "env.txt", "w")
+        f:write(tostring(os.getenv("NGXLINT_TEST_CANARY")), " ", tostring(os.getenv("PATH") ~= nil))
+        f:close()
+    }`, 1)
+	sc := seedScenario(conf)
+	sc.Requests = sc.Requests[:1]
+	var seen string
+	_, err := b.run(context.Background(), sc, hooks{started: func(_ int, dir string) {
+		data, _ := os.ReadFile(filepath.Join(dir, "prefix", "env.txt"))
+		seen = string(data)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != "nil true" {
+		t.Errorf("init_by_lua saw canary and PATH as %q, want \"nil true\"", seen)
+	}
+}

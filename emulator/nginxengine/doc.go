@@ -40,6 +40,9 @@
 // killed at the end; on Linux this process is a child subreaper during
 // runs (prctl PR_SET_CHILD_SUBREAPER), so a descendant that left the
 // session (setsid, a double fork) is reparented here and killed too.
+// nginx gets only PATH, TZ, LANG, LC_ALL and LD_LIBRARY_PATH of the
+// caller's environment, so the configuration's Lua cannot read a CI job's
+// secrets from it (files it can read are another matter, see above).
 // Every run's directory is <TMPDIR>/ngxlint-<uid>/run-<pid>-<random>
 // (the parent is 0700 and must belong to the user); it is removed at the
 // end, and a run removes those of dead runs (a previous ngxlint killed

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -22,12 +23,35 @@ import (
 // Setsid is set.)
 func setGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Env = nginxEnv(os.Environ())
 	setParentDeath(cmd.SysProcAttr)
 	cmd.Cancel = func() error {
 		killGroup(cmd)
 		return nil
 	}
 	cmd.WaitDelay = 2 * time.Second
+}
+
+// nginxEnv keeps of the caller's environment only what nginx and the
+// dynamic loader need. The rest (a CI job's tokens among it) must not
+// reach the configuration: init_by_lua runs while nginx's environ is
+// still whole (ngx_set_environment trims it to TZ and the env directives
+// only when the process cycle starts), and an `env NAME;` directive would
+// hand any variable to the workers' Lua.
+func nginxEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "PATH", "TZ", "LANG", "LC_ALL", "LD_LIBRARY_PATH":
+			out = append(out, kv)
+		}
+	}
+	if out == nil {
+		// A nil Env would mean "inherit everything".
+		out = []string{}
+	}
+	return out
 }
 
 // killGroup sends SIGKILL to cmd's process group. It is safe to call on a
