@@ -83,10 +83,13 @@ func writeBaseline(path string, r *checkReport) error {
 		return err
 	}
 	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
+	st, err := os.Stat(path)
+	if err == nil {
 		mode = st.Mode().Perm()
+	} else {
+		st = nil
 	}
-	return writeFileAtomic(path, buf.Bytes(), mode, nil)
+	return writeFileAtomic(path, buf.Bytes(), mode, st, nil)
 }
 
 func readBaseline(path string) (map[analyzer.Fingerprint]bool, error) {

@@ -53,6 +53,7 @@ type checkFlags struct {
 	engine                                  string
 	upgradeTo                               string
 	limits                                  nginxconf.Options
+	allowPaths                              allowFlag
 }
 
 // settingsFlag collects repeated --set key=value.
@@ -75,6 +76,8 @@ type checkUnit struct {
 	path string
 	fc   *fileConfig
 	cfg  *nginxconf.Config
+	// writeRoots are the directories --fix may write (tree.go).
+	writeRoots []string
 }
 
 // newCheckFlagSet declares check's flags into f (the action.yml test reads
@@ -83,7 +86,7 @@ func (c *Command) newCheckFlagSet(f *checkFlags) *flag.FlagSet {
 	f.settings = settingsFlag{}
 	fs := c.newFlagSet("check", checkUsage)
 	f.register(fs)
-	registerLimitFlags(fs, &f.limits)
+	registerLimitFlags(fs, &f.limits, &f.allowPaths)
 	fs.StringVar(&f.format, "format", "text", "output format: "+strings.Join(checkFormats, ", "))
 	fs.StringVar(&f.failOn, "fail-on", "warning", "lowest severity that fails the run: info, warning or error")
 	fs.StringVar(&f.enable, "enable", "", "comma-separated rules to run (IDs, slugs or prefixes like LUA2*); default all")
@@ -99,7 +102,7 @@ func (c *Command) newCheckFlagSet(f *checkFlags) *flag.FlagSet {
 	fs.BoolVar(&f.fix, "fix", false, "apply the safe suggested fixes to the files (atomically; refused if a file changed meanwhile)")
 	fs.BoolVar(&f.diff, "diff", false, "print the suggested fixes as a unified diff instead of findings; write nothing")
 	fs.StringVar(&f.versionsSpec, "versions", "", `versions in one flag, as in .ngxlint.yaml: "nginx=1.22.1,lua_nginx_module=0.10.23" or "openresty=1.21.4.1"`)
-	fs.StringVar(&f.engine, "engine", "emulator", "with --confirm: emulator (built in), nginx (the real binary given by --nginx-binary), or both (differences are reported as emulator bugs)")
+	fs.StringVar(&f.engine, "engine", "emulator", "with --confirm: emulator (built in, sandboxed), nginx (the real binary given by --nginx-binary: it EXECUTES the configuration's Lua with your rights; trusted configurations only, docs/security.md), or both (differences are reported as emulator bugs)")
 	fs.StringVar(&f.upgradeTo, "upgrade-to", "", `compare the declared versions with a target ("1.29.2.4" = OpenResty, "1.29.7" = nginx, or "nginx=...,lnm=..."): findings that appear, disappear or change behaviour, each run on both profiles in the emulator`)
 	fs.Var(f.settings, "set", "rule setting key=value (repeatable; overrides settings in .ngxlint.yaml)")
 	return fs
@@ -297,6 +300,10 @@ func (c *Command) check(args []string) error {
 		if err != nil {
 			return err
 		}
+		plan.roots = []string{}
+		for _, u := range units {
+			plan.roots = append(plan.roots, u.writeRoots...)
+		}
 		if f.diff {
 			plan.writeDiff(c.Stdout)
 			return checkExit(loadFailed, report.diags, failOn)
@@ -488,13 +495,19 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 	}
 	// Load every target of the configuration files involved, once.
 	loaded := map[string]*nginxconf.Config{} // by absolute main path
-	load := func(p string) *nginxconf.Config {
+	writeRoots := map[string][]string{}      // by absolute main path
+	load := func(p string, fc *fileConfig) *nginxconf.Config {
 		abs, _ := filepath.Abs(p)
 		if cfg, ok := loaded[abs]; ok {
 			return cfg
 		}
 		o := f.limits
 		o.Prefix = f.prefix
+		configDir := ""
+		if fc != nil {
+			configDir = fc.Dir
+		}
+		o.Roots, writeRoots[abs] = treeRoots(p, configDir, f.prefix, f.allowPaths)
 		cfg := nginxconf.LoadFile(p, o)
 		loaded[abs] = cfg
 		return cfg
@@ -508,7 +521,7 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 			return
 		}
 		seen[abs] = true
-		units = append(units, checkUnit{path: p, fc: fc, cfg: cfg})
+		units = append(units, checkUnit{path: p, fc: fc, cfg: cfg, writeRoots: writeRoots[abs]})
 	}
 	for _, p := range paths {
 		fc, err := configFor(p)
@@ -530,7 +543,7 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 						return nil, nil, usagef("%s: target %q: %v", fc.Path, t, err)
 					}
 				}
-				cfg := load(tp)
+				cfg := load(tp, fc)
 				if configHasFile(cfg, absSlash) {
 					add(tp, fc, cfg)
 					mapped = true
@@ -549,7 +562,7 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 		if err != nil {
 			return nil, nil, err
 		}
-		add(main, fc, load(main))
+		add(main, fc, load(main, fc))
 	}
 	return units, notes, nil
 }

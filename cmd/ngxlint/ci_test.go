@@ -896,6 +896,10 @@ func TestActionYML(t *testing.T) {
 				continue
 			}
 			check = true
+			// docs/security.md: the job's environment is not passed on.
+			if !strings.Contains(line, "clean_env ngxlint check") {
+				t.Errorf("action runs ngxlint check with the job's environment: %s", line)
+			}
 			for _, m := range flagRe.FindAllStringSubmatch(line[strings.Index(line, "ngxlint check"):], -1) {
 				if !flags[m[1]] {
 					t.Errorf("action runs ngxlint check with unknown flag --%s: %s", m[1], line)

@@ -285,7 +285,8 @@ func (c *Command) parse(args []string) error {
 	format := fs.String("format", "json", "output format: json")
 	prefix := fs.String("prefix", "", "nginx prefix for relative *_by_lua_file paths")
 	var limits nginxconf.Options
-	registerLimitFlags(fs, &limits)
+	var allow allowFlag
+	registerLimitFlags(fs, &limits, &allow)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -301,6 +302,7 @@ func (c *Command) parse(args []string) error {
 		return err
 	}
 	limits.Prefix = *prefix
+	limits.Roots, _ = treeRoots(path, configDirFor(path), *prefix, allow)
 	cfg := nginxconf.LoadFile(path, limits)
 	out, err := cfg.MarshalParseJSON()
 	if err != nil {
@@ -318,12 +320,13 @@ func (c *Command) parse(args []string) error {
 // its nginx.conf) for the commands that need a complete one (emulate,
 // explain-retries): load errors are printed and end the command with
 // ExitUsage.
-func (c *Command) loadWithoutErrors(arg, prefix string, limits nginxconf.Options) (string, *nginxconf.Config, error) {
+func (c *Command) loadWithoutErrors(arg, prefix string, limits nginxconf.Options, allow []string) (string, *nginxconf.Config, error) {
 	path, err := configPath(arg)
 	if err != nil {
 		return "", nil, err
 	}
 	limits.Prefix = prefix
+	limits.Roots, _ = treeRoots(path, configDirFor(path), prefix, allow)
 	cfg := nginxconf.LoadFile(path, limits)
 	if len(cfg.Errors) > 0 {
 		for _, e := range cfg.Errors {

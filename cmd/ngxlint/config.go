@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -107,7 +108,7 @@ func (l ruleLookup) match(sel string) []*analyzer.Rule {
 
 // loadFileConfig reads and validates one configuration file.
 func loadFileConfig(file string, rules ruleLookup) (*fileConfig, error) {
-	data, err := os.ReadFile(file)
+	data, err := readConfigFile(file)
 	if err != nil {
 		return nil, usagef("config file: %v", err)
 	}
@@ -186,6 +187,14 @@ func loadFileConfig(file string, rules ruleLookup) (*fileConfig, error) {
 			list, err := stringList(file, "targets", v)
 			if err != nil {
 				return nil, err
+			}
+			// Targets are read as main configurations: from the repository
+			// under test they may name only files of its own tree.
+			for _, t := range list {
+				p := filepath.Join(cfg.Dir, t)
+				if filepath.IsAbs(t) || !within(realPath(p), []string{realPath(cfg.Dir)}) {
+					return nil, configError(file, v, "target %q is outside the directory of %s; targets name files of this tree", t, configFileName)
+				}
 			}
 			cfg.Targets = list
 		default:
@@ -412,4 +421,24 @@ func (cfg *fileConfig) pathDisabled(ds []*analyzer.Diagnostic) []*analyzer.Diagn
 func checkVersion(s string) error {
 	_, err := versions.Parse(s)
 	return err
+}
+
+// maxConfigFileSize bounds .ngxlint.yaml: it comes with the repository
+// under test, and a real one is a few hundred bytes.
+const maxConfigFileSize = 1 << 20
+
+func readConfigFile(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigFileSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxConfigFileSize)
+	}
+	return data, nil
 }

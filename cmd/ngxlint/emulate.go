@@ -62,9 +62,10 @@ func (c *Command) emulate(args []string) error {
 	format := fs.String("format", "text", "output format: text or json")
 	prefix := fs.String("prefix", "", "nginx prefix for relative *_by_lua_file paths")
 	var limits nginxconf.Options
-	registerLimitFlags(fs, &limits)
+	var allow allowFlag
+	registerLimitFlags(fs, &limits, &allow)
 	listProfiles := fs.Bool("list-profiles", false, "list the version profiles the emulator knows and exit")
-	engine := fs.String("engine", "emulator", "emulator (built in), nginx (run the real binary given by --nginx-binary on a rewritten copy of the config), or both (report differences as emulator bugs)")
+	engine := fs.String("engine", "emulator", "emulator (built in, sandboxed), nginx (run the real binary given by --nginx-binary on a rewritten copy of the config: it EXECUTES the configuration's Lua with your rights; trusted configurations only, docs/security.md), or both (report differences as emulator bugs)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -104,7 +105,7 @@ func (c *Command) emulate(args []string) error {
 	if err != nil {
 		return err
 	}
-	path, conf, err := c.loadWithoutErrors(pos[0], *prefix, limits)
+	path, conf, err := c.loadWithoutErrors(pos[0], *prefix, limits, allow)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,9 @@ type fixPlan struct {
 	// skipped are fixes that overlap a fix already chosen; running --fix
 	// again applies them on the new text.
 	skipped []*analyzer.Diagnostic
+	// roots are the directories --fix may write in (the checked trees,
+	// tree.go); nil allows any (tests of the write itself).
+	roots []string
 }
 
 type fileFix struct {
@@ -74,6 +77,12 @@ func planFixes(ds []*analyzer.Diagnostic, files map[string]*nginxconf.File) (*fi
 	sort.Strings(p.order)
 	for _, name := range p.order {
 		ff := p.files[name]
+		if crlfFile(ff.file.Data) {
+			// Rules write "\n"; a CRLF file keeps its line endings.
+			for i := range ff.edits {
+				ff.edits[i].NewText = toCRLF(ff.edits[i].NewText)
+			}
+		}
 		out, err := analyzer.ApplyEdits(ff.file.Data, ff.edits)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -110,7 +119,10 @@ func osPath(f *nginxconf.File) string {
 func (p *fixPlan) write(beforeRename func(tmp string) error) (written []string, err error) {
 	for _, name := range p.order {
 		ff := p.files[name]
-		path := osPath(ff.file)
+		path, err := p.target(osPath(ff.file))
+		if err != nil {
+			return written, fmt.Errorf("--fix %s: %w", name, err)
+		}
 		cur, err := os.ReadFile(path)
 		if err != nil {
 			return written, fmt.Errorf("--fix %s: %w", name, err)
@@ -122,7 +134,10 @@ func (p *fixPlan) write(beforeRename func(tmp string) error) (written []string, 
 		if err != nil {
 			return written, fmt.Errorf("--fix %s: %w", name, err)
 		}
-		if err := writeFileAtomic(path, ff.out, st.Mode().Perm(), beforeRename); err != nil {
+		if err := writable(st); err != nil {
+			return written, fmt.Errorf("--fix %s: %w; not writing", name, err)
+		}
+		if err := writeFileAtomic(path, ff.out, st.Mode().Perm(), st, beforeRename); err != nil {
 			return written, fmt.Errorf("--fix %s: %w", name, err)
 		}
 		written = append(written, name)
@@ -133,11 +148,11 @@ func (p *fixPlan) write(beforeRename func(tmp string) error) (written []string, 
 // writeFileAtomic replaces path with data so that a reader (or a crash)
 // sees either the old or the new content, never a mix: the data goes to a
 // temporary file in the same directory (rename is atomic only within one
-// file system), is fsynced, gets the mode, and is renamed over path; the
+// file system), is fsynced, gets the mode and like's owner, and is renamed over path; the
 // directory is then fsynced so the rename itself is durable. beforeRename,
 // when not nil, runs between the temp write and the rename; an error from
 // it aborts (tests use it to simulate a crash at that point).
-func writeFileAtomic(path string, data []byte, mode os.FileMode, beforeRename func(tmp string) error) (err error) {
+func writeFileAtomic(path string, data []byte, mode os.FileMode, like os.FileInfo, beforeRename func(tmp string) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".ngxlint-*")
 	if err != nil {
@@ -163,6 +178,14 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, beforeRename fu
 	if err = os.Chmod(tmpName, mode); err != nil {
 		return err
 	}
+	// The new file must belong to whoever owned the old one (like, when
+	// set): a root CI job fixing a user's checkout must not hand the file
+	// to root.
+	if like != nil {
+		if err = keepOwner(tmpName, like); err != nil {
+			return fmt.Errorf("cannot keep the file's owner: %w", err)
+		}
+	}
 	if beforeRename != nil {
 		if err = beforeRename(tmpName); err != nil {
 			return err
@@ -176,6 +199,57 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, beforeRename fu
 		d.Close()
 	}
 	return nil
+}
+
+// target is the file --fix writes for path: the file a symlink points to
+// (the link stays a link), which must lie inside the checked tree.
+func (p *fixPlan) target(path string) (string, error) {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", err
+	}
+	if p.roots != nil && !within(real, p.roots) {
+		return "", fmt.Errorf("%s is outside the checked tree (%s); not writing", real, strings.Join(p.roots, ", "))
+	}
+	return real, nil
+}
+
+// writable refuses what an atomic replace would silently change: a
+// read-only file (rename ignores the mode; the owner made it read-only on
+// purpose) and a file with other hard links (they would keep the old text).
+func writable(st os.FileInfo) error {
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("not a regular file")
+	}
+	if st.Mode().Perm()&0o200 == 0 {
+		return fmt.Errorf("the file is read-only (mode %04o)", st.Mode().Perm())
+	}
+	if n := hardLinks(st); n > 1 {
+		return fmt.Errorf("the file has %d hard links and replacing it would split them", n)
+	}
+	return nil
+}
+
+// crlfFile reports whether most line ends of data are CRLF.
+func crlfFile(data []byte) bool {
+	lf := bytes.Count(data, []byte{'\n'})
+	crlf := bytes.Count(data, []byte("\r\n"))
+	return crlf > 0 && crlf*2 >= lf
+}
+
+// toCRLF writes every bare "\n" of s as "\r\n".
+func toCRLF(s string) string {
+	if !strings.Contains(s, "\n") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' && (i == 0 || s[i-1] != '\r') {
+			b.WriteByte('\r')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // writeDiff prints the plan as a unified diff (diff -u style, with a/ and

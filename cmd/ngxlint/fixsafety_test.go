@@ -71,7 +71,7 @@ func TestFixCrashChild(t *testing.T) {
 	case "before-rename":
 		// Die by SIGKILL between the temp file's write (synced) and the
 		// rename: no deferred cleanup runs, as in a power cut or OOM kill.
-		err := writeFileAtomic(file, []byte(os.Getenv(envCrashNew)), 0o644, func(tmp string) error {
+		err := writeFileAtomic(file, []byte(os.Getenv(envCrashNew)), 0o644, nil, func(tmp string) error {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			time.Sleep(time.Minute)
 			return nil
@@ -85,7 +85,7 @@ func TestFixCrashChild(t *testing.T) {
 			var sink strings.Builder
 			c := &Command{Stdin: strings.NewReader(""), Stdout: &sink, Stderr: &sink}
 			c.Main([]string{"ngxlint", "check", "--no-config", "--nginx-version", "1.22.1", "--fix", file})
-			if err := writeFileAtomic(file, old, 0o644, nil); err != nil {
+			if err := writeFileAtomic(file, old, 0o644, nil, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -174,7 +174,7 @@ func TestFixRenameFails(t *testing.T) {
 	conf := filepath.Join(dir, "nginx.conf")
 	writeTestFile(t, conf, fixableConf)
 	boom := errors.New("injected rename failure")
-	err := writeFileAtomic(conf, []byte("new"), 0o644, func(string) error { return boom })
+	err := writeFileAtomic(conf, []byte("new"), 0o644, nil, func(string) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("error %v", err)
 	}

@@ -99,12 +99,19 @@ func TestHostileIncludesCLI(t *testing.T) {
 		t.Run(filepath.Base(tc.include), func(t *testing.T) {
 			conf := filepath.Join(t.TempDir(), "nginx.conf")
 			writeTestFile(t, conf, "events {}\nhttp {\n    include "+tc.include+";\n}\n")
-			code, out, errs := runBounded(t, "check", "--no-config", conf)
 			wantLine := fmt.Sprintf("%s:3:5: error: include %q: ", conf, tc.include)
+			// Outside the checked tree (docs/security.md): not even opened.
+			code, out, errs := runBounded(t, "check", "--no-config", conf)
+			if code != ExitUsage || !strings.Contains(out, wantLine) || !strings.Contains(out, "is outside the checked tree") {
+				t.Errorf("exit %d, want 2 with %q ... outside the checked tree:\n%s%s", code, wantLine, out, errs)
+			}
+			// Allowed by the user: the loader's own guards still hold.
+			allow := []string{"--allow-path", filepath.Dir(tc.include)}
+			code, out, errs = runBounded(t, append([]string{"check", "--no-config"}, append(allow, conf)...)...)
 			if code != ExitUsage || !strings.Contains(out, wantLine) || !strings.Contains(out, tc.want) {
 				t.Errorf("exit %d, want 2 with %q ... %q:\n%s%s", code, wantLine, tc.want, out, errs)
 			}
-			code, out, _ = runBounded(t, "check", "--no-config", "--format", "json", conf)
+			code, out, _ = runBounded(t, append([]string{"check", "--no-config", "--format", "json"}, append(allow, conf)...)...)
 			es := jsonErrors(t, out)
 			if code != ExitUsage || len(es) != 1 || es[0].Line != 3 || es[0].Column != 5 || !strings.Contains(es[0].Message, tc.want) {
 				t.Errorf("json: exit %d, errors %+v", code, es)
@@ -218,9 +225,9 @@ func TestHostileContentCLI(t *testing.T) {
 	}{
 		{"100000 nested blocks", nested, ExitUsage, []string{":1:3003: error: blocks nested more than 1000 levels deep"}, 2000},
 		{"10 MB single line", strings.Repeat("x", 10<<20) + ";\n", ExitUsage, []string{":1:1: error: too long parameter (10485760 bytes)"}, 2000},
-		{"10 MB single line, no end", strings.Repeat("y", 10<<20), ExitUsage, []string{`:1:1: error: unexpected end of file, expecting ";" or "}": directive "yyyy`}, 2000},
-		{"NUL bytes", "events {}\nhttp {\n  a\x00b c;\n}\n", ExitUsage, []string{":3:4: error: NUL byte in configuration"}, 2000},
-		{"invalid UTF-8 name", "events {}\n\xff\xfe on;\n", ExitUsage, []string{`:2:1: error: directive name "\xff\xfe" is not valid UTF-8`}, 2000},
+		{"10 MB single line, no end", strings.Repeat("y", 10<<20), ExitUsage, []string{`:1:1: error: unexpected end of file, expecting ";" or "}": directive (a word of 10485760 bytes, not quoted) is not terminated`}, 2000},
+		{"NUL bytes", "events {}\nhttp {\n  a\x00b c;\n}\n", ExitUsage, []string{":0:0: error: binary file, not read"}, 2000},
+		{"invalid UTF-8 name", "events {}\n\xff\xfe on;\n", ExitUsage, []string{`:2:1: error: directive name (a word of 2 bytes, not quoted) is not valid UTF-8`}, 2000},
 		{"CRLF", "events {}\r\nhttp {\r\n  upstream u { server 127.0.0.1; }\r\n  z\r\n}\r\n", ExitUsage, []string{`:5:1: error: unexpected "}": directive "z" is not terminated by ";"`}, 2000},
 		{"CR only", "events {}\rhttp {\r  z\r}\r", ExitUsage, []string{`:1:22: error: unexpected "}": directive "z" is not terminated by ";"`}, 2000},
 		{"BOM", "\xef\xbb\xbfevents {}\n", ExitUsage, []string{":1:1: error: file starts with a UTF-8 byte order mark"}, 2000},

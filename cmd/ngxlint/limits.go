@@ -12,17 +12,22 @@ import (
 // limit is on by default (nginxconf's Default* values, shown as the flag
 // defaults) and can be raised for unusually large trees or lowered to
 // fail fast. A value <= 0 is refused: it would silently mean "default".
-func registerLimitFlags(fs *flag.FlagSet, o *nginxconf.Options) {
+func registerLimitFlags(fs *flag.FlagSet, o *nginxconf.Options, allow *allowFlag) {
 	o.MaxFileSize = nginxconf.DefaultMaxFileSize
 	o.MaxIncludeDepth = nginxconf.DefaultMaxIncludeDepth
 	o.MaxFiles = nginxconf.DefaultMaxFiles
 	o.MaxNesting = nginxconf.DefaultMaxNesting
 	o.MaxDirectives = nginxconf.DefaultMaxDirectives
+	o.MaxTotalBytes = nginxconf.DefaultMaxTotalBytes
+	o.MaxErrors = nginxconf.DefaultMaxErrors
 	fs.Var(positiveInt64{&o.MaxFileSize}, "max-file-size", "largest configuration or Lua file read, in bytes")
 	fs.Var(positiveInt{&o.MaxIncludeDepth}, "max-include-depth", "deepest chain of nested includes")
 	fs.Var(positiveInt{&o.MaxFiles}, "max-files", "most files (configuration and Lua) read for one configuration")
 	fs.Var(positiveInt{&o.MaxNesting}, "max-nesting", "deepest block nesting within one file")
 	fs.Var(positiveInt{&o.MaxDirectives}, "max-directives", "most directives in one configuration (all files)")
+	fs.Var(positiveInt64{&o.MaxTotalBytes}, "max-total-bytes", "most bytes read for one configuration, all files together (a file included twice counts twice)")
+	fs.Var(positiveInt{&o.MaxErrors}, "max-errors", "most load errors reported for one configuration (one more line says how many were dropped)")
+	fs.Var(allow, "allow-path", "also read files under this directory (repeatable); includes, Lua files and symlinks that lead outside the checked tree are refused otherwise (docs/security.md); --fix never writes there")
 }
 
 // positiveInt is an int flag that must be > 0.

@@ -14,7 +14,8 @@ func TestRegisterLimitFlags(t *testing.T) {
 		fs := flag.NewFlagSet("x", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		var o nginxconf.Options
-		registerLimitFlags(fs, &o)
+		var allow allowFlag
+		registerLimitFlags(fs, &o, &allow)
 		return o, fs.Parse(args)
 	}
 	o, err := parse()
@@ -22,8 +23,13 @@ func TestRegisterLimitFlags(t *testing.T) {
 		o.MaxFiles != nginxconf.DefaultMaxFiles || o.MaxNesting != nginxconf.DefaultMaxNesting || o.MaxDirectives != nginxconf.DefaultMaxDirectives {
 		t.Errorf("defaults %+v, %v", o, err)
 	}
-	o, err = parse("--max-file-size", "2M", "--max-include-depth=3", "--max-files", "7", "--max-nesting", "9", "--max-directives", "11")
-	if err != nil || o.MaxFileSize != 2<<20 || o.MaxIncludeDepth != 3 || o.MaxFiles != 7 || o.MaxNesting != 9 || o.MaxDirectives != 11 {
+	if o.MaxTotalBytes != nginxconf.DefaultMaxTotalBytes || o.MaxErrors != nginxconf.DefaultMaxErrors {
+		t.Errorf("defaults %+v", o)
+	}
+	o, err = parse("--max-file-size", "2M", "--max-include-depth=3", "--max-files", "7", "--max-nesting", "9", "--max-directives", "11",
+		"--max-total-bytes", "5M", "--max-errors", "13")
+	if err != nil || o.MaxFileSize != 2<<20 || o.MaxIncludeDepth != 3 || o.MaxFiles != 7 || o.MaxNesting != 9 || o.MaxDirectives != 11 ||
+		o.MaxTotalBytes != 5<<20 || o.MaxErrors != 13 {
 		t.Errorf("parsed %+v, %v", o, err)
 	}
 	if o, _ = parse("--max-file-size", "1500"); o.MaxFileSize != 1500 {

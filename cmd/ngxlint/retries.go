@@ -27,7 +27,8 @@ func (c *Command) explainRetries(args []string) error {
 	verbose := fs.Bool("verbose", false, "print the model's reasoning for each location")
 	prefix := fs.String("prefix", "", "nginx prefix for relative *_by_lua_file paths")
 	var limits nginxconf.Options
-	registerLimitFlags(fs, &limits)
+	var allow allowFlag
+	registerLimitFlags(fs, &limits, &allow)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func (c *Command) explainRetries(args []string) error {
 	if err != nil {
 		return err
 	}
-	_, cfg, err := c.loadWithoutErrors(pos[0], *prefix, limits)
+	_, cfg, err := c.loadWithoutErrors(pos[0], *prefix, limits, allow)
 	if err != nil {
 		return err
 	}

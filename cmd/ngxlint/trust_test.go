@@ -213,3 +213,184 @@ func TestAppendSafe(t *testing.T) {
 		t.Errorf("mid-line: %q", got)
 	}
 }
+
+// --- --fix writes only what it should (issue 14, item 10) ---------------
+
+// fixRun runs check --fix on conf with nginx 1.22.1 (NGX2002 has a fix).
+func fixRun(t *testing.T, conf string, extra ...string) (int, string) {
+	t.Helper()
+	args := append([]string{"check", "--no-config", "--nginx-version", "1.22.1", "--fix"}, extra...)
+	code, out, errs := runBounded(t, append(args, conf)...)
+	return code, out + errs
+}
+
+func readString(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestFixThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real", "nginx.conf")
+	writeTestFile(t, real, fixableConf)
+	link := filepath.Join(dir, "nginx.conf")
+	if err := os.Symlink(filepath.Join("real", "nginx.conf"), link); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	code, out := fixRun(t, link)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the symlink was replaced by a regular file (exit %d)\n%s", code, out)
+	}
+	if !strings.Contains(readString(t, real), "proxy_http_version 1.1;") {
+		t.Errorf("the symlink's target was not fixed (exit %d)\n%s", code, out)
+	}
+}
+
+func TestFixNeverOutsideTree(t *testing.T) {
+	repo := t.TempDir()
+	other := t.TempDir()
+	loc := filepath.Join(other, "loc.conf")
+	const locText = "location / {\n    proxy_pass http://app;\n}\n"
+	writeTestFile(t, loc, locText)
+	conf := filepath.Join(repo, "nginx.conf")
+	writeTestFile(t, conf, "http {\n    upstream app {\n        server 127.0.0.1:8080;\n        keepalive 16;\n    }\n    server {\n        listen 80;\n        include "+loc+";\n    }\n}\n")
+	// Without --allow-path the file is not read at all; with it, it is
+	// read but --fix must not write it.
+	code, out := fixRun(t, conf)
+	if code != ExitUsage || !strings.Contains(out, "outside the checked tree") {
+		t.Errorf("include outside the tree: exit %d, want 2 and the reason\n%s", code, out)
+	}
+	code, out = fixRun(t, conf, "--allow-path", other)
+	if got := readString(t, loc); got != locText {
+		t.Errorf("--fix wrote a file outside the checked tree (exit %d)\n%s\n%s", code, got, out)
+	}
+	if code != ExitUsage || !strings.Contains(out, "outside the checked tree") {
+		t.Errorf("--allow-path + --fix: exit %d, want 2 and the reason\n%s", code, out)
+	}
+}
+
+func TestFixRefusesReadOnlyAndHardLinks(t *testing.T) {
+	if os.Geteuid() == 0 {
+		// Root writes a 0444 file anyway; ngxlint must still refuse, which
+		// this test shows either way.
+		t.Log("running as root")
+	}
+	dir := t.TempDir()
+	ro := filepath.Join(dir, "ro", "nginx.conf")
+	writeTestFile(t, ro, fixableConf)
+	if err := os.Chmod(ro, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	code, out := fixRun(t, ro)
+	if readString(t, ro) != fixableConf || code != ExitUsage || !strings.Contains(out, "read-only") {
+		t.Errorf("read-only file: exit %d, want 2, file unchanged\n%s", code, out)
+	}
+	if fi, _ := os.Stat(ro); fi.Mode().Perm() != 0o444 {
+		t.Errorf("mode changed to %v", fi.Mode())
+	}
+
+	hl := filepath.Join(dir, "hl", "nginx.conf")
+	writeTestFile(t, hl, fixableConf)
+	twin := filepath.Join(dir, "hl", "twin.conf")
+	if err := os.Link(hl, twin); err != nil {
+		t.Skip("no hard links here:", err)
+	}
+	code, out = fixRun(t, hl)
+	if readString(t, hl) != fixableConf || code != ExitUsage || !strings.Contains(out, "hard links") {
+		t.Errorf("hard-linked file: exit %d, want 2, file unchanged\n%s", code, out)
+	}
+	a, _ := os.Stat(hl)
+	b, _ := os.Stat(twin)
+	if !os.SameFile(a, b) {
+		t.Errorf("the hard link was split")
+	}
+}
+
+func TestFixKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing a file's owner needs root (CI runs as root)")
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	writeTestFile(t, conf, fixableConf)
+	if err := os.Chown(conf, 4321, 4322); err != nil {
+		t.Fatal(err)
+	}
+	code, out := fixRun(t, conf)
+	if !strings.Contains(readString(t, conf), "proxy_http_version 1.1;") {
+		t.Fatalf("not fixed (exit %d)\n%s", code, out)
+	}
+	fi, _ := os.Stat(conf)
+	if uid, gid, ok := ownerOf(fi); ok && (uid != 4321 || gid != 4322) {
+		t.Errorf("owner %d:%d after --fix, want 4321:4322", uid, gid)
+	}
+}
+
+func TestFixKeepsCRLF(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	crlf := strings.ReplaceAll(fixableConf, "\n", "\r\n")
+	writeTestFile(t, conf, crlf)
+	code, out := fixRun(t, conf)
+	got := readString(t, conf)
+	if got == crlf {
+		t.Fatalf("not fixed (exit %d)\n%s", code, out)
+	}
+	if bare := strings.Count(got, "\n") - strings.Count(got, "\r\n"); bare != 0 {
+		t.Errorf("%d LF-only lines in a CRLF file after --fix:\n%q", bare, got)
+	}
+}
+
+// TestConfigTargetsStayInTree: targets in a repository's .ngxlint.yaml name
+// main configurations, which are read: they must not leave its tree.
+func TestConfigTargetsStayInTree(t *testing.T) {
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "creds.conf")
+	writeTestFile(t, secret, "https://user:ghp_FAKE0123456789abcdef@github.com\n")
+	for _, target := range []string{secret, "../" + filepath.Base(outside) + "/creds.conf", "link/creds.conf"} {
+		parent := t.TempDir()
+		repo := filepath.Join(parent, "repo")
+		writeTestFile(t, filepath.Join(repo, ".ngxlint.yaml"), "targets: ["+target+"]\n")
+		os.Symlink(outside, filepath.Join(repo, "link"))
+		if strings.HasPrefix(target, "../") {
+			// Make the relative target resolve to the secret.
+			os.Symlink(outside, filepath.Join(parent, filepath.Base(outside)))
+		}
+		wd, _ := os.Getwd()
+		if err := os.Chdir(repo); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := runBounded(t, "check")
+		os.Chdir(wd)
+		if strings.Contains(out+errs, "ghp_FAKE") || code != ExitUsage || !strings.Contains(errs, "outside the directory") {
+			t.Errorf("target %q: exit %d, want 2 and the reason, no secret\n%s%s", target, code, out, errs)
+		}
+	}
+}
+
+// TestTotalBytesBudgetCLI: one file included many times is bounded by the
+// total budget (issue 14 item 5: 500 x 6 MB peaked at 2.9 GB), with the
+// error at the include that would cross it.
+func TestTotalBytesBudgetCLI(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "big.conf"), strings.Repeat("# padding line of a big included file\n", 30_000)) // ~1.1 MB
+	var main strings.Builder
+	main.WriteString("events {}\nhttp {\n")
+	for range 50 {
+		main.WriteString("    include big.conf;\n")
+	}
+	main.WriteString("}\n")
+	conf := filepath.Join(dir, "nginx.conf")
+	writeTestFile(t, conf, main.String())
+	code, out, errs := runBounded(t, "check", "--no-config", "--max-total-bytes", "8M", conf)
+	if code != ExitUsage || !strings.Contains(out, "--max-total-bytes") || !strings.Contains(out, "nginx.conf:10:5: error: include") {
+		t.Errorf("exit %d, want 2 with the budget error at the 8th include\n%.2000s%s", code, out, errs)
+	}
+	if code, out, _ := runBounded(t, "check", "--no-config", "--max-total-bytes", "100M", conf); code == ExitUsage {
+		t.Errorf("a 55 MB total under a 100 MB budget was refused:\n%.2000s", out)
+	}
+}
