@@ -271,6 +271,9 @@ type readErr struct {
 	// roots, a credentials name, MaxTotalBytes), not by what nginx could
 	// read.
 	refused bool
+	// budget is set when the limit was MaxTotalBytes: the load stops
+	// there, which is a load error wherever it happens.
+	budget bool
 }
 
 func (e *readErr) Error() string { return e.before + e.path + e.after }
@@ -396,7 +399,7 @@ func (l *loader) read(abs string) ([]byte, error) {
 func (l *loader) charge(abs string, n int64) error {
 	if l.bytes+n > l.opts.MaxTotalBytes {
 		l.bytesOut = true
-		return &readErr{path: l.display(abs), after: fmt.Sprintf(": not read: the files read would total %d bytes, over the limit of %d per load (--max-total-bytes); nothing more is read", l.bytes+n, l.opts.MaxTotalBytes), refused: true}
+		return &readErr{path: l.display(abs), after: fmt.Sprintf(": not read: the files read would total %d bytes, over the limit of %d per load (--max-total-bytes); nothing more is read", l.bytes+n, l.opts.MaxTotalBytes), refused: true, budget: true}
 	}
 	l.bytes += n
 	return nil
@@ -822,8 +825,12 @@ func (l *loader) luaFile(f *File, d *Directive, tainted bool) {
 		}
 		c.LoadError = fmt.Sprintf("cannot read Lua file %s: %s", what, msg)
 		l.luaErrs[abs] = c.LoadError
+		// A Lua file outside the roots or named like credentials is
+		// the chunk's LoadError only (NGX1001 reports it at the
+		// directive, as nginx would fail only when the phase runs); the
+		// byte budget ends the load, which must not pass silently.
 		var re *readErr
-		if errors.As(err, &re) && re.refused {
+		if errors.As(err, &re) && re.budget {
 			l.errorAt(f, d.Pos, "Lua file %s: %s", argText(d.Args[luaArgIndex(d.Name)].Value, tainted), msg)
 		}
 		return
