@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ngxlint/ngxlint/internal/luadepth"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
@@ -79,6 +80,17 @@ func (an *analysis) run(res *Result) {
 	if err != nil {
 		res.SyntaxErrors = append(res.SyntaxErrors, an.syntaxError(err))
 		return
+	}
+	// Every pass below recurses once per level of the tree, and a Go stack
+	// overflow is fatal (no recover catches it): refuse a tree deeper than
+	// luadepth.Limit before any of them runs, as a syntax error, which is
+	// what LuaJIT makes of such a chunk too (see luadepth.Limit).
+	if err := luadepth.Check(stmts, luadepth.Limit); err != nil {
+		var deep *luadepth.TooDeepError
+		if errors.As(err, &deep) {
+			res.SyntaxErrors = append(res.SyntaxErrors, an.depthError(deep))
+			return
+		}
 	}
 	al := newAligner(an.lx)
 	al.stmts(stmts)
@@ -161,57 +173,115 @@ func shadowMsg(sf shadowFact) string {
 	return fmt.Sprintf("shadowing upvalue %s '%s'", kind, sf.v.name)
 }
 
+// syntaxError turns gopher-lua's error into a SyntaxError at the token it
+// names. The message never quotes the chunk: the file may be one that
+// should never have been read as Lua (a credentials file named in
+// *_by_lua_file), so the offending token is described by its kind ("near a
+// name", "near a string") unless it is a keyword or punctuation, which
+// carries nothing of the file's.
 func (an *analysis) syntaxError(err error) SyntaxError {
-	se := SyntaxError{Message: err.Error()}
+	// Whatever else fails to parse is a bug in gopher-lua's parser (a
+	// runtime error it recovered): its text is not the chunk's.
+	se := SyntaxError{Message: "syntax error (" + err.Error() + ")"}
 	var pe *parse.Error
-	if errors.As(err, &pe) {
-		se.Message = pe.Message
-		se.Token = pe.Token
-		if pe.Pos.Line <= 0 {
-			// gopher-lua reports errors at end of input with Line -1:
-			// point at the end of the chunk (a block's closing brace).
-			se.Token = ""
-			se.Pos = an.pm.end()
-			se.End = se.Pos
-			return se
-		}
-		// Find the token gopher-lua names on that line, the one nearest
-		// to the column its scanner reports.
-		best, bestDist := -1, 1<<30
-		for i := range an.lx.toks {
-			t := &an.lx.toks[i]
-			if int(t.line) == pe.Pos.Line && (pe.Token == "" || an.chunk.Code[t.off:t.end] == pe.Token || an.lx.text(t) == pe.Token) {
-				d := int(t.col) - pe.Pos.Column
-				if d < 0 {
-					d = -d
-				}
-				if d < bestDist {
-					best, bestDist = i, d
-				}
+	if !errors.As(err, &pe) {
+		se.Pos = an.pm.end()
+		se.End = se.Pos
+		return se
+	}
+	se.Message = pe.Message
+	if pe.Pos.Line <= 0 {
+		// gopher-lua reports errors at end of input with Line -1:
+		// point at the end of the chunk (a block's closing brace).
+		se.Pos = an.pm.end()
+		se.End = se.Pos
+		return se
+	}
+	// Find the token gopher-lua names on that line, the one nearest to the
+	// column its scanner reports.
+	best, bestDist := -1, 1<<30
+	for i := range an.lx.toks {
+		t := &an.lx.toks[i]
+		if int(t.line) == pe.Pos.Line && (pe.Token == "" || an.chunk.Code[t.off:t.end] == pe.Token || an.lx.text(t) == pe.Token) {
+			d := int(t.col) - pe.Pos.Column
+			if d < 0 {
+				d = -d
+			}
+			if d < bestDist {
+				best, bestDist = i, d
 			}
 		}
-		if best >= 0 {
-			t := an.lx.toks[best]
-			se.Pos, se.End = an.pm.at(int(t.off)), an.pm.at(int(t.end))
-			return se
+	}
+	if best >= 0 {
+		t := &an.lx.toks[best]
+		se.Token = describeToken(t.kind, an.chunk.Code[t.off:t.end])
+	} else {
+		se.Token = describeToken(0, pe.Token)
+	}
+	se.Message += " near " + se.Token
+	if best >= 0 {
+		t := an.lx.toks[best]
+		se.Pos, se.End = an.pm.at(int(t.off)), an.pm.at(int(t.end))
+		return se
+	}
+	col := pe.Pos.Column
+	ls := an.lx.lineStarts
+	if pe.Pos.Line <= len(ls) {
+		off := ls[pe.Pos.Line-1]
+		if col > 0 {
+			off += col - 1
 		}
-		col := pe.Pos.Column
-		ls := an.lx.lineStarts
-		if pe.Pos.Line <= len(ls) {
-			off := ls[pe.Pos.Line-1]
-			if col > 0 {
-				off += col - 1
-			}
-			if off > len(an.chunk.Code) {
-				off = len(an.chunk.Code)
-			}
-			se.Pos = an.pm.at(off)
-			se.End = se.Pos
-			return se
+		if off > len(an.chunk.Code) {
+			off = len(an.chunk.Code)
 		}
+		se.Pos = an.pm.at(off)
+		se.End = se.Pos
+		return se
 	}
 	se.Pos = an.pm.end()
 	se.End = se.Pos
+	return se
+}
+
+// describeToken names a token without quoting the chunk's text: keywords
+// and punctuation as written (quoted the way LuaJIT quotes them, near
+// 'end'), names, strings and numbers by kind. kind is our tokenizer's, or
+// 0 when only gopher-lua's token text is known (its strings are decoded,
+// without quotes, so an unknown word is "a token", not "a name").
+func describeToken(kind tokKind, text string) string {
+	switch kind {
+	case tkName:
+		return "a name"
+	case tkString:
+		return "a string"
+	case tkNumber:
+		return "a number"
+	case tkKeyword, tkPunct:
+		return "'" + text + "'"
+	}
+	if isKeyword(text) {
+		return "'" + text + "'"
+	}
+	if text != "" && len(text) <= 3 && strings.Trim(text, "+-*/%^#=~<>(){}[];:,.") == "" {
+		return "'" + text + "'"
+	}
+	return "a token"
+}
+
+// depthError reports a chunk that nests deeper than luadepth.Limit at the
+// first token of the line of the first node past the limit (gopher-lua's
+// tree has no columns), in the words of LuaJIT's own error for nesting
+// past its limit.
+func (an *analysis) depthError(e *luadepth.TooDeepError) SyntaxError {
+	se := SyntaxError{Token: "the code"}
+	se.Pos, se.End = an.spanPos(span{-1, -1}, e.Line)
+	if e.Line >= 1 && e.Line <= len(an.lx.lineStarts) {
+		if t := an.lx.tokenFrom(an.lx.lineStarts[e.Line-1]); t != nil && int(t.line) == e.Line {
+			se.Token = describeToken(t.kind, an.chunk.Code[t.off:t.end])
+		}
+	}
+	se.Message = fmt.Sprintf("chunk has too many syntax levels near %s: it nests %d levels deep, ngxlint analyses at most %d (LuaJIT itself refuses more than %d)",
+		se.Token, e.Depth, e.Limit, luadepth.LuaJITMaxLevels)
 	return se
 }
 

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ngxlint/ngxlint/internal/luadepth"
 	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
@@ -21,6 +22,12 @@ func FuzzAnalyze(f *testing.F) {
 	}
 	f.Add("local x = \"a\\z\n  b\" return 0x1p4 + 1ULL", uint8(1))
 	f.Add("if x then", uint8(2))
+	// Every nesting shape just past the depth limit (issue 14 item 4: these
+	// overflowed the Go stack) and a syntax error on a secret-like token.
+	for _, sh := range deepShapes {
+		f.Add(sh.code(luadepth.Limit/sh.perLevel+1), uint8(0))
+	}
+	f.Add("token ghp_FAKE0123 = 1", uint8(1))
 	f.Fuzz(func(t *testing.T, code string, origin uint8) {
 		chunk := &nginxconf.LuaChunk{Code: code, Pos: nginxconf.Pos{File: "f", Line: 5, Column: 30, Offset: 100},
 			Context: "balancer_by_lua", Origin: nginxconf.LuaOrigin(origin % 3)}

@@ -19,8 +19,9 @@ type Result struct {
 	// (the key used by ngx_lua_api.json), or "" when the chunk's Context is
 	// not a known *_by_lua directive.
 	Context string
-	// SyntaxErrors is non-empty when the chunk does not parse; the other
-	// facts (except Ignores) are then empty.
+	// SyntaxErrors is non-empty when the chunk does not parse, or nests
+	// deeper than luadepth.Limit; the other facts (except Ignores) are then
+	// empty.
 	SyntaxErrors []SyntaxError
 	// Warnings are luacheck-equivalent warnings, sorted by position.
 	Warnings []Warning
@@ -40,8 +41,15 @@ type Result struct {
 // SyntaxError is a Lua syntax error.
 type SyntaxError struct {
 	Pos, End nginxconf.Pos
-	Message  string
-	// Token is the token gopher-lua was looking at, "" at end of input.
+	// Message says what is wrong and, except at end of input, ends in
+	// "near " + Token. It never quotes the chunk (see Token).
+	Message string
+	// Token describes the token gopher-lua was looking at without quoting
+	// the chunk, "" at end of input: keywords and punctuation as written
+	// in quotes ("'end'", "'='"), names, strings and numbers by kind ("a
+	// name", "a string", "a number"). A file read as Lua by mistake (a
+	// credentials file named in *_by_lua_file) must not have its content
+	// echoed into CI logs.
 	Token string
 }
 
