@@ -48,6 +48,10 @@ type analysis struct {
 	opts  Options
 	lx    *lexer
 	pm    *posMapper
+	// work counts the steps of scope resolution, closure bookkeeping and
+	// propagation that can grow faster than the chunk (see linState.work):
+	// tests compare it across sizes to catch quadratic paths without timing.
+	work int
 }
 
 func newAnalysis(chunk *nginxconf.LuaChunk, opts Options) *analysis {
@@ -103,6 +107,7 @@ func (an *analysis) run(res *Result) {
 		fl.propagateMain(w)
 		fl.propagateClosures(w)
 	}
+	an.work = ls.work + w.work
 	for _, fl := range lines {
 		if fl.fn != nil {
 			fl.value = al.ofExpr(fl.fn).fnValue

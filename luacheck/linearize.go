@@ -34,6 +34,10 @@ type variable struct {
 	mutated    bool
 	hintUnused bool
 	topVararg  bool
+	// scope is the index in linState.scopes of the scope v belongs to.
+	scope int
+	// closureSet is set when some closure assigns v as an upvalue.
+	closureSet bool
 }
 
 type secGroup struct{ used bool }
@@ -102,10 +106,15 @@ type item struct {
 	retNode   ast.Stmt
 	accesses  []access
 	mutations []access
-	lines     []*fline
-	setVars   []*value
-	lhs       []lhsEntry
-	rhs       []ast.Expr
+	// lines are the closures created in this item's expressions, at any
+	// depth, that touch an upvalue the item's line can see (see
+	// linState.linkClosures): closures that touch none have nothing to
+	// propagate, and listing every nested closure in every enclosing
+	// item was quadratic in nesting depth.
+	lines   []*fline
+	setVars []*value
+	lhs     []lhsEntry
+	rhs     []ast.Expr
 	// used lists, per variable, the values that may reach accesses in this
 	// item (luacheck's used_values). Most items touch a few variables, so a
 	// slice is cheaper than a map (one was allocated per item); usedIdx
@@ -177,14 +186,20 @@ func (it *item) mutates(v *variable) bool {
 }
 
 type fline struct {
-	fn         *ast.FunctionExpr // nil for the main chunk
-	parent     *fline
+	fn     *ast.FunctionExpr // nil for the main chunk
+	parent *fline
+	// creator is the item of parent whose expression defines this
+	// closure; depth counts the lines above it (0 for the main chunk).
+	creator    *item
+	depth      int
 	items      []*item
 	accessedUp map[*variable][]*item
 	mutatedUp  map[*variable][]*item
 	setUp      map[*variable][]*item
-	lines      []*fline
-	value      *value // the value this closure was assigned as, if any
+	// lines, for the main chunk only, lists every other line in the
+	// order their bodies end (luacheck's line.lines of the main line).
+	lines []*fline
+	value *value // the value this closure was assigned as, if any
 }
 
 func newLine(fn *ast.FunctionExpr, parent *fline) *fline {
@@ -232,8 +247,17 @@ type linState struct {
 	lines      []*fline
 	scopes     []*scope
 	all        []*fline
+	// post lists the lines in the order their bodies end.
+	post []*fline
+	// bindings maps a name to the variables of that name in the open
+	// scopes, innermost last: resolving a name is one lookup rather than
+	// a walk over every enclosing scope (quadratic in nesting depth).
+	bindings map[string][]*variable
 	// shadow collects W421-W423 facts as they are found.
 	shadow []shadowFact
+	// work counts variable lookups and closure-list entries, the steps
+	// that nesting depth multiplies (see analysis.work).
+	work int
 }
 
 type shadowFact struct {
@@ -288,21 +312,27 @@ func (ls *linState) leaveScope() {
 		}
 	}
 	n := len(ls.top().items) - 1
-	for _, v := range left.vars {
+	for i := len(left.vars) - 1; i >= 0; i-- {
+		v := left.vars[i]
 		v.scopeEnd = n
+		b := ls.bindings[v.name]
+		if len(b) == 1 {
+			delete(ls.bindings, v.name)
+		} else {
+			ls.bindings[v.name] = b[:len(b)-1]
+		}
 	}
 	left.vars, left.labels, left.gotos, left.fl = left.vars[:0], left.labels[:0], left.gotos[:0], nil
 	ls.freeScopes = append(ls.freeScopes, left)
 }
 
+// resolveVar returns the innermost visible variable called name, or nil.
+// Scopes nest and a scope only gains variables while it is innermost, so
+// the last binding of a name is the innermost, latest one.
 func (ls *linState) resolveVar(name string) *variable {
-	for i := len(ls.scopes) - 1; i >= 0; i-- {
-		vars := ls.scopes[i].vars
-		for j := len(vars) - 1; j >= 0; j-- {
-			if vars[j].name == name {
-				return vars[j]
-			}
-		}
+	ls.work++
+	if b := ls.bindings[name]; len(b) > 0 {
+		return b[len(b)-1]
 	}
 	return nil
 }
@@ -310,18 +340,12 @@ func (ls *linState) resolveVar(name string) *variable {
 func (ls *linState) registerVar(name string, sp span, kind varKind, self bool) *variable {
 	fl := ls.top()
 	v := ls.vars.new()
-	*v = variable{name: name, kind: kind, self: self, fl: fl, decl: sp, scopeStart: len(fl.items)}
+	*v = variable{name: name, kind: kind, self: self, fl: fl, decl: sp, scopeStart: len(fl.items), scope: len(ls.scopes) - 1}
 	if kind == vkArg && len(name) >= 2 && name[0] == '_' && isLetter(name[1]) {
 		v.hintUnused = true
 	}
 	if prev := ls.resolveVar(name); prev != nil {
-		cur := ls.scopes[len(ls.scopes)-1]
-		same := false
-		for _, x := range cur.vars {
-			if x == prev {
-				same = true
-			}
-		}
+		same := prev.scope == v.scope
 		if name != "..." {
 			code := "W4"
 			switch {
@@ -348,6 +372,10 @@ func (ls *linState) registerVar(name string, sp span, kind varKind, self bool) *
 	}
 	sc := ls.scopes[len(ls.scopes)-1]
 	sc.vars = append(sc.vars, v)
+	if ls.bindings == nil {
+		ls.bindings = map[string][]*variable{}
+	}
+	ls.bindings[name] = append(ls.bindings[name], v)
 	return v
 }
 
@@ -686,8 +714,7 @@ func (ls *linState) scanExpr(it *item, e ast.Expr) {
 		}
 	case *ast.FunctionExpr:
 		fl := ls.buildLine(e, false)
-		it.lines = append(it.lines, fl)
-		it.lines = append(it.lines, fl.lines...)
+		fl.creator = it
 	}
 }
 
@@ -699,6 +726,7 @@ func (ls *linState) buildLine(fn *ast.FunctionExpr, top bool) *fline {
 		parent = ls.top()
 	}
 	fl := newLine(fn, parent)
+	fl.depth = len(ls.lines)
 	ls.lines = append(ls.lines, fl)
 	ls.all = append(ls.all, fl)
 	ls.enterScope()
@@ -741,10 +769,60 @@ func (ls *linState) buildLine(fn *ast.FunctionExpr, top bool) *fline {
 	ls.leaveScope()
 	ls.registerSetVariables(fl)
 	ls.lines = ls.lines[:len(ls.lines)-1]
-	for _, p := range ls.lines {
-		p.lines = append(p.lines, fl)
+	ls.post = append(ls.post, fl)
+	if top {
+		ls.linkClosures(fl)
 	}
 	return fl
+}
+
+// linkClosures fills top.lines and every item's lines once the whole
+// chunk is linearized.
+//
+// luacheck lists, in each item, every closure its expressions create at
+// any depth, and the propagation then looks at each listed closure's
+// upvalue accesses. A closure c matters to an item of an enclosing line L
+// only if it touches a variable of L or of a line above L (reaching values
+// of L's variables), or takes part in closure-to-closure propagation (it
+// sets an upvalue, or touches one that some closure sets): for any other c
+// every step of propagateMain and propagateClosures finds nothing under
+// L. So c is listed in the creating items from its parent line up to the
+// highest line owning one of its upvalues (up to the main chunk in the
+// closure-to-closure case): the lists are as long as the upvalue chains
+// upvalueAction already records, instead of nesting depth squared.
+func (ls *linState) linkClosures(top *fline) {
+	top.lines = ls.post[:len(ls.post)-1]
+	for _, fl := range ls.post {
+		for v := range fl.setUp {
+			v.closureSet = true
+		}
+	}
+	for _, c := range top.lines {
+		if c.accessedUp == nil && c.mutatedUp == nil && c.setUp == nil {
+			continue
+		}
+		hi := c.parent
+		if c.setUp != nil {
+			hi = top
+		}
+		for _, m := range [2]map[*variable][]*item{c.accessedUp, c.mutatedUp} {
+			for v := range m {
+				ls.work++
+				if v.closureSet {
+					hi = top
+				} else if v.fl.depth < hi.depth {
+					hi = v.fl
+				}
+			}
+		}
+		for cur := c; ; cur = cur.parent {
+			cur.creator.lines = append(cur.creator.lines, c)
+			ls.work++
+			if cur.parent == hi {
+				break
+			}
+		}
+	}
 }
 
 func (ls *linState) isMethod(fn *ast.FunctionExpr) bool {

@@ -190,6 +190,8 @@ type walker struct {
 	epoch   uint32
 	stack   []int
 	abort   bool
+	// work counts closures visited per item (see analysis.work).
+	work int
 	// vals holds the one-value slices of item.used entries, used and
 	// lines the first elements of item.used and value.usingLines.
 	vals  arena[*value]
@@ -295,6 +297,7 @@ func (w *walker) reach(fl *fline, val *value, idx int, x *item) bool {
 	if x.mutates(v) {
 		w.addResolution(fl, x, v, val, true)
 	}
+	w.work += len(x.lines)
 	for _, cl := range x.lines {
 		if !isCircularReference(x, v) {
 			w.addResolutions(cl, cl.accessedUp[v], v, val, false)
@@ -437,6 +440,7 @@ func (ix *upIndex) markCandidates(w *walker, created *fline, lo int) int {
 func (fl *fline) propagateClosures(w *walker) {
 	var ix *upIndex
 	for i, it := range fl.items {
+		w.work += len(it.lines)
 		for _, created := range it.lines {
 			if created.accessedUp == nil && created.mutatedUp == nil && created.setUp == nil {
 				continue
