@@ -70,6 +70,11 @@ type luaEngine struct {
 	vmBase  int64
 	vmLimit int64
 	vmErr   error
+	// The last walk's total and the process's cumulative allocation count
+	// when it started: walks are skipped while they cannot find the bound
+	// crossed (luamem.go, mayExceed).
+	vmHeld    int64
+	vmAllocAt uint64
 }
 
 // luaPeer is ngx_http_lua_balancer_peer_data_t: per client request.
@@ -152,7 +157,9 @@ func newLuaEngine(r *run, proto *lua.FunctionProto) *luaEngine {
 	if r.cfg.luaVMMemory > 0 {
 		e.vmLimit = r.cfg.luaVMMemory
 	}
+	e.vmAllocAt = heapAllocs()
 	e.vmBase = e.footprint(nil, math.MaxInt64)
+	e.vmHeld = e.vmBase
 	return e
 }
 
@@ -780,7 +787,7 @@ func (e *luaEngine) run(ctx context.Context, u *ureq, a *Attempt) luaRunResult {
 		u.luaCtx = c // ngx.ctx = {...} replaces the request's table
 	}
 	res := luaRunResult{exited: e.exited, exitRC: e.exitRC}
-	if held := e.footprint(u, e.vmBase+e.vmLimit); held > e.vmBase+e.vmLimit {
+	if held, walked := e.heldAfterRun(u); walked && held > e.vmBase+e.vmLimit {
 		// This run took the VM past its bound; the VM keeps that memory
 		// until the Run ends, so no later run starts (luamem.go).
 		e.vmErr = errLuaVMMemory{e.vmLimit}

@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"reflect"
+	"runtime/metrics"
 	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
@@ -193,4 +194,34 @@ func (z *vmSizer) table(t *lua.LTable) {
 			z.push((*lua.LUserData)(k.UnsafePointer()))
 		}
 	}
+}
+
+// heldAfterRun measures the VM after a run when it may have crossed its
+// bound. A walk costs time in proportion to everything the VM holds, and
+// most balancers hold little and allocate little, so it is skipped when
+// the bound cannot have been crossed: what the VM holds can have grown
+// since the last walk by no more than the bytes the whole process
+// allocated since then (Go's cumulative allocation counter, which no free
+// decreases). The estimate of a value may exceed the bytes Go allocated
+// for it, so the allocations count twice.
+func (e *luaEngine) heldAfterRun(u *ureq) (held int64, walked bool) {
+	limit := e.vmBase + e.vmLimit
+	now := heapAllocs()
+	if grown := int64(now - e.vmAllocAt); grown >= 0 && e.vmHeld+2*grown <= limit {
+		return e.vmHeld, false
+	}
+	e.vmAllocAt = now
+	e.vmHeld = e.footprint(u, limit)
+	return e.vmHeld, true
+}
+
+// heapAllocs is the process's cumulative count of bytes allocated on the
+// heap.
+func heapAllocs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
