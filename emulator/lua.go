@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ngxlint/ngxlint/internal/luadepth"
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 )
@@ -106,6 +107,12 @@ func compileLua(src, name string) (proto *lua.FunctionProto, err error) {
 	}()
 	chunk, err := parse.Parse(strings.NewReader(src), name)
 	if err != nil {
+		return nil, fmt.Errorf("failed to load inlined Lua code %s: %w", name, err)
+	}
+	// gopher-lua's compiler and hardenChunk recurse once per level of the
+	// tree: a deep enough chunk would exhaust the Go stack, a fatal error
+	// no recover catches. LuaJIT refuses such code too.
+	if err := luadepth.Check(chunk, luadepth.Limit); err != nil {
 		return nil, fmt.Errorf("failed to load inlined Lua code %s: %w", name, err)
 	}
 	hardenChunk(chunk)

@@ -1,9 +1,6 @@
 package rules
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/ngxlint/ngxlint/analyzer"
 )
 
@@ -52,10 +49,11 @@ reported at its closing brace.`,
 		for _, ref := range analysableLua(pass.Model) {
 			res := luaFacts(pass, ref.Chunk)
 			for _, e := range res.SyntaxErrors {
+				// The message names the kind of token ("near a name"),
+				// never its text: the file may not be Lua at all
+				// (docs/security.md).
 				msg := "Lua syntax error: " + e.Message
-				if e.Token != "" && !strings.Contains(e.Message, "near") {
-					msg += fmt.Sprintf(" near %q", e.Token)
-				} else if e.Token == "" {
+				if e.Token == "" {
 					msg += " at the end of the code"
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: e.Pos, End: e.End, Message: msg,
