@@ -263,6 +263,16 @@ func (s scenario) confirmer() analyzer.Confirmer {
 			out.Status, out.Reason = analyzer.ConfirmError, err.Error()
 			return out
 		}
+		if why := luaFailure(res); why != "" {
+			// The scenario needs the user's balancer to pick peers; a run
+			// where it failed observed the sandbox, not the finding.
+			out.Status, out.Reason = analyzer.ConfirmError, why
+			out.Observed = observed(res, s.policy)
+			var b strings.Builder
+			res.WriteText(&b)
+			out.Trace = b.String()
+			return out
+		}
 		ok, summary := s.judge(res)
 		out.Status = analyzer.NotReproduced
 		if ok {
@@ -281,6 +291,33 @@ func (s scenario) confirmer() analyzer.Confirmer {
 		out.Trace = b.String()
 		return out
 	})
+}
+
+// luaFailure says why a run cannot confirm or refute anything when the
+// user's Lua failed in it (an error, the deadline or a memory bound in any
+// attempt): the first failure with its message, which names the user's
+// file:line, and what would let the code run. It is "" when the Lua ran
+// (or there is none).
+func luaFailure(res *emulator.Result) string {
+	for i, q := range res.Requests {
+		for _, a := range q.Attempts {
+			switch a.Outcome {
+			case emulator.OutcomeLuaError, emulator.OutcomeLuaTimeout, emulator.OutcomeLuaMemory:
+			default:
+				continue
+			}
+			msg := a.Outcome
+			for _, l := range a.Log {
+				if strings.Contains(l, "failed to run") || strings.Contains(l, "error") {
+					msg = strings.TrimSpace(l)
+					break
+				}
+			}
+			return fmt.Sprintf("the balancer's Lua failed in the emulator (request %d: %s), so the scenario did not run as the finding needs; "+
+				"if it needs a module, shared dict data or environment the emulator lacks, provide them as fixtures (.ngxlint.yaml emulate:) or run with --engine nginx on a trusted checkout", i+1, msg)
+		}
+	}
+	return ""
 }
 
 // runNginx runs the scenario through a real nginx binary: the config tree

@@ -7,6 +7,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/ngxlint/ngxlint/rules/retry"
 	"regexp"
@@ -253,6 +254,10 @@ type verScenario struct {
 	twinProfile func(versions.Profile) versions.Profile
 	twinConfig  func(*emulator.Config)
 	twinName    string
+	// luaErrorIsEffect is set when the bug shows as a Lua error (a
+	// lua-nginx-module API refusing the balancer context): the judge then
+	// reads the error, instead of the run being an error (luaFailure).
+	luaErrorIsEffect bool
 }
 
 // sideResult is one emulation of a scenario.
@@ -323,6 +328,11 @@ func (s verScenario) hasTwin() bool { return s.twinProfile != nil || s.twinConfi
 func (s verScenario) Confirm(ctx context.Context) analyzer.Confirmation {
 	a := s.runOn(ctx, s.profile, false)
 	out := analyzer.Confirmation{Engine: "emulator", Profile: a.profile.String()}
+	if a.err == nil && !s.luaErrorIsEffect {
+		if why := luaFailure(a.res); why != "" {
+			a.err = errors.New(why)
+		}
+	}
 	if a.err != nil {
 		out.Status, out.Reason = analyzer.ConfirmError, a.err.Error()
 		return out
@@ -334,6 +344,11 @@ func (s verScenario) Confirm(ctx context.Context) analyzer.Confirmation {
 	ok := a.shows
 	if s.hasTwin() {
 		f := s.runOn(ctx, s.twinProfileOf(), true)
+		if f.err == nil && !s.luaErrorIsEffect {
+			if why := luaFailure(f.res); why != "" {
+				f.err = errors.New(why)
+			}
+		}
 		if f.err != nil {
 			out.Status, out.Reason = analyzer.ConfirmError, "fixed twin: "+f.err.Error()
 			return out

@@ -86,7 +86,8 @@ Reported at each ngx.exit in balancer code when some Lua chunk requires resty.co
 							}
 							return false, "ngx.exit ran without a Lua error: " + r.Summary()
 						},
-						twinProfile: twinLNM("0.10.3"),
+						twinProfile:      twinLNM("0.10.3"),
+						luaErrorIsEffect: true,
 					}
 				}
 				bugLNMExitFFI.report(pass, e, d, "ngx.exit in balancer_by_lua* raises \"API disabled in the context of balancer_by_lua*\" when resty.core is loaded (its FFI exit lacks the balancer context): the request gets 500 whatever status was passed")
