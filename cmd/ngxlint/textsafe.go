@@ -118,10 +118,6 @@ func appendHex(b []byte, v uint32) []byte {
 	return append(b, hexDigits[v>>12&15], hexDigits[v>>8&15], hexDigits[v>>4&15], hexDigits[v&15])
 }
 
-// safeString is appendSafe for a string that starts no output line of its
-// own.
-func safeString(s string) string { return string(appendSafe([]byte("x"), s)[1:]) }
-
 // safeLines is a writer for multi-line text made of our own words and the
 // repository's (emulator traces, the retry table): each line is written
 // through appendSafe, so a line break inside a Lua message cannot forge a
