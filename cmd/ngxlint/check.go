@@ -341,6 +341,7 @@ func checkExit(loadFailed bool, ds []*analyzer.Diagnostic, failOn analyzer.Sever
 }
 
 func (c *Command) writeReport(report *checkReport, f checkFlags, ranRules []*analyzer.Rule) error {
+	redactReport(report) // redact.go: names that look like tokens are not printed
 	switch f.format {
 	case "json":
 		report.Findings = findingsJSON(report.diags)

@@ -394,3 +394,46 @@ func TestTotalBytesBudgetCLI(t *testing.T) {
 		t.Errorf("a 55 MB total under a 100 MB budget was refused:\n%.2000s", out)
 	}
 }
+
+// TestCredentialLinesNotEchoed: a file of the tree with an innocent name
+// that holds credentials (a .git-credentials line, a .env line, a token
+// alone) is included or loaded as Lua: no output format may print the
+// token (issue 14 item 8: it fitted in the 64 bytes quoted from a line).
+func TestCredentialLinesNotEchoed(t *testing.T) {
+	const token = "ghp_FAKE0a1b2c3d4e5f6A7B8C9D0E1F2a3b4c5d6e"
+	for name, content := range map[string]string{
+		"git-credentials": "https://user:" + token + "@github.com\n",
+		"dotenv":          "GITHUB_TOKEN=" + token + "\n",
+		"bare token":      token + "\n",
+		"lowercase hex":   "0123abcd" + strings.ToLower(token[4:]) + "\n",
+	} {
+		dir := t.TempDir()
+		writeTestFile(t, filepath.Join(dir, "notes.txt"), content)
+		writeTestFile(t, filepath.Join(dir, "nginx.conf"), "http {\n    include notes.txt;\n    upstream u { server 127.0.0.1; balancer_by_lua_file notes.txt; }\n"+
+			"    server { listen 80; location / { proxy_pass http://u; } }\n}\n")
+		secret := strings.TrimSpace(content)
+		for _, format := range []string{"text", "json", "sarif", "github", "codequality"} {
+			code, out, errs := runBounded(t, "check", "--no-config", "--format", format, filepath.Join(dir, "nginx.conf"))
+			for _, piece := range []string{token, token[4:20], strings.ToLower(token[4:20])} {
+				if strings.Contains(out+errs, piece) {
+					t.Errorf("%s/%s: exit %d, output holds %q of the secret %q:\n%s%s", name, format, code, piece, secret, out, errs)
+				}
+			}
+		}
+	}
+}
+
+func TestRedactQuoted(t *testing.T) {
+	for in, want := range map[string]string{
+		"accessing undefined variable 'logger'":                                "accessing undefined variable 'logger'",
+		"accessing undefined variable 'ngx_HTTP_FORBIDEN'":                     "accessing undefined variable 'ngx_HTTP_FORBIDEN'",
+		"accessing undefined variable 'ghp_FAKE0a1b2c3d4e5f6A7B8C9D'":          "accessing undefined variable '(a name of 28 bytes, not quoted)'",
+		"unused variable 'x' and 'abcdefghijklmnopqrstuvwxyzabcdefghijklmnop'": "unused variable 'x' and '(a name of 42 bytes, not quoted)'",
+		"value 'Connection: close' kept":                                       "value 'Connection: close' kept",
+		"it's unbalanced 'a1b2c3d4e5":                                          "it's unbalanced 'a1b2c3d4e5",
+	} {
+		if got := redactQuoted(in); got != want {
+			t.Errorf("redactQuoted(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
