@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -72,6 +73,9 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("include a.conf; include a.conf; include a.conf; include b.conf;\x00--\x00" + strings.Repeat("x;", 60) + "\x00--\x00y;"))
 	f.Add([]byte("include a.conf; content_by_lua_file lua/x.lua;\x00--\x00x \x00;\x00--\x00\x00--\x00\x1bLJ\x00"))
 	f.Add([]byte("include .env; include .git/config; include /*/*.conf; include ../*; content_by_lua_file x.key;\x00--\x00}}}"))
+	// Issue 15: modules on lua_package_path ($prefix, ";;", ?/init.lua),
+	// one that requires itself, one that is a configuration file.
+	f.Add([]byte("http { lua_package_path \"$prefix/lua/?.lua;/?.conf;;\"; init_by_lua_block { require 'x' require \"a\" require('b') } }\x00--\x00x;\x00--\x00y;\x00--\x00local x = require 'x' local b = require 'b' return x"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		parts := bytes.SplitN(data, sep, 4)
 		names := []string{"nginx.conf", "a.conf", "b.conf", "lua/x.lua"}
@@ -81,7 +85,7 @@ func FuzzLoad(f *testing.F) {
 		}
 		// Small limits, varied with the input, so that every limit is hit
 		// in the middle of real trees.
-		opts := Options{MaxFiles: 50, MaxIncludeDepth: 8}
+		opts := Options{MaxFiles: 50, MaxIncludeDepth: 8, Requires: fakeRequires}
 		if len(data)%3 == 0 {
 			opts.MaxNesting = 1 + len(data)%5
 			opts.MaxDirectives = 1 + len(data)%40
@@ -99,7 +103,13 @@ func FuzzLoad(f *testing.F) {
 		}
 		if opts.MaxTotalBytes > 0 {
 			var total int64
-			for _, f := range append(cfg.Files, cfg.LuaFiles...) {
+			files := append(cfg.Files, cfg.LuaFiles...)
+			for _, m := range cfg.Modules {
+				if m.File != nil && !slices.Contains(files, m.File) {
+					files = append(files, m.File)
+				}
+			}
+			for _, f := range files {
 				total += int64(len(f.Data))
 			}
 			if total > opts.MaxTotalBytes {
@@ -149,5 +159,15 @@ func FuzzLoad(f *testing.F) {
 		m := BuildModel(cfg)
 		cfg.Walk(func(*Directive, []*Directive) bool { return true })
 		_ = m
+		seen := map[string]bool{}
+		for _, mod := range cfg.Modules {
+			if seen[mod.Name] || cfg.Module(mod.Name) != mod {
+				t.Fatalf("module %q listed twice or not found by name", mod.Name)
+			}
+			seen[mod.Name] = true
+			if (mod.File == nil) != (mod.Chunk == nil) || mod.File != nil && (mod.Err != "" || mod.Builtin) || mod.File == nil && mod.Err == "" && !mod.Builtin {
+				t.Fatalf("module %q: inconsistent %+v", mod.Name, mod)
+			}
+		}
 	})
 }

@@ -83,6 +83,25 @@ type Options struct {
 	// (relative ones from the working directory). When empty, any path
 	// is read.
 	Roots []string
+	// Requires, when set, makes Load follow Lua modules: for every Lua
+	// chunk (block and string bodies, *_by_lua_file files, and the
+	// modules so followed) it returns the literal module names the chunk
+	// requires (luacheck.Requires; this package reads no Lua). Each name
+	// is resolved on the effective lua_package_path of the chunk's
+	// subsystem and read once, with the limits, roots and refusals of
+	// every other file, into Config.Modules. Chunks of a file with
+	// syntax errors are not followed, and neither are names other than
+	// plain module names (letters, digits, '_', '-', '.').
+	Requires func(code string) []string
+	// PathMap maps absolute deployment path prefixes to where those
+	// trees are in the checked files (From "/usr/local/openresty/nginx",
+	// To "."), for configurations written with install paths. It is
+	// applied to includes, *_by_lua_file paths and lua_package_path
+	// entries once they are absolute, before anything is read; the
+	// mapped path must still lie inside Roots. The longest matching
+	// From wins. For Load a relative To is taken from the root of the
+	// fs.FS; for LoadFile from the working directory.
+	PathMap []PathMapping
 }
 
 func (o Options) withDefaults() Options {
@@ -130,6 +149,17 @@ type Config struct {
 	// ConfPrefix the directory includes are resolved against (both as
 	// absolute paths in nginx's view).
 	Prefix, ConfPrefix string
+	// Modules are the Lua modules the chunks require (Options.Requires),
+	// each once, in first-required order: a module's own requires come
+	// right after it, as require runs them.
+	Modules []*Module
+	// LuaPath and StreamLuaPath are the module search templates of the
+	// http and stream subsystems ("?" stands for the module name with
+	// "." as "/"), as lua-nginx-module sets package.path from
+	// lua_package_path: absolute, with $prefix and ";;" expanded, and
+	// before Options.PathMap. They are set only when Options.Requires is.
+	LuaPath, StreamLuaPath []string
+	modules                map[string]*Module
 }
 
 // Err returns the first error, or nil when the configuration loaded cleanly.
@@ -159,6 +189,7 @@ func Load(fsys fs.FS, name string, opts Options) *Config {
 	for _, r := range opts.Roots {
 		l.addRoot(r, "/"+strings.TrimPrefix(path.Clean("/"+r), "/"))
 	}
+	l.setPathMap(opts.PathMap, func(to string) string { return "/" + strings.TrimPrefix(path.Clean("/"+to), "/") })
 	prefix := opts.Prefix
 	if prefix != "" && !strings.HasPrefix(prefix, "/") {
 		prefix = "/" + prefix
@@ -199,6 +230,12 @@ func LoadFile(p string, opts Options) *Config {
 			l.addRoot(r, filepath.ToSlash(ar))
 		}
 	}
+	l.setPathMap(opts.PathMap, func(to string) string {
+		if a, err := filepath.Abs(filepath.FromSlash(to)); err == nil {
+			return filepath.ToSlash(a)
+		}
+		return to
+	})
 	prefix := opts.Prefix
 	if prefix != "" {
 		if ap, err := filepath.Abs(prefix); err == nil {
@@ -236,6 +273,8 @@ type loader struct {
 	bytesOut bool
 	// globEntries counts the directory entries include globs listed.
 	globEntries int
+	// pathMap is Options.PathMap with absolute To paths.
+	pathMap []PathMapping
 }
 
 // addRoot adds a root given as name, at the absolute path abs.
@@ -334,6 +373,9 @@ func (l *loader) load(mainAbs, prefix string) *Config {
 		return c
 	}
 	c.Main = l.parse(mainAbs, data, nil, 0)
+	if l.opts.Requires != nil {
+		l.followModules()
+	}
 	l.finish()
 	return c
 }
@@ -586,6 +628,7 @@ func (l *loader) include(f *File, d *Directive, depth int, tainted bool) {
 	if !strings.HasPrefix(abs, "/") {
 		abs = l.cfg.ConfPrefix + "/" + abs
 	}
+	abs = l.mapPath(path.Clean(abs))
 	if !strings.ContainsAny(abs, "*?[") {
 		l.includeOne(f, d, path.Clean(abs), nil, depth, arg, tainted)
 		return
@@ -803,7 +846,7 @@ func (l *loader) luaFile(f *File, d *Directive, tainted bool) {
 	if !strings.HasPrefix(abs, "/") {
 		abs = l.cfg.Prefix + "/" + abs
 	}
-	abs = path.Clean(abs)
+	abs = l.mapPath(path.Clean(abs))
 	c.Path = l.display(abs)
 	if lf, ok := l.luaFiles[abs]; ok {
 		l.setLua(c, lf)
