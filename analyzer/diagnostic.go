@@ -118,8 +118,13 @@ type Diagnostic struct {
 	End      nginxconf.Pos
 	Severity Severity
 	Message  string
-	Related  []Related
-	Fixes    []SuggestedFix
+	// Conditional is set when the finding holds only if the configuration
+	// runs on versions that were not declared: it names them ("nginx
+	// 1.1.4-1.9.9 (OpenResty <= 1.9.7.5)"). Reports may group such
+	// findings; declaring the versions resolves each one either way.
+	Conditional string
+	Related     []Related
+	Fixes       []SuggestedFix
 	// Confirm is set by rules whose effect the emulator can observe.
 	Confirm Confirmer `json:"-"`
 	// Confirmation is filled by the driver: NotRun until confirmation is

@@ -174,6 +174,10 @@ func (b verBug) reportMessage(pass *analyzer.Pass, e exposure, d *analyzer.Diagn
 	d.Message = msg
 	if e == versionUnknown {
 		d.Severity = analyzer.Info
+		d.Conditional = b.affects
+		if b.changeAt != "" {
+			d.Conditional = "nginx < " + b.changeAt
+		}
 	}
 	pass.Report(d)
 }

@@ -357,6 +357,17 @@ func (c *Command) writeReport(report *checkReport, f checkFlags, ranRules []*ana
 	case "sarif":
 		return writeSARIF(c.Stdout, report, ranRules, report.fingerprints(f.baseline))
 	case "github":
+		if !f.verbose {
+			// Annotations are shown per line of the diff: one per rule for
+			// the conditional findings, as in the text format.
+			grouped := *report
+			var groups []conditionalGroup
+			grouped.diags, groups = groupConditional(report.diags)
+			for _, g := range groups {
+				grouped.diags = append(grouped.diags, g.summary())
+			}
+			report = &grouped
+		}
 		writeGitHub(c.Stdout, report)
 		for _, n := range report.Notes {
 			fmt.Fprintf(c.Stdout, "::notice title=ngxlint::%s\n", escapeGitHubData(n))
@@ -367,6 +378,9 @@ func (c *Command) writeReport(report *checkReport, f checkFlags, ranRules []*ana
 	}
 	for _, n := range report.Notes {
 		fmt.Fprintln(c.Stderr, "ngxlint: note:", n)
+	}
+	if n := countConditional(report.diags); n > 0 && !f.verbose {
+		fmt.Fprintf(c.Stderr, "ngxlint: note: %d finding(s) hold only on versions you did not declare; they are grouped by rule at the end. Declare yours (--openresty-version, or --nginx-version and --lua-nginx-module-version, or versions: in %s) to resolve them, or pass --verbose to list each\n", n, configFileName)
 	}
 	c.writeText(*report, f.verbose)
 	return nil
@@ -640,6 +654,8 @@ type findingJSON struct {
 	Related      []relatedJSON         `json:"related"`
 	Fixes        []fixJSON             `json:"fixes,omitempty"`
 	Confirmation analyzer.Confirmation `json:"confirmation"`
+	// Conditional names the undeclared versions the finding depends on.
+	Conditional string `json:"conditional,omitempty"`
 }
 
 type relatedJSON struct {
@@ -687,7 +703,7 @@ func findingsJSON(ds []*analyzer.Diagnostic) []findingJSON {
 	for _, d := range ds {
 		f := findingJSON{Rule: d.Rule.ID, Slug: d.Rule.Slug, Severity: d.Severity.String(), Message: d.Message,
 			File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Column, EndLine: d.End.Line, EndColumn: d.End.Column,
-			Related: []relatedJSON{}, Confirmation: d.Confirmation}
+			Related: []relatedJSON{}, Confirmation: d.Confirmation, Conditional: d.Conditional}
 		for _, r := range d.Related {
 			f.Related = append(f.Related, relatedJSON{File: r.Pos.File, Line: r.Pos.Line, Column: r.Pos.Column, Message: r.Message})
 		}
@@ -728,12 +744,19 @@ func (c *Command) writeText(r checkReport, verbose bool) {
 	// thousands of findings, and building the whole report in memory
 	// cost more memory than it saved time.
 	var b []byte
-	for _, d := range r.diags {
+	diags, groups := r.diags, []conditionalGroup(nil)
+	if !verbose {
+		diags, groups = groupConditional(r.diags)
+	}
+	for _, d := range diags {
 		b = appendTextFinding(b, d, sources, tty, verbose, paint)
 		if len(b) >= 64<<10 {
 			c.Stdout.Write(b)
 			b = b[:0]
 		}
+	}
+	for _, g := range groups {
+		b = appendTextFinding(b, g.summary(), sources, false, false, paint)
 	}
 	c.Stdout.Write(b)
 	if len(r.diags) > 0 || len(r.Errors) > 0 {
@@ -841,4 +864,78 @@ func writeSnippet(w io.Writer, src []byte, pos nginxconf.Pos, paint func(string,
 	w.Write(safe)
 	col := len(appendSafe([]byte("  "), line[:min(max(pos.Column-1, 0), len(line))])) - 2
 	fmt.Fprintf(w, "  %s%s\n", strings.Repeat(" ", col), paint("1;32", "^"))
+}
+
+// conditionalGroup is the findings of one rule that hold only on versions
+// that were not declared (analyzer.Diagnostic.Conditional). On a large
+// configuration with no version declared they were four in five lines of
+// the report (issue 16 item 9), so the text and github formats print one
+// line per rule unless --verbose; JSON, SARIF and Code Quality keep each.
+type conditionalGroup struct {
+	first     *analyzer.Diagnostic
+	n         int
+	confirmed int
+	versions  []string
+}
+
+func countConditional(ds []*analyzer.Diagnostic) int {
+	n := 0
+	for _, d := range ds {
+		if d.Conditional != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// groupConditional splits ds into the findings printed one by one and the
+// conditional groups, in the order of each rule's first finding.
+func groupConditional(ds []*analyzer.Diagnostic) ([]*analyzer.Diagnostic, []conditionalGroup) {
+	if countConditional(ds) == 0 {
+		return ds, nil
+	}
+	var plain []*analyzer.Diagnostic
+	var groups []conditionalGroup
+	index := map[*analyzer.Rule]int{}
+	for _, d := range ds {
+		if d.Conditional == "" {
+			plain = append(plain, d)
+			continue
+		}
+		i, ok := index[d.Rule]
+		if !ok {
+			i = len(groups)
+			index[d.Rule] = i
+			groups = append(groups, conditionalGroup{first: d})
+		}
+		g := &groups[i]
+		g.n++
+		if d.Confirmation.Status == analyzer.Confirmed {
+			g.confirmed++
+		}
+		if !slices.Contains(g.versions, d.Conditional) {
+			g.versions = append(g.versions, d.Conditional)
+		}
+	}
+	return plain, groups
+}
+
+// summary is the group as one finding at its first place.
+func (g conditionalGroup) summary() *analyzer.Diagnostic {
+	var b strings.Builder
+	b.WriteString("if this runs on ")
+	b.WriteString(strings.Join(g.versions, " or "))
+	b.WriteString(": ")
+	b.WriteString(g.first.Rule.Doc.Title)
+	if g.n == 1 {
+		b.WriteString(" (here)")
+	} else {
+		fmt.Fprintf(&b, " (%d places, the first here)", g.n)
+	}
+	if g.confirmed > 0 {
+		fmt.Fprintf(&b, "; the emulator confirmed %d on those versions", g.confirmed)
+	}
+	b.WriteString("; declare your versions to resolve it, --verbose lists each")
+	return &analyzer.Diagnostic{Rule: g.first.Rule, Pos: g.first.Pos, End: g.first.End, Severity: g.first.Severity, Message: b.String(),
+		Conditional: g.first.Conditional}
 }
