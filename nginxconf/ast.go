@@ -193,6 +193,10 @@ type File struct {
 	// depth is the number of blocks around the file's top level in the
 	// files that include it (MaxNesting counts across includes).
 	depth int
+	// tainted is set when the file had syntax errors once parsed (load
+	// errors of its includes come later): what it names is not echoed,
+	// and the Lua modules its chunks require are not followed.
+	tainted bool
 }
 
 // indexLines records where every line of f.Data starts.

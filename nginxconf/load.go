@@ -575,6 +575,7 @@ func (l *loader) follow(f *File) *File {
 	// secret included by mistake or on purpose): its words, the paths it
 	// names among them, are not echoed.
 	tainted := len(f.Errors) > 0
+	f.tainted = tainted
 	for d, depth := range allDirectives(f.Directives) {
 		switch {
 		case d.Name == "include":

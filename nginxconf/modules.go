@@ -254,7 +254,7 @@ func (l *loader) followModules() {
 		}
 		// A file with syntax errors may be no configuration at all;
 		// nothing it names is followed (see follow).
-		if d.File != nil && len(d.File.Errors) > 0 {
+		if d.File != nil && d.File.tainted {
 			return true
 		}
 		sub := "http"
