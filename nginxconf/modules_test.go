@@ -176,7 +176,7 @@ func TestModulePathMap(t *testing.T) {
 
 func TestModuleOutsideTheTree(t *testing.T) {
 	files := map[string]string{
-		"repo/nginx.conf": `http { lua_package_path "/opt/lib/?.lua;/repo/lua/?.lua;;"; init_by_lua_block { require "outside" require "resty.http" require "id_rsa" } }`,
+		"repo/nginx.conf":        `http { lua_package_path "/opt/lib/?.lua;/repo/lua/?.lua;;"; init_by_lua_block { require "outside" require "resty.http" require "id_rsa" } }`,
 		"opt/lib/outside.lua":    `return "secret"`,
 		"opt/lib/resty/http.lua": `return {}`,
 		"repo/lua/id_rsa.lua":    `return "key"`,
@@ -269,7 +269,7 @@ http { lua_package_path "/h/?.lua"; init_by_lua_block { require "hb" } }`,
 
 func TestModuleSharesLuaFile(t *testing.T) {
 	files := map[string]string{
-		"nginx.conf": `http { lua_package_path "$prefix/lua/?.lua"; upstream u { server 0.0.0.1; balancer_by_lua_file lua/bal.lua; } init_by_lua_block { require "bal" } }`,
+		"nginx.conf":  `http { lua_package_path "$prefix/lua/?.lua"; upstream u { server 0.0.0.1; balancer_by_lua_file lua/bal.lua; } init_by_lua_block { require "bal" } }`,
 		"lua/bal.lua": "return {}",
 	}
 	c := loadModules(t, files, "nginx.conf", Options{})
