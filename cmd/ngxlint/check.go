@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
 	"github.com/ngxlint/ngxlint/versions"
@@ -523,6 +524,10 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 			configDir = fc.Dir
 		}
 		o.Roots, writeRoots[abs] = treeRoots(p, configDir, f.prefix, f.allowPaths)
+		o.Requires = luacheck.Requires
+		if fc != nil {
+			o.PathMap = fc.nginxPathMap()
+		}
 		cfg := nginxconf.LoadFile(p, o)
 		loaded[abs] = cfg
 		return cfg

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
 	"github.com/ngxlint/ngxlint/versions"
@@ -303,6 +304,7 @@ func (c *Command) parse(args []string) error {
 	}
 	limits.Prefix = *prefix
 	limits.Roots, _ = treeRoots(path, configDirFor(path), *prefix, allow)
+	limits.Requires = luacheck.Requires
 	cfg := nginxconf.LoadFile(path, limits)
 	out, err := cfg.MarshalParseJSON()
 	if err != nil {
@@ -327,6 +329,7 @@ func (c *Command) loadWithoutErrors(arg, prefix string, limits nginxconf.Options
 	}
 	limits.Prefix = prefix
 	limits.Roots, _ = treeRoots(path, configDirFor(path), prefix, allow)
+	limits.Requires = luacheck.Requires
 	cfg := nginxconf.LoadFile(path, limits)
 	if len(cfg.Errors) > 0 {
 		for _, e := range cfg.Errors {

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/versions"
 )
 
@@ -37,6 +38,35 @@ type fileConfig struct {
 	// Targets are main configuration files, relative to Dir; see
 	// resolveTargets.
 	Targets []string
+	// PathMap maps absolute deployment paths written in the configuration
+	// (lua_package_path, *_by_lua_file, includes) to directories of this
+	// tree, in order; To is relative to Dir.
+	PathMap []pathMapping
+	// Emulate holds the fixtures the emulator gives the user's Lua.
+	Emulate fixtures
+}
+
+// pathMapping is one path_map entry: From is an absolute prefix as the
+// deployment writes it, To an absolute directory inside the tree.
+type pathMapping struct{ From, To string }
+
+// nginxPathMap is the path map as the loader takes it.
+func (cfg *fileConfig) nginxPathMap() []nginxconf.PathMapping {
+	var out []nginxconf.PathMapping
+	for _, m := range cfg.PathMap {
+		out = append(out, nginxconf.PathMapping{From: m.From, To: m.To})
+	}
+	return out
+}
+
+// fixtures are what a balancer needs from outside the configuration to
+// run in the emulator (data only: nothing here runs outside the sandbox or
+// reaches the real environment).
+type fixtures struct {
+	SharedDicts map[string]map[string]string // lua_shared_dict name -> key -> value
+	Env         map[string]string            // what os.getenv returns
+	Modules     map[string]string            // module name -> stub file, relative to Dir
+	Vars        map[string]string            // ngx.var values
 }
 
 // pathRule turns rules off for files matching a glob.
@@ -183,6 +213,14 @@ func loadFileConfig(file string, rules ruleLookup) (*fileConfig, error) {
 				}
 				cfg.Settings[sk.Value] = sv.Value
 			}
+		case "path_map":
+			if err := cfg.parsePathMap(file, v); err != nil {
+				return nil, err
+			}
+		case "emulate":
+			if err := cfg.parseEmulate(file, v); err != nil {
+				return nil, err
+			}
 		case "targets":
 			list, err := stringList(file, "targets", v)
 			if err != nil {
@@ -198,7 +236,7 @@ func loadFileConfig(file string, rules ruleLookup) (*fileConfig, error) {
 			}
 			cfg.Targets = list
 		default:
-			return nil, configError(file, k, "unknown key %q (known: versions, enable, disable, severity, paths, settings, targets)", k.Value)
+			return nil, configError(file, k, "unknown key %q (known: versions, enable, disable, severity, paths, settings, targets, path_map, emulate)", k.Value)
 		}
 	}
 	return cfg, nil
@@ -441,4 +479,86 @@ func readConfigFile(file string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxConfigFileSize)
 	}
 	return data, nil
+}
+
+// parsePathMap reads path_map: {"/usr/local/openresty/nginx/": "./"}. A
+// target must stay inside the file's directory: the mapping only says
+// where deployment paths live in this checkout.
+func (cfg *fileConfig) parsePathMap(file string, v *yaml.Node) error {
+	if v.Kind != yaml.MappingNode {
+		return configError(file, v, `path_map must be a mapping like {"/usr/local/openresty/nginx/": "./"}`)
+	}
+	for j := 0; j+1 < len(v.Content); j += 2 {
+		k, val := v.Content[j], v.Content[j+1]
+		if k.Kind != yaml.ScalarNode || !strings.HasPrefix(k.Value, "/") {
+			return configError(file, k, "path_map: %q is not an absolute path", k.Value)
+		}
+		if val.Kind != yaml.ScalarNode || filepath.IsAbs(val.Value) {
+			return configError(file, val, "path_map: the target of %q must be a path relative to %s", k.Value, configFileName)
+		}
+		to := filepath.Join(cfg.Dir, val.Value)
+		if !within(realPath(to), []string{realPath(cfg.Dir)}) {
+			return configError(file, val, "path_map: %q is outside the directory of %s", val.Value, configFileName)
+		}
+		cfg.PathMap = append(cfg.PathMap, pathMapping{From: k.Value, To: to})
+	}
+	return nil
+}
+
+// parseEmulate reads the emulate: fixtures.
+func (cfg *fileConfig) parseEmulate(file string, v *yaml.Node) error {
+	if v.Kind != yaml.MappingNode {
+		return configError(file, v, "emulate must be a mapping (shared_dicts, env, modules, vars)")
+	}
+	flat := func(n *yaml.Node, what string) (map[string]string, error) {
+		if n.Kind != yaml.MappingNode {
+			return nil, configError(file, n, "emulate.%s must be a mapping of name: value", what)
+		}
+		m := map[string]string{}
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			k, val := n.Content[j], n.Content[j+1]
+			if k.Kind != yaml.ScalarNode || val.Kind != yaml.ScalarNode {
+				return nil, configError(file, val, "emulate.%s.%s must be a single value", what, k.Value)
+			}
+			m[k.Value] = val.Value
+		}
+		return m, nil
+	}
+	for j := 0; j+1 < len(v.Content); j += 2 {
+		k, val := v.Content[j], v.Content[j+1]
+		var err error
+		switch k.Value {
+		case "shared_dicts":
+			if val.Kind != yaml.MappingNode {
+				return configError(file, val, "emulate.shared_dicts must be a mapping of dict: {key: value}")
+			}
+			cfg.Emulate.SharedDicts = map[string]map[string]string{}
+			for i := 0; i+1 < len(val.Content); i += 2 {
+				m, err := flat(val.Content[i+1], "shared_dicts."+val.Content[i].Value)
+				if err != nil {
+					return err
+				}
+				cfg.Emulate.SharedDicts[val.Content[i].Value] = m
+			}
+		case "env":
+			cfg.Emulate.Env, err = flat(val, "env")
+		case "vars":
+			cfg.Emulate.Vars, err = flat(val, "vars")
+		case "modules":
+			cfg.Emulate.Modules, err = flat(val, "modules")
+			for name, stub := range cfg.Emulate.Modules {
+				p := filepath.Join(cfg.Dir, stub)
+				if filepath.IsAbs(stub) || !within(realPath(p), []string{realPath(cfg.Dir)}) {
+					return configError(file, val, "emulate.modules.%s: %q is outside the directory of %s", name, stub, configFileName)
+				}
+				cfg.Emulate.Modules[name] = p
+			}
+		default:
+			return configError(file, k, "unknown key emulate.%s (known: shared_dicts, env, modules, vars)", k.Value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
