@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,4 +46,3 @@ func TestConfigPathMapAndFixturesValidated(t *testing.T) {
 		t.Errorf("fixtures %+v", fc.Emulate)
 	}
 }
-
