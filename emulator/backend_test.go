@@ -35,7 +35,7 @@ func TestParseRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Request{{"GET", "/r1"}, {"POST", "/r2"}, {"GET", "/r3"}}
+	want := []Request{{Method: "GET", Path: "/r1"}, {Method: "POST", Path: "/r2"}, {Method: "GET", Path: "/r3"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
@@ -138,7 +138,7 @@ func TestResultJSON(t *testing.T) {
 		}
 		return fmt.Sprint(sortStrings(ks))
 	}
-	if got := keys(m); got != "[backends engine profile requests]" {
+	if got := keys(m); got != "[backends engine lua_failed profile requests worker]" {
 		t.Errorf("top-level keys %s", got)
 	}
 	if got := keys(m["profile"]); got != "[lua_nginx_module nginx openresty]" {

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"io/fs"
 	"net"
 	"strconv"
 	"strings"
@@ -46,6 +47,13 @@ type Config struct {
 	// too.
 	RestyCoreLoaded bool
 
+	// Lua is the worker's Lua side beyond the balancer: init code, modules,
+	// shared dicts, the location's variables and rewrite/access code.
+	Lua LuaWorker
+	// Fixtures stand in for what the worker would get from outside
+	// (.ngxlint.yaml emulate:, or flags).
+	Fixtures Fixtures
+
 	// LuaTimeout bounds one run of the balancer code (default 1s). nginx has
 	// no such limit: the worker would spin; the emulator reports
 	// "lua-timeout" instead of hanging.
@@ -79,8 +87,11 @@ type Upstream struct {
 	KeepaliveTimeout  time.Duration
 	KeepaliveTime     time.Duration
 
-	// BalancerLua is the balancer_by_lua_* code ("" = none); BalancerName
-	// names it in messages (e.g. "nginx.conf:12").
+	// Balancer is the balancer_by_lua_* code with its place in the user's
+	// file; when its Code is empty, BalancerLua / BalancerName (the older
+	// form, still accepted) are used: BalancerLua is the code ("" = none),
+	// BalancerName names it in messages (e.g. "nginx.conf:12").
+	Balancer     LuaSource
 	BalancerLua  string
 	BalancerName string
 	// BalancerKeepalive is `balancer_keepalive N` (LNM >= 0.10.27 Lua pool;
@@ -95,6 +106,83 @@ type Upstream struct {
 	// Lua code sets no peer; here nginx connects to 0.0.0.1:80
 	// (LNM-NO-PEER-SET-GLOBAL). The zero value is the single-upstream case.
 	PlaceholderShadowed bool
+}
+
+// balancerSource is the balancer code in its LuaSource form.
+func (u *Upstream) balancerSource() LuaSource {
+	if u.Balancer.Code != "" {
+		src := u.Balancer
+		if src.Name == "" {
+			src.Name = "balancer_by_lua"
+		}
+		return src
+	}
+	return LuaSource{Code: u.BalancerLua, Name: u.BalancerName}
+}
+
+// hasBalancer reports whether the upstream has balancer_by_lua* code.
+func (u *Upstream) hasBalancer() bool { return u.Balancer.Code != "" || u.BalancerLua != "" }
+
+// LuaSource is one chunk of Lua: a *_by_lua_block body, a *_by_lua_file
+// file or a module file.
+type LuaSource struct {
+	Code string
+	// File, Line and Column place Code's first byte in the user's file
+	// (1-based; 0 means 1), so that a Lua error reads "file:line: ..."
+	// with the line of the user's file, as in an inline block's line
+	// in nginx.conf. With File empty the chunk is named by Name alone.
+	File         string
+	Line, Column int
+	// Name is the directive ("init_by_lua_block") or, for a module, the
+	// module name.
+	Name string
+}
+
+// LuaWorker is what one nginx worker's Lua VM gets besides the balancer.
+type LuaWorker struct {
+	// Init and InitWorker are the http block's init_by_lua* and
+	// init_worker_by_lua* chunks, run in order before the first request.
+	Init, InitWorker []LuaSource
+	// Rewrite and Access are the target location's rewrite_by_lua* and
+	// access_by_lua* chunks (the effective ones: nginx runs one of each),
+	// run before the balancer for every request.
+	Rewrite, Access []LuaSource
+	// Modules are the modules of the checked tree `require` finds, by
+	// module name; MissingModules names those that were looked for and not
+	// found, with why (the paths tried).
+	Modules        map[string]LuaSource
+	MissingModules map[string]string
+	// PackagePath is lua_package_path as written (for messages).
+	PackagePath string
+	// SharedDicts are the lua_shared_dict zones: name -> size in bytes.
+	SharedDicts map[string]int64
+	// Vars are the location's `set $name value;` with literal values
+	// (name without '$').
+	Vars map[string]string
+	// Upstreams are the http block's upstream blocks, for ngx.upstream.
+	Upstreams []Upstream
+	// Files is the checked tree, read-only, for io.open / io.lines; nil
+	// makes every open fail as a missing file. Paths are resolved against
+	// Prefix (nginx's prefix, relative to Files' root) when relative.
+	// PrefixPath is the prefix the configuration was written for, as
+	// ngx.config.prefix() returns it ("" = /usr/local/openresty/nginx/).
+	Files      fs.FS
+	Prefix     string
+	PrefixPath string
+}
+
+// Fixtures replace what a worker would get from outside the
+// configuration.
+type Fixtures struct {
+	// SharedDicts fills ngx.shared.NAME before init_by_lua* runs (values
+	// that parse as numbers are stored as numbers).
+	SharedDicts map[string]map[string]string
+	// Env is what os.getenv sees (nothing else of the real environment).
+	Env map[string]string
+	// Modules replace or add modules by name (stubs).
+	Modules map[string]LuaSource
+	// Vars set ngx.var values on every request (over the location's own).
+	Vars map[string]string
 }
 
 // Server is one `server` line.
@@ -129,10 +217,23 @@ type Location struct {
 // Request is one client request.
 type Request struct {
 	Method string // GET if empty
-	Path   string // "/" if empty
+	Path   string // "/" if empty; may carry a query string ("/api?x=1")
+	// Headers are sent by the emulated client after its own Host and
+	// Connection lines; a Host header here replaces the default
+	// "emulated.test". ngx.var.http_*, ngx.var.cookie_* and
+	// ngx.req.get_headers see them.
+	Headers []Header
 }
 
-// ParseRequests parses "GET /r1,GET /r2,POST /r3".
+// Header is one request header line.
+type Header struct {
+	Name, Value string
+}
+
+// ParseRequests parses a comma-separated list of requests, each
+// "METHOD /path?query Name:value Name:value", where the method, the path or
+// the headers may be left out: "GET /r1, /r2 X-Token:abc, POST". A header
+// value runs to the next blank; it cannot hold a comma or a blank.
 func ParseRequests(s string) ([]Request, error) {
 	var out []Request
 	for _, part := range strings.Split(s, ",") {
@@ -141,26 +242,53 @@ func ParseRequests(s string) ([]Request, error) {
 			continue
 		}
 		f := strings.Fields(part)
-		switch len(f) {
-		case 1:
-			if strings.HasPrefix(f[0], "/") {
-				out = append(out, Request{Method: "GET", Path: f[0]})
-				continue
+		q := Request{Method: "GET", Path: "/"}
+		i := 0
+		if !strings.HasPrefix(f[0], "/") && !strings.Contains(f[0], ":") {
+			if !isToken(f[0]) {
+				return nil, fmt.Errorf("request %q: method %q is not an HTTP token", part, f[0])
 			}
-			out = append(out, Request{Method: strings.ToUpper(f[0]), Path: "/"})
-		case 2:
-			if !strings.HasPrefix(f[1], "/") {
+			q.Method = strings.ToUpper(f[0])
+			i++
+		}
+		if i < len(f) && !strings.Contains(f[i], ":") || i < len(f) && strings.HasPrefix(f[i], "/") {
+			if !strings.HasPrefix(f[i], "/") {
 				return nil, fmt.Errorf("request %q: path must start with /", part)
 			}
-			out = append(out, Request{Method: strings.ToUpper(f[0]), Path: f[1]})
-		default:
-			return nil, fmt.Errorf("request %q: want \"METHOD /path\"", part)
+			if strings.ContainsAny(f[i], "\x00\r\n") {
+				return nil, fmt.Errorf("request %q: control character in the path", part)
+			}
+			q.Path = f[i]
+			i++
 		}
+		for ; i < len(f); i++ {
+			name, value, ok := strings.Cut(f[i], ":")
+			if !ok || !isToken(name) {
+				return nil, fmt.Errorf("request %q: %q is not a header (want Name:value, e.g. Host:api.example.com)", part, f[i])
+			}
+			q.Headers = append(q.Headers, Header{Name: name, Value: value})
+		}
+		out = append(out, q)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no requests in %q", s)
 	}
 	return out, nil
+}
+
+// isToken reports whether s is an RFC 9110 token (a method or a header
+// name).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Next-upstream bits, as ngx_http_upstream.h defines them (the values are

@@ -50,7 +50,7 @@ func seedConfig(p versions.Profile, policy string) Config {
 			ConnectionHeader: strp(""),
 		},
 		DefaultPolicy: pol,
-		Requests:      []Request{{"GET", "/1"}, {"GET", "/2"}},
+		Requests:      []Request{{Method: "GET", Path: "/1"}, {Method: "GET", Path: "/2"}},
 		Timeout:       5 * time.Second,
 	}
 }
@@ -233,7 +233,7 @@ func TestStalePooledConnection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Requests = []Request{{"GET", "/1"}, {"GET", "/2"}, {"GET", "/3"}}
+			tt.cfg.Requests = []Request{{Method: "GET", Path: "/1"}, {Method: "GET", Path: "/2"}, {Method: "GET", Path: "/3"}}
 			checkRequests(t, runCfg(t, tt.cfg), tt.want)
 		})
 	}
@@ -248,7 +248,7 @@ func TestPOSTNonIdempotent(t *testing.T) {
 		c.Upstream.BalancerLua = ""
 		c.Upstream.Servers = []Server{{Addr: "10.0.0.1:80"}}
 		c.Location.NextUpstream = mask
-		c.Requests = []Request{{"GET", "/a"}, {"POST", "/b"}}
+		c.Requests = []Request{{Method: "GET", Path: "/a"}, {Method: "POST", Path: "/b"}}
 		return c
 	}
 	tests := []struct {
@@ -278,7 +278,7 @@ func rrConfig(p versions.Profile, servers []Server, pol map[string]string, n int
 		c.Backends[k] = pp
 	}
 	for i := 0; i < n; i++ {
-		c.Requests = append(c.Requests, Request{"GET", "/"})
+		c.Requests = append(c.Requests, Request{Method: "GET", Path: "/"})
 	}
 	return c
 }

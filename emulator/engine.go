@@ -141,7 +141,15 @@ type ureq struct {
 	bp     luaPeer
 	luaEnv *lua.LTable
 	luaCtx *lua.LTable
-	states []int
+	// headers are the request headers as the emulated nginx read them;
+	// vars the variables Lua code wrote (nil value: set to nil).
+	headers [][2]string
+	vars    map[string]*string
+	// luaErr is the first Lua error of this request (phase and message
+	// with its position); answeredBy says which Lua phase answered it.
+	luaErr     string
+	answeredBy string
+	states     []int
 
 	requestSent, requestBodySent bool
 	keepalive                    bool
@@ -180,36 +188,6 @@ func (u *ureq) setCur(c net.Conn) {
 	}
 }
 
-func (u *ureq) variable(name string) lua.LValue {
-	uri, _, _ := strings.Cut(u.path, "?")
-	switch name {
-	case "request_uri":
-		return lua.LString(u.path)
-	case "uri", "document_uri":
-		return lua.LString(uri)
-	case "args", "query_string":
-		if _, q, ok := strings.Cut(u.path, "?"); ok {
-			return lua.LString(q)
-		}
-		return lua.LNil
-	case "host", "server_name", "http_host":
-		return lua.LString("emulated.test")
-	case "remote_addr", "binary_remote_addr":
-		return lua.LString("127.0.0.1")
-	case "request_method":
-		return lua.LString(u.method)
-	case "scheme":
-		return lua.LString("http")
-	case "server_protocol":
-		return lua.LString("HTTP/1.1")
-	case "server_port":
-		return lua.LString("80")
-	case "server_addr":
-		return lua.LString("127.0.0.1")
-	}
-	return lua.LNil
-}
-
 // Run emulates cfg and returns what the emulated backends and client
 // observed. It returns an error only for an unusable configuration or when
 // ctx ends; everything nginx would do at run time (500, 502, loops) is a
@@ -224,14 +202,29 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 
 	res = &Result{Engine: "emulator", Notes: r.notes}
 	res.Profile = ResultProfile{Nginx: verString(r.prof.Nginx), OpenResty: verString(r.prof.OpenResty)}
-	if r.cfg.Upstream.BalancerLua != "" || !cfg.Profile.LNM.IsZero() {
+	if r.cfg.Upstream.hasBalancer() || !cfg.Profile.LNM.IsZero() {
 		res.Profile.LuaNginxModule = verString(r.prof.LNM)
 	}
-	for i, q := range cfg.Requests {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("emulation cancelled: %w", err)
+	if r.lua != nil {
+		w, err := r.lua.startWorker(ctx)
+		if err != nil {
+			return nil, err
 		}
-		res.Requests = append(res.Requests, r.doRequest(i, q))
+		res.Worker = w
+	}
+	if res.Worker == nil || res.Worker.StartError == "" {
+		for i, q := range cfg.Requests {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("emulation cancelled: %w", err)
+			}
+			res.Requests = append(res.Requests, r.doRequest(i, q))
+		}
+	}
+	if r.lua != nil {
+		res.Worker.TimersPending = len(r.lua.timers)
+		res.ExternalDeps = r.lua.external
+		res.MissingModules = r.lua.missingMods
+		res.finishLua()
 	}
 	for addr, b := range r.backends {
 		s := b.Stats()
@@ -254,7 +247,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	r.prof = cfg.Profile.Concrete()
 	p := r.prof
 	up := cfg.Upstream
-	hasLua := up.BalancerLua != ""
+	hasLua := up.hasBalancer()
 	for _, a := range r.prof.Assumed {
 		// Without a Lua balancer the module version does not matter.
 		if hasLua || !strings.HasPrefix(a, "lua-nginx-module") {
@@ -387,11 +380,25 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	r.noBuffering = loc.RequestBuffering != nil && !*loc.RequestBuffering
 
 	if hasLua {
-		proto, err := compileLua(up.BalancerLua, up.BalancerName)
+		proto, err := compileSource(up.balancerSource(), "balancer_by_lua")
 		if err != nil {
 			return nil, err
 		}
 		r.lua = newLuaEngine(r, proto)
+		for _, ph := range []struct {
+			srcs []LuaSource
+			dst  *[]*lua.FunctionProto
+			name string
+		}{{cfg.Lua.Rewrite, &r.lua.rewrite, "rewrite_by_lua"}, {cfg.Lua.Access, &r.lua.access, "access_by_lua"}} {
+			for _, src := range ph.srcs {
+				p, err := compileSource(src, ph.name)
+				if err != nil {
+					r.lua.close()
+					return nil, err
+				}
+				*ph.dst = append(*ph.dst, p)
+			}
+		}
 		// The notify hook (LNM >= 0.10.27) only exists with OpenResty's
 		// balancer_pool_max_retry nginx patch, applied from OR 1.29.2.4
 		// (5363dfe).
@@ -545,7 +552,11 @@ func (r *run) luaGet(u *ureq) int {
 		if u.aborted.Load() {
 			a.Outcome = OutcomeClientAbort
 		}
-		a.Log = append(a.Log, "[error] failed to run balancer_by_lua*: "+cleanLuaError(res.err.Error()))
+		msg := cleanLuaError(res.err.Error())
+		a.Log = append(a.Log, "[error] failed to run balancer_by_lua*: "+msg)
+		if u.luaErr == "" {
+			u.luaErr = "balancer_by_lua*: " + firstLine(msg)
+		}
 		return ngxError
 	}
 	if res.exited && res.exitRC != ngxOK {
@@ -688,7 +699,7 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 	c0, q0 := r.totals()
 
 	cres := make(chan clientResult, 1)
-	go r.client(method, path, cres)
+	go r.client(method, path, q.Headers, cres)
 
 	u := &ureq{seq: seq, method: method, path: path}
 	if tl, ok := r.front.(*net.TCPListener); ok {
@@ -727,13 +738,14 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 		out.Attempts[i] = *a
 	}
 	out.Why, out.Log = u.why, u.log
+	out.LuaError, out.AnsweredBy = u.luaErr, u.answeredBy
 	return out
 }
 
 // client is the emulated HTTP client: one connection, one request, and a
 // read deadline of Config.Timeout; when it expires the client closes the
 // connection, as curl --max-time does.
-func (r *run) client(method, path string, out chan<- clientResult) {
+func (r *run) client(method, path string, headers []Header, out chan<- clientResult) {
 	c, err := r.dial(r.ctx, r.timeout, r.front.Addr().String())
 	if err != nil {
 		out <- clientResult{status: Status{Timeout: true}, errText: "client: " + err.Error()}
@@ -742,7 +754,18 @@ func (r *run) client(method, path string, out chan<- clientResult) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(r.timeout))
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: emulated.test\r\nConnection: close\r\n", method, path)
+	host := "emulated.test"
+	for _, h := range headers {
+		if strings.EqualFold(h.Name, "Host") {
+			host = h.Value
+		}
+	}
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", method, path, host)
+	for _, h := range headers {
+		if !strings.EqualFold(h.Name, "Host") && !strings.EqualFold(h.Name, "Connection") {
+			fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
+		}
+	}
 	if hasBody(method) {
 		fmt.Fprintf(&b, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", len(postBody), postBody)
 	} else {
@@ -791,6 +814,7 @@ func (r *run) serve(u *ureq, conn net.Conn) {
 		readBody(br, n)
 	}
 	conn.SetDeadline(time.Time{})
+	u.headers = m.Header
 
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
@@ -817,7 +841,10 @@ func (r *run) serve(u *ureq, conn net.Conn) {
 		}
 		u.mu.Unlock()
 	})
-	status := r.upstream(u)
+	status, answered := r.luaPhases(u)
+	if !answered {
+		status = r.upstream(u)
+	}
 	stopAfter()
 	if status.send {
 		writeClientResponse(conn, status.code)
@@ -964,6 +991,15 @@ func (r *run) attempt(u *ureq, a *Attempt, cached bool) (uint32, string) {
 	fmt.Fprintf(&b, "%s %s HTTP/%s\r\nHost: %s\r\n", u.method, u.path, r.httpVersion, r.hostHeader())
 	if r.connHeader != "" {
 		fmt.Fprintf(&b, "Connection: %s\r\n", r.connHeader)
+	}
+	for _, h := range u.headers {
+		// proxy_pass sends the client's headers but those it sets itself
+		// (Host, Connection) and the body framing it recomputes.
+		switch strings.ToLower(h[0]) {
+		case "host", "connection", "content-length", "content-type", "transfer-encoding", "keep-alive", "te", "upgrade":
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
 	}
 	if hasBody(u.method) {
 		fmt.Fprintf(&b, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", len(postBody), postBody)

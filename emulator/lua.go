@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"regexp"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -53,12 +54,36 @@ type luaEngine struct {
 	ngx   *lua.LTable
 	bal   *lua.LTable // the ngx.balancer module
 
-	// The attempt being run; set around each call.
+	// The request and attempt being run and the phase (a context name as
+	// in "API disabled in the context of ..."); set around each call.
 	u      *ureq
 	a      *Attempt
+	phase  string
 	exited bool
 	exitRC int
 	nlog   int
+	// answered / answerStatus: a rewrite or access chunk ended the
+	// request itself (ngx.exit >= 200, ngx.say, ngx.redirect, ngx.exec).
+	answered     string
+	answerStatus int
+
+	// The worker (luaworker.go): its start-up result, package.loaded, the
+	// marker of a module being loaded, compiled modules and phase code,
+	// pending timers, what the code tried to reach outside, modules that
+	// were required and not found.
+	worker      *WorkerResult
+	loaded      *lua.LTable
+	loadingMark *lua.LUserData
+	modProtos   map[string]*lua.FunctionProto
+	rewrite     []*lua.FunctionProto
+	access      []*lua.FunctionProto
+	timers      []luaTimer
+	external    []ExternalDep
+	missingMods []string
+	cjson       *lua.LTable
+	re          *lua.LTable
+	reCache     map[string]*regexp.Regexp
+	cjsonSafe   *lua.LTable
 
 	// restyCore: lua-resty-core is loaded in this VM, so ngx.exit is the
 	// FFI one (Config.RestyCoreLoaded, LNM >= 0.10.16, or a require run by
@@ -149,6 +174,8 @@ func newLuaEngine(r *run, proto *lua.FunctionProto) *luaEngine {
 		g.RawSetString(name, lua.LNil)
 	}
 	e.g = g
+	e.modProtos = map[string]*lua.FunctionProto{}
+	e.loadingMark = L.NewUserData()
 	e.wrapBuiltins()
 	e.installHardening()
 	e.ngx = e.buildNgx()
@@ -160,6 +187,7 @@ func newLuaEngine(r *run, proto *lua.FunctionProto) *luaEngine {
 		return 0
 	}))
 	e.installShared()
+	e.installWorkerAPI()
 	e.vmLimit = luaVMMemoryLimit
 	if r.cfg.luaVMMemory > 0 {
 		e.vmLimit = r.cfg.luaVMMemory
@@ -302,13 +330,14 @@ func argsString(L *lua.LState, from int) string {
 var logLevels = []string{"stderr", "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
 
 func (e *luaEngine) log(level int, msg string) {
-	if e.a == nil {
+	sink := e.logSink()
+	if sink == nil {
 		return
 	}
 	e.nlog++
 	if e.nlog > luaMaxLogLines {
 		if e.nlog == luaMaxLogLines+1 {
-			e.a.Log = append(e.a.Log, "(further ngx.log lines dropped)")
+			*sink = append(*sink, "(further ngx.log lines dropped)")
 		}
 		return
 	}
@@ -316,7 +345,25 @@ func (e *luaEngine) log(level int, msg string) {
 	if level >= 0 && level < len(logLevels) {
 		name = logLevels[level]
 	}
-	e.a.Log = append(e.a.Log, fmt.Sprintf("[%s] [lua] %s", name, msg))
+	line := fmt.Sprintf("[%s] [lua] %s", name, msg)
+	if e.a == nil && e.phase != "" {
+		line += ", context: " + e.phase
+	}
+	*sink = append(*sink, line)
+}
+
+// logSink is where ngx.log writes: the attempt being run, else the
+// request's own log (rewrite / access), else the worker's start-up log.
+func (e *luaEngine) logSink() *[]string {
+	switch {
+	case e.a != nil:
+		return &e.a.Log
+	case e.u != nil:
+		return &e.u.log
+	case e.worker != nil:
+		return &e.worker.Log
+	}
+	return nil
 }
 
 // luaVersionNumber is ngx.config.ngx_lua_version: 0.10.26 -> 10026.
@@ -402,25 +449,6 @@ func (e *luaEngine) buildNgx() *lua.LTable {
 	worker.RawSetString("exiting", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LFalse); return 1 }))
 	ngx.RawSetString("worker", worker)
 
-	// ngx.var: the request variables a balancer commonly reads; any other
-	// name is nil, as an unset variable is.
-	vars := L.NewTable()
-	mt := L.NewTable()
-	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		name := L.CheckString(2)
-		if e.u == nil {
-			L.Push(lua.LNil)
-			return 1
-		}
-		L.Push(e.u.variable(name))
-		return 1
-	}))
-	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.RaiseError("variable %q not changeable in the emulator", L.CheckString(2))
-		return 0
-	}))
-	L.SetMetatable(vars, mt)
-	ngx.RawSetString("var", vars)
 	return ngx
 }
 
@@ -442,70 +470,6 @@ func (e *luaEngine) ngxExit(L *lua.LState) int {
 	e.exited = true
 	e.exitRC = code
 	return 0
-}
-
-// installShared provides ngx.shared.DICT as a minimal in-memory dictionary
-// per Run (get, set, safe_set, add, safe_add, replace, incr, delete,
-// flush_all, get_keys), enough for balancers that count in shared dicts.
-func (e *luaEngine) installShared() {
-	const src = `
-local function newdict()
-  local data = {}
-  local d = {}
-  function d.get(self, k) return data[k] end
-  function d.set(self, k, v) data[k] = v return true, nil, false end
-  d.safe_set = d.set
-  function d.add(self, k, v) if data[k] ~= nil then return false, "exists", false end data[k] = v return true, nil, false end
-  d.safe_add = d.add
-  function d.replace(self, k, v) if data[k] == nil then return false, "not found", false end data[k] = v return true, nil, false end
-  function d.incr(self, k, v, init)
-    local cur = data[k]
-    if cur == nil then
-      if init == nil then return nil, "not found" end
-      cur = init
-    end
-    if type(cur) ~= "number" then return nil, "not a number" end
-    cur = cur + v
-    data[k] = cur
-    return cur, nil
-  end
-  function d.delete(self, k) data[k] = nil end
-  function d.flush_all(self) data = {} end
-  function d.get_keys(self) local t = {} for k in pairs(data) do t[#t+1] = k end return t end
-  return d
-end
-ngx.shared = setmetatable({}, {__index = function(t, name)
-  local d = newdict()
-  rawset(t, name, d)
-  return d
-end})
-`
-	fn, err := e.L.LoadString(src)
-	if err != nil {
-		return
-	}
-	e.L.Push(fn)
-	_ = e.L.PCall(0, 0, nil)
-}
-
-func (e *luaEngine) require(L *lua.LState) int {
-	name := L.CheckString(1)
-	switch name {
-	case "ngx.balancer":
-		L.Push(e.bal)
-	case "string", "table", "math":
-		L.Push(e.g.RawGetString(name))
-	case "resty.core", "resty.core.base":
-		if name == "resty.core" {
-			// Loading resty.core replaces ngx.exit with the FFI version
-			// for the rest of the worker's life.
-			e.restyCore = true
-		}
-		L.Push(L.NewTable())
-	default:
-		L.RaiseError("module '%s' not found: the emulator provides only ngx.balancer (and resty.core)", name)
-	}
-	return 1
 }
 
 // buildBalancer builds ngx.balancer with the functions lua-resty-core had
@@ -744,35 +708,40 @@ func (e *luaEngine) enableKeepalive(L *lua.LState) int {
 	return 1
 }
 
-// luaRunResult is how one run of the balancer code ended.
+// luaRunResult is how one run of Lua code ended.
 type luaRunResult struct {
 	err     error  // Lua error, deadline or memory bound
 	outcome string // OutcomeLuaError / OutcomeLuaTimeout / OutcomeLuaMemory when err != nil
 	exited  bool
 	exitRC  int
+	// exitPhase: ngx.exit (or redirect, exec) ended a rewrite, access or
+	// timer chunk; not an error.
+	exitPhase bool
 }
 
 // run executes the balancer code once for attempt a of request u.
 func (e *luaEngine) run(ctx context.Context, u *ureq, a *Attempt) luaRunResult {
+	e.prepareRequest(u)
+	fn := e.L.NewFunctionFromProto(e.proto)
+	fn.Env = u.luaEnv
+	return e.call(ctx, phBalancer, u, a, fn)
+}
+
+// call runs fn in phase for request u (nil outside a request) and
+// attempt a (nil outside the balancer), under the run's deadline and the
+// memory bounds.
+func (e *luaEngine) call(ctx context.Context, phase string, u *ureq, a *Attempt, fn *lua.LFunction, args ...lua.LValue) luaRunResult {
 	L := e.L
 	if e.vmErr != nil {
 		return luaRunResult{err: e.vmErr, outcome: OutcomeLuaMemory}
 	}
-	e.u, e.a, e.exited, e.exitRC, e.nlog = u, a, false, 0, 0
-	defer func() { e.u, e.a = nil, nil }()
-
-	if u.luaEnv == nil {
-		// A fresh global environment per client request (falling back to
-		// the shared globals), and a fresh ngx.ctx that persists across
-		// the attempts of this request.
-		env := L.NewTable()
-		mt := L.NewTable()
-		mt.RawSetString("__index", e.g)
-		L.SetMetatable(env, mt)
-		u.luaEnv = env
-		u.luaCtx = L.NewTable()
+	e.u, e.a, e.phase, e.exited, e.exitRC, e.nlog = u, a, phase, false, 0, 0
+	defer func() { e.u, e.a, e.phase = nil, nil, "" }()
+	if u == nil {
+		// Outside a request ngx.ctx is a table of its own (init_worker's
+		// fake request has one; init_by_lua's code rarely touches it).
+		e.ngx.RawSetString("ctx", L.NewTable())
 	}
-	e.ngx.RawSetString("ctx", u.luaCtx)
 
 	cctx, cancel := context.WithCancelCause(ctx)
 	tctx, tcancel := context.WithTimeout(cctx, e.r.luaTimeout)
@@ -782,16 +751,19 @@ func (e *luaEngine) run(ctx context.Context, u *ureq, a *Attempt) luaRunResult {
 	done := make(chan struct{})
 	go memoryWatch(cancel, stop, done)
 	L.SetContext(tctx)
-	fn := L.NewFunctionFromProto(e.proto)
-	fn.Env = u.luaEnv
 	L.Push(fn)
-	err := L.PCall(0, 0, nil)
+	for _, v := range args {
+		L.Push(v)
+	}
+	err := L.PCall(len(args), 0, nil)
 	L.RemoveContext()
 	close(stop)
 	<-done
 	L.SetTop(0)
-	if c, ok := e.ngx.RawGetString("ctx").(*lua.LTable); ok {
-		u.luaCtx = c // ngx.ctx = {...} replaces the request's table
+	if u != nil {
+		if c, ok := e.ngx.RawGetString("ctx").(*lua.LTable); ok {
+			u.luaCtx = c // ngx.ctx = {...} replaces the request's table
+		}
 	}
 	res := luaRunResult{exited: e.exited, exitRC: e.exitRC}
 	if held, walked := e.heldAfterRun(u); walked && held > e.vmBase+e.vmLimit {
@@ -799,6 +771,10 @@ func (e *luaEngine) run(ctx context.Context, u *ureq, a *Attempt) luaRunResult {
 		// until the Run ends, so no later run starts (luamem.go).
 		e.vmErr = errLuaVMMemory{e.vmLimit}
 		return luaRunResult{err: e.vmErr, outcome: OutcomeLuaMemory}
+	}
+	if err != nil && strings.Contains(err.Error(), exitSentinel) && ctx.Err() == nil && tctx.Err() == nil {
+		res.exitPhase = true
+		return res
 	}
 	if err != nil {
 		res.err = err
@@ -809,10 +785,13 @@ func (e *luaEngine) run(ctx context.Context, u *ureq, a *Attempt) luaRunResult {
 			res.err = errLuaMemory
 		case tctx.Err() != nil && ctx.Err() == nil:
 			res.outcome = OutcomeLuaTimeout
-			res.err = fmt.Errorf("balancer code did not return within %s", e.r.luaTimeout)
+			res.err = fmt.Errorf("the Lua code did not return within %s", e.r.luaTimeout)
+			if phase == phBalancer {
+				res.err = fmt.Errorf("balancer code did not return within %s", e.r.luaTimeout)
+			}
 			if strings.Contains(err.Error(), patternStopped) {
 				// Say where the time went: in one pattern function call.
-				res.err = fmt.Errorf("balancer code did not return within %s (%s in a string function)", e.r.luaTimeout, patternStopped)
+				res.err = fmt.Errorf("%s (%s in a string function)", res.err, patternStopped)
 			}
 		}
 	}

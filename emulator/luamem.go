@@ -143,6 +143,10 @@ func (z *vmSizer) visit(v lua.LValue) {
 			return
 		}
 		z.total += memObject
+		if s, ok := x.Value.(interface{ size() int64 }); ok {
+			// Go state behind a userdata (resty.chash's points).
+			z.total += s.size()
+		}
 		if x.Env != nil {
 			z.push(x.Env)
 		}

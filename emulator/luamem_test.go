@@ -33,6 +33,9 @@ _G.n = (_G.n or 0) + 1 _G.add(string.rep("x", 2^20) .. _G.n)`, true},
 		t.Run(c.name, func(t *testing.T) {
 			cfg := luaConfig(prof(t, "1.22.1", "0.10.23", ""), c.code+peer, "ok", 20)
 			cfg.luaVMMemory = 8 << 20
+			// A zone larger than the VM bound, so that the zone's own
+			// size (its LRU eviction) does not cap what the dict keeps.
+			cfg.Lua.SharedDicts = map[string]int64{"cache": 1 << 30}
 			cfg.LuaTimeout = 10 * time.Second // memory, not speed, is under test
 			res := runCfg(t, cfg)
 			first := -1

@@ -16,6 +16,22 @@ type Result struct {
 	Requests []RequestResult `json:"requests"`
 	Backends []BackendStats  `json:"backends"`
 
+	// Worker is the Lua worker's start-up (nil without Lua code).
+	Worker *WorkerResult `json:"worker,omitempty"`
+	// LuaFailed is true when Lua code failed on some request (or the
+	// worker did not start): those requests observed a crash, not the
+	// balancer's behaviour.
+	LuaFailed bool `json:"lua_failed"`
+	// ExternalDeps lists what the Lua code tried to reach outside
+	// (cosockets, resty.http, subrequests, unset environment variables);
+	// each failed as a refused connection or nil would.
+	ExternalDeps []ExternalDep `json:"external_deps,omitempty"`
+	// MissingModules are modules required and found neither in the
+	// checked tree nor among the emulator's own.
+	MissingModules []string `json:"missing_modules,omitempty"`
+	// Hints say what would let the Lua code run further.
+	Hints []string `json:"hints,omitempty"`
+
 	// Notes are run-level remarks for the text trace (assumed versions,
 	// approximations that applied).
 	Notes []string `json:"-"`
@@ -77,6 +93,14 @@ type RequestResult struct {
 	Unbounded           bool      `json:"unbounded"`
 	Attempts            []Attempt `json:"attempts"`
 
+	// LuaError is the first Lua error of this request: the phase and the
+	// message, positioned in the user's file ("balancer_by_lua*:
+	// lua/balancer.lua:11: attempt to index a nil value"). AnsweredBy
+	// names the Lua phase that answered the request itself
+	// ("access_by_lua* ngx.exit(403)"); the upstream was not reached.
+	LuaError   string `json:"lua_error,omitempty"`
+	AnsweredBy string `json:"answered_by,omitempty"`
+
 	// Why is the reason the request ended, for the text trace
 	// ("finalize 502: tries == 0", "max attempts 1000 reached", ...).
 	Why string `json:"-"`
@@ -118,6 +142,40 @@ const (
 	OutcomeClientAbort  = "client-abort"   // the client went away during the attempt
 	OutcomeCapped       = "capped"         // MaxAttempts reached, attempt not run
 )
+
+// BalancerFailedEverywhere reports whether no request observed the
+// configuration's behaviour: the worker did not start, or the Lua code
+// failed on every request. `ngxlint emulate` exits non-zero then.
+func (r *Result) BalancerFailedEverywhere() bool {
+	if r.Worker != nil && r.Worker.StartError != "" {
+		return true
+	}
+	if len(r.Requests) == 0 {
+		return false
+	}
+	for _, q := range r.Requests {
+		if q.LuaError == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// finishLua sets LuaFailed and the hints after a run with Lua code.
+func (r *Result) finishLua() {
+	r.LuaFailed = r.Worker != nil && r.Worker.StartError != ""
+	for _, q := range r.Requests {
+		if q.LuaError != "" {
+			r.LuaFailed = true
+		}
+	}
+	for _, m := range r.MissingModules {
+		r.Hints = append(r.Hints, fmt.Sprintf("module '%s' is in neither the checked tree nor the emulator: a stub in .ngxlint.yaml (emulate: modules: {%s: stub.lua}), or --prefix / a path_map that finds it in the tree, would let the code run", m, m))
+	}
+	if len(r.ExternalDeps) > 0 {
+		r.Hints = append(r.Hints, "the Lua code reaches outside the configuration (external_deps); fixtures (.ngxlint.yaml emulate: shared_dicts, env, modules, vars) can stand in for what it would get")
+	}
+}
 
 // JSON returns the indented JSON form.
 func (r *Result) JSON() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
@@ -162,6 +220,23 @@ func (r *Result) WriteText(w io.Writer) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
+	if w := r.Worker; w != nil {
+		if w.StartError != "" {
+			fmt.Fprintf(&b, "worker: nginx would not start: %s\n", w.StartError)
+		}
+		for _, e := range w.Errors {
+			fmt.Fprintf(&b, "worker: %s\n", e)
+		}
+		for _, l := range w.Log {
+			fmt.Fprintf(&b, "worker: %s\n", l)
+		}
+	}
+	for _, d := range r.ExternalDeps {
+		fmt.Fprintf(&b, "external: %s at %s (%s): refused\n", d.What, d.Where, d.Phase)
+	}
+	for _, h := range r.Hints {
+		fmt.Fprintf(&b, "hint: %s\n", h)
+	}
 	for i, q := range r.Requests {
 		fmt.Fprintf(&b, "\nrequest %d: %s %s -> %s", i+1, q.Method, q.Path, q.Status)
 		if q.Unbounded {
@@ -170,6 +245,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, " (%d attempt%s, %d upstream connection%s, %d upstream request%s read)\n",
 			len(q.Attempts), plural(len(q.Attempts)), q.UpstreamConnections, plural(q.UpstreamConnections),
 			q.UpstreamRequests, plural(q.UpstreamRequests))
+		if q.AnsweredBy != "" {
+			fmt.Fprintf(&b, "  answered by %s\n", q.AnsweredBy)
+		}
 		for _, l := range q.Log {
 			fmt.Fprintf(&b, "  %s\n", l)
 		}

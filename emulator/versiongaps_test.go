@@ -14,7 +14,7 @@ func kaHostConfig(t *testing.T, or, lnm, host string) Config {
 	c.Upstream.BalancerLua = fmt.Sprintf(`local b = require "ngx.balancer"
 assert(b.set_current_peer("10.0.0.5", 8080, %q))
 assert(b.enable_keepalive())`, host)
-	c.Requests = []Request{{"GET", "/1"}, {"GET", "/2"}, {"GET", "/3"}}
+	c.Requests = []Request{{Method: "GET", Path: "/1"}, {Method: "GET", Path: "/2"}, {Method: "GET", Path: "/3"}}
 	return c
 }
 
