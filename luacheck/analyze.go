@@ -126,6 +126,7 @@ func (an *analysis) run(res *Result) {
 	}
 	g := &globalState{ls: ls, a: al, std: stdGlobals}
 	for _, fl := range lines {
+		g.inTop = fl == top
 		for _, it := range fl.items {
 			g.collectCalls(it)
 		}
@@ -159,6 +160,7 @@ func (an *analysis) run(res *Result) {
 	})
 	an.apiUses(res, g)
 	res.Balancer = an.balancer(res, g, top, al)
+	an.moduleFacts(res, g, stmts)
 }
 
 func shadowMsg(sf shadowFact) string {

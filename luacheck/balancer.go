@@ -25,6 +25,9 @@ type BalancerFacts struct {
 	// nor Lua builtins in the main chunk: such a callee may set the peer
 	// itself, which weakens PathsWithoutPeer.
 	OpaqueCalls int
+	// OpaqueModuleCalls counts those of OpaqueCalls that are ModuleCalls:
+	// once the modules are followed (Reach), what they do is known.
+	OpaqueModuleCalls int
 	// MoreTries lists set_more_tries calls.
 	MoreTries []MoreTriesCall
 	// Other balancer and flow calls with their literal arguments.
@@ -56,6 +59,10 @@ type PathEnd struct {
 	// Return is set when the path ends at a return statement, false at the
 	// end of the chunk.
 	Return bool
+	// ViaModuleCall is set when every path to this end calls a function
+	// of a required module on the way (Result.ModuleCalls): if those
+	// functions set the peer, the end is not reached without one.
+	ViaModuleCall bool
 }
 
 // MoreTriesCall is one set_more_tries call.
@@ -152,7 +159,7 @@ func isIPLiteral(s string) bool {
 // itemCalls reports whether an item calls set_current_peer (directly, or
 // in a closure it creates) and whether it terminates the path (error(),
 // ngx.exit(), ngx.redirect(), ngx.exec()).
-func itemCalls(it *item, g *globalState, byCall map[*ast.FuncCallExpr]APIUse) (peer, terminates bool, opaque int) {
+func itemCalls(it *item, g *globalState, byCall map[*ast.FuncCallExpr]APIUse, modCalls map[*ast.FuncCallExpr]bool) (peer, terminates bool, opaque, opaqueMod int) {
 	itemExprs(it, func(root ast.Expr, _ bool) {
 		walkExpr(root, func(x ast.Expr) bool {
 			if fn, ok := x.(*ast.FunctionExpr); ok {
@@ -189,6 +196,9 @@ func itemCalls(it *item, g *globalState, byCall map[*ast.FuncCallExpr]APIUse) (p
 				}
 			}
 			opaque++
+			if modCalls[c] {
+				opaqueMod++
+			}
 			return true
 		})
 	})
@@ -273,31 +283,64 @@ func forStmtExprs(s ast.Stmt, fe func(ast.Expr), fs func([]ast.Stmt)) {
 // pathsWithoutPeer walks the main chunk's flow graph from its start and
 // records where a path ends before any set_current_peer call.
 func (an *analysis) pathsWithoutPeer(bf *BalancerFacts, g *globalState, top *fline, al *aligner, byCall map[*ast.FuncCallExpr]APIUse) {
-	stop := make([]bool, len(top.items))
-	for i, it := range top.items {
-		peer, term, opaque := itemCalls(it, g, byCall)
-		bf.OpaqueCalls += opaque
-		stop[i] = peer || term
+	var modCalls map[*ast.FuncCallExpr]bool
+	if len(g.modCalls) > 0 {
+		modCalls = make(map[*ast.FuncCallExpr]bool, len(g.modCalls))
+		for _, mc := range g.modCalls {
+			modCalls[mc.call] = true
+		}
 	}
-	visited := make([]bool, len(top.items)+1)
-	endReached := false
-	top.walk(visited, 0, func(i int, it *item) bool {
-		if it == nil {
-			endReached = true
-			return true
+	stop := make([]bool, len(top.items))
+	var modStop []bool
+	for i, it := range top.items {
+		peer, term, opaque, opaqueMod := itemCalls(it, g, byCall, modCalls)
+		bf.OpaqueCalls += opaque
+		bf.OpaqueModuleCalls += opaqueMod
+		stop[i] = peer || term
+		if opaqueMod > 0 {
+			if modStop == nil {
+				modStop = make([]bool, len(top.items))
+			}
+			modStop[i] = true
 		}
-		if stop[i] {
-			return true
+	}
+	// ends walks the flow graph with the items in stopAt ending a path,
+	// and returns where paths end without a peer.
+	ends := func(stopAt func(i int) bool) (out []PathEnd) {
+		visited := make([]bool, len(top.items)+1)
+		endReached := false
+		top.walk(visited, 0, func(i int, it *item) bool {
+			if it == nil {
+				endReached = true
+				return true
+			}
+			if stopAt(i) {
+				return true
+			}
+			if it.isRet {
+				p, _ := an.spanPos(al.ofStmt(it.retNode).span, it.retNode.Line())
+				out = append(out, PathEnd{Pos: p, Return: true})
+				return true
+			}
+			return false
+		})
+		if endReached {
+			out = append(out, PathEnd{Pos: an.pm.end()})
 		}
-		if it.isRet {
-			p, _ := an.spanPos(al.ofStmt(it.retNode).span, it.retNode.Line())
-			bf.PathsWithoutPeer = append(bf.PathsWithoutPeer, PathEnd{Pos: p, Return: true})
-			return true
-		}
-		return false
-	})
-	if endReached {
-		bf.PathsWithoutPeer = append(bf.PathsWithoutPeer, PathEnd{Pos: an.pm.end()})
+		return out
+	}
+	bf.PathsWithoutPeer = ends(func(i int) bool { return stop[i] })
+	if modStop == nil || len(bf.PathsWithoutPeer) == 0 {
+		return
+	}
+	// The ends still reached when every module call counts as setting
+	// the peer do not depend on the modules; the others do.
+	direct := map[int]bool{}
+	for _, e := range ends(func(i int) bool { return stop[i] || modStop[i] }) {
+		direct[e.Pos.Offset] = true
+	}
+	for i := range bf.PathsWithoutPeer {
+		bf.PathsWithoutPeer[i].ViaModuleCall = !direct[bf.PathsWithoutPeer[i].Pos.Offset]
 	}
 }
 

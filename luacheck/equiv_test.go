@@ -30,7 +30,15 @@ func dumpResult(r *Result) string {
 		fmt.Fprintf(&b, "APIUse %+v\n", u)
 	}
 	if r.Balancer != nil {
-		fmt.Fprintf(&b, "Balancer %+v\n", *r.Balancer)
+		// The module facts added later (issue 15: OpaqueModuleCalls,
+		// ViaModuleCall, and Result.ModuleCalls, Exports,
+		// DefinedGlobals) are left out, so that the digests recorded
+		// before show that they changed no earlier fact; modules_test.go
+		// checks them.
+		bs := fmt.Sprintf("Balancer %+v\n", *r.Balancer)
+		bs = strings.ReplaceAll(bs, " OpaqueModuleCalls:0", "")
+		bs = strings.ReplaceAll(bs, " ViaModuleCall:false", "")
+		b.WriteString(bs)
 	}
 	for _, ig := range r.Ignores {
 		fmt.Fprintf(&b, "Ignore %+v\n", ig)

@@ -46,6 +46,12 @@ type globalState struct {
 	roots []rootExpr
 	// nameBuf is scratch space for apiName.
 	nameBuf []byte
+	// modCalls are the calls into required modules, defGlobals the
+	// globals defined through _G (see modules.go); inTop is set while
+	// collectCalls visits the main function's items.
+	modCalls   []rawModCall
+	defGlobals []string
+	inTop      bool
 }
 
 // rawUse is an APIUse with chunk spans, converted later.
@@ -317,6 +323,9 @@ func (g *globalState) warnGlobal(e ast.Expr, r *resolution, isLhs, isTop bool) {
 	if r.require {
 		return
 	}
+	if isLhs && r.global == "_G" && len(r.keys) == 1 && r.keys[0].kind == 1 {
+		g.defGlobals = append(g.defGlobals, r.keys[0].s)
+	}
 	code := "W113"
 	if isLhs {
 		if len(r.keys) == 0 {
@@ -484,6 +493,11 @@ func (g *globalState) collectCall(it *item, root ast.Expr, c *ast.FuncCallExpr) 
 			r = g.deepResolve(c.Func, it)
 			callee = c.Func
 		}
+	}
+	if r != nil && r.require && !r.isAPIRoot() {
+		g.recordModuleCall(c, r)
+	} else if c.Receiver == nil {
+		g.recordDefinedGlobal(c)
 	}
 	if r != nil && r.isAPIRoot() && (len(r.keys) > 0 || r.alias) {
 		g.a.ofExpr(callee).callee = true

@@ -33,6 +33,15 @@ type Result struct {
 	Balancer *BalancerFacts
 	// Ignores are the "-- ngxlint:ignore" comments of the chunk.
 	Ignores []Ignore
+	// ModuleCalls are the calls into required modules, in source order
+	// (see modules.go); Exports the functions of the table the chunk
+	// returns, when it is a module.
+	ModuleCalls []ModuleCall
+	Exports     []Export
+	// DefinedGlobals are the globals the chunk defines besides plain
+	// assignments (the W111 warnings name those): _G.name = v and
+	// rawset(_G, "name", v), each once, sorted.
+	DefinedGlobals []string
 	// InternalErrors is non-empty only if the analysis itself failed (a bug
 	// caught by the last-resort recover); the message says where.
 	InternalErrors []string
