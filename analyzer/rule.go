@@ -129,7 +129,7 @@ func (g *Registry) Select(enable, disable []string) ([]*Rule, error) {
 			}
 		}
 		if n == 0 {
-			return fmt.Errorf("no rule matches %q", sel)
+			return fmt.Errorf("no rule matches %q%s", sel, g.suggest(sel))
 		}
 		return nil
 	}
@@ -159,4 +159,16 @@ func (d Doc) GoodExample() string {
 		return d.Bad
 	}
 	return d.Good
+}
+
+// suggest is ": did you mean X?" for the ID or slug closest to sel.
+func (g *Registry) suggest(sel string) string {
+	var names []string
+	for _, r := range g.rules {
+		names = append(names, r.ID, r.Slug)
+	}
+	if m := Closest(strings.TrimSuffix(sel, "*"), names); m != "" {
+		return fmt.Sprintf(": did you mean %s?", m)
+	}
+	return ""
 }

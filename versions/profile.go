@@ -58,6 +58,11 @@ func Resolve(nginx, lnm, openresty string) (Profile, error) {
 		if p.Nginx, err = Parse(nginx); err != nil {
 			return Profile{}, fmt.Errorf("nginx version: %w", err)
 		}
+		// nginx versions are X.Y.Z; a fourth part is an OpenResty
+		// release, which names other components too.
+		if p.Nginx.n != 3 {
+			return Profile{}, fmt.Errorf("nginx version %q: nginx versions have three parts, like 1.22.1%s", nginx, looksLikeOpenResty(nginx))
+		}
 	}
 	if lnm != "" {
 		if p.LNM, err = Parse(lnm); err != nil {
@@ -70,6 +75,9 @@ func Resolve(nginx, lnm, openresty string) (Profile, error) {
 	or, err := Parse(openresty)
 	if err != nil {
 		return Profile{}, fmt.Errorf("openresty version: %w", err)
+	}
+	if or.n != 4 {
+		return Profile{}, fmt.Errorf("OpenResty version %q: OpenResty versions have four parts, the nginx version and a release, like 1.21.4.1 (known: %s)", openresty, nearestBundles(or))
 	}
 	p.OpenResty = or
 	if b, ok := LookupBundle(openresty); ok {
@@ -84,12 +92,56 @@ func Resolve(nginx, lnm, openresty string) (Profile, error) {
 		p.NotifyPatch, p.StatusCodePatch = b.NotifyPatch, b.StatusCodePatch
 		return p, nil
 	}
-	// OpenResty versions are the nginx version plus a release number.
-	if p.Nginx.IsZero() && or.n >= 3 {
+	// OpenResty versions are the nginx version plus a release number: the
+	// nginx part is known, the modules are not (a typo such as 1.21.4.9
+	// must not silently leave them unknown).
+	if p.Nginx.IsZero() {
 		p.Nginx = Version{parts: [4]int{or.parts[0], or.parts[1], or.parts[2]}, n: 3}
-		p.Assumed = append(p.Assumed, fmt.Sprintf("nginx %s (from the OpenResty version; %s is not in the bundle table)", p.Nginx, or))
 	}
+	msg := fmt.Sprintf("OpenResty %s is not a release ngxlint knows (nearest: %s): nginx is taken as %s", or, nearestBundles(or), p.Nginx)
+	if p.LNM.IsZero() {
+		msg += "; lua-nginx-module stays unknown (declare it with --lua-nginx-module-version)"
+	}
+	p.Assumed = append(p.Assumed, msg)
 	return p, nil
+}
+
+// nearestBundles names the known OpenResty releases closest to v: those of
+// the same nginx version, or else the releases just before and after it.
+func nearestBundles(v Version) string {
+	var same, names []string
+	before, after := "", ""
+	for _, b := range bundles {
+		bv := MustParse(b.OpenResty)
+		names = append(names, b.OpenResty)
+		if bv.parts[0] == v.parts[0] && bv.parts[1] == v.parts[1] && bv.parts[2] == v.parts[2] {
+			same = append(same, b.OpenResty)
+		}
+		if bv.Compare(v) < 0 {
+			before = b.OpenResty
+		} else if after == "" {
+			after = b.OpenResty
+		}
+	}
+	if len(same) > 0 {
+		return strings.Join(same, ", ")
+	}
+	var near []string
+	for _, s := range []string{before, after} {
+		if s != "" {
+			near = append(near, s)
+		}
+	}
+	return strings.Join(near, ", ")
+}
+
+// looksLikeOpenResty suggests --openresty-version for a four-part version
+// that is a known bundle.
+func looksLikeOpenResty(s string) string {
+	if b, ok := LookupBundle(s); ok {
+		return fmt.Sprintf("; %s is an OpenResty release (nginx %s): declare it as OpenResty (--openresty-version, or openresty: in versions)", b.OpenResty, b.Nginx)
+	}
+	return ""
 }
 
 // Concrete returns a profile with every unknown version filled in, for

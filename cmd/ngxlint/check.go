@@ -55,6 +55,7 @@ type checkFlags struct {
 	upgradeTo                               string
 	limits                                  nginxconf.Options
 	allowPaths                              allowFlag
+	color                                   string
 }
 
 // settingsFlag collects repeated --set key=value.
@@ -89,7 +90,8 @@ func (c *Command) newCheckFlagSet(f *checkFlags) *flag.FlagSet {
 	f.register(fs)
 	registerLimitFlags(fs, &f.limits, &f.allowPaths)
 	fs.StringVar(&f.format, "format", "text", "output format: "+strings.Join(checkFormats, ", "))
-	fs.StringVar(&f.failOn, "fail-on", "warning", "lowest severity that fails the run: info, warning or error")
+	fs.StringVar(&f.color, "color", "auto", "colour in the text format: auto (a terminal, unless NO_COLOR is set or TERM=dumb), always or never")
+	fs.StringVar(&f.failOn, "fail-on", "warning", "lowest severity that fails the run: info, warning or error, or never (report only; configuration errors still exit 2)")
 	fs.StringVar(&f.enable, "enable", "", "comma-separated rules to run (IDs, slugs or prefixes like LUA2*); default all")
 	fs.StringVar(&f.disable, "disable", "", "comma-separated rules not to run")
 	fs.StringVar(&f.prefix, "prefix", "", "nginx prefix (-p) for relative *_by_lua_file paths; default: the config's directory, or its parent when that is named conf")
@@ -118,6 +120,9 @@ func (c *Command) check(args []string) error {
 	}
 	setFlags := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { setFlags[fl.Name] = true })
+	if f.color != "auto" && f.color != "always" && f.color != "never" {
+		return usagef("unknown --color %q (want auto, always or never)", f.color)
+	}
 	if !slices.Contains(checkFormats, f.format) {
 		return usagef("unknown --format %q (want %s)", f.format, strings.Join(checkFormats, ", "))
 	}
@@ -131,8 +136,11 @@ func (c *Command) check(args []string) error {
 		return usagef("unknown --engine %q (want emulator, nginx or both)", f.engine)
 	}
 	failOn, err := analyzer.ParseSeverity(f.failOn)
+	if strings.EqualFold(strings.TrimSpace(f.failOn), "never") {
+		failOn, err = analyzer.Error+1, nil // above every severity
+	}
 	if err != nil {
-		return usagef("--fail-on: %v", err)
+		return usagef("--fail-on: %v (or never)", err)
 	}
 	if f.versionsSpec != "" {
 		if err := f.applyVersionsSpec(setFlags); err != nil {
@@ -260,7 +268,7 @@ func (c *Command) check(args []string) error {
 	}
 	if f.upgradeTo != "" {
 		if loadFailed {
-			c.writeText(report, false)
+			c.writeText(report, false, f.color)
 			return &exitError{ExitUsage}
 		}
 		if upgradeChanged {
@@ -276,7 +284,7 @@ func (c *Command) check(args []string) error {
 	if loadFailed && (f.writeBaseline != "" || f.fix || f.diff) {
 		// A configuration that did not load completely gives an incomplete
 		// set of findings and edits: record or fix nothing from it.
-		c.writeText(report, false)
+		c.writeText(report, false, f.color)
 		fmt.Fprintln(c.Stderr, "ngxlint: configuration errors: no baseline written, no fix applied")
 		return &exitError{ExitUsage}
 	}
@@ -383,7 +391,7 @@ func (c *Command) writeReport(report *checkReport, f checkFlags, ranRules []*ana
 	if n := countConditional(report.diags); n > 0 && !f.verbose {
 		fmt.Fprintf(c.Stderr, "ngxlint: note: %d finding(s) hold only on versions you did not declare; they are grouped by rule at the end. Declare yours (--openresty-version, or --nginx-version and --lua-nginx-module-version, or versions: in %s) to resolve them, or pass --verbose to list each\n", n, configFileName)
 	}
-	c.writeText(*report, f.verbose)
+	c.writeText(*report, f.verbose, f.color)
 	return nil
 }
 
@@ -443,7 +451,9 @@ func (f *checkFlags) unitProfile(ctx context.Context, u checkUnit) (versions.Pro
 		}
 		return p, nil, usagef("%v%s", err, where)
 	}
-	return p, nil, nil
+	// What Resolve had to assume (an OpenResty release it does not know)
+	// is said, never silent.
+	return p, p.Assumed, nil
 }
 
 // splitBuiltin separates selectors that only name the built-in NGX0001 /
@@ -726,8 +736,8 @@ func findingsJSON(ds []*analyzer.Diagnostic) []findingJSON {
 
 // writeText prints gcc-style lines, with a source snippet and caret and
 // colour on a terminal.
-func (c *Command) writeText(r checkReport, verbose bool) {
-	color := c.color()
+func (c *Command) writeText(r checkReport, verbose bool, colorMode string) {
+	color := c.color(colorMode)
 	tty := c.tty()
 	paint := func(code, s string) string {
 		if !color {
@@ -765,7 +775,7 @@ func (c *Command) writeText(r checkReport, verbose bool) {
 	}
 	c.Stdout.Write(b)
 	if len(r.diags) > 0 || len(r.Errors) > 0 {
-		fmt.Fprintf(c.Stdout, "%d finding(s), %d error(s)\n", len(r.diags), len(r.Errors))
+		fmt.Fprintln(c.Stdout, summaryLine(r.diags, len(r.Errors)))
 	}
 }
 
@@ -943,4 +953,44 @@ func (g conditionalGroup) summary() *analyzer.Diagnostic {
 	b.WriteString("; declare your versions to resolve it, --verbose lists each")
 	return &analyzer.Diagnostic{Rule: g.first.Rule, Pos: g.first.Pos, End: g.first.End, Severity: g.first.Severity, Message: b.String(),
 		Conditional: g.first.Conditional}
+}
+
+// summaryLine counts findings by severity and the configuration errors
+// apart: "8 findings (1 error, 2 warnings, 5 info); no configuration
+// errors". "0 error(s)" under three "error:" findings read as a
+// contradiction.
+func summaryLine(ds []*analyzer.Diagnostic, loadErrors int) string {
+	var n [analyzer.Error + 1]int
+	for _, d := range ds {
+		if d.Severity >= analyzer.Info && d.Severity <= analyzer.Error {
+			n[d.Severity]++
+		}
+	}
+	plural := func(k int, one, many string) string {
+		if k == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(k) + " " + many
+	}
+	var parts []string
+	if n[analyzer.Error] > 0 {
+		parts = append(parts, plural(n[analyzer.Error], "error", "errors"))
+	}
+	if n[analyzer.Warning] > 0 {
+		parts = append(parts, plural(n[analyzer.Warning], "warning", "warnings"))
+	}
+	if n[analyzer.Info] > 0 {
+		parts = append(parts, strconv.Itoa(n[analyzer.Info])+" info")
+	}
+	s := plural(len(ds), "finding", "findings")
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	switch loadErrors {
+	case 0:
+		return s + "; no configuration errors"
+	case 1:
+		return s + "; 1 configuration error"
+	}
+	return s + "; " + strconv.Itoa(loadErrors) + " configuration errors"
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
@@ -65,6 +66,9 @@ Usage:
 Run "ngxlint COMMAND -h" for a command's flags.
 `
 
+// commands are the subcommands, for suggestions.
+var commands = []string{"check", "emulate", "parse", "rules", "explain", "explain-retries", "docs", "version", "help"}
+
 // Main runs the CLI and returns the process exit code.
 func (c *Command) Main(args []string) (code int) {
 	defer func() {
@@ -96,9 +100,17 @@ func (c *Command) Main(args []string) (code int) {
 	case "version", "--version":
 		fmt.Fprintln(c.Stdout, "ngxlint", buildVersion())
 	case "help", "-h", "--help":
+		if len(rest) > 0 && slices.Contains(commands, rest[0]) && rest[0] != "help" && rest[0] != "version" {
+			// "ngxlint help check" is "ngxlint check -h".
+			return c.Main([]string{args[0], rest[0], "-h"})
+		}
 		fmt.Fprint(c.Stdout, topUsage)
 	default:
-		err = usagef("unknown command %q\n\n%s", sub, topUsage)
+		if m := analyzer.Closest(sub, commands); m != "" {
+			err = usagef("unknown command %q: did you mean %q?\n\n%s", sub, m, topUsage)
+		} else {
+			err = usagef("unknown command %q\n\n%s", sub, topUsage)
+		}
 	}
 	return c.exitCode(err)
 }
@@ -149,7 +161,17 @@ func (c *Command) tty() bool {
 	return isTerminal(f)
 }
 
-func (c *Command) color() bool { return c.tty() && c.env("NO_COLOR") == "" }
+// color decides colour for mode "auto" (a terminal that is not
+// TERM=dumb, and no NO_COLOR: no-color.org), "always" or "never".
+func (c *Command) color(mode string) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return c.tty() && c.env("NO_COLOR") == "" && c.env("TERM") != "dumb"
+}
 
 // newFlagSet makes a flag set that reports to Stderr and does not exit.
 func (c *Command) newFlagSet(name, usage string) *flag.FlagSet {
@@ -177,15 +199,20 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			return nil, flag.ErrHelp
 		}
 	}
-	fs.Usage = func() { fmt.Fprintf(fs.Output(), "run 'ngxlint %s -h' for the flags\n", fs.Name()) }
-	defer func() { fs.Usage = full }()
+	// The flag package prints its own error and the usage before
+	// returning the error; ngxlint says it once, in its own words, with a
+	// suggestion and a pointer to -h.
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.Usage = full; fs.SetOutput(out) }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, usagef("%v", err)
+			return nil, flagError(fs, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -197,6 +224,26 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// flagError words a flag parse error: "--name" as users type it, a
+// did-you-mean for an unknown flag, and where the flags are listed.
+func flagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	hint := fmt.Sprintf(" (run 'ngxlint %s -h' for the flags)", fs.Name())
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		name = strings.TrimLeft(name, "-")
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if m := analyzer.Closest(name, names); m != "" {
+			return usagef("unknown flag --%s: did you mean --%s?%s", name, m, hint)
+		}
+		return usagef("unknown flag --%s%s", name, hint)
+	}
+	// "invalid value "x" for flag -fail-on: ..." and "flag needs an
+	// argument: -format".
+	msg = strings.Replace(msg, " -", " --", 1)
+	return usagef("%s%s", msg, hint)
 }
 
 // versionFlags are shared by check and emulate.
@@ -247,12 +294,21 @@ func configPath(p string) (string, error) {
 }
 
 func (c *Command) listRules(args []string) error {
-	fs := c.newFlagSet("rules", "Usage: ngxlint rules\n")
-	if _, err := parseFlags(fs, args); err != nil {
+	fs := c.newFlagSet("rules", "Usage: ngxlint rules [SELECTOR...]\n\nLists the rules; SELECTORs (IDs, slugs, prefixes such as LUA2 or LUA2*, words of the title) filter the list.\n")
+	sels, err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
+	shown := 0
 	for _, r := range rules.Registry().All() {
+		if len(sels) > 0 && !slices.ContainsFunc(sels, func(s string) bool { return ruleListed(r, s) }) {
+			continue
+		}
 		fmt.Fprintf(c.Stdout, "%-8s %-32s %-8s %s\n", r.ID, r.Slug, r.Severity, r.Doc.Title)
+		shown++
+	}
+	if shown == 0 && len(sels) > 0 {
+		return usagef("no rule matches %s%s", strings.Join(sels, " "), ruleSuggestion(sels[0]))
 	}
 	return nil
 }
@@ -348,4 +404,26 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// ruleListed reports whether `ngxlint rules SEL` lists r: a selector as
+// --enable takes it, an ID prefix without the '*', or a word of the title.
+func ruleListed(r *analyzer.Rule, sel string) bool {
+	if r.Matches(sel) || r.Matches(sel+"*") {
+		return true
+	}
+	return strings.Contains(strings.ToLower(r.Doc.Title), strings.ToLower(sel))
+}
+
+// ruleSuggestion is ": did you mean X?" for the rule ID or slug closest to
+// sel, or "".
+func ruleSuggestion(sel string) string {
+	var names []string
+	for _, r := range rules.Registry().All() {
+		names = append(names, r.ID, r.Slug)
+	}
+	if m := analyzer.Closest(sel, names); m != "" {
+		return fmt.Sprintf(": did you mean %s?", m)
+	}
+	return ""
 }

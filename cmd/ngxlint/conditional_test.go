@@ -35,7 +35,7 @@ func TestConditionalGrouped(t *testing.T) {
 	if !strings.Contains(errs, fmt.Sprintf("%d finding(s) hold only on versions you did not declare", n)) {
 		t.Errorf("text: no note saying how to resolve them:\n%s", errs)
 	}
-	if !strings.Contains(lines[len(lines)-1], fmt.Sprintf("%d finding(s)", n)) {
+	if !strings.Contains(lines[len(lines)-1], fmt.Sprintf("%d findings", n)) {
 		t.Errorf("the summary must still count every finding: %q", lines[len(lines)-1])
 	}
 

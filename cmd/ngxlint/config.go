@@ -280,7 +280,7 @@ func (cfg *fileConfig) parseSeverity(file string, v *yaml.Node, rules ruleLookup
 		k, val := v.Content[j], v.Content[j+1]
 		rs := rules.match(k.Value)
 		if len(rs) == 0 {
-			return configError(file, k, "no rule matches %q (see ngxlint rules)", k.Value)
+			return configError(file, k, "no rule matches %q%s (see ngxlint rules)", k.Value, ruleSuggestion(k.Value))
 		}
 		sev, err := analyzer.ParseSeverity(val.Value)
 		if err != nil || val.Kind != yaml.ScalarNode {
@@ -364,7 +364,7 @@ func ruleList(file, key string, v *yaml.Node, rules ruleLookup) ([]string, error
 			if i < len(nodes) {
 				n = nodes[i]
 			}
-			return nil, configError(file, n, "%s: no rule matches %q (see ngxlint rules)", key, s)
+			return nil, configError(file, n, "%s: no rule matches %q%s (see ngxlint rules)", key, s, ruleSuggestion(s))
 		}
 	}
 	return list, nil
