@@ -335,9 +335,15 @@ func contains(xs []string, x string) bool {
 
 // noteExternal records an attempt to reach the outside world.
 func (e *luaEngine) noteExternal(L *lua.LState, what string) {
-	where := strings.TrimSuffix(L.Where(1), ":")
-	if where == "" {
-		where = strings.TrimSuffix(L.Where(2), ":")
+	// The innermost frame of the user's code: Go functions have no
+	// position and the emulator's own Lua libraries are skipped.
+	where := ""
+	for level := 1; level < 20; level++ {
+		w := strings.TrimSuffix(L.Where(level), ":")
+		if w != "" && !strings.HasPrefix(w, libChunk) {
+			where = w
+			break
+		}
 	}
 	for _, d := range e.external {
 		if d.What == what && d.Where == where {
