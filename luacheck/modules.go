@@ -379,3 +379,14 @@ func Reach(calls []ModuleCall, facts func(module string) *Result) (out []Reached
 	}
 	return out, complete
 }
+
+// AnalyzeFile analyses a Lua file on its own, as a module that no
+// configuration loads (the CLI checks a .lua file named on the command
+// line this way): its phase is unknown (Result.Context is ""), so
+// nothing is judged against a phase, and positions name file. The
+// caller reads the file, with the limits of docs/security.md.
+func AnalyzeFile(file, code string, opts Options) *Result {
+	c := &nginxconf.LuaChunk{Code: code, Pos: nginxconf.Pos{File: file, Line: 1, Column: 1}, Origin: nginxconf.LuaFile, Path: file}
+	c.End = c.Pos.Advance(code)
+	return Analyze(c, opts)
+}

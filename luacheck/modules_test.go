@@ -108,3 +108,25 @@ plain = 1`)
 		t.Errorf("defined globals %v", init.DefinedGlobals)
 	}
 }
+
+func TestAnalyzeFile(t *testing.T) {
+	res := AnalyzeFile("lua/lonely.lua", "local M = {}\nfunction M.f() x = ngx.HTTP_FORBIDEN ngx.sleep(1) end\nreturn M\n", Options{})
+	if res.Context != "" || len(res.Exports) != 1 {
+		t.Fatalf("%+v", res)
+	}
+	var codes []string
+	for _, w := range res.Warnings {
+		codes = append(codes, w.Code)
+		if w.Pos.File != "lua/lonely.lua" || w.Pos.Line != 2 {
+			t.Errorf("warning at %v", w.Pos)
+		}
+	}
+	if !slices.Contains(codes, "W111") || !slices.Contains(codes, "W143") {
+		t.Errorf("codes %v", codes)
+	}
+	for _, u := range res.APIUses {
+		if u.Allowed != AllowUnknown {
+			t.Errorf("%s judged against a phase: %v", u.Name, u.Allowed)
+		}
+	}
+}

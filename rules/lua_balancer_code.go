@@ -45,8 +45,8 @@ the address.`,
 		Confirmation: "not confirmable: what happens next depends on the placeholder address, which the emulator never dials.",
 	},
 	Run: func(pass *analyzer.Pass) error {
-		for _, ref := range analysableLua(pass.Model) {
-			res := luaFacts(pass, ref.Chunk)
+		for _, u := range luaUnits(pass) {
+			res := luaFacts(pass, u.Chunk)
 			if res.Balancer == nil {
 				continue
 			}
@@ -108,7 +108,7 @@ error(...) so the failure is explicit.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		for _, ref := range analysableLua(pass.Model) {
-			res := luaFacts(pass, ref.Chunk)
+			res := luaFactsLinked(pass, ref.Chunk)
 			if res.Balancer == nil || !res.Balancer.IsBalancerContext {
 				continue
 			}

@@ -50,8 +50,8 @@ return ngx.exit(500) end".`,
 		Confirmation: "not confirmable: the effect depends on which error the ignored result carried; LUA3002 (balancer-host-literal) covers the literal case.",
 	},
 	Run: func(pass *analyzer.Pass) error {
-		for _, ref := range analysableLua(pass.Model) {
-			res := luaFacts(pass, ref.Chunk)
+		for _, u := range luaUnits(pass) {
+			res := luaFacts(pass, u.Chunk)
 			if res.Balancer == nil {
 				continue
 			}
@@ -61,7 +61,7 @@ return ngx.exit(500) end".`,
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: pc.Call.Pos, End: pc.Call.End,
 					Message: "the result of set_current_peer is ignored: on failure (\"no host allowed\", a bad port) nginx silently falls back to the upstream's server lines (often the 0.0.0.1 placeholder); check it and return ngx.exit(500) with the error logged",
-					Related: []analyzer.Related{{Pos: ref.Directive.Pos, End: ref.Directive.Pos, Message: ref.Directive.Name + " defined here"}}})
+					Related: []analyzer.Related{{Pos: u.Pos, End: u.Pos, Message: u.Where + " defined here"}}})
 			}
 		}
 		return nil

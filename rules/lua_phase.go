@@ -6,6 +6,7 @@ import (
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/luacheck"
+	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
 // The OpenResty phase rules: facts from luacheck's API uses, judged
@@ -55,6 +56,7 @@ lua-resty-core's documentation (shared/data/ngx_lua_api.json).`,
 		Confirmation: "not confirmable: the emulator runs balancer code only.",
 	},
 	Run: func(pass *analyzer.Pass) error {
+		seen := map[string]bool{}
 		for _, ref := range analysableLua(pass.Model) {
 			res := luaFacts(pass, ref.Chunk)
 			for _, u := range res.APIUses {
@@ -73,9 +75,46 @@ lua-resty-core's documentation (shared/data/ngx_lua_api.json).`,
 				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg,
 					Related: []analyzer.Related{{Pos: ref.Directive.Pos, Message: ref.Directive.Name + " defined here"}}})
 			}
+			reportThroughModules(pass, ref, res.Context, seen)
 		}
 		return nil
 	},
+}
+
+// reportThroughModules reports, at the module's line, the APIs that the
+// module functions ref's chunk calls use and that ref's phase disables
+// (LUA2001), with the call site as related position: a module runs in
+// the phase of whoever calls it. Each use is reported once per phase.
+func reportThroughModules(pass *analyzer.Pass, ref *nginxconf.LuaRef, context string, seen map[string]bool) {
+	for _, r := range reachOf(pass, ref.Chunk).uses {
+		u := r.Use
+		if strings.HasPrefix(u.Name, "ngx.balancer.") {
+			continue
+		}
+		api, ok := luacheck.LookupAPI(u.Name)
+		if !ok || api.Function && !u.Call || luacheck.IsAllowed(u.Name, ref.Context) != luacheck.Disallowed {
+			continue
+		}
+		k := u.Pos.String() + " " + context
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		msg := fmt.Sprintf("%s cannot be used in %s: it raises \"API disabled in the context of %s\" when %s calls %s", u.Name, context, strings.TrimSuffix(context, "*"), ref.Directive.Name, callName(r.Call))
+		if len(api.Contexts) > 0 {
+			msg += "; allowed in " + strings.Join(api.Contexts, ", ")
+		}
+		pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg,
+			Related: []analyzer.Related{{Pos: r.Call.Pos, End: r.Call.End, Message: fmt.Sprintf("%s called from %s here", callName(r.Call), ref.Directive.Name)}}})
+	}
+}
+
+// callName is how a message names a module call: "peers.balance()".
+func callName(c luacheck.ModuleCall) string {
+	if c.Func == "" {
+		return c.Module + "()"
+	}
+	return c.Module + "." + c.Func + "()"
 }
 
 // LuaAPITooNew flags an API newer than the declared module versions.
@@ -116,8 +155,8 @@ declared.`,
 		Confirmation: "not confirmable: a static property of the API table.",
 	},
 	Run: func(pass *analyzer.Pass) error {
-		for _, ref := range analysableLua(pass.Model) {
-			for _, u := range luaFacts(pass, ref.Chunk).APIUses {
+		for _, lu := range luaUnits(pass) {
+			for _, u := range luaFacts(pass, lu.Chunk).APIUses {
 				if !u.NewerThanDeclared {
 					continue
 				}
@@ -174,6 +213,7 @@ peer in the balancer; pass data to it through ngx.ctx.`,
 		Confirmation: "not confirmable: the emulator runs balancer code only.",
 	},
 	Run: func(pass *analyzer.Pass) error {
+		seen := map[string]bool{}
 		for _, ref := range analysableLua(pass.Model) {
 			res := luaFacts(pass, ref.Chunk)
 			if res.Context == "balancer_by_lua*" {
@@ -185,6 +225,16 @@ peer in the balancer; pass data to it through ngx.ctx.`,
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End,
 					Message: fmt.Sprintf("%s only works in balancer_by_lua*, not in %s", u.Name, ref.Directive.Name)})
+			}
+			for _, r := range reachOf(pass, ref.Chunk).uses {
+				u := r.Use
+				if !strings.HasPrefix(u.Name, "ngx.balancer.") || !u.Call || seen[u.Pos.String()+" "+ref.Directive.Name] {
+					continue
+				}
+				seen[u.Pos.String()+" "+ref.Directive.Name] = true
+				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End,
+					Message: fmt.Sprintf("%s only works in balancer_by_lua*, not in %s, which calls %s", u.Name, ref.Directive.Name, callName(r.Call)),
+					Related: []analyzer.Related{{Pos: r.Call.Pos, End: r.Call.End, Message: fmt.Sprintf("%s called from %s here", callName(r.Call), ref.Directive.Name)}}})
 			}
 		}
 		return nil

@@ -46,8 +46,8 @@ reported at its closing brace.`,
 		Confirmation: "not confirmable: the chunk cannot run.",
 	},
 	Run: func(pass *analyzer.Pass) error {
-		for _, ref := range analysableLua(pass.Model) {
-			res := luaFacts(pass, ref.Chunk)
+		for _, u := range luaUnits(pass) {
+			res := luaFacts(pass, u.Chunk)
 			for _, e := range res.SyntaxErrors {
 				// The message names the kind of token ("near a name"),
 				// never its text: the file may not be Lua at all
@@ -57,11 +57,11 @@ reported at its closing brace.`,
 					msg += " at the end of the code"
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: e.Pos, End: e.End, Message: msg,
-					Related: []analyzer.Related{{Pos: ref.Directive.Pos, Message: ref.Directive.Name + " starts here"}}})
+					Related: []analyzer.Related{{Pos: u.Pos, Message: u.Where + " starts here"}}})
 			}
 			for _, e := range res.InternalErrors {
 				// A bug in our analysis: say so at the chunk rather than hide it.
-				pass.Report(&analyzer.Diagnostic{Pos: ref.Chunk.Pos, Severity: analyzer.Info,
+				pass.Report(&analyzer.Diagnostic{Pos: u.Chunk.Pos, Severity: analyzer.Info,
 					Message: "ngxlint could not analyse this Lua chunk (please report): " + e})
 			}
 		}

@@ -19,7 +19,9 @@ var LuaUndefinedGlobal = luaWarningRule("LUA1113", "lua-undefined-global", analy
 	"read of an undefined global variable (luacheck W113)",
 	`Reading a global that nothing defines yields nil: usually a typo ("ngx.say(mesage)") or a missing
 "local x = require ...". Globals that an init_by_lua* / init_worker_by_lua* chunk of the same
-configuration assigns are treated as defined in every other chunk, as they are at run time.`,
+configuration assigns (plainly, as _G.name or with rawset(_G, ...), there or in the modules they
+require) are treated as defined in every other chunk, as they are at run time. Modules the
+configuration requires are checked too, in their own files.`,
 	`            local name = ngx.var.arg_name
             ngx.say("hello ", nmae)`,
 	`            local name = ngx.var.arg_name
@@ -106,17 +108,17 @@ func luaWarningRule(id, slug string, sev analyzer.Severity, codes []string, titl
 			Confirmation: "not confirmable: a static property of the Lua code."}}
 	r.Run = func(pass *analyzer.Pass) error {
 		initGlobals := initDefinedGlobals(pass)
-		for _, ref := range analysableLua(pass.Model) {
-			res := luaFacts(pass, ref.Chunk)
+		for _, u := range luaUnits(pass) {
+			res := luaFacts(pass, u.Chunk)
 			for _, w := range res.Warnings {
 				if !hasValue(codes, w.Code) {
 					continue
 				}
-				if skipWarning(ref, w, initGlobals) {
+				if skipWarning(u.Ref, w, initGlobals) {
 					continue
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: w.Pos, End: w.End,
-					Message: fmt.Sprintf("%s (%s in %s)", w.Message, w.Code, ref.Directive.Name)})
+					Message: fmt.Sprintf("%s (%s in %s)", w.Message, w.Code, u.Where)})
 			}
 		}
 		return nil
@@ -125,9 +127,10 @@ func luaWarningRule(id, slug string, sev analyzer.Severity, codes []string, titl
 }
 
 // isInitChunk reports chunks that run once per worker or master, where
-// defining module-wide globals is the intended use.
+// defining module-wide globals is the intended use (ref is nil for a
+// module file).
 func isInitChunk(ref *nginxconf.LuaRef) bool {
-	return strings.HasPrefix(ref.Context, "init_by_lua") || strings.HasPrefix(ref.Context, "init_worker_by_lua")
+	return ref != nil && (strings.HasPrefix(ref.Context, "init_by_lua") || strings.HasPrefix(ref.Context, "init_worker_by_lua"))
 }
 
 func skipWarning(ref *nginxconf.LuaRef, w luacheck.Warning, initGlobals map[string]bool) bool {
@@ -142,24 +145,4 @@ func skipWarning(ref *nginxconf.LuaRef, w luacheck.Warning, initGlobals map[stri
 		return initGlobals[w.Name]
 	}
 	return false
-}
-
-// initDefinedGlobals collects the globals init_by_lua* / init_worker_by_lua*
-// chunks assign: they exist in every request's environment.
-func initDefinedGlobals(pass *analyzer.Pass) map[string]bool {
-	type key struct{}
-	return pass.Fact(key{}, func() any {
-		m := map[string]bool{}
-		for _, ref := range analysableLua(pass.Model) {
-			if !isInitChunk(ref) {
-				continue
-			}
-			for _, w := range luaFacts(pass, ref.Chunk).Warnings {
-				if w.Code == "W111" {
-					m[w.Name] = true
-				}
-			}
-		}
-		return m
-	}).(map[string]bool)
 }

@@ -80,7 +80,7 @@ func runSetMoreTriesUnbounded(pass *analyzer.Pass) error {
 		if u.Balancer == nil || u.Balancer.Lua == nil || u.Balancer.Lua.LoadError != "" {
 			continue
 		}
-		res := luaFacts(pass, u.Balancer.Lua)
+		res := luaFactsLinked(pass, u.Balancer.Lua)
 		if res.Balancer == nil {
 			continue
 		}
