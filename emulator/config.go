@@ -161,15 +161,24 @@ type LuaWorker struct {
 	Vars map[string]string
 	// Upstreams are the http block's upstream blocks, for ngx.upstream.
 	Upstreams []Upstream
-	// Files is the checked tree, read-only, for io.open / io.lines; nil
-	// makes every open fail as a missing file. Paths are resolved against
-	// Prefix (nginx's prefix, relative to Files' root) when relative.
+	// Files is the checked tree, read-only, for io.open / io.lines, its
+	// root standing for "/" (nil makes every open fail as a missing
+	// file). Prefix is nginx's prefix as a directory of Files, used with
+	// the default ngx.config.prefix() when PrefixPath is empty.
 	// PrefixPath is the prefix the configuration was written for, as
 	// ngx.config.prefix() returns it ("" = /usr/local/openresty/nginx/).
+	// PathMap maps absolute deployment path prefixes onto the tree for
+	// io.open (the longest From wins), as nginxconf.Options.PathMap does
+	// for the loader.
 	Files      fs.FS
 	Prefix     string
 	PrefixPath string
+	PathMap    []PathMapping
 }
+
+// PathMapping maps an absolute path prefix From to To, a directory of
+// Config.Lua.Files (relative to its root).
+type PathMapping struct{ From, To string }
 
 // Fixtures replace what a worker would get from outside the
 // configuration.

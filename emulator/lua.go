@@ -188,6 +188,13 @@ func newLuaEngine(r *run, proto *lua.FunctionProto) *luaEngine {
 	}))
 	e.installShared()
 	e.installWorkerAPI()
+	// collectgarbage is harmless and common in init code; the sandbox
+	// keeps its own memory bounds, so every option is a no-op and
+	// "count" reports nothing.
+	g.RawSetString("collectgarbage", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LNumber(0))
+		return 1
+	}))
 	e.vmLimit = luaVMMemoryLimit
 	if r.cfg.luaVMMemory > 0 {
 		e.vmLimit = r.cfg.luaVMMemory

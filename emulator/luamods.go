@@ -48,6 +48,16 @@ func init() {
 		"resty.lrucache.pureffi": luaModule("lrucache.lua"),
 		"resty.roundrobin":       luaModule("roundrobin.lua"),
 		"resty.chash":            (*luaEngine).buildChash,
+		"resty.lock":             luaModule("lock.lua"),
+		"jit":                    luaModule("jit.lua"),
+		"jit.opt": func(e *luaEngine) lua.LValue {
+			j, _ := e.require1("jit").(*lua.LTable)
+			if j == nil {
+				return lua.LNil
+			}
+			return j.RawGetString("opt")
+		},
+		"ffi":                    luaModule("ffi.lua"),
 		"resty.http":             outsideModule("resty.http"),
 		"resty.redis":            outsideModule("resty.redis"),
 		"resty.mysql":            outsideModule("resty.mysql"),
@@ -189,4 +199,15 @@ func (e *luaEngine) fillFixtureDicts() {
 
 func parseLuaNumber(s string) (float64, error) {
 	return strconv.ParseFloat(strings.TrimSpace(s), 64)
+}
+
+// require1 requires name through the VM's require (package.loaded).
+func (e *luaEngine) require1(name string) lua.LValue {
+	L := e.L
+	L.Push(L.NewFunction(e.require))
+	L.Push(lua.LString(name))
+	L.Call(1, 1)
+	v := L.Get(-1)
+	L.Pop(1)
+	return v
 }

@@ -1094,6 +1094,7 @@ func (e *luaEngine) installIO() {
 		}
 		data, err := e.readFile(name)
 		if err != "" {
+			e.noteExternal(L, "io.open "+truncate(name, 120)+": "+err+" in the checked tree")
 			L.Push(lua.LNil)
 			L.Push(lua.LString(name + ": " + err))
 			L.Push(lua.LNumber(2))
@@ -1122,24 +1123,44 @@ func (e *luaEngine) installIO() {
 	e.loaded.RawSetString("io", iot)
 }
 
-// readFile reads name from the checked tree, as io.open would find it:
-// an absolute path under ngx.config.prefix() or a relative one (nginx's
-// working directory is its prefix here) maps onto Config.Lua.Prefix;
-// anything else, and files named like credentials, are missing.
+// readFile reads name from the checked tree, as io.open would find it.
+// The tree's root is nginx's "/" (as for nginxconf.Load); a relative name
+// is taken from ngx.config.prefix() (nginx's working directory is its
+// prefix here), and Config.Lua.PathMap maps deployment paths onto the
+// tree. Files outside the tree and files named like credentials are
+// missing.
 func (e *luaEngine) readFile(name string) ([]byte, string) {
 	const missing = "No such file or directory"
 	fsys := e.r.cfg.Lua.Files
 	if fsys == nil {
 		return nil, missing
 	}
-	rel := name
-	switch pp := e.prefixPath(); {
-	case strings.HasPrefix(name, pp):
-		rel = strings.TrimPrefix(name, pp)
-	case strings.HasPrefix(name, "/"):
-		return nil, missing
+	abs := name
+	if !strings.HasPrefix(abs, "/") {
+		abs = e.prefixPath() + abs
 	}
-	rel = path.Clean(path.Join(e.r.cfg.Lua.Prefix, rel))
+	abs = path.Clean(abs)
+	if e.r.cfg.Lua.PrefixPath == "" && e.r.cfg.Lua.Prefix != "" {
+		// The default prefix stands for Config.Lua.Prefix.
+		if pp := strings.TrimSuffix(e.prefixPath(), "/"); abs == pp || strings.HasPrefix(abs, pp+"/") {
+			abs = path.Join("/", e.r.cfg.Lua.Prefix, strings.TrimPrefix(abs, pp))
+		}
+	}
+	best := -1
+	for i, m := range e.r.cfg.Lua.PathMap {
+		from := strings.TrimSuffix(m.From, "/")
+		if (abs == from || strings.HasPrefix(abs, from+"/")) && (best < 0 || len(from) > len(e.r.cfg.Lua.PathMap[best].From)) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		m := e.r.cfg.Lua.PathMap[best]
+		abs = path.Join("/", m.To, strings.TrimPrefix(abs, strings.TrimSuffix(m.From, "/")))
+	}
+	rel := strings.TrimPrefix(path.Clean(abs), "/")
+	if rel == "" {
+		rel = "."
+	}
 	if !fs.ValidPath(rel) || credentialName(rel) {
 		return nil, missing
 	}

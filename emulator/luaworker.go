@@ -319,9 +319,9 @@ func (e *luaEngine) missing(L *lua.LState, name string) {
 
 // unavailableModules are modules the emulator cannot provide at all.
 var unavailableModules = map[string]string{
-	"ffi":      "the LuaJIT FFI is not available in the emulator",
-	"jit":      "the LuaJIT jit module is not available in the emulator",
-	"jit.util": "the LuaJIT jit module is not available in the emulator",
+	"jit.util":    "LuaJIT's bytecode introspection is not available in the emulator",
+	"jit.profile": "LuaJIT's profiler is not available in the emulator",
+	"debug":       "the debug library is not available in the emulator's sandbox",
 }
 
 func contains(xs []string, x string) bool {

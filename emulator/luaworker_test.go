@@ -318,12 +318,14 @@ local peer = f:read("*l") f:close()
 local g, err = io.open("/etc/passwd")
 assert(g == nil and err:find("No such file", 1, true))
 assert(io.open("conf/.env") == nil)
-assert(io.open("../outside.txt"))
-assert(io.open("../../outside.txt") == nil)
+assert(io.open("/outside.txt"))
+assert(io.open("/etc/app/peers.txt"))
+assert(io.open("../../../../../../outside.txt"))
 assert(io.open("conf/peers.txt", "w") == nil)
 assert(require('ngx.balancer').set_current_peer(peer, 80))`, 1)
 	c.Lua.Files = fstest.MapFS{"app/conf/peers.txt": {Data: []byte("10.0.0.4\n")}, "app/conf/.env": {Data: []byte("SECRET=1")}, "outside.txt": {Data: []byte("x")}}
 	c.Lua.Prefix = "app"
+	c.Lua.PathMap = []PathMapping{{From: "/etc/app", To: "app/conf"}}
 	res := runCfg(t, c)
 	if e := res.Requests[0].LuaError; e != "" {
 		t.Fatal(e)

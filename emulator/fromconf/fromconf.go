@@ -7,6 +7,7 @@ package fromconf
 
 import (
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,6 +21,17 @@ import (
 type Target struct {
 	Upstream *nginxconf.Upstream
 	Location *nginxconf.Location
+	// Config, when set, gives the Lua modules the chunks require
+	// (nginxconf.Config.Modules, loaded with Options.Requires) and the
+	// prefix; Find sets it. Without it no module of the tree is found.
+	Config *nginxconf.Config
+	// Files, when set, is the checked tree the Lua code may read with
+	// io.open (the same fs.FS the configuration was loaded from, whose
+	// root is nginx's "/").
+	Files fs.FS
+	// PathMap is the loader's Options.PathMap, so that io.open of a
+	// deployment path finds the file in Files.
+	PathMap []nginxconf.PathMapping
 }
 
 // Find picks the location that proxies to an upstream. upstream and server
@@ -42,7 +54,7 @@ func Find(m *nginxconf.Model, upstream, server string) (Target, error) {
 			if upstream != "" && pp.Upstream.Name != upstream {
 				continue
 			}
-			return Target{Upstream: pp.Upstream, Location: l}, nil
+			return Target{Upstream: pp.Upstream, Location: l, Config: m.Config}, nil
 		}
 	}
 	switch {
@@ -139,6 +151,10 @@ func Build(t Target) (emulator.Config, error) {
 		}
 		cfg.Upstream.BalancerLua = b.Lua.Code
 		cfg.Upstream.BalancerName = fmt.Sprintf("%s:%d", b.Lua.Pos.File, b.Lua.Pos.Line)
+		cfg.Upstream.Balancer = luaSource(b.Lua, b.Name)
+	}
+	if err := buildLua(&cfg, t); err != nil {
+		return cfg, err
 	}
 	cfg.RestyCoreLoaded = loadsRestyCore(u)
 	cfg.Upstream.PlaceholderShadowed = placeholderShadowed(u)
@@ -277,4 +293,155 @@ func ParseTime(s string) (time.Duration, error) {
 		}
 	}
 	return total, nil
+}
+
+// luaSource places a chunk's code in the user's file.
+func luaSource(c *nginxconf.LuaChunk, name string) emulator.LuaSource {
+	src := emulator.LuaSource{Code: c.Code, Name: name}
+	if c.Pos.IsValid() {
+		src.File, src.Line, src.Column = c.Pos.File, c.Pos.Line, c.Pos.Column
+	}
+	return src
+}
+
+// luaDirective reports whether d is one of the variants of a *_by_lua
+// directive (name, name_block, name_file).
+func luaDirective(d *nginxconf.Directive, base string) bool {
+	return d.Name == base || d.Name == base+"_block" || d.Name == base+"_file"
+}
+
+// phaseChunks returns the chunks of directive base in scope s: those of
+// the innermost scope (from s outwards) that writes one, as
+// lua-nginx-module's merge_loc_conf inherits a handler it does not set.
+func phaseChunks(s *nginxconf.Scope, base string) ([]emulator.LuaSource, error) {
+	for ; s != nil; s = s.Parent {
+		var out []emulator.LuaSource
+		for _, d := range s.Directives {
+			if !luaDirective(d, base) || d.Lua == nil {
+				continue
+			}
+			if d.Lua.LoadError != "" {
+				return nil, fmt.Errorf("%s: %s", d.Pos, d.Lua.LoadError)
+			}
+			out = append(out, luaSource(d.Lua, d.Name))
+		}
+		if len(out) > 0 {
+			return out[len(out)-1:], nil // the last one written is the one nginx keeps
+		}
+	}
+	return nil, nil
+}
+
+// buildLua fills cfg.Lua: the http block's init chunks, shared dicts,
+// package path and upstreams, the location's variables and
+// rewrite/access code, the modules of the tree, and the files.
+func buildLua(cfg *emulator.Config, t Target) error {
+	u := t.Upstream
+	http := u.Context
+	lw := &cfg.Lua
+	lw.SharedDicts = map[string]int64{}
+	if http != nil {
+		for _, ph := range []struct {
+			base string
+			dst  *[]emulator.LuaSource
+		}{{"init_by_lua", &lw.Init}, {"init_worker_by_lua", &lw.InitWorker}} {
+			for _, d := range http.Directives {
+				if luaDirective(d, ph.base) && d.Lua != nil {
+					if d.Lua.LoadError != "" {
+						return fmt.Errorf("%s: %s", d.Pos, d.Lua.LoadError)
+					}
+					*ph.dst = append(*ph.dst, luaSource(d.Lua, d.Name))
+				}
+			}
+		}
+		for _, d := range http.Own("lua_shared_dict") {
+			n, err := ParseSize(d.Arg(1))
+			if err != nil {
+				return fmt.Errorf("%s: lua_shared_dict %s: %v", d.Pos, d.Arg(0), err)
+			}
+			lw.SharedDicts[d.Arg(0)] = n
+		}
+		if ds := http.Own("lua_package_path"); len(ds) > 0 {
+			lw.PackagePath = ds[len(ds)-1].Arg(0)
+		}
+		for _, x := range http.Upstreams {
+			eu := emulator.Upstream{Name: x.Name}
+			for _, s := range x.Servers {
+				eu.Servers = append(eu.Servers, emulator.Server{Addr: s.Address, Weight: s.Weight, Backup: s.Backup, Down: s.Down})
+			}
+			lw.Upstreams = append(lw.Upstreams, eu)
+		}
+	}
+	if l := t.Location; l != nil {
+		lw.Vars = map[string]string{}
+		// `set` runs in the server's rewrite phase, then in the
+		// location's; only literal values are known before a request.
+		var scopes []*nginxconf.Scope
+		if l.Server != nil {
+			scopes = append(scopes, &l.Server.Scope)
+		}
+		for p := l; p != nil; p = p.Parent {
+			scopes = append(scopes, &p.Scope)
+		}
+		for _, s := range scopes {
+			for _, d := range s.Own("set") {
+				name := strings.TrimPrefix(d.Arg(0), "$")
+				if v := d.Arg(1); !strings.Contains(v, "$") {
+					lw.Vars[name] = v
+				} else if _, ok := lw.Vars[name]; !ok {
+					lw.Vars[name] = "" // defined, value known only at run time
+				}
+			}
+		}
+		var err error
+		if lw.Rewrite, err = phaseChunks(&l.Scope, "rewrite_by_lua"); err != nil {
+			return err
+		}
+		if lw.Access, err = phaseChunks(&l.Scope, "access_by_lua"); err != nil {
+			return err
+		}
+	}
+	if c := t.Config; c != nil {
+		lw.Modules = map[string]emulator.LuaSource{}
+		lw.MissingModules = map[string]string{}
+		for _, m := range c.Modules {
+			switch {
+			case m.Chunk != nil && m.Chunk.LoadError == "":
+				lw.Modules[m.Name] = luaSource(m.Chunk, m.Name)
+			case m.Builtin:
+			default:
+				why := strings.Join(m.Tried, "\n")
+				if m.Err != "" {
+					why = m.Err + "\n" + why
+				}
+				lw.MissingModules[m.Name] = why
+			}
+		}
+		// The loader's prefix is a path of the tree whose root is "/".
+		lw.PrefixPath = c.Prefix
+	}
+	lw.Files = t.Files
+	for _, pm := range t.PathMap {
+		lw.PathMap = append(lw.PathMap, emulator.PathMapping{From: pm.From, To: pm.To})
+	}
+	return nil
+}
+
+// ParseSize parses an nginx size ("10m", "512k", "1g", "4096"), as
+// ngx_parse_size does.
+func ParseSize(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "k"), strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, s[:len(s)-1]
+	case strings.HasSuffix(s, "m"), strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, s[:len(s)-1]
+	case strings.HasSuffix(s, "g"), strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return n * mult, nil
 }
