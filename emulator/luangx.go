@@ -134,6 +134,7 @@ func (e *luaEngine) installWorkerAPI() {
 	e.installCodecs()
 	e.installTimers()
 	e.installSockets()
+	e.installThreads()
 
 	e.setFn(ngx, "get_phase", func(L *lua.LState) int {
 		names := map[string]string{phInit: "init", phInitWorker: "init_worker", phTimer: "timer",
@@ -1318,4 +1319,50 @@ func (e *luaEngine) fileRead(L *lua.LState) int {
 		out++
 	}
 	return out
+}
+
+// installThreads gives ngx.thread: a "light thread" runs to its end when
+// spawned (nothing in the sandbox ever yields: sleeps return at once and
+// sockets fail at once), so spawn runs it, and wait returns what it
+// returned, as ngx_http_lua_uthread.c does for a finished thread (true and
+// the results, or false and the error).
+func (e *luaEngine) installThreads() {
+	L := e.L
+	th := L.NewTable()
+	e.setFn(th, "spawn", func(L *lua.LState) int {
+		e.disabledIn(L, phInit, phInitWorker, phBalancer)
+		fn := L.CheckFunction(1)
+		top := L.GetTop()
+		res := L.NewTable()
+		L.Push(fn)
+		for i := 2; i <= top; i++ {
+			L.Push(L.Get(i))
+		}
+		if err := L.PCall(top-1, lua.MultRet, nil); err != nil {
+			res.RawSetInt(1, lua.LFalse)
+			res.RawSetInt(2, lua.LString(firstLine(err.Error())))
+		} else {
+			res.RawSetInt(1, lua.LTrue)
+			for i := top + 1; i <= L.GetTop(); i++ {
+				res.RawSetInt(i-top+1, L.Get(i))
+			}
+			L.SetTop(top)
+		}
+		L.Push(res)
+		return 1
+	})
+	e.setFn(th, "wait", func(L *lua.LState) int {
+		res := L.CheckTable(1)
+		n := res.Len()
+		for i := 1; i <= n; i++ {
+			L.Push(res.RawGetInt(i))
+		}
+		return n
+	})
+	e.setFn(th, "kill", func(L *lua.LState) int {
+		L.Push(lua.LNil)
+		L.Push(lua.LString("already waited or killed"))
+		return 2
+	})
+	e.ngx.RawSetString("thread", th)
 }

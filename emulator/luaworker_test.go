@@ -23,7 +23,12 @@ func TestWorkerStartOrder(t *testing.T) {
 	c.Lua.Init = []LuaSource{{Code: `_G.order = {"init"} local m = require "state" m.n = 1`, File: "nginx.conf", Line: 5}}
 	c.Lua.InitWorker = []LuaSource{{Code: `
 table.insert(_G.order, "init_worker")
-ngx.timer.at(0, function(premature) table.insert(_G.order, "timer0:" .. tostring(premature)) end)
+ngx.timer.at(0, function(premature)
+  local th = ngx.thread.spawn(function(a) return a + 1 end, 1)
+  local ok, v = ngx.thread.wait(th)
+  assert(ok and v == 2)
+  table.insert(_G.order, "timer0:" .. tostring(premature))
+end)
 ngx.timer.every(5, function() table.insert(_G.order, "every") end)
 ngx.timer.at(10, function() table.insert(_G.order, "late") end)
 table.insert(_G.order, "state.n=" .. require("state").n)`, File: "nginx.conf", Line: 8}}
