@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/ngxlint/ngxlint/internal/luadepth"
+	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/yuin/gopher-lua/parse"
 )
 
@@ -13,7 +14,9 @@ import (
 // assignment, a field, inside a function). A name computed at run time
 // (require(prefix .. name), a variable) is not guessed. A chunk that does
 // not parse (or nests deeper than luadepth.Limit) requires nothing: its
-// only fact is its syntax error. A local named require is not told apart
+// only fact is its syntax error; except that a chunk whose literal
+// requires all name modules OpenResty provides
+// (nginxconf.IsBuiltinModule) is not parsed for this, and returns them. A local named require is not told apart
 // from the global: "local require = require" is how many modules cache
 // globals.
 //
@@ -60,7 +63,18 @@ func Requires(code string) []string {
 		return nil
 	}
 	// Only a chunk that parses requires anything: what the tokenizer
-	// saw in a broken chunk may be no code at all.
+	// saw in a broken chunk may be no code at all. A chunk that requires
+	// only modules OpenResty provides (require "ngx.balancer", in nearly
+	// every balancer) is not parsed for it: those names lead to no file
+	// unless the tree vendors the module, and the second parse of every
+	// such chunk was a fifth of loading a Lua-heavy configuration.
+	builtinOnly := true
+	for _, n := range names {
+		builtinOnly = builtinOnly && nginxconf.IsBuiltinModule(n)
+	}
+	if builtinOnly {
+		return names
+	}
 	stmts, err := parse.Parse(strings.NewReader(prepass(code, lx)), "chunk")
 	if err != nil {
 		return nil

@@ -27,6 +27,9 @@ func TestRequires(t *testing.T) {
 		{`obj.require "no" obj:require "no2" local s = "require 'no3'" -- require "no4"`, nil},
 		// A chunk that does not parse requires nothing.
 		{`local m = require "a" if then`, nil},
+		// ... unless it requires only what OpenResty provides (not parsed
+		// for this: those names lead to no file of the tree).
+		{`local b = require "ngx.balancer" if then`, []string{"ngx.balancer"}},
 		{"local x = " + strings.Repeat("{", luadepth.Limit+10) + `require "deep"` + strings.Repeat("}", luadepth.Limit+10), nil},
 		{``, nil},
 	} {
