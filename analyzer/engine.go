@@ -1,11 +1,14 @@
 package analyzer
 
-// Engine names what runs the confirmation scenarios. The zero value is the
-// built-in emulator. Name "nginx" or "both" executes the real binary at
-// NginxBinary on a copy of the configuration, which runs the
-// configuration's Lua with the caller's rights: only the person running
-// ngxlint may choose that (a command-line flag), never the configuration
-// or .ngxlint.yaml of the repository under test.
+import "io/fs"
+
+// Engine names what runs the confirmation scenarios, and what they may use.
+// The zero value is the built-in emulator with nothing from outside.
+// Name "nginx" or "both" executes the real binary at NginxBinary on a copy
+// of the configuration, which runs the configuration's Lua with the
+// caller's rights: only the person running ngxlint may choose that (a
+// command-line flag), never the configuration or .ngxlint.yaml of the
+// repository under test.
 type Engine struct {
 	// Name is "" or "emulator", "nginx", or "both".
 	Name string
@@ -14,4 +17,28 @@ type Engine struct {
 	// LNMVersion is the lua-nginx-module version of that binary when it
 	// cannot be read from it (Debian's dynamic module).
 	LNMVersion string
+	// Files is the checked tree (its root is nginx's "/"), which the
+	// emulated Lua may read (io.open); nil lets it read nothing.
+	Files fs.FS
+	// Fixtures stand in for what the user's Lua gets from outside the
+	// configuration in the emulator. They are data: nothing in them runs
+	// outside the sandbox or reaches the real environment, so they may
+	// come from the repository's .ngxlint.yaml.
+	Fixtures Fixtures
 }
+
+// Fixtures are the emulator's stand-ins for the world outside the
+// configuration (.ngxlint.yaml emulate:, or flags).
+type Fixtures struct {
+	// SharedDicts fill ngx.shared.NAME: dict -> key -> value.
+	SharedDicts map[string]map[string]string
+	// Env is all that os.getenv sees.
+	Env map[string]string
+	// Vars set ngx.var values on every request.
+	Vars map[string]string
+	// Modules replace or add Lua modules by name.
+	Modules map[string]FixtureModule
+}
+
+// FixtureModule is a stub module's source and the file it came from.
+type FixtureModule struct{ File, Code string }

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"runtime"
 	"strings"
 	"sync"
@@ -169,14 +170,44 @@ func lineEnd(d *nginxconf.Directive) nginxconf.Pos {
 type confirmEnv struct {
 	engine, binary, lnm string
 	mainPath            string
+	// config gives the emulator the Lua modules the configuration loads,
+	// files the checked tree, fixtures the world outside it.
+	config   *nginxconf.Config
+	files    fs.FS
+	fixtures analyzer.Fixtures
 }
 
 func envOf(pass *analyzer.Pass) confirmEnv {
-	e := confirmEnv{engine: pass.Engine.Name, binary: pass.Engine.NginxBinary, lnm: pass.Engine.LNMVersion}
+	e := confirmEnv{engine: pass.Engine.Name, binary: pass.Engine.NginxBinary, lnm: pass.Engine.LNMVersion,
+		config: pass.Config, files: pass.Engine.Files, fixtures: pass.Engine.Fixtures}
 	if pass.Config != nil && pass.Config.Main != nil {
 		e.mainPath = pass.Config.Main.AbsPath
 	}
 	return e
+}
+
+// build is fromconf.Build of t with what the environment gives every
+// scenario: the configuration's modules, the checked tree, the fixtures.
+func (e confirmEnv) build(t fromconf.Target) (emulator.Config, error) {
+	if t.Config == nil {
+		t.Config = e.config
+	}
+	if t.Files == nil {
+		t.Files = e.files
+	}
+	cfg, err := fromconf.Build(t)
+	if err != nil {
+		return cfg, err
+	}
+	f := e.fixtures
+	cfg.Fixtures = emulator.Fixtures{SharedDicts: f.SharedDicts, Env: f.Env, Vars: f.Vars}
+	for name, m := range f.Modules {
+		if cfg.Fixtures.Modules == nil {
+			cfg.Fixtures.Modules = map[string]emulator.LuaSource{}
+		}
+		cfg.Fixtures.Modules[name] = emulator.LuaSource{Code: m.Code, File: m.File, Line: 1, Column: 1, Name: name}
+	}
+	return cfg, nil
 }
 
 // hotLoopCap is how many upstream attempts one client request may make in
@@ -208,7 +239,7 @@ func (s scenario) confirmer() analyzer.Confirmer {
 	return analyzer.ConfirmFunc(func(ctx context.Context) analyzer.Confirmation {
 		prof := s.profile.Concrete()
 		out := analyzer.Confirmation{Engine: "emulator", Profile: prof.String()}
-		cfg, err := fromconf.Build(s.target)
+		cfg, err := s.env.build(s.target)
 		if err != nil {
 			out.Status, out.Reason = analyzer.ConfirmError, err.Error()
 			return out
@@ -263,10 +294,10 @@ func (s scenario) confirmer() analyzer.Confirmer {
 			out.Status, out.Reason = analyzer.ConfirmError, err.Error()
 			return out
 		}
-		if why := luaFailure(res); why != "" {
+		if st, why := luaFailure(res); st != "" {
 			// The scenario needs the user's balancer to pick peers; a run
 			// where it failed observed the sandbox, not the finding.
-			out.Status, out.Reason = analyzer.ConfirmError, why
+			out.Status, out.Reason = st, why
 			out.Observed = observed(res, s.policy)
 			var b strings.Builder
 			res.WriteText(&b)
@@ -293,31 +324,54 @@ func (s scenario) confirmer() analyzer.Confirmer {
 	})
 }
 
-// luaFailure says why a run cannot confirm or refute anything when the
-// user's Lua failed in it (an error, the deadline or a memory bound in any
-// attempt): the first failure with its message, which names the user's
-// file:line, and what would let the code run. It is "" when the Lua ran
-// (or there is none).
-func luaFailure(res *emulator.Result) string {
+// luaFailure says why a run cannot confirm or refute anything: the user's
+// Lua failed in it (an init chunk, or any request: an error, the deadline
+// or a memory bound), it reached for the world outside the configuration
+// (a refused cosocket, resty.http, DNS: production would have behaved
+// otherwise), or the request was answered before the upstream (by
+// access_by_lua*). It returns the status (error or not-confirmable) and the
+// reason, naming the user's file:line and what would let the code run; ""
+// when the run is an observation.
+func luaFailure(res *emulator.Result) (status, reason string) {
+	const help = "; provide what it needs as fixtures (.ngxlint.yaml emulate: shared_dicts, env, modules, vars, or path_map for install paths) or run --engine nginx on a trusted checkout"
+	if w := res.Worker; w != nil && w.StartError != "" {
+		return analyzer.ConfirmError, "the configuration's init Lua failed in the emulator (" + w.StartError + "), so nginx would not start and the scenario did not run" + help
+	}
 	for i, q := range res.Requests {
+		if q.LuaError != "" {
+			return analyzer.ConfirmError, fmt.Sprintf("the balancer's Lua failed in the emulator (request %d: %s), so the scenario did not run as the finding needs", i+1, q.LuaError) + hintText(res) + help
+		}
 		for _, a := range q.Attempts {
 			switch a.Outcome {
 			case emulator.OutcomeLuaError, emulator.OutcomeLuaTimeout, emulator.OutcomeLuaMemory:
-			default:
-				continue
-			}
-			msg := a.Outcome
-			for _, l := range a.Log {
-				if strings.Contains(l, "failed to run") || strings.Contains(l, "error") {
-					msg = strings.TrimSpace(l)
-					break
+				msg := a.Outcome
+				for _, l := range a.Log {
+					if strings.Contains(l, "failed to run") || strings.Contains(l, "error") {
+						msg = strings.TrimSpace(l)
+						break
+					}
 				}
+				return analyzer.ConfirmError, fmt.Sprintf("the balancer's Lua failed in the emulator (request %d: %s), so the scenario did not run as the finding needs", i+1, msg) + hintText(res) + help
 			}
-			return fmt.Sprintf("the balancer's Lua failed in the emulator (request %d: %s), so the scenario did not run as the finding needs; "+
-				"if it needs a module, shared dict data or environment the emulator lacks, provide them as fixtures (.ngxlint.yaml emulate:) or run with --engine nginx on a trusted checkout", i+1, msg)
 		}
 	}
-	return ""
+	if len(res.ExternalDeps) > 0 {
+		d := res.ExternalDeps[0]
+		return analyzer.NotConfirmable, fmt.Sprintf("the Lua reaches outside the configuration (%s at %s, in %s), which the emulator refuses, so its peers are not the ones production would pick", d.What, d.Where, d.Phase) + help
+	}
+	for i, q := range res.Requests {
+		if q.AnsweredBy != "" {
+			return analyzer.NotConfirmable, fmt.Sprintf("request %d was answered by %s before reaching the upstream, so the scenario never reached it; give the request what that code expects (--requests headers, fixtures)", i+1, q.AnsweredBy)
+		}
+	}
+	return "", ""
+}
+
+func hintText(res *emulator.Result) string {
+	if len(res.Hints) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(res.Hints, "; ")
 }
 
 // runNginx runs the scenario through a real nginx binary: the config tree

@@ -7,7 +7,6 @@ package rules
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/ngxlint/ngxlint/rules/retry"
 	"regexp"
@@ -240,6 +239,7 @@ func twinNginx(v string) func(versions.Profile) versions.Profile {
 // twin is given, did not see it on the twin: the emulator observed the
 // difference the rule predicts.
 type verScenario struct {
+	env      confirmEnv
 	target   fromconf.Target
 	profile  versions.Profile
 	policy   string
@@ -277,7 +277,7 @@ type sideResult struct {
 // configuration change when twin is set.
 func (s verScenario) runOn(ctx context.Context, p versions.Profile, twin bool) sideResult {
 	out := sideResult{profile: p.Concrete()}
-	cfg, err := fromconf.Build(s.target)
+	cfg, err := s.env.build(s.target)
 	if err != nil {
 		out.err = err
 		return out
@@ -333,8 +333,9 @@ func (s verScenario) Confirm(ctx context.Context) analyzer.Confirmation {
 	a := s.runOn(ctx, s.profile, false)
 	out := analyzer.Confirmation{Engine: "emulator", Profile: a.profile.String()}
 	if a.err == nil && !s.luaErrorIsEffect {
-		if why := luaFailure(a.res); why != "" {
-			a.err = errors.New(why)
+		if st, why := luaFailure(a.res); st != "" {
+			out.Status, out.Reason = st, why
+			return out
 		}
 	}
 	if a.err != nil {
@@ -349,8 +350,9 @@ func (s verScenario) Confirm(ctx context.Context) analyzer.Confirmation {
 	if s.hasTwin() {
 		f := s.runOn(ctx, s.twinProfileOf(), true)
 		if f.err == nil && !s.luaErrorIsEffect {
-			if why := luaFailure(f.res); why != "" {
-				f.err = errors.New(why)
+			if st, why := luaFailure(f.res); st != "" {
+				out.Status, out.Reason = st, "fixed twin: "+why
+				return out
 			}
 		}
 		if f.err != nil {

@@ -72,7 +72,7 @@ Reported at each ngx.exit in balancer code when some Lua chunk requires resty.co
 			for _, ex := range bf.Exits {
 				d := &analyzer.Diagnostic{Pos: ex.Pos, End: ex.End}
 				if len(ls) > 0 {
-					d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+					d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 						profile: bugLNMExitFFI.confirmProfile(pass.Profile, e), policy: "ok", requests: "GET /",
 						judge: func(r *emulator.Result) (bool, string) {
 							for _, a := range r.Requests[0].Attempts {

@@ -93,7 +93,7 @@ Reported at ngx.exit(N) in balancer code for N >= 300 other than 500.`,
 				d := &analyzer.Diagnostic{Pos: ex.Pos, End: ex.End}
 				if len(ls) > 0 {
 					want := code
-					d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+					d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 						profile: bugLNMExitStatus.confirmProfile(pass.Profile, e), policy: "ok", requests: "GET /",
 						judge: func(r *emulator.Result) (bool, string) {
 							q := r.Requests[0]

@@ -84,7 +84,7 @@ enable_keepalive().`,
 				d := &analyzer.Diagnostic{Pos: h.Pos, End: h.End,
 					Related: []analyzer.Related{{Pos: bf.EnableKeepalive[0].Pos, End: bf.EnableKeepalive[0].End, Message: "enable_keepalive() called here"}}}
 				if len(ls) > 0 {
-					d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+					d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 						profile: cp, policy: "ok", requests: "GET /1, GET /2, GET /3",
 						judge: noReuse, twinProfile: twinLNM("0.10.29")}
 				}

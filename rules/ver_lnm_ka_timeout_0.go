@@ -95,7 +95,7 @@ idle 0, 1 with idle 60). Use a large timeout instead of 0.`,
 				a := ek.Args[0]
 				d := &analyzer.Diagnostic{Pos: a.Pos, End: a.End}
 				if len(ls) > 0 {
-					d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+					d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 						profile: cp, policy: "ok", requests: "GET /1, GET /2, GET /3",
 						judge: func(r *emulator.Result) (bool, string) {
 							ok, s := noReuse(r)

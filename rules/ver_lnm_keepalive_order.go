@@ -118,7 +118,7 @@ mattering. Fix: move keepalive after the block, or use enable_keepalive() (0.10.
 			}
 			d := &analyzer.Diagnostic{Pos: u.Balancer.Pos, End: u.Balancer.Pos,
 				Related: []analyzer.Related{{Pos: u.Keepalive.Pos, End: u.Keepalive.End, Message: "keepalive written before the balancer here"}}}
-			d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+			d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 				profile: cp, policy: "ok", requests: "GET /1, GET /2, GET /3",
 				judge:      noReuse,
 				twinConfig: func(c *emulator.Config) { c.Upstream.KeepaliveBeforeBalancer = false },

@@ -82,7 +82,7 @@ Fix: upgrade to lua-nginx-module 0.10.8 (OpenResty 1.11.2.3), or set proxy_next_
 			}
 			for _, mt := range bf.MoreTries {
 				d := &analyzer.Diagnostic{Pos: mt.Call.Pos, End: mt.Call.End, Related: proxiedFrom(open)}
-				d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: open[0]},
+				d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: open[0]},
 					profile: bugLNMMoreTriesZeroLimit.confirmProfile(pass.Profile, e), policy: "close", requests: "GET /",
 					maxAttempts: 20,
 					judge: func(r *emulator.Result) (bool, string) {

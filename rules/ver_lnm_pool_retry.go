@@ -87,7 +87,7 @@ opposite problem appears: see or-notify-stale-502.`,
 			}
 			for _, ek := range bf.EnableKeepalive {
 				d := &analyzer.Diagnostic{Pos: ek.Pos, End: ek.End, Related: proxiedFrom(ls)}
-				d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+				d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 					profile: bugLNMPoolRetry.confirmProfile(p, e), policy: "one-per-conn", requests: "GET /1, GET /2",
 					judge: func(r *emulator.Result) (bool, string) {
 						if i, ok := retriedAfterCached(r); ok {

@@ -83,7 +83,7 @@ the same branch is what makes the seed's hot loop (NGX2001).`,
 				d := &analyzer.Diagnostic{Pos: nu.Pos, End: nu.End, Related: proxiedFrom([]*nginxconf.Location{l})}
 				kp, ke := keepalivePlace(u)
 				d.Related = append(d.Related, analyzer.Related{Pos: kp, End: ke, Message: "connections pooled here"})
-				d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: l},
+				d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: l},
 					profile: bugNGXCachedBypass.confirmProfile(p, e), policy: "one-per-conn", requests: "GET /1, GET /2",
 					maxAttempts: 20,
 					judge: func(r *emulator.Result) (bool, string) {

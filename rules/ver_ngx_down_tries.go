@@ -76,7 +76,7 @@ Reported at the first server marked down in an upstream that also has a live ser
 			d := &analyzer.Diagnostic{Pos: sd.Pos, End: sd.End}
 			if ls := locationsUsing(pass.Model, u); len(ls) > 0 {
 				d.Related = proxiedFrom(ls)
-				d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+				d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 					profile: bugNGXDownTries.confirmProfile(p, e), policy: "close", requests: "GET /",
 					maxAttempts: 20,
 					judge: func(r *emulator.Result) (bool, string) {

@@ -77,7 +77,7 @@ Reported (info) on nginx < 1.15.3 at keepalive for upstreams whose connections a
 				continue
 			}
 			d := &analyzer.Diagnostic{Pos: u.Keepalive.Pos, End: u.Keepalive.End, Related: proxiedFrom(ls)}
-			d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+			d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 				profile: bugNGXKADefaults.confirmProfile(p, e), policy: "ok", requests: reqs,
 				judge: func(r *emulator.Result) (bool, string) {
 					conns := 0

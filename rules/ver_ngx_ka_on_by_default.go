@@ -78,7 +78,7 @@ at each upstream block without keepalive that a location proxies to.`,
 				continue
 			}
 			d := &analyzer.Diagnostic{Pos: u.Directive.Pos, End: u.Directive.Pos, Related: proxiedFrom(ls)}
-			d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+			d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 				profile: bugNGXKAOnByDefault.confirmProfile(p, e), policy: "ok", requests: "GET /1, GET /2, GET /3",
 				judge: noReuse, twinProfile: twinNginx("1.29.7")}
 			what := fmt.Sprintf("upstream %q has no keepalive directive, so it opens a connection per request now; from 1.29.7 it keeps up to 32 idle connections per worker and talks HTTP/1.1 without \"Connection: close\"", u.Name)

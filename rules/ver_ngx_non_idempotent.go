@@ -93,7 +93,7 @@ keep-alive timeout longer than nginx's.`,
 				d := &analyzer.Diagnostic{Pos: pp.Pos, End: pp.End}
 				kp, ke := keepalivePlace(u)
 				d.Related = []analyzer.Related{{Pos: kp, End: ke, Message: "connections pooled here"}}
-				d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: l},
+				d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: l},
 					profile: bugNGXNonIdempotent.confirmProfile(p, e), policy: "one-per-conn", requests: "GET /1, POST /2",
 					maxAttempts: 20,
 					judge: func(r *emulator.Result) (bool, string) {

@@ -72,7 +72,7 @@ outage of all of them lasts at least fail_timeout (10s by default).`,
 				continue
 			}
 			d := &analyzer.Diagnostic{Pos: u.Directive.Pos, End: u.Directive.Pos, Related: proxiedFrom(ls)}
-			d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+			d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 				profile: bugNGXQuickRecovery.confirmProfile(p, e), policy: "close", requests: "GET /1, GET /2, GET /3",
 				maxAttempts: 20,
 				judge: func(r *emulator.Result) (bool, string) {

@@ -126,7 +126,7 @@ per request (then a stale connection gets its retry: 200), or keepalive 0.`,
 			}
 			d := &analyzer.Diagnostic{Pos: pos, End: end, Related: proxiedFrom(ls)}
 			d.Related = append(d.Related, analyzer.Related{Pos: u.Balancer.Pos, End: u.Balancer.End, Message: "balancer_by_lua without set_more_tries"})
-			d.Confirm = verScenario{target: fromconf.Target{Upstream: u, Location: ls[0]},
+			d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 				profile: cp, policy: "one-per-conn", requests: "GET /1, GET /2",
 				judge: stale502,
 				twinProfile: func(p versions.Profile) versions.Profile {

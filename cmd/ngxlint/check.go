@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -78,8 +79,9 @@ type checkUnit struct {
 	path string
 	fc   *fileConfig
 	cfg  *nginxconf.Config
-	// writeRoots are the directories --fix may write (tree.go).
-	writeRoots []string
+	// readRoots are the checked tree, writeRoots the directories --fix
+	// may write (tree.go).
+	readRoots, writeRoots []string
 }
 
 // newCheckFlagSet declares check's flags into f (the action.yml test reads
@@ -208,6 +210,12 @@ func (c *Command) check(args []string) error {
 			if profile.HasLNM() {
 				opts.Engine.LNMVersion = profile.LNM.String()
 			}
+		}
+		// What the emulated Lua may read, and the fixtures that stand in
+		// for the world outside the configuration.
+		opts.Engine.Files = nginxconf.TreeFS(u.readRoots, f.limits.MaxFileSize)
+		if opts.Engine.Fixtures, err = fixturesFrom(u.fc, opts.Engine.Files); err != nil {
+			return err
 		}
 		regEnable, _ := splitBuiltin(enable, lookup)
 		regDisable, builtinOff := splitBuiltin(disable, lookup)
@@ -398,7 +406,12 @@ func (c *Command) writeReport(report *checkReport, f checkFlags, ranRules []*ana
 // applyVersionsSpec reads --versions "nginx=1.22.1,lua_nginx_module=0.10.23"
 // into the single-version flags (which must not also be given).
 func (f *checkFlags) applyVersionsSpec(setFlags map[string]bool) error {
-	for _, kv := range splitList(f.versionsSpec) {
+	return f.versionFlags.applySpec(f.versionsSpec, setFlags)
+}
+
+// applySpec reads a --versions value into the single-version flags.
+func (f *versionFlags) applySpec(spec string, setFlags map[string]bool) error {
+	for _, kv := range splitList(spec) {
 		k, v, ok := strings.Cut(kv, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || v == "" {
@@ -520,8 +533,8 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 		}
 	}
 	// Load every target of the configuration files involved, once.
-	loaded := map[string]*nginxconf.Config{} // by absolute main path
-	writeRoots := map[string][]string{}      // by absolute main path
+	loaded := map[string]*nginxconf.Config{}                              // by absolute main path
+	readRoots, writeRoots := map[string][]string{}, map[string][]string{} // by absolute main path
 	load := func(p string, fc *fileConfig) *nginxconf.Config {
 		abs, _ := filepath.Abs(p)
 		if cfg, ok := loaded[abs]; ok {
@@ -534,6 +547,7 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 			configDir = fc.Dir
 		}
 		o.Roots, writeRoots[abs] = treeRoots(p, configDir, f.prefix, f.allowPaths)
+		readRoots[abs] = o.Roots
 		o.Requires = luacheck.Requires
 		if fc != nil {
 			o.PathMap = fc.nginxPathMap()
@@ -551,7 +565,7 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 			return
 		}
 		seen[abs] = true
-		units = append(units, checkUnit{path: p, fc: fc, cfg: cfg, writeRoots: writeRoots[abs]})
+		units = append(units, checkUnit{path: p, fc: fc, cfg: cfg, readRoots: readRoots[abs], writeRoots: writeRoots[abs]})
 	}
 	for _, p := range paths {
 		fc, err := configFor(p)
@@ -993,4 +1007,31 @@ func summaryLine(ds []*analyzer.Diagnostic, loadErrors int) string {
 		return s + "; 1 configuration error"
 	}
 	return s + "; " + strconv.Itoa(loadErrors) + " configuration errors"
+}
+
+// fixturesFrom turns the configuration file's emulate: section into the
+// engine's fixtures, reading each stub module through the checked tree
+// (tree.go), so a stub obeys the same roots and refusals as any file.
+func fixturesFrom(fc *fileConfig, tree fs.FS) (analyzer.Fixtures, error) {
+	var fx analyzer.Fixtures
+	if fc == nil {
+		return fx, nil
+	}
+	e := fc.Emulate
+	fx.SharedDicts, fx.Env, fx.Vars = e.SharedDicts, e.Env, e.Vars
+	for name, file := range e.Modules {
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return fx, err
+		}
+		data, err := fs.ReadFile(tree, strings.TrimPrefix(filepath.ToSlash(abs), "/"))
+		if err != nil {
+			return fx, usagef("%s: emulate.modules.%s: %s cannot be read inside the checked tree", fc.Path, name, displayPath(abs))
+		}
+		if fx.Modules == nil {
+			fx.Modules = map[string]analyzer.FixtureModule{}
+		}
+		fx.Modules[name] = analyzer.FixtureModule{File: displayPath(abs), Code: string(data)}
+	}
+	return fx, nil
 }

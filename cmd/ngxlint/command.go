@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -25,6 +26,9 @@ const (
 	ExitFindings = 1
 	ExitUsage    = 2 // usage error or configuration load error
 	ExitInternal = 3
+	// ExitLuaFailed is emulate's: the configuration's Lua failed on every
+	// request, so nothing was observed of nginx.
+	ExitLuaFailed = 4
 )
 
 // Command is one invocation of the CLI with its standard streams.
@@ -378,22 +382,80 @@ func (c *Command) parse(args []string) error {
 // its nginx.conf) for the commands that need a complete one (emulate,
 // explain-retries): load errors are printed and end the command with
 // ExitUsage.
-func (c *Command) loadWithoutErrors(arg, prefix string, limits nginxconf.Options, allow []string) (string, *nginxconf.Config, error) {
+// fc is the governing .ngxlint.yaml (nil for none): its directory bounds
+// the checked tree and its path_map applies. The loaded configuration's
+// tree is returned as the sandbox's file system (nginxconf.TreeFS).
+func (c *Command) loadWithoutErrors(arg, prefix string, limits nginxconf.Options, allow []string, fc *fileConfig) (string, *nginxconf.Config, fs.FS, error) {
 	path, err := configPath(arg)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	limits.Prefix = prefix
-	limits.Roots, _ = treeRoots(path, configDirFor(path), prefix, allow)
+	configDir := ""
+	if fc != nil {
+		configDir = fc.Dir
+		limits.PathMap = fc.nginxPathMap()
+	}
+	limits.Roots, _ = treeRoots(path, configDir, prefix, allow)
 	limits.Requires = luacheck.Requires
+	tree := nginxconf.TreeFS(limits.Roots, limits.MaxFileSize)
 	cfg := nginxconf.LoadFile(path, limits)
 	if len(cfg.Errors) > 0 {
 		for _, e := range cfg.Errors {
 			fmt.Fprintln(c.Stderr, e)
 		}
-		return "", nil, &exitError{ExitUsage}
+		return "", nil, nil, &exitError{ExitUsage}
 	}
-	return path, cfg, nil
+	return path, cfg, tree, nil
+}
+
+// projectFlags are how emulate and explain-retries find the same
+// .ngxlint.yaml and versions as check.
+type projectFlags struct {
+	configFile   string
+	noConfig     bool
+	versionsSpec string
+}
+
+func (p *projectFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.configFile, "config", "", "configuration file (default: .ngxlint.yaml found by walking up from CONFIG)")
+	fs.BoolVar(&p.noConfig, "no-config", false, "do not read any .ngxlint.yaml")
+	fs.StringVar(&p.versionsSpec, "versions", "", `versions in one flag, as in .ngxlint.yaml: "nginx=1.22.1,lua_nginx_module=0.10.23" or "openresty=1.21.4.1"`)
+}
+
+// apply reads the .ngxlint.yaml that governs target (nil when there is
+// none or --no-config) and completes vf as check does: --versions and the
+// version flags win, the file's versions fill the rest.
+func (p *projectFlags) apply(fs *flag.FlagSet, target string, vf *versionFlags) (*fileConfig, error) {
+	if p.configFile != "" && p.noConfig {
+		return nil, usagef("--config and --no-config exclude each other")
+	}
+	setFlags := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { setFlags[fl.Name] = true })
+	if err := vf.applySpec(p.versionsSpec, setFlags); err != nil {
+		return nil, err
+	}
+	if p.noConfig {
+		return nil, nil
+	}
+	file := p.configFile
+	if file == "" {
+		file = findConfigFile(target)
+	}
+	if file == "" {
+		return nil, nil
+	}
+	fc, err := loadFileConfig(file, newRuleLookup(rules.Registry()))
+	if err != nil {
+		return nil, err
+	}
+	if vf.binary == "" && vf.nginx == "" && vf.openresty == "" {
+		vf.nginx, vf.openresty = fc.Versions.Nginx, fc.Versions.OpenResty
+	}
+	if vf.lnm == "" && vf.openresty == "" {
+		vf.lnm = fc.Versions.LNM
+	}
+	return fc, nil
 }
 
 func splitList(s string) []string {

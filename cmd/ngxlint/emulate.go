@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
 	"github.com/ngxlint/ngxlint/emulator/nginxengine"
@@ -64,6 +68,10 @@ func (c *Command) emulate(args []string) error {
 	var limits nginxconf.Options
 	var allow allowFlag
 	registerLimitFlags(fs, &limits, &allow)
+	var pf projectFlags
+	pf.register(fs)
+	var fxFlags fixtureFlags
+	fxFlags.register(fs)
 	listProfiles := fs.Bool("list-profiles", false, "list the version profiles the emulator knows and exit")
 	engine := fs.String("engine", "emulator", "emulator (built in, sandboxed), nginx (run the real binary given by --nginx-binary on a rewritten copy of the config: it EXECUTES the configuration's Lua with your rights; trusted configurations only, docs/security.md), or both (report differences as emulator bugs)")
 	pos, err := parseFlags(fs, args)
@@ -101,11 +109,18 @@ func (c *Command) emulate(args []string) error {
 		return usagef("unknown --engine %q (want emulator, nginx or both)", *engine)
 	}
 	ctx := context.Background()
-	profile, _, err := vf.profile(ctx)
+	fc, err := pf.apply(fs, pos[0], &vf)
 	if err != nil {
 		return err
 	}
-	path, conf, err := c.loadWithoutErrors(pos[0], *prefix, limits, allow)
+	profile, notes, err := vf.profile(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintln(c.Stderr, "ngxlint: note:", n)
+	}
+	path, conf, tree, err := c.loadWithoutErrors(pos[0], *prefix, limits, allow, fc)
 	if err != nil {
 		return err
 	}
@@ -113,10 +128,19 @@ func (c *Command) emulate(args []string) error {
 	if err != nil {
 		return usagef("%s: %v", path, err)
 	}
+	target.Files = tree
 	cfg, err := fromconf.Build(target)
 	if err != nil {
 		return usagef("%v", err)
 	}
+	fx, err := fixturesFrom(fc, tree)
+	if err != nil {
+		return err
+	}
+	if err := fxFlags.apply(&fx, tree); err != nil {
+		return err
+	}
+	cfg.Fixtures = emulatorFixtures(fx)
 	cfg.Profile = profile.Concrete()
 	if cfg.DefaultPolicy, err = emulator.ParsePolicy(backends.def); err != nil {
 		return usagef("--backend: %v", err)
@@ -142,6 +166,14 @@ func (c *Command) emulate(args []string) error {
 	if err != nil {
 		return usagef("emulate: %v", err)
 	}
+	// The user's Lua failing on every request means nothing about nginx
+	// was observed: a distinct exit code, so scripts do not read it as a
+	// result.
+	var failed error
+	if res.BalancerFailedEverywhere() {
+		failed = &exitError{ExitLuaFailed}
+		fmt.Fprintln(c.Stderr, "ngxlint: the configuration's Lua failed on every request in the emulator: nothing it observed is nginx's behaviour (exit 4; the trace says why and what would let it run)")
+	}
 	if *format == "json" {
 		out, err := res.JSON()
 		if err != nil {
@@ -149,10 +181,96 @@ func (c *Command) emulate(args []string) error {
 		}
 		c.Stdout.Write(out)
 		fmt.Fprintln(c.Stdout)
-		return nil
+		return failed
 	}
 	fmt.Fprintf(c.Stdout, "upstream %q, location %s %s (%s)\n", target.Upstream.Name, target.Location.Modifier, target.Location.Path, target.Location.Directive.Pos)
-	return res.WriteText(c.Stdout)
+	if err := res.WriteText(c.Stdout); err != nil {
+		return err
+	}
+	return failed
+}
+
+// fixtureFlags are the emulate: fixtures of .ngxlint.yaml as flags; they
+// add to (and override) the file's.
+type fixtureFlags struct {
+	dicts, env, vars, modules kvFlag
+}
+
+func (f *fixtureFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.dicts, "shared-dict", "fill a lua_shared_dict: DICT:KEY=VALUE (repeatable)")
+	fs.Var(&f.env, "env", "what os.getenv returns in the emulated Lua: NAME=VALUE (repeatable; the real environment is never visible)")
+	fs.Var(&f.vars, "var", "set an nginx variable on every request: NAME=VALUE (repeatable)")
+	fs.Var(&f.modules, "module", "replace a Lua module with a stub file of the checked tree: NAME=FILE (repeatable)")
+}
+
+func (f *fixtureFlags) apply(fx *analyzer.Fixtures, tree fs.FS) error {
+	for _, kv := range f.dicts {
+		dk, v, _ := strings.Cut(kv, "=")
+		dict, key, ok := strings.Cut(dk, ":")
+		if !ok || dict == "" || key == "" {
+			return usagef("--shared-dict: want DICT:KEY=VALUE, got %q", kv)
+		}
+		if fx.SharedDicts == nil {
+			fx.SharedDicts = map[string]map[string]string{}
+		}
+		if fx.SharedDicts[dict] == nil {
+			fx.SharedDicts[dict] = map[string]string{}
+		}
+		fx.SharedDicts[dict][key] = v
+	}
+	set := func(dst *map[string]string, list kvFlag) {
+		for _, kv := range list {
+			k, v, _ := strings.Cut(kv, "=")
+			if *dst == nil {
+				*dst = map[string]string{}
+			}
+			(*dst)[k] = v
+		}
+	}
+	set(&fx.Env, f.env)
+	set(&fx.Vars, f.vars)
+	for _, kv := range f.modules {
+		name, file, _ := strings.Cut(kv, "=")
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return err
+		}
+		data, err := fs.ReadFile(tree, strings.TrimPrefix(filepath.ToSlash(abs), "/"))
+		if err != nil {
+			return usagef("--module %s: %s cannot be read inside the checked tree", name, file)
+		}
+		if fx.Modules == nil {
+			fx.Modules = map[string]analyzer.FixtureModule{}
+		}
+		fx.Modules[name] = analyzer.FixtureModule{File: displayPath(abs), Code: string(data)}
+	}
+	return nil
+}
+
+// kvFlag collects repeated NAME=VALUE flags.
+type kvFlag []string
+
+func (k *kvFlag) String() string { return strings.Join(*k, ",") }
+
+func (k *kvFlag) Set(v string) error {
+	name, _, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(name) == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", v)
+	}
+	*k = append(*k, v)
+	return nil
+}
+
+// emulatorFixtures converts the engine's fixtures for emulator.Config.
+func emulatorFixtures(f analyzer.Fixtures) emulator.Fixtures {
+	out := emulator.Fixtures{SharedDicts: f.SharedDicts, Env: f.Env, Vars: f.Vars}
+	for name, m := range f.Modules {
+		if out.Modules == nil {
+			out.Modules = map[string]emulator.LuaSource{}
+		}
+		out.Modules[name] = emulator.LuaSource{Code: m.Code, File: m.File, Line: 1, Column: 1, Name: name}
+	}
+	return out
 }
 
 // emulateReal runs the scenario on a real nginx (engine "nginx"), or on

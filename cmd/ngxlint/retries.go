@@ -29,6 +29,8 @@ func (c *Command) explainRetries(args []string) error {
 	var limits nginxconf.Options
 	var allow allowFlag
 	registerLimitFlags(fs, &limits, &allow)
+	var pf projectFlags
+	pf.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -39,11 +41,15 @@ func (c *Command) explainRetries(args []string) error {
 	if *format != "text" && *format != "json" {
 		return usagef("unknown --format %q (want text or json)", *format)
 	}
+	fc, err := pf.apply(fs, pos[0], &vf)
+	if err != nil {
+		return err
+	}
 	prof, _, err := vf.profile(context.Background())
 	if err != nil {
 		return err
 	}
-	_, cfg, err := c.loadWithoutErrors(pos[0], *prefix, limits, allow)
+	_, cfg, _, err := c.loadWithoutErrors(pos[0], *prefix, limits, allow, fc)
 	if err != nil {
 		return err
 	}
