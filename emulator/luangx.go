@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ngxlint/ngxlint/nginxconf"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -1162,7 +1163,7 @@ func (e *luaEngine) readFile(name string) ([]byte, string) {
 	if rel == "" {
 		rel = "."
 	}
-	if !fs.ValidPath(rel) || credentialName(rel) {
+	if !fs.ValidPath(rel) || nginxconf.CredentialLike(rel) {
 		return nil, missing
 	}
 	st, err := fs.Stat(fsys, rel)
@@ -1177,32 +1178,6 @@ func (e *luaEngine) readFile(name string) ([]byte, string) {
 		return nil, missing
 	}
 	return data, ""
-}
-
-// credentialName mirrors nginxconf's refusal of files named like
-// credentials (nginxconf/guard.go credentialNames / credentialDirs): the
-// Lua code could otherwise read one and log it into a CI trace.
-func credentialName(rel string) bool {
-	comps := strings.Split(rel, "/")
-	base := comps[len(comps)-1]
-	for _, c := range comps[:len(comps)-1] {
-		switch c {
-		case ".git", ".ssh", ".aws", ".docker", ".kube":
-			return true
-		}
-	}
-	switch {
-	case base == ".env" || strings.HasPrefix(base, ".env."), base == ".git-credentials", base == ".netrc",
-		base == ".npmrc", base == ".pypirc", base == ".htpasswd",
-		strings.HasPrefix(base, "id_rsa"), strings.HasPrefix(base, "id_ed25519"), strings.HasPrefix(base, "id_ecdsa"):
-		return true
-	}
-	for _, s := range []string{".pem", ".key", ".p12", ".pfx"} {
-		if strings.HasSuffix(base, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // fileObject is a read-only file handle over data.

@@ -37,6 +37,12 @@ var credentialNames = []string{
 // per-user credential stores of SSH, the AWS CLI, Docker and kubectl.
 var credentialDirs = []string{".git", ".ssh", ".aws", ".docker", ".kube"}
 
+// CredentialLike reports whether the slash-separated path rel names a file
+// named like credentials (credentialNames, credentialDirs): what the
+// loader never reads, for other readers of the tree (the emulator's
+// io.open) to refuse the same files.
+func CredentialLike(rel string) bool { return credentialLike(rel) }
+
 // credentialLike reports whether the slash-separated path p names a file
 // that looks like a credentials file. Only the components of rel (p
 // below the root that contains it, or all of p when there are no roots)
