@@ -68,6 +68,11 @@ set_more_tries in the balancer, or drop the settings.`,
 			var why string
 			switch {
 			case u.Balancer != nil:
+				// What an unreadable or unresolved balancer calls is
+				// unknown: say nothing about it.
+				if u.Balancer.Lua == nil || u.Balancer.Lua.LoadError != "" || u.Balancer.Lua.Unresolved {
+					continue
+				}
 				in := retryInput(pass, u, l)
 				if len(in.MoreTries) > 0 || len(u.Servers) > 1 {
 					continue

@@ -58,7 +58,7 @@ func retryPrediction(pass *analyzer.Pass, u *nginxconf.Upstream, l *nginxconf.Lo
 func retryInput(pass *analyzer.Pass, u *nginxconf.Upstream, l *nginxconf.Location) retry.Input {
 	var bal *luacheck.Result
 	if b := u.Balancer; b != nil && b.Lua != nil && b.Lua.LoadError == "" {
-		bal = luaFacts(pass, b.Lua)
+		bal = luaFactsLinked(pass, b.Lua) // set_more_tries in a module counts
 	}
 	return retry.FromModel(pass.Profile, u, l, bal)
 }
