@@ -202,15 +202,27 @@ func Load(fsys fs.FS, name string, opts Options) *Config {
 // main file as given, and other files relative to the working directory when
 // they are below it, absolutely otherwise.
 func LoadFile(p string, opts Options) *Config {
+	l, abs, prefix, failed := newOSLoader(p, opts)
+	if failed != nil {
+		return failed
+	}
+	return l.load(abs, prefix)
+}
+
+// newOSLoader is the loader of LoadFile and LoadLuaFile: the OS file
+// system, display names relative to the working directory, real paths for
+// the roots. failed is a Config holding the error when p has no absolute
+// form.
+func newOSLoader(p string, opts Options) (l *loader, abs, prefix string, failed *Config) {
 	cwd, cwdErr := os.Getwd()
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		c := &Config{}
 		c.Errors = append(c.Errors, &Error{Pos: Pos{File: p}, Msg: err.Error()})
-		return c
+		return nil, "", "", c
 	}
 	abs = filepath.ToSlash(abs)
-	l := newLoader(os.DirFS("/"), opts, func(a string) string {
+	l = newLoader(os.DirFS("/"), opts, func(a string) string {
 		if a == abs {
 			return p
 		}
@@ -236,13 +248,42 @@ func LoadFile(p string, opts Options) *Config {
 		}
 		return to
 	})
-	prefix := opts.Prefix
+	prefix = opts.Prefix
 	if prefix != "" {
 		if ap, err := filepath.Abs(prefix); err == nil {
 			prefix = filepath.ToSlash(ap)
 		}
 	}
-	return l.load(abs, prefix)
+	return l, abs, prefix, nil
+}
+
+// LoadLuaFile loads a Lua file that no configuration loads (a module
+// staged on its own, or named on the command line) as the one module of
+// an otherwise empty configuration, so that the Lua rules check it on its
+// own: read under the same limits, roots and refusals as any file, named
+// by its base name, run in no particular phase. The modules it requires
+// are not followed: without a configuration there is no lua_package_path
+// to find them on.
+func LoadLuaFile(p string, opts Options) *Config {
+	l, abs, _, failed := newOSLoader(p, opts)
+	if failed != nil {
+		return failed
+	}
+	c := l.cfg
+	data, err := l.read(abs)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), l.display(abs)+": ")
+		c.Errors = append(c.Errors, &Error{Pos: Pos{File: l.display(abs)}, Msg: msg})
+		return c
+	}
+	lf := &File{Path: l.display(abs), AbsPath: abs, Data: data}
+	lf.indexLines()
+	m := &Module{Name: strings.TrimSuffix(path.Base(abs), ".lua"), Subsystem: "http"}
+	l.setModuleFile(m, lf)
+	c.modules = map[string]*Module{m.Name: m}
+	c.Modules = []*Module{m}
+	l.finish()
+	return c
 }
 
 type loader struct {

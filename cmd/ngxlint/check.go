@@ -540,6 +540,10 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 		if cfg, ok := loaded[abs]; ok {
 			return cfg
 		}
+		loadConfig := nginxconf.LoadFile
+		if strings.EqualFold(filepath.Ext(p), ".lua") {
+			loadConfig = nginxconf.LoadLuaFile
+		}
 		o := f.limits
 		o.Prefix = f.prefix
 		configDir := ""
@@ -552,7 +556,7 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 		if fc != nil {
 			o.PathMap = fc.nginxPathMap()
 		}
-		cfg := nginxconf.LoadFile(p, o)
+		cfg := loadConfig(p, o)
 		loaded[abs] = cfg
 		return cfg
 	}
@@ -599,7 +603,10 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 			continue
 		}
 		if strings.EqualFold(filepath.Ext(p), ".lua") {
-			notes = append(notes, fmt.Sprintf("%s: skipped: Lua is checked through the nginx configuration that loads it (list it under targets in %s)", p, configFileName))
+			// No target loads it: check it on its own, and say that
+			// what depends on the phase it runs in is not known.
+			notes = append(notes, fmt.Sprintf("%s: no configuration loads it (list the configuration that does under targets in %s): checked on its own, in no particular phase, without the modules it requires", p, configFileName))
+			add(p, fc, load(p, fc))
 			continue
 		}
 		main, err := configPath(p)
@@ -627,12 +634,24 @@ func displayPath(abs string) string {
 }
 
 func configHasFile(cfg *nginxconf.Config, absSlash string) bool {
-	for _, fl := range append(append([]*nginxconf.File(nil), cfg.Files...), cfg.LuaFiles...) {
+	for _, fl := range allFiles(cfg) {
 		if fl.AbsPath == absSlash {
 			return true
 		}
 	}
 	return false
+}
+
+// allFiles are every file a configuration read: its configuration files,
+// its *_by_lua_file files and the Lua modules they require.
+func allFiles(cfg *nginxconf.Config) []*nginxconf.File {
+	out := append(append([]*nginxconf.File(nil), cfg.Files...), cfg.LuaFiles...)
+	for _, m := range cfg.Modules {
+		if m.File != nil {
+			out = append(out, m.File)
+		}
+	}
+	return out
 }
 
 // checkReport is the JSON document of `check --format json` (README
@@ -661,7 +680,7 @@ func (r *checkReport) sources() map[string][]byte {
 func (r *checkReport) fileIndex() map[string]*nginxconf.File {
 	m := map[string]*nginxconf.File{}
 	for _, cfg := range r.files {
-		for _, f := range append(append([]*nginxconf.File(nil), cfg.Files...), cfg.LuaFiles...) {
+		for _, f := range allFiles(cfg) {
 			if _, ok := m[f.Path]; !ok {
 				m[f.Path] = f
 			}

@@ -477,7 +477,7 @@ func TestGlobRegexp(t *testing.T) {
 
 // TestTargetsAndStagedFiles checks how pre-commit's file lists are
 // handled: an included file or a Lua file is checked through the target
-// that loads it; a Lua file no target loads is skipped with a note.
+// that loads it; a Lua file no target loads is checked on its own, with a note.
 func TestTargetsAndStagedFiles(t *testing.T) {
 	dir := writeTree(t, map[string]string{
 		".ngxlint.yaml":   "targets: [nginx.conf]\n",
@@ -492,11 +492,14 @@ func TestTargetsAndStagedFiles(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	r := decodeCheck(t, out)
-	if len(r.Findings) != 1 || r.Findings[0].File != "lua/app.lua" || r.Findings[0].Rule != "LUA1211" {
+	// lua/other.lua is loaded by no target: checked on its own (issue 15
+	// item 2), with a note saying so.
+	if len(r.Findings) != 2 || r.Findings[0].File != "lua/app.lua" || r.Findings[0].Rule != "LUA1211" ||
+		r.Findings[1].File != "lua/other.lua" || r.Findings[1].Rule != "LUA1211" {
 		t.Errorf("findings %+v", r.Findings)
 	}
-	if !strings.Contains(errs, "lua/other.lua: skipped") {
-		t.Errorf("no skip note for a Lua file no target loads: %s", errs)
+	if !strings.Contains(errs, "lua/other.lua: no configuration loads it") {
+		t.Errorf("no note for a Lua file no target loads: %s", errs)
 	}
 	// With no PATH, the targets are checked.
 	if code, out, _ = run(t, "check", "--format", "json", "--fail-on", "info"); code != ExitFindings || len(decodeCheck(t, out).Findings) != 1 {
