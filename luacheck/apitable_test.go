@@ -46,7 +46,7 @@ func TestAPIHelpers(t *testing.T) {
 		{"ngx.socket.tcp", "ngx.timer.*", Allowed},
 		{"ngx.balancer.set_current_peer", "balancer_by_lua_file", Allowed},
 		{"ngx.balancer.set_current_peer", "access_by_lua", Disallowed},
-		{"ngx.sleep", "server_rewrite_by_lua_block", AllowUnknown},
+		{"ngx.sleep", "server_rewrite_by_lua_block", Allowed}, // YIELDABLE includes SERVER_REWRITE (ngx_http_lua_util.h)
 		{"ngx.ssl.server_name", "content_by_lua", Allowed},
 		{"no.such.api", "content_by_lua", AllowUnknown},
 	}
@@ -58,7 +58,7 @@ func TestAPIHelpers(t *testing.T) {
 	if !VersionLess("0.10.8", "v0.10.9") || VersionLess("v0.10.9", "0.10.9") || !VersionLess("v0.5.0rc30", "v0.5.0") || !VersionLess("0.9.20", "0.10.0") {
 		t.Error("VersionLess")
 	}
-	if a, ok := LookupAPI("ngx.balancer.enable_keepalive"); !ok || a.Since != "v0.1.18" || a.SinceComponent != "lua-resty-core" || !a.RequireOnly {
+	if a, ok := LookupAPI("ngx.balancer.enable_keepalive"); !ok || a.Since != "v0.1.29" || a.SinceComponent != "lua-resty-core" || !a.RequireOnly {
 		t.Errorf("LookupAPI: %+v %v", a, ok)
 	}
 	if NormalizeContext("balancer_by_lua_block") != "balancer_by_lua*" || NormalizeContext("balancer_by_lua") != "balancer_by_lua*" {

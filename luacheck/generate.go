@@ -1,3 +1,25 @@
 package luacheck
 
+// The API table (apitable_gen.go) is generated from the shared API list
+// (../shared/data/ngx_lua_api.json, ngx_lua_phase_rules.json) and from
+// internal/apigen/phasefacts.json, the committed facts read out of
+// lua-nginx-module's and lua-resty-core's own sources: per API, the phases
+// its context checks allow at each lua-nginx-module release (v0.10.0 on,
+// with the lua-resty-core release that pairs with it) and the first tag it
+// exists in, every fact with its file:line@tag. `go generate` reads only
+// committed files and needs no network.
+//
+// To refresh phasefacts.json after a release, with the two repositories
+// cloned (bare clones are enough), from the repository root:
+//
+//	go run ./luacheck/internal/apigen/cmd/phasefacts \
+//	    -lnm /path/to/lua-nginx-module -core /path/to/lua-resty-core \
+//	    -api ../shared/data/ngx_lua_api.json \
+//	    -out luacheck/internal/apigen/phasefacts.json
+//	go generate ./luacheck
+//	go test ./luacheck -run 'TestPhaseFacts|TestAPITable'
+//
+// TestPhaseFactsOnRealNginx then checks the facts against a real nginx
+// with lua-nginx-module when one is installed.
+
 //go:generate go run ./internal/apigen/cmd/apigen -data ../../shared/data -out apitable_gen.go
