@@ -170,9 +170,15 @@ func (c *Command) emulate(args []string) error {
 	// was observed: a distinct exit code, so scripts do not read it as a
 	// result.
 	var failed error
-	if res.BalancerFailedEverywhere() {
+	switch {
+	case res.BalancerFailedEverywhere():
 		failed = &exitError{ExitLuaFailed}
 		fmt.Fprintln(c.Stderr, "ngxlint: the configuration's Lua failed on every request in the emulator: nothing it observed is nginx's behaviour (exit 4; the trace says why and what would let it run)")
+	case len(res.ExternalDeps) > 0 && !reachedUpstream(res):
+		// The Lua needed the world outside (a registry, the
+		// environment) and without it no request reached a peer.
+		failed = &exitError{ExitLuaFailed}
+		fmt.Fprintln(c.Stderr, "ngxlint: the configuration's Lua reaches outside the configuration and no request reached an upstream peer without it: nothing observed is nginx's behaviour (exit 4; fixtures can stand in for what it needs)")
 	}
 	if *format == "json" {
 		out, err := res.JSON()
@@ -337,4 +343,14 @@ func (c *Command) emulateReal(ctx context.Context, engine string, vf versionFlag
 		return &exitError{ExitFindings}
 	}
 	return nil
+}
+
+// reachedUpstream reports whether any request of res reached a backend.
+func reachedUpstream(res *emulator.Result) bool {
+	for _, q := range res.Requests {
+		if q.UpstreamConnections > 0 || q.UpstreamRequests > 0 {
+			return true
+		}
+	}
+	return false
 }
