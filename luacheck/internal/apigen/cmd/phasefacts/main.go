@@ -46,6 +46,7 @@ type apiJSON struct {
 	Name           string `json:"name"`
 	Kind           string `json:"kind"`
 	SinceComponent string `json:"since_component"`
+	SinceVersion   string `json:"since_version"`
 	ModuleAlias    string `json:"module_alias"`
 	Subsystem      string `json:"subsystem"`
 }
@@ -61,6 +62,7 @@ func run(lnmDir, coreDir, apiPath, from, out string) error {
 	}
 	var names []string
 	component := map[string]string{}
+	docSince := map[string]string{}
 	for _, a := range list {
 		if a.Kind != "api" || a.Subsystem == "stream" || component[a.Name] != "" {
 			continue
@@ -74,6 +76,7 @@ func run(lnmDir, coreDir, apiPath, from, out string) error {
 			}
 		}
 		component[a.Name] = c
+		docSince[a.Name] = a.SinceVersion
 	}
 	lnmTags, err := tags(lnmDir)
 	if err != nil {
@@ -138,7 +141,7 @@ func run(lnmDir, coreDir, apiPath, from, out string) error {
 	}
 	facts.Phases = phases
 	facts.Missed = missed
-	since, err := firstTags(lnmDir, coreDir, lnmTags, coreTags, names, component)
+	since, err := firstTags(lnmDir, coreDir, lnmTags, coreTags, names, component, docSince)
 	if err != nil {
 		return err
 	}
@@ -160,7 +163,12 @@ func run(lnmDir, coreDir, apiPath, from, out string) error {
 
 // firstTags finds, per API, the first release tag of its component where it
 // exists.
-func firstTags(lnmDir, coreDir string, lnmTags, coreTags, names []string, component map[string]string) (map[string]apigen.SinceFact, error) {
+// sinceFromDocs are APIs whose early implementation the registration scan
+// cannot see: before v0.10.16 ngx_http_lua_coroutine.c defined
+// coroutine.wrap in Lua code and copied the standard coroutine.status.
+var sinceFromDocs = map[string]bool{"coroutine.wrap": true, "coroutine.status": true}
+
+func firstTags(lnmDir, coreDir string, lnmTags, coreTags, names []string, component, docSince map[string]string) (map[string]apigen.SinceFact, error) {
 	lnmHas := map[string]map[string]string{} // tag -> api -> source
 	for _, t := range apigen.ReleaseTags(lnmTags, false) {
 		src, err := tree(lnmDir, t, "src")
@@ -194,9 +202,19 @@ func firstTags(lnmDir, coreDir string, lnmTags, coreTags, names []string, compon
 				t, src = final, fs
 			}
 		}
-		if ok {
-			out[n] = apigen.SinceFact{Version: t, Component: component[n], Source: src + "@" + component[n] + "/" + t}
+		if !ok {
+			continue
 		}
+		f := apigen.SinceFact{Version: t, Component: component[n], Source: src + "@" + component[n] + "/" + t}
+		switch d := docSince[n]; {
+		case d != "" && sinceFromDocs[n]:
+			f.Version, f.Source = d, "documentation (ngx_lua_api.json): the scan first sees it at "+f.Source
+		case d != "" && d != t && apigen.FinalOf(d) == apigen.FinalOf(t):
+			// the documentation names the release candidate or the
+			// final release of the tag found: the same release.
+			f.Version = d
+		}
+		out[n] = f
 	}
 	return out, nil
 }
