@@ -109,11 +109,10 @@ func Resolve(nginx, lnm, openresty string) (Profile, error) {
 // nearestBundles names the known OpenResty releases closest to v: those of
 // the same nginx version, or else the releases just before and after it.
 func nearestBundles(v Version) string {
-	var same, names []string
+	var same []string
 	before, after := "", ""
 	for _, b := range bundles {
 		bv := MustParse(b.OpenResty)
-		names = append(names, b.OpenResty)
 		if bv.parts[0] == v.parts[0] && bv.parts[1] == v.parts[1] && bv.parts[2] == v.parts[2] {
 			same = append(same, b.OpenResty)
 		}
