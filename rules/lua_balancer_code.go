@@ -103,7 +103,7 @@ error(...) so the failure is explicit.`,
 }
 `,
 		Since:        "0.1.0",
-		References:   []string{"lua-nginx-module t/138-balancer.t TEST 14", "knowledge file: LNM-NO-PEER-SET-GLOBAL"},
+		References:   []string{"lua-nginx-module t/138-balancer.t TEST 14", "docs/knowledge.md: LNM-NO-PEER-SET-GLOBAL"},
 		Confirmation: "not confirmable: the outcome depends on the placeholder address, which the emulator never dials.",
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -42,7 +42,7 @@ runs the same checks in test_next and passes the upstream's response through.`,
 		Affected:     "nginx <= 1.13.10 (the non_idempotent part since 1.9.13); OpenResty <= 1.13.6.2",
 		Fixed:        "nginx 1.13.11 (d90a75b7c)",
 		Since:        "0.1.0",
-		References:   []string{"nginx 1.13.11 CHANGES (d90a75b7c)", "knowledge file: NGX-TEST-NEXT"},
+		References:   []string{"nginx 1.13.11 CHANGES (d90a75b7c)", "docs/knowledge.md: NGX-TEST-NEXT"},
 		Confirmation: `Every peer answers the status from the mask (e.g. "status:503"); one POST. Confirmed when the client's answer is nginx's own (the last attempt ended in test_next) rather than the upstream's response.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

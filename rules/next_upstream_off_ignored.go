@@ -41,7 +41,7 @@ read. Fixed in nginx 1.9.13 (5a76856dc), OpenResty 1.9.15.1.`,
 		Affected:     "nginx < 1.9.13 (OpenResty <= 1.9.7.5)",
 		Fixed:        "nginx 1.9.13 (5a76856dc), OpenResty 1.9.15.1",
 		Since:        "0.1.0",
-		References:   []string{"nginx 1.9.13 CHANGES (5a76856dc)", "knowledge file: NGX-CACHED-BYPASS"},
+		References:   []string{"nginx 1.9.13 CHANGES (5a76856dc)", "docs/knowledge.md: NGX-CACHED-BYPASS"},
 		Confirmation: `Backends answer only the first request ("first-only"); two GETs. Confirmed when the second request, failing on the reused connection, is retried despite "off".`,
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -33,7 +33,7 @@ const (
 )
 
 // verBug is the version gate of one entry of the knowledge file
-// (shared/knowledge/nginx-lua-upstream.md, sections 1 and 2).
+// (docs/knowledge.md, sections 1 and 2).
 type verBug struct {
 	// kid is the knowledge-file id, e.g. "LNM-SSL-CRASH".
 	kid string

@@ -40,7 +40,7 @@ lua_code_cache off when the configuration has a balancer_by_lua*.`,
 		Affected:     "lua-nginx-module 0.10.0 (OpenResty 1.9.7.2, 1.9.7.3)",
 		Fixed:        "lua-nginx-module 0.10.1 (6ba92a67), OpenResty 1.9.7.4",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-CODE-CACHE-OFF", "https://github.com/openresty/lua-nginx-module/issues/663", "lua-nginx-module 6ba92a67"},
+		References:   []string{"docs/knowledge.md: LNM-CODE-CACHE-OFF", "https://github.com/openresty/lua-nginx-module/issues/663", "lua-nginx-module 6ba92a67"},
 		Confirmation: "not confirmable: the emulator loads the balancer code once per run and does not model lua_code_cache or file reloads.",
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -55,7 +55,7 @@ Reported at each ngx.exit in balancer code when some Lua chunk requires resty.co
 		Affected:     "lua-nginx-module 0.10.0-0.10.2 (OpenResty 1.9.7.2-1.9.7.5), with resty.core loaded",
 		Fixed:        "lua-nginx-module 0.10.3 (22566ed9), OpenResty 1.9.15.1",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-EXIT-FFI", "lua-nginx-module 22566ed9"},
+		References:   []string{"docs/knowledge.md: LNM-EXIT-FFI", "lua-nginx-module 22566ed9"},
 		Confirmation: `Every peer answers 200 ("ok"); one GET. Confirmed when the balancer run ends in a Lua error "API disabled" on the declared version (or OpenResty 1.9.7.3 when unknown) and not with lua-nginx-module 0.10.3 on the same nginx. The exit must be reached by the emulated request (ngx.var has only the common variables).`,
 	},
 	Run: func(pass *analyzer.Pass) error {

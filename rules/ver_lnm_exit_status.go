@@ -68,7 +68,7 @@ Reported at ngx.exit(N) in balancer code for N >= 300 other than 500.`,
 		Affected:     "stock nginx + lua-nginx-module (any version); OpenResty <= 1.11.2.4",
 		Fixed:        "OpenResty 1.11.2.5 (balancer_status_code patch, OR 3b74625) with lua-nginx-module >= 0.10.9 (20d6558b); stock nginx: never",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-EXIT-STATUS", "lua-nginx-module 20d6558b", "openresty 3b74625 (patches/nginx-*-balancer_status_code.patch)"},
+		References:   []string{"docs/knowledge.md: LNM-EXIT-STATUS", "lua-nginx-module 20d6558b", "openresty 3b74625 (patches/nginx-*-balancer_status_code.patch)"},
 		Confirmation: `Every peer answers 200 ("ok"); one GET. Confirmed when ngx.exit(N) ends the request with 500 on the declared versions (stock nginx 1.22.1 + lua-nginx-module 0.10.23 when unknown) and with N on the same versions plus the balancer_status_code patch. The exit must be reached by the emulated request.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

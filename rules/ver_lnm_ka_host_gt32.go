@@ -57,7 +57,7 @@ enable_keepalive().`,
 		Affected:     "lua-nginx-module 0.10.27-0.10.28 (OpenResty 1.27.1.1, 1.27.1.2)",
 		Fixed:        "lua-nginx-module 0.10.29 (18ce5fbd), OpenResty 1.29.2.1",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-KA-HOST-GT32", "lua-nginx-module 18ce5fbd (NGX_BALANCER_DEF_HOST_LEN)"},
+		References:   []string{"docs/knowledge.md: LNM-KA-HOST-GT32", "lua-nginx-module 18ce5fbd (NGX_BALANCER_DEF_HOST_LEN)"},
 		Confirmation: `Every peer answers 200 keep-alive ("ok"); three GETs. Confirmed when the three requests open three upstream connections on the declared version (OpenResty 1.27.1.1 when unknown) and reuse one with lua-nginx-module 0.10.29.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -69,7 +69,7 @@ idle 0, 1 with idle 60). Use a large timeout instead of 0.`,
 		Affected:     "lua-nginx-module >= 0.10.27 (OpenResty >= 1.27.1.1)",
 		Fixed:        "not fixed (the documentation and the code disagree)",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-KA-TIMEOUT-0", "lua-nginx-module ngx_http_lua_balancer_free_peer (master)", "lua-resty-core lib/ngx/balancer.md enable_keepalive"},
+		References:   []string{"docs/knowledge.md: LNM-KA-TIMEOUT-0", "lua-nginx-module ngx_http_lua_balancer_free_peer (master)", "lua-resty-core lib/ngx/balancer.md enable_keepalive"},
 		Confirmation: `Every peer answers 200 keep-alive ("ok"); three GETs. Confirmed when the three requests open three upstream connections and the emulator closed each pooled connection because of the 0 idle timeout.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

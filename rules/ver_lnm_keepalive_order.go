@@ -98,7 +98,7 @@ mattering. Fix: move keepalive after the block, or use enable_keepalive() (0.10.
 		Affected:     "lua-nginx-module >= 0.10.27 on nginx < 1.29.7: OpenResty 1.27.1.1-1.29.2.5 (older modules lose the keepalive entirely: NGX2002)",
 		Fixed:        "nginx 1.29.7 (4fbe4b627), OpenResty 1.29.8.1rc1; or write keepalive after balancer_by_lua*",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-KEEPALIVE-ORDER", "lua-nginx-module README (balancer_by_lua_block: keepalive after)", "https://github.com/openresty/lua-resty-core/issues/284", "lua-nginx-module 0.10.27 ngx_http_lua_balancer_by_lua", "rule NGX2002 keepalive-not-effective"},
+		References:   []string{"docs/knowledge.md: LNM-KEEPALIVE-ORDER", "lua-nginx-module README (balancer_by_lua_block: keepalive after)", "https://github.com/openresty/lua-resty-core/issues/284", "lua-nginx-module 0.10.27 ngx_http_lua_balancer_by_lua", "rule NGX2002 keepalive-not-effective"},
 		Confirmation: `Every peer answers 200 keep-alive ("ok"); three GETs. Confirmed when they open three upstream connections (none pooled) on the declared versions (OpenResty 1.27.1.1 when unknown) and reuse connections with keepalive written after the balancer block.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -97,7 +97,7 @@ stays within the limit. Fix: call set_more_tries once per request (guard it with
 		Affected:     "lua-nginx-module >= 0.10.8 without the balancer_pool_max_retry nginx patch: OpenResty 1.11.2.3-1.29.2.3 and any stock nginx",
 		Fixed:        "lua-nginx-module PR #2524 (not in a tagged release known to the knowledge file); bounded on OpenResty >= 1.29.2.4",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-MORETRIES-WRAP", "https://github.com/openresty/lua-nginx-module/pull/2524", "lua-nginx-module ngx_http_lua_ffi_balancer_set_more_tries"},
+		References:   []string{"docs/knowledge.md: LNM-MORETRIES-WRAP", "https://github.com/openresty/lua-nginx-module/pull/2524", "lua-nginx-module ngx_http_lua_ffi_balancer_set_more_tries"},
 		Confirmation: "not confirmable from the configuration: the wrap needs several pooled connections that go stale at once (concurrent traffic, then a backend restart), and the emulator sends one client request at a time, so a pool holds at most one connection per peer the balancer picks; the emulator's own test (emulator TestMoreTriesWrap, five peers) reproduces the mechanism.",
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -58,7 +58,7 @@ Fix: upgrade to lua-nginx-module 0.10.8 (OpenResty 1.11.2.3), or set proxy_next_
 		Affected:     "lua-nginx-module 0.10.0-0.10.7 (OpenResty 1.9.7.2-1.11.2.2)",
 		Fixed:        "lua-nginx-module 0.10.8 (da11870d), OpenResty 1.11.2.3",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-MORETRIES-ZERO-LIMIT", "lua-nginx-module da11870d, PRs #853 #866 #913", "lua-resty-core issues #90 #136 #71"},
+		References:   []string{"docs/knowledge.md: LNM-MORETRIES-ZERO-LIMIT", "lua-nginx-module da11870d, PRs #853 #866 #913", "lua-resty-core issues #90 #136 #71"},
 		Confirmation: `Every peer closes each connection after reading the request ("close"); one GET, at most 20 attempts. Confirmed when the request ends with 502 after a single attempt on the declared version (OpenResty 1.11.2.2 when unknown) and is retried with lua-nginx-module 0.10.8 on the same nginx.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -75,7 +75,7 @@ a server line.`,
 		Affected:     "lua-nginx-module >= 0.10.27 (OpenResty >= 1.27.1.1)",
 		Fixed:        "not fixed",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-NO-PEER-SET-GLOBAL", "lua-nginx-module ngx_http_lua_balancer_default_server_sockaddr", "rule LUA3003 lua-balancer-no-peer-path"},
+		References:   []string{"docs/knowledge.md: LNM-NO-PEER-SET-GLOBAL", "lua-nginx-module ngx_http_lua_balancer_default_server_sockaddr", "rule LUA3003 lua-balancer-no-peer-path"},
 		Confirmation: "not confirmable yet: no scenario is attached. The emulator models it (a server-less balancer upstream that is not the last one connects to the 0.0.0.1:80 placeholder, refused as on Linux, instead of answering 500 \"no peer set\"), but which path skips set_current_peer depends on request data an emulated request may not reach.",
 	},
 	Run: func(pass *analyzer.Pass) error {

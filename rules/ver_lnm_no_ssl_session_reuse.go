@@ -54,7 +54,7 @@ enable_keepalive() from 0.10.27) avoids most handshakes. Informational: no relea
 		Affected:     "lua-nginx-module >= 0.10.1 (OpenResty >= 1.9.7.4), every release so far",
 		Fixed:        "not fixed",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-NO-SSL-SESSION-REUSE", "lua-nginx-module src/ngx_http_lua_balancer.c ngx_http_lua_balancer_set_session (master)", "https://github.com/openresty/lua-resty-core/issues/67"},
+		References:   []string{"docs/knowledge.md: LNM-NO-SSL-SESSION-REUSE", "lua-nginx-module src/ngx_http_lua_balancer.c ngx_http_lua_balancer_set_session (master)", "https://github.com/openresty/lua-resty-core/issues/67"},
 		Confirmation: "not confirmable: TLS handshakes and session caching are not modelled by the emulator.",
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -67,7 +67,7 @@ opposite problem appears: see or-notify-stale-502.`,
 		Affected:     "lua-nginx-module >= 0.10.27 without the balancer_pool_max_retry patch: OpenResty 1.27.1.1-1.29.2.3, stock nginx",
 		Fixed:        "OpenResty 1.29.2.4 (patch applied, OR 5363dfe); stock nginx: never",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-POOL-RETRY", "lua-nginx-module 94f55f7a, PR #2331", "openresty 3636b19, cc86d58, 5363dfe"},
+		References:   []string{"docs/knowledge.md: LNM-POOL-RETRY", "lua-nginx-module 94f55f7a, PR #2331", "openresty 3636b19, cc86d58, 5363dfe"},
 		Confirmation: `Every peer answers the first request on a connection and closes it when a second arrives ("one-per-conn"); GET /1 fills the pool, GET /2 reuses the stale connection. Confirmed when the failed pooled connection is followed by another attempt on the declared versions (OpenResty 1.29.2.3 when unknown) and not with the balancer_pool_max_retry patch.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

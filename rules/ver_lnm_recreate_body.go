@@ -66,7 +66,7 @@ Reported at recreate_request() when Lua code in the http block replaces the requ
 		Affected:     "lua-nginx-module 0.10.18-0.10.26 (OpenResty 1.19.3.1-1.25.3.2)",
 		Fixed:        "lua-nginx-module 0.10.27 (8670e53e), OpenResty 1.27.1.1",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-RECREATE-BODY", "lua-nginx-module 8670e53e (t/138-balancer.t test 20)", "lua-nginx-module 97b91899, issue #1770"},
+		References:   []string{"docs/knowledge.md: LNM-RECREATE-BODY", "lua-nginx-module 8670e53e (t/138-balancer.t test 20)", "lua-nginx-module 97b91899, issue #1770"},
 		Confirmation: "not confirmable: the emulator does not run access/rewrite-phase Lua or model request bodies changed by it; its recreate_request only returns true.",
 	},
 	Run: func(pass *analyzer.Pass) error {

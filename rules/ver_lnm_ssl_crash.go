@@ -49,7 +49,7 @@ The rule reports every proxy_pass https:// to an upstream with balancer_by_lua* 
 		Affected:     "lua-nginx-module 0.10.0 (OpenResty 1.9.7.2, 1.9.7.3)",
 		Fixed:        "lua-nginx-module 0.10.1 (c226a005; build fix in 0.10.2), OpenResty 1.9.7.4",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-SSL-CRASH", "https://github.com/openresty/lua-nginx-module/issues/696", "lua-nginx-module c226a005, b68d7b4b"},
+		References:   []string{"docs/knowledge.md: LNM-SSL-CRASH", "https://github.com/openresty/lua-nginx-module/issues/696", "lua-nginx-module c226a005, b68d7b4b"},
 		Confirmation: "not confirmable: a crash inside nginx's TLS session code, which the emulator does not model (it speaks plain HTTP to its backends).",
 	},
 	Run: func(pass *analyzer.Pass) error {

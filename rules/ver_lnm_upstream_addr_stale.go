@@ -53,7 +53,7 @@ used in the configuration (log_format, add_header...), info otherwise.`,
 		Affected:     "lua-nginx-module 0.10.0-0.10.2 (OpenResty 1.9.7.2-1.9.7.5)",
 		Fixed:        "lua-nginx-module 0.10.3 (47392665, 6683a8b2), OpenResty 1.9.15.1",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: LNM-UPSTREAM-ADDR-STALE", "https://github.com/openresty/lua-nginx-module/issues/721", "lua-nginx-module 47392665, 6683a8b2"},
+		References:   []string{"docs/knowledge.md: LNM-UPSTREAM-ADDR-STALE", "https://github.com/openresty/lua-nginx-module/issues/721", "lua-nginx-module 47392665, 6683a8b2"},
 		Confirmation: "not confirmable: the emulator records each attempt's real peer and does not model nginx's pc->name pointer or $upstream_addr.",
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -58,7 +58,7 @@ the same branch is what makes the seed's hot loop (NGX2001).`,
 		Affected:     "nginx <= 1.9.12 (OpenResty <= 1.9.7.5)",
 		Fixed:        "nginx 1.9.13 (5a76856dc), OpenResty 1.9.15.1",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: NGX-CACHED-BYPASS", "nginx 1.9.13 CHANGES (5a76856dc)", "nginx ngx_http_upstream_next (release-1.9.7)"},
+		References:   []string{"docs/knowledge.md: NGX-CACHED-BYPASS", "nginx 1.9.13 CHANGES (5a76856dc)", "nginx ngx_http_upstream_next (release-1.9.7)"},
 		Confirmation: `Every peer answers the first request on a connection and closes it when a second arrives ("one-per-conn"); GET /1 fills the pool, GET /2 reuses the stale connection. Confirmed when GET /2 is retried after the failed pooled attempt on the declared nginx (1.9.7 when unknown) and not on nginx 1.9.13.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -47,7 +47,7 @@ Reported at the first server marked down in an upstream that also has a live ser
 		Affected:     "nginx <= 1.19.5 (OpenResty <= 1.19.3.2)",
 		Fixed:        "nginx 1.19.6 (cfa669151, ticket #2096), OpenResty 1.19.9.1",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: NGX-DOWN-TRIES", "nginx cfa669151", "https://trac.nginx.org/nginx/ticket/2096"},
+		References:   []string{"docs/knowledge.md: NGX-DOWN-TRIES", "nginx cfa669151", "https://trac.nginx.org/nginx/ticket/2096"},
 		Confirmation: `Every server closes each connection after reading the request ("close"); one GET. Confirmed when the request ends in "no live upstreams" after the live servers failed on the declared nginx (1.19.3 when unknown) and not on nginx 1.19.6.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

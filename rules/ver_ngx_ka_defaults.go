@@ -58,7 +58,7 @@ Reported (info) on nginx < 1.15.3 at keepalive for upstreams whose connections a
 		Affected:     "configurations moving from nginx <= 1.15.2 (OpenResty <= 1.13.6.2) to >= 1.15.3",
 		Fixed:        "behaviour change in nginx 1.15.3 (7de808990, d817ceae7) and 1.19.10 (d9996d6f2, eb52de831)",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: NGX-KA-DEFAULTS", "nginx 7de808990, d817ceae7 (1.15.3)", "nginx d9996d6f2, eb52de831 (1.19.10)"},
+		References:   []string{"docs/knowledge.md: NGX-KA-DEFAULTS", "nginx 7de808990, d817ceae7 (1.15.3)", "nginx d9996d6f2, eb52de831 (1.19.10)"},
 		Confirmation: `Every peer answers 200 keep-alive ("ok"); 101 GETs. Confirmed when one upstream connection serves all of them on the declared nginx (1.13.6 when unknown) and nginx 1.15.3 opens a second one after 100 requests (keepalive_requests). The 60s idle timeout is not exercised (the emulator does not advance time).`,
 	},
 	Run: func(pass *analyzer.Pass) error {

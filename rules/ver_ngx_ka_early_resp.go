@@ -50,7 +50,7 @@ reused.`,
 		Affected:     "nginx 1.1.4-1.9.9 (OpenResty <= 1.9.7.5)",
 		Fixed:        "nginx 1.9.10 (fda7d021c, ticket #669), OpenResty 1.9.15.1",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: NGX-KA-EARLY-RESP", "nginx fda7d021c", "https://trac.nginx.org/nginx/ticket/669"},
+		References:   []string{"docs/knowledge.md: NGX-KA-EARLY-RESP", "nginx fda7d021c", "https://trac.nginx.org/nginx/ticket/669"},
 		Confirmation: "not confirmable: the emulated backends always read the whole request body before answering; no backend policy answers early.",
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -50,7 +50,7 @@ Reported at proxy_buffering off in locations whose upstream keeps connections.`,
 		Affected:     "nginx <= 1.21.3 (OpenResty <= 1.19.9.2); first bad version not pinned",
 		Fixed:        "nginx 1.21.4 (2a88047ac), OpenResty 1.21.4.1",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: NGX-KA-EXTRA-DATA", "nginx 2a88047ac (1.21.4)"},
+		References:   []string{"docs/knowledge.md: NGX-KA-EXTRA-DATA", "nginx 2a88047ac (1.21.4)"},
 		Confirmation: "not confirmable: no emulated backend sends bytes beyond the response's length, and the emulator does not model proxy_buffering.",
 	},
 	Run: func(pass *analyzer.Pass) error {

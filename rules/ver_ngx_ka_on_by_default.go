@@ -60,7 +60,7 @@ at each upstream block without keepalive that a location proxies to.`,
 		Affected:     "configurations moving from nginx < 1.29.7 (OpenResty <= 1.29.2.5) to >= 1.29.7 (OpenResty 1.29.8.1rc1, 1.31.1.1)",
 		Fixed:        "behaviour change in nginx 1.29.7 (4fbe4b627, c5d36eac3, 6bb27a631)",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: NGX-KA-ON-BY-DEFAULT", "nginx 1.29.7 CHANGES (4fbe4b627, c5d36eac3, 6bb27a631)", "rule VER1011 or-notify-stale-502"},
+		References:   []string{"docs/knowledge.md: NGX-KA-ON-BY-DEFAULT", "nginx 1.29.7 CHANGES (4fbe4b627, c5d36eac3, 6bb27a631)", "rule VER1011 or-notify-stale-502"},
 		Confirmation: `Every peer answers 200 keep-alive ("ok"); three GETs. Confirmed when they open three upstream connections on the declared nginx (OpenResty 1.29.2.3 when unknown) and reuse one on nginx 1.29.7.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -71,7 +71,7 @@ keep-alive timeout longer than nginx's.`,
 		Affected:     "configurations moving from nginx <= 1.9.12 to >= 1.9.13 (OpenResty 1.9.7.x to >= 1.9.15.1)",
 		Fixed:        "behaviour change in nginx 1.9.13 (4618c03f4)",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: NGX-NON-IDEMPOTENT", "nginx 1.9.13 CHANGES (4618c03f4)", "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream"},
+		References:   []string{"docs/knowledge.md: NGX-NON-IDEMPOTENT", "nginx 1.9.13 CHANGES (4618c03f4)", "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream"},
 		Confirmation: `Every peer answers the first request on a connection and closes it when a second arrives ("one-per-conn"); GET /1 fills the pool, then POST /2 reuses the stale connection. Confirmed when the POST is retried (200) on the declared nginx (1.9.7 when unknown) and gets 502 on nginx 1.9.13.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -48,7 +48,7 @@ outage of all of them lasts at least fail_timeout (10s by default).`,
 		Affected:     "configurations moving from nginx <= 1.11.4 (OpenResty <= 1.11.2.5) to >= 1.11.5",
 		Fixed:        "behaviour change in nginx 1.11.5 (fd9e74f65)",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: NGX-QUICK-RECOVERY", "nginx fd9e74f65 (1.11.5)", "nginx ngx_http_upstream_get_round_robin_peer"},
+		References:   []string{"docs/knowledge.md: NGX-QUICK-RECOVERY", "nginx fd9e74f65 (1.11.5)", "nginx ngx_http_upstream_get_round_robin_peer"},
 		Confirmation: `Every server closes each connection after reading the request ("close"); three GETs. Request 1 marks every server failed, request 2 finds none live. Confirmed when request 3 connects to the servers again on the declared nginx (1.9.7 when unknown) and gets "no live upstreams" without a connection on nginx 1.11.5.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -64,7 +64,7 @@ the upstream allows more than one try.`,
 		Affected:     "nginx < 1.28.2 and 1.29.0-1.29.4; every OpenResty up to 1.29.2.5",
 		Fixed:        "nginx 1.29.5 (d7a249470), 1.28.2 (6df8054cb); OpenResty 1.29.8.1rc1",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: NGX-REINIT-BAD-RESP", "nginx d7a249470 (1.29.5)", "nginx 6df8054cb (1.28.2)"},
+		References:   []string{"docs/knowledge.md: NGX-REINIT-BAD-RESP", "nginx d7a249470 (1.29.5)", "nginx 6df8054cb (1.28.2)"},
 		Confirmation: "not confirmable: the emulated backends never answer before the request is written, and the emulator does not model response_received or the reinit of a partly read response.",
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -88,7 +88,7 @@ per request (then a stale connection gets its retry: 200), or keepalive 0.`,
 		Affected:     "OpenResty 1.29.2.4, 1.29.2.5, 1.29.8.1rc1, 1.31.1.1",
 		Fixed:        "not fixed (OpenResty <= 1.29.2.3 and stock nginx do not have the patch)",
 		Since:        "0.1.0",
-		References:   []string{"knowledge file: OR-NOTIFY-STALE-502", "lua-nginx-module ngx_http_lua_balancer_notify_peer", "openresty 5363dfe (patches/nginx-*-balancer_pool_max_retry.patch)"},
+		References:   []string{"docs/knowledge.md: OR-NOTIFY-STALE-502", "lua-nginx-module ngx_http_lua_balancer_notify_peer", "openresty 5363dfe (patches/nginx-*-balancer_pool_max_retry.patch)"},
 		Confirmation: `Every peer answers the first request on a connection and closes it when a second arrives ("one-per-conn"); GET /1 fills the pool, GET /2 reuses the stale connection. Confirmed when GET /2 gets 502 after the one failed pooled attempt on the declared version (OpenResty 1.31.1.1 when unknown) and 200 on the same versions without the patch.`,
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -18,7 +18,7 @@ type Bundle struct {
 }
 
 // bundles is the OpenResty → nginx / lua-nginx-module / lua-resty-core
-// table of shared/knowledge/nginx-lua-upstream.md section 1 ([SRC]:
+// table of docs/knowledge.md section 1 ([SRC]:
 // util/ver and util/mirror-tarballs at each OpenResty tag), one row per
 // release. It is read-only.
 var bundles = []Bundle{

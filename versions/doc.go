@@ -5,7 +5,7 @@
 // a config file, or `nginx -V` output) into one Profile.
 //
 // The bundle table is the single place these facts live; it follows the
-// table in shared/knowledge/nginx-lua-upstream.md section 1, which cites
+// table in docs/knowledge.md section 1, which cites
 // OpenResty's util/ver and util/mirror-tarballs at each tag. The package
 // knows nothing about configs or rules.
 package versions

@@ -5,7 +5,7 @@
 // (POST, LOCK, PATCH) can reach a backend twice. The semantics follow
 // nginx's ngx_http_upstream_init_request / _next, the round robin and
 // keepalive modules and lua-nginx-module's balancer as the knowledge file
-// (shared/knowledge/nginx-lua-upstream.md §3) describes them; the rules
+// (docs/knowledge.md §3) describes them; the rules
 // report from it and the emulator checks it.
 package retry
 
