@@ -1257,7 +1257,16 @@ func (e *luaEngine) fileRead(L *lua.LState) int {
 			L.Push(lua.LString(rest[:k]))
 			st.pos += k
 		default:
-			switch strings.TrimPrefix(lua.LVAsString(f), "*") {
+			// LuaJIT's io_file_read looks at one letter after an
+			// optional '*': "*all" is "*a", "*line" is "*l", and "L"
+			// (any case but 'l') keeps the newline (lib_io.c; checked
+			// against Debian's nginx 1.22.1 + LNM 0.10.23 LuaJIT).
+			fmtc := strings.TrimPrefix(lua.LVAsString(f), "*")
+			if fmtc != "" {
+				fmtc = fmtc[:1]
+			}
+			keepNL := fmtc == "L"
+			switch fmtc {
 			case "a":
 				L.Push(lua.LString(rest))
 				st.pos = len(st.data)
@@ -1269,6 +1278,9 @@ func (e *luaEngine) fileRead(L *lua.LState) int {
 				line := rest
 				if j := strings.IndexByte(string(rest), '\n'); j >= 0 {
 					line = rest[:j]
+					if keepNL {
+						line = rest[:j+1]
+					}
 					st.pos += j + 1
 				} else {
 					st.pos = len(st.data)
