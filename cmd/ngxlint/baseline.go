@@ -12,8 +12,11 @@ import (
 	"github.com/ngxlint/ngxlint/analyzer"
 )
 
-// baselineVersion is the format version of baseline files (docs/baseline.md).
-const baselineVersion = 1
+// baselineVersion is the format version of baseline files (docs/ci.md).
+// Version 2 hashes each finding's block context too
+// (analyzer.Fingerprints); version 1 files are still read, and matched with
+// the fingerprints they were written with.
+const baselineVersion = 2
 
 // baselineFile is the on-disk baseline: the fingerprints of accepted
 // findings. line and message are for the people reviewing the file; only
@@ -60,8 +63,17 @@ func baselineRelFunc(baselinePath string) func(string) string {
 // fingerprints computes every diagnostic's fingerprint with file names
 // relative to baselinePath's directory (the working directory when empty).
 func (r *checkReport) fingerprints(baselinePath string) map[*analyzer.Diagnostic]analyzer.Fingerprint {
+	return r.fingerprintsOf(baselinePath, baselineVersion)
+}
+
+// fingerprintsOf computes the fingerprints of baseline format version.
+func (r *checkReport) fingerprintsOf(baselinePath string, version int) map[*analyzer.Diagnostic]analyzer.Fingerprint {
 	src := r.sources()
-	fps := analyzer.Fingerprints(r.diags, baselineRelFunc(baselinePath), func(f string) []byte { return src[f] })
+	compute := analyzer.Fingerprints
+	if version == 1 {
+		compute = analyzer.FingerprintsV1
+	}
+	fps := compute(r.diags, baselineRelFunc(baselinePath), func(f string) []byte { return src[f] })
 	m := make(map[*analyzer.Diagnostic]analyzer.Fingerprint, len(fps))
 	for i, d := range r.diags {
 		m[d] = fps[i]
@@ -92,7 +104,13 @@ func writeBaseline(path string, r *checkReport) error {
 	return writeFileAtomic(path, buf.Bytes(), mode, st, nil)
 }
 
-func readBaseline(path string) (map[analyzer.Fingerprint]bool, error) {
+// baseline is a read baseline file: its format version and entries.
+type baseline struct {
+	version int
+	set     map[analyzer.Fingerprint]bool
+}
+
+func readBaseline(path string) (*baseline, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, usagef("--baseline: %v", err)
@@ -103,21 +121,22 @@ func readBaseline(path string) (map[analyzer.Fingerprint]bool, error) {
 	if err := dec.Decode(&b); err != nil {
 		return nil, usagef("--baseline %s: not an ngxlint baseline: %v", path, err)
 	}
-	if b.Version != baselineVersion {
-		return nil, usagef("--baseline %s: format version %d, this ngxlint reads %d (write it again with --write-baseline)", path, b.Version, baselineVersion)
+	if b.Version < 1 || b.Version > baselineVersion {
+		return nil, usagef("--baseline %s: format version %d, this ngxlint reads 1 to %d (write it again with --write-baseline)", path, b.Version, baselineVersion)
 	}
 	set := make(map[analyzer.Fingerprint]bool, len(b.Findings))
 	for _, e := range b.Findings {
 		set[e.Fingerprint] = true
 	}
-	return set, nil
+	return &baseline{version: b.Version, set: set}, nil
 }
 
 // applyBaseline drops the findings whose fingerprint is in the baseline and
 // returns how many were dropped and how many baseline entries matched
 // nothing (fixed since: the baseline can be rewritten smaller).
-func (r *checkReport) applyBaseline(path string, base map[analyzer.Fingerprint]bool) (known, stale int) {
-	fps := r.fingerprints(path)
+func (r *checkReport) applyBaseline(path string, b *baseline) (known, stale int) {
+	fps := r.fingerprintsOf(path, b.version)
+	base := b.set
 	used := map[analyzer.Fingerprint]bool{}
 	kept := r.diags[:0]
 	for _, d := range r.diags {

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
 // runEnv runs the CLI with an environment and a terminal setting.
@@ -83,5 +86,53 @@ func TestColourModes(t *testing.T) {
 		if got := strings.Contains(out, "\x1b["); got != c.colour {
 			t.Errorf("env %v tty %v --color %s: colour %v, want %v", c.env, c.tty, c.flag, got, c.colour)
 		}
+	}
+}
+
+// TestBaselineSurvivesDuplicates: an identical line added in another block
+// above a baselined finding makes only the new line new (issue 18 item
+// 5: the old line reappeared, its occurrence index shifted).
+func TestBaselineSurvivesDuplicates(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	base := filepath.Join(dir, "baseline.json")
+	head := "http {\n    upstream x { server 127.0.0.1:8080; keepalive 8; }\n    server {\n        listen 80;\n"
+	old := "        location /old {\n            proxy_pass http://x;\n        }\n"
+	added := "        location /new {\n            proxy_pass http://x;\n        }\n"
+	tail := "    }\n}\n"
+	writeTestFile(t, conf, head+old+tail)
+	args := []string{"check", "--no-config", "--nginx-version", "1.22.1", "--enable", "NGX2002", "--format", "json"}
+	if code, _, errs := runBounded(t, append(args, "--write-baseline", base, conf)...); code != ExitClean {
+		t.Fatalf("write baseline: exit %d %s", code, errs)
+	}
+	writeTestFile(t, conf, head+added+old+tail)
+	code, out, errs := runBounded(t, append(args, "--baseline", base, conf)...)
+	r := decodeCheck(t, out)
+	if code != ExitFindings || len(r.Findings) != 1 || r.Findings[0].Line != 6 {
+		t.Errorf("exit %d, findings %+v (want only the added line 6)\n%s", code, r.Findings, errs)
+	}
+}
+
+// TestFingerprintVersions: format 2 hashes the block context, format 1 (read
+// for old baselines) does not; at top level they agree.
+func TestFingerprintVersions(t *testing.T) {
+	r := &analyzer.Rule{ID: "TST1", Slug: "t"}
+	data := []byte("top;\nlocation /a {\n    proxy_pass http://x;\n}\nlocation /b {\n    proxy_pass http://x;\n}\n")
+	ds := []*analyzer.Diagnostic{
+		{Rule: r, Pos: nginxconf.Pos{File: "f", Offset: 0}},
+		{Rule: r, Pos: nginxconf.Pos{File: "f", Offset: strings.Index(string(data), "proxy_pass")}},
+		{Rule: r, Pos: nginxconf.Pos{File: "f", Offset: strings.LastIndex(string(data), "proxy_pass")}},
+	}
+	id := func(s string) string { return s }
+	src := func(string) []byte { return data }
+	v2, v1 := analyzer.Fingerprints(ds, id, src), analyzer.FingerprintsV1(ds, id, src)
+	if v2[0] != v1[0] {
+		t.Errorf("top level: %v vs %v", v2[0], v1[0])
+	}
+	if v2[1].Hash == v2[2].Hash || v2[1].Occurrence != 0 || v2[2].Occurrence != 0 {
+		t.Errorf("v2 does not tell the blocks apart: %+v", v2)
+	}
+	if v1[1].Hash != v1[2].Hash || v1[1].Occurrence != 0 || v1[2].Occurrence != 1 {
+		t.Errorf("v1 changed: %+v", v1)
 	}
 }
