@@ -30,6 +30,10 @@ func all() []*analyzer.Rule {
 		LuaBalancerPeerUnchecked,
 		LuaBalancerHostLiteral,
 		LuaBalancerNoPeerPath,
+		ImplausibleTimeout,
+		LuaBalancerTimeoutsUnit,
+		LuaBalancerTwoPools,
+		DeadContentHandler,
 	}, versionRules()...)
 }
 
