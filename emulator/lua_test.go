@@ -223,7 +223,7 @@ func TestSandbox(t *testing.T) {
 		`require("os").execute("id")`,
 		`require("io").popen("id")`,
 		`require("ffi").C.system("id")`,
-		`debug.getinfo(1)`,
+		`debug.getinfo(1, "f").func`,
 		`string.dump(function() end)`,
 		`setfenv(1, {})`,
 		`getfenv(1)`,

@@ -34,3 +34,36 @@ assert(not ok and err:find("invalid format", 1, true), err)`+setPeer, 1)
 		t.Errorf("peer %s", p)
 	}
 }
+
+// TestDebugGetinfo checks the part of the debug library the sandbox gives:
+// getinfo describes the caller as log helpers read it (APIcast's
+// resty/log/log.lua: short_src, currentline, name of getinfo(2, "Snl")),
+// and traceback lists the frames, with no function handed out.
+func TestDebugGetinfo(t *testing.T) {
+	c := workerConfig(t, `
+local log = require "applog"
+local where = log.where()
+assert(where == "nginx.conf:22 in caller", where)
+local i = debug.getinfo(1, "Sln")
+assert(i.currentline == 24 and i.name == nil and i.what == "main" and i.func == nil, tostring(i.currentline))
+local f = debug.getinfo(log.where, "S")
+assert(f.linedefined == 2 and f.short_src == "lua/applog.lua", f.short_src)
+assert(debug.getinfo(100) == nil)
+assert(not pcall(debug.getinfo, 1, "x"))
+local tb = debug.traceback("boom")
+assert(tb:find("^boom\nstack traceback:\n"), tb)
+assert(debug.traceback(nil):find("^stack traceback:"))
+local t = {} assert(debug.traceback(t) == t)
+assert(debug.getlocal == nil and debug.sethook == nil and debug.getregistry == nil and debug.setupvalue == nil)
+assert(not pcall(require, "debug"))`+setPeer, 1)
+	c.Lua.Modules = map[string]LuaSource{"applog": {Code: `local M = {}
+function M.where()
+  local i = debug.getinfo(2, "Snl")
+  return i.short_src:match("[^/]*$") .. ":" .. i.currentline .. " in " .. (i.name or "caller")
+end
+return M`, File: "lua/applog.lua", Line: 1, Column: 1, Name: "applog"}}
+	res := runCfg(t, c)
+	if e := res.Requests[0].LuaError; e != "" {
+		t.Fatal(e)
+	}
+}

@@ -175,6 +175,7 @@ func (e *luaEngine) installWorkerAPI() {
 	}
 	e.installOS()
 	e.installIO()
+	e.installDebug()
 }
 
 // prefixPath is what ngx.config.prefix() returns.

@@ -321,7 +321,7 @@ func (e *luaEngine) missing(L *lua.LState, name string) {
 var unavailableModules = map[string]string{
 	"jit.util":    "LuaJIT's bytecode introspection is not available in the emulator",
 	"jit.profile": "LuaJIT's profiler is not available in the emulator",
-	"debug":       "the debug library is not available in the emulator's sandbox",
+	"debug":       "require \"debug\" is not available in the emulator's sandbox (the global debug has getinfo and traceback only)",
 }
 
 func contains(xs []string, x string) bool {

@@ -31,7 +31,17 @@ var escapeSuite = []string{
 	`dofile("/etc/passwd")`,
 	`loadfile("/etc/passwd")`,
 	`module("x")`,
-	`debug.getinfo(1)`,
+	// debug.getinfo describes the stack (log helpers need it) but never
+	// hands out a function; the rest of the debug library is absent.
+	`debug.getinfo(1, "f").func`,
+	`debug.getinfo(print, "f").func`,
+	`debug.getlocal(1, 1)`,
+	`debug.setlocal(1, 1, nil)`,
+	`debug.setupvalue(ngx.log, 1, nil)`,
+	`debug.upvaluejoin(print, 1, print, 1)`,
+	`debug.setmetatable("", nil)`,
+	`debug.getmetatable("").__index.dump(print)`,
+	`debug.setfenv(print, {})`,
 	`debug.sethook(function() end, "", 1)`,
 	`debug.getregistry()`,
 	`debug.getupvalue(ngx.log, 1)`,
