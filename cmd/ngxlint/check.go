@@ -572,6 +572,15 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 		units = append(units, checkUnit{path: p, fc: fc, cfg: cfg, readRoots: readRoots[abs], writeRoots: writeRoots[abs]})
 	}
 	for _, p := range paths {
+		if p == "-" {
+			// The configuration on standard input (stdin.go).
+			cfg, err := c.loadStdin(f.limits)
+			if err != nil {
+				return nil, nil, err
+			}
+			units = append(units, checkUnit{path: stdinName, cfg: cfg})
+			continue
+		}
 		fc, err := configFor(p)
 		if err != nil {
 			return nil, nil, err

@@ -136,3 +136,21 @@ func TestFingerprintVersions(t *testing.T) {
 		t.Errorf("v1 changed: %+v", v1)
 	}
 }
+
+// TestCheckStdin: `check -` reads the configuration from standard input
+// and names it <stdin>; its includes reach nothing on disk.
+func TestCheckStdin(t *testing.T) {
+	conf := "http {\n upstream u { server 127.0.0.1; keepalive 4; }\n server { listen 80; location / { proxy_pass http://u; } }\n}\n"
+	var out, errb bytes.Buffer
+	c := &Command{Stdin: strings.NewReader(conf), Stdout: &out, Stderr: &errb}
+	code := c.Main([]string{"ngxlint", "check", "--nginx-version", "1.22.1", "-"})
+	if code != ExitFindings || !strings.Contains(out.String(), "<stdin>:3:35: warning:") {
+		t.Errorf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	c = &Command{Stdin: strings.NewReader("include /etc/hostname;\n"), Stdout: &out, Stderr: &errb}
+	if code := c.Main([]string{"ngxlint", "check", "-"}); code != ExitUsage || !strings.Contains(out.String(), "<stdin>:1:1: error: include") {
+		t.Errorf("include from stdin: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+}
