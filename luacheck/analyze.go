@@ -52,6 +52,9 @@ type analysis struct {
 	// propagation that can grow faster than the chunk (see linState.work):
 	// tests compare it across sizes to catch quadratic paths without timing.
 	work int
+	// timer holds the spans of the functions that run in TimerContext
+	// (timerFuncs).
+	timer []span
 }
 
 func newAnalysis(chunk *nginxconf.LuaChunk, opts Options) *analysis {
@@ -141,6 +144,7 @@ func (an *analysis) run(res *Result) {
 		}
 	}
 	raws = append(raws, g.out...)
+	an.timer = g.timerFuncs(stmts)
 	for _, w := range raws {
 		if w.code == "W212" && w.name == "self" && !w.sp.valid() {
 			continue
@@ -297,9 +301,11 @@ func (an *analysis) apiUses(res *Result, g *globalState) {
 	if len(g.uses) > 0 {
 		res.APIUses = make([]APIUse, 0, len(g.uses))
 	}
-	// The table's verdict depends only on the name (the context and
-	// options are the chunk's): compute it once per name.
-	verdicts := map[string]*apiVerdict{}
+	// The table's verdict depends only on the name and the context (the
+	// chunk's, or the timer's inside timer callbacks): compute it once per
+	// pair.
+	type vkey struct{ name, ctx string }
+	verdicts := map[vkey]*apiVerdict{}
 	for i := range g.uses {
 		u := &g.uses[i]
 		au := APIUse{Name: u.name, Via: u.via, Known: u.known, Call: u.call != nil, ResultUsed: u.call != nil && u.resultUsed}
@@ -310,11 +316,16 @@ func (an *analysis) apiUses(res *Result, g *globalState) {
 				au.Args = append(au.Args, an.arg(an.constLocal(arg, u.it, g), g.ls.a))
 			}
 		}
+		au.Context = res.Context
+		if inSpans(an.timer, u.sp.off) {
+			au.Context = TimerContext
+		}
 		if u.known {
-			v := verdicts[u.name]
+			k := vkey{u.name, au.Context}
+			v := verdicts[k]
 			if v == nil {
-				v = an.verdict(u.name)
-				verdicts[u.name] = v
+				v = an.verdict(u.name, au.Context)
+				verdicts[k] = v
 			}
 			au.Allowed, au.Since, au.SinceComponent, au.NewerThanDeclared = v.allowed, v.since, v.sinceComponent, v.newer
 		}
@@ -329,8 +340,8 @@ type apiVerdict struct {
 	newer                 bool
 }
 
-func (an *analysis) verdict(name string) *apiVerdict {
-	v := &apiVerdict{allowed: IsAllowed(name, an.chunk.Context)}
+func (an *analysis) verdict(name, context string) *apiVerdict {
+	v := &apiVerdict{allowed: IsAllowedAt(name, context, an.opts.LuaNginxModuleVersion)}
 	e := &apiTable[apiIndex[name]]
 	v.since, v.sinceComponent = e.since, e.sinceComponent
 	declared := ""

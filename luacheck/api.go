@@ -1,8 +1,12 @@
 package luacheck
 
 import (
+	_ "embed"
+	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // apiEntry is one API of the embedded table (apitable_gen.go).
@@ -99,9 +103,11 @@ func NormalizeContext(s string) string {
 }
 
 // documentedContexts are the contexts the lua-nginx-module documentation
-// enumerates in its per-API "context:" lines. Newer phases
-// (server_rewrite_by_lua*, precontent_by_lua*, proxy_ssl_*_by_lua*) are
-// never listed there, so their absence from a list says nothing.
+// enumerates in its per-API "context:" lines. They judge only the APIs the
+// extraction (phasefacts.json) has no facts for, whose contexts still come
+// from those lines: newer phases (server_rewrite_by_lua*,
+// precontent_by_lua*, proxy_ssl_*_by_lua*) are never listed there, so their
+// absence from a list says nothing.
 var documentedContexts = map[string]bool{
 	"init_by_lua*": true, "init_worker_by_lua*": true, "exit_worker_by_lua*": true,
 	"set_by_lua*": true, "rewrite_by_lua*": true, "access_by_lua*": true,
@@ -111,15 +117,42 @@ var documentedContexts = map[string]bool{
 	"ssl_session_store_by_lua*": true, "ssl_client_hello_by_lua*": true,
 }
 
-// IsAllowed tells whether the API may be used in the context, per the
-// table's "context:" lists (lua-nginx-module README, lua-resty-core docs).
-func IsAllowed(name, context string) Allowance {
+// IsAllowed is IsAllowedAt with no declared lua-nginx-module version: the
+// contexts of the latest release the facts were read from.
+func IsAllowed(name, context string) Allowance { return IsAllowedAt(name, context, "") }
+
+// IsAllowedAt tells whether the API may be used in the context with
+// lua-nginx-module release lnm ("0.10.23", "v0.10.23"; "" or a version it
+// cannot read stand for the latest release read).
+//
+// For the APIs phasefacts.json has facts for (read from the API's own
+// context checks: ngx_http_lua_check_context masks and request checks in
+// lua-nginx-module's C, get_phase() checks in lua-resty-core), the
+// contexts are those of the period holding lnm (apiContextHistory), and a
+// phase the release knows but the list lacks is Disallowed. A release older
+// than the API's first period (it did not exist yet: LUA2002's business)
+// and a phase the release does not know are AllowUnknown. Other APIs are
+// judged by the documentation's "context:" lists (documentedContexts).
+func IsAllowedAt(name, context, lnm string) Allowance {
 	ctx := NormalizeContext(context)
 	i, ok := apiIndex[name]
 	if !ok || ctx == "" {
 		return AllowUnknown
 	}
 	a := &apiTable[i]
+	if pf := phaseFactsIndex(); pf.apis[name] != nil {
+		contexts, ok := apiContextsAt(a, pf.apis[name], lnm)
+		if !ok {
+			return AllowUnknown
+		}
+		if slices.Contains(contexts, ctx) {
+			return Allowed
+		}
+		if slices.Contains(pf.phasesAt(lnm), ctx) {
+			return Disallowed
+		}
+		return AllowUnknown
+	}
 	if len(a.contexts) == 0 {
 		return AllowUnknown
 	}
@@ -132,10 +165,8 @@ func IsAllowed(name, context string) Allowance {
 				return Allowed
 			}
 		case "phases that support yielding":
-			for _, y := range yieldContexts {
-				if y == ctx {
-					return Allowed
-				}
+			if slices.Contains(yieldContexts, ctx) {
+				return Allowed
 			}
 		}
 	}
@@ -144,6 +175,218 @@ func IsAllowed(name, context string) Allowance {
 	}
 	return Disallowed
 }
+
+// apiContextsAt returns the contexts of an API with facts at release lnm,
+// and false when lnm predates the API's first period while that period
+// starts after the first release read (the API did not exist yet).
+func apiContextsAt(a *apiEntry, f *apiFacts, lnm string) ([]string, bool) {
+	if _, ok := parseVersion(lnm); !ok {
+		return a.contexts, true
+	}
+	hist := apiContextHistory[a.name]
+	if len(hist) == 0 {
+		// One period: the table's contexts hold from its start on.
+		if VersionLess(lnm, f.periods[0].from) && f.periods[0].from != apiContextsFrom {
+			return nil, false
+		}
+		return a.contexts, true
+	}
+	if VersionLess(lnm, hist[0].from) {
+		if hist[0].from != apiContextsFrom {
+			return nil, false
+		}
+		// Older than every release read: the first one read is the best
+		// knowledge there is.
+		return hist[0].contexts, true
+	}
+	cur := hist[0].contexts
+	for _, p := range hist[1:] {
+		if VersionLess(lnm, p.from) {
+			break
+		}
+		cur = p.contexts
+	}
+	return cur, true
+}
+
+// Refusal is how lua-nginx-module refuses an API where it is disabled:
+// the error text it raises (or returns) and the checks that decide it, as
+// read from the sources (phasefacts.json), each "file:line@tag what".
+type Refusal struct {
+	// Message is the error the API gives, e.g. "API disabled in the
+	// context of log_by_lua*" (ngx_http_lua_check_context in
+	// ngx_http_lua_util.h), "API disabled in the current context"
+	// (lua-resty-core, after an FFI call refused the context), "no
+	// request found" (lua-resty-core's get_request() is nil in
+	// init_by_lua*) or "no request object found" (lua-nginx-module's C
+	// without a request).
+	Message string
+	// Impl names the code whose checks decide: "C <function> (file:line@tag)"
+	// or "core <file>:<function>".
+	Impl string
+	// Sources are the checks, each "file:line@tag what".
+	Sources []string
+}
+
+// RefusalAt describes how the API refuses the context at release lnm (""
+// for the latest); ok is false when the facts do not cover the API.
+func RefusalAt(name, context, lnm string) (Refusal, bool) {
+	f := phaseFactsIndex().apis[name]
+	ctx := NormalizeContext(context)
+	if f == nil || ctx == "" {
+		return Refusal{}, false
+	}
+	p := &f.periods[len(f.periods)-1]
+	if _, ok := parseVersion(lnm); ok {
+		for i := range f.periods {
+			if !VersionLess(lnm, f.periods[i].from) {
+				p = &f.periods[i]
+			}
+		}
+	}
+	r := Refusal{Impl: p.impl, Sources: p.sources}
+	core := strings.HasPrefix(p.impl, "core ")
+	mask, noreq, fake, ffiNamed := false, false, false, false
+	for _, s := range p.sources {
+		mask = mask || strings.Contains(s, " context mask ") || strings.Contains(s, " get_phase() ")
+		ffiNamed = ffiNamed || strings.HasPrefix(s, "src/ngx_http_lua_semaphore.c:") && strings.Contains(s, " context mask ")
+		noreq = noreq || strings.HasSuffix(s, " needs a request")
+		fake = fake || strings.HasSuffix(s, " refuses a fake request (fd -1)")
+	}
+	switch {
+	case ctx == "init_by_lua*" && noreq:
+		// No request exists yet: lua-resty-core's get_request() is nil
+		// and its wrappers raise this; lua-nginx-module's C functions
+		// raise it too, or one of "no request object found", "request
+		// object not found", "no request" (the text is per function).
+		r.Message = "no request found"
+	case strings.HasPrefix(name, "ngx.balancer.") && (ctx == "init_worker_by_lua*" || ctx == "ngx.timer.*"):
+		// A fake request has no upstream: the FFI functions fail before
+		// their context check (ngx_http_lua_balancer.c).
+		r.Message = "no upstream found"
+	case core && ffiNamed:
+		// ngx_http_lua_ffi_sema_wait (ngx_http_lua_semaphore.c) writes
+		// the phase's name into its error itself.
+		r.Message = "API disabled in the context of " + contextName(ctx)
+	case core || fake && !mask && fakeRequestContexts[ctx]:
+		// lua-resty-core raises this when the FFI function returns
+		// NGX_HTTP_LUA_FFI_BAD_CONTEXT; lua-nginx-module's
+		// ngx_http_lua_check_fake_request (ngx_http_lua_util.h) raises
+		// it for the fake request of a timer or init_worker_by_lua*.
+		r.Message = "API disabled in the current context"
+	default:
+		// ngx_http_lua_check_context (ngx_http_lua_util.h) names the
+		// phase as ngx_http_lua_context_name does.
+		r.Message = "API disabled in the context of " + contextName(ctx)
+	}
+	return r, true
+}
+
+// fakeRequestContexts run Lua on a fake request whose connection has no
+// socket (fd -1): ngx_http_lua_create_fake_connection callers in
+// ngx_http_lua_initworkerby.c, ngx_http_lua_timer.c and
+// ngx_http_lua_exitworkerby.c.
+var fakeRequestContexts = map[string]bool{"init_worker_by_lua*": true, "ngx.timer.*": true, "exit_worker_by_lua*": true}
+
+// contextName is a context as ngx_http_lua_context_name
+// (ngx_http_lua_util.h) writes it in errors: "log_by_lua*", "ngx.timer".
+func contextName(ctx string) string {
+	if ctx == "ngx.timer.*" {
+		return "ngx.timer"
+	}
+	return ctx
+}
+
+// apiFacts is what phasefacts.json says about one API, per period.
+type apiFacts struct {
+	periods []factPeriod
+}
+
+type factPeriod struct {
+	from    string
+	impl    string
+	sources []string
+}
+
+// phaseFacts indexes phasefacts.json: the APIs it has facts for and the
+// phases each release knows.
+type phaseFacts struct {
+	apis   map[string]*apiFacts
+	phases []factPhases
+}
+
+type factPhases struct {
+	from   string
+	phases []string
+}
+
+// phasesAt returns the phases release lnm knows ("" or unreadable: the
+// latest release read).
+func (pf *phaseFacts) phasesAt(lnm string) []string {
+	if len(pf.phases) == 0 {
+		return nil
+	}
+	cur := pf.phases[len(pf.phases)-1].phases
+	if _, ok := parseVersion(lnm); ok {
+		cur = pf.phases[0].phases
+		for _, p := range pf.phases {
+			if !VersionLess(lnm, p.from) {
+				cur = p.phases
+			}
+		}
+	}
+	return cur
+}
+
+// phaseFactsJSON is the committed extraction the table was generated
+// from. The table keeps the contexts; the facts add which APIs were read
+// from the sources at all, the phases each release knows, and the checks
+// with their file:line@tag, which the table does not carry.
+//
+//go:embed internal/apigen/phasefacts.json
+var phaseFactsJSON []byte
+
+// phaseFactsIndex parses phaseFactsJSON once, on first use (a run that
+// judges no API never pays for it). The index is never modified after.
+var phaseFactsIndex = sync.OnceValue(func() *phaseFacts {
+	var raw struct {
+		Phases []struct {
+			From   string   `json:"from"`
+			Phases []string `json:"phases"`
+		} `json:"phases"`
+		APIs []struct {
+			Name    string `json:"name"`
+			Periods []struct {
+				From    string   `json:"from"`
+				Impl    string   `json:"impl"`
+				Sources []string `json:"sources"`
+			} `json:"periods"`
+		} `json:"apis"`
+	}
+	pf := &phaseFacts{apis: map[string]*apiFacts{}}
+	if err := json.Unmarshal(phaseFactsJSON, &raw); err != nil {
+		// TestPhaseFactsIndex parses the same bytes: a broken file fails
+		// the tests, and the table alone judges meanwhile.
+		return pf
+	}
+	for _, p := range raw.Phases {
+		pf.phases = append(pf.phases, factPhases{from: p.From, phases: p.Phases})
+	}
+	for _, a := range raw.APIs {
+		if len(a.Periods) == 0 {
+			continue
+		}
+		if _, inTable := apiIndex[a.Name]; !inTable {
+			continue
+		}
+		f := &apiFacts{}
+		for _, p := range a.Periods {
+			f.periods = append(f.periods, factPeriod{from: p.From, impl: p.Impl, sources: p.Sources})
+		}
+		pf.apis[a.Name] = f
+	}
+	return pf
+})
 
 // CanYield reports whether the context can yield (ngx.sleep, cosockets),
 // per ngx_lua_phase_rules.json.

@@ -27,7 +27,14 @@ func dumpResult(r *Result) string {
 		fmt.Fprintf(&b, "Warning %+v\n", w)
 	}
 	for _, u := range r.APIUses {
-		fmt.Fprintf(&b, "APIUse %+v\n", u)
+		// APIUse.Context (issue 16) is left out where it is the chunk's,
+		// as the module facts below, so that the digests show that it
+		// changed no earlier fact.
+		us := fmt.Sprintf("APIUse %+v\n", u)
+		if u.Context == r.Context {
+			us = strings.Replace(us, " Context:"+u.Context+" ", " ", 1)
+		}
+		b.WriteString(us)
 	}
 	if r.Balancer != nil {
 		// The module facts added later (issue 15: OpaqueModuleCalls,
@@ -38,6 +45,7 @@ func dumpResult(r *Result) string {
 		bs := fmt.Sprintf("Balancer %+v\n", *r.Balancer)
 		bs = strings.ReplaceAll(bs, " OpaqueModuleCalls:0", "")
 		bs = strings.ReplaceAll(bs, " ViaModuleCall:false", "")
+		bs = strings.ReplaceAll(bs, " Context:"+r.Context+" ", " ")
 		b.WriteString(bs)
 	}
 	for _, ig := range r.Ignores {

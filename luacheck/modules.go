@@ -31,7 +31,12 @@ type ModuleCall struct {
 	// Top is set when the call is made by the chunk's main function
 	// (not inside a function it defines).
 	Top bool
-	off int
+	// Timer is set when the call runs in a timer callback
+	// (TimerContext), or is itself the callback: a module function
+	// passed to ngx.timer.at / ngx.timer.every, whose position is then
+	// the callback argument's.
+	Timer bool
+	off   int
 }
 
 // Export is a function of the table a module returns: "function M.f()",
@@ -62,7 +67,10 @@ func (r *Result) Export(name string) *Export {
 type rawModCall struct {
 	module, fn string
 	call       *ast.FuncCallExpr
-	top        bool
+	// ref is the callback expression of a timer callback (call is nil).
+	ref   ast.Expr
+	top   bool
+	timer bool
 }
 
 // recordModuleCall records c when its callee resolves into a required
@@ -111,7 +119,9 @@ func (an *analysis) moduleFacts(res *Result, g *globalState, stmts []ast.Stmt) {
 	if res.Context == "balancer_by_lua*" && len(g.modCalls) > 0 {
 		calls := map[*ast.FuncCallExpr]bool{}
 		for _, mc := range g.modCalls {
-			calls[mc.call] = true
+			if mc.call != nil {
+				calls[mc.call] = true
+			}
 		}
 		glf := map[*ast.FuncCallExpr]bool{}
 		for _, u := range g.uses {
@@ -122,10 +132,14 @@ func (an *analysis) moduleFacts(res *Result, g *globalState, stmts []ast.Stmt) {
 		guardOf = an.guards(g, calls, glf)
 	}
 	for _, mc := range g.modCalls {
-		sp := g.a.ofExpr(mc.call).span
-		c := ModuleCall{Module: mc.module, Func: mc.fn, off: sp.off, Top: mc.top}
-		c.Pos, c.End = an.spanPos(sp, mc.call.Line())
-		if guardOf != nil && guardOf[mc.call] != nil {
+		node := ast.Expr(mc.call)
+		if mc.call == nil {
+			node = mc.ref
+		}
+		sp := g.a.ofExpr(node).span
+		c := ModuleCall{Module: mc.module, Func: mc.fn, off: sp.off, Top: mc.top, Timer: mc.timer || inSpans(an.timer, sp.off)}
+		c.Pos, c.End = an.spanPos(sp, node.Line())
+		if mc.call != nil && guardOf != nil && guardOf[mc.call] != nil {
 			c.Guarded = true
 		}
 		res.ModuleCalls = append(res.ModuleCalls, c)
@@ -330,6 +344,10 @@ type Reached struct {
 	Use    APIUse
 	// Facts are the facts of Module (for its balancer facts).
 	Facts *Result
+	// Timer is set when Use runs in a timer callback (TimerContext): the
+	// chunk's call, a call on the way, or the use itself is in one, or a
+	// module function on the way was passed to ngx.timer.at/every.
+	Timer bool
 }
 
 // Reach follows the chunk's module calls (calls) through the exports of
@@ -340,21 +358,27 @@ type Reached struct {
 // syntax error): what that code does is unknown.
 func Reach(calls []ModuleCall, facts func(module string) *Result) (out []Reached, complete bool) {
 	complete = true
-	type key struct{ mod, fn string }
+	// A function is followed once per context kind: reached from the
+	// phase and from a timer, its uses run in both.
+	type key struct {
+		mod, fn string
+		timer   bool
+	}
 	seen := map[key]bool{}
 	type job struct {
-		root ModuleCall
-		mod  string
-		fn   string
+		root  ModuleCall
+		mod   string
+		fn    string
+		timer bool
 	}
 	var work []job
 	for _, c := range calls {
-		work = append(work, job{c, c.Module, c.Func})
+		work = append(work, job{c, c.Module, c.Func, c.Timer})
 	}
 	for len(work) > 0 {
 		j := work[0]
 		work = work[1:]
-		k := key{j.mod, j.fn}
+		k := key{j.mod, j.fn, j.timer}
 		if seen[k] {
 			continue
 		}
@@ -370,11 +394,12 @@ func Reach(calls []ModuleCall, facts func(module string) *Result) (out []Reached
 			continue
 		}
 		for _, i := range ex.Uses {
-			out = append(out, Reached{Call: j.root, Module: j.mod, Use: res.APIUses[i], Facts: res})
+			u := res.APIUses[i]
+			out = append(out, Reached{Call: j.root, Module: j.mod, Use: u, Facts: res, Timer: j.timer || u.Context == TimerContext})
 		}
 		for _, i := range ex.Calls {
 			c := res.ModuleCalls[i]
-			work = append(work, job{j.root, c.Module, c.Func})
+			work = append(work, job{j.root, c.Module, c.Func, j.timer || c.Timer})
 		}
 	}
 	return out, complete

@@ -329,6 +329,31 @@ func TestPhaseFactsOnRealNginx(t *testing.T) {
 			t.Errorf("%s in %s: table says allowed=%v, lua-nginx-module %s: %q", n, c, want, map[bool]string{true: "refused", false: "ran it"}[r.refused], r.msg)
 		}
 	}
+	// The error text LUA2001 quotes (RefusalAt) is the one the API gives.
+	textOK := 0
+	for _, n := range names {
+		for _, c := range probeContexts {
+			r, ok := results[c][n]
+			if !ok || !r.refused {
+				continue
+			}
+			ref, ok := RefusalAt(n, c, probeLNM)
+			if !ok {
+				continue
+			}
+			got := normalizeRefusal(r.msg)
+			if ref.Message == "no request found" && noRequestTexts[got] {
+				textOK++ // the C functions word it their own way
+				continue
+			}
+			if got != ref.Message {
+				t.Errorf("%s in %s: RefusalAt says %q, lua-nginx-module says %q (%s; %v)", n, c, ref.Message, got, ref.Impl, ref.Sources)
+				continue
+			}
+			textOK++
+		}
+	}
+	t.Logf("%d refusal texts as RefusalAt says", textOK)
 	if p := os.Getenv("NGXLINT_PHASEPROBE_DUMP"); p != "" {
 		_ = os.WriteFile(p, []byte(strings.Join(dump, "\n")+"\n"), 0o644)
 	}
@@ -342,6 +367,10 @@ func TestPhaseFactsOnRealNginx(t *testing.T) {
 		t.Errorf("only %d API x context results: the probe did not run", agree)
 	}
 }
+
+// noRequestTexts are the wordings of "there is no request" (init_by_lua*)
+// across lua-nginx-module's C functions and lua-resty-core.
+var noRequestTexts = map[string]bool{"no request found": true, "no request object found": true, "request object not found": true, "no request": true}
 
 func normalizeRefusal(s string) string {
 	if i := strings.Index(s, "API disabled"); i >= 0 {

@@ -5,8 +5,9 @@ import "github.com/ngxlint/ngxlint/nginxconf"
 // Options tunes an analysis.
 type Options struct {
 	// LuaNginxModuleVersion is the declared lua-nginx-module version (e.g.
-	// "0.10.23" or "v0.10.23"); empty when unknown. It only feeds
-	// APIUse.NewerThanDeclared.
+	// "0.10.23" or "v0.10.23"); empty when unknown. It feeds
+	// APIUse.NewerThanDeclared and chooses the release whose contexts
+	// judge APIUse.Allowed (IsAllowedAt).
 	LuaNginxModuleVersion string
 	// LuaRestyCoreVersion is the declared lua-resty-core version, likewise.
 	LuaRestyCoreVersion string
@@ -121,7 +122,13 @@ type APIUse struct {
 	Args []Arg
 	// Known reports whether Name is in the embedded API table.
 	Known bool
-	// Allowed is the verdict of the API table for the chunk's context.
+	// Context is the context the use runs in: the chunk's
+	// (Result.Context), or TimerContext inside an ngx.timer.at /
+	// ngx.timer.every callback.
+	Context string
+	// Allowed is the verdict of the API table for Context, at the
+	// declared lua-nginx-module release (Options.LuaNginxModuleVersion;
+	// the latest release read when none is declared).
 	Allowed Allowance
 	// Since and SinceComponent come from the API table ("" when unknown).
 	Since          string

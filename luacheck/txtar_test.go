@@ -183,6 +183,9 @@ func collectFacts(res *Result, checks map[string]bool) []caseFact {
 				s += " call"
 			}
 			s += " " + u.Via + " " + u.Allowed.String()
+			if u.Context != res.Context {
+				s += " in " + u.Context
+			}
 			if u.NewerThanDeclared {
 				s += " newer-than-declared"
 			}
