@@ -34,4 +34,3 @@ func (c *Command) loadStdin(o nginxconf.Options) (*nginxconf.Config, error) {
 	cfg := nginxconf.Load(fstest.MapFS{stdinName: {Data: data}}, stdinName, o)
 	return cfg, nil
 }
-
