@@ -67,3 +67,23 @@ return M`, File: "lua/applog.lua", Line: 1, Column: 1, Name: "applog"}}
 		t.Fatal(e)
 	}
 }
+
+// TestFileLines checks f:lines() and io.lines() in a generic for, which calls the
+// iterator with (nil, nil) and then (nil, previous line); ingress-nginx's
+// util/resolv_conf.lua reads /etc/resolv.conf this way.
+func TestFileLines(t *testing.T) {
+	c := workerConfig(t, `
+local f = assert(io.open("/etc/resolv.conf"))
+local got = {}
+for line in f:lines() do got[#got + 1] = line end
+f:close()
+assert(#got == 2 and got[1] == "nameserver 10.96.0.10" and got[2] == "options ndots:5", table.concat(got, "|"))
+local n = 0
+for line in io.lines("/etc/resolv.conf") do n = n + 1 end
+assert(n == 2, n)`+setPeer, 1)
+	c.Lua.Files = fstest.MapFS{"etc/resolv.conf": {Data: []byte("nameserver 10.96.0.10\noptions ndots:5\n")}}
+	res := runCfg(t, c)
+	if e := res.Requests[0].LuaError; e != "" {
+		t.Fatal(e)
+	}
+}

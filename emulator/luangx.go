@@ -1114,6 +1114,7 @@ func (e *luaEngine) installIO() {
 		}
 		f := e.fileObject(data)
 		L.Push(L.NewClosure(func(L *lua.LState) int {
+			L.SetTop(0) // the generic for's state and control values
 			L.Push(f)
 			L.Push(lua.LString("*l"))
 			return e.fileRead(L)
@@ -1192,6 +1193,10 @@ func (e *luaEngine) fileObject(data []byte) *lua.LTable {
 	e.setFn(f, "lines", func(L *lua.LState) int {
 		self := L.CheckTable(1)
 		L.Push(L.NewClosure(func(L *lua.LState) int {
+			// A generic for calls the iterator with its state and
+			// control values (nil, then the last line); read looks at
+			// its own arguments only.
+			L.SetTop(0)
 			L.Push(self)
 			L.Push(lua.LString("*l"))
 			return e.fileRead(L)
