@@ -2,8 +2,10 @@ package emulator
 
 import (
 	"embed"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -98,18 +100,9 @@ func outsideModule(name string) builtinModule {
 // runLib compiles and runs lualib/file with args and returns its result.
 func (e *luaEngine) runLib(file string, args ...lua.LValue) lua.LValue {
 	L := e.L
-	key := "\x00lib:" + file
-	proto, ok := e.modProtos[key]
-	if !ok {
-		src, err := lualib.ReadFile("lualib/" + file)
-		if err != nil {
-			L.RaiseError("emulator library %s: %v", file, err)
-		}
-		proto, err = compileLua(string(src), libChunk+file)
-		if err != nil {
-			L.RaiseError("emulator library %s: %v", file, err)
-		}
-		e.modProtos[key] = proto
+	proto, err := libProto(file)
+	if err != nil {
+		L.RaiseError("emulator library %s: %v", file, err)
 	}
 	fn := L.NewFunctionFromProto(proto)
 	fn.Env = e.g
@@ -210,4 +203,41 @@ func (e *luaEngine) require1(name string) lua.LValue {
 	v := L.Get(-1)
 	L.Pop(1)
 	return v
+}
+
+// libProtos holds the emulator's own Lua libraries (lualib/), compiled
+// once per process: every emulation creates a VM that runs some of them,
+// and compiling them per VM was a fifth of a large check --confirm. A
+// FunctionProto is immutable once compiled and gopher-lua instantiates
+// it per LState (NewFunctionFromProto), so sharing it is safe; the map is
+// written only inside the sync.OnceValue.
+var libProtos = sync.OnceValue(func() map[string]libCompiled {
+	out := map[string]libCompiled{}
+	entries, err := lualib.ReadDir("lualib")
+	if err != nil {
+		return out
+	}
+	for _, ent := range entries {
+		src, err := lualib.ReadFile("lualib/" + ent.Name())
+		if err != nil {
+			out[ent.Name()] = libCompiled{err: err}
+			continue
+		}
+		p, err := compileLua(string(src), libChunk+ent.Name())
+		out[ent.Name()] = libCompiled{proto: p, err: err}
+	}
+	return out
+})
+
+type libCompiled struct {
+	proto *lua.FunctionProto
+	err   error
+}
+
+func libProto(file string) (*lua.FunctionProto, error) {
+	c, ok := libProtos()[file]
+	if !ok {
+		return nil, fmt.Errorf("no such library")
+	}
+	return c.proto, c.err
 }

@@ -175,11 +175,36 @@ type confirmEnv struct {
 	config   *nginxconf.Config
 	files    fs.FS
 	fixtures analyzer.Fixtures
+	// workers memoizes fromconf.NewWorker per http block for the run:
+	// on a large configuration, walking the http block per scenario was
+	// quadratic (1,500 scenarios x 5,500 directives).
+	workers *workerMemo
+}
+
+type workerMemo struct {
+	mu sync.Mutex
+	m  map[*nginxconf.Context]*fromconf.Worker
+}
+
+func (w *workerMemo) get(t fromconf.Target) *fromconf.Worker {
+	if w == nil || t.Upstream == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if wk, ok := w.m[t.Upstream.Context]; ok {
+		return wk
+	}
+	wk := fromconf.NewWorker(t)
+	w.m[t.Upstream.Context] = wk
+	return wk
 }
 
 func envOf(pass *analyzer.Pass) confirmEnv {
+	type workersKey struct{}
 	e := confirmEnv{engine: pass.Engine.Name, binary: pass.Engine.NginxBinary, lnm: pass.Engine.LNMVersion,
-		config: pass.Config, files: pass.Engine.Files, fixtures: pass.Engine.Fixtures}
+		config: pass.Config, files: pass.Engine.Files, fixtures: pass.Engine.Fixtures,
+		workers: pass.Fact(workersKey{}, func() any { return &workerMemo{m: map[*nginxconf.Context]*fromconf.Worker{}} }).(*workerMemo)}
 	if pass.Config != nil && pass.Config.Main != nil {
 		e.mainPath = pass.Config.Main.AbsPath
 	}
@@ -194,6 +219,9 @@ func (e confirmEnv) build(t fromconf.Target) (emulator.Config, error) {
 	}
 	if t.Files == nil {
 		t.Files = e.files
+	}
+	if t.Worker == nil && t.Config == e.config {
+		t.Worker = e.workers.get(t)
 	}
 	cfg, err := fromconf.Build(t)
 	if err != nil {

@@ -32,6 +32,28 @@ type Target struct {
 	// PathMap is the loader's Options.PathMap, so that io.open of a
 	// deployment path finds the file in Files.
 	PathMap []nginxconf.PathMapping
+	// Worker, when set, is the part of the Lua worker that depends on the
+	// http block and the configuration alone (NewWorker): callers that
+	// build many scenarios of one configuration compute it once instead
+	// of walking the whole http block per scenario.
+	Worker *Worker
+}
+
+// Worker is what every scenario of one http block shares: its
+// init_by_lua* and init_worker_by_lua* chunks, lua_shared_dict zones,
+// lua_package_path, upstream blocks (for ngx.upstream) and the
+// configuration's Lua modules. It is read-only once built.
+type Worker struct {
+	lw  emulator.LuaWorker
+	err error
+}
+
+// NewWorker computes the shared part of t's Lua worker (t.Upstream's http
+// block, t.Config).
+func NewWorker(t Target) *Worker {
+	w := &Worker{}
+	w.err = buildWorker(&w.lw, t)
+	return w
 }
 
 // Find picks the location that proxies to an upstream. upstream and server
@@ -307,26 +329,32 @@ func luaSource(c *nginxconf.LuaChunk, name string) emulator.LuaSource {
 // luaDirective reports whether d is one of the variants of a *_by_lua
 // directive (name, name_block, name_file).
 func luaDirective(d *nginxconf.Directive, base string) bool {
-	return d.Name == base || d.Name == base+"_block" || d.Name == base+"_file"
+	rest, ok := strings.CutPrefix(d.Name, base)
+	return ok && (rest == "" || rest == "_block" || rest == "_file")
 }
 
 // phaseChunks returns the chunks of directive base in scope s: those of
 // the innermost scope (from s outwards) that writes one, as
 // lua-nginx-module's merge_loc_conf inherits a handler it does not set.
 func phaseChunks(s *nginxconf.Scope, base string) ([]emulator.LuaSource, error) {
+	// Scope.Own is indexed by name: looking the three spellings up per
+	// scope keeps this independent of how many directives the http block
+	// holds (it is called once per scenario).
+	names := [3]string{base, base + "_block", base + "_file"}
 	for ; s != nil; s = s.Parent {
-		var out []emulator.LuaSource
-		for _, d := range s.Directives {
-			if !luaDirective(d, base) || d.Lua == nil {
-				continue
+		var last *nginxconf.Directive
+		for _, n := range names {
+			for _, d := range s.Own(n) {
+				if d.Lua != nil && (last == nil || d.Pos.Offset > last.Pos.Offset && d.Pos.File == last.Pos.File) {
+					last = d // the last one written is the one nginx keeps
+				}
 			}
-			if d.Lua.LoadError != "" {
-				return nil, fmt.Errorf("%s: %s", d.Pos, d.Lua.LoadError)
-			}
-			out = append(out, luaSource(d.Lua, d.Name))
 		}
-		if len(out) > 0 {
-			return out[len(out)-1:], nil // the last one written is the one nginx keeps
+		if last != nil {
+			if last.Lua.LoadError != "" {
+				return nil, fmt.Errorf("%s: %s", last.Pos, last.Lua.LoadError)
+			}
+			return []emulator.LuaSource{luaSource(last.Lua, last.Name)}, nil
 		}
 	}
 	return nil, nil
@@ -336,10 +364,62 @@ func phaseChunks(s *nginxconf.Scope, base string) ([]emulator.LuaSource, error) 
 // package path and upstreams, the location's variables and
 // rewrite/access code, the modules of the tree, and the files.
 func buildLua(cfg *emulator.Config, t Target) error {
-	u := t.Upstream
-	http := u.Context
+	w := t.Worker
+	if w == nil {
+		w = NewWorker(t)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	// The shared part's maps and slices are only read by the emulator;
+	// the location's fields are this scenario's own.
+	cfg.Lua = w.lw
 	lw := &cfg.Lua
+	if l := t.Location; l != nil {
+		lw.Vars = map[string]string{}
+		// `set` runs in the server's rewrite phase, then in the
+		// location's; only literal values are known before a request.
+		var scopes []*nginxconf.Scope
+		if l.Server != nil {
+			scopes = append(scopes, &l.Server.Scope)
+		}
+		for p := l; p != nil; p = p.Parent {
+			scopes = append(scopes, &p.Scope)
+		}
+		for _, s := range scopes {
+			for _, d := range s.Own("set") {
+				name := strings.TrimPrefix(d.Arg(0), "$")
+				if v := d.Arg(1); !strings.Contains(v, "$") {
+					lw.Vars[name] = v
+				} else if _, ok := lw.Vars[name]; !ok {
+					lw.Vars[name] = "" // defined, value known only at run time
+				}
+			}
+		}
+		var err error
+		if lw.Rewrite, err = phaseChunks(&l.Scope, "rewrite_by_lua"); err != nil {
+			return err
+		}
+		if lw.Access, err = phaseChunks(&l.Scope, "access_by_lua"); err != nil {
+			return err
+		}
+	}
+	lw.Files = t.Files
+	lw.PathMap = nil
+	for _, pm := range t.PathMap {
+		lw.PathMap = append(lw.PathMap, emulator.PathMapping{From: pm.From, To: pm.To})
+	}
+	return nil
+}
+
+// buildWorker fills the part of the worker that every scenario of t's
+// http block and configuration shares.
+func buildWorker(lw *emulator.LuaWorker, t Target) error {
 	lw.SharedDicts = map[string]int64{}
+	var http *nginxconf.Context
+	if t.Upstream != nil {
+		http = t.Upstream.Context
+	}
 	if http != nil {
 		for _, ph := range []struct {
 			base string
@@ -372,35 +452,6 @@ func buildLua(cfg *emulator.Config, t Target) error {
 			lw.Upstreams = append(lw.Upstreams, eu)
 		}
 	}
-	if l := t.Location; l != nil {
-		lw.Vars = map[string]string{}
-		// `set` runs in the server's rewrite phase, then in the
-		// location's; only literal values are known before a request.
-		var scopes []*nginxconf.Scope
-		if l.Server != nil {
-			scopes = append(scopes, &l.Server.Scope)
-		}
-		for p := l; p != nil; p = p.Parent {
-			scopes = append(scopes, &p.Scope)
-		}
-		for _, s := range scopes {
-			for _, d := range s.Own("set") {
-				name := strings.TrimPrefix(d.Arg(0), "$")
-				if v := d.Arg(1); !strings.Contains(v, "$") {
-					lw.Vars[name] = v
-				} else if _, ok := lw.Vars[name]; !ok {
-					lw.Vars[name] = "" // defined, value known only at run time
-				}
-			}
-		}
-		var err error
-		if lw.Rewrite, err = phaseChunks(&l.Scope, "rewrite_by_lua"); err != nil {
-			return err
-		}
-		if lw.Access, err = phaseChunks(&l.Scope, "access_by_lua"); err != nil {
-			return err
-		}
-	}
 	if c := t.Config; c != nil {
 		lw.Modules = map[string]emulator.LuaSource{}
 		lw.MissingModules = map[string]string{}
@@ -419,10 +470,6 @@ func buildLua(cfg *emulator.Config, t Target) error {
 		}
 		// The loader's prefix is a path of the tree whose root is "/".
 		lw.PrefixPath = c.Prefix
-	}
-	lw.Files = t.Files
-	for _, pm := range t.PathMap {
-		lw.PathMap = append(lw.PathMap, emulator.PathMapping{From: pm.From, To: pm.To})
 	}
 	return nil
 }
