@@ -34,6 +34,8 @@ func all() []*analyzer.Rule {
 		LuaBalancerTimeoutsUnit,
 		LuaBalancerTwoPools,
 		DeadContentHandler,
+		KeepaliveConnectionMap,
+		KeepaliveVariablePass,
 	}, versionRules()...)
 }
 
