@@ -48,8 +48,24 @@ func sendRequest(ctx context.Context, addr, host string, rq emulator.Request, ti
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 
+	// The request's own headers go out as the emulator sends them: a Host
+	// header replaces the server's name (it picks the server block, as
+	// in the emulator); Connection and Content-Length stay the client's.
+	var extra strings.Builder
+	for _, h := range rq.Headers {
+		if strings.ContainsAny(h.Name+h.Value, "\r\n") {
+			continue
+		}
+		switch strings.ToLower(h.Name) {
+		case "host":
+			host = h.Value
+		case "connection", "content-length", "transfer-encoding":
+		default:
+			fmt.Fprintf(&extra, "%s: %s\r\n", h.Name, h.Value)
+		}
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ngxlint-engine\r\nConnection: close\r\n", method, p, host)
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ngxlint-engine\r\nConnection: close\r\n%s", method, p, host, extra.String())
 	switch method {
 	case "POST", "PUT", "PATCH":
 		fmt.Fprintf(&b, "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(postBody), postBody)
