@@ -121,6 +121,11 @@ type LuaChunk struct {
 	// invalid. It is not a load error of the configuration: nginx itself
 	// only fails when the phase runs, so rules report it.
 	LoadError string
+	// NotInCheckout is set with LoadError when the configuration names
+	// the file by an absolute install path (after Options.PathMap) that
+	// lies outside the checked tree or is missing from it: the
+	// checkout's layout, not necessarily a wrong path.
+	NotInCheckout bool
 	// Unresolved is set for LuaFile chunks whose path contains nginx
 	// variables: lua-nginx-module evaluates such paths per request
 	// (ngx_http_complex_value), so there is no file to read statically.
@@ -154,6 +159,10 @@ type Directive struct {
 	// Included is set for include directives: the files it pulled in, in
 	// the order nginx reads them.
 	Included []*File
+	// Stock is set for an include of one of nginx's stock files
+	// (mime.types, fastcgi_params...) that the checked tree does not
+	// hold: it stands for the file an installation ships (see Stock).
+	Stock *StockFile
 	// Parent is the enclosing block directive, nil at file top level.
 	Parent *Directive
 	// File is the file the directive is written in.

@@ -159,7 +159,26 @@ type Config struct {
 	// lua_package_path: absolute, with $prefix and ";;" expanded, and
 	// before Options.PathMap. They are set only when Options.Requires is.
 	LuaPath, StreamLuaPath []string
-	modules                map[string]*Module
+	// ImplicitContext is set when the main file is a fragment, as a
+	// pre-commit hook passes conf.d/*.conf: its top level holds
+	// directives nginx accepts only inside http{} ("http": upstream,
+	// server, map...), a server{} ("server": location, listen,
+	// server_name) or a location{} ("location": proxy_pass...), so it is
+	// an include of that context. BuildModel puts its directives in an
+	// implicit block of that kind, so that the upstream and proxy rules
+	// run; relative includes it cannot find are looked up in the
+	// directories above it (nginx resolves them against the main file's
+	// directory, which a fragment alone does not say).
+	ImplicitContext string
+	// Notes are what the load could not check without it being a defect
+	// of the configuration, sorted like Errors: an include of one of
+	// nginx's stock files (mime.types, fastcgi_params...) that the
+	// checkout does not hold (taken as the stock file, Directive.Stock),
+	// and files at absolute install paths outside the checked tree or
+	// missing from it ("not in this checkout"). They do not make the
+	// load fail; a CLI prints them as notes.
+	Notes   []*Error
+	modules map[string]*Module
 }
 
 // Err returns the first error, or nil when the configuration loaded cleanly.
@@ -297,7 +316,10 @@ type loader struct {
 	nfiles   int
 	luaFiles map[string]*File
 	luaErrs  map[string]string
-	tooMany  bool
+	// luaNIC marks the Lua files of luaErrs that are outside the roots
+	// or missing (LuaChunk.NotInCheckout).
+	luaNIC  map[string]bool
+	tooMany bool
 	// budget is what may still be parsed (MaxDirectives).
 	budget *budget
 	// realPath resolves the symbolic links of an absolute path.
@@ -354,6 +376,10 @@ type readErr struct {
 	// budget is set when the limit was MaxTotalBytes: the load stops
 	// there, which is a load error wherever it happens.
 	budget bool
+	// outside is set when the file lies outside the roots, missing when
+	// it does not exist: for an install path, the checkout's layout
+	// rather than a defect of the configuration (notInCheckout).
+	outside, missing bool
 }
 
 func (e *readErr) Error() string { return e.before + e.path + e.after }
@@ -375,7 +401,7 @@ func (l *loader) admit(abs string) (err, linkErr error) {
 	}
 	r, ok := l.root(p)
 	if !ok {
-		return &readErr{path: l.display(abs), after: fmt.Sprintf(" is outside the checked tree (%s); not read: pass --allow-path to read it", strings.Join(l.rootNames, ", ")), refused: true}, linkErr
+		return &readErr{path: l.display(abs), after: fmt.Sprintf(" is outside the checked tree (%s); not read: pass --allow-path to read it", strings.Join(l.rootNames, ", ")), refused: true, outside: true}, linkErr
 	}
 	if credentialLike(strings.TrimPrefix(abs, r)) || credentialLike(strings.TrimPrefix(p, r)) {
 		return &readErr{before: "not read: ", path: l.display(abs), after: " looks like a credentials file", refused: true}, linkErr
@@ -391,6 +417,7 @@ func newLoader(fsys fs.FS, opts Options, display func(string) string) *loader {
 		cfg:      &Config{},
 		luaFiles: map[string]*File{},
 		luaErrs:  map[string]string{},
+		luaNIC:   map[string]bool{},
 		budget:   newBudget(opts.withDefaults().MaxDirectives),
 		realPath: func(a string) (string, error) { return path.Clean(a), nil },
 	}
@@ -429,13 +456,17 @@ func (l *loader) finish() {
 		order[f.Path] = i + 1
 		c.Errors = append(c.Errors, f.Errors...)
 	}
-	sort.SliceStable(c.Errors, func(i, j int) bool {
-		a, b := c.Errors[i].Pos, c.Errors[j].Pos
-		if oa, ob := order[a.File], order[b.File]; oa != ob {
-			return oa < ob
+	byPlace := func(list []*Error) func(i, j int) bool {
+		return func(i, j int) bool {
+			a, b := list[i].Pos, list[j].Pos
+			if oa, ob := order[a.File], order[b.File]; oa != ob {
+				return oa < ob
+			}
+			return a.Offset < b.Offset
 		}
-		return a.Offset < b.Offset
-	})
+	}
+	sort.SliceStable(c.Errors, byPlace(c.Errors))
+	sort.SliceStable(c.Notes, byPlace(c.Notes))
 	limit := l.opts.MaxErrors
 	if len(c.Errors) <= limit {
 		return
@@ -589,7 +620,7 @@ func (l *loader) cleanErr(abs string, err error) error {
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return &readErr{path: l.display(abs), after: ": " + err.Error()}
+	return &readErr{path: l.display(abs), after: ": " + err.Error(), missing: errors.Is(err, fs.ErrNotExist)}
 }
 
 // parse parses one configuration file, whose top level lies inside depth
@@ -599,6 +630,9 @@ func (l *loader) parse(abs string, data []byte, from *Directive, depth int) *Fil
 	f := &File{Path: l.display(abs), AbsPath: abs, Data: data, IncludedFrom: from, depth: depth}
 	l.cfg.Files = append(l.cfg.Files, f)
 	parseFile(f, sourceOf(data), l.opts.MaxNesting, l.budget)
+	if from == nil && len(f.Errors) == 0 {
+		l.cfg.ImplicitContext = implicitContext(f.Directives)
+	}
 	return l.follow(f)
 }
 
@@ -630,6 +664,69 @@ func (l *loader) follow(f *File) *File {
 
 func (l *loader) errorAt(f *File, pos Pos, format string, args ...any) {
 	f.addError(pos, fmt.Sprintf(format, args...))
+}
+
+// noteAt records a note (Config.Notes) at pos.
+func (l *loader) noteAt(pos Pos, format string, args ...any) {
+	if len(l.cfg.Notes) < l.opts.MaxErrors {
+		l.cfg.Notes = append(l.cfg.Notes, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	}
+}
+
+// notInCheckout turns the failed read err of the include d into a note
+// when it is the checkout's layout, not the configuration's defect: a
+// stock file of nginx's installation (Directive.Stock is then set), or
+// an absolute install path outside the checked tree or missing from it.
+// It reports whether it did.
+func (l *loader) notInCheckout(d *Directive, arg string, err error) bool {
+	var re *readErr
+	if !errors.As(err, &re) || !re.outside && !re.missing {
+		return false
+	}
+	name := d.Args[0].Value
+	if sf, ok := Stock(path.Base(name)); ok {
+		d.Stock = sf
+		l.noteAt(d.Pos, "include %s: not in this checkout; taken as nginx's stock %s (%s), which installations ship", arg, sf.Name, sf.Source)
+		return true
+	}
+	if strings.HasPrefix(name, "/") {
+		why := "missing from the checked tree"
+		if re.outside {
+			why = "outside the checked tree (" + strings.Join(l.rootNames, ", ") + ")"
+		}
+		l.noteAt(d.Pos, "include %s: not in this checkout (%s); not read, so its directives are not checked: map the install path into the tree with path_map, or pass --allow-path", arg, why)
+		return true
+	}
+	if l.cfg.ImplicitContext != "" && re.missing {
+		l.noteAt(d.Pos, "include %s: not found from this fragment; nginx resolves it against the main configuration's directory, which a %s{} fragment checked alone does not say: not read, so its directives are not checked", arg, l.cfg.ImplicitContext)
+		return true
+	}
+	return false
+}
+
+// fragmentInclude looks up the missing relative include d of a fragment
+// (Config.ImplicitContext) in the directories above the fragment, inside
+// the roots: conf.d/site.conf including "snippets/x.conf" written for a
+// main file one level up. It returns the absolute path found, "" when
+// none is.
+func (l *loader) fragmentInclude(d *Directive, err error) string {
+	var re *readErr
+	name := d.Args[0].Value
+	if l.cfg.ImplicitContext == "" || strings.HasPrefix(name, "/") || strings.ContainsAny(name, "*?[") || !errors.As(err, &re) || !re.missing {
+		return ""
+	}
+	for dir := path.Dir(l.cfg.ConfPrefix); ; dir = path.Dir(dir) {
+		cand := path.Clean(dir + "/" + name)
+		if _, in := l.root(cand); !in {
+			return ""
+		}
+		if fi, err := fs.Stat(l.fsys, strings.TrimPrefix(cand, "/")); err == nil && fi.Mode().IsRegular() {
+			return cand
+		}
+		if dir == "/" {
+			return ""
+		}
+	}
 }
 
 // argText is how an error shows the path argument p of a directive: quoted
@@ -687,7 +784,13 @@ func (l *loader) include(f *File, d *Directive, depth int, tainted bool) {
 		if !tainted {
 			what = short(name)
 		}
-		l.errorAt(f, d.Pos, "include %s: %s is outside the checked tree (%s); not read: pass --allow-path to read it", arg, what, strings.Join(l.rootNames, ", "))
+		if strings.HasPrefix(name, "/") && !tainted {
+			// An install path (/etc/nginx/conf.d/*.conf): the
+			// deployment's files, not this checkout's.
+			l.noteAt(d.Pos, "include %s: %s is not in this checkout (outside the checked tree %s); not read, so its directives are not checked: map the install path into the tree with path_map, or pass --allow-path", arg, what, strings.Join(l.rootNames, ", "))
+		} else {
+			l.errorAt(f, d.Pos, "include %s: %s is outside the checked tree (%s); not read: pass --allow-path to read it", arg, what, strings.Join(l.rootNames, ", "))
+		}
 	}
 	ahead := l.prefetch(matches, depth)
 	defer ahead.wait()
@@ -865,7 +968,16 @@ func (l *loader) includeOne(f *File, d *Directive, abs string, pa *parsedAhead, 
 		return
 	}
 	inc, err := l.readParsed(abs, d, pa, depth)
+	if err != nil && !tainted {
+		if alt := l.fragmentInclude(d, err); alt != "" {
+			// Read it where a directory above the fragment holds it.
+			inc, err = l.readParsed(alt, d, nil, depth)
+		}
+	}
 	if err != nil {
+		if !tainted && l.notInCheckout(d, arg, err) {
+			return
+		}
 		l.errorAt(f, d.Pos, "include %s: %s", arg, errText(err, tainted))
 		return
 	}
@@ -885,7 +997,8 @@ func (l *loader) luaFile(f *File, d *Directive, tainted bool) {
 		return
 	}
 	abs := c.Path
-	if !strings.HasPrefix(abs, "/") {
+	installPath := strings.HasPrefix(abs, "/")
+	if !installPath {
 		abs = l.cfg.Prefix + "/" + abs
 	}
 	abs = l.mapPath(path.Clean(abs))
@@ -896,6 +1009,7 @@ func (l *loader) luaFile(f *File, d *Directive, tainted bool) {
 	}
 	if msg, ok := l.luaErrs[abs]; ok {
 		c.LoadError = msg
+		c.NotInCheckout = installPath && l.luaNIC[abs]
 		return
 	}
 	if l.bytesOut {
@@ -910,6 +1024,11 @@ func (l *loader) luaFile(f *File, d *Directive, tainted bool) {
 		}
 		c.LoadError = fmt.Sprintf("cannot read Lua file %s: %s", what, msg)
 		l.luaErrs[abs] = c.LoadError
+		var nic *readErr
+		if errors.As(err, &nic) && (nic.outside || nic.missing) {
+			l.luaNIC[abs] = true
+			c.NotInCheckout = installPath
+		}
 		// A Lua file outside the roots or named like credentials is
 		// the chunk's LoadError only (NGX1001 reports it at the
 		// directive, as nginx would fail only when the phase runs); the

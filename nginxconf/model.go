@@ -400,12 +400,20 @@ type serverJob struct {
 	passes  []passRef
 }
 
-// BuildModel builds the typed model of cfg.
+// BuildModel builds the typed model of cfg. A fragment
+// (cfg.ImplicitContext) is modelled inside implicit blocks of that
+// context: http{...}, http{server{...}} or http{server{location /{...}}}.
+// Those blocks are not in the files; their directives have no File and
+// their positions are the fragment's first directive's.
 func BuildModel(cfg *Config) *Model {
 	m := &Model{Config: cfg}
 	var jobs []*serverJob
 	b := &builder{m: m, root: frame{scope: &Scope{Kind: "main"}}, servers: &jobs}
-	cfg.Walk(b.visit)
+	if top := implicitBlocks(cfg); top != nil {
+		walkFrom(top, nil, b.visit)
+	} else {
+		cfg.Walk(b.visit)
+	}
 	// Server blocks are independent: each writes only its own scopes,
 	// locations and Lua references. They are built on every processor and
 	// merged in document order.
@@ -738,4 +746,79 @@ func newUpstreamServer(d *Directive) *UpstreamServer {
 		}
 	}
 	return s
+}
+
+// Directives that nginx accepts only in one context (or in it and deeper
+// ones, but not in the main context), which make a file whose top level
+// holds them an include of that context (implicitContext).
+var (
+	httpOnlyDirectives = map[string]bool{
+		"upstream": true, "server": true, "map": true, "geo": true, "split_clients": true,
+		"log_format": true, "limit_req_zone": true, "limit_conn_zone": true,
+		"proxy_cache_path": true, "fastcgi_cache_path": true, "uwsgi_cache_path": true, "scgi_cache_path": true,
+		"lua_shared_dict": true, "lua_package_path": true, "lua_package_cpath": true,
+		"init_by_lua": true, "init_by_lua_block": true, "init_by_lua_file": true,
+		"init_worker_by_lua": true, "init_worker_by_lua_block": true, "init_worker_by_lua_file": true,
+		"server_names_hash_bucket_size": true, "server_names_hash_max_size": true,
+		"variables_hash_max_size": true, "types_hash_max_size": true,
+	}
+	serverOnlyDirectives   = map[string]bool{"location": true, "listen": true, "server_name": true}
+	locationOnlyDirectives = map[string]bool{
+		"proxy_pass": true, "fastcgi_pass": true, "uwsgi_pass": true, "scgi_pass": true, "grpc_pass": true,
+		"content_by_lua": true, "content_by_lua_block": true, "content_by_lua_file": true, "limit_except": true,
+	}
+	// mainContextBlocks make a file a main configuration.
+	mainContextBlocks = map[string]bool{"http": true, "stream": true, "mail": true, "events": true}
+)
+
+// implicitContext is Config.ImplicitContext for a main file whose top
+// level is ds: "" for a main configuration (or a file with nothing
+// context-specific), else the outermost context its directives need.
+func implicitContext(ds []*Directive) string {
+	var inHTTP, inServer, inLocation bool
+	for _, d := range ds {
+		switch {
+		case mainContextBlocks[d.Name]:
+			return ""
+		case httpOnlyDirectives[d.Name]:
+			inHTTP = true
+		case serverOnlyDirectives[d.Name]:
+			inServer = true
+		case locationOnlyDirectives[d.Name]:
+			inLocation = true
+		}
+	}
+	switch {
+	case inHTTP:
+		return "http"
+	case inServer:
+		return "server"
+	case inLocation:
+		return "location"
+	}
+	return ""
+}
+
+// implicitBlocks wraps the fragment's top level in the implicit blocks of
+// cfg.ImplicitContext; nil when there are none.
+func implicitBlocks(cfg *Config) []*Directive {
+	if cfg.Main == nil || cfg.ImplicitContext == "" || len(cfg.Main.Directives) == 0 {
+		return nil
+	}
+	pos := cfg.Main.Directives[0].Pos
+	wrap := func(name string, args []Arg, block []*Directive) []*Directive {
+		return []*Directive{{Name: name, Args: args, Pos: pos, End: pos, HasBlock: true, Block: block}}
+	}
+	ds := cfg.Main.Directives
+	switch cfg.ImplicitContext {
+	case "location":
+		ds = wrap("location", []Arg{{Value: "/", Raw: "/", Pos: pos}}, ds)
+		fallthrough
+	case "server":
+		ds = wrap("server", nil, ds)
+		fallthrough
+	case "http":
+		ds = wrap("http", nil, ds)
+	}
+	return ds
 }
