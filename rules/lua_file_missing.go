@@ -15,7 +15,13 @@ var LuaFileMissing = &analyzer.Rule{
 against the directory of the config file, and reads the file when the phase first runs (init_by_lua_file
 at startup, the others at request time), so "nginx -t" does not catch a wrong path: requests fail with
 500 and "failed to load external Lua file". Pass --prefix to ngxlint if your prefix is not the config's
-directory (or its parent when that is named conf).`,
+directory (or its parent when that is named conf).
+
+A file named by an absolute install path (/usr/local/openresty/nginx/lua/x.lua) that is outside the
+checked tree or missing from it is the checkout's layout more often than a wrong path: map the
+install path to the tree (path_map in .ngxlint.yaml) and the file is checked; otherwise the finding
+says "not in this checkout" at info, which does not fail CI by default. A relative path that does not
+resolve stays an error.`,
 		Bad: `http {
     server {
         listen 80;
@@ -44,6 +50,11 @@ directory (or its parent when that is named conf).`,
 			if len(d.Args) > 0 {
 				a := d.Args[len(d.Args)-1]
 				pos, end = a.Pos, a.End()
+			}
+			if ref.Chunk.NotInCheckout {
+				pass.Report(&analyzer.Diagnostic{Pos: pos, End: end, Severity: analyzer.Info,
+					Message: d.Name + ": not in this checkout (" + ref.Chunk.LoadError + "); map the install path into the tree with path_map to check it"})
+				continue
 			}
 			pass.Report(&analyzer.Diagnostic{Pos: pos, End: end, Message: d.Name + ": " + ref.Chunk.LoadError})
 		}

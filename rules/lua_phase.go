@@ -22,10 +22,17 @@ var LuaAPIWrongPhase = &analyzer.Rule{
 		Title: "ngx API used in a phase that does not allow it",
 		Text: `Each ngx.* API works only in some *_by_lua* phases: cosockets, ngx.sleep and subrequests need a
 phase that can yield (not set_by_lua, header_filter, body_filter, log, balancer, init); output APIs
-(ngx.say, ngx.print) only in content-producing phases. Outside them the call raises "API disabled in
-the context of ..." and the request fails. Uses through local aliases ("local sleep = ngx.sleep") and
-required modules ("require "ngx.balancer"") count. The contexts come from lua-nginx-module's and
-lua-resty-core's documentation (shared/data/ngx_lua_api.json).`,
+(ngx.say, ngx.print) only in content-producing phases. Outside them the call raises an error and the
+request (or the worker start-up) fails: "API disabled in the context of log_by_lua*" from
+lua-nginx-module's context check, "API disabled in the current context" from lua-resty-core or on the
+fake request of a timer, "no request found" in init_by_lua*, "no upstream found" for ngx.balancer
+without a request. Uses through local aliases ("local sleep = ngx.sleep") and required modules
+("require "ngx.balancer"") count. The callbacks of ngx.timer.at and ngx.timer.every run later in the
+timer context, whatever phase created them, and are judged there: a cosocket in a timer created from
+log_by_lua* is fine. The verdicts are read from lua-nginx-module's and lua-resty-core's own checks
+(ngx_http_lua_check_context masks, request and fake-request checks, get_phase() tests) per release,
+for the declared lua-nginx-module version (the latest read when none is declared); APIs those sources
+say nothing about fall back to the documentation's context lists.`,
 		Bad: `http {
     server {
         listen 80;
@@ -51,12 +58,18 @@ lua-resty-core's documentation (shared/data/ngx_lua_api.json).`,
     }
 }
 `,
-		Since:        "0.1.0",
-		References:   []string{"https://github.com/openresty/lua-nginx-module#nginx-api-for-lua", "shared/data/ngx_lua_phase_rules.json"},
+		Since: "0.1.0",
+		References: []string{
+			"luacheck/internal/apigen/phasefacts.json: per API and lua-nginx-module release, the contexts its checks allow, each check as file:line@tag",
+			"https://github.com/openresty/lua-nginx-module/blob/master/src/ngx_http_lua_util.h (ngx_http_lua_check_context, ngx_http_lua_check_fake_request)",
+			"https://github.com/openresty/lua-nginx-module/blob/master/src/ngx_http_lua_timer.c (ngx_http_lua_timer_handler: callbacks run in NGX_HTTP_LUA_CONTEXT_TIMER)",
+			"https://github.com/openresty/lua-nginx-module#nginx-api-for-lua",
+		},
 		Confirmation: "not confirmable: the emulator runs balancer code only.",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		seen := map[string]bool{}
+		lnm := declaredLNM(pass)
 		for _, ref := range analysableLua(pass.Model) {
 			res := luaFacts(pass, ref.Chunk)
 			for _, u := range res.APIUses {
@@ -68,10 +81,11 @@ lua-resty-core's documentation (shared/data/ngx_lua_api.json).`,
 				if api, ok := luacheck.LookupAPI(u.Name); ok && api.Function && !u.Call {
 					continue
 				}
-				msg := fmt.Sprintf("%s cannot be used in %s: it raises \"API disabled in the context of %s\"", u.Name, res.Context, strings.TrimSuffix(res.Context, "*"))
-				if api, ok := luacheck.LookupAPI(u.Name); ok && len(api.Contexts) > 0 {
-					msg += "; allowed in " + strings.Join(api.Contexts, ", ")
+				where := u.Context
+				if u.Context == luacheck.TimerContext && res.Context != luacheck.TimerContext {
+					where = fmt.Sprintf("a timer callback (created in %s)", res.Context)
 				}
+				msg := fmt.Sprintf("%s cannot be used in %s: %s", u.Name, where, refusalText(u.Name, u.Context, lnm))
 				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg,
 					Related: []analyzer.Related{{Pos: ref.Directive.Pos, Message: ref.Directive.Name + " defined here"}}})
 			}
@@ -81,29 +95,77 @@ lua-resty-core's documentation (shared/data/ngx_lua_api.json).`,
 	},
 }
 
+// decidingSource names, as file:line@tag, the check that gives the
+// refusal's message: the request check for "no request found", else the
+// context or fake-request check.
+func decidingSource(r luacheck.Refusal) string {
+	want := []string{" context mask ", " get_phase() ", " refuses a fake request"}
+	if r.Message == "no request found" {
+		want = []string{" needs a request"}
+	}
+	for _, w := range want {
+		for _, s := range r.Sources {
+			if i := strings.IndexByte(s, ' '); i > 0 && strings.Contains(s, w) && strings.Contains(s[:i], "@") {
+				return s[:i]
+			}
+		}
+	}
+	return ""
+}
+
+// declaredLNM is the declared lua-nginx-module version, "" when none.
+func declaredLNM(pass *analyzer.Pass) string {
+	if pass.Profile.HasLNM() {
+		return pass.Profile.LNM.String()
+	}
+	return ""
+}
+
+// refusalText says what the API does in the context, in the words it
+// uses (luacheck.RefusalAt), where the verdict comes from, and where the
+// API is allowed.
+func refusalText(name, context, lnm string) string {
+	ctx := luacheck.NormalizeContext(context)
+	text := fmt.Sprintf("it raises \"API disabled in the context of %s\"", ctx)
+	if r, ok := luacheck.RefusalAt(name, ctx, lnm); ok {
+		text = fmt.Sprintf("it fails with %q", r.Message)
+		if src := decidingSource(r); src != "" {
+			text += " (" + src + ")"
+		}
+	}
+	if api, ok := luacheck.LookupAPI(name); ok && len(api.Contexts) > 0 {
+		text += "; allowed in " + strings.Join(api.Contexts, ", ")
+	}
+	return text
+}
+
 // reportThroughModules reports, at the module's line, the APIs that the
 // module functions ref's chunk calls use and that ref's phase disables
 // (LUA2001), with the call site as related position: a module runs in
 // the phase of whoever calls it. Each use is reported once per phase.
 func reportThroughModules(pass *analyzer.Pass, ref *nginxconf.LuaRef, context string, seen map[string]bool) {
+	lnm := declaredLNM(pass)
 	for _, r := range reachOf(pass, ref.Chunk).uses {
 		u := r.Use
 		if strings.HasPrefix(u.Name, "ngx.balancer.") {
 			continue
 		}
+		// What a timer callback reaches runs in the timer, whichever
+		// phase made the timer.
+		ctx, where := context, context
+		if r.Timer {
+			ctx, where = luacheck.TimerContext, fmt.Sprintf("a timer callback (created in %s)", context)
+		}
 		api, ok := luacheck.LookupAPI(u.Name)
-		if !ok || api.Function && !u.Call || luacheck.IsAllowed(u.Name, ref.Context) != luacheck.Disallowed {
+		if !ok || api.Function && !u.Call || luacheck.IsAllowedAt(u.Name, ctx, lnm) != luacheck.Disallowed {
 			continue
 		}
-		k := u.Pos.String() + " " + context
+		k := u.Pos.String() + " " + ctx
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
-		msg := fmt.Sprintf("%s cannot be used in %s: it raises \"API disabled in the context of %s\" when %s calls %s", u.Name, context, strings.TrimSuffix(context, "*"), ref.Directive.Name, callName(r.Call))
-		if len(api.Contexts) > 0 {
-			msg += "; allowed in " + strings.Join(api.Contexts, ", ")
-		}
+		msg := fmt.Sprintf("%s cannot be used in %s when %s calls %s: %s", u.Name, where, ref.Directive.Name, callName(r.Call), refusalText(u.Name, ctx, lnm))
 		pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg,
 			Related: []analyzer.Related{{Pos: r.Call.Pos, End: r.Call.End, Message: fmt.Sprintf("%s called from %s here", callName(r.Call), ref.Directive.Name)}}})
 	}
