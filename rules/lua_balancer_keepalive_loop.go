@@ -122,6 +122,7 @@ func runLuaBalancerKeepaliveLoop(pass *analyzer.Pass) error {
 		}
 		if !lnmKnown {
 			d.Severity = analyzer.Info
+			d.Conditional = "lua-nginx-module 0.10.0 (OpenResty 1.9.7.2-1.9.7.3)"
 		}
 		d.Related = append(d.Related, analyzer.Related{Pos: u.Balancer.Pos, End: u.Balancer.End, Message: "balancer_by_lua defined here"})
 		d.Related = append(d.Related, proxiedFrom(hit)...)
