@@ -57,6 +57,7 @@ type checkFlags struct {
 	limits                                  nginxconf.Options
 	allowPaths                              allowFlag
 	color                                   string
+	scope                                   changeScope // --changed, --new-from-rev, --all (changed.go)
 }
 
 // settingsFlag collects repeated --set key=value.
@@ -110,6 +111,7 @@ func (c *Command) newCheckFlagSet(f *checkFlags) *flag.FlagSet {
 	fs.StringVar(&f.engine, "engine", "emulator", "with --confirm: emulator (built in, sandboxed), nginx (the real binary given by --nginx-binary: it EXECUTES the configuration's Lua with your rights; trusted configurations only, docs/security.md), or both (differences are reported as emulator bugs)")
 	fs.StringVar(&f.upgradeTo, "upgrade-to", "", `compare the declared versions with a target ("1.29.2.4" = OpenResty, "1.29.7" = nginx, or "nginx=...,lnm=..."): findings that appear, disappear or change behaviour, each run on both profiles in the emulator`)
 	fs.Var(f.settings, "set", "rule setting key=value (repeatable; overrides settings in .ngxlint.yaml)")
+	f.scope.register(fs) // changed.go
 	return fs
 }
 
@@ -160,7 +162,7 @@ func (c *Command) check(args []string) error {
 		}
 	}
 
-	units, skipped, err := c.checkUnits(&f, paths, lookup)
+	units, skipped, err := c.scopedUnits(&f, paths, lookup) // changed.go; checkUnits unless --changed / --new-from-rev
 	if err != nil {
 		return err
 	}
@@ -214,6 +216,9 @@ func (c *Command) check(args []string) error {
 		// What the emulated Lua may read, and the fixtures that stand in
 		// for the world outside the configuration.
 		opts.Engine.Files = nginxconf.TreeFS(u.readRoots, f.limits.MaxFileSize)
+		if u.fc != nil {
+			opts.Engine.PathMap = u.fc.nginxPathMap()
+		}
 		if opts.Engine.Fixtures, err = fixturesFrom(u.fc, opts.Engine.Files); err != nil {
 			return err
 		}
@@ -288,6 +293,7 @@ func (c *Command) check(args []string) error {
 		report.Profile = profileJSON(versions.Profile{})
 	}
 	report.diags = analyzer.SortDiagnostics(report.diags)
+	loadFailed = f.scope.filter(&report, loadFailed) // changed.go: only what changed, with --changed / --new-from-rev
 
 	if loadFailed && (f.writeBaseline != "" || f.fix || f.diff) {
 		// A configuration that did not load completely gives an incomplete
