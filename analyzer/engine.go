@@ -1,6 +1,10 @@
 package analyzer
 
-import "io/fs"
+import (
+	"io/fs"
+
+	"github.com/ngxlint/ngxlint/nginxconf"
+)
 
 // Engine names what runs the confirmation scenarios, and what they may use.
 // The zero value is the built-in emulator with nothing from outside.
@@ -20,6 +24,9 @@ type Engine struct {
 	// Files is the checked tree (its root is nginx's "/"), which the
 	// emulated Lua may read (io.open); nil lets it read nothing.
 	Files fs.FS
+	// PathMap maps the deployment paths the configuration names onto
+	// Files (.ngxlint.yaml path_map), as the loader applied it.
+	PathMap []nginxconf.PathMapping
 	// Fixtures stand in for what the user's Lua gets from outside the
 	// configuration in the emulator. They are data: nothing in them runs
 	// outside the sandbox or reaches the real environment, so they may

@@ -174,6 +174,12 @@ type LuaWorker struct {
 	Prefix     string
 	PrefixPath string
 	PathMap    []PathMapping
+	// SearchPath are the module search templates of lua_package_path,
+	// expanded as the loader expands them (nginxconf.Config.LuaPath:
+	// absolute, "?" for the module name with "." as "/"). A module the
+	// loader did not follow (require with a computed name, as plugin
+	// loaders do) is looked up on them in Files at run time.
+	SearchPath []string
 }
 
 // PathMapping maps an absolute path prefix From to To, a directory of

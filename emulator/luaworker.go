@@ -227,6 +227,9 @@ func (e *luaEngine) require(L *lua.LState) int {
 	if !ok {
 		src, ok = e.r.cfg.Lua.Modules[name]
 	}
+	if _, builtin := builtinModules[name]; !ok && !builtin {
+		src, ok = e.searchModule(name)
+	}
 	var result lua.LValue = lua.LNil
 	switch {
 	case ok:
@@ -273,6 +276,24 @@ func (e *luaEngine) require(L *lua.LState) int {
 	e.loaded.RawSetString(name, result)
 	L.Push(result)
 	return 1
+}
+
+// searchModule finds a module the loader did not follow on the search
+// path, in the checked tree (readFile: roots, credentials and size limits
+// apply), as package.searchpath would: the first template whose file
+// exists wins.
+func (e *luaEngine) searchModule(name string) (LuaSource, bool) {
+	if name == "" || strings.ContainsAny(name, "/\\\x00") || strings.Contains(name, "..") {
+		return LuaSource{}, false
+	}
+	file := strings.ReplaceAll(name, ".", "/")
+	for _, t := range e.r.cfg.Lua.SearchPath {
+		p := strings.ReplaceAll(t, "?", file)
+		if data, why := e.readFile(p); why == "" {
+			return LuaSource{Code: string(data), File: p, Line: 1, Column: 1, Name: name}, true
+		}
+	}
+	return LuaSource{}, false
 }
 
 func (e *luaEngine) moduleProto(name string, src LuaSource) (*lua.FunctionProto, error) {

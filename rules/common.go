@@ -174,6 +174,7 @@ type confirmEnv struct {
 	// files the checked tree, fixtures the world outside it.
 	config   *nginxconf.Config
 	files    fs.FS
+	pathMap  []nginxconf.PathMapping
 	fixtures analyzer.Fixtures
 	// workers memoizes fromconf.NewWorker per http block for the run:
 	// on a large configuration, walking the http block per scenario was
@@ -203,7 +204,7 @@ func (w *workerMemo) get(t fromconf.Target) *fromconf.Worker {
 func envOf(pass *analyzer.Pass) confirmEnv {
 	type workersKey struct{}
 	e := confirmEnv{engine: pass.Engine.Name, binary: pass.Engine.NginxBinary, lnm: pass.Engine.LNMVersion,
-		config: pass.Config, files: pass.Engine.Files, fixtures: pass.Engine.Fixtures,
+		config: pass.Config, files: pass.Engine.Files, pathMap: pass.Engine.PathMap, fixtures: pass.Engine.Fixtures,
 		workers: pass.Fact(workersKey{}, func() any { return &workerMemo{m: map[*nginxconf.Context]*fromconf.Worker{}} }).(*workerMemo)}
 	if pass.Config != nil && pass.Config.Main != nil {
 		e.mainPath = pass.Config.Main.AbsPath
@@ -218,7 +219,7 @@ func (e confirmEnv) build(t fromconf.Target) (emulator.Config, error) {
 		t.Config = e.config
 	}
 	if t.Files == nil {
-		t.Files = e.files
+		t.Files, t.PathMap = e.files, e.pathMap
 	}
 	if t.Worker == nil && t.Config == e.config {
 		t.Worker = e.workers.get(t)

@@ -216,6 +216,9 @@ func (c *Command) check(args []string) error {
 		// What the emulated Lua may read, and the fixtures that stand in
 		// for the world outside the configuration.
 		opts.Engine.Files = nginxconf.TreeFS(u.readRoots, f.limits.MaxFileSize)
+		if u.fc != nil {
+			opts.Engine.PathMap = u.fc.nginxPathMap()
+		}
 		if opts.Engine.Fixtures, err = fixturesFrom(u.fc, opts.Engine.Files); err != nil {
 			return err
 		}

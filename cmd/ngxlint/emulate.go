@@ -129,6 +129,9 @@ func (c *Command) emulate(args []string) error {
 		return usagef("%s: %v", path, err)
 	}
 	target.Files = tree
+	if fc != nil {
+		target.PathMap = fc.nginxPathMap()
+	}
 	cfg, err := fromconf.Build(target)
 	if err != nil {
 		return usagef("%v", err)

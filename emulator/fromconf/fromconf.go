@@ -470,6 +470,7 @@ func buildWorker(lw *emulator.LuaWorker, t Target) error {
 		}
 		// The loader's prefix is a path of the tree whose root is "/".
 		lw.PrefixPath = c.Prefix
+		lw.SearchPath = c.LuaPath
 	}
 	return nil
 }
