@@ -43,7 +43,8 @@ BIN=$OUT/bin
 R=$OUT/results.tsv
 
 go build -o "$BIN/ngxlint" ./cmd/ngxlint
-go build -o "$BIN/" ./bench/gen ./bench/gonginxparse ./bench/measure ./bench/luaanalyze
+# The helpers carry the ngxlint_tools build tag (kept out of go install ./...).
+go build -tags ngxlint_tools -o "$BIN/" ./bench/gen ./bench/gonginxparse ./bench/measure ./bench/luaanalyze
 M=$BIN/measure
 
 echo "# ngxlint benchmark ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' + local changes'))"

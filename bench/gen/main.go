@@ -1,10 +1,16 @@
+// The benchmark helpers are built by scripts/bench.sh with -tags
+// ngxlint_tools: without the tag `go install ./...`, which pre-commit's
+// golang language runs in the hook repository, installs only cmd/ngxlint.
+
+//go:build ngxlint_tools
+
 // Command gen writes the benchmark inputs to disk: a generated
 // configuration tree (one of internal/gen's shapes, scaled) or a generated
 // OpenResty Lua file (internal/luagen).
 //
-//	go run ./bench/gen -shape reference -out DIR [-scale 1] [-module PATH]... [-lua-file gen.lua]
-//	go run ./bench/gen -lua 50000 -out FILE
-//	go run ./bench/gen -list
+//	go run -tags ngxlint_tools ./bench/gen -shape reference -out DIR [-scale 1] [-module PATH]... [-lua-file gen.lua]
+//	go run -tags ngxlint_tools ./bench/gen -lua 50000 -out FILE
+//	go run -tags ngxlint_tools ./bench/gen -list
 package main
 
 import (

@@ -1,3 +1,9 @@
+// The benchmark helpers are built by scripts/bench.sh with -tags
+// ngxlint_tools: without the tag `go install ./...`, which pre-commit's
+// golang language runs in the hook repository, installs only cmd/ngxlint.
+
+//go:build ngxlint_tools
+
 // Command luaanalyze runs ngxlint's Lua analysis (luacheck.Analyze, the
 // facts the LUA rules read) on .lua files given as content_by_lua_file
 // code, and prints how many warnings and errors each has. scripts/bench.sh

@@ -1,3 +1,9 @@
+// The benchmark helpers are built by scripts/bench.sh with -tags
+// ngxlint_tools: without the tag `go install ./...`, which pre-commit's
+// golang language runs in the hook repository, installs only cmd/ngxlint.
+
+//go:build ngxlint_tools
+
 // Command measure times commands for scripts/bench.sh and prints the
 // comparison table.
 //
