@@ -24,3 +24,16 @@ func TestNotInCheckoutSeverity(t *testing.T) {
 		t.Errorf("severities %v, want one info and one error", got)
 	}
 }
+
+// TestNotifyBundlesMatchAffects: VER1011's affected versions are the
+// bundles of the version table that carry the patch (one fact in one
+// place: the table decides which bundles a finding may name).
+func TestNotifyBundlesMatchAffects(t *testing.T) {
+	var names []string
+	for _, b := range notifyBundles() {
+		names = append(names, b.OpenResty.String())
+	}
+	if got := "OpenResty " + strings.Join(names, ", ") + notifyAffectsTail; got != bugORNotifyStale502.affects {
+		t.Errorf("bundles with the notify patch: %q; VER1011 affects %q", got, bugORNotifyStale502.affects)
+	}
+}

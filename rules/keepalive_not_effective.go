@@ -89,6 +89,11 @@ func runKeepaliveNotEffective(pass *analyzer.Pass) error {
 				// whenever Lua sets the peer (knowledge file: LNM-KEEPALIVE-ORDER).
 				how = fmt.Sprintf("lua-nginx-module %s keeps it wrapped but skips it whenever Lua sets the peer, so no connection to a Lua-chosen peer is kept", p.LNM)
 			}
+			if _, bf := balancerFacts(pass, u); bf != nil && len(bf.EnableKeepalive) > 0 {
+				// The balancer's own pool still reuses connections
+				// (NGX2102 and VER1011 count on it): say so.
+				how += "; only the balancer's enable_keepalive() pool keeps connections"
+			}
 			d := &analyzer.Diagnostic{Pos: u.Keepalive.Pos, End: u.Keepalive.End,
 				Message: fmt.Sprintf("keepalive is written before %s: %s; move keepalive after %s", m.Name, how, m.Name),
 				Related: []analyzer.Related{{Pos: m.Pos, End: m.End, Message: m.Name + " defined here"}}}

@@ -6,6 +6,7 @@ import (
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
+	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules/retry"
 )
 
@@ -64,6 +65,13 @@ endpoints that are idempotent in fact (or carry an idempotency key).`,
 			if !p.Resend {
 				continue
 			}
+			// When only the free retry of a failed cached connection makes
+			// a second attempt, the finding rests on a reused connection:
+			// none where the keepalive model says this location reuses
+			// none (NGX2002 says so in the same run).
+			if !p.Unbounded && p.Attempts-p.CachedExtra <= 1 && !reusesConnections(pass, u, l) {
+				continue
+			}
 			at := l.Proxy.Pass.Directive
 			if d := l.Proxy.NextUpstream; d != nil && hasValue(l.Proxy.NextUpstreamValues, "non_idempotent") {
 				at = d
@@ -99,4 +107,21 @@ endpoints that are idempotent in fact (or carry an idempotency key).`,
 		}
 		return nil
 	},
+}
+
+// reusesConnections reports whether requests of l to u can go out on a
+// reused upstream connection, by the keepalive-effectiveness model that
+// NGX2002 reports on (rules/retry): l speaks HTTP/1.1 without
+// "Connection: close", and a pool serves u, nginx's keepalive (not lost to
+// a later balancing method) or the balancer's enable_keepalive().
+func reusesConnections(pass *analyzer.Pass, u *nginxconf.Upstream, l *nginxconf.Location) bool {
+	p := pass.Profile
+	if !retry.KeepsConnections(l, p) {
+		return false
+	}
+	if nginxPooled(u, p) {
+		return true
+	}
+	_, bf := balancerFacts(pass, u)
+	return bf != nil && len(bf.EnableKeepalive) > 0
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
+	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/versions"
 )
@@ -16,7 +17,7 @@ import (
 // decrements tries whichever pool the connection came from.
 var bugORNotifyStale502 = verBug{
 	kid:      "OR-NOTIFY-STALE-502",
-	affects:  "OpenResty 1.29.2.4, 1.29.2.5, 1.29.8.1rc1, 1.31.1.1 (lua-nginx-module >= 0.10.27 with the balancer_pool_max_retry patch)",
+	affects:  "OpenResty 1.29.2.4, 1.29.2.5, 1.29.8.1rc1, 1.31.1.1" + notifyAffectsTail,
 	exposure: notifyPatched,
 	example:  "openresty=1.31.1.1",
 }
@@ -97,18 +98,34 @@ per request (then a stale connection gets its retry: 200), or keepalive 0.`,
 		if e == notExposed {
 			return nil
 		}
-		// On an unknown version, judge pooling as the newest affected
-		// release would: keepalive on by default.
-		cp := bugORNotifyStale502.confirmProfile(p, e)
 		for _, u := range httpUpstreams(pass.Model) {
 			_, bf := balancerFacts(pass, u)
 			if bf == nil || len(bf.MoreTries) > 0 {
 				continue
 			}
-			ls := pooledLocations(pass.Model, u, cp)
-			if len(ls) == 0 {
+			// The finding's premise is that u pools connections, which
+			// depends on the release: keepalive is on by default only from
+			// nginx 1.29.7, and so is HTTP/1.1 to upstreams. On an unknown
+			// version, name only the affected bundles where it holds, and
+			// judge as the newest of them.
+			bug, cp := bugORNotifyStale502, p
+			if e == versionUnknown {
+				var held []string
+				for _, b := range notifyBundles() {
+					if notifyPremise(pass, u, bf, b) {
+						held = append(held, b.OpenResty.String())
+						cp = b
+					}
+				}
+				if len(held) == 0 {
+					continue
+				}
+				bug.affects = "OpenResty " + strings.Join(held, ", ") + notifyAffectsTail
+			}
+			if !notifyPremise(pass, u, bf, cp) {
 				continue
 			}
+			ls := pooledLocations(pass.Model, u, cp)
 			var pos, end nginxconf.Pos
 			var what string
 			switch {
@@ -144,10 +161,37 @@ per request (then a stale connection gets its retry: 200), or keepalive 0.`,
 				d.Severity = analyzer.Info
 				msg = strings.Replace(msg, "never calls set_more_tries", "does not call set_more_tries itself (the functions it calls may)", 1)
 			}
-			bugORNotifyStale502.report(pass, e, d, msg)
+			bug.report(pass, e, d, msg)
 		}
 		return nil
 	},
+}
+
+// notifyAffectsTail ends the affected-versions text of VER1011.
+const notifyAffectsTail = " (lua-nginx-module >= 0.10.27 with the balancer_pool_max_retry patch)"
+
+// notifyBundles are the OpenResty bundles with the balancer_pool_max_retry
+// patch (notifyPatched), from the bundle table, oldest first.
+func notifyBundles() []versions.Profile {
+	var out []versions.Profile
+	for _, b := range versions.Bundles() {
+		if q, err := versions.Resolve("", "", b.OpenResty); err == nil && notifyPatched(q) == exposed {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// notifyPremise reports whether u pools connections on p for some
+// location that proxies to it (the keepalive-effectiveness model of
+// rules/retry, as NGX2002 reads it): nginx's keepalive (written or by
+// default) or the balancer's enable_keepalive(), for a location that
+// speaks HTTP/1.1 without "Connection: close".
+func notifyPremise(pass *analyzer.Pass, u *nginxconf.Upstream, bf *luacheck.BalancerFacts, p versions.Profile) bool {
+	if !nginxPooled(u, p) && len(bf.EnableKeepalive) == 0 {
+		return false
+	}
+	return len(pooledLocations(pass.Model, u, p)) > 0
 }
 
 // stale502 judges OR-NOTIFY-STALE-502: a request ended with 502 right after
