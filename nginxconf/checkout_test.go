@@ -79,6 +79,13 @@ func TestInstallPathInclude(t *testing.T) {
 	if len(cfg.Errors) != 0 || len(cfg.Files) != 2 || len(cfg.Notes) != 1 || !strings.Contains(cfg.Notes[0].Msg, "not in this checkout") {
 		t.Errorf("errors %v, notes %v, %d files", cfg.Errors, cfg.Notes, len(cfg.Files))
 	}
+	// The kernel's pseudo file systems hold no deployment's configuration:
+	// an include there stays a load error.
+	fsys["repo/nginx.conf"] = &fstest.MapFile{Data: []byte("events {}\nhttp { include /proc/self/environ; include /sys/kernel/x.conf; }\n")}
+	cfg = Load(fsys, "repo/nginx.conf", Options{Roots: []string{"repo"}})
+	if len(cfg.Errors) != 2 || len(cfg.Notes) != 0 || !strings.Contains(cfg.Errors[0].Msg, "outside the checked tree") {
+		t.Errorf("pseudo file systems: errors %v, notes %v", cfg.Errors, cfg.Notes)
+	}
 }
 
 // Issue 16 item 6: a conf.d fragment checked alone is an http{} include.

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -338,6 +339,9 @@ type loader struct {
 	globEntries int
 	// pathMap is Options.PathMap with absolute To paths.
 	pathMap []PathMapping
+	// fragment is set when the main file has no block of the main
+	// context: an include checked alone (fragmentInclude).
+	fragment bool
 }
 
 // addRoot adds a root given as name, at the absolute path abs.
@@ -632,6 +636,10 @@ func (l *loader) parse(abs string, data []byte, from *Directive, depth int) *Fil
 	parseFile(f, sourceOf(data), l.opts.MaxNesting, l.budget)
 	if from == nil && len(f.Errors) == 0 {
 		l.cfg.ImplicitContext = implicitContext(f.Directives)
+		// A file with none of the main context's blocks (http, stream,
+		// mail, events) is an include checked alone, even when it
+		// holds only includes (h5bp's basic.conf).
+		l.fragment = l.cfg.ImplicitContext != "" || !slices.ContainsFunc(f.Directives, func(d *Directive) bool { return mainContextBlocks[d.Name] })
 	}
 	return l.follow(f)
 }
@@ -689,7 +697,7 @@ func (l *loader) notInCheckout(d *Directive, arg string, err error) bool {
 		l.noteAt(d.Pos, "include %s: not in this checkout; taken as nginx's stock %s (%s), which installations ship", arg, sf.Name, sf.Source)
 		return true
 	}
-	if strings.HasPrefix(name, "/") {
+	if installPath(name) {
 		why := "missing from the checked tree"
 		if re.outside {
 			why = "outside the checked tree (" + strings.Join(l.rootNames, ", ") + ")"
@@ -697,22 +705,39 @@ func (l *loader) notInCheckout(d *Directive, arg string, err error) bool {
 		l.noteAt(d.Pos, "include %s: not in this checkout (%s); not read, so its directives are not checked: map the install path into the tree with path_map, or pass --allow-path", arg, why)
 		return true
 	}
-	if l.cfg.ImplicitContext != "" && re.missing {
-		l.noteAt(d.Pos, "include %s: not found from this fragment; nginx resolves it against the main configuration's directory, which a %s{} fragment checked alone does not say: not read, so its directives are not checked", arg, l.cfg.ImplicitContext)
+	if l.fragment && re.missing {
+		l.noteAt(d.Pos, "include %s: not found from this fragment; nginx resolves it against the main configuration's directory, which a fragment checked alone does not say: not read, so its directives are not checked", arg)
 		return true
 	}
 	return false
 }
 
+// installPath reports whether an include names an absolute path that a
+// deployment could hold: not the kernel's pseudo file systems (/dev,
+// /proc, /sys), which no installation puts configuration in and which
+// stay load errors.
+func installPath(name string) bool {
+	if !strings.HasPrefix(name, "/") {
+		return false
+	}
+	for _, p := range []string{"/dev", "/proc", "/sys"} {
+		if within(path.Clean(name), p) {
+			return false
+		}
+	}
+	return true
+}
+
 // fragmentInclude looks up the missing relative include d of a fragment
-// (Config.ImplicitContext) in the directories above the fragment, inside
+// (a main file without http, stream, mail or events blocks) in the
+// directories above it, inside
 // the roots: conf.d/site.conf including "snippets/x.conf" written for a
 // main file one level up. It returns the absolute path found, "" when
 // none is.
 func (l *loader) fragmentInclude(d *Directive, err error) string {
 	var re *readErr
 	name := d.Args[0].Value
-	if l.cfg.ImplicitContext == "" || strings.HasPrefix(name, "/") || strings.ContainsAny(name, "*?[") || !errors.As(err, &re) || !re.missing {
+	if !l.fragment || strings.HasPrefix(name, "/") || strings.ContainsAny(name, "*?[") || !errors.As(err, &re) || !re.missing {
 		return ""
 	}
 	for dir := path.Dir(l.cfg.ConfPrefix); ; dir = path.Dir(dir) {
@@ -784,7 +809,7 @@ func (l *loader) include(f *File, d *Directive, depth int, tainted bool) {
 		if !tainted {
 			what = short(name)
 		}
-		if strings.HasPrefix(name, "/") && !tainted {
+		if installPath(name) && !tainted {
 			// An install path (/etc/nginx/conf.d/*.conf): the
 			// deployment's files, not this checkout's.
 			l.noteAt(d.Pos, "include %s: %s is not in this checkout (outside the checked tree %s); not read, so its directives are not checked: map the install path into the tree with path_map, or pass --allow-path", arg, what, strings.Join(l.rootNames, ", "))
