@@ -12,7 +12,7 @@ package luacheck
 // To refresh phasefacts.json after a release, with the two repositories
 // cloned (bare clones are enough), from the repository root:
 //
-//	go run ./luacheck/internal/apigen/cmd/phasefacts \
+//	go run -tags ngxlint_tools ./luacheck/internal/apigen/cmd/phasefacts \
 //	    -lnm /path/to/lua-nginx-module -core /path/to/lua-resty-core \
 //	    -api ../shared/data/ngx_lua_api.json \
 //	    -out luacheck/internal/apigen/phasefacts.json
@@ -22,4 +22,4 @@ package luacheck
 // TestPhaseFactsOnRealNginx then checks the facts against a real nginx
 // with lua-nginx-module when one is installed.
 
-//go:generate go run ./internal/apigen/cmd/apigen -data ../../shared/data -out apitable_gen.go
+//go:generate go run -tags ngxlint_tools ./internal/apigen/cmd/apigen -data ../../shared/data -out apitable_gen.go

@@ -32,8 +32,19 @@ and prints findings. Exit codes: 0 clean, 1 findings at or above --fail-on,
 Settings come from .ngxlint.yaml (found by walking up from each PATH, or
 --config FILE); flags override it. With no PATH, the targets listed in the
 .ngxlint.yaml of the working directory are checked. Lua files and included
-files given as PATH (as pre-commit passes them) are checked through the
-target that loads them.
+files given as PATH are checked through the target that loads them; a Lua
+file no target loads is checked on its own. PATH - reads one file from
+standard input.
+
+--changed (the pre-commit hook's mode): the PATHs are changed files; each
+is checked in the configurations that include or load it (targets, or the
+nginx.conf files found in the tree) and only findings in the changed files
+are reported (--all reports everything). --new-from-rev REV reports only
+findings on lines changed since REV (git; CI on pull requests needs the
+history, e.g. actions/checkout fetch-depth: 0).
+
+The repository is untrusted input: what ngxlint runs, reads, prints and
+writes is in docs/security.md.
 
 Flags:
 `

@@ -930,7 +930,7 @@ func TestPreCommitHooksFile(t *testing.T) {
 	if err := yaml.Unmarshal(data, &hooks); err != nil {
 		t.Fatal(err)
 	}
-	if len(hooks) == 0 || hooks[0].ID != "ngxlint" || hooks[0].Language != "golang" || hooks[0].Entry != "ngxlint check" {
+	if len(hooks) == 0 || hooks[0].ID != "ngxlint" || hooks[0].Language != "golang" || hooks[0].Entry != "ngxlint check --changed" {
 		t.Fatalf("hooks %+v", hooks)
 	}
 	re, err := regexp.Compile(hooks[0].Files)

@@ -1,3 +1,5 @@
+//go:build ngxlint_tools
+
 // Command apigen writes luacheck's embedded API table; run by go generate.
 package main
 

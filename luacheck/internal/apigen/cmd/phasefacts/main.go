@@ -1,3 +1,5 @@
+//go:build ngxlint_tools
+
 // Command phasefacts reads lua-nginx-module's and lua-resty-core's sources
 // at their release tags and writes luacheck/internal/apigen/phasefacts.json:
 // per API, the phases its own checks allow at each lua-nginx-module release
@@ -5,7 +7,7 @@
 // needs the two repositories as git directories (bare is fine) and is run by
 // hand when a release lands; `go generate` only reads its output.
 //
-//	go run ./luacheck/internal/apigen/cmd/phasefacts \
+//	go run -tags ngxlint_tools ./luacheck/internal/apigen/cmd/phasefacts \
 //	    -lnm /path/to/lua-nginx-module.git -core /path/to/lua-resty-core.git \
 //	    -api ../shared/data/ngx_lua_api.json -out luacheck/internal/apigen/phasefacts.json
 package main
