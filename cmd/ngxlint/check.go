@@ -191,6 +191,17 @@ func (c *Command) check(args []string) error {
 			report.Errors = append(report.Errors, errorJSON{File: e.Pos.File, Line: e.Pos.Line, Column: e.Pos.Column, Message: e.Msg})
 			loadFailed = true
 		}
+		// What the loader noted without failing (a stock include of the
+		// installation, an install path outside this checkout, a
+		// fragment checked in an implicit context) is said, not hidden.
+		for _, n := range u.cfg.Notes {
+			if s := redactQuoted(n.Error()); !slices.Contains(report.Notes, s) {
+				report.Notes = append(report.Notes, s)
+			}
+		}
+		if ic := u.cfg.ImplicitContext; ic != "" && u.cfg.Main != nil {
+			report.Notes = append(report.Notes, fmt.Sprintf("%s: checked as an include of %s{} (its top level holds directives nginx accepts only there)", u.cfg.Main.Path, ic))
+		}
 		profile, notes, err := f.unitProfile(ctx, u)
 		if err != nil {
 			return err
@@ -411,7 +422,8 @@ func (c *Command) writeReport(report *checkReport, f checkFlags, ranRules []*ana
 		return writeCodeQuality(c.Stdout, report, report.fingerprints(f.baseline))
 	}
 	for _, n := range report.Notes {
-		fmt.Fprintln(c.Stderr, "ngxlint: note:", n)
+		// Notes name the repository's files: escaped like the findings.
+		c.Stderr.Write(append(appendSafe([]byte("ngxlint: note: "), n), '\n'))
 	}
 	if n := countConditional(report.diags); n > 0 && !f.verbose {
 		fmt.Fprintf(c.Stderr, "ngxlint: note: %d finding(s) hold only on versions you did not declare; they are grouped by rule at the end. Declare yours (--openresty-version, or --nginx-version and --lua-nginx-module-version, or versions: in %s) to resolve them, or pass --verbose to list each\n", n, configFileName)

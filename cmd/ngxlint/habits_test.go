@@ -150,7 +150,7 @@ func TestCheckStdin(t *testing.T) {
 	out.Reset()
 	errb.Reset()
 	c = &Command{Stdin: strings.NewReader("include /etc/hostname;\n"), Stdout: &out, Stderr: &errb}
-	if code := c.Main([]string{"ngxlint", "check", "-"}); code != ExitUsage || !strings.Contains(out.String(), "<stdin>:1:1: error: include") {
+	if code := c.Main([]string{"ngxlint", "check", "-"}); code != ExitClean || !strings.Contains(errb.String(), `<stdin>:1:1: include "/etc/hostname": not in this checkout`) {
 		t.Errorf("include from stdin: exit %d\n%s%s", code, out.String(), errb.String())
 	}
 }
