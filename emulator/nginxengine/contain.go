@@ -73,6 +73,12 @@ func checkContained(fsys fs.FS, mainAbs, prefix, private string) ([]Uncontained,
 	if len(cfg.Errors) > 0 || cfg.Main == nil {
 		return nil, cfg.Errors
 	}
+	// The loader only notes what it did not read without failing (an
+	// include missing from the tree, a stock file it knows): here every
+	// file nginx will read must have been checked, so a note refuses too.
+	if len(cfg.Notes) > 0 {
+		return nil, cfg.Notes
+	}
 	c := &containCheck{private: path.Clean(private) + "/", upstreams: map[string]bool{}}
 	// Upstream names first: a pass naming one is checked through its
 	// servers. ngx_http_upstream_add and ngx_stream_upstream_add match a
