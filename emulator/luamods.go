@@ -51,6 +51,8 @@ func init() {
 		"resty.roundrobin":       luaModule("roundrobin.lua"),
 		"resty.chash":            (*luaEngine).buildChash,
 		"resty.lock":             luaModule("lock.lua"),
+		"resty.random":           (*luaEngine).buildRestyRandom,
+		"resty.string":           (*luaEngine).buildRestyString,
 		"jit":                    luaModule("jit.lua"),
 		"jit.opt": func(e *luaEngine) lua.LValue {
 			j, _ := e.require1("jit").(*lua.LTable)
