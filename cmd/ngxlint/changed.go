@@ -129,28 +129,7 @@ func (c *Command) scopedUnits(f *checkFlags, paths []string, lookup ruleLookup) 
 // command line: then other files (README.md, images) no configuration
 // contains are dropped rather than parsed as nginx configurations.
 func (c *Command) changedUnits(f *checkFlags, files []string, lookup ruleLookup, fromGit bool) ([]checkUnit, []string, error) {
-	configs := map[string]*fileConfig{}
-	configFor := func(p string) (*fileConfig, error) {
-		if f.noConfig {
-			return nil, nil
-		}
-		file := f.configFile
-		if file == "" {
-			file = findConfigFile(p)
-		}
-		if file == "" {
-			return nil, nil
-		}
-		if fc, ok := configs[file]; ok {
-			return fc, nil
-		}
-		fc, err := loadFileConfig(file, lookup)
-		if err != nil {
-			return nil, err
-		}
-		configs[file] = fc
-		return fc, nil
-	}
+	configFor := f.configFinder(lookup)
 	loaded := map[string]*checkUnit{} // by absolute main path
 	load := func(p string, fc *fileConfig) *checkUnit {
 		abs, _ := filepath.Abs(p)
@@ -270,7 +249,39 @@ func (f *checkFlags) loadUnit(p string, fc *fileConfig) *checkUnit {
 	var write []string
 	o.Roots, write = treeRoots(p, configDir, f.prefix, f.allowPaths)
 	o.Requires = luacheck.Requires
-	return &checkUnit{path: p, fc: fc, cfg: nginxconf.LoadFile(p, o), readRoots: o.Roots, writeRoots: write}
+	load := nginxconf.LoadFile
+	if strings.EqualFold(filepath.Ext(p), ".lua") {
+		load = nginxconf.LoadLuaFile // a Lua file no configuration loads
+	}
+	return &checkUnit{path: p, fc: fc, cfg: load(p, o), readRoots: o.Roots, writeRoots: write}
+}
+
+// configFinder returns the .ngxlint.yaml that governs a path (--config,
+// or the one found above it; nil with --no-config or none), each file
+// read once.
+func (f *checkFlags) configFinder(lookup ruleLookup) func(string) (*fileConfig, error) {
+	configs := map[string]*fileConfig{}
+	return func(p string) (*fileConfig, error) {
+		if f.noConfig {
+			return nil, nil
+		}
+		file := f.configFile
+		if file == "" {
+			file = findConfigFile(p)
+		}
+		if file == "" {
+			return nil, nil
+		}
+		if fc, ok := configs[file]; ok {
+			return fc, nil
+		}
+		fc, err := loadFileConfig(file, lookup)
+		if err != nil {
+			return nil, err
+		}
+		configs[file] = fc
+		return fc, nil
+	}
 }
 
 // discoverMains lists the files named nginx.conf under root (which covers

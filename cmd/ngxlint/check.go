@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/ngxlint/ngxlint/analyzer"
-	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
 	"github.com/ngxlint/ngxlint/versions"
@@ -524,31 +523,10 @@ func splitBuiltin(sels []string, lookup ruleLookup) (registry []string, builtinO
 // Each PATH gets the .ngxlint.yaml found above it (or --config). When that
 // file lists targets, a PATH that is one of a target's files (an included
 // .conf or a Lua file, as pre-commit passes staged files) is checked as
-// that target; a Lua file no target loads is skipped with a note, since
-// Lua is only checked in the context of the config that runs it.
+// that target; a Lua file no target loads is checked on its own, with a
+// note (nginxconf.LoadLuaFile).
 func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) ([]checkUnit, []string, error) {
-	configs := map[string]*fileConfig{}
-	configFor := func(target string) (*fileConfig, error) {
-		if f.noConfig {
-			return nil, nil
-		}
-		file := f.configFile
-		if file == "" {
-			file = findConfigFile(target)
-		}
-		if file == "" {
-			return nil, nil
-		}
-		if fc, ok := configs[file]; ok {
-			return fc, nil
-		}
-		fc, err := loadFileConfig(file, lookup)
-		if err != nil {
-			return nil, err
-		}
-		configs[file] = fc
-		return fc, nil
-	}
+	configFor := f.configFinder(lookup)
 	if len(paths) == 0 {
 		fc, err := configFor(".")
 		if err != nil {
@@ -562,32 +540,15 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 		}
 	}
 	// Load every target of the configuration files involved, once.
-	loaded := map[string]*nginxconf.Config{}                              // by absolute main path
-	readRoots, writeRoots := map[string][]string{}, map[string][]string{} // by absolute main path
+	loaded := map[string]*checkUnit{} // by absolute main path
 	load := func(p string, fc *fileConfig) *nginxconf.Config {
 		abs, _ := filepath.Abs(p)
-		if cfg, ok := loaded[abs]; ok {
-			return cfg
+		if u, ok := loaded[abs]; ok {
+			return u.cfg
 		}
-		loadConfig := nginxconf.LoadFile
-		if strings.EqualFold(filepath.Ext(p), ".lua") {
-			loadConfig = nginxconf.LoadLuaFile
-		}
-		o := f.limits
-		o.Prefix = f.prefix
-		configDir := ""
-		if fc != nil {
-			configDir = fc.Dir
-		}
-		o.Roots, writeRoots[abs] = treeRoots(p, configDir, f.prefix, f.allowPaths)
-		readRoots[abs] = o.Roots
-		o.Requires = luacheck.Requires
-		if fc != nil {
-			o.PathMap = fc.nginxPathMap()
-		}
-		cfg := loadConfig(p, o)
-		loaded[abs] = cfg
-		return cfg
+		u := f.loadUnit(p, fc)
+		loaded[abs] = u
+		return u.cfg
 	}
 	var units []checkUnit
 	var notes []string
@@ -598,7 +559,11 @@ func (c *Command) checkUnits(f *checkFlags, paths []string, lookup ruleLookup) (
 			return
 		}
 		seen[abs] = true
-		units = append(units, checkUnit{path: p, fc: fc, cfg: cfg, readRoots: readRoots[abs], writeRoots: writeRoots[abs]})
+		u := checkUnit{path: p, fc: fc, cfg: cfg}
+		if l := loaded[abs]; l != nil {
+			u.readRoots, u.writeRoots = l.readRoots, l.writeRoots
+		}
+		units = append(units, u)
 	}
 	for _, p := range paths {
 		if p == "-" {
