@@ -63,9 +63,17 @@ func buildStd() *stdDef {
 	pkg.fields["loaded"] = openTable(true)
 	pkg.fields["preload"] = openTable(true)
 	pkg.fields["loaders"] = openTable(true)
+	// OpenResty's own builds (its Homebrew formula, the docker-openresty
+	// images: --with-luajit-xcflags='-DLUAJIT_NUMMODE=2
+	// -DLUAJIT_ENABLE_LUA52COMPAT') enable LuaJIT's Lua 5.2 compatibility,
+	// which adds package.searchers, table.pack and table.unpack
+	// (lib_package.c, lib_table.c under LJ_52); Debian's build does not.
+	// Code written for those builds uses them, so they are known fields
+	// rather than W143 errors on code that runs.
+	pkg.fields["searchers"] = openTable(true)
 	f["package"] = pkg
 	f["string"] = str
-	f["table"] = fieldsOf("concat insert remove sort clear foreach foreachi getn maxn move new clone isarray isempty nkeys")
+	f["table"] = fieldsOf("concat insert remove sort clear foreach foreachi getn maxn move new clone isarray isempty nkeys pack unpack")
 	f["bit"] = fieldsOf("arshift band bnot bor bswap bxor lshift rol ror rshift tobit tohex")
 	f["jit"] = openTable(false)
 	f["thread"] = fieldsOf("exdata")
