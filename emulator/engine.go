@@ -65,6 +65,10 @@ type run struct {
 	kaTimeout   time.Duration
 	kaTime      time.Duration
 	lua         *luaEngine
+	// luaBalancer: the upstream picks peers in balancer_by_lua*. The Lua
+	// worker (lua) also exists without it, for a location's
+	// rewrite/access Lua or the http block's init code.
+	luaBalancer bool
 	placeholder bool
 	// placeholderListens: Config.Backends names 0.0.0.1:80, so a connect
 	// to the placeholder reaches an emulated backend.
@@ -379,11 +383,20 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	}
 	r.noBuffering = loc.RequestBuffering != nil && !*loc.RequestBuffering
 
-	if hasLua {
-		proto, err := compileSource(up.balancerSource(), "balancer_by_lua")
-		if err != nil {
-			return nil, err
+	// A location's rewrite/access Lua (an auth check) and the http
+	// block's init code run whether or not the upstream has a Lua
+	// balancer: such a location answers before proxying when the check
+	// fails, which the scenario must see.
+	needWorker := hasLua || len(cfg.Lua.Rewrite)+len(cfg.Lua.Access)+len(cfg.Lua.Init)+len(cfg.Lua.InitWorker) > 0
+	if needWorker {
+		var proto *lua.FunctionProto
+		if hasLua {
+			proto, err = compileSource(up.balancerSource(), "balancer_by_lua")
+			if err != nil {
+				return nil, err
+			}
 		}
+		r.luaBalancer = hasLua
 		r.lua = newLuaEngine(r, proto)
 		for _, ph := range []struct {
 			srcs []LuaSource
@@ -399,6 +412,8 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 				*ph.dst = append(*ph.dst, p)
 			}
 		}
+	}
+	if hasLua {
 		// The notify hook (LNM >= 0.10.27) only exists with OpenResty's
 		// balancer_pool_max_retry nginx patch, applied from OR 1.29.2.4
 		// (5363dfe).
@@ -509,14 +524,14 @@ func (r *run) free(u *ureq, state int) {
 }
 
 func (r *run) baseGet(u *ureq) int {
-	if r.lua != nil {
+	if r.luaBalancer {
 		return r.luaGet(u)
 	}
 	return r.rrGet(u)
 }
 
 func (r *run) baseFree(u *ureq, state int) {
-	if r.lua != nil {
+	if r.luaBalancer {
 		r.luaFree(u, state)
 		return
 	}

@@ -393,6 +393,17 @@ func luaFailure(res *emulator.Result) (status, reason string) {
 			return analyzer.NotConfirmable, fmt.Sprintf("request %d was answered by %s before reaching the upstream, so the scenario never reached it; give the request what that code expects (--requests headers, fixtures)", i+1, q.AnsweredBy)
 		}
 	}
+	// The real engine does not know which phase answered: a scenario in
+	// which no request made a single upstream attempt never reached what
+	// the finding is about (an auth check, a return, a limit answered
+	// first).
+	reached := false
+	for _, q := range res.Requests {
+		reached = reached || len(q.Attempts) > 0
+	}
+	if len(res.Requests) > 0 && !reached {
+		return analyzer.NotConfirmable, fmt.Sprintf("no request reached the upstream (the first got %s before any upstream attempt: an access check, a return or a limit answered it), so the scenario says nothing about the finding; give the requests what the location expects", res.Requests[0].Status)
+	}
 	return "", ""
 }
 
