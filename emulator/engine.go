@@ -57,14 +57,14 @@ type run struct {
 	backends map[string]*Backend
 	notes    []string
 
-	rr          *rrPeers
-	kaMode      int
-	ka          *kaCache
-	luaPool     *kaCache
-	kaRequests  int
-	kaTimeout   time.Duration
-	kaTime      time.Duration
-	lua         *luaEngine
+	rr         *rrPeers
+	kaMode     int
+	ka         *kaCache
+	luaPool    *kaCache
+	kaRequests int
+	kaTimeout  time.Duration
+	kaTime     time.Duration
+	lua        *luaEngine
 	// luaBalancer: the upstream picks peers in balancer_by_lua*. The Lua
 	// worker (lua) also exists without it, for a location's
 	// rewrite/access Lua or the http block's init code.

@@ -399,7 +399,8 @@ func luaFailure(res *emulator.Result) (status, reason string) {
 	// first).
 	reached := false
 	for _, q := range res.Requests {
-		reached = reached || len(q.Attempts) > 0
+		// The real engine counts what its backends saw, not attempts.
+		reached = reached || len(q.Attempts) > 0 || q.UpstreamRequests > 0 || q.UpstreamConnections > 0
 	}
 	if len(res.Requests) > 0 && !reached {
 		return analyzer.NotConfirmable, fmt.Sprintf("no request reached the upstream (the first got %s before any upstream attempt: an access check, a return or a limit answered it), so the scenario says nothing about the finding; give the requests what the location expects", res.Requests[0].Status)
