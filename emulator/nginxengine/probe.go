@@ -62,6 +62,9 @@ var (
 // Probe runs `binary -V` and finds the Lua modules. lnmOverride, when not
 // empty, is the lua-nginx-module version to use whatever the binary says.
 func Probe(ctx context.Context, binary, lnmOverride string) (*Binary, error) {
+	if errNoEngine != nil {
+		return nil, errNoEngine
+	}
 	if binary == "" {
 		return nil, fmt.Errorf("no nginx binary given")
 	}

@@ -2,13 +2,11 @@ package nginxengine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -22,7 +20,7 @@ import (
 // (setpgid would fail after setsid, EPERM for a session leader, so only
 // Setsid is set.)
 func setGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = newSessionAttr()
 	cmd.Env = nginxEnv(os.Environ())
 	setParentDeath(cmd.SysProcAttr)
 	cmd.Cancel = func() error {
@@ -62,7 +60,7 @@ func killGroup(cmd *exec.Cmd) {
 		return
 	}
 	// With Setsid the group id is the leader's pid.
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	killProcessGroup(cmd.Process.Pid)
 }
 
 // proc is a running nginx. stop is idempotent and always kills the group.
@@ -121,12 +119,6 @@ func (p *proc) stop() {
 		// SIGKILL cannot be ignored; this only guards against a zombie
 		// that Wait never reports, and must not hang the caller.
 	}
-}
-
-// groupAlive reports whether any process of the group pgid still exists.
-func groupAlive(pgid int) bool {
-	err := syscall.Kill(-pgid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 type lockedBuffer struct {

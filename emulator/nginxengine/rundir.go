@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // runParent returns the directory that holds every run's private
@@ -29,8 +28,8 @@ func runParent() (string, error) {
 	if fi.Mode()&fs.ModeSymlink != 0 || !fi.IsDir() {
 		return "", fmt.Errorf("refusing %s for the engine's temporary files: not a directory (a symlink?)", dir)
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != uid {
-		return "", fmt.Errorf("refusing %s for the engine's temporary files: owned by uid %d, not %d", dir, st.Uid, uid)
+	if owner, ok := fileOwner(fi); ok && owner != uid {
+		return "", fmt.Errorf("refusing %s for the engine's temporary files: owned by uid %d, not %d", dir, owner, uid)
 	}
 	if fi.Mode().Perm() != 0o700 {
 		if err := os.Chmod(dir, 0o700); err != nil {
@@ -65,7 +64,7 @@ func newRunDir() (dir string, release func(), err error) {
 		os.RemoveAll(dir)
 		return "", nil, err
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLock(lock); err != nil {
 		lock.Close()
 		os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("lock %s: %w", dir, err)
@@ -100,24 +99,17 @@ func removeLeftovers(parent string) {
 	}
 }
 
-// processExists reports whether pid names a process (EPERM: one of
-// another user's, which exists).
-func processExists(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 // lockHeld reports whether a live process holds the run lock. A missing
 // lock file (a run killed before it made one) is not held.
 func lockHeld(p string) bool {
-	f, err := os.OpenFile(p, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(p, os.O_RDWR|oNoFollow, 0)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLock(f); err != nil {
 		return true
 	}
-	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	unlock(f)
 	return false
 }
