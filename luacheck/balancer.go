@@ -151,6 +151,16 @@ func (an *analysis) balancer(res *Result, g *globalState, top *fline, al *aligne
 }
 
 func isIPLiteral(s string) bool {
+	// set_current_peer parses its address with ngx_parse_url (no_resolve):
+	// an IP, an IP with its port ("127.0.0.3:12345", "[::1]:8080", as
+	// lua-resty-core's t/balancer.t passes them) and a unix: path are
+	// addresses; only a host name is refused ("no host allowed").
+	if _, err := netip.ParseAddrPort(s); err == nil {
+		return true
+	}
+	if strings.HasPrefix(s, "unix:") {
+		return true
+	}
 	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 	_, err := netip.ParseAddr(s)
 	return err == nil

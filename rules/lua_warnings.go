@@ -110,11 +110,26 @@ func luaWarningRule(id, slug string, sev analyzer.Severity, codes []string, titl
 		initGlobals := initDefinedGlobals(pass)
 		for _, u := range luaUnits(pass) {
 			res := luaFacts(pass, u.Chunk)
+			// A global the chunk itself sets (reported as W111 at the
+			// write) is not "undefined" where the chunk reads it after:
+			// one report of the global, at the write, not a second one at
+			// every read.
+			setAt := map[string]int{}
+			for _, w := range res.Warnings {
+				if w.Code == "W111" {
+					if off, ok := setAt[w.Name]; !ok || w.Pos.Offset < off {
+						setAt[w.Name] = w.Pos.Offset
+					}
+				}
+			}
 			for _, w := range res.Warnings {
 				if !hasValue(codes, w.Code) {
 					continue
 				}
 				if skipWarning(u.Ref, w, initGlobals) {
+					continue
+				}
+				if off, ok := setAt[w.Name]; ok && w.Code == "W113" && w.Pos.Offset > off {
 					continue
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: w.Pos, End: w.End,
