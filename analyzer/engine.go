@@ -3,24 +3,20 @@ package analyzer
 import (
 	"io/fs"
 
+	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
-// Engine names what runs the confirmation scenarios, and what they may use.
+// Engine is what runs the confirmation scenarios, and what they may use.
 // The zero value is the built-in emulator with nothing from outside.
-// Name "nginx" or "both" executes the real binary at NginxBinary on a copy
-// of the configuration, which runs the configuration's Lua with the
-// caller's rights: only the person running ngxlint may choose that (a
-// command-line flag), never the configuration or .ngxlint.yaml of the
-// repository under test.
+// A Runner other than the emulator (nginxengine.Runner) executes a real
+// binary on a copy of the configuration, which runs the configuration's
+// Lua with the caller's rights: only the person running ngxlint may choose
+// that (a command-line flag), never the configuration or .ngxlint.yaml of
+// the repository under test.
 type Engine struct {
-	// Name is "" or "emulator", "nginx", or "both".
-	Name string
-	// NginxBinary is the nginx binary for "nginx" and "both".
-	NginxBinary string
-	// LNMVersion is the lua-nginx-module version of that binary when it
-	// cannot be read from it (Debian's dynamic module).
-	LNMVersion string
+	// Runner runs each scenario; nil is emulator.Builtin.
+	Runner emulator.Runner
 	// Files is the checked tree (its root is nginx's "/"), which the
 	// emulated Lua may read (io.open); nil lets it read nothing.
 	Files fs.FS

@@ -11,10 +11,15 @@ import (
 // Result is what one Run observed. Its JSON form is the stable contract of
 // `ngxlint emulate --format json`.
 type Result struct {
-	Engine   string          `json:"engine"`
-	Profile  ResultProfile   `json:"profile"`
-	Requests []RequestResult `json:"requests"`
-	Backends []BackendStats  `json:"backends"`
+	// Binary is the nginx binary that ran the scenario (real engines).
+	Binary string `json:"binary,omitempty"`
+	// Differences are where a real nginx and the emulator disagreed on the
+	// same scenario (nginxengine.Both): each a bug in the emulator.
+	Differences []string        `json:"engine_differences,omitempty"`
+	Engine      string          `json:"engine"`
+	Profile     ResultProfile   `json:"profile"`
+	Requests    []RequestResult `json:"requests"`
+	Backends    []BackendStats  `json:"backends"`
 
 	// Worker is the Lua worker's start-up (nil without Lua code).
 	Worker *WorkerResult `json:"worker,omitempty"`

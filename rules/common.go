@@ -12,7 +12,6 @@ import (
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
-	"github.com/ngxlint/ngxlint/emulator/nginxengine"
 	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/versions"
@@ -168,8 +167,8 @@ func lineEnd(d *nginxconf.Directive) nginxconf.Pos {
 // repository's .ngxlint.yaml) and the main configuration file the real
 // engine copies.
 type confirmEnv struct {
-	engine, binary, lnm string
-	mainPath            string
+	runner   emulator.Runner
+	mainPath string
 	// config gives the emulator the Lua modules the configuration loads,
 	// files the checked tree, fixtures the world outside it.
 	config   *nginxconf.Config
@@ -203,7 +202,7 @@ func (w *workerMemo) get(t fromconf.Target) *fromconf.Worker {
 
 func envOf(pass *analyzer.Pass) confirmEnv {
 	type workersKey struct{}
-	e := confirmEnv{engine: pass.Engine.Name, binary: pass.Engine.NginxBinary, lnm: pass.Engine.LNMVersion,
+	e := confirmEnv{runner: pass.Engine.Runner,
 		config: pass.Config, files: pass.Engine.Files, pathMap: pass.Engine.PathMap, fixtures: pass.Engine.Fixtures,
 		workers: pass.Fact(workersKey{}, func() any { return &workerMemo{m: map[*nginxconf.Context]*fromconf.Worker{}} }).(*workerMemo)}
 	if pass.Config != nil && pass.Config.Main != nil {
@@ -292,37 +291,20 @@ func (s scenario) confirmer() analyzer.Confirmer {
 		if cfg.Timeout == 0 {
 			cfg.Timeout = 5 * time.Second
 		}
-		var res *emulator.Result
-		var diffs []string
-		switch s.env.engine {
-		case "", "emulator":
-			res, err = emulator.Run(ctx, cfg)
-		case "nginx", "both":
-			var real *nginxengine.Result
-			real, err = s.runNginx(ctx, cfg)
-			if err == nil {
-				res = real.Emulator()
-				out.Engine = "nginx"
-				out.Profile = fmt.Sprintf("nginx %s, lua-nginx-module %s (%s)", real.Profile.Nginx, real.Profile.LuaNginxModule, real.Binary)
-				if s.env.engine == "both" {
-					emu, eerr := emulator.Run(ctx, cfg)
-					if eerr != nil {
-						err = eerr
-						break
-					}
-					for _, d := range nginxengine.Compare(real, emu) {
-						diffs = append(diffs, d.String())
-					}
-					out.Engine = "nginx+emulator"
-				}
-			}
-		default:
-			err = fmt.Errorf("unknown confirmation engine %q (want emulator, nginx or both)", s.env.engine)
+		runner := s.env.runner
+		if runner == nil {
+			runner = emulator.Builtin
+		}
+		res, err := runner.Run(ctx, emulator.Scenario{Config: cfg, ConfigFile: s.env.mainPath, Location: s.target.Location})
+		if err == nil && res.Engine != "" && res.Engine != "emulator" {
+			out.Engine = res.Engine
+			out.Profile = fmt.Sprintf("nginx %s, lua-nginx-module %s (%s)", res.Profile.Nginx, res.Profile.LuaNginxModule, res.Binary)
 		}
 		if err != nil {
 			out.Status, out.Reason = analyzer.ConfirmError, err.Error()
 			return out
 		}
+		diffs := res.Differences
 		if st, why := luaFailure(res); st != "" {
 			// The scenario needs the user's balancer to pick peers; a run
 			// where it failed observed the sandbox, not the finding.
@@ -413,53 +395,6 @@ func hintText(res *emulator.Result) string {
 		return ""
 	}
 	return "; " + strings.Join(res.Hints, "; ")
-}
-
-// runNginx runs the scenario through a real nginx binary: the config tree
-// is copied and rewritten by nginxengine, and the requests are sent to the
-// target location (its path, on its server).
-func (s scenario) runNginx(ctx context.Context, cfg emulator.Config) (*nginxengine.Result, error) {
-	if s.env.binary == "" {
-		return nil, fmt.Errorf("--engine nginx needs --nginx-binary")
-	}
-	if s.env.mainPath == "" {
-		return nil, fmt.Errorf("the real engine needs a configuration on disk")
-	}
-	fsys, main, err := nginxengine.TreeFor(s.env.mainPath)
-	if err != nil {
-		return nil, err
-	}
-	path, err := requestPath(s.target.Location)
-	if err != nil {
-		return nil, err
-	}
-	reqs := append([]emulator.Request(nil), cfg.Requests...)
-	for i := range reqs {
-		reqs[i].Path = path
-	}
-	sc := nginxengine.Scenario{ConfigFS: fsys, Main: main, Requests: reqs, DefaultPolicy: cfg.DefaultPolicy,
-		Backends: cfg.Backends, Timeout: 2 * time.Second, LNMVersion: s.env.lnm}
-	if srv := s.target.Location.Server; srv != nil {
-		for _, n := range srv.ServerNames {
-			if n != "" && n != "_" && !strings.ContainsAny(n, "*~") {
-				sc.Server = n
-				break
-			}
-		}
-	}
-	return nginxengine.Run(ctx, s.env.binary, sc)
-}
-
-// requestPath is a URI that nginx routes to l: its own path for prefix and
-// exact locations. Regex and named locations cannot be targeted this way.
-func requestPath(l *nginxconf.Location) (string, error) {
-	switch l.Modifier {
-	case "", "=", "^~":
-		if strings.HasPrefix(l.Path, "/") {
-			return l.Path, nil
-		}
-	}
-	return "", fmt.Errorf("cannot route a test request to location %s %s on real nginx", l.Modifier, l.Path)
 }
 
 // observed is the machine-readable part of a confirmation.

@@ -111,14 +111,16 @@ func luaWarningRule(id, slug string, sev analyzer.Severity, codes []string, titl
 		for _, u := range luaUnits(pass) {
 			res := luaFacts(pass, u.Chunk)
 			// A global the chunk itself sets (reported as W111 at the
-			// write) is not "undefined" where the chunk reads it after:
-			// one report of the global, at the write, not a second one at
-			// every read.
+			// write) is not "undefined" where the chunk reads it on a
+			// later line: one report of the global, at the write, not a
+			// second one at every read. A read on the write's own line
+			// (hits = (hits or 0) + 1) runs before the write: still
+			// reported.
 			setAt := map[string]int{}
 			for _, w := range res.Warnings {
 				if w.Code == "W111" {
-					if off, ok := setAt[w.Name]; !ok || w.Pos.Offset < off {
-						setAt[w.Name] = w.Pos.Offset
+					if line, ok := setAt[w.Name]; !ok || w.Pos.Line < line {
+						setAt[w.Name] = w.Pos.Line
 					}
 				}
 			}
@@ -129,7 +131,7 @@ func luaWarningRule(id, slug string, sev analyzer.Severity, codes []string, titl
 				if skipWarning(u.Ref, w, initGlobals) {
 					continue
 				}
-				if off, ok := setAt[w.Name]; ok && w.Code == "W113" && w.Pos.Offset > off {
+				if line, ok := setAt[w.Name]; ok && w.Code == "W113" && w.Pos.Line > line && w.Pos.File == u.Chunk.Pos.File {
 					continue
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: w.Pos, End: w.End,

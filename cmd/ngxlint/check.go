@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator/nginxengine"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
 	"github.com/ngxlint/ngxlint/versions"
@@ -229,9 +230,13 @@ func (c *Command) check(args []string) error {
 		// The engine comes from this command's flags only: the settings
 		// above may come from the repository under test.
 		if f.engine != "emulator" {
-			opts.Engine = analyzer.Engine{Name: f.engine, NginxBinary: f.binary}
+			real := nginxengine.Runner{Binary: f.binary}
 			if profile.HasLNM() {
-				opts.Engine.LNMVersion = profile.LNM.String()
+				real.LNMVersion = profile.LNM.String()
+			}
+			opts.Engine.Runner = real
+			if f.engine == "both" {
+				opts.Engine.Runner = nginxengine.Both{Real: real}
 			}
 		}
 		// What the emulated Lua may read, and the fixtures that stand in

@@ -1,0 +1,110 @@
+package nginxengine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/nginxconf"
+)
+
+// Runner is a real nginx binary as an emulator.Runner: the scenario's
+// configuration file is copied, rewritten and run (Run), and its requests
+// are sent to a path nginx routes to the scenario's location. It executes
+// the configuration's Lua with the caller's rights (doc.go).
+type Runner struct {
+	Binary string
+	// LNMVersion overrides the lua-nginx-module version read from the
+	// binary (Debian's dynamic module does not print it).
+	LNMVersion string
+	// Timeout bounds each request (default 2s).
+	Timeout time.Duration
+}
+
+// Run implements emulator.Runner.
+func (r Runner) Run(ctx context.Context, sc emulator.Scenario) (*emulator.Result, error) {
+	real, err := r.run(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	res := real.Emulator()
+	res.Binary = real.Binary
+	return res, nil
+}
+
+func (r Runner) run(ctx context.Context, sc emulator.Scenario) (*Result, error) {
+	if r.Binary == "" {
+		return nil, fmt.Errorf("the real-nginx engine needs a binary (--nginx-binary)")
+	}
+	if sc.ConfigFile == "" {
+		return nil, fmt.Errorf("the real-nginx engine needs a configuration on disk")
+	}
+	fsys, main, err := TreeFor(sc.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg := sc.Config
+	reqs := append([]emulator.Request(nil), cfg.Requests...)
+	var server string
+	if l := sc.Location; l != nil {
+		path, err := RequestPath(l)
+		if err != nil {
+			return nil, err
+		}
+		for i := range reqs {
+			reqs[i].Path = path
+		}
+		if srv := l.Server; srv != nil {
+			for _, n := range srv.ServerNames {
+				if n != "" && n != "_" && !strings.ContainsAny(n, "*~") {
+					server = n
+					break
+				}
+			}
+		}
+	}
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	return Run(ctx, r.Binary, Scenario{ConfigFS: fsys, Main: main, Requests: reqs, DefaultPolicy: cfg.DefaultPolicy,
+		Backends: cfg.Backends, Timeout: timeout, LNMVersion: r.LNMVersion, Server: server})
+}
+
+// RequestPath is a URI that nginx routes to l: its own path for prefix and
+// exact locations. Regex and named locations cannot be targeted this way.
+func RequestPath(l *nginxconf.Location) (string, error) {
+	switch l.Modifier {
+	case "", "=", "^~":
+		if strings.HasPrefix(l.Path, "/") {
+			return l.Path, nil
+		}
+	}
+	return "", fmt.Errorf("cannot route a test request to location %s %s on real nginx", l.Modifier, l.Path)
+}
+
+// Both runs the scenario on a real nginx and on the emulator, and returns
+// the real result with every difference recorded (a difference is a bug in
+// the emulator).
+type Both struct{ Real Runner }
+
+// Run implements emulator.Runner.
+func (b Both) Run(ctx context.Context, sc emulator.Scenario) (*emulator.Result, error) {
+	real, err := b.Real.run(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	emu, err := emulator.Run(ctx, sc.Config)
+	if err != nil {
+		return nil, err
+	}
+	res := real.Emulator()
+	res.Binary = real.Binary
+	res.Engine = "nginx+emulator"
+	for _, d := range Compare(real, emu) {
+		res.Differences = append(res.Differences, d.String())
+	}
+	return res, nil
+}

@@ -1,0 +1,39 @@
+package emulator
+
+import (
+	"context"
+
+	"github.com/ngxlint/ngxlint/nginxconf"
+)
+
+// Runner runs one scenario and reports what it observed. The emulator
+// itself is Builtin; the real-nginx engine (emulator/nginxengine) is
+// another, which runs the configuration on disk with a real binary. Callers
+// (rules' confirmations, the CLI) are handed one and never choose it
+// themselves: which program runs is the caller's decision
+// (docs/security.md), and code that must build where no nginx can run
+// (js/wasm) only ever sees this interface.
+type Runner interface {
+	Run(ctx context.Context, sc Scenario) (*Result, error)
+}
+
+// Scenario is a Config with, for runners that run the configuration
+// itself, where it lives and which location its requests must reach.
+type Scenario struct {
+	Config Config
+	// ConfigFile is the main configuration file on disk ("" when the
+	// configuration is not on disk: only Builtin can run it).
+	ConfigFile string
+	// Location is the target location: a real nginx must be sent requests
+	// that its location matching routes there.
+	Location *nginxconf.Location
+}
+
+// Builtin is the emulator as a Runner.
+var Builtin Runner = builtinRunner{}
+
+type builtinRunner struct{}
+
+func (builtinRunner) Run(ctx context.Context, sc Scenario) (*Result, error) {
+	return Run(ctx, sc.Config)
+}
