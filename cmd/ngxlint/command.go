@@ -348,6 +348,8 @@ func (c *Command) parse(args []string) error {
 	var limits nginxconf.Options
 	var allow allowFlag
 	registerLimitFlags(fs, &limits, &allow)
+	var pf projectFlags
+	pf.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -358,14 +360,17 @@ func (c *Command) parse(args []string) error {
 	if *format != "json" {
 		return usagef("parse: unknown format %q", *format)
 	}
-	path, err := configPath(pos[0])
+	// The same .ngxlint.yaml as check: its directory bounds the tree and
+	// its path_map applies (versions do not matter to the tree).
+	var vf versionFlags
+	fc, err := pf.apply(fs, pos[0], &vf)
 	if err != nil {
 		return err
 	}
-	limits.Prefix = *prefix
-	limits.Roots, _ = treeRoots(path, configDirFor(path), *prefix, allow)
-	limits.Requires = luacheck.Requires
-	cfg := nginxconf.LoadFile(path, limits)
+	_, cfg, _, err := c.loadTree(pos[0], *prefix, limits, allow, fc)
+	if err != nil {
+		return err
+	}
 	out, err := cfg.MarshalParseJSON()
 	if err != nil {
 		return err
@@ -386,6 +391,23 @@ func (c *Command) parse(args []string) error {
 // the checked tree and its path_map applies. The loaded configuration's
 // tree is returned as the sandbox's file system (nginxconf.TreeFS).
 func (c *Command) loadWithoutErrors(arg, prefix string, limits nginxconf.Options, allow []string, fc *fileConfig) (string, *nginxconf.Config, fs.FS, error) {
+	path, cfg, tree, err := c.loadTree(arg, prefix, limits, allow, fc)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if len(cfg.Errors) > 0 {
+		for _, e := range cfg.Errors {
+			fmt.Fprintln(c.Stderr, e)
+		}
+		return "", nil, nil, &exitError{ExitUsage}
+	}
+	return path, cfg, tree, nil
+}
+
+// loadTree loads the configuration arg names as every subcommand does:
+// the tree bounded by the governing .ngxlint.yaml (fc), its path_map,
+// modules followed.
+func (c *Command) loadTree(arg, prefix string, limits nginxconf.Options, allow []string, fc *fileConfig) (string, *nginxconf.Config, fs.FS, error) {
 	path, err := configPath(arg)
 	if err != nil {
 		return "", nil, nil, err
@@ -399,17 +421,10 @@ func (c *Command) loadWithoutErrors(arg, prefix string, limits nginxconf.Options
 	limits.Roots, _ = treeRoots(path, configDir, prefix, allow)
 	limits.Requires = luacheck.Requires
 	tree := nginxconf.TreeFS(limits.Roots, limits.MaxFileSize)
-	cfg := nginxconf.LoadFile(path, limits)
-	if len(cfg.Errors) > 0 {
-		for _, e := range cfg.Errors {
-			fmt.Fprintln(c.Stderr, e)
-		}
-		return "", nil, nil, &exitError{ExitUsage}
-	}
-	return path, cfg, tree, nil
+	return path, nginxconf.LoadFile(path, limits), tree, nil
 }
 
-// projectFlags are how emulate and explain-retries find the same
+// projectFlags are how emulate, explain-retries and parse find the same
 // .ngxlint.yaml and versions as check.
 type projectFlags struct {
 	configFile   string

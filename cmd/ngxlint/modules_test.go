@@ -35,3 +35,20 @@ func TestPathMapFollowsModules(t *testing.T) {
 		t.Errorf("check: exit %d, no finding in the module file:\n%.3000s%s", code, out, errs)
 	}
 }
+
+// TestParseUsesProjectConfig: parse reads the same .ngxlint.yaml as check,
+// so an include written with an install path is found through path_map
+// (issue 18 item 2: one configuration path for every subcommand).
+func TestParseUsesProjectConfig(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, ".ngxlint.yaml"), "path_map: {\"/usr/local/openresty/nginx/\": \"./\"}\n")
+	writeTestFile(t, filepath.Join(dir, "conf", "nginx.conf"), "http {\n    include /usr/local/openresty/nginx/conf/extra.conf;\n}\n")
+	writeTestFile(t, filepath.Join(dir, "conf", "extra.conf"), "server_tokens off;\n")
+	code, out, errs := runBounded(t, "parse", filepath.Join(dir, "conf", "nginx.conf"))
+	if code != ExitClean || !strings.Contains(out, `"directive":"server_tokens"`) {
+		t.Errorf("exit %d: the mapped include was not read\n%s%s", code, out, errs)
+	}
+	if code, out, _ = runBounded(t, "parse", "--no-config", filepath.Join(dir, "conf", "nginx.conf")); strings.Contains(out, `"directive":"server_tokens"`) {
+		t.Errorf("--no-config: exit %d, the include was read without the path map", code)
+	}
+}
