@@ -52,11 +52,15 @@ func treeRoots(mainPath, configDir, prefix string, allow []string) (read, write 
 		if a, err := filepath.Abs(p); err == nil {
 			p = a
 		}
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			p = r
-		}
+		// Both the path as reached and its real path: the loader compares
+		// the paths it is about to read (a lua_package_path template under
+		// a symlinked checkout) before resolving them, and --fix the real
+		// path of what it writes.
 		if !slices.Contains(list, p) {
 			list = append(list, p)
+		}
+		if r, err := filepath.EvalSymlinks(p); err == nil && !slices.Contains(list, r) {
+			list = append(list, r)
 		}
 		return list
 	}
