@@ -78,17 +78,6 @@ func treeRoots(mainPath, configDir, prefix string, allow []string) (read, write 
 	return read, write
 }
 
-// configDirFor is the directory of the .ngxlint.yaml that would govern
-// the main file at path, or "".
-func configDirFor(path string) string {
-	if f := findConfigFile(path); f != "" {
-		if a, err := filepath.Abs(f); err == nil {
-			return filepath.Dir(a)
-		}
-	}
-	return ""
-}
-
 // gitWorkTree returns the nearest ancestor of dir (or dir) holding a .git
 // entry, or "".
 func gitWorkTree(dir string) string {
