@@ -150,6 +150,10 @@ type Config struct {
 	// ConfPrefix the directory includes are resolved against (both as
 	// absolute paths in nginx's view).
 	Prefix, ConfPrefix string
+	// PrefixGuessed is set when Options.Prefix was empty and Prefix is the
+	// guess from the main file's place: a relative *_by_lua_file path
+	// that is missing under it may only mean nginx runs with another -p.
+	PrefixGuessed bool
 	// Modules are the Lua modules the chunks require (Options.Requires),
 	// each once, in first-required order: a module's own requires come
 	// right after it, as require runs them.
@@ -431,6 +435,7 @@ func (l *loader) load(mainAbs, prefix string) *Config {
 	c := l.cfg
 	c.ConfPrefix = path.Dir(mainAbs)
 	if prefix == "" {
+		c.PrefixGuessed = true
 		prefix = c.ConfPrefix
 		if path.Base(prefix) == "conf" {
 			prefix = path.Dir(prefix)

@@ -23,6 +23,10 @@ func TestNotInCheckoutSeverity(t *testing.T) {
 	if got[analyzer.Info] != 1 || got[analyzer.Error] != 1 {
 		t.Errorf("severities %v, want one info and one error", got)
 	}
+	res = analysistest.Check(t, "../testdata/rules/lua-file-missing/guessed_prefix.txtar", []*analyzer.Rule{LuaFileMissing})
+	if len(res.Diagnostics) != 1 || res.Diagnostics[0].Severity != analyzer.Warning {
+		t.Errorf("relative path under a guessed prefix: %v, want one warning", res.Diagnostics)
+	}
 }
 
 // TestNotifyBundlesMatchAffects: VER1011's affected versions are the

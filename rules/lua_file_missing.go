@@ -1,7 +1,10 @@
 package rules
 
 import (
+	"strings"
+
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
 // LuaFileMissing reports *_by_lua_file directives whose file cannot be read.
@@ -56,8 +59,21 @@ resolve stays an error.`,
 					Message: d.Name + ": not in this checkout (" + ref.Chunk.LoadError + "); map the install path into the tree with path_map to check it"})
 				continue
 			}
-			pass.Report(&analyzer.Diagnostic{Pos: pos, End: end, Message: d.Name + ": " + ref.Chunk.LoadError})
+			diag := &analyzer.Diagnostic{Pos: pos, End: end, Message: d.Name + ": " + ref.Chunk.LoadError}
+			if pass.Config != nil && pass.Config.PrefixGuessed && !pathAbsolute(d) {
+				// The prefix is ngxlint's guess (no --prefix): the file
+				// may be where nginx's real -p puts it (DC/OS installs
+				// src/ as conf/). Not an error on a guess.
+				diag.Severity = analyzer.Warning
+				diag.Message += "; the path is relative to the nginx prefix, which ngxlint guessed as " + pass.Config.Prefix + ": pass --prefix (or a path_map) if nginx runs with another"
+			}
+			pass.Report(diag)
 		}
 		return nil
 	},
+}
+
+// pathAbsolute reports whether d's file argument is an absolute path.
+func pathAbsolute(d *nginxconf.Directive) bool {
+	return len(d.Args) > 0 && strings.HasPrefix(d.Args[len(d.Args)-1].Value, "/")
 }

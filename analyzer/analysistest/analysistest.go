@@ -11,7 +11,8 @@
 //
 // The archive's comment section holds settings, one "key: value" per line:
 // main (the file to load, default nginx.conf), nginx, lnm, openresty
-// (declared versions), and set (rule settings as k=v pairs).
+// (declared versions), prefix (nginx's -p, as --prefix: "/" is the
+// archive's root) and set (rule settings as k=v pairs).
 package analysistest
 
 import (
@@ -80,7 +81,7 @@ func FromArchive(name string, ar *txtar.Archive) (*Case, error) {
 
 // Analyze loads the case's configuration and runs rules over it.
 func (c *Case) Analyze(rules []*analyzer.Rule) (*nginxconf.Config, *analyzer.Result) {
-	cfg := nginxconf.Load(c.FS, c.Main, nginxconf.Options{})
+	cfg := nginxconf.Load(c.FS, c.Main, nginxconf.Options{Prefix: c.Header["prefix"]})
 	model := nginxconf.BuildModel(cfg)
 	return cfg, analyzer.Run(cfg, model, rules, analyzer.Options{Profile: c.Profile, Settings: c.Settings})
 }
