@@ -111,9 +111,6 @@ func runLuaBalancerKeepaliveLoop(pass *analyzer.Pass) error {
 			msg.WriteString("; on nginx <= 1.9.12 not even proxy_next_upstream off stops it")
 		}
 		msg.WriteString("); fixed in lua-nginx-module 0.10.1 (OpenResty 1.9.7.4)")
-		if !lnmKnown {
-			msg.WriteString("; declare --openresty-version or --lua-nginx-module-version")
-		}
 		// Report at keepalive; from nginx 1.29.7 keepalive is on with no
 		// directive, so the upstream block itself is the place.
 		d := &analyzer.Diagnostic{Pos: u.Directive.Pos, End: u.Directive.Pos, Message: msg.String()}

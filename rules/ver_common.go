@@ -135,9 +135,13 @@ func (b verBug) message(p versions.Profile, e exposure, what string) string {
 // A rule with thousands of findings computes it once and concatenates
 // each message in one allocation.
 func (b verBug) frame(p versions.Profile, e exposure) (pre, suf string) {
+	// The message leads with the versions and the problem; the rest of
+	// the version story (every affected release, how to declare yours)
+	// is in `ngxlint explain` and said once per run for conditional
+	// findings (issue 18: messages were 300-750 characters).
 	switch {
 	case b.changeAt != "" && e == versionUnknown:
-		pre = "if this runs on nginx < " + b.changeAt + ", it changes behaviour when you move to nginx >= " + b.changeAt + ": "
+		pre = "if this runs on nginx < " + b.changeAt + ", moving to nginx >= " + b.changeAt + " changes this: "
 	case b.changeAt != "":
 		pre = "this config changes behaviour when you move from " + profileName(p, "nginx") + " to nginx >= " + b.changeAt + ": "
 	case e == versionUnknown:
@@ -151,9 +155,6 @@ func (b verBug) frame(p versions.Profile, e exposure) (pre, suf string) {
 		suf = "; fixed in " + b.fixed
 	default:
 		suf = "; no release fixes it"
-	}
-	if e == versionUnknown {
-		suf += "; affects " + b.affects + ", declare your version (--openresty-version, or --nginx-version and --lua-nginx-module-version)"
 	}
 	return pre, suf + " [" + b.kid + "]"
 }

@@ -124,10 +124,10 @@ func TestVerConfirmationUnknownVersion(t *testing.T) {
 		t.Fatalf("want 1 finding, got %d", len(ds))
 	}
 	d := ds[0]
-	if d.Severity != analyzer.Info {
-		t.Errorf("severity %s, want info on an unknown version", d.Severity)
+	if d.Severity != analyzer.Info || d.Conditional == "" {
+		t.Errorf("severity %s, conditional %q: want a conditional info on an unknown version", d.Severity, d.Conditional)
 	}
-	for _, w := range []string{"if this runs on OpenResty 1.29.2.4", "declare your version", "[OR-NOTIFY-STALE-502]"} {
+	for _, w := range []string{"if this runs on OpenResty 1.29.2.4", "[OR-NOTIFY-STALE-502]"} {
 		if !strings.Contains(d.Message, w) {
 			t.Errorf("message lacks %q: %s", w, d.Message)
 		}
@@ -139,7 +139,9 @@ func TestVerConfirmationUnknownVersion(t *testing.T) {
 }
 
 // TestVerUnknownIsInfo: every VER rule reports its Bad example at info,
-// naming the affected versions, when no version is declared.
+// naming the affected versions (in the message's lead and as
+// Diagnostic.Conditional, which reports use to say how to declare them),
+// when no version is declared.
 func TestVerUnknownIsInfo(t *testing.T) {
 	for _, v := range versionBugs() {
 		ds := analyzeVer(t, v.rule, v.rule.Doc.Bad, "")
@@ -151,8 +153,8 @@ func TestVerUnknownIsInfo(t *testing.T) {
 			if d.Severity != analyzer.Info {
 				t.Errorf("%s: severity %s on an unknown version", v.rule.ID, d.Severity)
 			}
-			if !strings.Contains(d.Message, "declare your version") || !strings.Contains(d.Message, "["+v.bug.kid+"]") {
-				t.Errorf("%s: message does not name the versions: %s", v.rule.ID, d.Message)
+			if !strings.HasPrefix(d.Message, "if this runs on ") || d.Conditional == "" || !strings.Contains(d.Message, "["+v.bug.kid+"]") {
+				t.Errorf("%s: message does not name the versions: %s (conditional %q)", v.rule.ID, d.Message, d.Conditional)
 			}
 		}
 	}
