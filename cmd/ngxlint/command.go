@@ -395,6 +395,11 @@ func (c *Command) loadWithoutErrors(arg, prefix string, limits nginxconf.Options
 	if err != nil {
 		return "", nil, nil, err
 	}
+	// What the loader noted without failing (an include outside the
+	// checkout, a stock file) is said, escaped like every repository text.
+	for _, n := range cfg.Notes {
+		c.Stderr.Write(append(appendSafe([]byte("ngxlint: note: "), redactQuoted(n.Error())), '\n'))
+	}
 	if len(cfg.Errors) > 0 {
 		for _, e := range cfg.Errors {
 			fmt.Fprintln(c.Stderr, e)
