@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ngxlint/ngxlint"
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator/nginxengine"
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -697,83 +698,16 @@ func (r *checkReport) fileIndex() map[string]*nginxconf.File {
 	return m
 }
 
-type findingJSON struct {
-	Rule         string                `json:"rule"`
-	Slug         string                `json:"slug"`
-	Severity     string                `json:"severity"`
-	Message      string                `json:"message"`
-	File         string                `json:"file"`
-	Line         int                   `json:"line"`
-	Column       int                   `json:"column"`
-	EndLine      int                   `json:"end_line"`
-	EndColumn    int                   `json:"end_column"`
-	Related      []relatedJSON         `json:"related"`
-	Fixes        []fixJSON             `json:"fixes,omitempty"`
-	Confirmation analyzer.Confirmation `json:"confirmation"`
-	// Conditional names the undeclared versions the finding depends on.
-	Conditional string `json:"conditional,omitempty"`
-}
+// The report's types and their JSON contract live in the root package, so
+// that library users get the same document (ngxlint.Report).
+type (
+	findingJSON = ngxlint.Finding
+	errorJSON   = ngxlint.Error
+)
 
-type relatedJSON struct {
-	File    string `json:"file"`
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
-	Message string `json:"message"`
-}
+func profileJSON(p versions.Profile) map[string]string { return ngxlint.ProfileOf(p) }
 
-type fixJSON struct {
-	Message string     `json:"message"`
-	Edits   []editJSON `json:"edits"`
-}
-
-type editJSON struct {
-	File        string `json:"file"`
-	StartOffset int    `json:"start_offset"`
-	EndOffset   int    `json:"end_offset"`
-	NewText     string `json:"new_text"`
-}
-
-type errorJSON struct {
-	File    string `json:"file"`
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
-	Message string `json:"message"`
-}
-
-func profileJSON(p versions.Profile) map[string]string {
-	s := func(v versions.Version) string {
-		if v.IsZero() {
-			return "unknown"
-		}
-		return v.String()
-	}
-	m := map[string]string{"nginx": s(p.Nginx), "lua_nginx_module": s(p.LNM)}
-	if p.IsOpenResty() {
-		m["openresty"] = p.OpenResty.String()
-	}
-	return m
-}
-
-func findingsJSON(ds []*analyzer.Diagnostic) []findingJSON {
-	var out []findingJSON
-	for _, d := range ds {
-		f := findingJSON{Rule: d.Rule.ID, Slug: d.Rule.Slug, Severity: d.Severity.String(), Message: d.Message,
-			File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Column, EndLine: d.End.Line, EndColumn: d.End.Column,
-			Related: []relatedJSON{}, Confirmation: d.Confirmation, Conditional: d.Conditional}
-		for _, r := range d.Related {
-			f.Related = append(f.Related, relatedJSON{File: r.Pos.File, Line: r.Pos.Line, Column: r.Pos.Column, Message: r.Message})
-		}
-		for _, fx := range d.Fixes {
-			j := fixJSON{Message: fx.Message}
-			for _, e := range fx.Edits {
-				j.Edits = append(j.Edits, editJSON{File: e.Pos.File, StartOffset: e.Pos.Offset, EndOffset: e.End.Offset, NewText: e.NewText})
-			}
-			f.Fixes = append(f.Fixes, j)
-		}
-		out = append(out, f)
-	}
-	return out
-}
+func findingsJSON(ds []*analyzer.Diagnostic) []findingJSON { return ngxlint.FindingsOf(ds) }
 
 // writeText prints gcc-style lines, with a source snippet and caret and
 // colour on a terminal.

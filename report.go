@@ -1,0 +1,100 @@
+package ngxlint
+
+import (
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/versions"
+)
+
+// Report is the JSON document of `ngxlint check --format json` (README
+// "JSON output of check"); its field names are a stable contract.
+type Report struct {
+	Profile  map[string]string `json:"profile"`
+	Notes    []string          `json:"notes,omitempty"`
+	Findings []Finding         `json:"findings"`
+	Errors   []Error           `json:"errors"`
+}
+
+// Finding is one finding of the report.
+type Finding struct {
+	Rule         string                `json:"rule"`
+	Slug         string                `json:"slug"`
+	Severity     string                `json:"severity"`
+	Message      string                `json:"message"`
+	File         string                `json:"file"`
+	Line         int                   `json:"line"`
+	Column       int                   `json:"column"`
+	EndLine      int                   `json:"end_line"`
+	EndColumn    int                   `json:"end_column"`
+	Related      []Related             `json:"related"`
+	Fixes        []Fix                 `json:"fixes,omitempty"`
+	Confirmation analyzer.Confirmation `json:"confirmation"`
+	// Conditional names the undeclared versions the finding depends on.
+	Conditional string `json:"conditional,omitempty"`
+}
+
+// Related is a secondary position of a finding.
+type Related struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+// Fix is a suggested fix: byte-offset edits.
+type Fix struct {
+	Message string `json:"message"`
+	Edits   []Edit `json:"edits"`
+}
+
+// Edit replaces [StartOffset, EndOffset) of File with NewText.
+type Edit struct {
+	File        string `json:"file"`
+	StartOffset int    `json:"start_offset"`
+	EndOffset   int    `json:"end_offset"`
+	NewText     string `json:"new_text"`
+}
+
+// Error is a configuration load error.
+type Error struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+}
+
+// ProfileOf is the report's profile: each version, or "unknown".
+func ProfileOf(p versions.Profile) map[string]string {
+	s := func(v versions.Version) string {
+		if v.IsZero() {
+			return "unknown"
+		}
+		return v.String()
+	}
+	m := map[string]string{"nginx": s(p.Nginx), "lua_nginx_module": s(p.LNM)}
+	if p.IsOpenResty() {
+		m["openresty"] = p.OpenResty.String()
+	}
+	return m
+}
+
+// FindingsOf turns diagnostics into the report's findings, in order.
+func FindingsOf(ds []*analyzer.Diagnostic) []Finding {
+	var out []Finding
+	for _, d := range ds {
+		f := Finding{Rule: d.Rule.ID, Slug: d.Rule.Slug, Severity: d.Severity.String(), Message: d.Message,
+			File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Column, EndLine: d.End.Line, EndColumn: d.End.Column,
+			Related: []Related{}, Confirmation: d.Confirmation, Conditional: d.Conditional}
+		for _, r := range d.Related {
+			f.Related = append(f.Related, Related{File: r.Pos.File, Line: r.Pos.Line, Column: r.Pos.Column, Message: r.Message})
+		}
+		for _, fx := range d.Fixes {
+			j := Fix{Message: fx.Message}
+			for _, e := range fx.Edits {
+				j.Edits = append(j.Edits, Edit{File: e.Pos.File, StartOffset: e.Pos.Offset, EndOffset: e.End.Offset, NewText: e.NewText})
+			}
+			f.Fixes = append(f.Fixes, j)
+		}
+		out = append(out, f)
+	}
+	return out
+}
