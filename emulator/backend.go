@@ -112,8 +112,8 @@ type BackendStats struct {
 	Requests    int    `json:"requests"`
 }
 
-// Backend is a misbehaving HTTP/1.1 server on 127.0.0.1 with its own
-// counters. It is safe for concurrent use.
+// Backend is a misbehaving HTTP/1.1 server on 127.0.0.1 (or on a fake
+// 127.0.0.1 address of the in-memory transport) with its own counters. It is safe for concurrent use.
 type Backend struct {
 	policy Policy
 	ln     net.Listener
@@ -130,14 +130,18 @@ type Backend struct {
 	once   sync.Once
 }
 
-// StartBackend listens on 127.0.0.1:0 and serves p until Close is called or
-// ctx is done.
+// StartBackend listens on 127.0.0.1:0 (TCP, for a real nginx to reach) and
+// serves p until Close is called or ctx is done.
 func StartBackend(ctx context.Context, p Policy) (*Backend, error) {
+	return startBackend(ctx, p, tcpNet{})
+}
+
+// startBackend serves p on a new listener of n.
+func startBackend(ctx context.Context, p Policy, n network) (*Backend, error) {
 	if p.Kind == PolicyStatus && (p.Status < 100 || p.Status > 599) {
 		return nil, fmt.Errorf("backend policy status:%d: status must be from 100 to 599", p.Status)
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp4", "127.0.0.1:0")
+	ln, err := n.listen(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("start backend %s: %w", p, err)
 	}
@@ -271,8 +275,11 @@ func (b *Backend) serve(c net.Conn) {
 		case PolicyClose:
 			return
 		case PolicyReset:
-			if tc, ok := c.(*net.TCPConn); ok {
+			switch tc := c.(type) {
+			case *net.TCPConn:
 				_ = tc.SetLinger(0)
+			case *memConn:
+				tc.reset()
 			}
 			return
 		case PolicyHang:

@@ -7,9 +7,9 @@ import (
 )
 
 // BenchmarkSeedConfirmCap is BenchmarkSeedConfirm at several attempt caps.
-// Every attempt of the looping request is a real loopback connection
-// (socket, connect, accept, request, close), so the time grows with the
-// cap; ns/attempt shows what one costs and what a lower cap in a rule's
+// Every attempt of the looping request is a new upstream connection
+// (connect, accept, request, close; in memory, the default transport), so
+// the time grows with the cap; ns/attempt shows what one costs and what a lower cap in a rule's
 // scenario would save.
 func BenchmarkSeedConfirmCap(b *testing.B) {
 	for _, limit := range []int{2, 10, 100, 300, 1000} {

@@ -59,6 +59,11 @@ type Config struct {
 	// "lua-timeout" instead of hanging.
 	LuaTimeout time.Duration
 
+	// Transport connects the emulated client, nginx and backends: in
+	// memory (the zero value) or over loopback TCP. The Result is the same
+	// either way.
+	Transport Transport
+
 	// observeDial, when set (by tests), is called with every address the
 	// emulator dials, after the loopback check.
 	observeDial func(addr string)

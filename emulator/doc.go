@@ -1,8 +1,11 @@
 // Package emulator runs one upstream and one location the way a chosen
-// nginx / lua-nginx-module / OpenResty version would, over real TCP on
-// 127.0.0.1, against emulated misbehaving backends, and reports what it
-// observed per client request: status, upstream connections and requests,
-// and a per-attempt trace.
+// nginx / lua-nginx-module / OpenResty version would, against emulated
+// misbehaving backends, and reports what it observed per client request:
+// status, upstream connections and requests, and a per-attempt trace.
+// Client, nginx and backends talk HTTP/1.1 over in-memory connections that
+// behave as loopback TCP does (Config.Transport, TransportMemory: no socket
+// at all), or over real TCP on 127.0.0.1 (TransportTCP); the Result is the
+// same on both.
 //
 // It owns the model of nginx's upstream machinery (init_request, connect,
 // ngx_http_upstream_next in its pre-1.9.13 and later forms, test_next, round
@@ -15,5 +18,6 @@
 // It does not parse configurations (the caller builds a Config from
 // nginxconf's model), does not decide whether an observation is a bug (the
 // rules package compares observations with a scenario's expectation), and
-// never dials any address but the loopback backends it started itself.
+// never dials any address but the loopback (or in-memory) backends it
+// started itself.
 package emulator

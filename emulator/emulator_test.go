@@ -97,9 +97,10 @@ func checkRequests(t *testing.T, res *Result, wants []want) {
 	}
 }
 
+// runCfg runs cfg on both transports (runBoth) and returns the Result.
 func runCfg(t *testing.T, cfg Config) *Result {
 	t.Helper()
-	res, err := Run(context.Background(), cfg)
+	res, err := runBoth(t, context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

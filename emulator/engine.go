@@ -79,6 +79,9 @@ type run struct {
 	connHeader  string
 	noBuffering bool
 
+	// net is the transport's network (Config.Transport): every listener
+	// and connection of the run is on it.
+	net       network
 	front     net.Listener
 	stopFront func() bool
 }
@@ -87,7 +90,7 @@ func (r *run) now() time.Time { return time.Now() }
 
 // dial is the only place the emulator opens a connection. addr is always
 // one of the listeners it started on 127.0.0.1 (the front end or a
-// Backend): peer addresses from the configuration or the balancer code are
+// Backend; fake addresses of the same form with TransportMemory): peer addresses from the configuration or the balancer code are
 // only keys of r.backends and are never dialled. The check is a second
 // line of defence so that no future code path can reach an address from
 // the configuration under test (ngxlint runs on pull requests in CI).
@@ -98,8 +101,7 @@ func (r *run) dial(ctx context.Context, timeout time.Duration, addr string) (net
 	if r.cfg.observeDial != nil {
 		r.cfg.observeDial(addr)
 	}
-	d := net.Dialer{Timeout: timeout}
-	return d.DialContext(ctx, "tcp4", addr)
+	return r.net.dial(ctx, timeout, addr)
 }
 
 // isLoopbackAddr reports whether addr is "ip:port" with an IPv4 loopback
@@ -427,8 +429,12 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		}
 	}
 
-	var lc net.ListenConfig
-	r.front, err = lc.Listen(ctx, "tcp4", "127.0.0.1:0")
+	r.net, err = newNetwork(cfg.Transport)
+	if err != nil {
+		r.shutdown()
+		return nil, err
+	}
+	r.front, err = r.net.listen(ctx)
 	if err != nil {
 		r.shutdown()
 		return nil, fmt.Errorf("emulator listener: %w", err)
@@ -489,7 +495,7 @@ func (r *run) backendFor(a string) (*Backend, error) {
 	if len(r.backends) >= maxBackends {
 		return nil, fmt.Errorf("more than %d distinct peer addresses", maxBackends)
 	}
-	b, err := StartBackend(r.ctx, r.cfg.policyFor(a))
+	b, err := startBackend(r.ctx, r.cfg.policyFor(a), r.net)
 	if err != nil {
 		return nil, err
 	}
@@ -717,7 +723,8 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 	go r.client(method, path, q.Headers, cres)
 
 	u := &ureq{seq: seq, method: method, path: path}
-	if tl, ok := r.front.(*net.TCPListener); ok {
+	// *net.TCPListener and *memListener.
+	if tl, ok := r.front.(interface{ SetDeadline(time.Time) error }); ok {
 		tl.SetDeadline(time.Now().Add(r.timeout))
 	}
 	conn, err := r.front.Accept()

@@ -172,6 +172,19 @@ func FuzzScenario(f *testing.F) {
 			if _, jerr := res.JSON(); jerr != nil {
 				t.Fatal(jerr)
 			}
+			// The same scenario over loopback TCP gives the same Result,
+			// unless a wall-clock Lua bound (LuaTimeout, the memory watch)
+			// decided a request: where that falls differs from run to run
+			// on one transport as well.
+			tcp := cfg
+			tcp.Transport = TransportTCP
+			tres, terr := Run(ctx, tcp)
+			if terr != nil {
+				t.Fatalf("memory transport ran, tcp transport: %v", terr)
+			}
+			if m, tc := traceOf(t, res), traceOf(t, tres); m != tc && !luaBoundHit(res) && !luaBoundHit(tres) {
+				t.Fatalf("the transports disagree\n--- memory:\n%s\n--- tcp:\n%s", m, tc)
+			}
 		}
 		for _, a := range dialled {
 			if !isLoopbackAddr(a) {
@@ -180,4 +193,17 @@ func FuzzScenario(f *testing.F) {
 		}
 		checkGoroutines(t, before)
 	})
+}
+
+// luaBoundHit reports whether LuaTimeout or the Lua memory bound ended
+// some attempt of res.
+func luaBoundHit(res *Result) bool {
+	for _, q := range res.Requests {
+		for _, a := range q.Attempts {
+			if a.Outcome == OutcomeLuaTimeout || a.Outcome == OutcomeLuaMemory {
+				return true
+			}
+		}
+	}
+	return res.Worker != nil && res.Worker.StartError != ""
 }

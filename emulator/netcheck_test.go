@@ -171,6 +171,10 @@ b.set_more_tries(1)
 	var dialled []string
 	var foreign []procSocket
 	loopSeen := 0 // connected loopback sockets seen: the watch works
+	// memSeen: sockets seen while the in-memory transport ran (none may
+	// exist: it opens no socket at all).
+	memSeen := 0
+	memPhase := false
 	stop := make(chan struct{})
 	watched := make(chan struct{})
 	go func() {
@@ -189,6 +193,8 @@ b.set_more_tries(1)
 			for _, s := range socks {
 				switch {
 				case s.remote.IsUnspecified():
+				case memPhase:
+					memSeen++
 				case s.remote.IsLoopback():
 					loopSeen++
 				default:
@@ -198,7 +204,33 @@ b.set_more_tries(1)
 			mu.Unlock()
 		}
 	}()
-	for i, c := range configs {
+	// Loopback TCP first (the /proc watch must see its sockets), then the
+	// in-memory transport, which must open no socket at all.
+	runs := make([]Config, 0, 2*len(configs))
+	for _, c := range configs {
+		c.Transport = TransportTCP
+		runs = append(runs, c)
+	}
+	// The memory half runs the first policy only: the runs mostly wait
+	// out client timeouts, and whether a socket exists does not depend on
+	// the policy.
+	tcpRuns := len(runs)
+	runs = append(runs, configs[:2]...)
+	for i, c := range runs {
+		if i == tcpRuns {
+			// Let the watch finish its pass over the TCP runs' sockets
+			// (closed ones may linger a moment) before it counts sockets
+			// against the memory runs.
+			for j := 0; j < 200; j++ {
+				if cur, _ := ownSockets(); len(cur) <= len(socketsBefore) {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			mu.Lock()
+			memPhase = true
+			mu.Unlock()
+		}
 		c.observeDial = func(a string) {
 			mu.Lock()
 			dialled = append(dialled, a)
@@ -206,10 +238,10 @@ b.set_more_tries(1)
 		}
 		res, err := Run(context.Background(), c)
 		if err != nil {
-			t.Fatalf("config %d: %v", i, err)
+			t.Fatalf("run %d (%s): %v", i, c.Transport, err)
 		}
 		if len(res.Backends) == 0 {
-			t.Errorf("config %d: no backends used", i)
+			t.Errorf("run %d (%s): no backends used", i, c.Transport)
 		}
 	}
 	close(stop)
@@ -227,6 +259,9 @@ b.set_more_tries(1)
 	}
 	if loopSeen == 0 {
 		t.Error("the /proc watch saw no loopback connection: it cannot see the emulator's sockets")
+	}
+	if memSeen > 0 {
+		t.Errorf("%d socket sightings while the in-memory transport ran", memSeen)
 	}
 	t.Logf("%d dials, all to 127.0.0.1; %d loopback socket sightings in /proc", len(dialled), loopSeen)
 	checkGoroutines(t, before)

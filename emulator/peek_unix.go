@@ -8,11 +8,11 @@ import (
 	"syscall"
 )
 
-// peekAlive reports whether an idle pooled connection is still usable, the
+// peekSocket reports whether an idle pooled connection is still usable, the
 // way the keepalive module's close handler decides: recv(MSG_PEEK) returning
 // 0 (EOF), data or an error means the connection is dropped from the cache;
 // EAGAIN means it is still idle and open.
-func peekAlive(c net.Conn) bool {
+func peekSocket(c net.Conn) bool {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return true
