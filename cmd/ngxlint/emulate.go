@@ -73,6 +73,7 @@ func (c *Command) emulate(args []string) error {
 	var fxFlags fixtureFlags
 	fxFlags.register(fs)
 	listProfiles := fs.Bool("list-profiles", false, "list the version profiles the emulator knows and exit")
+	transport := fs.String("transport", "memory", "how the emulator connects to its backends: memory (in process, no socket) or tcp (loopback)")
 	engine := fs.String("engine", "emulator", "emulator (built in, sandboxed), nginx (run the real binary given by --nginx-binary on a rewritten copy of the config: it EXECUTES the configuration's Lua with your rights; trusted configurations only, docs/security.md), or both (report differences as emulator bugs)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -162,6 +163,9 @@ func (c *Command) emulate(args []string) error {
 		return usagef("--requests: %v", err)
 	}
 	cfg.MaxAttempts, cfg.Timeout = *maxAttempts, *timeout
+	if cfg.Transport, err = emulator.ParseTransport(*transport); err != nil {
+		return usagef("--transport: %v", err)
+	}
 	if *engine != "emulator" {
 		return c.emulateReal(ctx, *engine, vf, path, target, cfg, *format)
 	}
