@@ -213,7 +213,7 @@ declared.`,
 `,
 		Versions:     "openresty=1.9.15.1",
 		Since:        "0.1.0",
-		References:   []string{"shared/data/ngx_lua_api.json (since_version per API)"},
+		References:   []string{"luacheck/internal/apigen/phasefacts.json: the first release tag each API exists in, as file:line@tag of lua-nginx-module and lua-resty-core"},
 		Confirmation: "not confirmable: a static property of the API table.",
 	},
 	Run: func(pass *analyzer.Pass) error {

@@ -210,3 +210,17 @@ func modelOf(t *testing.T, conf string) *nginxconf.Model {
 }
 
 func envSet(name string) bool { return os.Getenv(name) != "" }
+
+// TestDocsCiteTheRepository: every reference a rule's documentation gives
+// names something a user has - a URL, a source of nginx or a module, or a
+// file of this repository - never the team's ../shared folder (issue 18
+// item 6).
+func TestDocsCiteTheRepository(t *testing.T) {
+	for _, r := range Registry().All() {
+		for _, ref := range append([]string{r.Doc.Text}, r.Doc.References...) {
+			if strings.Contains(ref, "shared/") || strings.Contains(ref, "knowledge file") {
+				t.Errorf("%s cites what users do not have: %q", r.ID, ref)
+			}
+		}
+	}
+}
