@@ -122,6 +122,13 @@ type luaPeer struct {
 // panic anywhere in parsing, hardening or compiling is turned into an
 // error too: the code comes from the configuration under test.
 func compileLua(src, name string) (proto *lua.FunctionProto, err error) {
+	return compileLuaAt(src, name, 0)
+}
+
+// compileLuaAt is compileLua for code whose first line is line lines+1 of
+// the file named name: parse errors and the compiled code's line numbers
+// name that line.
+func compileLuaAt(src, name string, lines int) (proto *lua.FunctionProto, err error) {
 	if name == "" {
 		name = "balancer_by_lua"
 	}
@@ -132,14 +139,23 @@ func compileLua(src, name string) (proto *lua.FunctionProto, err error) {
 	}()
 	chunk, err := parse.Parse(strings.NewReader(src), name)
 	if err != nil {
+		var perr *parse.Error
+		if errors.As(err, &perr) && perr.Pos.Line > 0 {
+			perr.Pos.Line += lines
+		}
 		return nil, fmt.Errorf("failed to load inlined Lua code %s: %w", name, err)
 	}
 	// gopher-lua's compiler and hardenChunk recurse once per level of the
 	// tree: a deep enough chunk would exhaust the Go stack, a fatal error
 	// no recover catches. LuaJIT refuses such code too.
 	if err := luadepth.Check(chunk, luadepth.Limit); err != nil {
+		var deep *luadepth.TooDeepError
+		if errors.As(err, &deep) {
+			deep.Line += lines
+		}
 		return nil, fmt.Errorf("failed to load inlined Lua code %s: %w", name, err)
 	}
+	luadepth.ShiftLines(chunk, lines)
 	hardenChunk(chunk)
 	proto, err = lua.Compile(chunk, name)
 	if err != nil {

@@ -48,10 +48,14 @@ const maxTimersRun = 100
 func compileSource(src LuaSource, def string) (*lua.FunctionProto, error) {
 	name := src.File
 	code := src.Code
+	lines := 0
 	if name != "" {
-		pad := max(src.Line-1, 0) + max(src.Column-1, 0)
-		if pad > 0 {
-			code = strings.Repeat("\n", max(src.Line-1, 0)) + strings.Repeat(" ", max(src.Column-1, 0)) + code
+		// The chunk is compiled at its place in the user's file: its
+		// lines shifted after parsing (luadepth.ShiftLines), its first
+		// line's column by padding.
+		lines = max(src.Line-1, 0)
+		if pad := max(src.Column-1, 0); pad > 0 {
+			code = strings.Repeat(" ", pad) + code
 		}
 	} else {
 		name = src.Name
@@ -59,7 +63,7 @@ func compileSource(src LuaSource, def string) (*lua.FunctionProto, error) {
 	if name == "" {
 		name = def
 	}
-	return compileLua(code, name)
+	return compileLuaAt(code, name, lines)
 }
 
 // timer is one ngx.timer.at / ngx.timer.every registration.

@@ -95,6 +95,31 @@ type walk struct {
 	limit int32
 	max   int32
 	err   *TooDeepError
+	// shift, when not 0, is added to every node's line and last line
+	// (ShiftLines).
+	shift int
+}
+
+// ShiftLines adds delta to the line and last line of every node of chunk,
+// with the same explicit-stack walk as Check. A chunk that lives at line N
+// of a larger file (a *_by_lua_block body) can be parsed on its own and
+// then report that file's lines: padding it with N-1 newlines instead made
+// the parser scan every line before it, a third of a large check --confirm.
+func ShiftLines(chunk []ast.Stmt, delta int) {
+	if delta == 0 {
+		return
+	}
+	w := walk{limit: 1<<31 - 1, shift: delta}
+	w.stmts(chunk, 1)
+	for len(w.stack) > 0 {
+		f := w.stack[len(w.stack)-1]
+		w.stack = w.stack[:len(w.stack)-1]
+		if f.stmt != nil {
+			w.visitStmt(f.stmt, f.depth)
+		} else {
+			w.visitExpr(f.expr, f.depth)
+		}
+	}
 }
 
 // The push helpers add children in reverse so that the stack pops them in
@@ -121,6 +146,10 @@ func (w *walk) expr(e ast.Expr, depth int32) {
 }
 
 func (w *walk) note(n ast.PositionHolder, depth int32) {
+	if w.shift != 0 {
+		n.SetLine(n.Line() + w.shift)
+		n.SetLastLine(n.LastLine() + w.shift)
+	}
 	if depth > w.max {
 		w.max = depth
 	}

@@ -87,3 +87,40 @@ func TestDeepAndWide(t *testing.T) {
 		t.Fatalf("wide chunk: %v", err)
 	}
 }
+
+// TestShiftLines: every node, at any depth, reports the shifted line.
+func TestShiftLines(t *testing.T) {
+	chunk, err := parse.Parse(strings.NewReader("local a = 1\nif a then\n  local f = function()\n    return {a, {a}}\n  end\nend\n"), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before []int
+	collect := func() []int {
+		var out []int
+		w := walk{limit: 1<<31 - 1}
+		w.stmts(chunk, 1)
+		for len(w.stack) > 0 {
+			f := w.stack[len(w.stack)-1]
+			w.stack = w.stack[:len(w.stack)-1]
+			if f.stmt != nil {
+				out = append(out, f.stmt.Line())
+				w.visitStmt(f.stmt, f.depth)
+			} else {
+				out = append(out, f.expr.Line())
+				w.visitExpr(f.expr, f.depth)
+			}
+		}
+		return out
+	}
+	before = collect()
+	ShiftLines(chunk, 100)
+	after := collect()
+	if len(before) != len(after) || len(before) < 8 {
+		t.Fatalf("walks differ: %v vs %v", before, after)
+	}
+	for i := range before {
+		if after[i] != before[i]+100 {
+			t.Errorf("node %d: line %d, want %d", i, after[i], before[i]+100)
+		}
+	}
+}
