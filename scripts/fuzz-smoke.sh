@@ -23,7 +23,7 @@ targets='
 ./luacheck FuzzAnalyze 20000x
 ./luacheck FuzzPrepass 20000x
 ./rules FuzzRules 5000x
-./emulator FuzzScenario 1000x
+./emulator FuzzScenario 500x
 '
 
 # Refuse to silently skip a target added later: every Fuzz function in the
