@@ -34,6 +34,18 @@ var Builtin Runner = builtinRunner{}
 
 type builtinRunner struct{}
 
+// ConfigOnlyRunner is implemented by runners whose Result depends on
+// Scenario.Config alone, not on where the configuration lives or which
+// location is targeted. Callers may then share one Result among scenarios
+// with equal Configs (rules run each distinct scenario of a check once).
+type ConfigOnlyRunner interface {
+	Runner
+	ConfigOnly()
+}
+
+// ConfigOnly marks the emulator: it reads only the Config.
+func (builtinRunner) ConfigOnly() {}
+
 func (builtinRunner) Run(ctx context.Context, sc Scenario) (*Result, error) {
 	return Run(ctx, sc.Config)
 }

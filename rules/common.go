@@ -179,6 +179,8 @@ type confirmEnv struct {
 	// on a large configuration, walking the http block per scenario was
 	// quadratic (1,500 scenarios x 5,500 directives).
 	workers *workerMemo
+	// runs shares the Result of identical scenarios (confirm_memo.go).
+	runs *runMemo
 }
 
 type workerMemo struct {
@@ -202,9 +204,11 @@ func (w *workerMemo) get(t fromconf.Target) *fromconf.Worker {
 
 func envOf(pass *analyzer.Pass) confirmEnv {
 	type workersKey struct{}
+	type runsKey struct{}
 	e := confirmEnv{runner: pass.Engine.Runner,
 		config: pass.Config, files: pass.Engine.Files, pathMap: pass.Engine.PathMap, fixtures: pass.Engine.Fixtures,
-		workers: pass.Fact(workersKey{}, func() any { return &workerMemo{m: map[*nginxconf.Context]*fromconf.Worker{}} }).(*workerMemo)}
+		workers: pass.Fact(workersKey{}, func() any { return &workerMemo{m: map[*nginxconf.Context]*fromconf.Worker{}} }).(*workerMemo),
+		runs:    pass.Fact(runsKey{}, func() any { return &runMemo{m: map[[32]byte]*memoRun{}} }).(*runMemo)}
 	if pass.Config != nil && pass.Config.Main != nil {
 		e.mainPath = pass.Config.Main.AbsPath
 	}
@@ -213,7 +217,9 @@ func envOf(pass *analyzer.Pass) confirmEnv {
 
 // build is fromconf.Build of t with what the environment gives every
 // scenario: the configuration's modules, the checked tree, the fixtures.
-func (e confirmEnv) build(t fromconf.Target) (emulator.Config, error) {
+// It also returns the shared worker it used (nil when none), part of the
+// scenario's key (scenarioKey).
+func (e confirmEnv) build(t fromconf.Target) (emulator.Config, *fromconf.Worker, error) {
 	if t.Config == nil {
 		t.Config = e.config
 	}
@@ -225,7 +231,7 @@ func (e confirmEnv) build(t fromconf.Target) (emulator.Config, error) {
 	}
 	cfg, err := fromconf.Build(t)
 	if err != nil {
-		return cfg, err
+		return cfg, nil, err
 	}
 	f := e.fixtures
 	cfg.Fixtures = emulator.Fixtures{SharedDicts: f.SharedDicts, Env: f.Env, Vars: f.Vars}
@@ -235,7 +241,22 @@ func (e confirmEnv) build(t fromconf.Target) (emulator.Config, error) {
 		}
 		cfg.Fixtures.Modules[name] = emulator.LuaSource{Code: m.Code, File: m.File, Line: 1, Column: 1, Name: name}
 	}
-	return cfg, nil
+	return cfg, t.Worker, nil
+}
+
+// run runs a scenario through the environment's runner (the emulator when
+// none), sharing the Result with every identical scenario of the check.
+func (e confirmEnv) run(ctx context.Context, worker *fromconf.Worker, sc emulator.Scenario) (*emulator.Result, error) {
+	runner := e.runner
+	if runner == nil {
+		runner = emulator.Builtin
+	}
+	if e.runs == nil || worker == nil {
+		return runner.Run(ctx, sc)
+	}
+	return e.runs.run(ctx, scenarioKey(worker, sc.Config, runner, sc), func() (*emulator.Result, error) {
+		return runner.Run(ctx, sc)
+	})
 }
 
 // hotLoopCap is how many upstream attempts one client request may make in
@@ -267,7 +288,7 @@ func (s scenario) confirmer() analyzer.Confirmer {
 	return analyzer.ConfirmFunc(func(ctx context.Context) analyzer.Confirmation {
 		prof := s.profile.Concrete()
 		out := analyzer.Confirmation{Engine: "emulator", Profile: prof.String()}
-		cfg, err := s.env.build(s.target)
+		cfg, worker, err := s.env.build(s.target)
 		if err != nil {
 			out.Status, out.Reason = analyzer.ConfirmError, err.Error()
 			return out
@@ -291,11 +312,7 @@ func (s scenario) confirmer() analyzer.Confirmer {
 		if cfg.Timeout == 0 {
 			cfg.Timeout = 5 * time.Second
 		}
-		runner := s.env.runner
-		if runner == nil {
-			runner = emulator.Builtin
-		}
-		res, err := runner.Run(ctx, emulator.Scenario{Config: cfg, ConfigFile: s.env.mainPath, Location: s.target.Location})
+		res, err := s.env.run(ctx, worker, emulator.Scenario{Config: cfg, ConfigFile: s.env.mainPath, Location: s.target.Location})
 		if err == nil && res.Engine != "" && res.Engine != "emulator" {
 			out.Engine = res.Engine
 			out.Profile = fmt.Sprintf("nginx %s, lua-nginx-module %s (%s)", res.Profile.Nginx, res.Profile.LuaNginxModule, res.Binary)

@@ -278,7 +278,7 @@ type sideResult struct {
 // configuration change when twin is set.
 func (s verScenario) runOn(ctx context.Context, p versions.Profile, twin bool) sideResult {
 	out := sideResult{profile: p.Concrete()}
-	cfg, err := s.env.build(s.target)
+	cfg, worker, err := s.env.build(s.target)
 	if err != nil {
 		out.err = err
 		return out
@@ -308,7 +308,11 @@ func (s verScenario) runOn(ctx context.Context, p versions.Profile, twin bool) s
 	if twin && s.twinConfig != nil {
 		s.twinConfig(&cfg)
 	}
-	res, err := emulator.Run(ctx, cfg)
+	// VER scenarios run in the emulator whatever the engine: they emulate
+	// versions other than the binary's.
+	env := s.env
+	env.runner = emulator.Builtin
+	res, err := env.run(ctx, worker, emulator.Scenario{Config: cfg})
 	if err != nil {
 		out.err = err
 		return out
