@@ -157,24 +157,44 @@ func SortDiagnostics(ds []*Diagnostic) []*Diagnostic {
 	})
 }
 
+// OutOfTime is the Reason of a confirmation that ctx's deadline stopped
+// or never let start: a budget, not a fault of the configuration.
+const OutOfTime = "the time limit for confirmation ran out"
+
 // ConfirmAll runs the Confirmer of every diagnostic that has one,
-// concurrently (one emulator per finding), and fills Confirmation.
+// concurrently (one emulator per finding), and fills Confirmation. Under
+// a deadline the most severe findings go first; those whose turn never
+// comes are NotRun and those cut off are ConfirmError, both with Reason
+// OutOfTime, so a budget is never read as a fault of the user's code.
 func ConfirmAll(ctx context.Context, ds []*Diagnostic, parallel int) {
 	if parallel <= 0 {
 		parallel = runtime.GOMAXPROCS(0) * 2
 	}
+	order := make([]*Diagnostic, 0, len(ds))
+	for _, d := range ds {
+		if d.Confirm != nil {
+			order = append(order, d)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b *Diagnostic) int { return cmp.Compare(b.Severity, a.Severity) })
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
-	for _, d := range ds {
-		if d.Confirm == nil {
+	for _, d := range order {
+		sem <- struct{}{}
+		if ctx.Err() != nil {
+			<-sem
+			d.Confirmation = Confirmation{Status: NotRun, Reason: OutOfTime + " before this finding's turn"}
 			continue
 		}
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			d.Confirmation = safeConfirm(ctx, d)
+			c := safeConfirm(ctx, d)
+			if c.Status == ConfirmError && ctx.Err() != nil {
+				c.Reason = OutOfTime + " during this run (" + c.Reason + ")"
+			}
+			d.Confirmation = c
 		}()
 	}
 	wg.Wait()

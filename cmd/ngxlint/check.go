@@ -301,6 +301,9 @@ func (c *Command) check(args []string) error {
 		if f.confirm {
 			cctx, cancel := context.WithTimeout(ctx, f.confirmTimeout)
 			analyzer.ConfirmAll(cctx, ds, 0)
+			if cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+				reportOutOfTime(c.Stderr, ds, f.confirmTimeout)
+			}
 			cancel()
 		}
 		report.diags = append(report.diags, ds...)
@@ -928,6 +931,25 @@ func (g conditionalGroup) summary() *analyzer.Diagnostic {
 	b.WriteString("; declare your versions to resolve it, --verbose lists each")
 	return &analyzer.Diagnostic{Rule: g.first.Rule, Pos: g.first.Pos, End: g.first.End, Severity: g.first.Severity, Message: b.String(),
 		Conditional: g.first.Conditional}
+}
+
+// reportOutOfTime says on stderr how many confirmations the
+// --confirm-timeout budget left unfinished, so a run cut short is not read
+// as findings that failed to confirm.
+func reportOutOfTime(w io.Writer, ds []*analyzer.Diagnostic, limit time.Duration) {
+	var asked, cut int
+	for _, d := range ds {
+		if d.Confirm == nil {
+			continue
+		}
+		asked++
+		if strings.HasPrefix(d.Confirmation.Reason, analyzer.OutOfTime) {
+			cut++
+		}
+	}
+	if cut > 0 {
+		fmt.Fprintf(w, "ngxlint: --confirm-timeout %s ran out: %d of %d confirmations did not finish (the most severe findings went first); raise --confirm-timeout or narrow with --rules\n", limit, cut, asked)
+	}
 }
 
 // summaryLine counts findings by severity and the configuration errors
