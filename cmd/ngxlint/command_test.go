@@ -328,3 +328,30 @@ func TestUpgradeTo(t *testing.T) {
 		t.Errorf("--upgrade-to with no current version: exit %d, want 2", code)
 	}
 }
+
+// A --confirm-timeout that runs out is reported as a budget on stderr,
+// and the finding is not-run with that reason, not a failed confirmation.
+func TestConfirmTimeoutRunsOut(t *testing.T) {
+	code, out, errs := run(t, "check", "--no-config", "--format", "json", "--confirm", "--confirm-timeout", "1ns",
+		"--lua-nginx-module-version", "0.10.0", seed)
+	if code != ExitFindings {
+		t.Fatalf("exit %d, want %d; stderr %s", code, ExitFindings, errs)
+	}
+	if !strings.Contains(errs, "--confirm-timeout 1ns ran out") || !strings.Contains(errs, "confirmations did not finish") {
+		t.Errorf("stderr does not report the budget:\n%s", errs)
+	}
+	r := decodeCheck(t, out)
+	found := false
+	for _, d := range r.Findings {
+		if d.Confirmation.Status == "" || d.Confirmation.Status == "not-confirmable" { // static: no scenario to run
+			continue
+		}
+		found = true
+		if d.Confirmation.Status == "confirmed" || !strings.HasPrefix(d.Confirmation.Reason, "the time limit for confirmation ran out") {
+			t.Errorf("%s: %s %q", d.Rule, d.Confirmation.Status, d.Confirmation.Reason)
+		}
+	}
+	if !found {
+		t.Fatal("no finding carries a confirmation")
+	}
+}
