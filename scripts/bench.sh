@@ -90,6 +90,7 @@ NG="$BIN/ngxlint"
 cmds=(
 	"check-reference|0,1||$NG check --no-config ${VERS[*]} $OUT/reference/nginx.conf"
 	"check-reference-unknown|0,1||$NG check --no-config $OUT/reference/nginx.conf"
+	"confirm-reference|0,1||$NG check --no-config --confirm ${VERS[*]} $OUT/reference/nginx.conf"
 	"check-includes|0,1||$NG check --no-config ${VERS[*]} $OUT/includes/nginx.conf"
 	"gonginx-parse|0||$BIN/gonginxparse $OUT/reference/nginx.conf"
 	"lua-analyze-50k|0||$BIN/luaanalyze $OUT/luafile/lua/gen.lua"
@@ -122,6 +123,14 @@ done
 "$M" run -name confirm-seed -results "$R" -n $((N * 2)) -ok 1 -stdout "$OUT/confirm-seed.out" -- \
 	"$NG" check --no-config --confirm --lua-nginx-module-version 0.10.0 examples/seed/nginx.conf
 grep -q 'confirmed:' "$OUT/confirm-seed.out" || { echo "confirm-seed: the finding was not confirmed" >&2; exit 1; }
+# Issue 17's target counts only if every confirmation completed within
+# the default --confirm-timeout.
+"$NG" check --no-config --confirm --format json "${VERS[@]}" "$OUT/reference/nginx.conf" >"$OUT/confirm-reference.json" 2>"$OUT/confirm-reference.err" || true
+if grep -q 'ran out' "$OUT/confirm-reference.err"; then
+	echo "confirm-reference: not every confirmation completed: $(cat "$OUT/confirm-reference.err")" >&2
+	exit 1
+fi
+echo "confirm-reference: every confirmation completed; $(grep -o '"status": *"confirmed"' "$OUT/confirm-reference.json" | wc -l) confirmed"
 echo
 echo "findings: check-reference $(tail -1 "$OUT/check-reference.out"); check-reference-unknown (no versions declared) $(tail -1 "$OUT/check-reference-unknown.out"); check-includes $(tail -1 "$OUT/check-includes.out"); check-lua-50k $(tail -1 "$OUT/check-lua-50k.out")"
 

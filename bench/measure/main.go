@@ -282,6 +282,9 @@ type ratioTarget struct {
 	desc       string
 	ours, base string
 	min        float64 // base/ours must be at least this
+	// costAtMost, when set instead of min, is a cost target: ours/base
+	// must be at most this (ours is a heavier job than base).
+	costAtMost float64
 }
 
 type absTarget struct {
@@ -291,10 +294,11 @@ type absTarget struct {
 }
 
 var ratioTargets = []ratioTarget{
-	{"check (reference) faster than gonginx parse alone", "check-reference", "gonginx-parse", 1},
-	{"check (reference) >= 3x faster than nginx -t", "check-reference", "nginx-t", 3},
-	{"Lua analysis of 50k lines >= 20x faster than luacheck (driver)", "lua-analyze-50k", "luacheck-50k", 20},
-	{"Lua analysis of 50k lines >= 20x faster than luacheck (ngxlint check)", "check-lua-50k", "luacheck-50k", 20},
+	{"check (reference) faster than gonginx parse alone", "check-reference", "gonginx-parse", 1, 0},
+	{"check (reference) >= 3x faster than nginx -t", "check-reference", "nginx-t", 3, 0},
+	{"Lua analysis of 50k lines >= 20x faster than luacheck (driver)", "lua-analyze-50k", "luacheck-50k", 20, 0},
+	{"Lua analysis of 50k lines >= 20x faster than luacheck (ngxlint check)", "check-lua-50k", "luacheck-50k", 20, 0},
+	{"check --confirm (reference) costs at most 3x a plain check (issue 17)", "confirm-reference", "check-reference", 0, 3},
 }
 
 var absTargets = []absTarget{
@@ -333,6 +337,12 @@ func reportCmd(args []string) error {
 		b, ok2 := have(t.base)
 		if !ok1 || !ok2 {
 			fmt.Printf("  [skipped] %s: %s or %s not measured\n", t.desc, t.ours, t.base)
+			continue
+		}
+		if t.costAtMost > 0 {
+			wr := float64(o.wall) / float64(b.wall)
+			fmt.Printf("  [%s] %s: median wall %.1fx (%s vs %s); min wall %.1fx; cpu %.1fx\n", mark(wr <= t.costAtMost), t.desc, wr, ms(o.wall), ms(b.wall),
+				float64(o.minWall)/float64(b.minWall), float64(o.cpu)/float64(b.cpu))
 			continue
 		}
 		wr := float64(b.wall) / float64(o.wall)
