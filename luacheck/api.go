@@ -1,8 +1,6 @@
 package luacheck
 
 import (
-	_ "embed"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -338,52 +336,24 @@ func (pf *phaseFacts) phasesAt(lnm string) []string {
 	return cur
 }
 
-// phaseFactsJSON is the committed extraction the table was generated
-// from. The table keeps the contexts; the facts add which APIs were read
-// from the sources at all, the phases each release knows, and the checks
-// with their file:line@tag, which the table does not carry.
-//
-//go:embed internal/apigen/phasefacts.json
-var phaseFactsJSON []byte
+// factAPI is one API's facts as apitable_gen.go lists them.
+type factAPI struct {
+	name    string
+	periods []factPeriod
+}
 
-// phaseFactsIndex parses phaseFactsJSON once, on first use (a run that
-// judges no API never pays for it). The index is never modified after.
+// phaseFactsIndex indexes the facts apitable_gen.go carries from
+// phasefacts.json (the committed extraction: the table keeps the
+// contexts; the facts add which APIs were read from the sources at all,
+// the phases each release knows, and the checks with their file:line@tag),
+// once, on first use. The index is never modified after.
 var phaseFactsIndex = sync.OnceValue(func() *phaseFacts {
-	var raw struct {
-		Phases []struct {
-			From   string   `json:"from"`
-			Phases []string `json:"phases"`
-		} `json:"phases"`
-		APIs []struct {
-			Name    string `json:"name"`
-			Periods []struct {
-				From    string   `json:"from"`
-				Impl    string   `json:"impl"`
-				Sources []string `json:"sources"`
-			} `json:"periods"`
-		} `json:"apis"`
-	}
-	pf := &phaseFacts{apis: map[string]*apiFacts{}}
-	if err := json.Unmarshal(phaseFactsJSON, &raw); err != nil {
-		// TestPhaseFactsIndex parses the same bytes: a broken file fails
-		// the tests, and the table alone judges meanwhile.
-		return pf
-	}
-	for _, p := range raw.Phases {
-		pf.phases = append(pf.phases, factPhases{from: p.From, phases: p.Phases})
-	}
-	for _, a := range raw.APIs {
-		if len(a.Periods) == 0 {
-			continue
+	pf := &phaseFacts{apis: make(map[string]*apiFacts, len(factAPIs)), phases: factPhaseSets}
+	for i := range factAPIs {
+		a := &factAPIs[i]
+		if _, inTable := apiIndex[a.name]; inTable {
+			pf.apis[a.name] = &apiFacts{periods: a.periods}
 		}
-		if _, inTable := apiIndex[a.Name]; !inTable {
-			continue
-		}
-		f := &apiFacts{}
-		for _, p := range a.Periods {
-			f.periods = append(f.periods, factPeriod{from: p.From, impl: p.Impl, sources: p.Sources})
-		}
-		pf.apis[a.Name] = f
 	}
 	return pf
 })

@@ -128,6 +128,7 @@ func Generate(apiData, rulesData []byte) ([]byte, error) {
 	}
 	b.WriteString("}\n\n")
 	writeHistory(&b, facts, seen)
+	writeFacts(&b, facts, seen)
 	fmt.Fprintf(&b, "var luaContexts = %#v\n\n", sorted(rules.LuaContexts))
 	fmt.Fprintf(&b, "var cosocketContexts = %#v\n\n", sorted(rules.Cosocket))
 	fmt.Fprintf(&b, "var yieldContexts = %#v\n\n", sorted(rules.Yield))
@@ -189,6 +190,44 @@ func writeHistory(b *bytes.Buffer, facts *Facts, inTable map[string]bool) {
 		b.WriteString("},\n")
 	}
 	b.WriteString("}\n\n")
+}
+
+// writeFacts emits what luacheck judges an API's phase by at run time:
+// the phases each release knows and, per API of the table, its periods
+// with the implementation and the checks read from the sources. They were
+// parsed from the embedded JSON on first use, 10-13 ms of every process
+// that analysed any Lua (the seed's check took 2.5x as long); as Go
+// literals they are static data.
+func writeFacts(b *bytes.Buffer, facts *Facts, inTable map[string]bool) {
+	b.WriteString("// factPhaseSets: the phases each lua-nginx-module release knows, from\n")
+	b.WriteString("// release from on (phasefacts.json).\n")
+	b.WriteString("var factPhaseSets = []factPhases{\n")
+	for _, p := range facts.Phases {
+		fmt.Fprintf(b, "\t{from: %q, phases: %#v},\n", p.From, nonNil(p.Phases))
+	}
+	b.WriteString("}\n\n")
+	b.WriteString("// factAPIs: per API of the table, the implementation and the checks\n")
+	b.WriteString("// that decide its phases, per period (phasefacts.json).\n")
+	b.WriteString("var factAPIs = []factAPI{\n")
+	for _, a := range facts.APIs {
+		if !inTable[a.Name] || len(a.Periods) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "\t{name: %q, periods: []factPeriod{", a.Name)
+		for i := range a.Periods {
+			p := &a.Periods[i]
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(b, "{from: %q, impl: %q", p.From, p.Impl)
+			if len(p.Sources) > 0 {
+				fmt.Fprintf(b, ", sources: %#v", p.Sources)
+			}
+			b.WriteString("}")
+		}
+		b.WriteString("}},\n")
+	}
+	b.WriteString("}\n")
 }
 
 func firstFrom(f *Facts) string {
