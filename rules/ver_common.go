@@ -152,12 +152,16 @@ func (b verBug) frame(p versions.Profile, e exposure) (pre, suf string) {
 	switch {
 	case b.changeAt != "":
 	case b.fixed != "":
-		suf = "; fixed in " + b.fixed
+		suf = "; fixed in " + commitRefs.ReplaceAllString(b.fixed, "")
 	default:
 		suf = "; no release fixes it"
 	}
 	return pre, suf + " [" + b.kid + "]"
 }
+
+// commitRefs matches a bare commit reference in a fixed-in text, " (d7a249470)":
+// the finding names the releases, `ngxlint explain` the commits.
+var commitRefs = regexp.MustCompile(` \([0-9a-f]{7,40}\)`)
 
 // gate returns the profile's exposure, or notExposed when the rule should
 // stay silent.

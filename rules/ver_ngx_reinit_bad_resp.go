@@ -106,7 +106,7 @@ the upstream allows more than one try.`,
 				d := &analyzer.Diagnostic{Pos: nu.Pos, End: nu.End, Related: proxiedFrom([]*nginxconf.Location{l})}
 				k := msgKey{u, bad}
 				if _, ok := msgs[k]; !ok {
-					msgs[k] = pre + "retrying on " + bad + ": when a backend of upstream " + strconv.Quote(u.Name) + " answers before the request is fully written, the retry is not reinitialised and the old response's state is mixed into it (status ignored, duplicate headers)" + suf
+					msgs[k] = pre + "retrying on " + bad + " to upstream " + strconv.Quote(u.Name) + ": a backend that answers before the request is fully written leaves its response's state in the retry (status ignored, headers duplicated)" + suf
 				}
 				bugNGXReinitBadResp.reportMessage(pass, e, d, msgs[k])
 			}
