@@ -143,7 +143,7 @@ func (b verBug) frame(p versions.Profile, e exposure) (pre, suf string) {
 	case b.changeAt != "" && e == versionUnknown:
 		pre = "if this runs on nginx < " + b.changeAt + ", moving to nginx >= " + b.changeAt + " changes this: "
 	case b.changeAt != "":
-		pre = "this config changes behaviour when you move from " + profileName(p, "nginx") + " to nginx >= " + b.changeAt + ": "
+		pre = "moving from " + profileName(p, "nginx") + " to nginx >= " + b.changeAt + " changes this: "
 	case e == versionUnknown:
 		pre = "if this runs on " + b.affects + ": "
 	default:

@@ -76,7 +76,7 @@ enable_keepalive() from 0.10.27) avoids most handshakes. Informational: no relea
 				pp := l.Proxy.Pass.Directive
 				d := &analyzer.Diagnostic{Pos: pp.Pos, End: pp.End,
 					Related: []analyzer.Related{{Pos: u.Balancer.Pos, End: u.Balancer.End, Message: "balancer_by_lua defined here"}}}
-				bugLNMNoSSLSessionReuse.report(pass, e, d, fmt.Sprintf("peers of upstream %q are chosen by balancer_by_lua, whose SSL session hooks are empty: every new connection does a full TLS handshake (proxy_ssl_session_reuse has no effect); keep connections alive to avoid it", u.Name))
+				bugLNMNoSSLSessionReuse.report(pass, e, d, fmt.Sprintf("with balancer_by_lua choosing the peers of upstream %q, every new TLS connection does a full handshake (proxy_ssl_session_reuse has no effect); keep connections alive", u.Name))
 			}
 		}
 		return nil
