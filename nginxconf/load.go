@@ -1049,12 +1049,15 @@ func (l *loader) luaFile(f *File, d *Directive, tainted bool) {
 	data, err := l.read(abs)
 	if err != nil {
 		what, msg := c.Path, errText(err, tainted)
+		var nic *readErr
 		if tainted {
 			what = quoteWord(c.Path)
+		} else if errors.As(err, &nic) && nic.before == "" && nic.path == c.Path && strings.HasPrefix(nic.after, " is ") {
+			// "cannot read Lua file X: outside ...", not "...X: X is outside ...".
+			msg = strings.TrimPrefix(nic.after, " is ")
 		}
 		c.LoadError = fmt.Sprintf("cannot read Lua file %s: %s", what, msg)
 		l.luaErrs[abs] = c.LoadError
-		var nic *readErr
 		if errors.As(err, &nic) && (nic.outside || nic.missing) {
 			l.luaNIC[abs] = true
 			c.NotInCheckout = installPath
