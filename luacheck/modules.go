@@ -220,53 +220,27 @@ func (an *analysis) exports(res *Result, g *globalState, stmts []ast.Stmt) {
 	}
 	// The calls of the chunk, by offset, with what each calls inside
 	// the chunk: a local function or an export.
-	type localCall struct {
-		off    int
-		target *ast.FunctionExpr
-	}
-	var calls []localCall
-	var walkStmts func([]ast.Stmt)
-	visit := func(e ast.Expr) {
-		walkExpr(e, func(x ast.Expr) bool {
-			switch x := x.(type) {
-			case *ast.FunctionExpr:
-				walkStmts(x.Stmts)
-				return false
-			case *ast.FuncCallExpr:
-				var target *ast.FunctionExpr
-				switch {
-				case x.Receiver != nil:
-					// self:f() and M:f() call an export.
-					if id, ok := x.Receiver.(*ast.IdentExpr); ok && (id.Value == "self" || modVar != nil && al.ofExpr(id).local == modVar) {
-						target = fns[x.Method]
-					}
-				default:
-					switch f := x.Func.(type) {
-					case *ast.IdentExpr:
-						target = funcOf(f, al)
-					case *ast.AttrGetExpr:
-						if id, ok := f.Object.(*ast.IdentExpr); ok && (id.Value == "self" || modVar != nil && al.ofExpr(id).local == modVar) {
-							if k, ok := f.Key.(*ast.StringExpr); ok {
-								target = fns[k.Value]
-							}
-						}
-					}
-				}
-				if target != nil {
-					if sp := al.ofExpr(x).span; sp.valid() {
-						calls = append(calls, localCall{sp.off, target})
-					}
-				}
-			}
-			return true
-		})
-	}
-	walkStmts = func(list []ast.Stmt) {
-		for _, s := range list {
-			forStmtExprs(s, visit, walkStmts)
+	calls := localCalls(stmts, al, func(x *ast.FuncCallExpr) *ast.FunctionExpr {
+		isSelfOrMod := func(e ast.Expr) bool {
+			id, ok := e.(*ast.IdentExpr)
+			return ok && (id.Value == "self" || modVar != nil && al.ofExpr(id).local == modVar)
 		}
-	}
-	walkStmts(stmts)
+		if x.Receiver != nil { // self:f() and M:f() call an export
+			if isSelfOrMod(x.Receiver) {
+				return fns[x.Method]
+			}
+			return nil
+		}
+		switch f := x.Func.(type) {
+		case *ast.IdentExpr:
+			return funcOf(f, al)
+		case *ast.AttrGetExpr:
+			if k, ok := f.Key.(*ast.StringExpr); ok && isSelfOrMod(f.Object) {
+				return fns[k.Value]
+			}
+		}
+		return nil
+	})
 	// Each function's uses, module calls and local calls are those whose
 	// offset falls in its span. Indexes sorted by offset let every span
 	// find them by binary search: scanning all of them per function was
@@ -453,4 +427,41 @@ func (x offsetIndex) within(from, to int) []int {
 	out := slices.Clone(x.idx[lo:hi])
 	slices.Sort(out)
 	return out
+}
+
+// localCall is a call in a chunk, at offset off, of a function the chunk
+// defines.
+type localCall struct {
+	off    int
+	target *ast.FunctionExpr
+}
+
+// localCalls walks stmts, nested functions included, and lists every call
+// that resolve maps to a function of the chunk.
+func localCalls(stmts []ast.Stmt, al *aligner, resolve func(*ast.FuncCallExpr) *ast.FunctionExpr) []localCall {
+	var calls []localCall
+	var walkStmts func([]ast.Stmt)
+	visit := func(e ast.Expr) {
+		walkExpr(e, func(x ast.Expr) bool {
+			switch x := x.(type) {
+			case *ast.FunctionExpr:
+				walkStmts(x.Stmts)
+				return false
+			case *ast.FuncCallExpr:
+				if t := resolve(x); t != nil {
+					if sp := al.ofExpr(x).span; sp.valid() {
+						calls = append(calls, localCall{sp.off, t})
+					}
+				}
+			}
+			return true
+		})
+	}
+	walkStmts = func(list []ast.Stmt) {
+		for _, s := range list {
+			forStmtExprs(s, visit, walkStmts)
+		}
+	}
+	walkStmts(stmts)
+	return calls
 }

@@ -40,36 +40,12 @@ func (g *globalState) timerFuncs(stmts []ast.Stmt) []span {
 		return nil
 	}
 	// Every call of a local function in the chunk, with where it is.
-	type localCall struct {
-		off    int
-		target *ast.FunctionExpr
-	}
-	var calls []localCall
-	var walkStmts func([]ast.Stmt)
-	visit := func(e ast.Expr) {
-		walkExpr(e, func(x ast.Expr) bool {
-			switch x := x.(type) {
-			case *ast.FunctionExpr:
-				walkStmts(x.Stmts)
-				return false
-			case *ast.FuncCallExpr:
-				if id, ok := x.Func.(*ast.IdentExpr); ok {
-					if t := funcOf(id, al); t != nil {
-						if sp := al.ofExpr(x).span; sp.valid() {
-							calls = append(calls, localCall{sp.off, t})
-						}
-					}
-				}
-			}
-			return true
-		})
-	}
-	walkStmts = func(list []ast.Stmt) {
-		for _, s := range list {
-			forStmtExprs(s, visit, walkStmts)
+	calls := localCalls(stmts, al, func(x *ast.FuncCallExpr) *ast.FunctionExpr {
+		if id, ok := x.Func.(*ast.IdentExpr); ok {
+			return funcOf(id, al)
 		}
-	}
-	walkStmts(stmts)
+		return nil
+	})
 
 	in := map[*ast.FunctionExpr]bool{}
 	var spans []span
