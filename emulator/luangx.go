@@ -667,31 +667,24 @@ func isHex(c byte) bool {
 // server's time zone in nginx, which the sandbox does not reveal.
 func (e *luaEngine) installTime() {
 	ngx := e.ngx
-	e.setFn(ngx, "today", func(L *lua.LState) int { L.Push(lua.LString(e.r.now().UTC().Format("2006-01-02"))); return 1 })
-	e.setFn(ngx, "localtime", func(L *lua.LState) int {
-		L.Push(lua.LString(e.r.now().UTC().Format("2006-01-02 15:04:05")))
-		return 1
-	})
-	e.setFn(ngx, "utctime", func(L *lua.LState) int {
-		L.Push(lua.LString(e.r.now().UTC().Format("2006-01-02 15:04:05")))
-		return 1
-	})
-	e.setFn(ngx, "http_time", func(L *lua.LState) int {
-		n, ok := L.Get(1).(lua.LNumber)
-		if !ok {
-			L.RaiseError("number argument only")
+	now := func(layout string) lua.LGFunction {
+		return func(L *lua.LState) int { L.Push(lua.LString(e.r.now().UTC().Format(layout))); return 1 }
+	}
+	e.setFn(ngx, "today", now("2006-01-02"))
+	e.setFn(ngx, "localtime", now("2006-01-02 15:04:05"))
+	e.setFn(ngx, "utctime", now("2006-01-02 15:04:05"))
+	at := func(layout string) lua.LGFunction {
+		return func(L *lua.LState) int {
+			n, ok := L.Get(1).(lua.LNumber)
+			if !ok {
+				L.RaiseError("number argument only")
+			}
+			L.Push(lua.LString(time.Unix(int64(n), 0).UTC().Format(layout)))
+			return 1
 		}
-		L.Push(lua.LString(time.Unix(int64(n), 0).UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")))
-		return 1
-	})
-	e.setFn(ngx, "cookie_time", func(L *lua.LState) int {
-		n, ok := L.Get(1).(lua.LNumber)
-		if !ok {
-			L.RaiseError("number argument only")
-		}
-		L.Push(lua.LString(time.Unix(int64(n), 0).UTC().Format("Mon, 02-Jan-06 15:04:05 GMT")))
-		return 1
-	})
+	}
+	e.setFn(ngx, "http_time", at("Mon, 02 Jan 2006 15:04:05 GMT"))
+	e.setFn(ngx, "cookie_time", at("Mon, 02-Jan-06 15:04:05 GMT"))
 	e.setFn(ngx, "parse_http_time", func(L *lua.LState) int {
 		s, ok := L.Get(1).(lua.LString)
 		if !ok {
