@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/ngxlint/ngxlint"
+	"github.com/ngxlint/ngxlint/format"
 )
 
 // Check the bundled seed (examples/seed) on the versions of the original
@@ -53,4 +55,27 @@ func ExampleCheck_invalidOption() {
 	fmt.Println(err)
 	// Output:
 	// unknown setting "retry-treshold": did you mean "retry-threshold"? (known: retry-threshold)
+}
+
+// A report printed in one of the CLI's formats (text, json, sarif,
+// github, codequality) through package format.
+func ExampleCheck_format() {
+	rep, err := ngxlint.Check(context.Background(), os.DirFS("examples/seed"), []string{"nginx.conf"}, ngxlint.Options{
+		Versions: "nginx=1.9.7,lua_nginx_module=0.10.0",
+		Enable:   []string{"NGX2001"},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	f, err := format.New("github", format.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var out strings.Builder
+	f.Format(&out, rep)
+	fmt.Println(out.String()[:strings.Index(out.String(), "::keepalive")])
+	// Output:
+	// ::error file=nginx.conf,line=13,col=9,endLine=13,endColumn=21,title=NGX2001 lua-balancer-keepalive-loop
 }

@@ -13,6 +13,11 @@
 //	rep, err := ngxlint.Check(ctx, os.DirFS("."), []string{"conf/nginx.conf"}, ngxlint.Options{
 //		Versions: "openresty=1.21.4.1",
 //	})
+//
+// The report prints in any of the CLI's formats through package format:
+//
+//	f, _ := format.New("sarif", format.Options{})
+//	err = f.Format(os.Stdout, rep)
 package ngxlint
 
 import (
@@ -25,6 +30,7 @@ import (
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/format"
 	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
@@ -78,7 +84,7 @@ func Check(ctx context.Context, fsys fs.FS, paths []string, opts Options) (*Repo
 			return nil, err
 		}
 	}
-	rep := &Report{Profile: ProfileOf(profile), Findings: []Finding{}, Errors: []Error{}}
+	rep := &Report{Profile: format.ProfileOf(profile), Findings: []Finding{}, Errors: []Error{}, Rules: selected}
 	var all []*analyzer.Diagnostic
 	for _, p := range paths {
 		lo := opts.Limits
@@ -102,12 +108,31 @@ func Check(ctx context.Context, fsys fs.FS, paths []string, opts Options) (*Repo
 			analyzer.ConfirmAll(ctx, res.Diagnostics, 0)
 		}
 		all = append(all, res.Diagnostics...)
+		rep.Configs = append(rep.Configs, cfg)
 	}
-	rep.Findings = append(rep.Findings, FindingsOf(analyzer.SortDiagnostics(all))...)
+	rep.Diagnostics = analyzer.SortDiagnostics(all)
+	rep.Findings = append(rep.Findings, format.FindingsOf(rep.Diagnostics)...)
 	slices.Sort(rep.Notes)
 	rep.Notes = slices.Compact(rep.Notes)
 	return rep, nil
 }
+
+// The report's types and their JSON contract live in package format,
+// which prints them; they are named here too so that a library user needs
+// only this package to read a report.
+type (
+	// Report is what Check found: the JSON document of `ngxlint check
+	// --format json`, and what package format prints.
+	Report = format.Report
+	// Finding is one finding of a Report.
+	Finding = format.Finding
+	// Error is a configuration load error of a Report.
+	Error = format.Error
+	// Related, Fix and Edit are parts of a Finding.
+	Related = format.Related
+	Fix     = format.Fix
+	Edit    = format.Edit
+)
 
 // parseVersions reads "nginx=1.22.1,lua_nginx_module=0.10.23" or
 // "openresty=1.21.4.1" ("" = unknown).

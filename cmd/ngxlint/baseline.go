@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -33,11 +31,6 @@ type baselineEntry struct {
 	Message string `json:"message"`
 }
 
-func hashHex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:16])
-}
-
 // baselineRelFunc names files relative to the baseline file's directory,
 // so a baseline written in a checkout works from any working directory.
 func baselineRelFunc(baselinePath string) func(string) string {
@@ -62,29 +55,29 @@ func baselineRelFunc(baselinePath string) func(string) string {
 
 // fingerprints computes every diagnostic's fingerprint with file names
 // relative to baselinePath's directory (the working directory when empty).
-func (r *checkReport) fingerprints(baselinePath string) map[*analyzer.Diagnostic]analyzer.Fingerprint {
-	return r.fingerprintsOf(baselinePath, baselineVersion)
+func reportFingerprints(r *checkReport, baselinePath string) map[*analyzer.Diagnostic]analyzer.Fingerprint {
+	return reportFingerprintsOf(r, baselinePath, baselineVersion)
 }
 
 // fingerprintsOf computes the fingerprints of baseline format version.
-func (r *checkReport) fingerprintsOf(baselinePath string, version int) map[*analyzer.Diagnostic]analyzer.Fingerprint {
-	src := r.sources()
+func reportFingerprintsOf(r *checkReport, baselinePath string, version int) map[*analyzer.Diagnostic]analyzer.Fingerprint {
+	src := r.Sources()
 	compute := analyzer.Fingerprints
 	if version == 1 {
 		compute = analyzer.FingerprintsV1
 	}
-	fps := compute(r.diags, baselineRelFunc(baselinePath), func(f string) []byte { return src[f] })
+	fps := compute(r.Diagnostics, baselineRelFunc(baselinePath), func(f string) []byte { return src[f] })
 	m := make(map[*analyzer.Diagnostic]analyzer.Fingerprint, len(fps))
-	for i, d := range r.diags {
+	for i, d := range r.Diagnostics {
 		m[d] = fps[i]
 	}
 	return m
 }
 
 func writeBaseline(path string, r *checkReport) error {
-	fps := r.fingerprints(path)
+	fps := reportFingerprints(r, path)
 	b := baselineFile{Version: baselineVersion, Findings: []baselineEntry{}}
-	for _, d := range r.diags {
+	for _, d := range r.Diagnostics {
 		b.Findings = append(b.Findings, baselineEntry{Fingerprint: fps[d], Line: d.Pos.Line, Message: d.Message})
 	}
 	var buf bytes.Buffer
@@ -134,12 +127,12 @@ func readBaseline(path string) (*baseline, error) {
 // applyBaseline drops the findings whose fingerprint is in the baseline and
 // returns how many were dropped and how many baseline entries matched
 // nothing (fixed since: the baseline can be rewritten smaller).
-func (r *checkReport) applyBaseline(path string, b *baseline) (known, stale int) {
-	fps := r.fingerprintsOf(path, b.version)
+func applyBaseline(r *checkReport, path string, b *baseline) (known, stale int) {
+	fps := reportFingerprintsOf(r, path, b.version)
 	base := b.set
 	used := map[analyzer.Fingerprint]bool{}
-	kept := r.diags[:0]
-	for _, d := range r.diags {
+	kept := r.Diagnostics[:0]
+	for _, d := range r.Diagnostics {
 		fp := fps[d]
 		if base[fp] && !used[fp] {
 			used[fp] = true
@@ -148,7 +141,7 @@ func (r *checkReport) applyBaseline(path string, b *baseline) (known, stale int)
 		}
 		kept = append(kept, d)
 	}
-	r.diags = kept
+	r.Diagnostics = kept
 	return known, len(base) - len(used)
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/format"
 	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
 )
@@ -336,7 +337,7 @@ func configHasAnyFile(cfg *nginxconf.Config, p string) bool {
 		return true
 	}
 	real := realAbs(p)
-	for _, fl := range allFiles(cfg) {
+	for _, fl := range cfg.AllFiles() {
 		if realAbs(filepath.FromSlash(fl.AbsPath)) == real {
 			return true
 		}
@@ -362,7 +363,7 @@ func (s *changeScope) filter(r *checkReport, loadFailed bool) bool {
 	if !s.active {
 		return loadFailed
 	}
-	idx := r.fileIndex()
+	idx := r.Files()
 	keyOf := map[string]string{}
 	key := func(name string) string {
 		if k, ok := keyOf[name]; ok {
@@ -387,9 +388,9 @@ func (s *changeScope) filter(r *checkReport, loadFailed bool) bool {
 		}
 		return touches(s.lines[k], line, end)
 	}
-	before := len(r.diags)
-	kept := r.diags[:0]
-	for _, d := range r.diags {
+	before := len(r.Diagnostics)
+	kept := r.Diagnostics[:0]
+	for _, d := range r.Diagnostics {
 		// With --new-from-rev a finding is new too when one of its
 		// related positions changed: adding keepalive to an upstream
 		// makes NGX2002 appear at a location that did not change. With
@@ -403,12 +404,12 @@ func (s *changeScope) filter(r *checkReport, loadFailed bool) bool {
 			kept = append(kept, d)
 		}
 	}
-	r.diags = kept
+	r.Diagnostics = kept
 	dropped := before - len(kept)
 
-	var errs []errorJSON
+	var errs []format.Error
 	droppedErrs := 0
-	seen := map[errorJSON]bool{}
+	seen := map[format.Error]bool{}
 	for _, e := range r.Errors {
 		if seen[e] {
 			continue // the same file in two configurations

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -12,13 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ngxlint/ngxlint"
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator/nginxengine"
+	"github.com/ngxlint/ngxlint/format"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
 	"github.com/ngxlint/ngxlint/versions"
@@ -51,7 +48,7 @@ Flags:
 `
 
 // checkFormats are the values --format accepts.
-var checkFormats = []string{"text", "json", "sarif", "github", "codequality"}
+var checkFormats = format.Names
 
 type checkFlags struct {
 	versionFlags
@@ -189,7 +186,7 @@ func (c *Command) check(args []string) error {
 	var ranRules []*analyzer.Rule
 	for i, u := range units {
 		for _, e := range u.cfg.Errors {
-			report.Errors = append(report.Errors, errorJSON{File: e.Pos.File, Line: e.Pos.Line, Column: e.Pos.Column, Message: e.Msg})
+			report.Errors = append(report.Errors, format.Error{File: e.Pos.File, Line: e.Pos.Line, Column: e.Pos.Column, Message: e.Msg})
 			loadFailed = true
 		}
 		// What the loader noted without failing (a stock include of the
@@ -208,7 +205,7 @@ func (c *Command) check(args []string) error {
 			return err
 		}
 		if i == 0 {
-			report.Profile = profileJSON(profile)
+			report.Profile = format.ProfileOf(profile)
 		}
 		for _, n := range notes {
 			if !slices.Contains(report.Notes, n) {
@@ -306,12 +303,12 @@ func (c *Command) check(args []string) error {
 			}
 			cancel()
 		}
-		report.diags = append(report.diags, ds...)
-		report.files = append(report.files, u.cfg)
+		report.Diagnostics = append(report.Diagnostics, ds...)
+		report.Configs = append(report.Configs, u.cfg)
 	}
 	if f.upgradeTo != "" {
 		if loadFailed {
-			c.writeText(report, false, f.color)
+			c.writeText(&report, false, f.color)
 			return &exitError{ExitUsage}
 		}
 		if upgradeChanged {
@@ -320,15 +317,15 @@ func (c *Command) check(args []string) error {
 		return nil
 	}
 	if report.Profile == nil {
-		report.Profile = profileJSON(versions.Profile{})
+		report.Profile = format.ProfileOf(versions.Profile{})
 	}
-	report.diags = analyzer.SortDiagnostics(report.diags)
+	report.Diagnostics = analyzer.SortDiagnostics(report.Diagnostics)
 	loadFailed = f.scope.filter(&report, loadFailed) // changed.go: only what changed, with --changed / --new-from-rev
 
 	if loadFailed && (f.writeBaseline != "" || f.fix || f.diff) {
 		// A configuration that did not load completely gives an incomplete
 		// set of findings and edits: record or fix nothing from it.
-		c.writeText(report, false, f.color)
+		c.writeText(&report, false, f.color)
 		fmt.Fprintln(c.Stderr, "ngxlint: configuration errors: no baseline written, no fix applied")
 		return &exitError{ExitUsage}
 	}
@@ -336,7 +333,7 @@ func (c *Command) check(args []string) error {
 		if err := writeBaseline(f.writeBaseline, &report); err != nil {
 			return usagef("--write-baseline: %v", err)
 		}
-		fmt.Fprintf(c.Stderr, "ngxlint: wrote %d finding(s) to the baseline %s\n", len(report.diags), f.writeBaseline)
+		fmt.Fprintf(c.Stderr, "ngxlint: wrote %d finding(s) to the baseline %s\n", len(report.Diagnostics), f.writeBaseline)
 		return nil
 	}
 	if f.baseline != "" {
@@ -344,12 +341,12 @@ func (c *Command) check(args []string) error {
 		if err != nil {
 			return err
 		}
-		known, stale := report.applyBaseline(f.baseline, base)
+		known, stale := applyBaseline(&report, f.baseline, base)
 		report.Notes = append(report.Notes, baselineNote(known, stale, f.baseline))
 	}
 
 	if f.fix || f.diff {
-		plan, err := planFixes(report.diags, report.fileIndex())
+		plan, err := planFixes(report.Diagnostics, report.Files())
 		if err != nil {
 			return err
 		}
@@ -359,7 +356,7 @@ func (c *Command) check(args []string) error {
 		}
 		if f.diff {
 			plan.writeDiff(c.Stdout)
-			return checkExit(loadFailed, report.diags, failOn)
+			return checkExit(loadFailed, report.Diagnostics, failOn)
 		}
 		written, err := plan.write(nil)
 		for _, name := range written {
@@ -369,7 +366,7 @@ func (c *Command) check(args []string) error {
 			return usagef("%v", err)
 		}
 		fixed := plan.fixed()
-		report.diags = slices.DeleteFunc(report.diags, func(d *analyzer.Diagnostic) bool { return fixed[d] })
+		report.Diagnostics = slices.DeleteFunc(report.Diagnostics, func(d *analyzer.Diagnostic) bool { return fixed[d] })
 		if n := len(plan.skipped); n > 0 {
 			fmt.Fprintf(c.Stderr, "ngxlint: %d fix(es) overlap another fix and were not applied; run --fix again\n", n)
 		}
@@ -378,7 +375,7 @@ func (c *Command) check(args []string) error {
 	if err := c.writeReport(&report, f, ranRules); err != nil {
 		return err
 	}
-	return checkExit(loadFailed, report.diags, failOn)
+	return checkExit(loadFailed, report.Diagnostics, failOn)
 }
 
 func checkExit(loadFailed bool, ds []*analyzer.Diagnostic, failOn analyzer.Severity) error {
@@ -395,49 +392,61 @@ func checkExit(loadFailed bool, ds []*analyzer.Diagnostic, failOn analyzer.Sever
 
 func (c *Command) writeReport(report *checkReport, f checkFlags, ranRules []*analyzer.Rule) error {
 	redactReport(report) // redact.go: names that look like tokens are not printed
-	switch f.format {
-	case "json":
-		report.Findings = findingsJSON(report.diags)
-		if report.Findings == nil {
-			report.Findings = []findingJSON{}
-		}
-		if report.Errors == nil {
-			report.Errors = []errorJSON{}
-		}
-		enc := json.NewEncoder(c.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
-	case "sarif":
-		return writeSARIF(c.Stdout, report, ranRules, report.fingerprints(f.baseline))
-	case "github":
-		if !f.verbose {
-			// Annotations are shown per line of the diff: one per rule for
-			// the conditional findings, as in the text format.
-			grouped := *report
-			var groups []conditionalGroup
-			grouped.diags, groups = groupConditional(report.diags)
-			for _, g := range groups {
-				grouped.diags = append(grouped.diags, g.summary())
-			}
-			report = &grouped
-		}
-		writeGitHub(c.Stdout, report)
+	report.Rules = ranRules
+	if f.format == "sarif" || f.format == "codequality" {
+		// Fingerprints name files relative to the baseline's directory,
+		// so SARIF alerts and baseline entries match across checkouts.
+		report.Fingerprints = reportFingerprints(report, f.baseline)
+	}
+	if f.format == "text" {
 		for _, n := range report.Notes {
-			fmt.Fprintf(c.Stdout, "::notice title=ngxlint::%s\n", escapeGitHubData(n))
+			// Notes name the repository's files: escaped like the findings.
+			c.Stderr.Write(append(format.AppendSafe([]byte("ngxlint: note: "), n), '\n'))
 		}
-		return nil
-	case "codequality":
-		return writeCodeQuality(c.Stdout, report, report.fingerprints(f.baseline))
+		if n := format.CountConditional(report.Diagnostics); n > 0 && !f.verbose {
+			fmt.Fprintf(c.Stderr, "ngxlint: note: %d finding(s) hold only on versions you did not declare; they are grouped by rule at the end. Declare yours (--openresty-version, or --nginx-version and --lua-nginx-module-version, or versions: in %s) to resolve them, or pass --verbose to list each\n", n, configFileName)
+		}
 	}
-	for _, n := range report.Notes {
-		// Notes name the repository's files: escaped like the findings.
-		c.Stderr.Write(append(appendSafe([]byte("ngxlint: note: "), n), '\n'))
+	return c.formatter(f.format, f.verbose, f.color).Format(c.Stdout, report)
+}
+
+// formatter is the --format formatter with this terminal's choices: a
+// source snippet under each finding and colours, in text, when stdout is
+// a terminal that wants them (--color).
+func (c *Command) formatter(name string, verbose bool, colorMode string) format.Formatter {
+	o := format.Options{Verbose: verbose, ToolVersion: buildVersion()}
+	if name == "text" {
+		o.Snippets = c.tty()
+		if c.color(colorMode) {
+			o.Style = ansiStyle
+		}
 	}
-	if n := countConditional(report.diags); n > 0 && !f.verbose {
-		fmt.Fprintf(c.Stderr, "ngxlint: note: %d finding(s) hold only on versions you did not declare; they are grouped by rule at the end. Declare yours (--openresty-version, or --nginx-version and --lua-nginx-module-version, or versions: in %s) to resolve them, or pass --verbose to list each\n", n, configFileName)
+	fm, err := format.New(name, o)
+	if err != nil {
+		panic(err) // --format is checked against format.Names when parsed
 	}
-	c.writeText(*report, f.verbose, f.color)
-	return nil
+	return fm
+}
+
+// ansiStyle colours the text format's severities, confirmations and carets
+// for a terminal.
+func ansiStyle(r format.Role, s string) string {
+	code := "1;36"
+	switch r {
+	case format.RoleError:
+		code = "1;31"
+	case format.RoleWarning:
+		code = "1;33"
+	case format.RoleConfirmed, format.RoleCaret:
+		code = "1;32"
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// writeText prints the report as text (the load-error paths of check and
+// its variants).
+func (c *Command) writeText(r *checkReport, verbose bool, colorMode string) {
+	c.formatter("text", verbose, colorMode).Format(c.Stdout, r)
 }
 
 // applyVersionsSpec reads --versions "nginx=1.22.1,lua_nginx_module=0.10.23"
@@ -646,7 +655,7 @@ func displayPath(abs string) string {
 }
 
 func configHasFile(cfg *nginxconf.Config, absSlash string) bool {
-	for _, fl := range allFiles(cfg) {
+	for _, fl := range cfg.AllFiles() {
 		if fl.AbsPath == absSlash {
 			return true
 		}
@@ -654,284 +663,9 @@ func configHasFile(cfg *nginxconf.Config, absSlash string) bool {
 	return false
 }
 
-// allFiles are every file a configuration read: its configuration files,
-// its *_by_lua_file files and the Lua modules they require.
-func allFiles(cfg *nginxconf.Config) []*nginxconf.File {
-	out := append(append([]*nginxconf.File(nil), cfg.Files...), cfg.LuaFiles...)
-	for _, m := range cfg.Modules {
-		if m.File != nil {
-			out = append(out, m.File)
-		}
-	}
-	return out
-}
-
-// checkReport is the JSON document of `check --format json` (README
-// "JSON output"); its field names are a stable contract.
-type checkReport struct {
-	Profile  map[string]string `json:"profile"`
-	Notes    []string          `json:"notes,omitempty"`
-	Findings []findingJSON     `json:"findings"`
-	Errors   []errorJSON       `json:"errors"`
-
-	diags []*analyzer.Diagnostic
-	files []*nginxconf.Config
-}
-
-// sources maps every loaded file's name (as positions name it) to its
-// content.
-func (r *checkReport) sources() map[string][]byte {
-	m := map[string][]byte{}
-	for name, f := range r.fileIndex() {
-		m[name] = f.Data
-	}
-	return m
-}
-
-// fileIndex maps every loaded file's name to the file.
-func (r *checkReport) fileIndex() map[string]*nginxconf.File {
-	m := map[string]*nginxconf.File{}
-	for _, cfg := range r.files {
-		for _, f := range allFiles(cfg) {
-			if _, ok := m[f.Path]; !ok {
-				m[f.Path] = f
-			}
-		}
-	}
-	return m
-}
-
-// The report's types and their JSON contract live in the root package, so
-// that library users get the same document (ngxlint.Report).
-type (
-	findingJSON = ngxlint.Finding
-	errorJSON   = ngxlint.Error
-)
-
-func profileJSON(p versions.Profile) map[string]string { return ngxlint.ProfileOf(p) }
-
-func findingsJSON(ds []*analyzer.Diagnostic) []findingJSON { return ngxlint.FindingsOf(ds) }
-
-// writeText prints gcc-style lines, with a source snippet and caret and
-// colour on a terminal.
-func (c *Command) writeText(r checkReport, verbose bool, colorMode string) {
-	color := c.color(colorMode)
-	tty := c.tty()
-	paint := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return "\x1b[" + code + "m" + s + "\x1b[0m"
-	}
-	sources := r.sources()
-	for _, e := range r.Errors {
-		// File names and messages may carry the repository's bytes:
-		// appendSafe (textsafe.go) keeps them from forging lines.
-		eb := appendSafe(nil, e.File)
-		eb = fmt.Appendf(eb, ":%d:%d: %s: ", e.Line, e.Column, paint("1;31", "error"))
-		eb = appendSafe(eb, e.Message)
-		c.Stdout.Write(append(eb, '\n'))
-	}
-	// Findings are appended to one reused buffer, written out every
-	// 64 KiB: fmt.Fprintf per line was a visible cost with tens of
-	// thousands of findings, and building the whole report in memory
-	// cost more memory than it saved time.
-	var b []byte
-	diags, groups := r.diags, []conditionalGroup(nil)
-	if !verbose {
-		diags, groups = groupConditional(r.diags)
-	}
-	for _, d := range diags {
-		b = appendTextFinding(b, d, sources, tty, verbose, paint)
-		if len(b) >= 64<<10 {
-			c.Stdout.Write(b)
-			b = b[:0]
-		}
-	}
-	for _, g := range groups {
-		b = appendTextFinding(b, g.summary(), sources, false, false, paint)
-	}
-	c.Stdout.Write(b)
-	if len(r.diags) > 0 || len(r.Errors) > 0 {
-		fmt.Fprintln(c.Stdout, summaryLine(r.diags, len(r.Errors)))
-	}
-}
-
-// appendSafePos is Pos.AppendText with the file name escaped (textsafe.go).
-func appendSafePos(b []byte, p nginxconf.Pos) []byte {
-	if p.File != "" {
-		b = appendSafe(b, p.File)
-		b = append(b, ':')
-	}
-	b = strconv.AppendInt(b, int64(p.Line), 10)
-	b = append(b, ':')
-	return strconv.AppendInt(b, int64(p.Column), 10)
-}
-
-// appendTextFinding appends one finding as the text format prints it:
-// "file:line:col: severity: message [ID slug]", the source line and a
-// caret on a terminal, the related positions and the confirmation.
-func appendTextFinding(b []byte, d *analyzer.Diagnostic, sources map[string][]byte, tty, verbose bool, paint func(code, s string) string) []byte {
-	sev := d.Severity.String()
-	switch d.Severity {
-	case analyzer.Error:
-		sev = paint("1;31", sev)
-	case analyzer.Warning:
-		sev = paint("1;33", sev)
-	default:
-		sev = paint("1;36", sev)
-	}
-	b = appendSafePos(b, d.Pos)
-	b = append(b, ": "...)
-	b = append(b, sev...)
-	b = append(b, ": "...)
-	b = appendSafe(b, d.Message)
-	b = append(b, " ["...)
-	b = append(b, d.Rule.ID...)
-	b = append(b, ' ')
-	b = append(b, d.Rule.Slug...)
-	b = append(b, "]\n"...)
-	if tty {
-		var w bytes.Buffer
-		writeSnippet(&w, sources[d.Pos.File], d.Pos, paint)
-		b = append(b, w.Bytes()...)
-	}
-	for _, rel := range d.Related {
-		b = append(b, "    "...)
-		b = appendSafePos(b, rel.Pos)
-		b = append(b, ": "...)
-		b = appendSafe(b, rel.Message)
-		b = append(b, '\n')
-	}
-	switch cf := d.Confirmation; cf.Status {
-	case analyzer.Confirmed, analyzer.NotReproduced, analyzer.ConfirmError:
-		label := cf.Status
-		if cf.Status == analyzer.Confirmed {
-			label = paint("1;32", label)
-		}
-		line := cf.Summary
-		if line == "" {
-			line = cf.Reason
-		}
-		b = append(b, "    "...)
-		b = append(b, label...)
-		b = append(b, ": "...)
-		b = appendSafe(b, line)
-		if cf.Profile != "" {
-			b = append(b, " ("...)
-			b = appendSafe(b, cf.Profile)
-			b = append(b, ')')
-		}
-		b = append(b, '\n')
-		if verbose && cf.Trace != "" {
-			// The trace holds what the user's Lua logged and raised.
-			for _, l := range strings.Split(strings.TrimRight(cf.Trace, "\n"), "\n") {
-				b = append(b, "      "...)
-				b = appendSafe(b, l)
-				b = append(b, '\n')
-			}
-		}
-	}
-	return b
-}
-
-// writeSnippet prints the line holding pos and a caret under its column.
-// It finds the line from the byte offset, so printing many findings of a
-// large file stays linear.
-func writeSnippet(w io.Writer, src []byte, pos nginxconf.Pos, paint func(string, string) string) {
-	if src == nil || pos.Line <= 0 || pos.Offset < 0 || pos.Offset > len(src) {
-		return
-	}
-	start := bytes.LastIndexByte(src[:pos.Offset], '\n') + 1
-	end := bytes.IndexByte(src[pos.Offset:], '\n')
-	if end < 0 {
-		end = len(src)
-	} else {
-		end += pos.Offset
-	}
-	line := strings.ReplaceAll(strings.TrimRight(string(src[start:end]), "\r"), "\t", " ")
-	// The source line goes to a terminal: its escape sequences are shown,
-	// not run. The caret is placed under the escaped text.
-	safe := appendSafe([]byte("  "), line)
-	safe = append(safe, '\n')
-	w.Write(safe)
-	col := len(appendSafe([]byte("  "), line[:min(max(pos.Column-1, 0), len(line))])) - 2
-	fmt.Fprintf(w, "  %s%s\n", strings.Repeat(" ", col), paint("1;32", "^"))
-}
-
-// conditionalGroup is the findings of one rule that hold only on versions
-// that were not declared (analyzer.Diagnostic.Conditional). On a large
-// configuration with no version declared they were four in five lines of
-// the report (issue 16 item 9), so the text and github formats print one
-// line per rule unless --verbose; JSON, SARIF and Code Quality keep each.
-type conditionalGroup struct {
-	first     *analyzer.Diagnostic
-	n         int
-	confirmed int
-	versions  []string
-}
-
-func countConditional(ds []*analyzer.Diagnostic) int {
-	n := 0
-	for _, d := range ds {
-		if d.Conditional != "" {
-			n++
-		}
-	}
-	return n
-}
-
-// groupConditional splits ds into the findings printed one by one and the
-// conditional groups, in the order of each rule's first finding.
-func groupConditional(ds []*analyzer.Diagnostic) ([]*analyzer.Diagnostic, []conditionalGroup) {
-	if countConditional(ds) == 0 {
-		return ds, nil
-	}
-	var plain []*analyzer.Diagnostic
-	var groups []conditionalGroup
-	index := map[*analyzer.Rule]int{}
-	for _, d := range ds {
-		if d.Conditional == "" {
-			plain = append(plain, d)
-			continue
-		}
-		i, ok := index[d.Rule]
-		if !ok {
-			i = len(groups)
-			index[d.Rule] = i
-			groups = append(groups, conditionalGroup{first: d})
-		}
-		g := &groups[i]
-		g.n++
-		if d.Confirmation.Status == analyzer.Confirmed {
-			g.confirmed++
-		}
-		if !slices.Contains(g.versions, d.Conditional) {
-			g.versions = append(g.versions, d.Conditional)
-		}
-	}
-	return plain, groups
-}
-
-// summary is the group as one finding at its first place.
-func (g conditionalGroup) summary() *analyzer.Diagnostic {
-	var b strings.Builder
-	b.WriteString("if this runs on ")
-	b.WriteString(strings.Join(g.versions, " or "))
-	b.WriteString(": ")
-	b.WriteString(g.first.Rule.Doc.Title)
-	if g.n == 1 {
-		b.WriteString(" (here)")
-	} else {
-		fmt.Fprintf(&b, " (%d places, the first here)", g.n)
-	}
-	if g.confirmed > 0 {
-		fmt.Fprintf(&b, "; the emulator confirmed %d on those versions", g.confirmed)
-	}
-	b.WriteString("; declare your versions to resolve it, --verbose lists each")
-	return &analyzer.Diagnostic{Rule: g.first.Rule, Pos: g.first.Pos, End: g.first.End, Severity: g.first.Severity, Message: b.String(),
-		Conditional: g.first.Conditional}
-}
+// checkReport is what check prints (package format prints it in every
+// format; its JSON fields are the stable contract of --format json).
+type checkReport = format.Report
 
 // reportOutOfTime says on stderr how many confirmations the
 // --confirm-timeout budget left unfinished, so a run cut short is not read
@@ -950,46 +684,6 @@ func reportOutOfTime(w io.Writer, ds []*analyzer.Diagnostic, limit time.Duration
 	if cut > 0 {
 		fmt.Fprintf(w, "ngxlint: --confirm-timeout %s ran out: %d of %d confirmations did not finish (the most severe findings went first); raise --confirm-timeout or narrow with --rules\n", limit, cut, asked)
 	}
-}
-
-// summaryLine counts findings by severity and the configuration errors
-// apart: "8 findings (1 error, 2 warnings, 5 info); no configuration
-// errors". "0 error(s)" under three "error:" findings read as a
-// contradiction.
-func summaryLine(ds []*analyzer.Diagnostic, loadErrors int) string {
-	var n [analyzer.Error + 1]int
-	for _, d := range ds {
-		if d.Severity >= analyzer.Info && d.Severity <= analyzer.Error {
-			n[d.Severity]++
-		}
-	}
-	plural := func(k int, one, many string) string {
-		if k == 1 {
-			return "1 " + one
-		}
-		return strconv.Itoa(k) + " " + many
-	}
-	var parts []string
-	if n[analyzer.Error] > 0 {
-		parts = append(parts, plural(n[analyzer.Error], "error", "errors"))
-	}
-	if n[analyzer.Warning] > 0 {
-		parts = append(parts, plural(n[analyzer.Warning], "warning", "warnings"))
-	}
-	if n[analyzer.Info] > 0 {
-		parts = append(parts, strconv.Itoa(n[analyzer.Info])+" info")
-	}
-	s := plural(len(ds), "finding", "findings")
-	if len(parts) > 0 {
-		s += " (" + strings.Join(parts, ", ") + ")"
-	}
-	switch loadErrors {
-	case 0:
-		return s + "; no configuration errors"
-	case 1:
-		return s + "; 1 configuration error"
-	}
-	return s + "; " + strconv.Itoa(loadErrors) + " configuration errors"
 }
 
 // fixturesFrom turns the configuration file's emulate: section into the

@@ -275,15 +275,6 @@ func TestSARIF(t *testing.T) {
 
 // --- GitHub annotations and GitLab Code Quality ----------------------------
 
-func TestGitHubEscaping(t *testing.T) {
-	if got := escapeGitHubData("50% done\r\nnext: a,b"); got != "50%25 done%0D%0Anext: a,b" {
-		t.Errorf("data: %q", got)
-	}
-	if got := escapeGitHubProperty("a:b,c%\n"); got != "a%3Ab%2Cc%25%0A" {
-		t.Errorf("property: %q", got)
-	}
-}
-
 func TestGitHubFormat(t *testing.T) {
 	code, out, _ := run(t, "check", "--format", "github", "--lua-nginx-module-version", "0.10.0", seed)
 	if code != ExitFindings {
@@ -319,7 +310,18 @@ func TestCodeQualityFormat(t *testing.T) {
 	if code != ExitFindings {
 		t.Fatalf("exit %d", code)
 	}
-	var issues []codeQualityIssue
+	// GitLab's fields, read as GitLab reads them.
+	var issues []struct {
+		CheckName   string `json:"check_name"`
+		Fingerprint string `json:"fingerprint"`
+		Severity    string `json:"severity"`
+		Location    struct {
+			Path  string `json:"path"`
+			Lines struct {
+				Begin int `json:"begin"`
+			} `json:"lines"`
+		} `json:"location"`
+	}
 	if err := json.Unmarshal([]byte(out), &issues); err != nil {
 		t.Fatal(err)
 	}
@@ -654,8 +656,8 @@ func loadAndPlan(t *testing.T, path string) *fixPlan {
 		t.Fatal(err)
 	}
 	res := analyzer.Run(cfg, nginxconf.BuildModel(cfg), []*analyzer.Rule{rules.KeepaliveNotEffective}, analyzer.Options{Profile: prof})
-	r := &checkReport{diags: res.Diagnostics, files: []*nginxconf.Config{cfg}}
-	plan, err := planFixes(r.diags, r.fileIndex())
+	r := &checkReport{Diagnostics: res.Diagnostics, Configs: []*nginxconf.Config{cfg}}
+	plan, err := planFixes(r.Diagnostics, r.Files())
 	if err != nil || len(plan.order) != 1 {
 		t.Fatalf("plan %+v %v", plan, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/format"
 	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
@@ -398,7 +399,7 @@ func (c *Command) loadWithoutErrors(arg, prefix string, limits nginxconf.Options
 	// What the loader noted without failing (an include outside the
 	// checkout, a stock file) is said, escaped like every repository text.
 	for _, n := range cfg.Notes {
-		c.Stderr.Write(append(appendSafe([]byte("ngxlint: note: "), redactQuoted(n.Error())), '\n'))
+		c.Stderr.Write(append(format.AppendSafe([]byte("ngxlint: note: "), redactQuoted(n.Error())), '\n'))
 	}
 	if len(cfg.Errors) > 0 {
 		for _, e := range cfg.Errors {
@@ -508,4 +509,16 @@ func ruleSuggestion(sel string) string {
 		return fmt.Sprintf(": did you mean %s?", m)
 	}
 	return ""
+}
+
+// escapeStdout routes c.Stdout through safeLines until the returned
+// function is called (it flushes and restores).
+func (c *Command) escapeStdout() func() {
+	orig := c.Stdout
+	sl := format.NewSafeLines(orig)
+	c.Stdout = sl
+	return func() {
+		sl.Flush()
+		c.Stdout = orig
+	}
 }

@@ -60,63 +60,15 @@ func rulesMarkdown(rs []*analyzer.Rule) []byte {
 	}
 	b.WriteString("\n")
 	for _, r := range rs {
-		b.WriteString(ruleMarkdown(r, 2))
+		b.WriteString(rules.Markdown(r, 2))
 	}
 	b.WriteString("## Built-in rules for suppression comments\n\n")
 	b.WriteString("These two are reported by the driver itself whenever suppression comments are read\n")
 	b.WriteString("(see the README, \"Suppressing findings\").\n\n")
 	for _, r := range builtinRules() {
-		b.WriteString(ruleMarkdown(r, 3))
+		b.WriteString(rules.Markdown(r, 3))
 	}
 	return b.Bytes()
 }
 
 func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
-// ruleMarkdown renders one rule's documentation as Markdown with a heading
-// of the given level; SARIF's rule help uses the same text.
-func ruleMarkdown(r *analyzer.Rule, level int) string {
-	var b strings.Builder
-	d := r.Doc
-	h := strings.Repeat("#", level)
-	fmt.Fprintf(&b, "<a id=\"%s\"></a>\n%s %s `%s`: %s\n\n", strings.ToLower(r.ID), h, r.ID, r.Slug, d.Title)
-	fmt.Fprintf(&b, "- Severity: %s\n", r.Severity)
-	if d.Affected != "" {
-		fmt.Fprintf(&b, "- Affected versions: %s\n", d.Affected)
-	}
-	if d.Fixed != "" {
-		fmt.Fprintf(&b, "- Fixed in: %s\n", d.Fixed)
-	}
-	if d.Since != "" {
-		fmt.Fprintf(&b, "- Since ngxlint %s\n", d.Since)
-	}
-	b.WriteString("\n")
-	if t := strings.TrimSpace(d.Text); t != "" {
-		b.WriteString(t + "\n\n")
-	}
-	fence := func(title, code string) {
-		if code == "" {
-			return
-		}
-		fmt.Fprintf(&b, "%s:\n\n```nginx\n%s\n```\n\n", title, strings.TrimRight(code, "\n"))
-	}
-	fence("Bad", d.Bad)
-	fence("Good", d.Good)
-	if d.Good == "" && d.GoodExample() != "" {
-		b.WriteString("Good: the same configuration on the fixed versions.\n\n")
-	}
-	if d.Versions != "" {
-		fmt.Fprintf(&b, "The examples are checked with `%s`.\n\n", d.Versions)
-	}
-	if c := strings.TrimSpace(d.Confirmation); c != "" {
-		fmt.Fprintf(&b, "Confirmation: %s\n\n", c)
-	}
-	if len(d.References) > 0 {
-		b.WriteString("References:\n\n")
-		for _, ref := range d.References {
-			fmt.Fprintf(&b, "- %s\n", ref)
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
-}

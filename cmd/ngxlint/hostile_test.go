@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/ngxlint/ngxlint/format"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -56,7 +57,7 @@ func writeTestFile(t *testing.T, path, data string) {
 }
 
 // jsonErrors decodes `check --format json` and returns its load errors.
-func jsonErrors(t *testing.T, out string) []errorJSON {
+func jsonErrors(t *testing.T, out string) []format.Error {
 	t.Helper()
 	var r checkReport
 	if err := json.Unmarshal([]byte(out), &r); err != nil {

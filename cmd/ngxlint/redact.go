@@ -19,7 +19,7 @@ import (
 
 // redactReport applies redactQuoted to every message of the report.
 func redactReport(r *checkReport) {
-	for _, d := range r.diags {
+	for _, d := range r.Diagnostics {
 		redactDiagnostic(d)
 	}
 	for i := range r.Errors {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ngxlint/ngxlint/format"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
 )
@@ -23,7 +24,7 @@ func (c *Command) explainRetries(args []string) error {
 	var vf versionFlags
 	fs := c.newFlagSet("explain-retries", explainRetriesUsage)
 	vf.register(fs)
-	format := fs.String("format", "text", "output format: text or json")
+	outFormat := fs.String("format", "text", "output format: text or json")
 	verbose := fs.Bool("verbose", false, "print the model's reasoning for each location")
 	prefix := fs.String("prefix", "", "nginx prefix for relative *_by_lua_file paths")
 	var limits nginxconf.Options
@@ -38,8 +39,8 @@ func (c *Command) explainRetries(args []string) error {
 	if len(pos) != 1 {
 		return usagef("explain-retries takes one PATH")
 	}
-	if *format != "text" && *format != "json" {
-		return usagef("unknown --format %q (want text or json)", *format)
+	if *outFormat != "text" && *outFormat != "json" {
+		return usagef("unknown --format %q (want text or json)", *outFormat)
 	}
 	fc, err := pf.apply(fs, pos[0], &vf)
 	if err != nil {
@@ -54,13 +55,13 @@ func (c *Command) explainRetries(args []string) error {
 		return err
 	}
 	rows := rules.ExplainRetries(nginxconf.BuildModel(cfg), prof)
-	if *format == "json" {
+	if *outFormat == "json" {
 		if rows == nil {
 			rows = []rules.RetryRow{}
 		}
 		enc := json.NewEncoder(c.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"profile": profileJSON(prof), "locations": rows})
+		return enc.Encode(map[string]any{"profile": format.ProfileOf(prof), "locations": rows})
 	}
 	defer c.escapeStdout()() // location paths and file names are the repository's
 	fmt.Fprintf(c.Stdout, "versions: %s\n\n", prof)

@@ -191,29 +191,6 @@ func TestTextOutputNotForged(t *testing.T) {
 
 var ownColour = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 
-func TestAppendSafe(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain text: a::b #1":       "plain text: a::b #1",
-		"::warning::x":              `\x3a:warning::x`,
-		"a\n::error::x":             `a\n::error::x`,
-		"##[group]x ##vso[":         `#\x23[group]x #\x23vso[`,
-		"\x1b[31mred\x00\x7f\r":     `\x1b[31mred\x00\x7f\r`,
-		"caf\u00e9 \u202eevil \xff": "caf\u00e9 \\u202eevil \\xff",
-		"\u0085next":                `\u0085next`,
-	} {
-		if got := string(appendSafe(nil, in)); got != want {
-			t.Errorf("appendSafe(%q) = %q, want %q", in, got, want)
-		}
-	}
-	// Mid-line "::" is not a command; after blanks at a line start it is.
-	if got := string(appendSafe([]byte("x\n    "), "::a")); got != "x\n    \\x3a:a" {
-		t.Errorf("after blanks: %q", got)
-	}
-	if got := string(appendSafe([]byte("file.conf: "), "::a")); got != "file.conf: ::a" {
-		t.Errorf("mid-line: %q", got)
-	}
-}
-
 // --- --fix writes only what it should (issue 14, item 10) ---------------
 
 // fixRun runs check --fix on conf with nginx 1.22.1 (NGX2002 has a fix).

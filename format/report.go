@@ -1,17 +1,74 @@
-package ngxlint
+package format
 
 import (
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/versions"
 )
 
-// Report is the JSON document of `ngxlint check --format json` (README
-// "JSON output of check"); its field names are a stable contract.
+// Report is what one check produced. Its exported JSON fields are the
+// document of `ngxlint check --format json` (README "JSON output of
+// check"), a stable contract; the fields without JSON names are what the
+// formatters read to print it in the other formats.
 type Report struct {
 	Profile  map[string]string `json:"profile"`
 	Notes    []string          `json:"notes,omitempty"`
 	Findings []Finding         `json:"findings"`
 	Errors   []Error           `json:"errors"`
+
+	// Diagnostics are the findings as the rules made them, in report
+	// order. When set, they are what every formatter prints (Findings is
+	// rebuilt from them for JSON); a Report read back from JSON has only
+	// Findings, which the JSON formatter prints as they are.
+	Diagnostics []*analyzer.Diagnostic `json:"-"`
+	// Configs are the configurations checked: the formatters read their
+	// files for source lines, Unicode columns and fingerprints.
+	Configs []*nginxconf.Config `json:"-"`
+	// Rules are the rules that ran; SARIF describes them in the log.
+	Rules []*analyzer.Rule `json:"-"`
+	// Fingerprints identify findings across edits (SARIF
+	// partialFingerprints, Code Quality fingerprints). Nil: computed with
+	// file names as the report gives them.
+	Fingerprints map[*analyzer.Diagnostic]analyzer.Fingerprint `json:"-"`
+}
+
+// Sources maps every file the configurations read, by the name positions
+// give it, to its content.
+func (r *Report) Sources() map[string][]byte {
+	m := map[string][]byte{}
+	for name, f := range r.Files() {
+		m[name] = f.Data
+	}
+	return m
+}
+
+// Files maps every file the configurations read, by the name positions
+// give it, to the file (the first configuration that read it wins).
+func (r *Report) Files() map[string]*nginxconf.File {
+	m := map[string]*nginxconf.File{}
+	for _, cfg := range r.Configs {
+		for _, f := range cfg.AllFiles() {
+			if _, ok := m[f.Path]; !ok {
+				m[f.Path] = f
+			}
+		}
+	}
+	return m
+}
+
+// fingerprints are r.Fingerprints, or computed with the file names as
+// they are when the caller set none.
+func (r *Report) fingerprints() map[*analyzer.Diagnostic]analyzer.Fingerprint {
+	if r.Fingerprints != nil {
+		return r.Fingerprints
+	}
+	src := r.Sources()
+	fps := analyzer.Fingerprints(r.Diagnostics, func(f string) string { return f }, func(f string) []byte { return src[f] })
+	m := make(map[*analyzer.Diagnostic]analyzer.Fingerprint, len(fps))
+	for i, d := range r.Diagnostics {
+		m[d] = fps[i]
+	}
+	return m
 }
 
 // Finding is one finding of the report.

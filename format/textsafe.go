@@ -1,4 +1,4 @@
-package main
+package format
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // white space as a workflow command ("::warning file=...::", "::add-mask::",
 // "::stop-commands::") and "##[" anywhere in a line as a log command; Azure
 // Pipelines takes "##vso[". A terminal runs escape sequences. So every such
-// string goes through appendSafe, which
+// string goes through AppendSafe, which
 //
 //   - writes control characters (C0, DEL, C1, including CR and LF, which
 //     would start a new line), the Unicode bidirectional controls of
@@ -26,9 +26,9 @@ import (
 //
 // Our own text never contains these, so it prints unchanged.
 
-// appendSafe appends s to b with the escapes above. Whether s starts an
+// AppendSafe appends s to b with the escapes above. Whether s starts an
 // output line is read from b itself: only blanks since b's last newline.
-func appendSafe(b []byte, s string) []byte {
+func AppendSafe(b []byte, s string) []byte {
 	// Fast path: printable ASCII with no '#' or ':' needs nothing.
 	clean := true
 	for i := 0; i < len(s); i++ {
@@ -118,19 +118,19 @@ func appendHex(b []byte, v uint32) []byte {
 	return append(b, hexDigits[v>>12&15], hexDigits[v>>8&15], hexDigits[v>>4&15], hexDigits[v&15])
 }
 
-// safeLines is a writer for multi-line text made of our own words and the
+// SafeLines is a writer for multi-line text made of our own words and the
 // repository's (emulator traces, the retry table): each line is written
-// through appendSafe, so a line break inside a Lua message cannot forge a
+// through AppendSafe, so a line break inside a Lua message cannot forge a
 // line, and the lines keep their layout.
-type safeLines struct {
+type SafeLines struct {
 	w       io.Writer
 	pending []byte
 	out     []byte
 }
 
-func newSafeLines(w io.Writer) *safeLines { return &safeLines{w: w} }
+func NewSafeLines(w io.Writer) *SafeLines { return &SafeLines{w: w} }
 
-func (s *safeLines) Write(p []byte) (int, error) {
+func (s *SafeLines) Write(p []byte) (int, error) {
 	s.pending = append(s.pending, p...)
 	last := bytes.LastIndexByte(s.pending, '\n')
 	if last < 0 {
@@ -141,7 +141,7 @@ func (s *safeLines) Write(p []byte) (int, error) {
 		if len(line) == 0 {
 			continue
 		}
-		s.out = appendSafe(s.out, string(line[:len(line)-1]))
+		s.out = AppendSafe(s.out, string(line[:len(line)-1]))
 		s.out = append(s.out, '\n')
 	}
 	s.pending = append(s.pending[:0], s.pending[last+1:]...)
@@ -152,24 +152,12 @@ func (s *safeLines) Write(p []byte) (int, error) {
 }
 
 // Flush writes a last line that has no newline.
-func (s *safeLines) Flush() error {
+func (s *SafeLines) Flush() error {
 	if len(s.pending) == 0 {
 		return nil
 	}
-	out := appendSafe(nil, string(s.pending))
+	out := AppendSafe(nil, string(s.pending))
 	s.pending = s.pending[:0]
 	_, err := s.w.Write(out)
 	return err
-}
-
-// escapeStdout routes c.Stdout through safeLines until the returned
-// function is called (it flushes and restores).
-func (c *Command) escapeStdout() func() {
-	orig := c.Stdout
-	sl := newSafeLines(orig)
-	c.Stdout = sl
-	return func() {
-		sl.Flush()
-		c.Stdout = orig
-	}
 }

@@ -1,4 +1,4 @@
-package main
+package format
 
 import (
 	"fmt"
@@ -104,7 +104,7 @@ func sarifRule(r *analyzer.Rule) *sarif.ReportingDescriptor {
 		WithShortDescription(sarif.NewMultiformatMessageString(title)).
 		WithFullDescription(sarif.NewMultiformatMessageString(strings.TrimSpace(r.Doc.Text))).
 		WithHelpURI(r.URL()).
-		WithHelp(sarif.NewMultiformatMessageString(rules.Explain(r)).WithMarkdown(ruleMarkdown(r, 3))).
+		WithHelp(sarif.NewMultiformatMessageString(rules.Explain(r)).WithMarkdown(rules.Markdown(r, 3))).
 		WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(r.Severity)))
 	props := sarif.Properties{"tags": []string{"nginx", category(r.ID)}}
 	// GitHub code scanning ranks alerts by this property (0.0 to 10.0).
@@ -159,18 +159,23 @@ func confirmationLabel(status string) string {
 	return "Confirmation failed"
 }
 
-// writeSARIF writes one SARIF 2.1.0 log with one run.
-func writeSARIF(out io.Writer, r *checkReport, ruleSet []*analyzer.Rule, fps map[*analyzer.Diagnostic]analyzer.Fingerprint) error {
-	w := sarifWriter{sources: r.sources()}
+// sarifFormatter writes one SARIF 2.1.0 log with one run.
+type sarifFormatter struct{ o Options }
+
+func (f sarifFormatter) Format(out io.Writer, r *Report) error {
+	w := sarifWriter{sources: r.Sources()}
+	fps := r.fingerprints()
 	rep, err := sarif.New(sarif.Version210)
 	if err != nil {
 		return err
 	}
 	run := sarif.NewRunWithInformationURI("ngxlint", projectURL)
-	run.Tool.Driver.WithSemanticVersion(strings.TrimPrefix(buildVersion(), "v"))
+	if v := strings.TrimPrefix(f.o.ToolVersion, "v"); v != "" {
+		run.Tool.Driver.WithSemanticVersion(v)
+	}
 	run.ColumnKind = "unicodeCodePoints"
 	index := map[string]int{}
-	all := append(append([]*analyzer.Rule(nil), ruleSet...), builtinRules()...)
+	all := append(append([]*analyzer.Rule(nil), r.Rules...), analyzer.InvalidIgnoreRule, analyzer.UnusedIgnoreRule)
 	for _, rule := range all {
 		if _, dup := index[rule.ID]; dup {
 			continue
@@ -179,7 +184,7 @@ func writeSARIF(out io.Writer, r *checkReport, ruleSet []*analyzer.Rule, fps map
 		run.Tool.Driver.AddRule(sarifRule(rule))
 	}
 	run.Results = []*sarif.Result{}
-	for _, d := range r.diags {
+	for _, d := range r.Diagnostics {
 		res := sarif.NewRuleResult(d.Rule.ID).WithLevel(sarifLevel(d.Severity)).
 			WithMessage(sarif.NewTextMessage(resultMessage(d)))
 		if i, ok := index[d.Rule.ID]; ok {
