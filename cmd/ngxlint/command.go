@@ -66,13 +66,14 @@ Usage:
   ngxlint explain ID|slug            print a rule's documentation
   ngxlint explain-retries PATH       print the retry model of every proxied location
   ngxlint docs [--out FILE]          print docs/rules.md (every rule's documentation)
+  ngxlint playground [--listen ADDR] serve the browser playground (or --out DIR: write it)
   ngxlint version                    print ngxlint's version
 
 Run "ngxlint COMMAND -h" for a command's flags.
 `
 
 // commands are the subcommands, for suggestions.
-var commands = []string{"check", "emulate", "parse", "rules", "explain", "explain-retries", "docs", "version", "help"}
+var commands = []string{"check", "emulate", "parse", "rules", "explain", "explain-retries", "docs", "playground", "version", "help"}
 
 // Main runs the CLI and returns the process exit code.
 func (c *Command) Main(args []string) (code int) {
@@ -102,6 +103,8 @@ func (c *Command) Main(args []string) (code int) {
 		err = c.explainRetries(rest)
 	case "docs":
 		err = c.docs(rest)
+	case "playground":
+		err = c.playground(rest)
 	case "version", "--version":
 		fmt.Fprintln(c.Stdout, "ngxlint", buildVersion())
 	case "help", "-h", "--help":
