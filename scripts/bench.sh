@@ -95,6 +95,10 @@ cmds=(
 	"gonginx-parse|0||$BIN/gonginxparse $OUT/reference/nginx.conf"
 	"lua-analyze-50k|0||$BIN/luaanalyze $OUT/luafile/lua/gen.lua"
 	"check-lua-50k|0,1||$NG check --no-config ${VERS[*]} $OUT/luafile/nginx.conf"
+	# The seed's confirmation scenario (a backend that closes every reused
+	# connection: 1,000 attempts) on each emulator transport.
+	"emulate-seed-memory|0,1||$NG emulate --no-config --transport memory --backend first-only --nginx-version 1.9.7 --lua-nginx-module-version 0.10.0 examples/seed/nginx.conf"
+	"emulate-seed-tcp|0,1||$NG emulate --no-config --transport tcp --backend first-only --nginx-version 1.9.7 --lua-nginx-module-version 0.10.0 examples/seed/nginx.conf"
 )
 if [ -n "$nginx_ok" ]; then
 	cmds+=("nginx-t|0|slow|$NGINX -t -q -p $OUT/reference/ -c $OUT/reference/nginx.conf")
@@ -133,6 +137,9 @@ fi
 echo "confirm-reference: every confirmation completed; $(grep -o '"status": *"confirmed"' "$OUT/confirm-reference.json" | wc -l) confirmed"
 echo
 echo "findings: check-reference $(tail -1 "$OUT/check-reference.out"); check-reference-unknown (no versions declared) $(tail -1 "$OUT/check-reference-unknown.out"); check-includes $(tail -1 "$OUT/check-includes.out"); check-lua-50k $(tail -1 "$OUT/check-lua-50k.out")"
+
+# Both transports carry the same bytes: the same report.
+cmp -s "$OUT/emulate-seed-memory.out" "$OUT/emulate-seed-tcp.out" || { echo "emulate-seed: the transports disagree" >&2; exit 1; }
 
 # Rules and Lua chunks run in parallel; the output must not depend on it.
 "$NG" check --no-config "${VERS[@]}" "$OUT/reference/nginx.conf" >"$OUT/det1.out" || true

@@ -299,6 +299,7 @@ var ratioTargets = []ratioTarget{
 	{"Lua analysis of 50k lines >= 20x faster than luacheck (driver)", "lua-analyze-50k", "luacheck-50k", 20, 0},
 	{"Lua analysis of 50k lines >= 20x faster than luacheck (ngxlint check)", "check-lua-50k", "luacheck-50k", 20, 0},
 	{"check --confirm (reference) costs at most 3x a plain check (issue 17)", "confirm-reference", "check-reference", 0, 3},
+	{"seed confirmation: in-memory transport faster than loopback TCP (issue 17)", "emulate-seed-memory", "emulate-seed-tcp", 1, 0},
 }
 
 var absTargets = []absTarget{
