@@ -22,6 +22,7 @@ package ngxlint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -43,10 +44,17 @@ type Options struct {
 	// Versions declares what the configuration runs on, as the CLI's
 	// --versions: "openresty=1.21.4.1" or "nginx=1.22.1,lua_nginx_module=0.10.23".
 	Versions string
-	// Enable and Disable select rules by ID, slug or prefix ("LUA2*").
+	// Profile, when set, is the resolved versions and Versions is not
+	// read (the CLI resolves them from flags, .ngxlint.yaml or nginx -V).
+	Profile *versions.Profile
+	// Enable and Disable select rules by ID, slug or prefix ("LUA2*"),
+	// the built-in suppression rules (analyzer.InvalidIgnoreRule,
+	// analyzer.UnusedIgnoreRule) included.
 	Enable, Disable []string
 	// Settings are rule settings; each must be one a rule declares.
 	Settings map[string]string
+	// Severity overrides rules' severities by rule ID.
+	Severity map[string]analyzer.Severity
 	// Prefix is nginx's prefix (-p) in fsys, for relative *_by_lua_file
 	// paths and $prefix in lua_package_path; "" guesses it from the main
 	// file's place.
@@ -55,66 +63,206 @@ type Options struct {
 	// values are the defaults). Its Roots, when set, confine reads to
 	// those directories of fsys.
 	Limits nginxconf.Options
+	// Keep, when set, drops the findings it returns false for, before
+	// they are confirmed (the CLI's per-path disables in .ngxlint.yaml).
+	Keep func(*analyzer.Diagnostic) bool
 	// Confirm runs every finding that has a scenario and fills its
 	// Confirmation; Runner runs them (nil: the built-in emulator).
 	Confirm bool
 	Runner  emulator.Runner
+	// Files is what the emulated Lua may read (io.open, dofile...);
+	// nil: the fsys given to Check, nothing for CheckConfig.
+	Files fs.FS
 	// Fixtures stand in for the world outside the configuration when the
 	// emulator runs its Lua.
 	Fixtures analyzer.Fixtures
 }
 
+// OptionError is an invalid option: an unknown rule or setting, a
+// malformed value or version.
+type OptionError struct{ Err error }
+
+func (e *OptionError) Error() string { return e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
+
 // Check loads each configuration named by paths (paths in fsys, whose root
 // stands for nginx's "/"), runs the selected rules and returns one report
-// for all of them. An invalid option (an unknown rule or setting, a bad
-// version) is an error; a configuration that does not load is reported in
-// Report.Errors, as the CLI reports it with exit code 2.
+// for all of them. An invalid option is an *OptionError; a configuration
+// that does not load is reported in Report.Errors, as the CLI reports it
+// with exit code 2.
 func Check(ctx context.Context, fsys fs.FS, paths []string, opts Options) (*Report, error) {
-	profile, err := parseVersions(opts.Versions)
-	if err != nil {
-		return nil, err
+	if opts.Files == nil {
+		opts.Files = fsys
 	}
-	reg := rules.Registry()
-	selected, err := reg.Select(opts.Enable, opts.Disable)
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range opts.Settings {
-		if err := analyzer.CheckSetting(reg.All(), k, v); err != nil {
-			return nil, err
-		}
-	}
-	rep := &Report{Profile: format.ProfileOf(profile), Findings: []Finding{}, Errors: []Error{}, Rules: selected}
-	var all []*analyzer.Diagnostic
+	var reps []*Report
 	for _, p := range paths {
 		lo := opts.Limits
 		lo.Prefix = opts.Prefix
 		lo.Requires = luacheck.Requires
 		name := strings.TrimPrefix(path.Clean("/"+p), "/")
-		cfg := nginxconf.Load(fsys, name, lo)
-		for _, e := range cfg.Errors {
-			rep.Errors = append(rep.Errors, Error{File: e.Pos.File, Line: e.Pos.Line, Column: e.Pos.Column, Message: e.Msg})
+		rep, err := CheckConfig(ctx, nginxconf.Load(fsys, name, lo), opts)
+		if err != nil {
+			return nil, err
 		}
-		for _, n := range cfg.Notes {
-			rep.Notes = append(rep.Notes, n.Error())
-		}
-		aopts := analyzer.Options{Profile: profile, Settings: opts.Settings,
-			Engine: analyzer.Engine{Runner: opts.Runner, Files: fsys, PathMap: lo.PathMap, Fixtures: opts.Fixtures}}
-		res := analyzer.Run(cfg, nginxconf.BuildModel(cfg), selected, aopts)
-		if len(res.RuleErrors) > 0 {
-			return nil, fmt.Errorf("internal error in a rule: %w", res.RuleErrors[0])
-		}
-		if opts.Confirm {
-			analyzer.ConfirmAll(ctx, res.Diagnostics, 0)
-		}
-		all = append(all, res.Diagnostics...)
-		rep.Configs = append(rep.Configs, cfg)
+		reps = append(reps, rep)
 	}
-	rep.Diagnostics = analyzer.SortDiagnostics(all)
+	if len(reps) == 0 {
+		return checkNothing(opts)
+	}
+	return Merge(reps...), nil
+}
+
+// checkNothing is the report of no configuration: the options are still
+// checked.
+func checkNothing(opts Options) (*Report, error) {
+	profile, _, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return &Report{Profile: format.ProfileOf(profile), Findings: []Finding{}, Errors: []Error{}}, nil
+}
+
+// CheckConfig runs the selected rules on a configuration already loaded
+// (nginxconf.Load, with the caller's roots and limits) and confirms the
+// findings when asked. Load errors and notes of cfg are in the report.
+func CheckConfig(ctx context.Context, cfg *nginxconf.Config, opts Options) (*Report, error) {
+	profile, sel, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Profile: format.ProfileOf(profile), Findings: []Finding{}, Errors: []Error{}, Rules: sel.rules,
+		Configs: []*nginxconf.Config{cfg}}
+	for _, e := range cfg.Errors {
+		rep.Errors = append(rep.Errors, Error{File: e.Pos.File, Line: e.Pos.Line, Column: e.Pos.Column, Message: e.Msg})
+	}
+	for _, n := range cfg.Notes {
+		rep.Notes = append(rep.Notes, n.Error())
+	}
+	if ic := cfg.ImplicitContext; ic != "" && cfg.Main != nil {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s: checked as an include of %s{} (its top level holds directives nginx accepts only there)", cfg.Main.Path, ic))
+	}
+	aopts := analyzer.Options{Profile: profile, Settings: opts.Settings, Severity: opts.Severity, Facts: analyzer.NewFacts(),
+		Engine: analyzer.Engine{Runner: opts.Runner, Files: opts.Files, PathMap: opts.Limits.PathMap, Fixtures: opts.Fixtures}}
+	// The Lua analysis needs only the loaded files: it runs on the other
+	// processors while BuildModel runs on one.
+	luaDone := make(chan struct{})
+	go func() {
+		defer close(luaDone)
+		rules.PrewarmLua(aopts.Facts, cfg, profile)
+	}()
+	model := nginxconf.BuildModel(cfg)
+	res := analyzer.Run(cfg, model, sel.rules, aopts)
+	<-luaDone // normally long done: the rules read every chunk
+	if len(res.RuleErrors) > 0 {
+		return nil, fmt.Errorf("internal error in a rule: %w", errors.Join(res.RuleErrors...))
+	}
+	ds := slices.DeleteFunc(res.Diagnostics, func(d *analyzer.Diagnostic) bool {
+		return sel.builtinOff[d.Rule.ID] || (opts.Keep != nil && !opts.Keep(d))
+	})
+	for _, d := range ds {
+		if s, ok := opts.Severity[d.Rule.ID]; ok {
+			d.Severity = s // the built-in rules are reported after the driver applies overrides
+		}
+	}
+	if opts.Confirm {
+		analyzer.ConfirmAll(ctx, ds, 0)
+	}
+	rep.Diagnostics = analyzer.SortDiagnostics(ds)
 	rep.Findings = append(rep.Findings, format.FindingsOf(rep.Diagnostics)...)
-	slices.Sort(rep.Notes)
-	rep.Notes = slices.Compact(rep.Notes)
 	return rep, nil
+}
+
+// Merge joins the reports of several configurations into one: the first
+// one's profile, every finding once in report order, every error, and
+// every note once in the order they came.
+func Merge(reps ...*Report) *Report {
+	out := &Report{Findings: []Finding{}, Errors: []Error{}}
+	for i, r := range reps {
+		if i == 0 {
+			out.Profile = r.Profile
+		}
+		out.Errors = append(out.Errors, r.Errors...)
+		for _, n := range r.Notes {
+			if !slices.Contains(out.Notes, n) {
+				out.Notes = append(out.Notes, n)
+			}
+		}
+		out.Diagnostics = append(out.Diagnostics, r.Diagnostics...)
+		out.Configs = append(out.Configs, r.Configs...)
+		for _, rule := range r.Rules {
+			if !slices.Contains(out.Rules, rule) {
+				out.Rules = append(out.Rules, rule)
+			}
+		}
+	}
+	out.Diagnostics = analyzer.SortDiagnostics(out.Diagnostics)
+	out.Findings = append(out.Findings, format.FindingsOf(out.Diagnostics)...)
+	return out
+}
+
+// selection is the rules a run selected, and the built-in rules it turned
+// off (they are not in the registry: the driver reports them).
+type selection struct {
+	rules      []*analyzer.Rule
+	builtinOff map[string]bool
+}
+
+// resolve checks the options and returns the profile and the selection.
+func (o Options) resolve() (versions.Profile, selection, error) {
+	var profile versions.Profile
+	if o.Profile != nil {
+		profile = *o.Profile
+	} else {
+		p, err := parseVersions(o.Versions)
+		if err != nil {
+			return profile, selection{}, &OptionError{err}
+		}
+		profile = p
+	}
+	reg := rules.Registry()
+	for k, v := range o.Settings {
+		if err := analyzer.CheckSetting(reg.All(), k, v); err != nil {
+			return profile, selection{}, &OptionError{err}
+		}
+	}
+	enable, _ := splitBuiltin(o.Enable)
+	disable, off := splitBuiltin(o.Disable)
+	selected, err := reg.Select(enable, disable)
+	if err != nil {
+		return profile, selection{}, &OptionError{err}
+	}
+	return profile, selection{rules: selected, builtinOff: off}, nil
+}
+
+// builtinRules are the rules the driver itself reports.
+var builtinRules = []*analyzer.Rule{analyzer.InvalidIgnoreRule, analyzer.UnusedIgnoreRule}
+
+// splitBuiltin separates the selectors that name only built-in rules
+// (which the registry does not know) from the others, and says which
+// built-in rules a disabling selector turns off.
+func splitBuiltin(sels []string) (registry []string, builtinOff map[string]bool) {
+	builtinOff = map[string]bool{}
+	for _, s := range sels {
+		name := strings.TrimPrefix(strings.TrimSpace(s), "-")
+		onlyBuiltin, matched := true, false
+		for _, r := range builtinRules {
+			if r.Matches(name) {
+				matched = true
+				if !strings.HasPrefix(strings.TrimSpace(s), "-") {
+					builtinOff[r.ID] = true
+				}
+			}
+		}
+		for _, r := range rules.Registry().All() {
+			if r.Matches(name) {
+				onlyBuiltin = false
+			}
+		}
+		if !matched || !onlyBuiltin {
+			registry = append(registry, s)
+		}
+	}
+	return registry, builtinOff
 }
 
 // The report's types and their JSON contract live in package format,

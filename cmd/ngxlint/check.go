@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ngxlint/ngxlint"
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator/nginxengine"
 	"github.com/ngxlint/ngxlint/format"
@@ -183,23 +185,10 @@ func (c *Command) check(args []string) error {
 	var report checkReport
 	loadFailed := false
 	upgradeChanged := false
-	var ranRules []*analyzer.Rule
+	var reps []*checkReport
+	var profileNotes []string
 	for i, u := range units {
-		for _, e := range u.cfg.Errors {
-			report.Errors = append(report.Errors, format.Error{File: e.Pos.File, Line: e.Pos.Line, Column: e.Pos.Column, Message: e.Msg})
-			loadFailed = true
-		}
-		// What the loader noted without failing (a stock include of the
-		// installation, an install path outside this checkout, a
-		// fragment checked in an implicit context) is said, not hidden.
-		for _, n := range u.cfg.Notes {
-			if s := redactQuoted(n.Error()); !slices.Contains(report.Notes, s) {
-				report.Notes = append(report.Notes, s)
-			}
-		}
-		if ic := u.cfg.ImplicitContext; ic != "" && u.cfg.Main != nil {
-			report.Notes = append(report.Notes, fmt.Sprintf("%s: checked as an include of %s{} (its top level holds directives nginx accepts only there)", u.cfg.Main.Path, ic))
-		}
+		loadFailed = loadFailed || len(u.cfg.Errors) > 0
 		profile, notes, err := f.unitProfile(ctx, u)
 		if err != nil {
 			return err
@@ -207,104 +196,91 @@ func (c *Command) check(args []string) error {
 		if i == 0 {
 			report.Profile = format.ProfileOf(profile)
 		}
-		for _, n := range notes {
-			if !slices.Contains(report.Notes, n) {
-				report.Notes = append(report.Notes, n)
-			}
-		}
-		enable, disable := splitList(f.enable), splitList(f.disable)
-		opts := analyzer.Options{Profile: profile, Settings: map[string]string{}}
+		profileNotes = append(profileNotes, notes...)
+		// flags -> library options: .ngxlint.yaml gives enable, disable,
+		// severities and settings, flags override it. The engine comes
+		// from this command's flags only: the file may come from the
+		// repository under test.
+		opts := ngxlint.Options{Profile: &profile, Enable: splitList(f.enable), Disable: splitList(f.disable),
+			Settings: map[string]string{}, Confirm: f.confirm, Limits: f.limits}
 		if u.fc != nil {
 			if !setFlags["enable"] {
-				enable = u.fc.Enable
+				opts.Enable = u.fc.Enable
 			}
 			if !setFlags["disable"] {
-				disable = u.fc.Disable
+				opts.Disable = u.fc.Disable
 			}
 			opts.Severity = u.fc.Severity
 			maps.Copy(opts.Settings, u.fc.Settings)
+			opts.Limits.PathMap = u.fc.nginxPathMap()
+			opts.Keep = u.fc.keep
 		}
 		maps.Copy(opts.Settings, f.settings)
-		// The engine comes from this command's flags only: the settings
-		// above may come from the repository under test.
 		if f.engine != "emulator" {
 			real := nginxengine.Runner{Binary: f.binary}
 			if profile.HasLNM() {
 				real.LNMVersion = profile.LNM.String()
 			}
-			opts.Engine.Runner = real
+			opts.Runner = real
 			if f.engine == "both" {
-				opts.Engine.Runner = nginxengine.Both{Real: real}
+				opts.Runner = nginxengine.Both{Real: real}
 			}
 		}
 		// What the emulated Lua may read, and the fixtures that stand in
 		// for the world outside the configuration.
-		opts.Engine.Files = nginxconf.TreeFS(u.readRoots, f.limits.MaxFileSize)
-		if u.fc != nil {
-			opts.Engine.PathMap = u.fc.nginxPathMap()
-		}
-		if opts.Engine.Fixtures, err = fixturesFrom(u.fc, opts.Engine.Files); err != nil {
+		opts.Files = nginxconf.TreeFS(u.readRoots, f.limits.MaxFileSize)
+		if opts.Fixtures, err = fixturesFrom(u.fc, opts.Files); err != nil {
 			return err
 		}
-		regEnable, _ := splitBuiltin(enable, lookup)
-		regDisable, builtinOff := splitBuiltin(disable, lookup)
-		selected, err := reg.Select(regEnable, regDisable)
-		if err != nil {
-			return usagef("%v", err)
-		}
-		for _, r := range selected {
-			if !slices.Contains(ranRules, r) {
-				ranRules = append(ranRules, r)
-			}
-		}
-		var luaDone chan struct{}
-		if f.upgradeTo == "" {
-			// The Lua analysis needs only the loaded files: it runs on
-			// the other processors while BuildModel runs on one.
-			opts.Facts = analyzer.NewFacts()
-			luaDone = make(chan struct{})
-			go func() {
-				defer close(luaDone)
-				rules.PrewarmLua(opts.Facts, u.cfg, profile)
-			}()
-		}
-		model := nginxconf.BuildModel(u.cfg)
 		if f.upgradeTo != "" {
+			for _, e := range u.cfg.Errors {
+				report.Errors = append(report.Errors, format.Error{File: e.Pos.File, Line: e.Pos.Line, Column: e.Pos.Column, Message: e.Msg})
+			}
 			if len(u.cfg.Errors) > 0 {
 				continue
 			}
-			changed, err := c.upgradeReport(ctx, &f, u.cfg, model, profile, selected, opts)
+			changed, err := c.upgradeReport(ctx, &f, u.cfg, opts)
 			if err != nil {
 				return err
 			}
 			upgradeChanged = upgradeChanged || changed
 			continue
 		}
-		res := analyzer.Run(u.cfg, model, selected, opts)
-		<-luaDone // normally long done: the rules read every chunk
-		if len(res.RuleErrors) > 0 {
-			for _, e := range res.RuleErrors {
-				fmt.Fprintln(c.Stderr, "ngxlint: internal error:", e)
-			}
+		cctx, cancel := context.WithTimeout(ctx, f.confirmTimeout)
+		rep, err := ngxlint.CheckConfig(cctx, u.cfg, opts)
+		if err == nil && f.confirm && cctx.Err() == context.DeadlineExceeded {
+			reportOutOfTime(c.Stderr, rep.Diagnostics, f.confirmTimeout)
+		}
+		cancel()
+		var oe *ngxlint.OptionError
+		switch {
+		case errors.As(err, &oe):
+			return usagef("%v", err)
+		case err != nil:
+			fmt.Fprintln(c.Stderr, "ngxlint:", err)
 			return &exitError{ExitInternal}
 		}
-		ds := u.fc.pathDisabled(res.Diagnostics)
-		ds = slices.DeleteFunc(ds, func(d *analyzer.Diagnostic) bool { return builtinOff[d.Rule.ID] })
-		for _, d := range ds {
-			if s, ok := opts.Severity[d.Rule.ID]; ok {
-				d.Severity = s // the built-in rules are reported after the driver applies overrides
+		reps = append(reps, rep)
+	}
+	if len(reps) > 0 {
+		merged := ngxlint.Merge(reps...)
+		// What the loader noted without failing (a stock include of the
+		// installation, an install path outside this checkout, a
+		// fragment checked in an implicit context) is said, not hidden;
+		// the notes quote the repository, so token-like words are
+		// redacted.
+		for _, n := range merged.Notes {
+			if s := redactQuoted(n); !slices.Contains(report.Notes, s) {
+				report.Notes = append(report.Notes, s)
 			}
 		}
-		if f.confirm {
-			cctx, cancel := context.WithTimeout(ctx, f.confirmTimeout)
-			analyzer.ConfirmAll(cctx, ds, 0)
-			if cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-				reportOutOfTime(c.Stderr, ds, f.confirmTimeout)
-			}
-			cancel()
+		report.Errors = append(report.Errors, merged.Errors...)
+		report.Diagnostics, report.Configs, report.Rules = merged.Diagnostics, merged.Configs, merged.Rules
+	}
+	for _, n := range profileNotes {
+		if !slices.Contains(report.Notes, n) {
+			report.Notes = append(report.Notes, n)
 		}
-		report.Diagnostics = append(report.Diagnostics, ds...)
-		report.Configs = append(report.Configs, u.cfg)
 	}
 	if f.upgradeTo != "" {
 		if loadFailed {
@@ -319,7 +295,6 @@ func (c *Command) check(args []string) error {
 	if report.Profile == nil {
 		report.Profile = format.ProfileOf(versions.Profile{})
 	}
-	report.Diagnostics = analyzer.SortDiagnostics(report.Diagnostics)
 	loadFailed = f.scope.filter(&report, loadFailed) // changed.go: only what changed, with --changed / --new-from-rev
 
 	if loadFailed && (f.writeBaseline != "" || f.fix || f.diff) {
@@ -372,7 +347,7 @@ func (c *Command) check(args []string) error {
 		}
 	}
 
-	if err := c.writeReport(&report, f, ranRules); err != nil {
+	if err := c.writeReport(&report, f); err != nil {
 		return err
 	}
 	return checkExit(loadFailed, report.Diagnostics, failOn)
@@ -390,9 +365,8 @@ func checkExit(loadFailed bool, ds []*analyzer.Diagnostic, failOn analyzer.Sever
 	return nil
 }
 
-func (c *Command) writeReport(report *checkReport, f checkFlags, ranRules []*analyzer.Rule) error {
+func (c *Command) writeReport(report *checkReport, f checkFlags) error {
 	redactReport(report) // redact.go: names that look like tokens are not printed
-	report.Rules = ranRules
 	if f.format == "sarif" || f.format == "codequality" {
 		// Fingerprints name files relative to the baseline's directory,
 		// so SARIF alerts and baseline entries match across checkouts.
@@ -513,28 +487,6 @@ func (f *checkFlags) unitProfile(ctx context.Context, u checkUnit) (versions.Pro
 	// What Resolve had to assume (an OpenResty release it does not know)
 	// is said, never silent.
 	return p, p.Assumed, nil
-}
-
-// splitBuiltin separates selectors that only name the built-in NGX0001 /
-// NGX0002 (which are not in the registry and are filtered after the run)
-// from the ones the registry selects on.
-func splitBuiltin(sels []string, lookup ruleLookup) (registry []string, builtinOff map[string]bool) {
-	builtinOff = map[string]bool{}
-	for _, s := range sels {
-		onlyBuiltin := true
-		ms := lookup.match(s)
-		for _, r := range ms {
-			if r != analyzer.InvalidIgnoreRule && r != analyzer.UnusedIgnoreRule {
-				onlyBuiltin = false
-			} else if !strings.HasPrefix(s, "-") {
-				builtinOff[r.ID] = true
-			}
-		}
-		if !onlyBuiltin || len(ms) == 0 {
-			registry = append(registry, s)
-		}
-	}
-	return registry, builtinOff
 }
 
 // checkUnits turns the PATH arguments into the configurations to check.

@@ -429,6 +429,12 @@ func (cfg *fileConfig) relToConfig(file string) string {
 	return filepath.ToSlash(rel)
 }
 
+// keep says whether no paths[] entry turns d off for its file
+// (ngxlint.Options.Keep).
+func (cfg *fileConfig) keep(d *analyzer.Diagnostic) bool {
+	return len(cfg.pathDisabled([]*analyzer.Diagnostic{d})) == 1
+}
+
 // pathDisabled drops the diagnostics that a paths[] entry turns off for
 // the file they are in.
 func (cfg *fileConfig) pathDisabled(ds []*analyzer.Diagnostic) []*analyzer.Diagnostic {

@@ -3,18 +3,23 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ngxlint/ngxlint"
 
-	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
-	"github.com/ngxlint/ngxlint/versions"
 )
 
 // upgradeReport runs `check --upgrade-to`: every rule under the current
 // and the target profile, and each change confirmed by running both
 // profiles in the emulator (always: an upgrade report is about behaviour).
 // It reports whether anything appears or changes behaviour.
-func (c *Command) upgradeReport(ctx context.Context, f *checkFlags, cfg *nginxconf.Config, model *nginxconf.Model, from versions.Profile, selected []*analyzer.Rule, opts analyzer.Options) (bool, error) {
+func (c *Command) upgradeReport(ctx context.Context, f *checkFlags, cfg *nginxconf.Config, opts ngxlint.Options) (bool, error) {
+	from := *opts.Profile
+	selected, err := rules.Registry().Select(opts.Enable, opts.Disable)
+	if err != nil {
+		return false, usagef("%v", err)
+	}
+	model := nginxconf.BuildModel(cfg)
 	to, err := rules.UpgradeTarget(f.upgradeTo, from)
 	if err != nil {
 		return false, usagef("--upgrade-to: %v", err)

@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"syscall/js"
+
+	"github.com/ngxlint/ngxlint/playground/pageapi"
 )
 
 // main publishes two functions to the page and stays alive for them:
@@ -15,17 +17,17 @@ import (
 func main() {
 	js.Global().Set("ngxlintCheck", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		if len(args) != 1 || args[0].Type() != js.TypeString {
-			return js.ValueOf(string(encode(response{Error: "ngxlintCheck wants one JSON string"})))
+			return js.ValueOf(string(pageapi.Encode(pageapi.Response{Error: "ngxlintCheck wants one JSON string"})))
 		}
 		req := args[0].String()
 		return js.Global().Get("Promise").New(js.FuncOf(func(_ js.Value, p []js.Value) any {
 			resolve := p[0]
-			go func() { resolve.Invoke(string(run(context.Background(), []byte(req)))) }()
+			go func() { resolve.Invoke(string(pageapi.Run(context.Background(), []byte(req)))) }()
 			return nil
 		}))
 	}))
 	js.Global().Set("ngxlintVersions", js.FuncOf(func(js.Value, []js.Value) any {
-		return string(choices())
+		return string(pageapi.Choices())
 	}))
 	js.Global().Get("document").Call("dispatchEvent", js.Global().Get("Event").New("ngxlint-ready"))
 	select {}

@@ -1,4 +1,4 @@
-package main
+package pageapi
 
 import (
 	"context"
@@ -28,7 +28,7 @@ type request struct {
 // response is the report plus what the page shows beside the JSON
 // contract: each finding's emulator trace (not part of the JSON document)
 // and the report as the CLI's text.
-type response struct {
+type Response struct {
 	Report *ngxlint.Report `json:"report,omitempty"`
 	Traces []string        `json:"traces,omitempty"`
 	Text   string          `json:"text,omitempty"`
@@ -41,18 +41,19 @@ const confirmBudget = 20 * time.Second
 // maxInput bounds what one run reads (the page's text areas).
 const maxInput = 8 << 20
 
-// run checks one request; every failure is a response with Error.
-func run(ctx context.Context, reqJSON []byte) []byte {
+// Run answers one request of the page (JSON in, JSON out); every
+// failure is a response with Error, never a panic.
+func Run(ctx context.Context, reqJSON []byte) []byte {
 	var req request
-	resp := response{}
+	resp := Response{}
 	if err := json.Unmarshal(reqJSON, &req); err != nil {
 		resp.Error = "bad request: " + err.Error()
-		return encode(resp)
+		return Encode(resp)
 	}
 	rep, err := check(ctx, req)
 	if err != nil {
 		resp.Error = err.Error()
-		return encode(resp)
+		return Encode(resp)
 	}
 	resp.Report = rep
 	for _, d := range rep.Diagnostics {
@@ -62,7 +63,7 @@ func run(ctx context.Context, reqJSON []byte) []byte {
 	var b strings.Builder
 	f.Format(&b, rep)
 	resp.Text = b.String()
-	return encode(resp)
+	return Encode(resp)
 }
 
 func check(ctx context.Context, req request) (*ngxlint.Report, error) {
@@ -90,10 +91,11 @@ func check(ctx context.Context, req request) (*ngxlint.Report, error) {
 	return ngxlint.Check(ctx, fsys, []string{req.Main}, ngxlint.Options{Versions: req.Versions, Confirm: req.Confirm})
 }
 
-func encode(v any) []byte {
+// Encode is v as JSON, or a response with the encoding error.
+func Encode(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
-		b, _ = json.Marshal(response{Error: err.Error()})
+		b, _ = json.Marshal(Response{Error: err.Error()})
 	}
 	return b
 }
@@ -113,7 +115,8 @@ type bundleChoice struct {
 	LNM     string `json:"lnm"`
 }
 
-func choices() []byte {
+// Choices are the version choices as JSON.
+func Choices() []byte {
 	var c versionChoices
 	for _, b := range versions.Bundles() {
 		c.OpenResty = append(c.OpenResty, bundleChoice{Version: b.OpenResty, Nginx: b.Nginx, LNM: b.LNM})
@@ -122,5 +125,5 @@ func choices() []byte {
 		}
 	}
 	slices.SortFunc(c.LNM, func(a, b string) int { return versions.MustParse(a).Compare(versions.MustParse(b)) })
-	return encode(c)
+	return Encode(c)
 }

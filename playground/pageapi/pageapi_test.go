@@ -1,4 +1,4 @@
-package main
+package pageapi
 
 import (
 	"encoding/json"
@@ -10,9 +10,9 @@ import (
 	"github.com/ngxlint/ngxlint/versions"
 )
 
-func decode(t *testing.T, b []byte) response {
+func decode(t *testing.T, b []byte) Response {
 	t.Helper()
-	var r response
+	var r Response
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("%v: %s", err, b)
 	}
@@ -28,7 +28,7 @@ func TestRunSeed(t *testing.T) {
 	}
 	req, _ := json.Marshal(request{Files: map[string]string{"nginx.conf": string(seed)}, Main: "nginx.conf",
 		Versions: "lua_nginx_module=0.10.0", Confirm: true})
-	r := decode(t, run(t.Context(), req))
+	r := decode(t, Run(t.Context(), req))
 	if r.Error != "" {
 		t.Fatal(r.Error)
 	}
@@ -39,7 +39,7 @@ func TestRunSeed(t *testing.T) {
 		}
 	}
 	if !found || len(r.Traces) != len(r.Report.Findings) || !strings.Contains(r.Text, "nginx.conf:13:9: error: ") {
-		t.Errorf("response: %+v", r)
+		t.Errorf("Response: %+v", r)
 	}
 }
 
@@ -52,7 +52,7 @@ func TestRunBadRequests(t *testing.T) {
 		{`{"files":{"":"x"}}`, "no name"},
 		{`{"files":{"nginx.conf":"` + strings.Repeat("x", maxInput+1) + `"}}`, "more than"},
 	} {
-		if r := decode(t, run(t.Context(), []byte(tc.req))); !strings.Contains(r.Error, tc.want) {
+		if r := decode(t, Run(t.Context(), []byte(tc.req))); !strings.Contains(r.Error, tc.want) {
 			t.Errorf("%.60s: error %q, want %q", tc.req, r.Error, tc.want)
 		}
 	}
@@ -62,7 +62,7 @@ func TestRunBadRequests(t *testing.T) {
 // seed's) among them, in order.
 func TestChoices(t *testing.T) {
 	var c versionChoices
-	if err := json.Unmarshal(choices(), &c); err != nil {
+	if err := json.Unmarshal(Choices(), &c); err != nil {
 		t.Fatal(err)
 	}
 	sorted := slices.IsSortedFunc(c.LNM, func(a, b string) int { return versions.MustParse(a).Compare(versions.MustParse(b)) })
