@@ -142,7 +142,6 @@ func refusalText(name, context, lnm string) (text, details string) {
 	return text, joinDetails(parts...)
 }
 
-
 // reportThroughModules reports, at the module's line, the APIs that the
 // module functions ref's chunk calls use and that ref's phase disables
 // (LUA2001), with the call site as related position: a module runs in
