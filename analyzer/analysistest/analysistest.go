@@ -13,7 +13,7 @@
 // reads the headline only unless it asks for the details:
 //
 //	keepalive 1; # want "NGX2001 .*on lua-nginx-module 0.10.0\n(?s)details: .*fixed in lua-nginx-module 0.10.1"
-
+//
 // The archive's comment section holds settings, one "key: value" per line:
 // main (the file to load, default nginx.conf), nginx, lnm, openresty
 // (declared versions), prefix (nginx's -p, as --prefix: "/" is the
