@@ -99,7 +99,7 @@ func runLuaBalancerKeepaliveLoop(pass *analyzer.Pass) error {
 		l := hit[0]
 		// The headline: the problem and the release; the details: how
 		// the loop comes about, what bounds it, the fix.
-		msg := "keepalive with balancer_by_lua: a reused connection the backend closed makes nginx retry forever if on lua-nginx-module 0.10.0"
+		msg := "keepalive with balancer_by_lua: a reused connection the backend closed makes nginx retry forever, if on lua-nginx-module 0.10.0"
 		if lnmKnown {
 			msg = "keepalive with balancer_by_lua on lua-nginx-module " + p.LNM.String() + ": a reused connection the backend closed makes nginx retry forever"
 		}

@@ -146,8 +146,8 @@ func (b verBug) shortAffects() string {
 
 // frame returns what a finding's headline ends with and its version
 // story, the second half of its details. The headline is the rule's own
-// words plus the release it concerns ("... on OpenResty 1.21.4.1", "... if
-// on nginx <= 1.19.5"); every affected and fixed release, the commits and
+// words plus the release it concerns ("..., on OpenResty 1.21.4.1", "...,
+// if on nginx <= 1.19.5"); every affected and fixed release, the commits and
 // the knowledge-file id are in the details (issue 18: with them the
 // messages were 255-750 characters). A rule with thousands of findings
 // computes the frame once and concatenates each message in one
@@ -162,10 +162,10 @@ func (b verBug) frame(p versions.Profile, e exposure) (suf, story string) {
 	case b.changeAt != "":
 		story = "This changes when moving from " + profileName(p, "nginx") + " to nginx >= " + b.changeAt + "."
 	case e == versionUnknown:
-		suf = " if on " + b.shortAffects()
+		suf = ", if on " + b.shortAffects()
 		story = "Affected: " + b.affects + "."
 	default:
-		suf = " on " + shortProfile(p, b.component())
+		suf = ", on " + shortProfile(p, b.component())
 		story = "You run " + profileName(p, b.component()) + "; affected: " + b.affects + "."
 	}
 	switch {
@@ -175,7 +175,7 @@ func (b verBug) frame(p versions.Profile, e exposure) (suf, story string) {
 	default:
 		story += " No release fixes it."
 	}
-	return suf, story + " Knowledge-file entry " + b.kid + "."
+	return suf, story + " Knowledge entry " + b.kid + " (docs/knowledge.md)."
 }
 
 // gate returns the profile's exposure, or notExposed when the rule should

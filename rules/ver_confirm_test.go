@@ -127,10 +127,10 @@ func TestVerConfirmationUnknownVersion(t *testing.T) {
 	if d.Severity != analyzer.Info || d.Conditional == "" {
 		t.Errorf("severity %s, conditional %q: want a conditional info on an unknown version", d.Severity, d.Conditional)
 	}
-	if w := " if on OpenResty 1.29.2.4"; !strings.Contains(d.Message, w) {
+	if w := ", if on OpenResty 1.29.2.4"; !strings.Contains(d.Message, w) {
 		t.Errorf("message lacks %q: %s", w, d.Message)
 	}
-	if w := "Knowledge-file entry OR-NOTIFY-STALE-502"; !strings.Contains(d.Details, w) {
+	if w := "Knowledge entry OR-NOTIFY-STALE-502"; !strings.Contains(d.Details, w) {
 		t.Errorf("details lack %q: %s", w, d.Details)
 	}
 
@@ -157,14 +157,14 @@ func TestVerUnknownIsInfo(t *testing.T) {
 			if d.Severity != analyzer.Info {
 				t.Errorf("%s: severity %s on an unknown version", v.rule.ID, d.Severity)
 			}
-			short := " if on " + v.bug.shortAffects()
+			short := ", if on " + v.bug.shortAffects()
 			if v.bug.changeAt != "" {
 				short = "nginx " + v.bug.changeAt // the headline says what changes from there
 			}
 			if !strings.Contains(d.Message, short) || d.Conditional == "" {
 				t.Errorf("%s: headline does not name the versions (%q): %s (conditional %q)", v.rule.ID, short, d.Message, d.Conditional)
 			}
-			story := []string{"Knowledge-file entry " + v.bug.kid + "."}
+			story := []string{"Knowledge entry " + v.bug.kid + " "}
 			switch {
 			case v.bug.changeAt != "":
 				story = append(story, "nginx >= "+v.bug.changeAt)

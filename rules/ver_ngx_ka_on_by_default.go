@@ -86,7 +86,7 @@ at each upstream block without keepalive that a location proxies to.`,
 				why += " (with balancer_by_lua on OpenResty: exposed to or-notify-stale-502)"
 			}
 			bugNGXKAOnByDefault.report(pass, e, d, fmt.Sprintf("from nginx 1.29.7, upstream %q keeps connections alive (no keepalive directive)", u.Name),
-				joinDetails(why, "keepalive 0; keeps today's behaviour"))
+				joinDetails(why, "Writing keepalive 0 keeps today's behaviour"))
 
 		}
 		return nil

@@ -108,7 +108,7 @@ the upstream allows more than one try.`,
 				d := &analyzer.Diagnostic{Pos: nu.Pos, End: nu.End, Related: proxiedFrom([]*nginxconf.Location{l})}
 				k := msgKey{u, bad}
 				if _, ok := msgs[k]; !ok {
-					msgs[k] = "retrying on " + bad + " to upstream " + strconv.Quote(u.Name) + " can carry a failed response into the next" + suf
+					msgs[k] = "retrying on " + bad + " to upstream " + strconv.Quote(u.Name) + " can corrupt the response" + suf
 				}
 				bugNGXReinitBadResp.reportMessage(pass, e, d, msgs[k], details)
 
