@@ -111,13 +111,32 @@ type ConfirmFunc func(ctx context.Context) Confirmation
 // Confirm calls f.
 func (f ConfirmFunc) Confirm(ctx context.Context) Confirmation { return f(ctx) }
 
+// MaxMessage bounds a Diagnostic's Message in characters, counting each
+// quoted user value ("...") as at most MaxQuoted characters: a long
+// upstream name or Lua path must not fail a rule, a long explanation must.
+const (
+	MaxMessage = 160
+	MaxQuoted  = 40
+)
+
 // Diagnostic is one finding.
 type Diagnostic struct {
 	Rule     *Rule
 	Pos      nginxconf.Pos
 	End      nginxconf.Pos
 	Severity Severity
-	Message  string
+	// Message is the headline: one short sentence naming the problem at
+	// this place (which directive, upstream or version), what a reader
+	// sees in a list of findings. It is at most MaxMessage characters, a
+	// quoted user value aside, so that a report of many findings stays
+	// readable (issue 18: messages of 255-380 characters buried the
+	// problem); a test in package rules holds every rule to it.
+	Message string
+	// Details is the rest: why it happens, what nginx does, the version
+	// story (affected and fixed releases, commits), how to fix it. Reports
+	// show it on request (--verbose, JSON, SARIF); "" when the headline
+	// and the rule's documentation say everything.
+	Details string
 	// Conditional is set when the finding holds only if the configuration
 	// runs on versions that were not declared: it names them ("nginx
 	// 1.1.4-1.9.9 (OpenResty <= 1.9.7.5)"). Reports may group such

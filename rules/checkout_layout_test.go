@@ -16,7 +16,8 @@ func TestNotInCheckoutSeverity(t *testing.T) {
 	got := map[analyzer.Severity]int{}
 	for _, d := range res.Diagnostics {
 		got[d.Severity]++
-		if strings.Contains(d.Message, "not in this checkout") != (d.Severity == analyzer.Info) {
+		if strings.Contains(d.Message, "is not in this checkout") != (d.Severity == analyzer.Info) {
+
 			t.Errorf("%s: %s", d.Severity, d.Message)
 		}
 	}

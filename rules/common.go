@@ -436,3 +436,17 @@ func plural(n int, word string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
+
+// capitalise starts a sentence of a finding's details with a capital
+// letter ("on nginx 1.22.1 ..." becomes "On nginx 1.22.1 ...").
+//
+// A sentence that starts with a name ("proxy_next_upstream has ...",
+// "ngx.exit ...") keeps it as written.
+func capitalise(s string) string {
+	word, _, _ := strings.Cut(s, " ")
+	if s == "" || s[0] < 'a' || s[0] > 'z' || strings.ContainsAny(word, "_.$(") {
+		return s
+	}
+
+	return string(s[0]-'a'+'A') + s[1:]
+}

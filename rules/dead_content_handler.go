@@ -115,7 +115,9 @@ func checkContentHandlers(pass *analyzer.Pass, l *nginxconf.Location) {
 	if ret != nil {
 		for _, h := range handlers {
 			pass.Report(&analyzer.Diagnostic{Pos: h.Pos, End: h.End,
-				Message: fmt.Sprintf("%s never runs: the unconditional \"return %s\" in this location ends every request in the rewrite phase, before the content phase", h.Name, ret.Arg(0)),
+				Message: fmt.Sprintf("%s never runs: the unconditional \"return %s\" in this location ends every request first", h.Name, ret.Arg(0)),
+				Details: "return ends every request in the rewrite phase, before the content phase where the handler would run.",
+
 				Related: []analyzer.Related{{Pos: ret.Pos, End: ret.End, Message: "return here"}}})
 		}
 		return
@@ -129,7 +131,9 @@ func checkContentHandlers(pass *analyzer.Pass, l *nginxconf.Location) {
 			what = "is dead code: its Lua never runs"
 		}
 		pass.Report(&analyzer.Diagnostic{Pos: h.Pos, End: h.End,
-			Message: fmt.Sprintf("%s %s: %s, written after it in the same location, replaces the content handler (each sets clcf->handler and the last one wins)", h.Name, what, last.Name),
+			Message: fmt.Sprintf("%s %s: %s, written after it in the same location, replaces the content handler", h.Name, what, last.Name),
+			Details: "Each content handler directive sets the location's handler (clcf->handler) and the last one wins; nginx does not warn.",
+
 			Related: []analyzer.Related{{Pos: last.Pos, End: last.End, Message: last.Name + " wins"}}})
 	}
 }

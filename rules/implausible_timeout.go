@@ -85,8 +85,9 @@ WebSockets) are left alone. Write the unit: "500ms", "60s", "1h".`,
 			}
 			a := d.Args[0]
 			pass.Report(&analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
-				Message: fmt.Sprintf("%s %d means %d seconds (%s): nginx reads a number without a unit as seconds, and %s; did you mean %dms? Write the unit",
-					d.Name, v, v, humanDuration(time.Duration(v)*time.Second), why, v)})
+				Message: fmt.Sprintf("%s %d means %d seconds (%s); did you mean %dms?", d.Name, v, v, humanDuration(time.Duration(v)*time.Second), v),
+				Details: fmt.Sprintf("nginx reads a number without a unit as seconds, and %s. Write the unit.", why)})
+
 			return true
 		})
 		return nil

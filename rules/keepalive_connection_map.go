@@ -111,8 +111,9 @@ an empty value, which nginx does not send: "map $http_upgrade $connection_upgrad
 				rel = append(rel, analyzer.Related{Pos: u.Keepalive.Pos, End: u.Keepalive.End, Message: "keepalive defined here"})
 			}
 			d := &analyzer.Diagnostic{Pos: hdr.Pos, End: hdr.End,
-				Message: fmt.Sprintf("Connection %s is \"close\" for %s (the map's value), so the backend closes the connection and upstream %q (%s) reuses none for them; map them to '' instead (an empty header is not sent)",
-					v, who, u.Name, ka),
+				Message: fmt.Sprintf("Connection %s is \"close\" for %s, so upstream %q (%s) reuses none", v, who, u.Name, ka),
+				Details: "The map's value \"close\" is sent to the backend, which closes the connection after the response; map them to '' instead (an empty header is not sent).",
+
 				Related: rel}
 			if entry != nil && entry.Name == "" && len(entry.Args) == 1 && entry.File != nil {
 				a := entry.Args[0]

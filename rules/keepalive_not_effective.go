@@ -83,10 +83,12 @@ func runKeepaliveNotEffective(pass *analyzer.Pass) error {
 			continue
 		}
 		if m := retry.KeepaliveLostByOrder(u, p); m != nil {
-			how := fmt.Sprintf("%s the upstream keeps no connections (nginx only warns \"load balancing method redefined\")", before)
+			head := fmt.Sprintf("keepalive is written before %s: the upstream keeps no connections", m.Name)
+			how := fmt.Sprintf("%s the upstream keeps no connections (nginx only warns \"load balancing method redefined\")", capitalise(before))
 			if strings.HasPrefix(m.Name, "balancer_by_lua") && p.HasLNM() && p.LNM.AtLeast("0.10.27") {
 				// 0.10.27 wraps the earlier keepalive, but get/free skip it
 				// whenever Lua sets the peer (knowledge file: LNM-KEEPALIVE-ORDER).
+				head = fmt.Sprintf("keepalive is written before %s: no connection to a Lua-chosen peer is kept", m.Name)
 				how = fmt.Sprintf("lua-nginx-module %s keeps it wrapped but skips it whenever Lua sets the peer, so no connection to a Lua-chosen peer is kept", p.LNM)
 			}
 			if _, bf := balancerFacts(pass, u); bf != nil && len(bf.EnableKeepalive) > 0 {
@@ -95,7 +97,8 @@ func runKeepaliveNotEffective(pass *analyzer.Pass) error {
 				how += "; only the balancer's enable_keepalive() pool keeps connections"
 			}
 			d := &analyzer.Diagnostic{Pos: u.Keepalive.Pos, End: u.Keepalive.End,
-				Message: fmt.Sprintf("keepalive is written before %s: %s; move keepalive after %s", m.Name, how, m.Name),
+				Message: head, Details: joinDetails(how, "Move keepalive after "+m.Name),
+
 				Related: []analyzer.Related{{Pos: m.Pos, End: m.End, Message: m.Name + " defined here"}}}
 			if fix, ok := moveAfterFix(u.Keepalive, m); ok {
 				d.Fixes = append(d.Fixes, fix)
@@ -130,8 +133,9 @@ func runKeepaliveNotEffective(pass *analyzer.Pass) error {
 				sends = append(sends, `"Connection: close"`)
 			}
 			d := &analyzer.Diagnostic{Pos: pp.Pos, End: pp.End,
-				Message: fmt.Sprintf("upstream %q has keepalive %s, but this location sends it %s: %s no connection is reused; add %s",
-					u.Name, u.Keepalive.Arg(0), strings.Join(sends, " with "), before, strings.Join(missing, " and ")),
+				Message: fmt.Sprintf("upstream %q has keepalive %s, but this location sends it %s", u.Name, u.Keepalive.Arg(0), strings.Join(sends, " with ")),
+				Details: fmt.Sprintf("%s no connection is reused; add %s.", capitalise(before), strings.Join(missing, " and ")),
+
 				Related: []analyzer.Related{{Pos: u.Keepalive.Pos, End: u.Keepalive.End, Message: "keepalive defined here"}}}
 			if fix, ok := keepaliveHeadersFix(l, h11, closeHdr); ok {
 				d.Fixes = append(d.Fixes, fix)

@@ -98,8 +98,10 @@ that Lua or another module may set are not followed.`,
 			}
 			pp := l.Proxy.Pass.Directive
 			d := &analyzer.Diagnostic{Pos: pp.Pos, End: pp.End,
-				Message: fmt.Sprintf("%s can name upstream %q, which has keepalive %s, but this location sends it %s: %s no connection is reused; add %s",
-					l.Proxy.Pass.Target, u.Name, u.Keepalive.Arg(0), strings.Join(sends, " with "), before, strings.Join(missing, " and ")),
+				Message: fmt.Sprintf("%s can name upstream %q, which has keepalive %s, but this location sends it %s",
+					l.Proxy.Pass.Target, u.Name, u.Keepalive.Arg(0), strings.Join(sends, " with ")),
+				Details: fmt.Sprintf("%s no connection is reused; add %s.", capitalise(before), strings.Join(missing, " and ")),
+
 				Related: []analyzer.Related{
 					{Pos: t.via.Pos, End: t.via.End, Message: fmt.Sprintf("%q given here", u.Name)},
 					{Pos: u.Keepalive.Pos, End: u.Keepalive.End, Message: "keepalive defined here"}}}

@@ -155,7 +155,9 @@ set_current_peer is round robin over those servers, as lua-nginx-module document
 					where = "this return"
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: pe.Pos, End: pe.Pos,
-					Message: fmt.Sprintf("a path reaches %s without calling set_current_peer or any function that could: nginx then uses the upstream's server lines (the placeholder), not a peer you chose; end the path with ngx.exit(...)", where)})
+					Message: fmt.Sprintf("a path reaches %s without calling set_current_peer or any function that could", where),
+					Details: "nginx then uses the upstream's server lines (the placeholder), not a peer you chose; end the path with ngx.exit(...)."})
+
 			}
 		}
 		return nil

@@ -63,6 +63,10 @@ upstreams that use balancer_by_lua.`,
 	Run: runLuaBalancerKeepaliveLoop,
 }
 
+// keepaliveLoopAffects names the releases with the loop (LNM 60ebb5c fixed
+// it in 0.10.1).
+const keepaliveLoopAffects = "lua-nginx-module 0.10.0 (OpenResty 1.9.7.2-1.9.7.3)"
+
 func runLuaBalancerKeepaliveLoop(pass *analyzer.Pass) error {
 	p := pass.Profile
 	lnmKnown := p.HasLNM()
@@ -93,33 +97,36 @@ func runLuaBalancerKeepaliveLoop(pass *analyzer.Pass) error {
 			continue
 		}
 		l := hit[0]
-		var msg strings.Builder
+		// The headline: the problem and the release; the details: how
+		// the loop comes about, what bounds it, the fix.
+		msg := "keepalive with balancer_by_lua: a reused connection the backend closed makes nginx retry forever, if on lua-nginx-module 0.10.0"
 		if lnmKnown {
-			fmt.Fprintf(&msg, "keepalive with balancer_by_lua on lua-nginx-module %s: ", p.LNM)
-		} else {
-			msg.WriteString("if this runs on lua-nginx-module 0.10.0 (OpenResty 1.9.7.2-1.9.7.3): ")
+			msg = "keepalive with balancer_by_lua on lua-nginx-module " + p.LNM.String() + ": a reused connection the backend closed makes nginx retry forever"
 		}
-		msg.WriteString("when a backend closes a reused connection, nginx opens new upstream connections forever instead of returning 502 (pc->cached is never cleared")
+
+		var why strings.Builder
+		why.WriteString("When a backend closes a reused connection, nginx opens new upstream connections forever instead of returning 502: pc->cached is never cleared")
 		switch {
 		case p.HasNginx() && p.Nginx.AtLeast("1.9.13"):
 			if l.Proxy.NextUpstreamTimeout != nil {
-				fmt.Fprintf(&msg, "; bounded only by proxy_next_upstream_timeout %s", l.Proxy.NextUpstreamTimeout.Arg(0))
+				fmt.Fprintf(&why, "; bounded only by proxy_next_upstream_timeout %s", l.Proxy.NextUpstreamTimeout.Arg(0))
 			} else {
-				msg.WriteString("; GET/HEAD requests loop while proxy_next_upstream has \"error\"")
+				why.WriteString("; GET/HEAD requests loop while proxy_next_upstream has \"error\"")
 			}
 		default:
-			msg.WriteString("; on nginx <= 1.9.12 not even proxy_next_upstream off stops it")
+			why.WriteString("; on nginx <= 1.9.12 not even proxy_next_upstream off stops it")
 		}
-		msg.WriteString("); fixed in lua-nginx-module 0.10.1 (OpenResty 1.9.7.4)")
+		why.WriteString(". Affected: " + keepaliveLoopAffects + "; fixed in lua-nginx-module 0.10.1 (OpenResty 1.9.7.4).")
 		// Report at keepalive; from nginx 1.29.7 keepalive is on with no
 		// directive, so the upstream block itself is the place.
-		d := &analyzer.Diagnostic{Pos: u.Directive.Pos, End: u.Directive.Pos, Message: msg.String()}
+		d := &analyzer.Diagnostic{Pos: u.Directive.Pos, End: u.Directive.Pos, Message: msg, Details: why.String()}
+
 		if u.Keepalive != nil {
 			d.Pos, d.End = u.Keepalive.Pos, u.Keepalive.End
 		}
 		if !lnmKnown {
 			d.Severity = analyzer.Info
-			d.Conditional = "lua-nginx-module 0.10.0 (OpenResty 1.9.7.2-1.9.7.3)"
+			d.Conditional = keepaliveLoopAffects
 		}
 		d.Related = append(d.Related, analyzer.Related{Pos: u.Balancer.Pos, End: u.Balancer.End, Message: "balancer_by_lua defined here"})
 		d.Related = append(d.Related, proxiedFrom(hit)...)

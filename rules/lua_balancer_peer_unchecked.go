@@ -60,7 +60,9 @@ return ngx.exit(500) end".`,
 					continue
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: pc.Call.Pos, End: pc.Call.End,
-					Message: "the result of set_current_peer is ignored: on failure (\"no host allowed\", a bad port) nginx silently falls back to the upstream's server lines (often the 0.0.0.1 placeholder); check it and return ngx.exit(500) with the error logged",
+					Message: "the result of set_current_peer is ignored: on failure nginx silently uses the upstream's server lines",
+					Details: "On failure (\"no host allowed\", a bad port) nginx falls back to the upstream's server lines, often the 0.0.0.1 placeholder; check the result and return ngx.exit(500) with the error logged.",
+
 					Related: []analyzer.Related{{Pos: u.Pos, End: u.Pos, Message: u.Where + " defined here"}}})
 			}
 		}

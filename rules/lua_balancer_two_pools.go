@@ -77,8 +77,9 @@ When keepalive is written before balancer_by_lua* on nginx < 1.29.7, nginx's poo
 			}
 			ek := res.Balancer.EnableKeepalive[0]
 			pass.Report(&analyzer.Diagnostic{Pos: u.Keepalive.Pos, End: u.Keepalive.End,
-				Message: fmt.Sprintf("upstream %q has both keepalive %s and a balancer that calls enable_keepalive: nginx's keepalive caches each connection before the Lua balancer's free_peer sees it, so the enable_keepalive pool stays empty and its idle timeout, max_requests and host-aware pool key never apply; keep one pool (drop keepalive and size the Lua pool with balancer_keepalive, or drop enable_keepalive)",
-					u.Name, u.Keepalive.Arg(0)),
+				Message: fmt.Sprintf("upstream %q has both keepalive %s and a balancer that calls enable_keepalive: the Lua pool stays empty", u.Name, u.Keepalive.Arg(0)),
+				Details: "nginx's keepalive caches each connection before the Lua balancer's free_peer sees it, so the enable_keepalive pool stays empty and its idle timeout, max_requests and host-aware pool key never apply; keep one pool (drop keepalive and size the Lua pool with balancer_keepalive, or drop enable_keepalive).",
+
 				Related: []analyzer.Related{{Pos: ek.Pos, End: ek.End, Message: "enable_keepalive called here"}}})
 		}
 		return nil

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
@@ -50,24 +51,33 @@ resolve stays an error.`,
 			}
 			d := ref.Directive
 			pos, end := d.Pos, d.End
+			file := ref.Chunk.Path
 			if len(d.Args) > 0 {
 				a := d.Args[len(d.Args)-1]
-				pos, end = a.Pos, a.End()
+				pos, end, file = a.Pos, a.End(), a.Value
 			}
+			// The headline names the file as written, once, and the
+			// reason in a few words; the load error, whose reason may
+			// repeat the resolved path or list the checked roots, is
+			// the details.
 			if ref.Chunk.NotInCheckout {
 				pass.Report(&analyzer.Diagnostic{Pos: pos, End: end, Severity: analyzer.Info,
-					Message: d.Name + ": not in this checkout (" + ref.Chunk.LoadError + "); map the install path into the tree with path_map to check it"})
+					Message: fmt.Sprintf("%s: %q is not in this checkout", d.Name, file),
+					Details: joinDetails(ref.Chunk.LoadError, "Map the install path into the tree with path_map to check it")})
 				continue
 			}
-			diag := &analyzer.Diagnostic{Pos: pos, End: end, Message: d.Name + ": " + ref.Chunk.LoadError}
+			diag := &analyzer.Diagnostic{Pos: pos, End: end, Message: fmt.Sprintf("%s: cannot read Lua file %q: %s", d.Name, file, shortReason(ref.Chunk.LoadError)),
+				Details: joinDetails(ref.Chunk.LoadError)}
 			if pass.Config != nil && pass.Config.PrefixGuessed && !pathAbsolute(d) {
 				// The prefix is ngxlint's guess (no --prefix): the file
 				// may be where nginx's real -p puts it (DC/OS installs
 				// src/ as conf/). Not an error on a guess.
 				diag.Severity = analyzer.Warning
-				diag.Message += "; the path is relative to the nginx prefix, which ngxlint guessed as " + pass.Config.Prefix + ": pass --prefix (or a path_map) if nginx runs with another"
+				diag.Message += " (nginx prefix guessed)"
+				diag.Details = joinDetails(diag.Details, "The path is relative to the nginx prefix, which ngxlint guessed as "+pass.Config.Prefix+": pass --prefix (or a path_map) if nginx runs with another")
 			}
 			pass.Report(diag)
+
 		}
 		return nil
 	},
@@ -76,4 +86,17 @@ resolve stays an error.`,
 // pathAbsolute reports whether d's file argument is an absolute path.
 func pathAbsolute(d *nginxconf.Directive) bool {
 	return len(d.Args) > 0 && strings.HasPrefix(d.Args[len(d.Args)-1].Value, "/")
+}
+
+// shortReason is the last clause of a load error without its parenthesised
+// detail: "no such file or directory" of "cannot read Lua file a.lua:
+// /srv/a.lua: no such file or directory", "outside the checked tree" of
+// "...: outside the checked tree (/srv/conf, ...)".
+func shortReason(loadError string) string {
+	s := loadError
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		s = s[i+2:]
+	}
+	s, _, _ = strings.Cut(s, " (")
+	return s
 }

@@ -85,8 +85,10 @@ say nothing about fall back to the documentation's context lists.`,
 				if u.Context == luacheck.TimerContext && res.Context != luacheck.TimerContext {
 					where = fmt.Sprintf("a timer callback (created in %s)", res.Context)
 				}
-				msg := fmt.Sprintf("%s cannot be used in %s: %s", u.Name, where, refusalText(u.Name, u.Context, lnm))
-				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg,
+				text, details := refusalText(u.Name, u.Context, lnm)
+				msg := fmt.Sprintf("%s cannot be used in %s: %s", u.Name, where, text)
+				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg, Details: details,
+
 					Related: []analyzer.Related{{Pos: ref.Directive.Pos, Message: ref.Directive.Name + " defined here"}}})
 			}
 			reportThroughModules(pass, ref, res.Context, seen)
@@ -122,21 +124,22 @@ func declaredLNM(pass *analyzer.Pass) string {
 }
 
 // refusalText says what the API does in the context, in the words it
-// uses (luacheck.RefusalAt), where the verdict comes from, and where the
-// API is allowed.
-func refusalText(name, context, lnm string) string {
+// uses (luacheck.RefusalAt), for the headline; details says where the
+// verdict comes from and where the API is allowed.
+func refusalText(name, context, lnm string) (text, details string) {
 	ctx := luacheck.NormalizeContext(context)
-	text := fmt.Sprintf("it raises \"API disabled in the context of %s\"", ctx)
+	text = fmt.Sprintf("it raises \"API disabled in the context of %s\"", ctx)
+	var parts []string
 	if r, ok := luacheck.RefusalAt(name, ctx, lnm); ok {
 		text = fmt.Sprintf("it fails with %q", r.Message)
 		if src := decidingSource(r); src != "" {
-			text += " (" + src + ")"
+			parts = append(parts, "The check that refuses it: "+src)
 		}
 	}
 	if api, ok := luacheck.LookupAPI(name); ok && len(api.Contexts) > 0 {
-		text += "; allowed in " + strings.Join(api.Contexts, ", ")
+		parts = append(parts, name+" is allowed in "+strings.Join(api.Contexts, ", "))
 	}
-	return text
+	return text, joinDetails(parts...)
 }
 
 // reportThroughModules reports, at the module's line, the APIs that the
@@ -165,8 +168,10 @@ func reportThroughModules(pass *analyzer.Pass, ref *nginxconf.LuaRef, context st
 			continue
 		}
 		seen[k] = true
-		msg := fmt.Sprintf("%s cannot be used in %s when %s calls %s: %s", u.Name, where, ref.Directive.Name, callName(r.Call), refusalText(u.Name, ctx, lnm))
-		pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg,
+		text, details := refusalText(u.Name, ctx, lnm)
+		msg := fmt.Sprintf("%s cannot be used in %s when %s calls %s: %s", u.Name, where, ref.Directive.Name, callName(r.Call), text)
+		pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg, Details: details,
+
 			Related: []analyzer.Related{{Pos: r.Call.Pos, End: r.Call.End, Message: fmt.Sprintf("%s called from %s here", callName(r.Call), ref.Directive.Name)}}})
 	}
 }
@@ -227,7 +232,9 @@ declared.`,
 					declared = pass.Profile.Core.String()
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End,
-					Message: fmt.Sprintf("%s first appeared in %s %s, newer than the declared %s: it is nil there and calling it fails", u.Name, u.SinceComponent, u.Since, declared)})
+					Message: fmt.Sprintf("%s first appeared in %s %s, newer than the declared %s", u.Name, u.SinceComponent, u.Since, declared),
+					Details: "On the declared version it is nil, and calling it fails."})
+
 			}
 		}
 		return nil

@@ -88,7 +88,9 @@ runs the same checks in test_next and passes the upstream's response through.`,
 				sev, when = analyzer.Info, "on nginx <= 1.13.10"
 			}
 			diag := &analyzer.Diagnostic{Pos: d.Pos, End: d.End, Severity: sev,
-				Message: fmt.Sprintf("%s, when upstream %q answers %s and the retry is refused (%s), the client gets nginx's own error page instead of the upstream's response; fixed in nginx 1.13.11", when, u.Name, status, strings.Join(triggers, ", "))}
+				Message: fmt.Sprintf("%s, a %s from upstream %q can reach the client as nginx's own error page", when, status, u.Name),
+				Details: fmt.Sprintf("When the upstream answers %s and the retry is refused (%s), the client gets nginx's own error page instead of the upstream's response; fixed in nginx 1.13.11.", status, strings.Join(triggers, ", "))}
+
 			method := "POST /"
 			if !strings.Contains(triggers[0], "POST") {
 				method = "GET /"

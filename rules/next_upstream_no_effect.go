@@ -65,7 +65,7 @@ set_more_tries in the balancer, or drop the settings.`,
 			if setting == nil || seen[setting] {
 				continue
 			}
-			var why string
+			var why, how string
 			switch {
 			case u.Balancer != nil:
 				// What an unreadable or unresolved balancer calls is
@@ -77,18 +77,24 @@ set_more_tries in the balancer, or drop the settings.`,
 				if len(in.MoreTries) > 0 || len(u.Servers) > 1 {
 					continue
 				}
-				why = fmt.Sprintf("upstream %q uses balancer_by_lua without set_more_tries: tries = %d", u.Name, max(1, len(u.Servers)))
+				why = fmt.Sprintf("upstream %q uses balancer_by_lua without set_more_tries", u.Name)
+				how = fmt.Sprintf("Without set_more_tries a request has tries = %d", max(1, len(u.Servers)))
+
 			case len(u.Servers) == 1 && !u.Servers[0].Backup:
 				if u.Servers[0].Resolve || !isIPAddress(u.Servers[0].Address) {
 					continue // a name may resolve to several addresses, each a peer
 				}
-				why = fmt.Sprintf("upstream %q has a single server and no backup: a failure sets tries = 0", u.Name)
+				why = fmt.Sprintf("upstream %q has a single server and no backup", u.Name)
+				how = "With a single server a failure sets tries = 0"
+
 			default:
 				continue
 			}
 			seen[setting] = true
 			d := &analyzer.Diagnostic{Pos: setting.Pos, End: setting.End,
-				Message: fmt.Sprintf("%s never retries: %s, so no other server is ever tried", setting.Name, why),
+				Message: fmt.Sprintf("%s never retries: %s", setting.Name, why),
+				Details: how + ", so no other server is ever tried.",
+
 				Related: []analyzer.Related{{Pos: u.Directive.Pos, Message: fmt.Sprintf("upstream %q defined here", u.Name)}}}
 			d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: l}, profile: pass.Profile, policy: "close",
 				requests: "GET /", maxAttempts: 50,

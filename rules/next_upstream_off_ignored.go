@@ -69,7 +69,9 @@ read. Fixed in nginx 1.9.13 (5a76856dc), OpenResty 1.9.15.1.`,
 				}
 			}
 			diag := &analyzer.Diagnostic{Pos: d.Pos, End: d.End, Severity: sev,
-				Message: fmt.Sprintf("%s, proxy_next_upstream off does not stop the retry of a failed reused keepalive connection to upstream %q (keepalive %d): the request is sent again on a fresh connection", when, u.Name, in.Keepalive)}
+				Message: fmt.Sprintf("%s, proxy_next_upstream off does not stop the retry of a failed reused connection to upstream %q", when, u.Name),
+				Details: fmt.Sprintf("When a reused keepalive connection (keepalive %d) fails, the request is sent again on a fresh connection whatever proxy_next_upstream says; fixed in nginx 1.9.13.", in.Keepalive)}
+
 			if u.Keepalive != nil {
 				diag.Related = append(diag.Related, analyzer.Related{Pos: u.Keepalive.Pos, Message: "keepalive defined here"})
 			}

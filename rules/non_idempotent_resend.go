@@ -81,7 +81,9 @@ endpoints that are idempotent in fact (or carry an idempotency key).`,
 				sev = analyzer.Info // only on nginx < 1.9.13, version unknown
 			}
 			d := &analyzer.Diagnostic{Pos: at.Pos, End: at.End, Severity: sev,
-				Message: fmt.Sprintf("a POST/PATCH/LOCK to upstream %q can reach a backend twice: %s", u.Name, p.ResendWhy)}
+				Message: fmt.Sprintf("a POST/PATCH/LOCK to upstream %q can reach a backend twice%s", u.Name, p.ResendWhen),
+				Details: joinDetails(capitalise(p.ResendWhy))}
+
 			if at.Name == "proxy_next_upstream" && len(at.Args) > 1 {
 				for i, a := range at.Args {
 					if a.Value == "non_idempotent" && i > 0 {

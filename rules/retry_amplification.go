@@ -82,8 +82,10 @@ loops have their own rules (NGX2001 lua-balancer-keepalive-loop, NGX2003 set-mor
 			}
 			pp := l.Proxy.Pass.Directive
 			d := &analyzer.Diagnostic{Pos: pp.Pos, End: pp.End,
-				Message: fmt.Sprintf("up to %d upstream attempts per client request%s while upstream %q fails (threshold %d) and nothing bounds them; add proxy_next_upstream_tries %d; or proxy_next_upstream_timeout",
-					fresh, extra, u.Name, threshold, min(2, fresh)),
+				Message: fmt.Sprintf("up to %d upstream attempts per client request while upstream %q fails, and nothing bounds them", fresh, u.Name),
+				Details: fmt.Sprintf("%d attempts%s are more than the %s setting (%d); add proxy_next_upstream_tries %d, or proxy_next_upstream_timeout.",
+					fresh, extra, retryThresholdSetting, threshold, min(2, fresh)),
+
 				Related: []analyzer.Related{{Pos: u.Directive.Pos, Message: fmt.Sprintf("upstream %q: %s", u.Name, strings.Join(p.Steps[:1], ""))}}}
 			at := lineEnd(pp)
 			d.Fixes = append(d.Fixes, analyzer.SuggestedFix{Message: "bound the retries",

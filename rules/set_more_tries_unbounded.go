@@ -106,7 +106,9 @@ func runSetMoreTriesUnbounded(pass *analyzer.Pass) error {
 				continue
 			}
 			d := &analyzer.Diagnostic{Pos: mt.Call.Pos, End: mt.Call.End,
-				Message: fmt.Sprintf("set_more_tries runs on every attempt and upstream %q has no proxy_next_upstream_tries or proxy_next_upstream_timeout: while the backend keeps failing, one request retries forever; add proxy_next_upstream_tries or guard the call with get_last_failure() / an ngx.ctx counter", u.Name)}
+				Message: fmt.Sprintf("set_more_tries runs on every attempt: a request to upstream %q retries forever while the backend fails", u.Name),
+				Details: "Nothing bounds the retries: no proxy_next_upstream_tries or proxy_next_upstream_timeout. Add proxy_next_upstream_tries, or guard the call with get_last_failure() / an ngx.ctx counter."}
+
 			d.Related = append(d.Related, proxiedFrom(open)...)
 			d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: open[0]}, profile: p, policy: "close",
 				requests: "GET /", maxAttempts: hotLoopCap,

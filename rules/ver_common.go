@@ -123,59 +123,96 @@ func (b verBug) component() string {
 	return "lnm"
 }
 
-// message words a finding: the version context, what happens, the fix and
-// the knowledge-file id. On an unknown version it says which versions would
-// be affected and asks for the version.
-func (b verBug) message(p versions.Profile, e exposure, what string) string {
-	pre, suf := b.frame(p, e)
-	return pre + what + suf
+// shortProfile names the declared release a finding's headline mentions:
+// the OpenResty bundle, or the component the bug's gate reads.
+func shortProfile(p versions.Profile, component string) string {
+	switch {
+	case p.IsOpenResty():
+		return "OpenResty " + p.OpenResty.String()
+	case component == "nginx":
+		return "nginx " + p.Nginx.String()
+	}
+	return "lua-nginx-module " + p.LNM.String()
 }
 
-// frame returns what message puts before and after the rule's own words.
-// A rule with thousands of findings computes it once and concatenates
-// each message in one allocation.
-func (b verBug) frame(p versions.Profile, e exposure) (pre, suf string) {
-	// The message leads with the versions and the problem; the rest of
-	// the version story (every affected release, how to declare yours)
-	// is in `ngxlint explain` and said once per run for conditional
-	// findings (issue 18: messages were 300-750 characters).
+// shortAffects is the affected range a conditional headline names: the
+// affects text up to its parenthesised detail ("nginx <= 1.19.5" of
+// "nginx <= 1.19.5 (OpenResty <= 1.19.3.2)"); the whole text is in the
+// details and in Diagnostic.Conditional.
+func (b verBug) shortAffects() string {
+	short, _, _ := strings.Cut(b.affects, " (")
+	return short
+}
+
+// frame returns what a finding's headline ends with and its version
+// story, the second half of its details. The headline is the rule's own
+// words plus the release it concerns ("..., on OpenResty 1.21.4.1", "...,
+// if on nginx <= 1.19.5"); every affected and fixed release, the commits and
+// the knowledge-file id are in the details (issue 18: with them the
+// messages were 255-750 characters). A rule with thousands of findings
+// computes the frame once and concatenates each message in one
+// allocation.
+func (b verBug) frame(p versions.Profile, e exposure) (suf, story string) {
 	switch {
 	case b.changeAt != "" && e == versionUnknown:
-		pre = "if this runs on nginx < " + b.changeAt + ", moving to nginx >= " + b.changeAt + " changes this: "
+		// A behaviour change: the rule's headline says what nginx >=
+		// changeAt does; Conditional says it matters from nginx <
+		// changeAt.
+		story = "This changes when a configuration running on nginx < " + b.changeAt + " moves to nginx >= " + b.changeAt + "."
 	case b.changeAt != "":
-		pre = "moving from " + profileName(p, "nginx") + " to nginx >= " + b.changeAt + " changes this: "
+		story = "This changes when moving from " + profileName(p, "nginx") + " to nginx >= " + b.changeAt + "."
 	case e == versionUnknown:
-		pre = "if this runs on " + b.affects + ": "
+		suf = ", if on " + b.shortAffects()
+		story = "Affected: " + b.affects + "."
 	default:
-		pre = "on " + profileName(p, b.component()) + ": "
+		suf = ", on " + shortProfile(p, b.component())
+		story = "You run " + profileName(p, b.component()) + "; affected: " + b.affects + "."
 	}
 	switch {
 	case b.changeAt != "":
 	case b.fixed != "":
-		suf = "; fixed in " + commitRefs.ReplaceAllString(b.fixed, "")
+		story += " Fixed in " + b.fixed + "."
 	default:
-		suf = "; no release fixes it"
+		story += " No release fixes it."
 	}
-	return pre, suf + " [" + b.kid + "]"
+	return suf, story + " Knowledge entry " + b.kid + " (docs/knowledge.md)."
 }
-
-// commitRefs matches a bare commit reference in a fixed-in text, " (d7a249470)":
-// the finding names the releases, `ngxlint explain` the commits.
-var commitRefs = regexp.MustCompile(` \([0-9a-f]{7,40}\)`)
 
 // gate returns the profile's exposure, or notExposed when the rule should
 // stay silent.
 func (b verBug) gate(p versions.Profile) exposure { return b.exposure(p) }
 
-// report fills d's message and severity and reports it: on an unknown
-// version the severity drops to info.
-func (b verBug) report(pass *analyzer.Pass, e exposure, d *analyzer.Diagnostic, what string) {
-	b.reportMessage(pass, e, d, b.message(pass.Profile, e, what))
+// report fills d's headline (head plus the release), details (why plus
+
+// the version story) and severity and reports it: on an unknown version
+// the severity drops to info.
+func (b verBug) report(pass *analyzer.Pass, e exposure, d *analyzer.Diagnostic, head, why string) {
+	suf, story := b.frame(pass.Profile, e)
+	b.reportMessage(pass, e, d, head+suf, joinDetails(why, story))
 }
 
-// reportMessage is report with the message already worded by b.message.
-func (b verBug) reportMessage(pass *analyzer.Pass, e exposure, d *analyzer.Diagnostic, msg string) {
-	d.Message = msg
+// joinDetails joins the sentences of a finding's details.
+func joinDetails(parts ...string) string {
+	var b strings.Builder
+	for _, s := range parts {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s)
+		if !strings.HasSuffix(s, ".") {
+			b.WriteByte('.')
+		}
+	}
+	return b.String()
+}
+
+// reportMessage is report with the headline and details already worded.
+func (b verBug) reportMessage(pass *analyzer.Pass, e exposure, d *analyzer.Diagnostic, msg, details string) {
+	d.Message, d.Details = msg, details
 	if e == versionUnknown {
 		d.Severity = analyzer.Info
 		d.Conditional = b.affects

@@ -127,11 +127,13 @@ func TestVerConfirmationUnknownVersion(t *testing.T) {
 	if d.Severity != analyzer.Info || d.Conditional == "" {
 		t.Errorf("severity %s, conditional %q: want a conditional info on an unknown version", d.Severity, d.Conditional)
 	}
-	for _, w := range []string{"if this runs on OpenResty 1.29.2.4", "[OR-NOTIFY-STALE-502]"} {
-		if !strings.Contains(d.Message, w) {
-			t.Errorf("message lacks %q: %s", w, d.Message)
-		}
+	if w := ", if on OpenResty 1.29.2.4"; !strings.Contains(d.Message, w) {
+		t.Errorf("message lacks %q: %s", w, d.Message)
 	}
+	if w := "Knowledge entry OR-NOTIFY-STALE-502"; !strings.Contains(d.Details, w) {
+		t.Errorf("details lack %q: %s", w, d.Details)
+	}
+
 	analyzer.ConfirmAll(context.Background(), ds, 1)
 	if d.Confirmation.Status != analyzer.Confirmed || !strings.Contains(d.Confirmation.Profile, "openresty 1.31.1.1") {
 		t.Errorf("confirmation %q on %q: %s", d.Confirmation.Status, d.Confirmation.Profile, d.Confirmation.Summary)
@@ -139,9 +141,11 @@ func TestVerConfirmationUnknownVersion(t *testing.T) {
 }
 
 // TestVerUnknownIsInfo: every VER rule reports its Bad example at info,
-// naming the affected versions (in the message's lead and as
-// Diagnostic.Conditional, which reports use to say how to declare them),
-// when no version is declared.
+// naming the affected versions (in short at the headline's end, in full in
+// the details and as Diagnostic.Conditional, which reports use to say how
+// to declare them), when no version is declared; the details name the
+// knowledge-file entry and the fixed release.
+
 func TestVerUnknownIsInfo(t *testing.T) {
 	for _, v := range versionBugs() {
 		ds := analyzeVer(t, v.rule, v.rule.Doc.Bad, "")
@@ -153,9 +157,28 @@ func TestVerUnknownIsInfo(t *testing.T) {
 			if d.Severity != analyzer.Info {
 				t.Errorf("%s: severity %s on an unknown version", v.rule.ID, d.Severity)
 			}
-			if !strings.HasPrefix(d.Message, "if this runs on ") || d.Conditional == "" || !strings.Contains(d.Message, "["+v.bug.kid+"]") {
-				t.Errorf("%s: message does not name the versions: %s (conditional %q)", v.rule.ID, d.Message, d.Conditional)
+			short := ", if on " + v.bug.shortAffects()
+			if v.bug.changeAt != "" {
+				short = "nginx " + v.bug.changeAt // the headline says what changes from there
 			}
+			if !strings.Contains(d.Message, short) || d.Conditional == "" {
+				t.Errorf("%s: headline does not name the versions (%q): %s (conditional %q)", v.rule.ID, short, d.Message, d.Conditional)
+			}
+			story := []string{"Knowledge entry " + v.bug.kid + " "}
+			switch {
+			case v.bug.changeAt != "":
+				story = append(story, "nginx >= "+v.bug.changeAt)
+			case v.bug.fixed != "":
+				story = append(story, "Affected: "+v.bug.affects, "Fixed in "+v.bug.fixed)
+			default:
+				story = append(story, "Affected: "+v.bug.affects, "No release fixes it")
+			}
+			for _, w := range story {
+				if !strings.Contains(d.Details, w) {
+					t.Errorf("%s: details lack %q: %s", v.rule.ID, w, d.Details)
+				}
+			}
+
 		}
 	}
 }

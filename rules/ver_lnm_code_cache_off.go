@@ -64,7 +64,9 @@ lua_code_cache off when the configuration has a balancer_by_lua*.`,
 			}
 			diag := &analyzer.Diagnostic{Pos: d.Pos, End: d.End,
 				Related: []analyzer.Related{{Pos: bal.Pos, End: bal.End, Message: "balancer_by_lua defined here"}}}
-			bugLNMCodeCacheOff.report(pass, e, diag, "lua_code_cache off does not apply to balancer_by_lua*: the balancer keeps the code loaded first, so edits are not picked up until nginx reloads")
+			bugLNMCodeCacheOff.report(pass, e, diag, "lua_code_cache off does not apply to balancer_by_lua*",
+				"The balancer keeps the code it loaded first, so edits are not picked up until nginx reloads")
+
 		}
 		return nil
 	},

@@ -90,7 +90,9 @@ Reported at each ngx.exit in balancer code when some Lua chunk requires resty.co
 						luaErrorIsEffect: true,
 					}
 				}
-				bugLNMExitFFI.report(pass, e, d, "ngx.exit in balancer_by_lua* raises \"API disabled in the context of balancer_by_lua*\" when resty.core is loaded (its FFI exit lacks the balancer context): the request gets 500 whatever status was passed")
+				bugLNMExitFFI.report(pass, e, d, "ngx.exit in balancer_by_lua* fails with resty.core loaded: the request gets 500",
+					"With resty.core loaded, ngx.exit is its FFI version, which lacks the balancer context: it raises \"API disabled in the context of balancer_by_lua*\" and the request gets 500 whatever status was passed")
+
 			}
 		}
 		return nil

@@ -14,7 +14,7 @@ import (
 // patch (OR 3b74625, from 1.11.2.5); stock nginx turns it into 500.
 var bugLNMExitStatus = verBug{
 	kid:     "LNM-EXIT-STATUS",
-	affects: "stock nginx with lua-nginx-module (e.g. Debian's libnginx-mod-http-lua) and OpenResty <= 1.11.2.4",
+	affects: "stock nginx with lua-nginx-module or OpenResty <= 1.11.2.4 (stock: e.g. Debian's libnginx-mod-http-lua)",
 	fixed:   "OpenResty 1.11.2.5 (balancer_status_code patch, OR 3b74625, with lua-nginx-module >= 0.10.9, 20d6558b); never on stock nginx",
 	exposure: func(p versions.Profile) exposure {
 		switch {
@@ -118,7 +118,9 @@ Reported at ngx.exit(N) in balancer code for N >= 300 other than 500.`,
 						twinName: "the same versions with OpenResty's balancer_status_code patch",
 					}
 				}
-				bugLNMExitStatus.report(pass, e, d, fmt.Sprintf("ngx.exit(%d) in balancer_by_lua* reaches the client as 500: only OpenResty's balancer_status_code nginx patch passes the status through", code))
+				bugLNMExitStatus.report(pass, e, d, fmt.Sprintf("ngx.exit(%d) in balancer_by_lua* reaches the client as 500", code),
+					"Only OpenResty's balancer_status_code nginx patch passes the status through")
+
 			}
 		}
 		return nil

@@ -88,7 +88,9 @@ enable_keepalive().`,
 						profile: cp, policy: "ok", requests: "GET /1, GET /2, GET /3",
 						judge: noReuse, twinProfile: twinLNM("0.10.29")}
 				}
-				bugLNMKAHostGT32.report(pass, e, d, fmt.Sprintf("the host %q is %d bytes, longer than 32: the Lua pool stores the address text instead of the host, so enable_keepalive() never finds a pooled connection and every request opens a new one", h.Value, len(h.Value)))
+				bugLNMKAHostGT32.report(pass, e, d, fmt.Sprintf("enable_keepalive() never reuses a connection: the host %q is %d bytes, over 32", h.Value, len(h.Value)),
+					"For a host longer than 32 bytes the Lua pool stores the address text instead of the host, so enable_keepalive() never finds a pooled connection and every request opens a new one")
+
 			}
 		}
 		return nil

@@ -105,7 +105,9 @@ idle 0, 1 with idle 60). Use a large timeout instead of 0.`,
 							return false, s
 						}}
 				}
-				bugLNMKATimeout0.report(pass, e, d, "enable_keepalive(0, ...) does not keep connections indefinitely as documented: a 0 idle timer fires at once and closes the pooled connection, so none is reused; pass a large timeout instead")
+				bugLNMKATimeout0.report(pass, e, d, "enable_keepalive(0, ...) closes pooled connections at once instead of keeping them",
+					"The documentation says 0 keeps connections indefinitely, but a 0 idle timer fires at once and closes the pooled connection, so none is reused; pass a large timeout instead")
+
 			}
 		}
 		return nil

@@ -124,7 +124,9 @@ mattering. Fix: move keepalive after the block, or use enable_keepalive() (0.10.
 				twinConfig: func(c *emulator.Config) { c.Upstream.KeepaliveBeforeBalancer = false },
 				twinName:   "the same configuration with keepalive written after balancer_by_lua*",
 			}
-			bugLNMKeepaliveOrder.report(pass, e, d, fmt.Sprintf("keepalive %s is written before this balancer_by_lua*: lua-nginx-module keeps it only around the fallback balancer and skips it whenever this code sets the peer, so connections to the peers it picks are never pooled; move keepalive after this block or call enable_keepalive()", u.Keepalive.Arg(0)))
+			bugLNMKeepaliveOrder.report(pass, e, d, fmt.Sprintf("keepalive %s before balancer_by_lua* never pools the peers the Lua picks", u.Keepalive.Arg(0)),
+				"lua-nginx-module keeps a keepalive written before balancer_by_lua* only around the fallback balancer and skips it whenever the Lua sets the peer, so connections to the peers it picks are never pooled; move keepalive after this block or call enable_keepalive()")
+
 		}
 		return nil
 	},

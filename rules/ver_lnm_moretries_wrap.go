@@ -133,7 +133,9 @@ stays within the limit. Fix: call set_more_tries once per request (guard it with
 				d := &analyzer.Diagnostic{Pos: mt.Call.Pos, End: mt.Call.End, Related: proxiedFrom(hit)}
 				limit := hit[0].Proxy.NextUpstreamTries
 				d.Related = append(d.Related, analyzer.Related{Pos: limit.Pos, End: limit.End, Message: "limit set here"})
-				bugLNMMoreTriesWrap.report(pass, e, d, fmt.Sprintf("set_more_tries runs on every attempt of upstream %q, whose connections are pooled, with proxy_next_upstream_tries %s: failed pooled connections do not consume tries, so once the attempts exceed the limit the capped count goes negative and wraps peer.tries to ~2^64 (unbounded retries); call set_more_tries once per request", u.Name, limit.Arg(0)))
+				bugLNMMoreTriesWrap.report(pass, e, d, fmt.Sprintf("retries to pooled upstream %q can become unbounded", u.Name),
+					fmt.Sprintf("set_more_tries runs on every attempt, the connections are pooled, and proxy_next_upstream_tries is %s: failed pooled connections do not consume tries, so once the attempts exceed the limit the capped count goes negative and wraps peer.tries to ~2^64 (unbounded retries); call set_more_tries once per request", limit.Arg(0)))
+
 			}
 		}
 		return nil

@@ -94,7 +94,9 @@ Fix: upgrade to lua-nginx-module 0.10.8 (OpenResty 1.11.2.3), or set proxy_next_
 					},
 					twinProfile: twinLNM("0.10.8"),
 				}
-				bugLNMMoreTriesZeroLimit.report(pass, e, d, fmt.Sprintf("set_more_tries with proxy_next_upstream_tries unset (0 = unlimited) in upstream %q compares against the limit 0: it returns \"reduced tries due to limit\" and lowers the tries, so no retry happens", u.Name))
+				bugLNMMoreTriesZeroLimit.report(pass, e, d, fmt.Sprintf("set_more_tries in upstream %q grants no retry: proxy_next_upstream_tries is unset", u.Name),
+					"With proxy_next_upstream_tries unset (0 = unlimited), set_more_tries compares against the limit 0: it returns \"reduced tries due to limit\" and lowers the tries, so no retry happens; set proxy_next_upstream_tries")
+
 			}
 		}
 		return nil

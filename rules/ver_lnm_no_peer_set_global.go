@@ -104,7 +104,9 @@ a server line.`,
 					{Pos: pe.Pos, End: pe.Pos, Message: "path without set_current_peer"},
 					{Pos: last.Directive.Pos, End: last.Directive.Pos, Message: fmt.Sprintf("upstream %q is parsed last and alone gets \"no peer set\"", last.Name)},
 				}}
-			bugLNMNoPeerSetGlobal.report(pass, e, d, fmt.Sprintf("upstream %q has no server line and a balancer path that sets no peer: the \"no peer set\" check only recognises the placeholder of the last such upstream (%q), so here nginx connects to the placeholder 0.0.0.1:80 instead of answering 500", u.Name, last.Name))
+			bugLNMNoPeerSetGlobal.report(pass, e, d, fmt.Sprintf("upstream %q: a balancer path that sets no peer connects to 0.0.0.1:80 instead of answering 500", u.Name),
+				fmt.Sprintf("The upstream has no server line. The \"no peer set\" check only recognises the placeholder of the last upstream without server lines (%q), so here nginx connects to the placeholder 0.0.0.1:80", last.Name))
+
 		}
 		return nil
 	},

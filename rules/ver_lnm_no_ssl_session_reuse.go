@@ -76,7 +76,9 @@ enable_keepalive() from 0.10.27) avoids most handshakes. Informational: no relea
 				pp := l.Proxy.Pass.Directive
 				d := &analyzer.Diagnostic{Pos: pp.Pos, End: pp.End,
 					Related: []analyzer.Related{{Pos: u.Balancer.Pos, End: u.Balancer.End, Message: "balancer_by_lua defined here"}}}
-				bugLNMNoSSLSessionReuse.report(pass, e, d, fmt.Sprintf("with balancer_by_lua choosing the peers of upstream %q, every new TLS connection does a full handshake (proxy_ssl_session_reuse has no effect); keep connections alive", u.Name))
+				bugLNMNoSSLSessionReuse.report(pass, e, d, fmt.Sprintf("every new TLS connection to upstream %q does a full handshake", u.Name),
+					"With balancer_by_lua choosing the peers, proxy_ssl_session_reuse has no effect; keep connections alive")
+
 			}
 		}
 		return nil

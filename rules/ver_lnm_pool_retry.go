@@ -103,7 +103,9 @@ opposite problem appears: see or-notify-stale-502.`,
 					},
 					twinName: "the same versions with OpenResty's balancer_pool_max_retry patch",
 				}
-				bugLNMPoolRetry.report(pass, e, d, fmt.Sprintf("connections of upstream %q are pooled by enable_keepalive(), but without OpenResty's balancer_pool_max_retry nginx patch a failed pooled connection does not consume a try: requests make more attempts than 1 + set_more_tries", u.Name))
+				bugLNMPoolRetry.report(pass, e, d, fmt.Sprintf("requests to upstream %q can make more attempts than 1 + set_more_tries", u.Name),
+					"Its connections are pooled by enable_keepalive(), and without OpenResty's balancer_pool_max_retry nginx patch a failed pooled connection does not consume a try")
+
 			}
 		}
 		return nil

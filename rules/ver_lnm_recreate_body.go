@@ -101,7 +101,9 @@ Reported at recreate_request() when Lua code in the http block replaces the requ
 			for _, rc := range bf.RecreateRequest {
 				d := &analyzer.Diagnostic{Pos: rc.Pos, End: rc.End,
 					Related: []analyzer.Related{{Pos: setter.Pos, End: setter.End, Message: "body replaced here"}}}
-				bugLNMRecreateBody.report(pass, e, d, fmt.Sprintf("recreate_request() rebuilds the request with the original client body, not the one %s set: only the first link of the old body chain is dropped", strings.TrimPrefix(setter.Name, "ngx.req.")))
+				bugLNMRecreateBody.report(pass, e, d, fmt.Sprintf("recreate_request() sends the original client body, not the one %s set", strings.TrimPrefix(setter.Name, "ngx.req.")),
+					"recreate_request() drops only the first link of the old body chain when it rebuilds the request")
+
 			}
 		}
 		return nil

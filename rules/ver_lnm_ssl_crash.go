@@ -68,7 +68,9 @@ The rule reports every proxy_pass https:// to an upstream with balancer_by_lua* 
 				pp := l.Proxy.Pass.Directive
 				d := &analyzer.Diagnostic{Pos: pp.Pos, End: pp.End,
 					Related: []analyzer.Related{{Pos: u.Balancer.Pos, End: u.Balancer.End, Message: "balancer_by_lua defined here"}}}
-				bugLNMSSLCrash.report(pass, e, d, fmt.Sprintf("HTTPS to upstream %q, whose peers balancer_by_lua chooses, crashes the worker on the first connection (the round-robin SSL session hooks get the Lua balancer's peer data)", u.Name))
+				bugLNMSSLCrash.report(pass, e, d, fmt.Sprintf("HTTPS to upstream %q crashes the worker on the first connection", u.Name),
+					"balancer_by_lua chooses its peers, and the round-robin SSL session hooks get the Lua balancer's peer data")
+
 			}
 		}
 		return nil

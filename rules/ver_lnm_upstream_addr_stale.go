@@ -70,13 +70,15 @@ used in the configuration (log_format, add_header...), info otherwise.`,
 			pc := bf.SetCurrentPeer[0].Call
 			d := &analyzer.Diagnostic{Pos: pc.Pos, End: pc.End,
 				Related: []analyzer.Related{{Pos: bf.MoreTries[0].Call.Pos, End: bf.MoreTries[0].Call.End, Message: "retries granted here"}}}
-			what := "retries may go to other peers, but every attempt is recorded under the last peer's address ($upstream_addr and the error log's \"upstream:\" show the wrong backend)"
+
 			if logged != nil {
 				d.Related = append(d.Related, analyzer.Related{Pos: logged.Pos, End: logged.End, Message: "$upstream_addr used here"})
 			} else {
 				d.Severity = analyzer.Info
 			}
-			bugLNMUpstreamAddrStale.report(pass, e, d, fmt.Sprintf("upstream %q: %s", u.Name, what))
+			bugLNMUpstreamAddrStale.report(pass, e, d, fmt.Sprintf("upstream %q: $upstream_addr shows the wrong backend after a retry", u.Name),
+				"Retries may go to other peers, but every attempt is recorded under the last peer's address ($upstream_addr and the error log's \"upstream:\" show the wrong backend)")
+
 		}
 		return nil
 	},

@@ -94,7 +94,9 @@ the same branch is what makes the seed's hot loop (NGX2001).`,
 					},
 					twinProfile: twinNginx("1.9.13"),
 				}
-				bugNGXCachedBypass.report(pass, e, d, fmt.Sprintf("%s (without \"error\") is ignored when a kept-alive connection to upstream %q fails: nginx retries such requests unconditionally (also POSTs, and regardless of proxy_next_upstream_tries and _timeout)", directiveText(nu), u.Name))
+				bugNGXCachedBypass.report(pass, e, d, fmt.Sprintf("this proxy_next_upstream is ignored when a kept-alive connection to upstream %q fails", u.Name),
+					fmt.Sprintf("%s has no \"error\", yet nginx retries a request whose kept-alive connection fails unconditionally: also POSTs, and regardless of proxy_next_upstream_tries and _timeout", directiveText(nu)))
+
 			}
 		}
 		return nil

@@ -91,7 +91,9 @@ Reported at the first server marked down in an upstream that also has a live ser
 					twinProfile: twinNginx("1.19.6"),
 				}
 			}
-			bugNGXDownTries.report(pass, e, d, fmt.Sprintf("upstream %q counts this down server as a try: when the live servers fail, the leftover try ends in 502 \"no live upstreams\" instead of the last real error", u.Name))
+			bugNGXDownTries.report(pass, e, d, fmt.Sprintf("upstream %q counts this down server as a try", u.Name),
+				"When the live servers fail, the leftover try ends in 502 \"no live upstreams\" instead of the last real error")
+
 		}
 		return nil
 	},

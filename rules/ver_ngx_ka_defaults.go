@@ -89,7 +89,9 @@ Reported (info) on nginx < 1.15.3 at keepalive for upstreams whose connections a
 				},
 				twinProfile: twinNginx("1.15.3"),
 			}
-			bugNGXKADefaults.report(pass, e, d, fmt.Sprintf("cached connections of upstream %q never expire now; from nginx 1.15.3 they are closed after 60s idle (keepalive_timeout) and after 100 requests (keepalive_requests; 1000 and keepalive_time 1h from 1.19.10)", u.Name))
+			bugNGXKADefaults.report(pass, e, d, fmt.Sprintf("from nginx 1.15.3, cached connections of upstream %q expire (60s idle, 100 requests)", u.Name),
+				"Before nginx 1.15.3 cached connections never expire; from 1.15.3 they are closed after 60s idle (keepalive_timeout) and after 100 requests (keepalive_requests; 1000 and keepalive_time 1h from 1.19.10)")
+
 		}
 		return nil
 	},

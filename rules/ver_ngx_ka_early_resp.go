@@ -69,7 +69,9 @@ reused.`,
 			}
 			kp, ke := keepalivePlace(u)
 			d := &analyzer.Diagnostic{Pos: kp, End: ke, Related: proxiedFrom(ls)}
-			bugNGXKAEarlyResp.report(pass, e, d, fmt.Sprintf("a connection to upstream %q on which the backend answered before reading the whole request body is still kept alive: the unsent body is read as the next request on it", u.Name))
+			bugNGXKAEarlyResp.report(pass, e, d, fmt.Sprintf("upstream %q: a backend's early response leaves the unsent body to be read as the next request", u.Name),
+				"A connection on which the backend answered before reading the whole request body is still kept alive: the unsent body is read as the next request on it")
+
 		}
 		return nil
 	},

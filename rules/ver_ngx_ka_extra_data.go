@@ -73,7 +73,9 @@ Reported at proxy_buffering off in locations whose upstream keeps connections.`,
 				kp, ke := keepalivePlace(u)
 				d := &analyzer.Diagnostic{Pos: b.Pos, End: b.End,
 					Related: []analyzer.Related{{Pos: kp, End: ke, Message: "connections pooled here"}}}
-				bugNGXKAExtraData.report(pass, e, d, fmt.Sprintf("with proxy_buffering off, a connection to upstream %q on which the backend sent more than the response's length is still kept alive: the extra bytes become the next request's response", u.Name))
+				bugNGXKAExtraData.report(pass, e, d, fmt.Sprintf("upstream %q: with proxy_buffering off, extra bytes from a backend become the next response", u.Name),
+					"With proxy_buffering off, a connection on which the backend sent more than the response's length is still kept alive: the extra bytes become the next request's response")
+
 			}
 		}
 		return nil

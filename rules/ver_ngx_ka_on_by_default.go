@@ -81,11 +81,13 @@ at each upstream block without keepalive that a location proxies to.`,
 			d.Confirm = verScenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Location: ls[0]},
 				profile: bugNGXKAOnByDefault.confirmProfile(p, e), policy: "ok", requests: "GET /1, GET /2, GET /3",
 				judge: noReuse, twinProfile: twinNginx("1.29.7")}
-			what := fmt.Sprintf("upstream %q has no keepalive directive: a connection per request now, up to 32 idle kept-alive ones per worker over HTTP/1.1 from 1.29.7", u.Name)
+			why := "With no keepalive directive nginx opens a connection per request before 1.29.7, and keeps up to 32 idle kept-alive ones per worker over HTTP/1.1 from 1.29.7"
 			if u.Balancer != nil {
-				what += " (with balancer_by_lua on OpenResty: exposed to or-notify-stale-502)"
+				why += " (with balancer_by_lua on OpenResty: exposed to or-notify-stale-502)"
 			}
-			bugNGXKAOnByDefault.report(pass, e, d, what+"; keepalive 0; keeps today's behaviour")
+			bugNGXKAOnByDefault.report(pass, e, d, fmt.Sprintf("from nginx 1.29.7, upstream %q keeps connections alive (no keepalive directive)", u.Name),
+				joinDetails(why, "Writing keepalive 0 keeps today's behaviour"))
+
 		}
 		return nil
 	},

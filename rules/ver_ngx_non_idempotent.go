@@ -107,7 +107,9 @@ keep-alive timeout longer than nginx's.`,
 					},
 					twinProfile: twinNginx("1.9.13"),
 				}
-				bugNGXNonIdempotent.report(pass, e, d, fmt.Sprintf("a POST, LOCK or PATCH whose kept-alive connection to upstream %q turns out stale is retried on a fresh connection now, but gets 502 from nginx 1.9.13 (proxy_next_upstream lacks non_idempotent)", u.Name))
+				bugNGXNonIdempotent.report(pass, e, d, fmt.Sprintf("from nginx 1.9.13, a POST on a stale kept-alive connection to upstream %q gets 502", u.Name),
+					"Before nginx 1.9.13 a POST, LOCK or PATCH whose kept-alive connection turns out stale is retried on a fresh connection; from 1.9.13 it gets 502, because proxy_next_upstream lacks non_idempotent")
+
 			}
 		}
 		return nil

@@ -84,7 +84,9 @@ outage of all of them lasts at least fail_timeout (10s by default).`,
 				},
 				twinProfile: twinNginx("1.11.5"),
 			}
-			bugNGXQuickRecovery.report(pass, e, d, fmt.Sprintf("when every server of upstream %q has failed, nginx now tries them again at once; from 1.11.5 they stay out for fail_timeout and requests get 502 \"no live upstreams\"", u.Name))
+			bugNGXQuickRecovery.report(pass, e, d, fmt.Sprintf("from nginx 1.11.5, when every server of upstream %q has failed, requests get 502", u.Name),
+				"Before nginx 1.11.5, when every server has failed, nginx tries them again at once; from 1.11.5 they stay out for fail_timeout and requests get 502 \"no live upstreams\"")
+
 		}
 		return nil
 	},

@@ -77,7 +77,9 @@ the upstream allows more than one try.`,
 		// One message per upstream and retried status, in one
 		// allocation each: a fleet configuration repeats the same
 		// proxy_next_upstream in thousands of locations.
-		pre, suf := bugNGXReinitBadResp.frame(p, e)
+		suf, story := bugNGXReinitBadResp.frame(p, e)
+		details := joinDetails("A backend that answers before the request is fully written leaves its response's state in the retry: the status is ignored and headers are duplicated", story)
+
 		type msgKey struct {
 			u   *nginxconf.Upstream
 			bad string
@@ -106,9 +108,10 @@ the upstream allows more than one try.`,
 				d := &analyzer.Diagnostic{Pos: nu.Pos, End: nu.End, Related: proxiedFrom([]*nginxconf.Location{l})}
 				k := msgKey{u, bad}
 				if _, ok := msgs[k]; !ok {
-					msgs[k] = pre + "retrying on " + bad + " to upstream " + strconv.Quote(u.Name) + ": a backend that answers before the request is fully written leaves its response's state in the retry (status ignored, headers duplicated)" + suf
+					msgs[k] = "retrying on " + bad + " to upstream " + strconv.Quote(u.Name) + " can corrupt the response" + suf
 				}
-				bugNGXReinitBadResp.reportMessage(pass, e, d, msgs[k])
+				bugNGXReinitBadResp.reportMessage(pass, e, d, msgs[k], details)
+
 			}
 		}
 		return nil

@@ -154,14 +154,17 @@ per request (then a stale connection gets its retry: 200), or keepalive 0.`,
 				},
 				twinName: "the same versions without the balancer_pool_max_retry patch",
 			}
-			msg := fmt.Sprintf("upstream %q pools connections (%s) and its balancer_by_lua never calls set_more_tries: the patched notify hook takes back the retry nginx grants a failed pooled connection, so a stale pooled connection ends the request with 502 instead of a retry on a fresh one; call set_more_tries(1) once per request, or keepalive 0", u.Name, what)
+			head := fmt.Sprintf("a stale pooled connection to upstream %q ends the request with 502, not a retry", u.Name)
+			why := fmt.Sprintf("The upstream pools connections (%s) and its balancer_by_lua never calls set_more_tries: the patched notify hook takes back the retry nginx grants a failed pooled connection, so a stale pooled connection ends the request with 502 instead of a retry on a fresh one; call set_more_tries(1) once per request, or keepalive 0", what)
 			if len(bf.SetCurrentPeer) == 0 && bf.OpaqueCalls > 0 {
 				// The code delegates to functions defined elsewhere (a
 				// module), which may call set_more_tries themselves.
 				d.Severity = analyzer.Info
-				msg = strings.Replace(msg, "never calls set_more_tries", "does not call set_more_tries itself (the functions it calls may)", 1)
+				head = fmt.Sprintf("a stale pooled connection to upstream %q may end the request with 502, not a retry", u.Name)
+				why = strings.Replace(why, "never calls set_more_tries", "does not call set_more_tries itself (the functions it calls may)", 1)
 			}
-			bug.report(pass, e, d, msg)
+			bug.report(pass, e, d, head, why)
+
 		}
 		return nil
 	},

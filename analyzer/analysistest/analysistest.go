@@ -6,8 +6,13 @@
 //	local ok = set_current_peer() -- want "LUA3001" "LUA1211"
 //
 // Each quoted string is a regular expression matched against
-// "ID slug: message"; every expectation must be met by one diagnostic on
-// that line of that file, and every diagnostic must meet an expectation.
+// "ID slug: message", followed, when the diagnostic has details, by a
+// newline and "details: " and the details; every expectation must be met
+// by one diagnostic on that line of that file, and every diagnostic must
+// meet an expectation. As "." does not match a newline, an expectation
+// reads the headline only unless it asks for the details:
+//
+//	keepalive 1; # want "NGX2001 .*on lua-nginx-module 0.10.0\n(?s)details: .*fixed in lua-nginx-module 0.10.1"
 //
 // The archive's comment section holds settings, one "key: value" per line:
 // main (the file to load, default nginx.conf), nginx, lnm, openresty
@@ -154,6 +159,10 @@ func Check(t *testing.T, path string, rules []*analyzer.Rule) *analyzer.Result {
 	diag:
 		for _, d := range ds {
 			text := d.Rule.ID + " " + d.Rule.Slug + ": " + d.Message
+			if d.Details != "" {
+				text += "\ndetails: " + d.Details
+			}
+
 			for i, re := range res {
 				if !used[i] && re.MatchString(text) {
 					used[i] = true

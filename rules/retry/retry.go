@@ -99,9 +99,11 @@ type Prediction struct {
 	// RetriesErrors: a connection error or timeout is retried at all.
 	RetriesErrors bool
 	// Resend: a POST/LOCK/PATCH can be sent to a backend twice; Why says
-	// how.
-	Resend    bool
-	ResendWhy string
+	// how, When in a few words a finding's headline ends with (" before
+	// nginx 1.9.13", ", if on nginx < 1.9.13", " with non_idempotent").
+	Resend     bool
+	ResendWhy  string
+	ResendWhen string
 	// Steps explain the prediction, one line each, for explain-retries.
 	Steps []string
 }
@@ -323,15 +325,18 @@ func Predict(in Input) Prediction {
 	case oldNext && (p.Attempts > 1 || p.Unbounded):
 		p.Resend = true
 		p.ResendWhy = "before nginx 1.9.13 a POST is retried like any request"
+		p.ResendWhen = " before nginx 1.9.13"
 		if !p.RetriesErrors {
 			p.ResendWhy = "before nginx 1.9.13 a failed reused keepalive connection is retried whatever proxy_next_upstream says"
 		}
 	case !nginxKnown && p.CachedExtra > 0:
 		p.Resend = true
 		p.ResendWhy = "on nginx < 1.9.13 a failed reused keepalive connection is retried whatever proxy_next_upstream says"
+		p.ResendWhen = ", if on nginx < 1.9.13"
 	case has(in.Mask, "non_idempotent") && !off && (p.Attempts > 1 || p.Unbounded) && !in.Unbuffered:
 		p.Resend = true
 		p.ResendWhy = "proxy_next_upstream has non_idempotent"
+		p.ResendWhen = " with non_idempotent"
 	}
 	if p.Resend {
 		p.step("a POST/LOCK/PATCH can reach a backend twice: %s", p.ResendWhy)
