@@ -48,7 +48,7 @@ func (codeQualityFormatter) Format(w io.Writer, r *Report) error {
 	fps := r.fingerprints()
 	issues := []codeQualityIssue{}
 	for _, d := range r.Diagnostics {
-		is := codeQualityIssue{Description: fmt.Sprintf("%s [%s %s]", resultMessage(d), d.Rule.ID, d.Rule.Slug),
+		is := codeQualityIssue{Description: fmt.Sprintf("%s [%s %s]", resultMessage(d, false), d.Rule.ID, d.Rule.Slug),
 			CheckName: d.Rule.ID, Severity: codeQualitySeverity(d.Severity)}
 		is.Location.Path = filepath.ToSlash(d.Pos.File)
 		is.Location.Lines.Begin = d.Pos.Line

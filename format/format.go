@@ -17,8 +17,8 @@ var Names = []string{"text", "json", "sarif", "github", "codequality"}
 // Options tune the formatters; the zero value is plain, terse output.
 type Options struct {
 	// Verbose lists each conditional finding on its own (text and
-	// github group them by rule otherwise) and, in text, prints each
-	// confirmation's trace.
+	// github group them by rule otherwise) and prints each finding's
+	// details (text and github) and, in text, each confirmation's trace.
 	Verbose bool
 	// Snippets prints, in text, the source line and a caret under each
 	// finding.

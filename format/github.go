@@ -75,7 +75,7 @@ func (f githubFormatter) Format(w io.Writer, r *Report) error {
 			}
 		}
 		props = append(props, "title="+escapeGitHubProperty(d.Rule.ID+" "+d.Rule.Slug))
-		msg := resultMessage(d)
+		msg := resultMessage(d, f.o.Verbose)
 		for _, rel := range d.Related {
 			msg += fmt.Sprintf("\n%s: %s", rel.Pos, rel.Message)
 		}

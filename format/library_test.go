@@ -151,3 +151,37 @@ func validSARIF(t *testing.T, out string) {
 		t.Errorf("SARIF does not validate: %v", err)
 	}
 }
+
+// A finding's details (the why and the version story behind its one-line
+// headline) are in JSON and SARIF always, in text only with Verbose.
+func TestDetails(t *testing.T) {
+	rep := seedReport(t)
+	var details string
+	for _, d := range rep.Diagnostics {
+		if d.Rule.ID == "NGX2001" {
+			details = d.Details
+		}
+	}
+	if details == "" {
+		t.Fatal("NGX2001 has no details")
+	}
+	firstLine := strings.SplitN(details, "\n", 2)[0]
+	out := func(name string, verbose bool) string {
+		f, _ := format.New(name, format.Options{Verbose: verbose})
+		var b bytes.Buffer
+		if err := f.Format(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	if strings.Contains(out("text", false), firstLine) || !strings.Contains(out("text", true), "    "+firstLine) {
+		t.Errorf("text details (%q) shown without --verbose or missing with it", firstLine)
+	}
+	if !strings.Contains(out("json", false), `"details": `) {
+		t.Error("json has no details")
+	}
+	jsonLine, _ := json.Marshal(firstLine)
+	if !strings.Contains(out("sarif", false), strings.Trim(string(jsonLine), `"`)) {
+		t.Error("sarif message lacks the details")
+	}
+}

@@ -73,10 +73,13 @@ func (r *Report) fingerprints() map[*analyzer.Diagnostic]analyzer.Fingerprint {
 
 // Finding is one finding of the report.
 type Finding struct {
-	Rule         string                `json:"rule"`
-	Slug         string                `json:"slug"`
-	Severity     string                `json:"severity"`
-	Message      string                `json:"message"`
+	Rule     string `json:"rule"`
+	Slug     string `json:"slug"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	// Details explain the headline: why, what nginx does on which
+	// versions, how to fix it (text prints them with --verbose).
+	Details      string                `json:"details,omitempty"`
 	File         string                `json:"file"`
 	Line         int                   `json:"line"`
 	Column       int                   `json:"column"`
@@ -138,7 +141,7 @@ func ProfileOf(p versions.Profile) map[string]string {
 func FindingsOf(ds []*analyzer.Diagnostic) []Finding {
 	var out []Finding
 	for _, d := range ds {
-		f := Finding{Rule: d.Rule.ID, Slug: d.Rule.Slug, Severity: d.Severity.String(), Message: d.Message,
+		f := Finding{Rule: d.Rule.ID, Slug: d.Rule.Slug, Severity: d.Severity.String(), Message: d.Message, Details: d.Details,
 			File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Column, EndLine: d.End.Line, EndColumn: d.End.Column,
 			Related: []Related{}, Confirmation: d.Confirmation, Conditional: d.Conditional}
 		for _, r := range d.Related {

@@ -130,10 +130,15 @@ func category(id string) string {
 	return "upstream"
 }
 
-// resultMessage is the finding's message plus, when the emulator ran, its
-// confirmation summary, so code scanning shows what was observed.
-func resultMessage(d *analyzer.Diagnostic) string {
+// resultMessage is the finding's headline, its details when asked (code
+// scanning shows a result's whole message on its own page, so SARIF
+// always carries them), and when the emulator ran its confirmation
+// summary, so what was observed is shown too.
+func resultMessage(d *analyzer.Diagnostic, details bool) string {
 	msg := d.Message
+	if details && d.Details != "" {
+		msg += "\n\n" + d.Details
+	}
 	cf := d.Confirmation
 	switch cf.Status {
 	case analyzer.Confirmed, analyzer.NotReproduced, analyzer.ConfirmError:
@@ -186,7 +191,7 @@ func (f sarifFormatter) Format(out io.Writer, r *Report) error {
 	run.Results = []*sarif.Result{}
 	for _, d := range r.Diagnostics {
 		res := sarif.NewRuleResult(d.Rule.ID).WithLevel(sarifLevel(d.Severity)).
-			WithMessage(sarif.NewTextMessage(resultMessage(d)))
+			WithMessage(sarif.NewTextMessage(resultMessage(d, true)))
 		if i, ok := index[d.Rule.ID]; ok {
 			res.WithRuleIndex(i)
 		}

@@ -100,6 +100,13 @@ func (t textFormatter) appendFinding(b []byte, d *analyzer.Diagnostic, src []byt
 	if src != nil {
 		b = appendSnippet(b, src, d.Pos, paint)
 	}
+	if verbose && d.Details != "" {
+		for _, l := range strings.Split(strings.TrimRight(d.Details, "\n"), "\n") {
+			b = append(b, "    "...)
+			b = AppendSafe(b, l)
+			b = append(b, '\n')
+		}
+	}
 	for _, rel := range d.Related {
 		b = append(b, "    "...)
 		b = appendSafePos(b, rel.Pos)

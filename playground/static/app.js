@@ -123,6 +123,9 @@ function render(resp) {
       el("span", { class: "pos", textContent: `${f.file}:${f.line}:${f.column} ` }),
       el("span", { class: "sev-" + f.severity, textContent: f.severity }),
       `: ${f.message} [${f.rule} ${f.slug}]`);
+    if (f.details) {
+      li.append(el("details", { class: "why" }, el("summary", { textContent: "why" }), el("p", { textContent: f.details })));
+    }
     for (const r of f.related || []) {
       li.append(el("span", { class: "related", textContent: `${r.file}:${r.line}:${r.column}: ${r.message}` }));
     }
@@ -135,7 +138,7 @@ function render(resp) {
       li.append(el("details", {}, el("summary", { textContent: "emulator trace" }), el("pre", { textContent: trace })));
     }
     li.addEventListener("click", (ev) => {
-      if (ev.target.closest("details")) return;
+      if (ev.target.closest("details")) return; // opening the why or the trace
       showSource(f.file, findings, f.line);
     });
     list.append(li);
