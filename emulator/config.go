@@ -282,7 +282,7 @@ type Request struct {
 	// The emulator does not sleep: it moves its clock forward, so
 	// keepalive_timeout, keepalive_time and fail_timeout see the time
 	// pass; a real nginx engine waits.
-	After time.Duration
+	After  time.Duration
 	Method string // GET if empty
 	Path   string // "/" if empty; may carry a query string ("/api?x=1")
 	// RemoteAddr is the client's address as nginx sees it ($remote_addr,

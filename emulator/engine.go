@@ -61,13 +61,13 @@ type run struct {
 	peerLog  PeerLog
 	notes    []string
 
-	rr         *rrPeers
-	bal        *balancing
+	rr  *rrPeers
+	bal *balancing
 	// skew is the idle time skipped so far (see now).
-	skew time.Duration
-	kaMode     int
-	ka         *kaCache
-	luaPool    *kaCache
+	skew    time.Duration
+	kaMode  int
+	ka      *kaCache
+	luaPool *kaCache
 	// kaRequests (-1: no limit), kaTimeout and kaTime (kaNoLimit: none)
 	// are the keepalive module's limits for this version and config.
 	kaRequests int
@@ -177,8 +177,8 @@ type ureq struct {
 	// off, unless the whole body was read before the upstream was contacted
 	// (see serve).
 	bodyNoBuffering bool
-	keepalive                    bool
-	keepaliveWhy                 string
+	keepalive       bool
+	keepaliveWhy    string
 
 	connectTimeout, sendTimeout, readTimeout time.Duration
 

@@ -93,9 +93,9 @@ type RequestResult struct {
 	Status Status `json:"status"`
 	// UpstreamConnections and UpstreamRequests count what the emulated
 	// backends accepted and read while this client request was served.
-	UpstreamConnections int       `json:"upstream_connections"`
-	UpstreamRequests    int       `json:"upstream_requests"`
-	Unbounded           bool      `json:"unbounded"`
+	UpstreamConnections int  `json:"upstream_connections"`
+	UpstreamRequests    int  `json:"upstream_requests"`
+	Unbounded           bool `json:"unbounded"`
 	// Peers are the peer addresses whose backend read this request, in
 	// order: the attempts that reached a backend (a refused connect or a
 	// timed-out connect reaches none). Both engines observe it the same
