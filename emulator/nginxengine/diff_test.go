@@ -55,6 +55,7 @@ func TestDifferential(t *testing.T) {
 			if err != nil {
 				t.Fatalf("nginx: %v", err)
 			}
+			t.Logf("nginx: %s", real.Summary())
 			// The recorded real-nginx behaviour, checked on its own so that
 			// a change in the harness or in nginx shows apart from the
 			// emulator comparison.
