@@ -392,7 +392,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	r.httpVersion = loc.HTTPVersion
 	if r.httpVersion == "" {
 		r.httpVersion = "1.0"
-		if p.Nginx.AtLeast("1.29.7") {
+		if versions.KeepaliveOnByDefault(p.Nginx) {
 			r.httpVersion = "1.1"
 		}
 	}
@@ -402,7 +402,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	switch {
 	case loc.ConnectionHeader != nil:
 		r.connHeader = *loc.ConnectionHeader
-	case p.Nginx.AtLeast("1.29.7") && r.httpVersion == "1.1":
+	case versions.KeepaliveOnByDefault(p.Nginx) && r.httpVersion == "1.1":
 		r.connHeader = ""
 	default:
 		r.connHeader = "close"
@@ -1034,7 +1034,13 @@ func (r *run) attempt(u *ureq, a *Attempt, cached bool) (uint32, string) {
 			if isTimeout(err) && !u.aborted.Load() {
 				return ftTimeout, OutcomeTimeout
 			}
-			a.Log = append(a.Log, "[crit] connect() failed: "+err.Error())
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				// As nginx words it (ngx_event_connect_peer), without the
+				// listener's address, which differs between transports.
+				a.Log = append(a.Log, "[error] connect() failed (111: Connection refused) while connecting to upstream")
+			} else {
+				a.Log = append(a.Log, "[crit] connect() failed: "+err.Error())
+			}
 			return ftError, OutcomeConnectError
 		}
 		u.dials++
