@@ -125,6 +125,16 @@ func TestCompare(t *testing.T) {
 		t.Errorf("loop difference: %s", d[2])
 	}
 
+	// The peers a request reached are compared in order.
+	emu.Requests[1].UpstreamRequests = 2
+	emu.Profile = prof
+	real.Requests[0].Peers = []string{"127.0.0.1:8081", "127.0.0.1:8082"}
+	emu.Requests[0].Peers = []string{"127.0.0.1:8082", "127.0.0.1:8081"}
+	if d := Compare(real, emu); len(d) != 2 || d[0].Request != 0 || !strings.Contains(d[0].String(), "peers 127.0.0.1:8081 127.0.0.1:8082") {
+		t.Errorf("peer order difference not reported: %v", d)
+	}
+	emu.Requests[0].Peers = real.Requests[0].Peers
+
 	// Backend totals are compared when no request looped; an address
 	// without traffic on either side is ignored.
 	real.Requests, emu.Requests = real.Requests[:2], emu.Requests[:2]
