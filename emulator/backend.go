@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // PolicyKind is how an emulated backend treats the requests it reads.
@@ -41,12 +42,45 @@ const (
 	PolicyHang
 	// PolicyStatus answers every request with Policy.Status, keep-alive.
 	PolicyStatus
+	// PolicyOKClose answers 200 with "Connection: close" and closes: the
+	// connection is never pooled (the proxy module clears u->keepalive).
+	PolicyOKClose
+	// PolicyInvalidHeader answers with a header line nginx's
+	// ngx_http_parse_header_line rejects (it starts with ':'), so the
+	// proxy module logs "upstream sent invalid header" (FT_INVALID_HEADER),
+	// and closes.
+	PolicyInvalidHeader
+	// PolicyBigHeader answers 200 with a 16 KiB header field, more than
+	// proxy_buffer_size (one page): "upstream sent too big header"
+	// (FT_INVALID_HEADER).
+	PolicyBigHeader
+	// PolicyBigBody answers 200 keep-alive with a 256 KiB body, more than
+	// the default proxy_buffers (8 pages), which nginx spills to a temporary
+	// file; the connection can still be pooled.
+	PolicyBigBody
+	// PolicySlow waits Policy.Delay after reading each request, then
+	// answers 200 keep-alive: a slow header, for proxy_read_timeout and
+	// proxy_next_upstream_timeout.
+	PolicySlow
+	// PolicyRefused is nothing listening: the address was bound and
+	// released, so a connect is refused (what a Lua set_current_peer to a
+	// dead port gives).
+	PolicyRefused
+)
+
+// Sizes of the big-header and big-body answers: past nginx's
+// proxy_buffer_size (4 KiB on x86_64; the emulator's maxHeaderBytes is
+// 8 KiB) and its proxy_buffers 8 x 4 KiB.
+const (
+	bigHeaderBytes = 16 << 10
+	bigBodyBytes   = 256 << 10
 )
 
 // Policy is a backend behaviour, as written on the command line.
 type Policy struct {
 	Kind   PolicyKind
-	Status int // for PolicyStatus: 100..599
+	Status int           // for PolicyStatus: 100..599
+	Delay  time.Duration // for PolicySlow: 1ms..1m
 }
 
 // String returns the policy in ParsePolicy's syntax.
@@ -66,17 +100,29 @@ func (p Policy) String() string {
 		return "hang"
 	case PolicyStatus:
 		return "status:" + strconv.Itoa(p.Status)
+	case PolicyOKClose:
+		return "ok-close"
+	case PolicyInvalidHeader:
+		return "invalid-header"
+	case PolicyBigHeader:
+		return "big-header"
+	case PolicyBigBody:
+		return "big-body"
+	case PolicySlow:
+		return "slow:" + p.Delay.String()
+	case PolicyRefused:
+		return "refused"
 	}
 	return fmt.Sprintf("policy(%d)", int(p.Kind))
 }
 
 // PolicyNames lists the accepted policy spellings, for help texts.
 func PolicyNames() []string {
-	return []string{"ok", "first-only", "one-per-conn", "close", "reset", "hang", "status:NNN"}
+	return []string{"ok", "first-only", "one-per-conn", "close", "reset", "hang", "status:NNN",
+		"ok-close", "invalid-header", "big-header", "big-body", "slow:DURATION", "refused"}
 }
 
-// ParsePolicy parses ok, first-only, one-per-conn, close, reset, hang or
-// status:NNN.
+// ParsePolicy parses one of PolicyNames.
 func ParsePolicy(s string) (Policy, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	switch t {
@@ -92,6 +138,23 @@ func ParsePolicy(s string) (Policy, error) {
 		return Policy{Kind: PolicyReset}, nil
 	case "hang":
 		return Policy{Kind: PolicyHang}, nil
+	case "ok-close":
+		return Policy{Kind: PolicyOKClose}, nil
+	case "invalid-header":
+		return Policy{Kind: PolicyInvalidHeader}, nil
+	case "big-header":
+		return Policy{Kind: PolicyBigHeader}, nil
+	case "big-body":
+		return Policy{Kind: PolicyBigBody}, nil
+	case "refused":
+		return Policy{Kind: PolicyRefused}, nil
+	}
+	if rest, ok := strings.CutPrefix(t, "slow:"); ok {
+		d, err := time.ParseDuration(rest)
+		if err != nil || d < time.Millisecond || d > time.Minute {
+			return Policy{}, fmt.Errorf("backend policy %q: want slow:DURATION from 1ms to 1m, e.g. slow:300ms", s)
+		}
+		return Policy{Kind: PolicySlow, Delay: d}, nil
 	}
 	if rest, ok := strings.CutPrefix(t, "status:"); ok {
 		n, err := strconv.Atoi(rest)
@@ -112,6 +175,42 @@ type BackendStats struct {
 	Requests    int    `json:"requests"`
 }
 
+// PeerLog records, across the backends of one run, which backend read each
+// request, in order: the sequence of peers an upstream request reached. It
+// is safe for concurrent use.
+type PeerLog struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (l *PeerLog) add(name string) {
+	l.mu.Lock()
+	l.names = append(l.names, name)
+	l.mu.Unlock()
+}
+
+// Len is the number of requests recorded so far.
+func (l *PeerLog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.names)
+}
+
+// Since returns the names recorded after the first n.
+func (l *PeerLog) Since(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n >= len(l.names) {
+		return nil
+	}
+	return append([]string(nil), l.names[n:]...)
+}
+
+type peerLogEntry struct {
+	log  *PeerLog
+	name string
+}
+
 // Backend is a misbehaving HTTP/1.1 server on 127.0.0.1 (or on a fake
 // 127.0.0.1 address of the in-memory transport) with its own counters. It is safe for concurrent use.
 type Backend struct {
@@ -121,6 +220,7 @@ type Backend struct {
 
 	conns    atomic.Int64
 	requests atomic.Int64
+	peerLog  atomic.Pointer[peerLogEntry]
 
 	mu     sync.Mutex
 	open   map[net.Conn]struct{}
@@ -147,6 +247,11 @@ func startBackend(ctx context.Context, p Policy, n network) (*Backend, error) {
 	}
 	b := &Backend{policy: p, ln: ln, open: map[net.Conn]struct{}{}, stop: make(chan struct{})}
 	b.label = ln.Addr().String()
+	if p.Kind == PolicyRefused {
+		// Bound and released: connects to the address are refused. The
+		// accept loop below ends at once.
+		ln.Close()
+	}
 	b.wg.Add(2)
 	go b.acceptLoop()
 	go func() {
@@ -158,6 +263,11 @@ func startBackend(ctx context.Context, p Policy, n network) (*Backend, error) {
 		}
 	}()
 	return b, nil
+}
+
+// LogTo makes the backend record name in l for every request it reads.
+func (b *Backend) LogTo(l *PeerLog, name string) {
+	b.peerLog.Store(&peerLogEntry{log: l, name: name})
 }
 
 // Addr returns the host:port the backend listens on.
@@ -245,6 +355,9 @@ func (b *Backend) serve(c net.Conn) {
 		// Count before acting, so that whoever sees the reaction (a
 		// response, EOF or RST) also sees the request counted.
 		total := b.requests.Add(1)
+		if e := b.peerLog.Load(); e != nil {
+			e.log.add(e.name)
+		}
 		perConn++
 		wantsClose := req.hasToken("Connection", "close") ||
 			(req.Proto == "HTTP/1.0" && !req.hasToken("Connection", "keep-alive"))
@@ -282,6 +395,36 @@ func (b *Backend) serve(c net.Conn) {
 				tc.reset()
 			}
 			return
+		case PolicyOKClose:
+			b.respond(c, 200, true, total)
+			return
+		case PolicyInvalidHeader:
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n:no-name\r\n\r\n"))
+			return
+		case PolicyBigHeader:
+			var sb strings.Builder
+			sb.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Big: ")
+			sb.WriteString(strings.Repeat("x", bigHeaderBytes))
+			sb.WriteString("\r\n\r\n")
+			c.Write([]byte(sb.String()))
+			return
+		case PolicyBigBody:
+			hdr := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n", bigBodyBytes)
+			if wantsClose {
+				hdr += "Connection: close\r\n"
+			}
+			if _, err := c.Write([]byte(hdr + "\r\n" + strings.Repeat("b", bigBodyBytes))); err != nil || wantsClose {
+				return
+			}
+		case PolicySlow:
+			select {
+			case <-b.stop:
+				return
+			case <-time.After(b.policy.Delay):
+			}
+			if !b.respond(c, 200, wantsClose, total) || wantsClose {
+				return
+			}
 		case PolicyHang:
 			// Never answer; wait for the peer to go away or for Close.
 			buf := make([]byte, 512)

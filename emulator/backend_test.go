@@ -145,7 +145,7 @@ func TestResultJSON(t *testing.T) {
 		t.Errorf("profile keys %s", got)
 	}
 	reqs := m["requests"].([]any)
-	if got := keys(reqs[0]); got != "[attempts method path status unbounded upstream_connections upstream_requests]" {
+	if got := keys(reqs[0]); got != "[attempts method path peers status unbounded upstream_connections upstream_requests]" {
 		t.Errorf("request keys %s", got)
 	}
 	if got := keys(reqs[0].(map[string]any)["attempts"].([]any)[0]); got != "[cached ft outcome peer]" {

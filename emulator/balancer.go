@@ -1,7 +1,10 @@
 package emulator
 
 import (
+	"strings"
 	"time"
+
+	"github.com/ngxlint/ngxlint/versions"
 )
 
 // Return codes of a peer.get, as nginx's ngx_event_get_peer_pt returns them.
@@ -25,7 +28,7 @@ const (
 
 type rrPeer struct {
 	addr        string // normalised, the backend key
-	name        string // as written
+	name        string // as written (peer->server, what hash consistent hashes)
 	weight      int
 	effective   int
 	current     int
@@ -44,31 +47,28 @@ type rrPeers struct {
 	single bool
 	peers  []*rrPeer
 	next   *rrPeers
+	// totalWeight is peers->total_weight: the weights of all the level's
+	// servers, down ones included (ngx_http_upstream_init_round_robin).
+	totalWeight int
 }
 
-// rrData is ngx_http_upstream_rr_peer_data_t: per client request.
+// rrData is ngx_http_upstream_rr_peer_data_t: per client request, with
+// the state the hash, ip_hash and random methods keep next to it.
 type rrData struct {
 	peers   *rrPeers
 	current *rrPeer
 	tried   []bool
+	m       methodData
 }
 
 func newRRPeers(servers []Server) (primary *rrPeers) {
 	mk := func(s Server) *rrPeer {
 		w := s.Weight
 		if w <= 0 {
-			w = 1
+			w = versions.DefaultWeight
 		}
-		mf := 1
-		if s.MaxFailsSet {
-			mf = s.MaxFails
-		}
-		ft := int64(10)
-		if s.FailTimeout > 0 {
-			ft = int64(s.FailTimeout / time.Second)
-		}
-		return &rrPeer{addr: NormAddr(s.Addr, 80), name: s.Addr, weight: w, effective: w,
-			maxFails: mf, failTimeout: ft, down: s.Down}
+		return &rrPeer{addr: NormAddr(s.Addr, 80), name: strings.TrimSpace(s.Addr), weight: w, effective: w,
+			maxFails: maxFails(s), failTimeout: failTimeout(s), down: s.Down}
 	}
 	primary = &rrPeers{}
 	backup := &rrPeers{}
@@ -82,6 +82,11 @@ func newRRPeers(servers []Server) (primary *rrPeers) {
 	// ngx_http_upstream_init_round_robin: single = (n == 1), cleared when
 	// backup servers exist.
 	primary.single = len(primary.peers) == 1
+	for _, lvl := range []*rrPeers{primary, backup} {
+		for _, p := range lvl.peers {
+			lvl.totalWeight += p.weight
+		}
+	}
 	if len(backup.peers) > 0 {
 		primary.single = false
 		primary.next = backup
@@ -95,7 +100,7 @@ func (r *run) initTries(p *rrPeers) uint64 {
 	var n uint64
 	for lvl := p; lvl != nil; lvl = lvl.next {
 		for _, pe := range lvl.peers {
-			if pe.down && r.prof.Nginx.AtLeast("1.19.6") {
+			if pe.down && !versions.DownCountsInTries(r.prof.Nginx) {
 				continue
 			}
 			n++
@@ -223,7 +228,7 @@ type kaItem struct {
 	conn    *upConn
 	savedAt time.Time
 	reqSeq  int           // client request during which it was saved
-	idle    time.Duration // 0 = no idle timer
+	idle    time.Duration // the idle timer; kaNoLimit = none (nginx < 1.15.3)
 }
 
 // kaCache is a per-upstream, per-worker MRU list with LRU eviction.
@@ -250,7 +255,12 @@ func (r *run) kaTake(k *kaCache, addr, host string, useHost bool, seq int) *upCo
 		if it.addr != addr || (useHost && it.host != host) {
 			continue
 		}
-		expired := it.idle > 0 && now.Sub(it.savedAt) > it.idle
+		// The idle timer (ngx_add_timer(c->read, keepalive_timeout) in
+		// ngx_http_upstream_free_keepalive_peer) fires on an event-loop
+		// pass once ngx_current_msec reaches the save time plus the
+		// timeout (ngx_event_expire_timers), so a 0 timeout closes the
+		// connection before any later request can take it.
+		expired := it.idle != kaNoLimit && it.reqSeq < seq && msec(now)-msec(it.savedAt) >= it.idle.Milliseconds()
 		stale := it.reqSeq < seq && !peekAlive(it.conn.c)
 		if expired || stale {
 			it.conn.close()
@@ -312,11 +322,14 @@ func (r *run) kaInvalid(u *ureq, state int, c *upConn) string {
 		return "no connection"
 	case c.broken:
 		return "connection error"
-	case r.kaRequests > 0 && c.requests >= r.kaRequests:
-		// keepalive_requests, since 1.15.3 (d817ceae7).
+	case r.kaRequests >= 0 && c.requests >= r.kaRequests:
+		// keepalive_requests, since 1.15.3 (d817ceae7): `c->requests >=
+		// kp->conf->requests`, so an explicit 0 never keeps a connection
+		// (c->requests was incremented when it was used).
 		return "keepalive_requests reached"
-	case r.kaTime > 0 && r.now().Sub(c.start) > r.kaTime:
-		// keepalive_time, since 1.19.10 (d9996d6f2).
+	case r.kaTime != kaNoLimit && msec(r.now())-msec(c.start) > r.kaTime.Milliseconds():
+		// keepalive_time, since 1.19.10 (d9996d6f2): `ngx_current_msec -
+		// c->start_time > kp->conf->time`, in whole milliseconds.
 		return "keepalive_time exceeded"
 	case !u.keepalive:
 		return u.keepaliveWhy
@@ -326,3 +339,6 @@ func (r *run) kaInvalid(u *ureq, state int, c *upConn) string {
 	}
 	return ""
 }
+
+// msec is t in whole milliseconds, as nginx's ngx_current_msec counts.
+func msec(t time.Time) int64 { return t.UnixMilli() }

@@ -54,6 +54,11 @@ type Config struct {
 	// (.ngxlint.yaml emulate:, or flags).
 	Fixtures Fixtures
 
+	// RandomSeed seeds the draws of the random balancing method, which
+	// nginx takes from ngx_random() (not reproducible): the same seed gives
+	// the same peers.
+	RandomSeed uint64
+
 	// LuaTimeout bounds one run of the balancer code (default 1s). nginx has
 	// no such limit: the worker would spin; the emulator reports
 	// "lua-timeout" instead of hanging.
@@ -76,21 +81,30 @@ type Config struct {
 type Upstream struct {
 	Name    string
 	Servers []Server
-	// Method is the load-balancing method directive ("" = round robin). Only
-	// round robin is modelled; other methods run as round robin and the
-	// trace says so.
-	Method string
+	// Method is the load-balancing method directive: "" (round robin),
+	// "hash", "ip_hash", "least_conn" or "random" (other names are an
+	// error). MethodArgs are its arguments as written: the hash key (with
+	// "consistent"), "two" [least_conn] for random.
+	Method     string
+	MethodArgs []string
 
-	// Keepalive is `keepalive N` (0 with KeepaliveSet means `keepalive 0`).
-	Keepalive    int
-	KeepaliveSet bool
+	// Keepalive is `keepalive N`; set with 0 is `keepalive 0` (from nginx
+	// 1.29.7 the way to turn the default pool off).
+	Keepalive Opt[int]
 	// KeepaliveBeforeBalancer is true when `keepalive` is written before
 	// balancer_by_lua_* or another method directive in the block.
 	KeepaliveBeforeBalancer bool
-	// Zero values mean the version's default.
-	KeepaliveRequests int
-	KeepaliveTimeout  time.Duration
-	KeepaliveTime     time.Duration
+	// KeepaliveRequests, KeepaliveTimeout and KeepaliveTime are the
+	// keepalive module's limits; unset means the version's default
+	// (versions.UpstreamKeepalive). An explicit 0 is a limit nginx
+	// applies: keepalive_requests 0 and keepalive_timeout 0 never let a
+	// connection be reused (ngx_http_upstream_free_keepalive_peer compares
+	// c->requests >= 0; a 0 ms idle timer fires before the next request),
+	// keepalive_time 0 keeps a connection only if it was opened in the
+	// same millisecond.
+	KeepaliveRequests Opt[int]
+	KeepaliveTimeout  Opt[time.Duration]
+	KeepaliveTime     Opt[time.Duration]
 
 	// Balancer is the balancer_by_lua_* code with its place in the user's
 	// file; when its Code is empty, BalancerLua / BalancerName (the older
@@ -208,12 +222,14 @@ type Fixtures struct {
 // Server is one `server` line.
 type Server struct {
 	Addr   string // as written: "0.0.0.1", "127.0.0.1:8080", "unix:/x"
-	Weight int    // 0 = 1
-	// MaxFails is max_fails; without MaxFailsSet the default 1 applies, and
-	// max_fails=0 (MaxFailsSet with 0) disables the accounting.
-	MaxFails    int
-	MaxFailsSet bool
-	FailTimeout time.Duration // 0 = 10s
+	Weight int    // 0 = 1 (nginx rejects weight=0)
+	// MaxFails is max_fails (unset: 1); max_fails=0 disables the
+	// accounting. FailTimeout is fail_timeout (unset: 10s); fail_timeout=0
+	// keeps a failed peer out only for the rest of the current second
+	// (ngx_http_upstream_get_peer compares now - checked <= fail_timeout in
+	// seconds).
+	MaxFails    Opt[int]
+	FailTimeout Opt[time.Duration]
 	Backup      bool
 	Down        bool
 }
@@ -221,23 +237,57 @@ type Server struct {
 // Location is the location{} proxying to the upstream.
 type Location struct {
 	// NextUpstream is proxy_next_upstream (nil = default "error timeout").
-	NextUpstream        []string
-	NextUpstreamTries   int
-	NextUpstreamTimeout time.Duration
+	NextUpstream []string
+	// NextUpstreamTries and NextUpstreamTimeout are proxy_next_upstream_tries
+	// and proxy_next_upstream_timeout; unset and 0 both mean unlimited
+	// (ngx_http_upstream_init_request and ngx_http_upstream_next test them
+	// for non-zero).
+	NextUpstreamTries   Opt[int]
+	NextUpstreamTimeout Opt[time.Duration]
 	// HTTPVersion is proxy_http_version ("" = the version's default).
 	HTTPVersion string
 	// ConnectionHeader is proxy_set_header Connection (nil = not set).
 	ConnectionHeader *string
 	// RequestBuffering is proxy_request_buffering (nil = on).
 	RequestBuffering *bool
-	// Zero means nginx's default of 60s.
-	ConnectTimeout, SendTimeout, ReadTimeout time.Duration
+	// Unset means nginx's default of 60s (versions.DefaultProxyTimeout);
+	// an explicit 0 arms a timer that fires at once.
+	ConnectTimeout, SendTimeout, ReadTimeout Opt[time.Duration]
+}
+
+// Opt is a directive value that may be unset. nginx tells "not written"
+// (the version's default applies) from an explicit value, and for several
+// directives an explicit 0 is not the default: keepalive_requests 0 never
+// reuses a connection, max_fails=0 turns the failure accounting off.
+type Opt[T any] struct {
+	V   T
+	Set bool
+}
+
+// Some returns a set Opt.
+func Some[T any](v T) Opt[T] { return Opt[T]{V: v, Set: true} }
+
+// Or returns the value if set, else def.
+func (o Opt[T]) Or(def T) T {
+	if o.Set {
+		return o.V
+	}
+	return def
 }
 
 // Request is one client request.
 type Request struct {
+	// After is the idle time between the end of the previous request and
+	// this one (the first request's is counted from the worker's start).
+	// The emulator does not sleep: it moves its clock forward, so
+	// keepalive_timeout, keepalive_time and fail_timeout see the time
+	// pass; a real nginx engine waits.
+	After  time.Duration
 	Method string // GET if empty
 	Path   string // "/" if empty; may carry a query string ("/api?x=1")
+	// RemoteAddr is the client's address as nginx sees it ($remote_addr,
+	// what ip_hash hashes); "" is 127.0.0.1.
+	RemoteAddr string
 	// Headers are sent by the emulated client after its own Host and
 	// Connection lines; a Host header here replaces the default
 	// "emulated.test". ngx.var.http_*, ngx.var.cookie_* and
@@ -251,9 +301,11 @@ type Header struct {
 }
 
 // ParseRequests parses a comma-separated list of requests, each
-// "METHOD /path?query Name:value Name:value", where the method, the path or
-// the headers may be left out: "GET /r1, /r2 X-Token:abc, POST". A header
-// value runs to the next blank; it cannot hold a comma or a blank.
+// "[+IDLE] METHOD /path?query Name:value Name:value", where the method, the
+// path or the headers may be left out: "GET /r1, +300ms /r2 X-Token:abc,
+// POST". +IDLE (a Go duration: 300ms, 2s, 1m) is the idle time before the
+// request (Request.After). A header value runs to the next blank; it
+// cannot hold a comma or a blank.
 func ParseRequests(s string) ([]Request, error) {
 	var out []Request
 	for _, part := range strings.Split(s, ",") {
@@ -263,6 +315,17 @@ func ParseRequests(s string) ([]Request, error) {
 		}
 		f := strings.Fields(part)
 		q := Request{Method: "GET", Path: "/"}
+		if rest, ok := strings.CutPrefix(f[0], "+"); ok {
+			d, err := time.ParseDuration(rest)
+			if err != nil || d < 0 || d > MaxIdle {
+				return nil, fmt.Errorf("request %q: idle time %q: want a duration from 0 to %s, e.g. +300ms", part, f[0], MaxIdle)
+			}
+			q.After = d
+			if f = f[1:]; len(f) == 0 {
+				out = append(out, q)
+				continue
+			}
+		}
 		i := 0
 		if !strings.HasPrefix(f[0], "/") && !strings.Contains(f[0], ":") {
 			if !isToken(f[0]) {
@@ -294,6 +357,22 @@ func ParseRequests(s string) ([]Request, error) {
 		return nil, fmt.Errorf("no requests in %q", s)
 	}
 	return out, nil
+}
+
+// MaxIdle bounds one request's idle time: an emulated clock makes any gap
+// free, but a real nginx engine sleeps through it.
+const MaxIdle = time.Hour
+
+// WithGap gives every request after the first that has no idle time of its
+// own the idle time gap (`emulate --gap`).
+func WithGap(rs []Request, gap time.Duration) []Request {
+	out := append([]Request(nil), rs...)
+	for i := 1; i < len(out); i++ {
+		if out[i].After == 0 {
+			out[i].After = gap
+		}
+	}
+	return out
 }
 
 // isToken reports whether s is an RFC 9110 token (a method or a header

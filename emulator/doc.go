@@ -9,11 +9,15 @@
 //
 // It owns the model of nginx's upstream machinery (init_request, connect,
 // ngx_http_upstream_next in its pre-1.9.13 and later forms, test_next, round
-// robin, the keepalive module), of lua-nginx-module's balancer by version
+// robin and the hash, ip_hash, least_conn and random methods, the keepalive
+// module with its limits, unbuffered request bodies), of an emulated clock
+// that idle time between requests moves forward (Request.After), of
+// lua-nginx-module's balancer by version
 // (the user's balancer_by_lua* code runs in a sandboxed gopher-lua VM with
 // ngx.balancer, ngx.ctx, ngx.var, ngx.log, ngx.exit), the backend policies
-// (ok, first-only, one-per-conn, close, reset, hang, status:NNN) that other
-// engines reuse, and the Result JSON contract of `ngxlint emulate`.
+// (PolicyNames: ok, first-only, one-per-conn, close, reset, hang,
+// status:NNN, ok-close, invalid-header, big-header, big-body, slow:D,
+// refused) that other engines reuse, and the Result JSON contract of `ngxlint emulate`.
 //
 // It does not parse configurations (the caller builds a Config from
 // nginxconf's model), does not decide whether an observation is a bug (the

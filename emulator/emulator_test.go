@@ -42,7 +42,7 @@ func seedConfig(p versions.Profile, policy string) Config {
 			Servers:      []Server{{Addr: "0.0.0.1"}},
 			BalancerLua:  seedLua,
 			BalancerName: "nginx.conf:3",
-			Keepalive:    1, KeepaliveSet: true,
+			Keepalive:    Some(1),
 		},
 		Location: Location{
 			NextUpstream:     []string{"off"},
@@ -126,13 +126,13 @@ func TestSeedTruthTable(t *testing.T) {
 	}
 	noDirective := func(p versions.Profile) Config {
 		c := truthConfig(p, "first-only")
-		c.Upstream.KeepaliveSet, c.Upstream.Keepalive = false, 0
+		c.Upstream.Keepalive = Opt[int]{}
 		c.Location.HTTPVersion, c.Location.ConnectionHeader = "", nil
 		return c
 	}
 	keepalive0 := func(p versions.Profile) Config {
 		c := noDirective(p)
-		c.Upstream.KeepaliveSet = true
+		c.Upstream.Keepalive = Some(0)
 		return c
 	}
 	tests := []struct {
@@ -200,13 +200,13 @@ func TestSeedConfigExact(t *testing.T) {
 func TestStalePooledConnection(t *testing.T) {
 	noDirective := func(p versions.Profile) Config {
 		c := truthConfig(p, "one-per-conn")
-		c.Upstream.KeepaliveSet, c.Upstream.Keepalive = false, 0
+		c.Upstream.Keepalive = Opt[int]{}
 		c.Location.HTTPVersion, c.Location.ConnectionHeader = "", nil
 		return c
 	}
 	keepalive0 := func(p versions.Profile) Config {
 		c := noDirective(p)
-		c.Upstream.KeepaliveSet = true
+		c.Upstream.Keepalive = Some(0)
 		return c
 	}
 	moreTries := func(p versions.Profile) Config {
@@ -306,7 +306,7 @@ func TestRoundRobin(t *testing.T) {
 			[]want{{200, 1, 1, false}, {200, 2, 2, false}, {200, 1, 1, false}, {200, 1, 1, false}},
 			map[string]int{"10.0.0.1:80": 4, "10.0.0.2:80": 1}},
 		{"two servers, max_fails=0: the failing one keeps being tried",
-			rrConfig(p122, []Server{{Addr: "10.0.0.1"}, {Addr: "10.0.0.2", MaxFailsSet: true}}, map[string]string{"10.0.0.2": "close"}, 4),
+			rrConfig(p122, []Server{{Addr: "10.0.0.1"}, {Addr: "10.0.0.2", MaxFails: Some(0)}}, map[string]string{"10.0.0.2": "close"}, 4),
 			[]want{{200, 1, 1, false}, {200, 2, 2, false}, {200, 1, 1, false}, {200, 2, 2, false}},
 			map[string]int{"10.0.0.1:80": 4, "10.0.0.2:80": 2}},
 		{"weights 3:1",
@@ -350,7 +350,7 @@ func TestRoundRobin(t *testing.T) {
 		{"hang: 504 after proxy_read_timeout",
 			func() Config {
 				c := rrConfig(p122, []Server{{Addr: "10.0.0.1"}}, map[string]string{"10.0.0.1": "hang"}, 1)
-				c.Location.ReadTimeout = 50 * time.Millisecond
+				c.Location.ReadTimeout = Some(50 * time.Millisecond)
 				return c
 			}(),
 			[]want{{504, 1, 1, false}}, nil},

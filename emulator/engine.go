@@ -24,7 +24,6 @@ const (
 	defaultMaxAttempts = 1000
 	defaultTimeout     = 10 * time.Second
 	defaultLuaTimeout  = time.Second
-	defaultProxyTimer  = 60 * time.Second
 	maxBackends        = 64
 	settleWait         = 2 * time.Second
 	// placeholderAddr is the server LNM >= 0.10.27 adds to an upstream
@@ -35,6 +34,10 @@ const (
 	// pool entry holds inline (LNM >= 0.10.27).
 	luaHostInlineLen = 32
 	postBody         = "hello=world"
+	// kaNoLimit marks a keepalive time limit the emulated version does
+	// not have (keepalive_timeout and keepalive_time before 1.15.3 and
+	// 1.19.10).
+	kaNoLimit time.Duration = -1
 )
 
 // Keepalive module placement.
@@ -55,12 +58,18 @@ type run struct {
 	luaTimeout time.Duration
 
 	backends map[string]*Backend
+	peerLog  PeerLog
 	notes    []string
 
-	rr         *rrPeers
-	kaMode     int
-	ka         *kaCache
-	luaPool    *kaCache
+	rr  *rrPeers
+	bal *balancing
+	// skew is the idle time skipped so far (see now).
+	skew    time.Duration
+	kaMode  int
+	ka      *kaCache
+	luaPool *kaCache
+	// kaRequests (-1: no limit), kaTimeout and kaTime (kaNoLimit: none)
+	// are the keepalive module's limits for this version and config.
 	kaRequests int
 	kaTimeout  time.Duration
 	kaTime     time.Duration
@@ -86,7 +95,12 @@ type run struct {
 	stopFront func() bool
 }
 
-func (r *run) now() time.Time { return time.Now() }
+// now is the emulated clock: the wall clock plus the requests' idle times
+// (Request.After), which the emulator skips instead of sleeping through.
+// Everything nginx decides by time (fail_timeout, keepalive_timeout,
+// keepalive_time, proxy_next_upstream_timeout) reads it; socket deadlines
+// stay on the wall clock, as no idle time passes inside a request.
+func (r *run) now() time.Time { return time.Now().Add(r.skew) }
 
 // dial is the only place the emulator opens a connection. addr is always
 // one of the listeners it started on 127.0.0.1 (the front end or a
@@ -136,6 +150,7 @@ func (c *upConn) close() {
 type ureq struct {
 	seq          int
 	method, path string
+	remote       string
 	tries        uint64
 	start        time.Time
 	pc           struct {
@@ -158,8 +173,12 @@ type ureq struct {
 	states     []int
 
 	requestSent, requestBodySent bool
-	keepalive                    bool
-	keepaliveWhy                 string
+	// bodyNoBuffering is r->request_body_no_buffering: proxy_request_buffering
+	// off, unless the whole body was read before the upstream was contacted
+	// (see serve).
+	bodyNoBuffering bool
+	keepalive       bool
+	keepaliveWhy    string
 
 	connectTimeout, sendTimeout, readTimeout time.Duration
 
@@ -175,6 +194,14 @@ type ureq struct {
 	curNet  net.Conn
 	dials   int
 	writes  int
+}
+
+// remoteAddr is the client address nginx sees.
+func (u *ureq) remoteAddr() string {
+	if u.remote == "" {
+		return "127.0.0.1"
+	}
+	return u.remote
 }
 
 func (u *ureq) note(s string) {
@@ -304,26 +331,26 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		return nil, fmt.Errorf("upstream %q: no servers in upstream (all are backup)", up.Name)
 	}
 	r.rr = newRRPeers(servers)
-	if up.Method != "" {
-		r.notes = append(r.notes, fmt.Sprintf("load-balancing method %q is emulated as round robin", up.Method))
+	if r.bal, err = parseMethod(up, r.rr, cfg.RandomSeed); err != nil {
+		return nil, fmt.Errorf("upstream %q: %w", up.Name, err)
+	}
+	if hasLua && up.Method != "" {
+		r.notes = append(r.notes, fmt.Sprintf("load-balancing method %q is used only where the Lua balancer falls back to the original balancer", up.Method))
 	}
 
 	// Keepalive module placement and defaults.
 	kaN := 0
 	switch {
-	case p.Nginx.AtLeast("1.29.7"):
+	case versions.KeepaliveOnByDefault(p.Nginx):
 		// Since 1.29.7 (4fbe4b627) keepalive is on by default for explicit
 		// upstreams (32 connections) and init_main_conf wraps peer.init
 		// last, so the directive order no longer matters.
-		kaN = 32
-		if up.KeepaliveSet {
-			kaN = up.Keepalive
-		}
+		kaN = up.Keepalive.Or(versions.DefaultKeepaliveConnections)
 		if kaN > 0 {
 			r.kaMode = kaAll
 		}
-	case up.KeepaliveSet && up.Keepalive > 0:
-		kaN = up.Keepalive
+	case up.Keepalive.Set && up.Keepalive.V > 0:
+		kaN = up.Keepalive.V
 		r.kaMode = kaAll
 		if up.KeepaliveBeforeBalancer && (hasLua || up.Method != "") {
 			if hasLua && p.LNM.AtLeast("0.10.27") {
@@ -343,23 +370,20 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	if r.kaMode != kaNone {
 		r.ka = &kaCache{max: kaN}
 	}
-	// keepalive_requests and keepalive_timeout since 1.15.3 (d817ceae7,
-	// 7de808990); keepalive_time and requests 1000 since 1.19.10 (d9996d6f2,
-	// eb52de831).
-	switch {
-	case p.Nginx.AtLeast("1.19.10"):
-		r.kaRequests, r.kaTimeout, r.kaTime = 1000, 60*time.Second, time.Hour
-	case p.Nginx.AtLeast("1.15.3"):
-		r.kaRequests, r.kaTimeout = 100, 60*time.Second
+	// The limits a cached connection is checked against
+	// (ngx_http_upstream_free_keepalive_peer): an explicit value, 0
+	// included, replaces the version's default; a version without the
+	// directive has no limit (kaNoLimit).
+	kd := versions.UpstreamKeepalive(p.Nginx)
+	r.kaRequests, r.kaTimeout, r.kaTime = -1, kaNoLimit, kaNoLimit
+	if kd.HasRequests {
+		r.kaRequests = up.KeepaliveRequests.Or(kd.Requests)
 	}
-	if up.KeepaliveRequests > 0 {
-		r.kaRequests = up.KeepaliveRequests
+	if kd.HasTimeout {
+		r.kaTimeout = up.KeepaliveTimeout.Or(kd.Timeout)
 	}
-	if up.KeepaliveTimeout > 0 {
-		r.kaTimeout = up.KeepaliveTimeout
-	}
-	if up.KeepaliveTime > 0 {
-		r.kaTime = up.KeepaliveTime
+	if kd.HasTime {
+		r.kaTime = up.KeepaliveTime.Or(kd.Time)
 	}
 
 	// proxy_http_version 1.1 and no "Connection: close" by default since
@@ -368,7 +392,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	r.httpVersion = loc.HTTPVersion
 	if r.httpVersion == "" {
 		r.httpVersion = "1.0"
-		if p.Nginx.AtLeast("1.29.7") {
+		if versions.KeepaliveOnByDefault(p.Nginx) {
 			r.httpVersion = "1.1"
 		}
 	}
@@ -378,7 +402,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	switch {
 	case loc.ConnectionHeader != nil:
 		r.connHeader = *loc.ConnectionHeader
-	case p.Nginx.AtLeast("1.29.7") && r.httpVersion == "1.1":
+	case versions.KeepaliveOnByDefault(p.Nginx) && r.httpVersion == "1.1":
 		r.connHeader = ""
 	default:
 		r.connHeader = "close"
@@ -499,6 +523,7 @@ func (r *run) backendFor(a string) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.LogTo(&r.peerLog, a)
 	r.backends[a] = b
 	return b, nil
 }
@@ -533,7 +558,7 @@ func (r *run) baseGet(u *ureq) int {
 	if r.luaBalancer {
 		return r.luaGet(u)
 	}
-	return r.rrGet(u)
+	return r.methodGet(u)
 }
 
 func (r *run) baseFree(u *ureq, state int) {
@@ -544,12 +569,14 @@ func (r *run) baseFree(u *ureq, state int) {
 	r.rrFree(u, state)
 }
 
-// origGet / origFree are what the Lua balancer falls back to.
+// origGet / origFree are what the Lua balancer falls back to (LNM >=
+// 0.10.27 keeps the upstream's earlier init_upstream: round robin, or a
+// method written before balancer_by_lua*).
 func (r *run) origGet(u *ureq) int {
 	if r.kaMode == kaFallback {
-		return r.kaGet(u, r.rrGet)
+		return r.kaGet(u, r.methodGet)
 	}
-	return r.rrGet(u)
+	return r.methodGet(u)
 }
 
 func (r *run) origFree(u *ureq, state int) {
@@ -717,12 +744,14 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 		path = "/"
 	}
 	out := RequestResult{Method: method, Path: path}
+	r.skew += q.After
 	c0, q0 := r.totals()
+	p0 := r.peerLog.Len()
 
 	cres := make(chan clientResult, 1)
 	go r.client(method, path, q.Headers, cres)
 
-	u := &ureq{seq: seq, method: method, path: path}
+	u := &ureq{seq: seq, method: method, path: path, remote: q.RemoteAddr}
 	// *net.TCPListener and *memListener.
 	if tl, ok := r.front.(interface{ SetDeadline(time.Time) error }); ok {
 		tl.SetDeadline(time.Now().Add(r.timeout))
@@ -751,6 +780,7 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 		c, q := r.totals()
 		if (c-c0 >= u.dials && q-q0 >= u.writes) || time.Now().After(deadline) {
 			out.UpstreamConnections, out.UpstreamRequests = c-c0, q-q0
+			out.Peers = r.peerLog.Since(p0)
 			break
 		}
 		time.Sleep(100 * time.Microsecond)
@@ -832,9 +862,20 @@ func (r *run) serve(u *ureq, conn net.Conn) {
 		u.why = "could not read the client request: " + err.Error()
 		return
 	}
-	if n, err := bodyLength(m, true); err == nil {
+	n, lerr := bodyLength(m, true)
+	// ngx_http_read_client_request_body clears r->request_body_no_buffering
+	// when the request has no body (content_length_n < 0 and not chunked),
+	// when the whole body was pre-read with the header (rb->rest == 0 &&
+	// rb->last_saved), or when it was read to its end at once (rc ==
+	// NGX_OK at done:), so such a request is retried as with buffering on
+	// (release-1.22.1 src/http/ngx_http_request_body.c; the same since
+	// unbuffered reading came in 1.7.11, 2743bb68e). The emulated client
+	// writes the header and its small body at once.
+	preread := lerr != nil || n == 0 || n > 0 && br.Buffered() >= n
+	if lerr == nil {
 		readBody(br, n)
 	}
+	u.bodyNoBuffering = r.noBuffering && !preread
 	conn.SetDeadline(time.Time{})
 	u.headers = m.Header
 
@@ -892,13 +933,16 @@ func writeClientResponse(c net.Conn, code int) {
 // and ngx_http_upstream_next until the request is finalized.
 func (r *run) upstream(u *ureq) finalStatus {
 	loc := r.cfg.Location
-	u.connectTimeout, u.sendTimeout, u.readTimeout = orDefault(loc.ConnectTimeout), orDefault(loc.SendTimeout), orDefault(loc.ReadTimeout)
+	u.connectTimeout = loc.ConnectTimeout.Or(versions.DefaultProxyTimeout)
+	u.sendTimeout = loc.SendTimeout.Or(versions.DefaultProxyTimeout)
+	u.readTimeout = loc.ReadTimeout.Or(versions.DefaultProxyTimeout)
 	u.rr = &rrData{peers: r.rr, tried: make([]bool, len(r.rr.peers))}
+	r.initMethodPeer(u)
 	u.tries = r.initTries(r.rr)
 	u.start = r.now()
 	// init_request caps tries at proxy_next_upstream_tries: the only place
 	// the limit is applied.
-	if n := loc.NextUpstreamTries; n > 0 && u.tries > uint64(n) {
+	if n := loc.NextUpstreamTries.V; n > 0 && u.tries > uint64(n) {
 		u.tries = uint64(n)
 	}
 	for {
@@ -963,13 +1007,6 @@ func (r *run) upstream(u *ureq) finalStatus {
 	}
 }
 
-func orDefault(d time.Duration) time.Duration {
-	if d <= 0 {
-		return defaultProxyTimer
-	}
-	return d
-}
-
 // attempt connects (or reuses), sends and reads. It returns 0 when a
 // response is to be passed to the client, or the ft_type of the failure.
 func (r *run) attempt(u *ureq, a *Attempt, cached bool) (uint32, string) {
@@ -997,7 +1034,13 @@ func (r *run) attempt(u *ureq, a *Attempt, cached bool) (uint32, string) {
 			if isTimeout(err) && !u.aborted.Load() {
 				return ftTimeout, OutcomeTimeout
 			}
-			a.Log = append(a.Log, "[crit] connect() failed: "+err.Error())
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				// As nginx words it (ngx_event_connect_peer), without the
+				// listener's address, which differs between transports.
+				a.Log = append(a.Log, "[error] connect() failed (111: Connection refused) while connecting to upstream")
+			} else {
+				a.Log = append(a.Log, "[crit] connect() failed: "+err.Error())
+			}
 			return ftError, OutcomeConnectError
 		}
 		u.dials++
@@ -1145,7 +1188,7 @@ func (r *run) testNext(u *ureq, status int) uint32 {
 	if un == 0 {
 		return 0
 	}
-	timeout := r.cfg.Location.NextUpstreamTimeout
+	timeout := r.cfg.Location.NextUpstreamTimeout.V
 	elapsed := timeout > 0 && r.now().Sub(u.start) >= timeout
 	if r.prof.Nginx.AtLeast("1.13.11") {
 		// d90a75b7c: the same checks next() applies, so that the
@@ -1154,7 +1197,7 @@ func (r *run) testNext(u *ureq, status int) uint32 {
 		if u.requestSent && nonIdempotent(u.method) {
 			mask |= ftNonIdempotent
 		}
-		if u.tries > 1 && r.mask&mask == mask && !(u.requestSent && r.noBuffering) && !elapsed {
+		if u.tries > 1 && r.mask&mask == mask && !(u.requestSent && u.bodyNoBuffering) && !elapsed {
 			return un
 		}
 		return 0
@@ -1215,7 +1258,7 @@ func (r *run) next(u *ureq, a *Attempt, ft uint32) (finalStatus, bool) {
 		// tries++, and the checks on tries, mask and timeout below are
 		// skipped: the retry is unconditional (NGX-CACHED-BYPASS; changed
 		// by 5a76856dc in 1.9.13).
-		if u.pc.cached && ft == ftError && (!u.requestSent || !r.noBuffering) {
+		if u.pc.cached && ft == ftError && (!u.requestSent || !u.bodyNoBuffering) {
 			u.tries++
 			a.Log = append(a.Log, "cached connection error: tries++ and retry unconditionally (nginx < 1.9.13)")
 		} else {
@@ -1242,7 +1285,7 @@ func (r *run) next(u *ureq, a *Attempt, ft uint32) (finalStatus, bool) {
 	}
 	if status != 0 {
 		u.states[len(u.states)-1] = status
-		timeout := r.cfg.Location.NextUpstreamTimeout
+		timeout := r.cfg.Location.NextUpstreamTimeout.V
 		elapsed := timeout > 0 && r.now().Sub(u.start) >= timeout
 		var why string
 		if r.prof.Nginx.AtLeast("1.9.13") {
@@ -1266,7 +1309,7 @@ func (r *run) next(u *ureq, a *Attempt, ft uint32) (finalStatus, bool) {
 		}
 		switch {
 		case why != "":
-		case u.requestSent && r.noBuffering:
+		case u.requestSent && u.bodyNoBuffering:
 			why = "unbuffered request body already sent"
 		case elapsed:
 			why = "proxy_next_upstream_timeout elapsed"

@@ -42,16 +42,16 @@ func fuzzConfig(t testing.TB, servers, policies, requests, next, luaSrc string, 
 		Timeout:     300 * time.Millisecond,
 		LuaTimeout:  30 * time.Millisecond,
 		Location: Location{
-			NextUpstreamTries: int(tries % 8),
+			NextUpstreamTries: Some(int(tries % 8)),
 			HTTPVersion:       fuzzHTTPVersions[int(pick/8)%len(fuzzHTTPVersions)],
-			ConnectTimeout:    100 * time.Millisecond,
-			SendTimeout:       100 * time.Millisecond,
-			ReadTimeout:       100 * time.Millisecond,
+			ConnectTimeout:    Some(100 * time.Millisecond),
+			SendTimeout:       Some(100 * time.Millisecond),
+			ReadTimeout:       Some(100 * time.Millisecond),
 		},
 		Backends: map[string]Policy{},
 	}
 	if keepalive&0x80 != 0 {
-		c.Upstream.Keepalive, c.Upstream.KeepaliveSet = int(keepalive&7), true
+		c.Upstream.Keepalive = Some(int(keepalive & 7))
 		c.Upstream.KeepaliveBeforeBalancer = keepalive&0x40 != 0
 	}
 	if keepalive&0x20 != 0 {
@@ -77,7 +77,9 @@ func fuzzConfig(t testing.TB, servers, policies, requests, next, luaSrc string, 
 			srv.Down, s = true, rest
 		}
 		srv.Addr = s
-		srv.MaxFails, srv.MaxFailsSet = i%2, i%4 == 0
+		if i%4 == 0 {
+			srv.MaxFails = Some(i % 2)
+		}
 		c.Upstream.Servers = append(c.Upstream.Servers, srv)
 		addrs = append(addrs, s)
 	}

@@ -608,7 +608,7 @@ func (e *luaEngine) setMoreTries(L *lua.LState) int {
 	count := int32(int64(n)) // the FFI converts the Lua number to a C int
 	u := e.u
 	bp := &u.bp
-	maxTries := uint64(e.r.cfg.Location.NextUpstreamTries)
+	maxTries := uint64(e.r.cfg.Location.NextUpstreamTries.V)
 	var warn string
 	if e.r.prof.LNM.Less("0.10.8") {
 		// v0.10.0 .. v0.10.7 (fixed by da11870d, LNM-MORETRIES-ZERO-LIMIT):

@@ -67,7 +67,7 @@ func attemptLogs(q RequestResult) string {
 }
 
 func TestSetMoreTries(t *testing.T) {
-	withTries := func(c Config, n int) Config { c.Location.NextUpstreamTries = n; return c }
+	withTries := func(c Config, n int) Config { c.Location.NextUpstreamTries = Some(n); return c }
 	tests := []struct {
 		name    string
 		cfg     Config
@@ -119,9 +119,9 @@ b.set_more_tries(1)
 `
 	mk := func(p versions.Profile) Config {
 		c := luaConfig(p, code, "first-only", 0)
-		c.Upstream.Keepalive, c.Upstream.KeepaliveSet = 8, true
+		c.Upstream.Keepalive = Some(8)
 		c.Location.HTTPVersion, c.Location.ConnectionHeader = "1.1", strp("")
-		c.Location.NextUpstreamTries = 3
+		c.Location.NextUpstreamTries = Some(3)
 		for _, path := range []string{"/0", "/1", "/2", "/3", "/4", "/0"} {
 			c.Requests = append(c.Requests, Request{Method: "GET", Path: path})
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io/fs"
+	"net"
 	"net/url"
 	"path"
 	"sort"
@@ -265,110 +266,119 @@ func builtinVar(name string) bool {
 		strings.HasPrefix(name, "cookie_") || strings.HasPrefix(name, "upstream_")
 }
 
-// variable is ngx.var.NAME for request u: written values, fixtures, the
+// variable is the value of nginx variable $name for request u (ngx.var.NAME,
+// a hash key): values Lua code wrote, fixtures, the
 // location's `set` values, then nginx's variables from the emulated
 // request. An unknown variable is nil, as ngx_http_lua_ffi_var_get
 // returns for a name nginx does not know.
-func (e *luaEngine) variable(u *ureq, name string) lua.LValue {
+func (r *run) variable(u *ureq, name string) (string, bool) {
 	if v, ok := u.vars[name]; ok {
 		if v == nil {
-			return lua.LNil
+			return "", false
 		}
-		return lua.LString(*v)
+		return *v, true
 	}
-	if v, ok := e.r.cfg.Fixtures.Vars[name]; ok {
-		return lua.LString(v)
+	if v, ok := r.cfg.Fixtures.Vars[name]; ok {
+		return v, true
 	}
-	if v, ok := e.r.cfg.Lua.Vars[name]; ok {
-		return lua.LString(v)
+	if v, ok := r.cfg.Lua.Vars[name]; ok {
+		return v, true
 	}
 	uri, query, hasQ := strings.Cut(u.path, "?")
 	switch name {
 	case "request_uri":
-		return lua.LString(u.path)
+		return u.path, true
 	case "uri", "document_uri":
 		if d, err := url.PathUnescape(uri); err == nil {
-			return lua.LString(d)
+			return d, true
 		}
-		return lua.LString(uri)
+		return uri, true
 	case "args", "query_string":
 		if hasQ {
-			return lua.LString(query)
+			return query, true
 		}
-		return lua.LNil
+		return "", false
 	case "is_args":
 		if hasQ && query != "" {
-			return lua.LString("?")
+			return "?", true
 		}
-		return lua.LString("")
+		return "", true
 	case "host":
 		h := u.header("Host")
 		if h == "" {
-			return lua.LString("emulated.test")
+			return "emulated.test", true
 		}
 		if i := strings.LastIndexByte(h, ':'); i > 0 && !strings.HasSuffix(h, "]") {
 			h = h[:i]
 		}
-		return lua.LString(strings.ToLower(h))
+		return strings.ToLower(h), true
 	case "server_name":
-		return lua.LString("emulated.test")
-	case "remote_addr", "server_addr":
-		return lua.LString("127.0.0.1")
+		return "emulated.test", true
+	case "remote_addr":
+		return u.remoteAddr(), true
+	case "server_addr":
+		return "127.0.0.1", true
 	case "binary_remote_addr":
-		return lua.LString("\x7f\x00\x00\x01")
+		if ip := net.ParseIP(u.remoteAddr()); ip != nil {
+			if v4 := ip.To4(); v4 != nil {
+				return string(v4), true
+			}
+			return string(ip.To16()), true
+		}
+		return "", false
 	case "remote_port":
-		return lua.LString("40000")
+		return "40000", true
 	case "request_method":
-		return lua.LString(u.method)
+		return u.method, true
 	case "scheme":
-		return lua.LString("http")
+		return "http", true
 	case "https":
-		return lua.LString("")
+		return "", true
 	case "server_protocol":
-		return lua.LString("HTTP/1.1")
+		return "HTTP/1.1", true
 	case "server_port":
-		return lua.LString("80")
+		return "80", true
 	case "hostname":
-		return lua.LString("emulated")
+		return "emulated", true
 	case "nginx_version":
-		return lua.LString(e.r.prof.Nginx.String())
+		return r.prof.Nginx.String(), true
 	case "pid":
-		return lua.LString("4242")
+		return "4242", true
 	case "connection_requests":
-		return lua.LString("1")
+		return "1", true
 	case "connection":
-		return lua.LString(strconv.Itoa(u.seq + 1))
+		return strconv.Itoa(u.seq + 1), true
 	case "request_id":
-		return lua.LString(fmt.Sprintf("%032x", u.seq+1))
+		return fmt.Sprintf("%032x", u.seq+1), true
 	case "msec":
-		return lua.LString(fmt.Sprintf("%.3f", float64(e.r.now().UnixMilli())/1000))
+		return fmt.Sprintf("%.3f", float64(r.now().UnixMilli())/1000), true
 	case "content_type":
 		if v := u.header("Content-Type"); v != "" {
-			return lua.LString(v)
+			return v, true
 		}
-		return lua.LNil
+		return "", false
 	case "content_length":
 		if v := u.header("Content-Length"); v != "" {
-			return lua.LString(v)
+			return v, true
 		}
-		return lua.LNil
+		return "", false
 	case "proxy_host":
-		return lua.LString(e.r.hostHeader())
+		return r.hostHeader(), true
 	}
 	switch {
 	case strings.HasPrefix(name, "http_"):
 		want := strings.ReplaceAll(name[5:], "_", "-")
 		if name == "http_host" && u.header("Host") == "" {
-			return lua.LString("emulated.test")
+			return "emulated.test", true
 		}
 		if v, ok := u.headerOK(want); ok {
-			return lua.LString(v)
+			return v, true
 		}
 	case strings.HasPrefix(name, "arg_"):
 		for _, kv := range strings.Split(query, "&") {
 			k, v, _ := strings.Cut(kv, "=")
 			if strings.EqualFold(k, name[4:]) {
-				return lua.LString(v)
+				return v, true
 			}
 		}
 	case strings.HasPrefix(name, "cookie_"):
@@ -379,10 +389,18 @@ func (e *luaEngine) variable(u *ureq, name string) lua.LValue {
 			for _, c := range strings.Split(h[1], ";") {
 				k, v, _ := strings.Cut(strings.TrimSpace(c), "=")
 				if strings.EqualFold(k, name[7:]) {
-					return lua.LString(v)
+					return v, true
 				}
 			}
 		}
+	}
+	return "", false
+}
+
+// variable is ngx.var.NAME: run.variable as a Lua value.
+func (e *luaEngine) variable(u *ureq, name string) lua.LValue {
+	if v, ok := e.r.variable(u, name); ok {
+		return lua.LString(v)
 	}
 	return lua.LNil
 }

@@ -6,8 +6,11 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/ngxlint/ngxlint/versions"
 )
 
 // ngx.upstream (lua-upstream-nginx-module) over the configuration's
@@ -114,18 +117,12 @@ func (e *luaEngine) buildUpstream() lua.LValue {
 	return t
 }
 
-func maxFails(s Server) int {
-	if s.MaxFailsSet {
-		return s.MaxFails
-	}
-	return 1
-}
+func maxFails(s Server) int { return s.MaxFails.Or(versions.DefaultMaxFails) }
 
-func failTimeout(s Server) int {
-	if s.FailTimeout > 0 {
-		return int(s.FailTimeout.Seconds())
-	}
-	return 10
+// failTimeout is fail_timeout in whole seconds, as nginx stores it
+// (ngx_parse_time(..., 1) in ngx_http_upstream_server).
+func failTimeout(s Server) int64 {
+	return int64(s.FailTimeout.Or(versions.DefaultFailTimeout) / time.Second)
 }
 
 // ngx.process (lua-resty-core): one worker, its master.

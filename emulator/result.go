@@ -93,10 +93,15 @@ type RequestResult struct {
 	Status Status `json:"status"`
 	// UpstreamConnections and UpstreamRequests count what the emulated
 	// backends accepted and read while this client request was served.
-	UpstreamConnections int       `json:"upstream_connections"`
-	UpstreamRequests    int       `json:"upstream_requests"`
-	Unbounded           bool      `json:"unbounded"`
-	Attempts            []Attempt `json:"attempts"`
+	UpstreamConnections int  `json:"upstream_connections"`
+	UpstreamRequests    int  `json:"upstream_requests"`
+	Unbounded           bool `json:"unbounded"`
+	// Peers are the peer addresses whose backend read this request, in
+	// order: the attempts that reached a backend (a refused connect or a
+	// timed-out connect reaches none). Both engines observe it the same
+	// way, at the backends.
+	Peers    []string  `json:"peers,omitempty"`
+	Attempts []Attempt `json:"attempts"`
 
 	// LuaError is the first Lua error of this request: the phase and the
 	// message, positioned in the user's file ("balancer_by_lua*:

@@ -10,7 +10,7 @@ import (
 // enable_keepalive under the given host; three GETs to one keep-alive peer.
 func kaHostConfig(t *testing.T, or, lnm, host string) Config {
 	c := seedConfig(prof(t, "", lnm, or), "ok")
-	c.Upstream.Keepalive, c.Upstream.KeepaliveSet = 0, false
+	c.Upstream.Keepalive = Opt[int]{}
 	c.Upstream.BalancerLua = fmt.Sprintf(`local b = require "ngx.balancer"
 assert(b.set_current_peer("10.0.0.5", 8080, %q))
 assert(b.enable_keepalive())`, host)

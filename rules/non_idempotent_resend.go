@@ -56,7 +56,7 @@ endpoints that are idempotent in fact (or carry an idempotency key).`,
 		Affected:     "all versions with non_idempotent; every version before 1.9.13 (OpenResty <= 1.9.7.5) with keepalive or retries",
 		Since:        "0.1.0",
 		References:   []string{"nginx 1.9.13 CHANGES (4618c03f4, 5a76856dc)", "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream"},
-		Confirmation: `A POST against backends that read the request and close ("close"), after a warm-up GET against "first-only" backends when the resend comes from a stale keepalive connection. Confirmed when the backends read the POST twice or more.`,
+		Confirmation: `A POST against backends that read the request and close ("close"), after a warm-up GET against "first-only" backends when the resend comes from a stale keepalive connection. Confirmed when the backends read the POST twice or more. With proxy_request_buffering off the emulated POST's small body arrives with its header, which nginx reads before proxying and re-sends as if buffered, so such locations are confirmable too.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		for _, pl := range passProxiedLocations(pass) {

@@ -62,7 +62,7 @@ loops have their own rules (NGX2001 lua-balancer-keepalive-loop, NGX2003 set-mor
 		Versions:     "nginx=1.22.1",
 		Since:        "0.1.0",
 		References:   []string{"https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream_tries", "nginx ngx_http_upstream_init_request (the tries cap)"},
-		Confirmation: `Every peer reads the request and closes ("close"); one GET. Confirmed when the emulator made exactly the predicted number of attempts.`,
+		Confirmation: `Every peer reads the request and closes ("close"); one GET. Confirmed when the emulator made exactly the predicted number of attempts. hash, ip_hash, least_conn and random upstreams run their own peer choice in the emulator (each falls back to round robin as nginx's does), so they are confirmed the same way.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		threshold := retryThreshold(pass)

@@ -56,7 +56,8 @@ func (c *Command) emulate(args []string) error {
 	var vf versionFlags
 	fs := c.newFlagSet("emulate", emulateUsage)
 	vf.register(fs)
-	requests := fs.String("requests", "GET /, GET /", `client requests, sent in order, one connection each: "GET /r1,GET /r2,POST /r3"`)
+	requests := fs.String("requests", "GET /, GET /", `client requests, sent in order, one connection each, +IDLE before one waits that long first: "GET /r1, +300ms GET /r2, POST /r3"`)
+	gap := fs.Duration("gap", 0, "idle time before every request after the first that gives no +IDLE of its own (emulated: free with --engine emulator)")
 	server := fs.String("server", "", "server_name or listen address of the server to use")
 	upstream := fs.String("upstream", "", "upstream block to exercise")
 	backends := &backendFlag{def: "ok"}
@@ -162,6 +163,10 @@ func (c *Command) emulate(args []string) error {
 	if cfg.Requests, err = emulator.ParseRequests(*requests); err != nil {
 		return usagef("--requests: %v", err)
 	}
+	if *gap < 0 || *gap > emulator.MaxIdle {
+		return usagef("--gap %s: want a duration from 0 to %s", *gap, emulator.MaxIdle)
+	}
+	cfg.Requests = emulator.WithGap(cfg.Requests, *gap)
 	cfg.MaxAttempts, cfg.Timeout = *maxAttempts, *timeout
 	if cfg.Transport, err = emulator.ParseTransport(*transport); err != nil {
 		return usagef("--transport: %v", err)

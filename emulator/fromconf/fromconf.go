@@ -121,14 +121,14 @@ func Build(t Target) (emulator.Config, error) {
 			if err != nil {
 				return cfg, fmt.Errorf("%s: max_fails=%q is not a number", s.Directive.Pos, v)
 			}
-			es.MaxFails, es.MaxFailsSet = n, true
+			es.MaxFails = emulator.Some(n)
 		}
 		if s.FailTimeout != "" {
 			d, err := ParseTime(s.FailTimeout)
 			if err != nil {
 				return cfg, fmt.Errorf("%s: fail_timeout: %v", s.Directive.Pos, err)
 			}
-			es.FailTimeout = d
+			es.FailTimeout = emulator.Some(d)
 		}
 		cfg.Upstream.Servers = append(cfg.Upstream.Servers, es)
 	}
@@ -137,7 +137,7 @@ func Build(t Target) (emulator.Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("%s: keepalive %q is not a number", d.Pos, d.Arg(0))
 		}
-		cfg.Upstream.Keepalive, cfg.Upstream.KeepaliveSet = n, true
+		cfg.Upstream.Keepalive = emulator.Some(n)
 		for _, m := range u.Methods {
 			if u.Before(d, m) {
 				cfg.Upstream.KeepaliveBeforeBalancer = true
@@ -149,11 +149,11 @@ func Build(t Target) (emulator.Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("%s: keepalive_requests %q is not a number", d.Pos, d.Arg(0))
 		}
-		cfg.Upstream.KeepaliveRequests = n
+		cfg.Upstream.KeepaliveRequests = emulator.Some(n)
 	}
 	for _, p := range []struct {
 		d   *nginxconf.Directive
-		dst *time.Duration
+		dst *emulator.Opt[time.Duration]
 	}{{u.KeepaliveTimeout, &cfg.Upstream.KeepaliveTimeout}, {u.KeepaliveTime, &cfg.Upstream.KeepaliveTime}} {
 		if p.d == nil {
 			continue
@@ -162,10 +162,13 @@ func Build(t Target) (emulator.Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("%s: %s: %v", p.d.Pos, p.d.Name, err)
 		}
-		*p.dst = v
+		*p.dst = emulator.Some(v)
 	}
 	if m := u.Method; m != nil && !strings.HasPrefix(m.Name, "balancer_by_lua") {
 		cfg.Upstream.Method = m.Name
+		for i := range m.Args {
+			cfg.Upstream.MethodArgs = append(cfg.Upstream.MethodArgs, m.Arg(i))
+		}
 	}
 	if b := u.Balancer; b != nil && b.Lua != nil {
 		if b.Lua.LoadError != "" {
@@ -200,14 +203,14 @@ func Build(t Target) (emulator.Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("%s: proxy_next_upstream_tries %q is not a number", d.Pos, d.Arg(0))
 		}
-		cfg.Location.NextUpstreamTries = n
+		cfg.Location.NextUpstreamTries = emulator.Some(n)
 	}
 	if d := p.NextUpstreamTimeout; d != nil {
 		v, err := ParseTime(d.Arg(0))
 		if err != nil {
 			return cfg, fmt.Errorf("%s: proxy_next_upstream_timeout: %v", d.Pos, err)
 		}
-		cfg.Location.NextUpstreamTimeout = v
+		cfg.Location.NextUpstreamTimeout = emulator.Some(v)
 	}
 	if d := p.HTTPVersion; d != nil {
 		cfg.Location.HTTPVersion = d.Arg(0)
@@ -221,7 +224,7 @@ func Build(t Target) (emulator.Config, error) {
 	}
 	for _, tm := range []struct {
 		name string
-		dst  *time.Duration
+		dst  *emulator.Opt[time.Duration]
 	}{{"proxy_connect_timeout", &cfg.Location.ConnectTimeout}, {"proxy_send_timeout", &cfg.Location.SendTimeout}, {"proxy_read_timeout", &cfg.Location.ReadTimeout}} {
 		d := l.Effective(tm.name)
 		if d == nil {
@@ -231,7 +234,7 @@ func Build(t Target) (emulator.Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("%s: %s: %v", d.Pos, tm.name, err)
 		}
-		*tm.dst = v
+		*tm.dst = emulator.Some(v)
 	}
 	return cfg, nil
 }

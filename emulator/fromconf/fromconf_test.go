@@ -6,6 +6,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
@@ -71,16 +72,17 @@ func TestBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := cfg.Upstream
-	if len(u.Servers) != 3 || u.Servers[0].Weight != 3 || !u.Servers[0].MaxFailsSet || u.Servers[0].MaxFails != 0 ||
-		u.Servers[0].FailTimeout != 30*time.Second || !u.Servers[1].Backup || !u.Servers[2].Down {
+	if len(u.Servers) != 3 || u.Servers[0].Weight != 3 || u.Servers[0].MaxFails != emulator.Some(0) ||
+		u.Servers[0].FailTimeout != emulator.Some(30*time.Second) || u.Servers[1].MaxFails.Set || !u.Servers[1].Backup || !u.Servers[2].Down {
 		t.Errorf("servers %+v", u.Servers)
 	}
-	if u.Keepalive != 8 || !u.KeepaliveSet || !u.KeepaliveBeforeBalancer || u.Method != "hash" || u.KeepaliveRequests != 50 || u.KeepaliveTimeout != 30*time.Second {
+	if u.Keepalive != emulator.Some(8) || !u.KeepaliveBeforeBalancer || u.Method != "hash" || len(u.MethodArgs) != 1 || u.MethodArgs[0] != "$uri" ||
+		u.KeepaliveRequests != emulator.Some(50) || u.KeepaliveTimeout != emulator.Some(30*time.Second) || u.KeepaliveTime.Set {
 		t.Errorf("upstream %+v", u)
 	}
 	l := cfg.Location
-	if len(l.NextUpstream) != 2 || l.NextUpstreamTries != 3 || l.NextUpstreamTimeout != 10*time.Second || l.HTTPVersion != "1.1" ||
-		l.ConnectionHeader == nil || *l.ConnectionHeader != "" || l.RequestBuffering == nil || *l.RequestBuffering || l.ReadTimeout != 5*time.Second {
+	if len(l.NextUpstream) != 2 || l.NextUpstreamTries != emulator.Some(3) || l.NextUpstreamTimeout != emulator.Some(10*time.Second) || l.HTTPVersion != "1.1" ||
+		l.ConnectionHeader == nil || *l.ConnectionHeader != "" || l.RequestBuffering == nil || *l.RequestBuffering || l.ReadTimeout != emulator.Some(5*time.Second) || l.ConnectTimeout.Set {
 		t.Errorf("location %+v", l)
 	}
 	if tg, err := Find(m, "", ""); err != nil || tg.Upstream.Name != "b" {

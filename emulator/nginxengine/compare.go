@@ -29,8 +29,8 @@ func (d Difference) String() string {
 }
 
 // Compare compares the observations that must agree: the profile, each
-// backend's totals, and per request the status, upstream connections and
-// upstream requests. Where
+// backend's totals, and per request the status, upstream connections,
+// upstream requests and the sequence of peers the requests reached. Where
 // real nginx hit the client timeout (a loop nginx does not bound) the
 // emulator must have reported the request unbounded; its counts are then
 // bounded by its MaxAttempts and not compared.
@@ -63,7 +63,8 @@ func Compare(real *Result, emu *emulator.Result) []Difference {
 				out = append(out, d)
 			}
 		case e.Unbounded || e.Status != r.Status ||
-			e.UpstreamConnections != r.UpstreamConnections || e.UpstreamRequests != r.UpstreamRequests:
+			e.UpstreamConnections != r.UpstreamConnections || e.UpstreamRequests != r.UpstreamRequests ||
+			strings.Join(e.Peers, " ") != strings.Join(r.Peers, " "):
 			out = append(out, d)
 		}
 	}
@@ -113,6 +114,9 @@ func observation(q emulator.RequestResult) string {
 	}
 	s := fmt.Sprintf("%s, %d upstream connection%s, %d upstream request%s", st,
 		q.UpstreamConnections, plural(q.UpstreamConnections), q.UpstreamRequests, plural(q.UpstreamRequests))
+	if len(q.Peers) > 0 {
+		s += ", peers " + strings.Join(q.Peers, " ")
+	}
 	if q.Unbounded {
 		s += " (unbounded)"
 	}

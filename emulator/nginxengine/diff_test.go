@@ -55,6 +55,7 @@ func TestDifferential(t *testing.T) {
 			if err != nil {
 				t.Fatalf("nginx: %v", err)
 			}
+			t.Logf("nginx: %s", real.Summary())
 			// The recorded real-nginx behaviour, checked on its own so that
 			// a change in the harness or in nginx shows apart from the
 			// emulator comparison.
@@ -123,6 +124,16 @@ func TestCompare(t *testing.T) {
 	if !strings.Contains(d[2].String(), "nginx timeout") || !strings.Contains(d[2].String(), "emulator 502") {
 		t.Errorf("loop difference: %s", d[2])
 	}
+
+	// The peers a request reached are compared in order.
+	emu.Requests[1].UpstreamRequests = 2
+	emu.Profile = prof
+	real.Requests[0].Peers = []string{"127.0.0.1:8081", "127.0.0.1:8082"}
+	emu.Requests[0].Peers = []string{"127.0.0.1:8082", "127.0.0.1:8081"}
+	if d := Compare(real, emu); len(d) != 2 || d[0].Request != 0 || !strings.Contains(d[0].String(), "peers 127.0.0.1:8081 127.0.0.1:8082") {
+		t.Errorf("peer order difference not reported: %v", d)
+	}
+	emu.Requests[0].Peers = real.Requests[0].Peers
 
 	// Backend totals are compared when no request looped; an address
 	// without traffic on either side is ignored.

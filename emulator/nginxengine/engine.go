@@ -176,7 +176,11 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	}
 	// The whole run is bounded: startup, each request with its settle
 	// time, and shutdown.
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second+time.Duration(len(sc.Requests))*(timeout+3*time.Second))
+	var idle time.Duration
+	for _, rq := range sc.Requests {
+		idle += rq.After
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second+idle+time.Duration(len(sc.Requests))*(timeout+3*time.Second))
 	defer cancel()
 
 	cfg := nginxconf.Load(sc.ConfigFS, sc.Main, nginxconf.Options{Prefix: "/"})
@@ -258,11 +262,15 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		}
 	}()
 	peerPorts := map[string]int{}
+	// plog records which backend read each request, as the emulator's
+	// does, for the per-request sequence of peers.
+	var plog emulator.PeerLog
 	for _, k := range sn.peerKeys {
 		bk, err := emulator.StartBackend(ctx, policyFor(sc, k))
 		if err != nil {
 			return nil, err
 		}
+		bk.LogTo(&plog, k)
 		backends = append(backends, be{k, bk})
 		peerPorts[k] = portOf(bk.Addr())
 	}
@@ -274,6 +282,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		}
 		backends = append(backends, be{"", bk})
 		p := portOf(bk.Addr())
+		bk.LogTo(&plog, spareName(p))
 		sparePorts = append(sparePorts, p)
 	}
 	sinkPort, err := closedPort()
@@ -432,6 +441,16 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	}
 	runtimePeers := map[int]string{} // spare port -> address Lua passed
 	for _, rq := range sc.Requests {
+		p0 := plog.Len()
+		if rq.After > 0 {
+			// Real nginx needs real idle time: its timers run on its own
+			// clock (the emulator moves an emulated one instead).
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("idle %s before %s %s: %w", rq.After, rq.Method, rq.Path, ctx.Err())
+			case <-time.After(rq.After):
+			}
+		}
 		before := snapshot()
 		code, rerr := sendRequest(ctx, target, sn.targetHost, rq, timeout)
 		rr := RequestResult{RequestResult: emulator.RequestResult{Method: orDefault(rq.Method, "GET"), Path: orDefault(rq.Path, "/"), Attempts: []emulator.Attempt{}}}
@@ -468,6 +487,15 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 				runtimePeers[port] = m[1]
 			}
 		}
+		for _, name := range plog.Since(p0) {
+			// A spare stands for the address Lua passed at run time.
+			for port, k := range runtimePeers {
+				if name == spareName(port) {
+					name = k
+				}
+			}
+			rr.Peers = append(rr.Peers, name)
+		}
 		res.Requests = append(res.Requests, rr)
 	}
 
@@ -493,6 +521,10 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	}
 	return res, nil
 }
+
+// spareName names a spare backend in the peer log until the wrapper's log
+// says which address it stood for.
+func spareName(port int) string { return "spare:" + strconv.Itoa(port) }
 
 func policyFor(sc Scenario, key string) emulator.Policy {
 	for k, p := range sc.Backends {

@@ -26,10 +26,13 @@ import (
 //	timeout: 1s                (client timeout per request)
 //	max-attempts: N            (emulator side; scaled down for looping cases)
 //	server: NAME               (server_name to target)
-//	expect-nginx: 200 1 1; 502 1 2
+//	expect-nginx: 200 1 1; 502 1 2 8081,8082
 //	                           (what real nginx does per request: status or
 //	                            "timeout", upstream connections, upstream
-//	                            requests; counts may be omitted for timeout)
+//	                            requests, and optionally the peers the
+//	                            request reached in order, a bare port
+//	                            standing for 127.0.0.1:PORT, "-" for none;
+//	                            counts may be omitted for timeout)
 //
 // Other comment lines are prose.
 type diffCase struct {
@@ -49,6 +52,8 @@ type expectation struct {
 	status      int
 	conns, reqs int
 	counts      bool // conns/reqs given
+	peers       []string
+	hasPeers    bool
 }
 
 func (e expectation) String() string {
@@ -57,6 +62,9 @@ func (e expectation) String() string {
 	}
 	if !e.counts {
 		return strconv.Itoa(e.status)
+	}
+	if e.hasPeers {
+		return fmt.Sprintf("%d %d %d %s", e.status, e.conns, e.reqs, strings.Join(e.peers, ","))
 	}
 	return fmt.Sprintf("%d %d %d", e.status, e.conns, e.reqs)
 }
@@ -150,13 +158,24 @@ func parseDiffCase(p string) (diffCase, error) {
 				switch {
 				case len(f) == 1 && f[0] == "timeout":
 					e.timeout = true
-				case len(f) == 1 || len(f) == 3:
+				case len(f) == 1 || len(f) == 3 || len(f) == 4:
 					n, err := strconv.Atoi(f[0])
 					if err != nil {
 						return c, bad(err)
 					}
 					e.status = n
-					if len(f) == 3 {
+					if len(f) == 4 {
+						e.hasPeers = true
+						if f[3] != "-" {
+							for _, p := range strings.Split(f[3], ",") {
+								if !strings.Contains(p, ":") {
+									p = "127.0.0.1:" + p
+								}
+								e.peers = append(e.peers, p)
+							}
+						}
+					}
+					if len(f) >= 3 {
 						e.counts = true
 						if e.conns, err = strconv.Atoi(f[1]); err != nil {
 							return c, bad(err)
@@ -166,7 +185,7 @@ func parseDiffCase(p string) (diffCase, error) {
 						}
 					}
 				default:
-					return c, bad(fmt.Errorf("want \"STATUS CONNS REQS\" or \"timeout\", got %q", part))
+					return c, bad(fmt.Errorf("want \"STATUS CONNS REQS [PEERS]\" or \"timeout\", got %q", part))
 				}
 				c.expect = append(c.expect, e)
 			}
@@ -199,8 +218,17 @@ func checkExpect(t *testing.T, engine string, i int, q emulator.RequestResult, e
 		}
 		return
 	}
-	got := expectation{status: q.Status.Code, conns: q.UpstreamConnections, reqs: q.UpstreamRequests, counts: e.counts}
-	if q.Status.Timeout || got.status != e.status || (e.counts && (got.conns != e.conns || got.reqs != e.reqs)) {
-		t.Errorf("%s request %d (%s %s): got %s (timeout=%v), want %s", engine, i+1, q.Method, q.Path, got, q.Status.Timeout, e)
+	got := expectation{status: q.Status.Code, conns: q.UpstreamConnections, reqs: q.UpstreamRequests, counts: e.counts,
+		peers: q.Peers, hasPeers: e.hasPeers}
+	if got.hasPeers && len(got.peers) == 0 {
+		got.peers = []string{"-"}
+	}
+	want := e
+	if want.hasPeers && len(want.peers) == 0 {
+		want.peers = []string{"-"}
+	}
+	if q.Status.Timeout || got.status != e.status || (e.counts && (got.conns != e.conns || got.reqs != e.reqs)) ||
+		(e.hasPeers && strings.Join(got.peers, ",") != strings.Join(want.peers, ",")) {
+		t.Errorf("%s request %d (%s %s): got %s (timeout=%v), want %s", engine, i+1, q.Method, q.Path, got, q.Status.Timeout, want)
 	}
 }

@@ -17,7 +17,7 @@ import (
 // connections by default and proxy_http_version defaults to 1.1 without
 // "Connection: close" (4fbe4b627, c5d36eac3, 6bb27a631).
 func KeepaliveDefault(p versions.Profile) bool {
-	return p.HasNginx() && p.Nginx.AtLeast("1.29.7")
+	return p.HasNginx() && versions.KeepaliveOnByDefault(p.Nginx)
 }
 
 // KeepaliveCount is the number of cached connections an upstream keeps:
@@ -28,7 +28,7 @@ func KeepaliveCount(u *nginxconf.Upstream, p versions.Profile) int {
 		return n
 	}
 	if KeepaliveDefault(p) {
-		return 32
+		return versions.DefaultKeepaliveConnections
 	}
 	return 0
 }

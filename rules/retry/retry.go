@@ -41,8 +41,11 @@ type Input struct {
 	Mask    []string
 	Tries   int
 	Timeout string
-	// Unbuffered: proxy_request_buffering off (a sent body cannot be
-	// re-sent).
+	// Unbuffered: proxy_request_buffering off. It stops a retry only when
+	// the body was still arriving when the upstream was contacted: a
+	// request whose body came with its header (or that has none) is
+	// retried as with buffering on (ngx_http_read_client_request_body
+	// clears r->request_body_no_buffering; the emulator models the same).
 	Unbuffered bool
 }
 
@@ -210,7 +213,7 @@ func Predict(in Input) Prediction {
 	// 1.19.6 without `down` servers, cfa669151), or the Lua balancer's
 	// server lines.
 	tries := in.Primaries + in.Backups
-	if in.Down > 0 && (!nginxKnown || prof.Nginx.AtLeast("1.19.6")) {
+	if in.Down > 0 && (!nginxKnown || !versions.DownCountsInTries(prof.Nginx)) {
 		tries -= in.Down
 		if !nginxKnown {
 			tries += in.Down // unknown: the older, larger count is the worst case
@@ -333,10 +336,13 @@ func Predict(in Input) Prediction {
 		p.Resend = true
 		p.ResendWhy = "on nginx < 1.9.13 a failed reused keepalive connection is retried whatever proxy_next_upstream says"
 		p.ResendWhen = ", if on nginx < 1.9.13"
-	case has(in.Mask, "non_idempotent") && !off && (p.Attempts > 1 || p.Unbounded) && !in.Unbuffered:
+	case has(in.Mask, "non_idempotent") && !off && (p.Attempts > 1 || p.Unbounded):
 		p.Resend = true
 		p.ResendWhy = "proxy_next_upstream has non_idempotent"
 		p.ResendWhen = " with non_idempotent"
+		if in.Unbuffered {
+			p.ResendWhy += " (proxy_request_buffering off stops it only for a body still arriving when the upstream is contacted, not for one that came with the header)"
+		}
 	}
 	if p.Resend {
 		p.step("a POST/LOCK/PATCH can reach a backend twice: %s", p.ResendWhy)
@@ -350,7 +356,7 @@ func downNote(down int, prof versions.Profile) string {
 	if down == 0 {
 		return ""
 	}
-	if prof.HasNginx() && prof.Nginx.AtLeast("1.19.6") {
+	if prof.HasNginx() && !versions.DownCountsInTries(prof.Nginx) {
 		return fmt.Sprintf(", not counting %d down", down)
 	}
 	return fmt.Sprintf(", counting %d down server(s) as nginx < 1.19.6 does", down)
