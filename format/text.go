@@ -229,22 +229,24 @@ func groupConditional(ds []*analyzer.Diagnostic) ([]*analyzer.Diagnostic, []cond
 	return plain, groups
 }
 
-// summary is the group as one finding at its first place.
+// summary is the group as one finding at its first place: "if on
+// VERSIONS: TITLE (N places, the first here; --verbose lists each)". The
+// CLI's note says once how declaring the versions resolves them.
 func (g conditionalGroup) summary() *analyzer.Diagnostic {
 	var b strings.Builder
-	b.WriteString("if this runs on ")
+	b.WriteString("if on ")
 	b.WriteString(strings.Join(g.versions, " or "))
 	b.WriteString(": ")
 	b.WriteString(g.first.Rule.Doc.Title)
 	if g.n == 1 {
-		b.WriteString(" (here)")
+		b.WriteString(" (here")
 	} else {
-		fmt.Fprintf(&b, " (%d places, the first here)", g.n)
+		fmt.Fprintf(&b, " (%d places, the first here", g.n)
 	}
 	if g.confirmed > 0 {
-		fmt.Fprintf(&b, "; the emulator confirmed %d on those versions", g.confirmed)
+		fmt.Fprintf(&b, "; %d confirmed on those versions", g.confirmed)
 	}
-	b.WriteString("; declare your versions to resolve it, --verbose lists each")
+	b.WriteString(")")
 	return &analyzer.Diagnostic{Rule: g.first.Rule, Pos: g.first.Pos, End: g.first.End, Severity: g.first.Severity, Message: b.String(),
 		Conditional: g.first.Conditional}
 }

@@ -378,7 +378,7 @@ func (c *Command) writeReport(report *checkReport, f checkFlags) error {
 			c.Stderr.Write(append(format.AppendSafe([]byte("ngxlint: note: "), n), '\n'))
 		}
 		if n := format.CountConditional(report.Diagnostics); n > 0 && !f.verbose {
-			fmt.Fprintf(c.Stderr, "ngxlint: note: %d finding(s) hold only on versions you did not declare; they are grouped by rule at the end. Declare yours (--openresty-version, or --nginx-version and --lua-nginx-module-version, or versions: in %s) to resolve them, or pass --verbose to list each\n", n, configFileName)
+			fmt.Fprintf(c.Stderr, "ngxlint: note: %d finding(s) hold only on versions you did not declare, grouped by rule at the end; declare yours (--versions, or versions: in %s) to resolve them, --verbose lists each\n", n, configFileName)
 		}
 	}
 	return c.formatter(f.format, f.verbose, f.color).Format(c.Stdout, report)

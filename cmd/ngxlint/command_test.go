@@ -137,7 +137,7 @@ func TestExitCodes(t *testing.T) {
 		{"conflicting versions", []string{"check", "--nginx-version", "1.22.1", "--openresty-version", "1.21.4.1", clean}, ExitUsage, "bundles nginx 1.21.4"},
 		{"unknown rule", []string{"check", "--enable", "NGX9999", clean}, ExitUsage, "no rule matches"},
 		{"unknown command", []string{"frobnicate"}, ExitUsage, "unknown command"},
-		{"info below fail-on", []string{"check", "--enable", "NGX2001", seed}, ExitClean, "if this runs on lua-nginx-module 0.10.0"},
+		{"info below fail-on", []string{"check", "--enable", "NGX2001", seed}, ExitClean, "if on lua-nginx-module 0.10.0"},
 		{"info at fail-on info", []string{"check", "--fail-on", "info", "--enable", "NGX2001", seed}, ExitFindings, "NGX2001"},
 		{"fail-on error ignores warnings", []string{"check", "--fail-on", "error", "--enable", "LUA3001", seed}, ExitClean, "LUA3001"},
 		{"flags after path", []string{"check", seed, "--enable", "LUA3001"}, ExitFindings, "LUA3001"},
