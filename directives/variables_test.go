@@ -43,7 +43,7 @@ func TestVariablesAgainstNginx(t *testing.T) {
 			"userid", "ssi", "map", "geo", "split_clients", "upstream_keepalive", "memcached":
 			return true // built unless --without-http_X_module
 		}
-		return regexp.MustCompile(`--with-http_`+mod+`_module(\s|$)`).Match(out)
+		return regexp.MustCompile(`--with-http_` + mod + `_module(\s|$)`).Match(out)
 	}
 	var have, lack []string
 	for _, v := range builtinVariables {

@@ -31,8 +31,9 @@ map that defines it.
 
 The built-in names come from nginx's own sources at every release (and from the echo, srcache and
 memc modules): when an nginx version is declared, a variable that release does not have is
-reported too. A configuration that loads a dynamic module ngxlint does not know may define
-variables of its own: then the finding is a warning. Variables used in Lua code (ngx.var.x) are
+reported too. When an include read no file (outside the checkout, missing here), what it names
+may define the variable: the finding is then info, which does not fail CI by default. When the
+configuration loads a dynamic module ngxlint does not know, it is a warning. Variables used in Lua code (ngx.var.x) are
 not resolved by nginx -t and are not checked here.`,
 		Bad: `http {
     server {
@@ -71,8 +72,13 @@ not resolved by nginx -t and are not checked here.`,
 		defs := collectVariables(pass.Config)
 		sev := analyzer.Error
 		var why string
-		if m := defs.unknownModule; m != "" {
-			sev, why = analyzer.Warning, "; unless module "+m+" (load_module) defines it"
+		switch {
+		case defs.unread != nil:
+			// Like NGX1001's "not in this checkout": the checkout
+			// cannot tell, so it does not fail CI by default.
+			sev, why = analyzer.Info, fmt.Sprintf("; unless the file the include at %s names, which was not read, defines it", defs.unread.Pos)
+		case defs.unknownModule != "":
+			sev, why = analyzer.Warning, "; unless module "+defs.unknownModule+" (load_module) defines it"
 		}
 		ng := pass.Profile.Nginx
 		pass.Config.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
@@ -146,6 +152,10 @@ type configVariables struct {
 	captures map[string]bool
 	// unknownModule is a load_module whose module ngxlint does not know.
 	unknownModule string
+	// unread is the first include that read no file (outside the
+	// checkout, missing, a glob that matched nothing here): what it
+	// names where nginx runs may define any variable.
+	unread *nginxconf.Directive
 }
 
 func (c *configVariables) defined(s varScope, name string) bool {
@@ -200,6 +210,9 @@ func collectVariables(cfg *nginxconf.Config) *configVariables {
 			if !knownObject(obj) && c.unknownModule == "" {
 				c.unknownModule = obj
 			}
+		}
+		if d.Name == "include" && len(d.Included) == 0 && d.Stock == nil && c.unread == nil {
+			c.unread = d
 		}
 		for _, a := range d.Args {
 			addCaptures(c.captures, a.Value)
