@@ -46,6 +46,10 @@ func FuzzParse(f *testing.F) {
 	// Words that must be described, not quoted (issue 14 item 8).
 	f.Add([]byte("https://user:ghp_R3aLlyS3cr3tT0k3nAbCdEf0123456789@github.com\n"))
 	f.Add([]byte("Server_Tokens off }\n\xff\xfe {"))
+	// Issue 19: a ";" missing before a block directive, and braces that
+	// count wrong but line up (diagnoseBraces).
+	f.Add([]byte("upstream b {\n  keepalive 10\n  balancer_by_lua_block {\n    local t = { } }\n  root /x\n  location /a\n  location / {\n}\n"))
+	f.Add([]byte("http {\n  server {\n    location / {\n      root x;\n\n  }\n}\n        }\n\t}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		file := ParseString("fuzz.conf", string(src))
 		cfg := &Config{Main: file, Files: []*File{file}}

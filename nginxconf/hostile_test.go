@@ -239,7 +239,7 @@ func TestHostileContent(t *testing.T) {
 		if len(f.Errors) != 1 {
 			t.Fatalf("errors %v", f.Errors)
 		}
-		if got := f.Errors[0].Error(); got != `crlf.conf:7:1: unexpected "}": directive "z" is not terminated by ";"` {
+		if got := f.Errors[0].Error(); got != `crlf.conf:6:4: unexpected "}" at 7:1: directive "z" is not terminated by ";"; add ";" here` {
 			t.Errorf("error %q", got)
 		}
 		y := f.Directives[1].Block[1]
@@ -255,7 +255,7 @@ func TestHostileContent(t *testing.T) {
 		if len(f.Errors) != 1 {
 			t.Fatalf("errors %v", f.Errors)
 		}
-		if got := f.Errors[0].Error(); got != `cr.conf:1:27: unexpected "}": directive "z" is not terminated by ";"` {
+		if got := f.Errors[0].Error(); got != `cr.conf:1:26: unexpected "}" at 1:27: directive "z" is not terminated by ";"; add ";" here` {
 			t.Errorf("error %q", got)
 		}
 		// '#' runs to LF, so a comment swallows the rest of a CR-only file.
@@ -659,7 +659,7 @@ func TestCredentialFiles(t *testing.T) {
 	}
 	cfg = Load(fsys, "nginx.conf", Options{})
 	want := []string{
-		`notes.txt:1:1: unexpected end of file, expecting ";" or "}": directive (a word of 61 bytes, not quoted) is not terminated`,
+		`notes.txt:1:62: unexpected end of file, expecting ";" or "}": directive (a word of 61 bytes, not quoted) is not terminated; add ";" here`,
 		`bad.conf:1:1: unexpected "}"`,
 		`bad.conf:2:1: include (a word of 37 bytes, not quoted): the file: file does not exist`,
 	}
@@ -691,7 +691,7 @@ func TestQuotedWords(t *testing.T) {
 		}
 	}
 	f := ParseString("x.conf", "https://user:"+token+"@github.com\n")
-	if len(f.Errors) != 1 || f.Errors[0].Msg != `unexpected end of file, expecting ";" or "}": directive (a word of 61 bytes, not quoted) is not terminated` {
+	if len(f.Errors) != 1 || f.Errors[0].Msg != `unexpected end of file, expecting ";" or "}": directive (a word of 61 bytes, not quoted) is not terminated; add ";" here` {
 		t.Errorf("errors %v", f.Errors)
 	}
 	f = ParseString("x.conf", "http {\n  server_tokens off\n}\n")

@@ -64,6 +64,16 @@ type parser struct {
 	base   int
 	budget *budget
 
+	// braceErr is the first error about unbalanced braces (a stray "}"
+	// or a block open at the end of the file) and strays the offsets of
+	// the stray "}"s: once the file is read, braces.go moves braceErr to
+	// where the nesting most likely breaks.
+	braceErr *Error
+	strays   []int
+	// stopped is set when the rest of the file was not parsed (nesting
+	// limit, unclosed Lua block): its braces are not all known.
+	stopped bool
+
 	args    []Arg // the statement being read (scratch)
 	argSlab []Arg // backing store for directives' Args
 	dirSlab []Directive
@@ -187,6 +197,13 @@ func (p *parser) newDirective(parent *Directive) *Directive {
 }
 
 func (p *parser) run() {
+	p.parse()
+	if p.braceErr != nil && !p.stopped && !p.budget.exhausted {
+		p.diagnoseBraces()
+	}
+}
+
+func (p *parser) parse() {
 	f := p.f
 	if strings.HasPrefix(p.src, "\xef\xbb\xbf") {
 		p.errorf(p.pos(0), "file starts with a UTF-8 byte order mark; nginx reads it as part of the first directive name")
@@ -228,20 +245,41 @@ func (p *parser) run() {
 			d := p.newDirective(parent())
 			d.End = p.pos(off + 1)
 			add(d)
-			if strings.HasSuffix(d.Name, "_by_lua_block") {
+			if isLuaBlock(d.Name) {
 				// ngx_conf_handler: a NGX_CONF_BLOCK directive must be
 				// followed by '{'.
 				p.errorf(d.Pos, "directive %s has no opening \"{\"", quoteWord(d.Name))
 			}
 			p.attachLuaArg(d)
 		case endOpen:
+			// A bare word that opens a block, first on its line, inside
+			// the statement: the ";" before it is missing (see
+			// splitAt). Each such word starts a directive of its own, so
+			// that a Lua body stays a Lua body.
+			for k := p.splitAt(); k > 0 && p.budget.directives > 1; k = p.splitAt() {
+				rest := p.args[k:]
+				p.args = p.args[:k]
+				d := p.newDirective(parent())
+				last := p.args[k-1]
+				d.End = last.End()
+				add(d)
+				p.attachLuaArg(d)
+				at := p.pos(off)
+				if takesBlock(d.Name) {
+					p.errorf(d.End, "directive %s has no opening \"{\": a \"{\" or \";\" is missing at the end of this line (nginx reads on to the \"{\" at %s)", quoteWord(d.Name), lineCol(at))
+				} else {
+					p.errorf(d.End, "directive %s is not terminated by \";\": add \";\" at the end of this line (nginx reads on to the \"{\" at %s and reports it there)", quoteWord(d.Name), lineCol(at))
+				}
+				p.args = append(p.args[:0], rest...)
+			}
 			d := p.newDirective(parent())
 			d.HasBlock = true
 			d.BlockOpen = p.pos(off)
 			add(d)
-			if strings.HasSuffix(d.Name, "_by_lua_block") {
+			if isLuaBlock(d.Name) {
 				if !p.luaBlock(d, off+1) {
 					unclosed()
+					p.stopped = true
 					return // the rest of the file was consumed looking for '}'
 				}
 				continue
@@ -254,6 +292,7 @@ func (p *parser) run() {
 				}
 				d.End = p.f.PosAt(len(p.src))
 				unclosed()
+				p.stopped = true
 				return
 			}
 			stack = append(stack, d)
@@ -270,7 +309,8 @@ func (p *parser) run() {
 			if len(stack) == 0 {
 				// ngx_conf_parse: "unexpected }" outside any block. nginx
 				// stops; we skip the brace and read on.
-				p.errorf(closePos, "unexpected \"}\"")
+				p.braceError(closePos, "unexpected \"}\"")
+				p.strays = append(p.strays, off)
 				continue
 			}
 			top := stack[len(stack)-1]
@@ -287,7 +327,7 @@ func (p *parser) run() {
 			}
 			if len(stack) > 0 {
 				top := stack[len(stack)-1]
-				p.errorf(top.BlockOpen, "unexpected end of file, expecting \"}\": block %s opened here is not closed", quoteWord(top.Name))
+				p.braceError(top.BlockOpen, "unexpected end of file, expecting \"}\": block %s opened here is not closed", quoteWord(top.Name))
 				unclosed()
 			}
 			return
@@ -323,7 +363,7 @@ func (p *parser) readStatement() (end, off int) {
 		}
 		if i >= n {
 			if len(p.args) > 0 {
-				p.errorf(p.args[0].Pos, "unexpected end of file, expecting \";\" or \"}\": directive %s is not terminated", quoteWord(p.args[0].Value))
+				p.errorf(p.args[len(p.args)-1].End(), "unexpected end of file, expecting \";\" or \"}\": directive %s is not terminated; add \";\" here", quoteWord(p.args[0].Value))
 			}
 			p.i = n
 			return endEOF, n
@@ -343,7 +383,9 @@ func (p *parser) readStatement() (end, off int) {
 			return endOpen, i
 		case '}':
 			if len(p.args) > 0 {
-				p.errorf(p.pos(i), "unexpected \"}\": directive %s is not terminated by \";\"", quoteWord(p.args[0].Value))
+				// nginx notices at the "}"; the ";" is missing after
+				// the statement's last word, which is where we point.
+				p.errorf(p.args[len(p.args)-1].End(), "unexpected \"}\" at %s: directive %s is not terminated by \";\"; add \";\" here", lineCol(p.pos(i)), quoteWord(p.args[0].Value))
 			}
 			p.i = i + 1
 			return endClose, i

@@ -36,6 +36,7 @@ func all() []*analyzer.Rule {
 		DeadContentHandler,
 		KeepaliveConnectionMap,
 		KeepaliveVariablePass,
+		UnknownVariable,
 	}, versionRules()...)
 }
 

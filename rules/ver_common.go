@@ -562,8 +562,8 @@ func proxiedFrom(ls []*nginxconf.Location) []analyzer.Related {
 	return out
 }
 
-// directives lists every directive called name, in nginx order.
-func directives(cfg *nginxconf.Config, name string) []*nginxconf.Directive {
+// directivesNamed lists every directive called name, in nginx order.
+func directivesNamed(cfg *nginxconf.Config, name string) []*nginxconf.Directive {
 	var out []*nginxconf.Directive
 	if cfg == nil {
 		return nil

@@ -232,11 +232,11 @@ func TestHostileContentCLI(t *testing.T) {
 	}{
 		{"100000 nested blocks", nested, ExitUsage, []string{":1:3003: error: blocks nested more than 1000 levels deep"}, 2000},
 		{"10 MB single line", strings.Repeat("x", 10<<20) + ";\n", ExitUsage, []string{":1:1: error: too long parameter (10485760 bytes)"}, 2000},
-		{"10 MB single line, no end", strings.Repeat("y", 10<<20), ExitUsage, []string{`:1:1: error: unexpected end of file, expecting ";" or "}": directive (a word of 10485760 bytes, not quoted) is not terminated`}, 2000},
+		{"10 MB single line, no end", strings.Repeat("y", 10<<20), ExitUsage, []string{`:1:10485761: error: unexpected end of file, expecting ";" or "}": directive (a word of 10485760 bytes, not quoted) is not terminated; add ";" here`}, 2000},
 		{"NUL bytes", "events {}\nhttp {\n  a\x00b c;\n}\n", ExitUsage, []string{":0:0: error: binary file, not read"}, 2000},
 		{"invalid UTF-8 name", "events {}\n\xff\xfe on;\n", ExitUsage, []string{`:2:1: error: directive name (a word of 2 bytes, not quoted) is not valid UTF-8`}, 2000},
-		{"CRLF", "events {}\r\nhttp {\r\n  upstream u { server 127.0.0.1; }\r\n  z\r\n}\r\n", ExitUsage, []string{`:5:1: error: unexpected "}": directive "z" is not terminated by ";"`}, 2000},
-		{"CR only", "events {}\rhttp {\r  z\r}\r", ExitUsage, []string{`:1:22: error: unexpected "}": directive "z" is not terminated by ";"`}, 2000},
+		{"CRLF", "events {}\r\nhttp {\r\n  upstream u { server 127.0.0.1; }\r\n  z\r\n}\r\n", ExitUsage, []string{`:4:4: error: unexpected "}" at 5:1: directive "z" is not terminated by ";"; add ";" here`}, 2000},
+		{"CR only", "events {}\rhttp {\r  z\r}\r", ExitUsage, []string{`:1:21: error: unexpected "}" at 1:22: directive "z" is not terminated by ";"; add ";" here`}, 2000},
 		{"BOM", "\xef\xbb\xbfevents {}\n", ExitUsage, []string{":1:1: error: file starts with a UTF-8 byte order mark"}, 2000},
 	}
 	for _, tc := range tests {
