@@ -7,10 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/ngxlint/ngxlint"
 	"github.com/ngxlint/ngxlint/format"
+	"github.com/ngxlint/ngxlint/internal/sariftest"
 )
 
 // seedReport checks the bundled seed on the versions of the original bug
@@ -126,62 +125,5 @@ func TestTextStyle(t *testing.T) {
 
 func validSARIF(t *testing.T, out string) {
 	t.Helper()
-	f, err := os.Open("../../shared/data/sarif-schema-2.1.0.json")
-	if err != nil {
-		t.Skipf("SARIF schema not available: %v", err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("sarif.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("sarif.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Validate(inst); err != nil {
-		t.Errorf("SARIF does not validate: %v", err)
-	}
-}
-
-// A finding's details (the why and the version story behind its one-line
-// headline) are in JSON and SARIF always, in text only with Verbose.
-func TestDetails(t *testing.T) {
-	rep := seedReport(t)
-	var details string
-	for _, d := range rep.Diagnostics {
-		if d.Rule.ID == "NGX2001" {
-			details = d.Details
-		}
-	}
-	if details == "" {
-		t.Fatal("NGX2001 has no details")
-	}
-	firstLine := strings.SplitN(details, "\n", 2)[0]
-	out := func(name string, verbose bool) string {
-		f, _ := format.New(name, format.Options{Verbose: verbose})
-		var b bytes.Buffer
-		if err := f.Format(&b, rep); err != nil {
-			t.Fatal(err)
-		}
-		return b.String()
-	}
-	if strings.Contains(out("text", false), firstLine) || !strings.Contains(out("text", true), "    "+firstLine) {
-		t.Errorf("text details (%q) shown without --verbose or missing with it", firstLine)
-	}
-	if !strings.Contains(out("json", false), `"details": `) {
-		t.Error("json has no details")
-	}
-	jsonLine, _ := json.Marshal(firstLine)
-	if !strings.Contains(out("sarif", false), strings.Trim(string(jsonLine), `"`)) {
-		t.Error("sarif message lacks the details")
-	}
+	sariftest.Validate(t, sariftest.Schema(t, "../../shared/data/sarif-schema-2.1.0.json"), out)
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/internal/sariftest"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/rules"
 	"github.com/ngxlint/ngxlint/versions"
@@ -112,36 +113,12 @@ type sarifLoc struct {
 // sarifSchema compiles the official SARIF 2.1.0 schema from shared/ (the
 // test skips when shared/ is not beside the repository).
 func sarifSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open("../../../shared/data/sarif-schema-2.1.0.json")
-	if err != nil {
-		t.Skipf("SARIF schema not available: %v", err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("sarif-schema-2.1.0.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("sarif-schema-2.1.0.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return sariftest.Schema(t, "../../../shared/data/sarif-schema-2.1.0.json")
 }
 
 func validateSARIF(t *testing.T, schema *jsonschema.Schema, out string) sarifLog {
 	t.Helper()
-	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
-	if err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
-	}
-	if err := schema.Validate(inst); err != nil {
-		t.Fatalf("SARIF output does not validate against the 2.1.0 schema: %v", err)
-	}
+	sariftest.Validate(t, schema, out)
 	var log sarifLog
 	if err := json.Unmarshal([]byte(out), &log); err != nil {
 		t.Fatal(err)
