@@ -95,6 +95,12 @@ func (d Directive) ExistsIn(p versions.Profile) (ok bool, why string) {
 // keep filters the candidates (for instance to those allowed where name
 // is written); nil keeps all. Ties are returned in name order.
 func Suggest(name string, keep func(Directive) bool) []string {
+	return SuggestAmong(name, table, keep)
+}
+
+// SuggestAmong is Suggest over ds (sorted by name), for callers that add
+// declared directives to the table's.
+func SuggestAmong(name string, ds []Directive, keep func(Directive) bool) []string {
 	limit := 1
 	if len(name) > 4 {
 		limit = 2
@@ -102,7 +108,7 @@ func Suggest(name string, keep func(Directive) bool) []string {
 	best := limit + 1
 	var out []string
 	prev := ""
-	for _, d := range table {
+	for _, d := range ds {
 		if d.Name == prev && len(out) > 0 && out[len(out)-1] == d.Name {
 			continue
 		}

@@ -36,6 +36,12 @@ func all() []*analyzer.Rule {
 		DeadContentHandler,
 		KeepaliveConnectionMap,
 		KeepaliveVariablePass,
+		DirectiveUnknown,
+		DirectiveContext,
+		DirectiveArgs,
+		DirectiveValue,
+		DirectiveDuplicate,
+		DirectiveVersion,
 	}, versionRules()...)
 }
 

@@ -102,8 +102,8 @@ func (r *repo) sources(rev string) (map[string]*fileFacts, error) {
 		if !ok || !(strings.HasSuffix(path, ".c") || strings.HasSuffix(path, ".h")) {
 			continue
 		}
-		if strings.HasPrefix(path, "t/") || strings.Contains(path, "/t/") {
-			continue // test suites
+		if strings.HasPrefix(path, "t/") || strings.Contains(path, "/t/") || strings.HasPrefix(path, "examples/") {
+			continue // test suites and example modules
 		}
 		f := strings.Fields(meta)
 		if len(f) != 3 || f[1] != "blob" {

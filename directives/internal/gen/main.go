@@ -190,10 +190,24 @@ func (g *generator) collect(p project, rev *revision, idx, n int, label string) 
 		for _, m := range ff.modules {
 			cmds, ok := ff.commands[m.commands]
 			if !ok {
+				// NDK defines its array in a generated file that its
+				// module's file #includes.
+				for _, o := range rev.files {
+					if cmds, ok = o.commands[m.commands]; ok {
+						break
+					}
+				}
+			}
+			if !ok {
 				continue
 			}
 			mod := directives.Module{Name: m.name, Project: p.key, File: path, Revisions: label,
 				Versioning: p.versioning, ThirdParty: p.thirdParty, Object: object(p, path, m.name)}
+			if p.thirdParty && idx == n-1 {
+				// Listed even without directives of its own (NDK's come
+				// from optional includes), so modules.load can name it.
+				g.modules[m.name] = mod
+			}
 			for _, c := range cmds {
 				d, ok := g.directive(rev, ff, m, c)
 				if !ok {
@@ -442,6 +456,9 @@ func (g *generator) emit() ([]byte, error) {
 		return es[i].d.Module < es[j].d.Module
 	})
 	used := map[string]directives.Module{}
+	for name, m := range g.modules {
+		used[name] = m
+	}
 	for _, e := range es {
 		used[e.mod.Name] = e.mod
 	}
