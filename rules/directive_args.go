@@ -37,8 +37,8 @@ http {
     }
 }
 `,
-		Since: "0.3.0",
-		References: []string{"nginx src/core/ngx_conf_file.c ngx_conf_handler (\"invalid number of arguments\")"},
+		Since:        "0.3.0",
+		References:   []string{"nginx src/core/ngx_conf_file.c ngx_conf_handler (\"invalid number of arguments\")"},
 		Confirmation: "not confirmable: nginx refuses the configuration at start; there is no request to replay.",
 	},
 	Run: runDirectiveRule,
