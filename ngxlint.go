@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/directives"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -41,6 +42,10 @@ type Options struct {
 	Enable, Disable []string
 	// Settings are rule settings; each must be one a rule declares.
 	Settings map[string]string
+	// Modules declares the build's third-party modules and the
+	// directives of modules ngxlint does not know, as .ngxlint.yaml's
+	// modules: does; Check validates it (directives.NewModuleSet).
+	Modules ModulesOption
 	// Prefix is nginx's prefix (-p) in fsys, for relative *_by_lua_file
 	// paths and $prefix in lua_package_path; "" guesses it from the main
 	// file's place.
@@ -78,6 +83,10 @@ func Check(ctx context.Context, fsys fs.FS, paths []string, opts Options) (*Repo
 			return nil, err
 		}
 	}
+	mods, err := opts.Modules.moduleSet()
+	if err != nil {
+		return nil, err
+	}
 	rep := &Report{Profile: ProfileOf(profile), Findings: []Finding{}, Errors: []Error{}}
 	var all []*analyzer.Diagnostic
 	for _, p := range paths {
@@ -92,7 +101,7 @@ func Check(ctx context.Context, fsys fs.FS, paths []string, opts Options) (*Repo
 		for _, n := range cfg.Notes {
 			rep.Notes = append(rep.Notes, n.Error())
 		}
-		aopts := analyzer.Options{Profile: profile, Settings: opts.Settings,
+		aopts := analyzer.Options{Profile: profile, Settings: opts.Settings, Modules: mods,
 			Engine: analyzer.Engine{Runner: opts.Runner, Files: fsys, PathMap: lo.PathMap, Fixtures: opts.Fixtures}}
 		res := analyzer.Run(cfg, nginxconf.BuildModel(cfg), selected, aopts)
 		if len(res.RuleErrors) > 0 {
@@ -107,6 +116,21 @@ func Check(ctx context.Context, fsys fs.FS, paths []string, opts Options) (*Repo
 	slices.Sort(rep.Notes)
 	rep.Notes = slices.Compact(rep.Notes)
 	return rep, nil
+}
+
+// ModulesOption is Options.Modules: Load names the third-party modules
+// the build has (nil: not said; a non-nil list makes the others absent),
+// Directives declares directives of modules ngxlint does not know.
+type ModulesOption struct {
+	Load       []string
+	Directives []directives.Extra
+}
+
+func (m ModulesOption) moduleSet() (*directives.ModuleSet, error) {
+	if m.Load == nil && m.Directives == nil {
+		return nil, nil
+	}
+	return directives.NewModuleSet(m.Load, m.Directives)
 }
 
 // parseVersions reads "nginx=1.22.1,lua_nginx_module=0.10.23" or

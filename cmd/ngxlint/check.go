@@ -225,6 +225,7 @@ func (c *Command) check(args []string) error {
 				disable = u.fc.Disable
 			}
 			opts.Severity = u.fc.Severity
+			opts.Modules = u.fc.Modules
 			maps.Copy(opts.Settings, u.fc.Settings)
 		}
 		maps.Copy(opts.Settings, f.settings)
