@@ -7,7 +7,12 @@ package directives
 // internal/gen/main.go's projects list says: nginx, lua-nginx-module,
 // stream-lua-nginx-module, ngx_devel_kit, headers-more-nginx-module,
 // echo-nginx-module, set-misc-nginx-module, srcache-nginx-module,
-// memc-nginx-module, redis2-nginx-module, nginx-module-vts. nginx
+// memc-nginx-module, redis2-nginx-module, nginx-module-vts,
+// array-var-nginx-module, form-input-nginx-module,
+// encrypted-session-nginx-module, xss-nginx-module, rds-json-nginx-module,
+// rds-csv-nginx-module, lua-upstream-nginx-module (GitHub:
+// nginx/nginx, simpl/ngx_devel_kit, vozlt/nginx-module-vts,
+// calio/form-input-nginx-module, the others openresty/). nginx
 // (release-1.* tags) and lua-nginx-module (v0.9.0 on) are read at every
 // release tag for the version ranges, the others at HEAD. Then:
 //

@@ -3,14 +3,21 @@
 // Sources, one line per project (repository, revisions read):
 //   ngx_devel_kit: v0.3.1 (a22dade76c83)
 //   nginx: 251 tags release-1.0.0 .. release-1.31.4
+//   array-var-nginx-module: v0.06-2-gaa6b058 (aa6b05871130)
 //   echo-nginx-module: v0.65-1-g1148fe7 (1148fe77cd7c)
+//   encrypted-session-nginx-module: v0.09-4-g7ffe4ec (7ffe4ec55c50)
+//   form-input-nginx-module: v0.12-3-g2c94e74 (2c94e74671f0)
 //   headers-more-nginx-module: v0.39-7-ge76a513 (e76a51306b15)
 //   lua-nginx-module: 129 tags v0.9.0 .. v0.10.32rc2
+//   lua-upstream-nginx-module: v0.08-1-ga1c451a (a1c451affc75)
 //   memc-nginx-module: v0.20-4-ge18ec73 (e18ec73641b7)
+//   rds-csv-nginx-module: v0.09-3-g6a90686 (6a906860c62f)
+//   rds-json-nginx-module: v0.17-2-ge6517b9 (e6517b9f9397)
 //   redis2-nginx-module: v0.15-13-g197f3e2 (197f3e2f32b8)
 //   set-misc-nginx-module: v0.33-10-gfdad936 (fdad936b03a5)
 //   srcache-nginx-module: v0.33-3-g33e5f13 (33e5f13be396)
 //   nginx-module-vts: v0.2.7-63-gaffcaf8 (affcaf8e69bd)
+//   xss-nginx-module: 0.07-1-g0e77f38 (0e77f38d0ddf)
 //   stream-lua-nginx-module: v0.0.20rc2-2-g9344b4d (9344b4d0ca09)
 //
 // Generator notes (facts it could not read or had to approximate):
@@ -41,6 +48,7 @@ var modules = []Module{
 	{Name: "ngx_google_perftools_module", Project: "nginx", File: "src/misc/ngx_google_perftools_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_google_perftools_module"},
 	{Name: "ngx_http_access_module", Project: "nginx", File: "src/http/modules/ngx_http_access_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_access_module"},
 	{Name: "ngx_http_addition_filter_module", Project: "nginx", File: "src/http/modules/ngx_http_addition_filter_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_addition_filter_module"},
+	{Name: "ngx_http_array_var_module", Project: "array-var-nginx-module", File: "src/ngx_http_array_var_module.c", Revisions: "v0.06-2-gaa6b058 (aa6b05871130)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_array_var_module"},
 	{Name: "ngx_http_auth_basic_module", Project: "nginx", File: "src/http/modules/ngx_http_auth_basic_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_auth_basic_module"},
 	{Name: "ngx_http_auth_request_module", Project: "nginx", File: "src/http/modules/ngx_http_auth_request_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_auth_request_module"},
 	{Name: "ngx_http_autoindex_module", Project: "nginx", File: "src/http/modules/ngx_http_autoindex_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_autoindex_module"},
@@ -52,8 +60,10 @@ var modules = []Module{
 	{Name: "ngx_http_degradation_module", Project: "nginx", File: "src/http/modules/ngx_http_degradation_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_degradation_module"},
 	{Name: "ngx_http_echo_module", Project: "echo-nginx-module", File: "src/ngx_http_echo_module.c", Revisions: "v0.65-1-g1148fe7 (1148fe77cd7c)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_echo_module"},
 	{Name: "ngx_http_empty_gif_module", Project: "nginx", File: "src/http/modules/ngx_http_empty_gif_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_empty_gif_module"},
+	{Name: "ngx_http_encrypted_session_module", Project: "encrypted-session-nginx-module", File: "src/ngx_http_encrypted_session_module.c", Revisions: "v0.09-4-g7ffe4ec (7ffe4ec55c50)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_encrypted_session_module"},
 	{Name: "ngx_http_fastcgi_module", Project: "nginx", File: "src/http/modules/ngx_http_fastcgi_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_fastcgi_module"},
 	{Name: "ngx_http_flv_module", Project: "nginx", File: "src/http/modules/ngx_http_flv_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_flv_module"},
+	{Name: "ngx_http_form_input_module", Project: "form-input-nginx-module", File: "src/ngx_http_form_input_module.c", Revisions: "v0.12-3-g2c94e74 (2c94e74671f0)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_form_input_module"},
 	{Name: "ngx_http_geo_module", Project: "nginx", File: "src/http/modules/ngx_http_geo_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_geo_module"},
 	{Name: "ngx_http_geoip_module", Project: "nginx", File: "src/http/modules/ngx_http_geoip_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_geoip_module"},
 	{Name: "ngx_http_grpc_module", Project: "nginx", File: "src/http/modules/ngx_http_grpc_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_grpc_module"},
@@ -69,6 +79,7 @@ var modules = []Module{
 	{Name: "ngx_http_limit_zone_module", Project: "nginx", File: "src/http/modules/ngx_http_limit_zone_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_limit_zone_module"},
 	{Name: "ngx_http_log_module", Project: "nginx", File: "src/http/modules/ngx_http_log_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_log_module"},
 	{Name: "ngx_http_lua_module", Project: "lua-nginx-module", File: "src/ngx_http_lua_module.c", Revisions: "129 tags v0.9.0 .. v0.10.32rc2", Versioning: LNMVersion, ThirdParty: true, Object: "ngx_http_lua_module"},
+	{Name: "ngx_http_lua_upstream_module", Project: "lua-upstream-nginx-module", File: "src/ngx_http_lua_upstream_module.c", Revisions: "v0.08-1-ga1c451a (a1c451affc75)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_lua_upstream_module"},
 	{Name: "ngx_http_map_module", Project: "nginx", File: "src/http/modules/ngx_http_map_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_map_module"},
 	{Name: "ngx_http_memc_module", Project: "memc-nginx-module", File: "src/ngx_http_memc_module.c", Revisions: "v0.20-4-ge18ec73 (e18ec73641b7)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_memc_module"},
 	{Name: "ngx_http_memcached_module", Project: "nginx", File: "src/http/modules/ngx_http_memcached_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_memcached_module"},
@@ -79,6 +90,8 @@ var modules = []Module{
 	{Name: "ngx_http_perl_module", Project: "nginx", File: "src/http/modules/perl/ngx_http_perl_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_perl_module"},
 	{Name: "ngx_http_proxy_module", Project: "nginx", File: "src/http/modules/ngx_http_proxy_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_proxy_module"},
 	{Name: "ngx_http_random_index_module", Project: "nginx", File: "src/http/modules/ngx_http_random_index_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_random_index_module"},
+	{Name: "ngx_http_rds_csv_filter_module", Project: "rds-csv-nginx-module", File: "src/ngx_http_rds_csv_filter_module.c", Revisions: "v0.09-3-g6a90686 (6a906860c62f)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_rds_csv_filter_module"},
+	{Name: "ngx_http_rds_json_filter_module", Project: "rds-json-nginx-module", File: "src/ngx_http_rds_json_filter_module.c", Revisions: "v0.17-2-ge6517b9 (e6517b9f9397)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_rds_json_filter_module"},
 	{Name: "ngx_http_realip_module", Project: "nginx", File: "src/http/modules/ngx_http_realip_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_realip_module"},
 	{Name: "ngx_http_redis2_module", Project: "redis2-nginx-module", File: "src/ngx_http_redis2_module.c", Revisions: "v0.15-13-g197f3e2 (197f3e2f32b8)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_redis2_module"},
 	{Name: "ngx_http_referer_module", Project: "nginx", File: "src/http/modules/ngx_http_referer_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_referer_module"},
@@ -112,6 +125,7 @@ var modules = []Module{
 	{Name: "ngx_http_v3_module", Project: "nginx", File: "src/http/v3/ngx_http_v3_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_v3_module"},
 	{Name: "ngx_http_vhost_traffic_status_module", Project: "nginx-module-vts", File: "src/ngx_http_vhost_traffic_status_module.c", Revisions: "v0.2.7-63-gaffcaf8 (affcaf8e69bd)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_vhost_traffic_status_module"},
 	{Name: "ngx_http_xslt_filter_module", Project: "nginx", File: "src/http/modules/ngx_http_xslt_filter_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_http_xslt_filter_module"},
+	{Name: "ngx_http_xss_filter_module", Project: "xss-nginx-module", File: "src/ngx_http_xss_filter_module.c", Revisions: "0.07-1-g0e77f38 (0e77f38d0ddf)", Versioning: Unversioned, ThirdParty: true, Object: "ngx_http_xss_filter_module"},
 	{Name: "ngx_iocp_module", Project: "nginx", File: "src/event/modules/ngx_iocp_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_iocp_module"},
 	{Name: "ngx_kqueue_module", Project: "nginx", File: "src/event/modules/ngx_kqueue_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_kqueue_module"},
 	{Name: "ngx_mail_auth_http_module", Project: "nginx", File: "src/mail/ngx_mail_auth_http_module.c", Revisions: "251 tags release-1.0.0 .. release-1.31.4", Versioning: NginxVersion, ThirdParty: false, Object: "ngx_mail_module"},
@@ -180,6 +194,10 @@ var table = []Directive{
 	{Name: "allow", Module: "ngx_stream_access_module", Contexts: StreamMain | StreamSrv, Args: Take1, Value: Other, Since: "1.9.2"},
 	{Name: "ancient_browser", Module: "ngx_http_browser_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc, Args: More1, Value: Other},
 	{Name: "ancient_browser_value", Module: "ngx_http_browser_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc, Args: Take1, Value: Other},
+	{Name: "array_join", Module: "ngx_http_array_var_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take2 | Take3, Value: Other},
+	{Name: "array_map", Module: "ngx_http_array_var_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take2 | Take3, Value: Other},
+	{Name: "array_map_op", Module: "ngx_http_array_var_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take2 | Take3, Value: Other},
+	{Name: "array_split", Module: "ngx_http_array_var_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: More2, Value: Other},
 	{Name: "auth_basic", Module: "ngx_http_auth_basic_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLmt, Args: Take1, Value: Other, Dup: true},
 	{Name: "auth_basic_user_file", Module: "ngx_http_auth_basic_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLmt, Args: Take1, Value: Other, Dup: true},
 	{Name: "auth_delay", Module: "ngx_http_core_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc, Args: Take1, Value: Msec, Dup: true, Since: "1.17.10"},
@@ -259,6 +277,9 @@ var table = []Directive{
 	{Name: "echo_subrequest", Module: "ngx_http_echo_module", Contexts: HTTPLoc | HTTPLif, Args: More2, Value: Other},
 	{Name: "echo_subrequest_async", Module: "ngx_http_echo_module", Contexts: HTTPLoc | HTTPLif, Args: More2, Value: Other},
 	{Name: "empty_gif", Module: "ngx_http_empty_gif_module", Contexts: HTTPLoc, Args: NoArgs, Value: Other},
+	{Name: "encrypted_session_expires", Module: "ngx_http_encrypted_session_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1, Value: Other, Dup: true},
+	{Name: "encrypted_session_iv", Module: "ngx_http_encrypted_session_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1, Value: Other, Dup: true},
+	{Name: "encrypted_session_key", Module: "ngx_http_encrypted_session_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1, Value: Other, Dup: true},
 	{Name: "env", Module: "ngx_core_module", Contexts: Main, Args: Take1, Value: Other},
 	{Name: "epoll_events", Module: "ngx_epoll_module", Contexts: Events, Args: Take1, Value: Num, Dup: true},
 	{Name: "error_log", Module: "ngx_errlog_module", Contexts: Main, Args: More1, Value: Other},
@@ -776,6 +797,22 @@ var table = []Directive{
 	{Name: "random", Module: "ngx_http_upstream_random_module", Contexts: HTTPUps, Args: NoArgs | Take1 | Take2, Value: Other, Since: "1.15.1"},
 	{Name: "random", Module: "ngx_stream_upstream_random_module", Contexts: StreamUps, Args: NoArgs | Take1 | Take2, Value: Other, Since: "1.15.1"},
 	{Name: "random_index", Module: "ngx_http_random_index_module", Contexts: HTTPLoc, Args: Flag, Value: FlagV, Dup: true},
+	{Name: "rds_csv", Module: "ngx_http_rds_csv_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Flag, Value: Other, Dup: true},
+	{Name: "rds_csv_buffer_size", Module: "ngx_http_rds_csv_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Size, Dup: true},
+	{Name: "rds_csv_content_type", Module: "ngx_http_rds_csv_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Str, Dup: true},
+	{Name: "rds_csv_field_name_header", Module: "ngx_http_rds_csv_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Flag, Value: FlagV, Dup: true},
+	{Name: "rds_csv_field_separator", Module: "ngx_http_rds_csv_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Other, Dup: true},
+	{Name: "rds_csv_row_terminator", Module: "ngx_http_rds_csv_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Other, Dup: true},
+	{Name: "rds_json", Module: "ngx_http_rds_json_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Flag, Value: Other, Dup: true},
+	{Name: "rds_json_buffer_size", Module: "ngx_http_rds_json_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Size, Dup: true},
+	{Name: "rds_json_content_type", Module: "ngx_http_rds_json_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Str, Dup: true},
+	{Name: "rds_json_errcode_key", Module: "ngx_http_rds_json_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Other, Dup: true},
+	{Name: "rds_json_errstr_key", Module: "ngx_http_rds_json_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Other, Dup: true},
+	{Name: "rds_json_format", Module: "ngx_http_rds_json_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Enum, Values: []string{"normal", "compact"}, Dup: true},
+	{Name: "rds_json_ret", Module: "ngx_http_rds_json_filter_module", Contexts: HTTPLoc | HTTPLif, Args: More2, Value: Other},
+	{Name: "rds_json_root", Module: "ngx_http_rds_json_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Other, Dup: true},
+	{Name: "rds_json_success_property", Module: "ngx_http_rds_json_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Other, Dup: true},
+	{Name: "rds_json_user_property", Module: "ngx_http_rds_json_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take2, Value: Other},
 	{Name: "read_ahead", Module: "ngx_http_core_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc, Args: Take1, Value: Size, Dup: true},
 	{Name: "real_ip_header", Module: "ngx_http_realip_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc, Args: Take1, Value: Other, Dup: true},
 	{Name: "real_ip_recursive", Module: "ngx_http_realip_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc, Args: Flag, Value: FlagV, Dup: true, Since: "1.2.2"},
@@ -900,11 +937,15 @@ var table = []Directive{
 	{Name: "set_decode_base64", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1 | Take2, Value: Other},
 	{Name: "set_decode_base64url", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1 | Take2, Value: Other},
 	{Name: "set_decode_hex", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1 | Take2, Value: Other},
+	{Name: "set_decrypt_session", Module: "ngx_http_encrypted_session_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1 | Take2, Value: Other},
 	{Name: "set_encode_base32", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1 | Take2, Value: Other},
 	{Name: "set_encode_base64", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1 | Take2, Value: Other},
 	{Name: "set_encode_base64url", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1 | Take2, Value: Other},
 	{Name: "set_encode_hex", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1 | Take2, Value: Other},
+	{Name: "set_encrypt_session", Module: "ngx_http_encrypted_session_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1 | Take2, Value: Other},
 	{Name: "set_escape_uri", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take1 | Take2, Value: Other},
+	{Name: "set_form_input", Module: "ngx_http_form_input_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc, Args: Take1 | Take2, Value: Other},
+	{Name: "set_form_input_multi", Module: "ngx_http_form_input_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc, Args: Take1 | Take2, Value: Other},
 	{Name: "set_formatted_gmt_time", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take2, Value: Other},
 	{Name: "set_formatted_local_time", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take2, Value: Other},
 	{Name: "set_hashed_upstream", Module: "ngx_http_set_misc_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPSif | HTTPLif, Args: Take3, Value: Other},
@@ -1237,6 +1278,12 @@ var table = []Directive{
 	{Name: "xslt_string_param", Module: "ngx_http_xslt_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc, Args: Take2, Value: Other, Since: "1.1.18"},
 	{Name: "xslt_stylesheet", Module: "ngx_http_xslt_filter_module", Contexts: HTTPLoc, Args: More1, Value: Other},
 	{Name: "xslt_types", Module: "ngx_http_xslt_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc, Args: More1, Value: Other},
+	{Name: "xss_callback_arg", Module: "ngx_http_xss_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Take1, Value: Str, Dup: true},
+	{Name: "xss_check_status", Module: "ngx_http_xss_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Flag, Value: FlagV, Dup: true},
+	{Name: "xss_get", Module: "ngx_http_xss_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Flag, Value: Other, Dup: true},
+	{Name: "xss_input_types", Module: "ngx_http_xss_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: More1, Value: Other},
+	{Name: "xss_output_type", Module: "ngx_http_xss_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: More1, Value: Str, Dup: true},
+	{Name: "xss_override_status", Module: "ngx_http_xss_filter_module", Contexts: HTTPMain | HTTPSrv | HTTPLoc | HTTPLif, Args: Flag, Value: FlagV, Dup: true},
 	{Name: "zone", Module: "ngx_http_upstream_zone_module", Contexts: HTTPUps, Args: Take1 | Take2, Value: Other, Since: "1.9.0"},
 	{Name: "zone", Module: "ngx_stream_upstream_zone_module", Contexts: StreamUps, Args: Take1 | Take2, Value: Other, Since: "1.9.0"},
 }

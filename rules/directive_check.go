@@ -3,7 +3,6 @@ package rules
 import (
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
@@ -51,7 +50,15 @@ type dirWalker struct {
 	loads    map[string]bool // load_module objects (base names without .so)
 	hasLoads bool
 	bundled  map[string]bool // OpenResty's modules, when declared
-	out      []dirFinding
+	// suggestions memoizes "did you mean" per name and context: a
+	// generated configuration can repeat one unknown name many times.
+	suggestions map[sugKey][]string
+	out         []dirFinding
+}
+
+type sugKey struct {
+	name string
+	ctx  dirs.Context
 }
 
 // directiveFindings runs the directive walk once per run.
@@ -61,7 +68,7 @@ func directiveFindings(pass *analyzer.Pass) []dirFinding {
 		if pass.Config == nil || pass.Config.Main == nil {
 			return []dirFinding(nil)
 		}
-		w := &dirWalker{pass: pass, loads: map[string]bool{}, bundled: map[string]bool{}}
+		w := &dirWalker{pass: pass, loads: map[string]bool{}, bundled: map[string]bool{}, suggestions: map[sugKey][]string{}}
 		for _, m := range versions.OpenRestyModules(pass.Profile.OpenResty) {
 			w.bundled[m] = true
 		}
@@ -169,10 +176,18 @@ func (w *dirWalker) check(d *nginxconf.Directive, ctx dirs.Context, seen map[str
 	if d.Name == "" {
 		return 0, false
 	}
-	entries := append(slices.Clone(dirs.Lookup(d.Name)), w.pass.Modules.Extra(d.Name)...)
+	// Most names have one entry; the buffers keep the walk from
+	// allocating per directive (it runs over every directive of large
+	// configurations).
+	var entryBuf, presentBuf, notLoadedBuf, allowedBuf, fitsBuf [4]*dirs.Directive
+	entries := entryBuf[:0]
+	for _, list := range [][]dirs.Directive{dirs.Lookup(d.Name), w.pass.Modules.Extra(d.Name)} {
+		for i := range list {
+			entries = append(entries, &list[i])
+		}
+	}
 	// Entries of modules the build is known to lack do not count.
-	var present []dirs.Directive
-	var notLoaded []dirs.Directive
+	present, notLoaded := presentBuf[:0], notLoadedBuf[:0]
 	for _, e := range entries {
 		switch w.state(e.Module) {
 		case modPresent, modMaybe:
@@ -188,7 +203,12 @@ func (w *dirWalker) check(d *nginxconf.Directive, ctx dirs.Context, seen map[str
 		w.unknown(d, ctx, notLoaded)
 		return 0, false
 	}
-	allowed := dirs.Allowed(present, ctx)
+	allowed := allowedBuf[:0]
+	for _, e := range present {
+		if e.Contexts&ctx != 0 {
+			allowed = append(allowed, e)
+		}
+	}
 	if len(allowed) == 0 {
 		var where dirs.Context
 		for _, e := range present {
@@ -201,22 +221,50 @@ func (w *dirWalker) check(d *nginxconf.Directive, ctx dirs.Context, seen map[str
 	// An entry of a module that is not loaded, where nothing else
 	// declares the name in this context: nginx refuses it unless the
 	// module is compiled in.
-	if len(notLoaded) > 0 && len(dirs.Allowed(notLoaded, ctx)) == len(allowed) {
-		m, _ := dirs.LookupModule(allowed[0].Module)
-		w.report("NGX3001", analyzer.Warning, d.Pos, nameEnd(d),
-			"%q belongs to %s, and no load_module line of this configuration loads %s.so: nginx says unknown directive %q unless the module is compiled in (list it under modules.load in .ngxlint.yaml if it is)",
-			d.Name, m.Name, m.Object, d.Name)
+	if len(notLoaded) > 0 {
+		n := 0
+		for _, e := range notLoaded {
+			if e.Contexts&ctx != 0 {
+				n++
+			}
+		}
+		if n == len(allowed) {
+			m, _ := dirs.LookupModule(allowed[0].Module)
+			w.report("NGX3001", analyzer.Warning, d.Pos, nameEnd(d),
+				"%q belongs to %s, and no load_module line of this configuration loads %s.so: nginx says unknown directive %q unless the module is compiled in (list it under modules.load in .ngxlint.yaml if it is)",
+				d.Name, m.Name, m.Object, d.Name)
+		}
 	}
 	if ok, why := w.exists(allowed); !ok {
 		w.report("NGX3007", analyzer.Error, d.Pos, nameEnd(d), "unknown directive %q in %s: %s", d.Name, w.declared(allowed[0]), why)
 		return 0, false
 	}
 	n := len(d.Args)
-	var fits []dirs.Directive
+	fits := fitsBuf[:0]
 	for _, e := range allowed {
 		if e.Args.Accepts(n) {
 			fits = append(fits, e)
 		}
+	}
+	if len(fits) > 0 {
+		// ngx_conf_handler checks the block shape before the count: a
+		// block where the directive takes none ends it without ";", a
+		// block directive without "{" has no opening brace.
+		shaped := fits[:0:0]
+		for _, e := range fits {
+			if (e.Args&dirs.Block != 0) == d.HasBlock {
+				shaped = append(shaped, e)
+			}
+		}
+		if len(shaped) == 0 {
+			if d.HasBlock {
+				w.report("NGX3003", analyzer.Error, d.Pos, nameEnd(d), "directive %q is not terminated by \";\" (it takes no block)", d.Name)
+			} else {
+				w.report("NGX3003", analyzer.Error, d.Pos, nameEnd(d), "directive %q has no opening \"{\" (it takes a block)", d.Name)
+			}
+			return 0, false
+		}
+		fits = shaped
 	}
 	if len(fits) == 0 {
 		w.report("NGX3003", analyzer.Error, d.Pos, d.End, "invalid number of arguments in %q directive (%d given; it takes %s)", d.Name, n, argWords(allowed[0].Args))
@@ -224,12 +272,12 @@ func (w *dirWalker) check(d *nginxconf.Directive, ctx dirs.Context, seen map[str
 	}
 	w.value(d, fits)
 	w.duplicate(d, fits, seen)
-	return openedContext(fits[0], ctx)
+	return openedContext(*fits[0], ctx)
 }
 
 // exists applies the declared versions: the directive exists if one of
 // its entries exists in the declared release of its project.
-func (w *dirWalker) exists(es []dirs.Directive) (bool, string) {
+func (w *dirWalker) exists(es []*dirs.Directive) (bool, string) {
 	why := ""
 	for _, e := range es {
 		ok, reason := e.ExistsIn(w.pass.Profile)
@@ -243,7 +291,7 @@ func (w *dirWalker) exists(es []dirs.Directive) (bool, string) {
 	return false, why
 }
 
-func (w *dirWalker) declared(e dirs.Directive) string {
+func (w *dirWalker) declared(e *dirs.Directive) string {
 	m, _ := dirs.LookupModule(e.Module)
 	if m.Versioning == dirs.LNMVersion {
 		return "lua-nginx-module " + w.pass.Profile.LNM.String()
@@ -252,7 +300,7 @@ func (w *dirWalker) declared(e dirs.Directive) string {
 }
 
 // unknown reports a name no present module declares.
-func (w *dirWalker) unknown(d *nginxconf.Directive, ctx dirs.Context, notLoaded []dirs.Directive) {
+func (w *dirWalker) unknown(d *nginxconf.Directive, ctx dirs.Context, notLoaded []*dirs.Directive) {
 	if len(notLoaded) > 0 {
 		m, _ := dirs.LookupModule(notLoaded[0].Module)
 		w.report("NGX3001", analyzer.Error, d.Pos, nameEnd(d),
@@ -260,12 +308,16 @@ func (w *dirWalker) unknown(d *nginxconf.Directive, ctx dirs.Context, notLoaded 
 			d.Name, m.Name, m.Object)
 		return
 	}
-	keep := func(e dirs.Directive) bool {
-		return e.Contexts&ctx != 0 && w.state(e.Module) != modAbsent
-	}
-	sugg := dirs.Suggest(d.Name, keep)
-	if extra := w.pass.Modules.All(); len(extra) > 0 {
-		sugg = append(sugg, dirs.SuggestAmong(d.Name, extra, keep)...)
+	sugg, done := w.suggestions[sugKey{d.Name, ctx}]
+	if !done {
+		keep := func(e dirs.Directive) bool {
+			return e.Contexts&ctx != 0 && w.state(e.Module) != modAbsent
+		}
+		sugg = dirs.Suggest(d.Name, keep)
+		if extra := w.pass.Modules.All(); len(extra) > 0 {
+			sugg = append(sugg, dirs.SuggestAmong(d.Name, extra, keep)...)
+		}
+		w.suggestions[sugKey{d.Name, ctx}] = sugg
 	}
 	if len(sugg) > 0 {
 		w.report("NGX3001", analyzer.Error, d.Pos, nameEnd(d), "unknown directive %q; did you mean %s?", d.Name, quoteList(sugg))
@@ -276,7 +328,14 @@ func (w *dirWalker) unknown(d *nginxconf.Directive, ctx dirs.Context, notLoaded 
 }
 
 // value runs the slot parser: reported when every fitting entry refuses.
-func (w *dirWalker) value(d *nginxconf.Directive, fits []dirs.Directive) {
+func (w *dirWalker) value(d *nginxconf.Directive, fits []*dirs.Directive) {
+	modelled := false
+	for _, e := range fits {
+		modelled = modelled || e.Value != dirs.Other
+	}
+	if !modelled {
+		return // the module's own handler: nothing to parse here
+	}
 	args := make([]string, len(d.Args))
 	for i, a := range d.Args {
 		args[i] = a.Value
@@ -300,16 +359,16 @@ func (w *dirWalker) value(d *nginxconf.Directive, fits []dirs.Directive) {
 
 // duplicate reports the second of two same-named directives in one block
 // when the directive's handler refuses that ("is duplicate").
-func (w *dirWalker) duplicate(d *nginxconf.Directive, fits []dirs.Directive, seen map[string]*nginxconf.Directive) {
+func (w *dirWalker) duplicate(d *nginxconf.Directive, fits []*dirs.Directive, seen map[string]*nginxconf.Directive) {
+	for _, e := range fits {
+		if !e.Dup {
+			return // only directives nginx refuses twice are remembered
+		}
+	}
 	prev, again := seen[d.Name]
 	if !again {
 		seen[d.Name] = d
 		return
-	}
-	for _, e := range fits {
-		if !e.Dup {
-			return
-		}
 	}
 	f := w.report("NGX3005", analyzer.Error, d.Pos, nameEnd(d), "%q directive is duplicate", d.Name)
 	f.related = []analyzer.Related{{Pos: prev.Pos, End: nameEnd(prev), Message: "first set here"}}

@@ -54,6 +54,14 @@ var projects = []project{
 	{key: "memc-nginx-module", thirdParty: true},
 	{key: "redis2-nginx-module", thirdParty: true},
 	{key: "nginx-module-vts", thirdParty: true},
+	// The rest of OpenResty's default bundle (util/configure @modules).
+	{key: "array-var-nginx-module", thirdParty: true},
+	{key: "form-input-nginx-module", thirdParty: true},
+	{key: "encrypted-session-nginx-module", thirdParty: true},
+	{key: "xss-nginx-module", thirdParty: true},
+	{key: "rds-json-nginx-module", thirdParty: true},
+	{key: "rds-csv-nginx-module", thirdParty: true},
+	{key: "lua-upstream-nginx-module", thirdParty: true},
 }
 
 func main() {
@@ -188,6 +196,13 @@ func (g *generator) collect(p project, rev *revision, idx, n int, label string) 
 	for _, path := range paths {
 		ff := rev.files[path]
 		for _, m := range ff.modules {
+			mod := directives.Module{Name: m.name, Project: p.key, File: path, Revisions: label,
+				Versioning: p.versioning, ThirdParty: p.thirdParty, Object: object(p, path, m.name)}
+			if p.thirdParty && idx == n-1 {
+				// Listed even without directives of its own (NDK's come
+				// from optional includes), so modules.load can name it.
+				g.modules[m.name] = mod
+			}
 			cmds, ok := ff.commands[m.commands]
 			if !ok {
 				// NDK defines its array in a generated file that its
@@ -200,13 +215,6 @@ func (g *generator) collect(p project, rev *revision, idx, n int, label string) 
 			}
 			if !ok {
 				continue
-			}
-			mod := directives.Module{Name: m.name, Project: p.key, File: path, Revisions: label,
-				Versioning: p.versioning, ThirdParty: p.thirdParty, Object: object(p, path, m.name)}
-			if p.thirdParty && idx == n-1 {
-				// Listed even without directives of its own (NDK's come
-				// from optional includes), so modules.load can name it.
-				g.modules[m.name] = mod
 			}
 			for _, c := range cmds {
 				d, ok := g.directive(rev, ff, m, c)
