@@ -179,3 +179,41 @@ func TestExistsIn(t *testing.T) {
 		t.Error("with no version declared, every directive exists")
 	}
 }
+
+func TestModuleSet(t *testing.T) {
+	s, err := NewModuleSet([]string{"echo-nginx-module", "ngx_stream_module.so"}, []Extra{
+		{Name: "company_auth", Contexts: []string{"location", "if"}, Args: "1-2"},
+		{Name: "company_zone", Args: "2+", Block: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Loaded("ngx_http_echo_module") || !s.Loaded("ngx_stream_proxy_module") || s.Loaded("ngx_http_lua_module") || !s.Closed() {
+		t.Errorf("loaded/closed wrong: %+v", s)
+	}
+	ca := s.Extra("company_auth")
+	if len(ca) != 1 || ca[0].Contexts != HTTPLoc|HTTPSif|HTTPLif || !ca[0].Args.Accepts(2) || ca[0].Args.Accepts(3) {
+		t.Errorf("company_auth %+v", ca)
+	}
+	if cz := s.Extra("company_zone"); len(cz) != 1 || cz[0].Body != Unknown || !cz[0].Args.Accepts(5) || cz[0].Args.Accepts(1) {
+		t.Errorf("company_zone %+v", cz)
+	}
+	var open *ModuleSet
+	if open.Closed() || open.Loaded("x") || open.Extra("x") != nil {
+		t.Error("a nil set declares nothing")
+	}
+	for _, bad := range []struct {
+		load  []string
+		extra []Extra
+		want  string
+	}{
+		{[]string{"nope"}, nil, "not a module ngxlint knows"},
+		{nil, []Extra{{Name: "a b"}}, "one word"},
+		{nil, []Extra{{Name: "x", Args: "9"}}, `args "9"`},
+		{nil, []Extra{{Name: "x", Contexts: []string{"serverr"}}}, `context "serverr"`},
+	} {
+		if _, err := NewModuleSet(bad.load, bad.extra); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%v %v: %v, want %q", bad.load, bad.extra, err, bad.want)
+		}
+	}
+}
