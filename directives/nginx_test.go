@@ -156,11 +156,11 @@ func badValue(d Directive) []string {
 }
 
 type nginxHarness struct {
-	t              *testing.T
-	bin, dir       string
-	modDir         string
-	runs           int
-	reEmerg, reErr *regexp.Regexp
+	t        *testing.T
+	bin, dir string
+	modDir   string
+	runs     int
+	reEmerg  *regexp.Regexp
 }
 
 // check runs the cases of one directive; ok is false when the build lacks
