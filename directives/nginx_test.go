@@ -50,11 +50,70 @@ func TestTableAgainstNginx(t *testing.T) {
 		checked++
 		perModule[Lookup(name)[0].Module]++
 	}
-	t.Logf("nginx -t: %d directives checked over %d modules with %d configurations, %d skipped (module not in this build)",
-		checked, len(perModule), cases, skipped)
+	dupCases := h.checkHandlerDuplicates()
+	t.Logf("nginx -t: %d directives checked over %d modules with %d configurations, %d skipped (module not in this build); %d duplicate cases of modules' own handlers",
+		checked, len(perModule), cases+dupCases, skipped, dupCases)
 	if checked < 60 {
 		t.Errorf("only %d directives could be checked against this nginx, want at least 60", checked)
 	}
+}
+
+// checkHandlerDuplicates writes directives whose module parses them itself
+// twice in one block: nginx says "is duplicate" exactly when the table's
+// Dup says so. The generator reads Dup from the handler's body (an
+// "is duplicate" returned whatever the arguments); limit_conn, mirror,
+// proxy_redirect and proxy_cookie_path refuse only some repetitions (the
+// same zone, "off" with others) and must accept these.
+func (h *nginxHarness) checkHandlerDuplicates() int {
+	cases := []struct {
+		ctx         Context
+		name, first string
+		second      string // "" repeats first
+		lua         bool
+	}{
+		{HTTPLoc, "proxy_pass", "proxy_pass http://127.0.0.1:1;", "", false},
+		{HTTPLoc, "root", "root /tmp;", "", false},
+		{HTTPLoc, "expires", "expires 1h;", "", false},
+		{HTTPLoc, "try_files", "try_files $uri =404;", "", false},
+		{HTTPLoc, "internal", "internal;", "", false},
+		{HTTPLoc, "auth_basic", `auth_basic "x";`, "", false},
+		{HTTPSrv, "resolver", "resolver 127.0.0.1;", "", false},
+		{HTTPUps, "keepalive", "keepalive 8;", "", false},
+		{Main, "worker_processes", "worker_processes 1;", "", false},
+		{Events, "use", "use epoll;", "", false},
+		{HTTPLoc, "content_by_lua_block", "content_by_lua_block { ngx.say(1) }", "", true},
+		{HTTPMain, "lua_package_path", `lua_package_path "/tmp/?.lua;;";`, "", true},
+		{HTTPLoc, "limit_conn", "limit_conn z 1;", "limit_conn y 2;", false},
+		{HTTPLoc, "mirror", "mirror /m1;", "mirror /m2;", false},
+		{HTTPLoc, "proxy_redirect", "proxy_redirect http://a/ /;", "proxy_redirect http://b/ /;", false},
+		{HTTPLoc, "proxy_cookie_path", "proxy_cookie_path /a /b;", "proxy_cookie_path /c /d;", false},
+		{HTTPLoc, "add_header", "add_header X-A a;", "", false},
+		{HTTPLoc, "set", "set $a 1;", "", false},
+		{HTTPLoc, "rewrite", "rewrite ^ /x;", "", false},
+	}
+	n := 0
+	for _, c := range cases {
+		if c.lua && h.modDir == "" {
+			continue
+		}
+		second := c.second
+		if second == "" {
+			second = c.first
+		}
+		want := true
+		for _, e := range Allowed(Lookup(c.name), c.ctx) {
+			want = want && e.Dup
+		}
+		n++
+		got := h.runWith(c.ctx, c.first+"\n"+second, "limit_conn_zone $binary_remote_addr zone=z:1m;\nlimit_conn_zone $server_name zone=y:1m;")
+		// lua-nginx-module's block parser prints the handler's answer
+		// without the directive's name.
+		dup := got == fmt.Sprintf("%q directive is duplicate", c.name) || got == "is duplicate"
+		if dup != want || (!dup && got != "") {
+			h.t.Errorf("%s twice in %s: nginx says %q; the table's Dup is %v", c.name, c.ctx, got, want)
+		}
+	}
+	return n
 }
 
 func findNginx() string {
@@ -253,7 +312,10 @@ func firstContext(c Context) Context {
 // run writes a configuration with text in context c, runs nginx -t on it
 // and returns nginx's first [emerg] message without its "in file:line"
 // tail, or "" when the test passed.
-func (h *nginxHarness) run(c Context, text string) string {
+func (h *nginxHarness) run(c Context, text string) string { return h.runWith(c, text, "") }
+
+// runWith is run with setup written at the top of the http block.
+func (h *nginxHarness) runWith(c Context, text, setup string) string {
 	h.runs++
 	if h.reEmerg == nil {
 		h.reEmerg = regexp.MustCompile(`\[emerg\] \d+#\d+: (.*?)(?: in [^ ]+:\d+)?\n`)
@@ -265,7 +327,7 @@ func (h *nginxHarness) run(c Context, text string) string {
 		fmt.Fprintf(&b, "load_module %s/ndk_http_module.so;\nload_module %s/ngx_http_lua_module.so;\n", h.modDir, h.modDir)
 	}
 	fmt.Fprintf(&b, "pid %s/nginx.pid;\n%s\nevents {\n%s\n}\nhttp {\n", h.dir, slot[Main], slot[Events])
-	b.WriteString("access_log off;\n")
+	b.WriteString("access_log off;\n" + setup + "\n")
 	for _, p := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
 		fmt.Fprintf(&b, "%s_temp_path %s/%s;\n", p, h.dir, p)
 	}

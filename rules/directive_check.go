@@ -320,11 +320,16 @@ func (w *dirWalker) unknown(d *nginxconf.Directive, ctx dirs.Context, notLoaded 
 		w.suggestions[sugKey{d.Name, ctx}] = sugg
 	}
 	if len(sugg) > 0 {
-		w.report("NGX3001", analyzer.Error, d.Pos, nameEnd(d), "unknown directive %q; did you mean %s?", d.Name, quoteList(sugg))
+		w.report("NGX3001", analyzer.Error, d.Pos, nameEnd(d), "unknown directive %s; did you mean %s?", nginxconf.QuoteWord(d.Name), quoteList(sugg))
+		return
+	}
+	if d.File != nil && len(d.File.Errors) > 0 {
+		// A file with syntax errors (reported by the loader) may not be
+		// a configuration at all: its words are not listed one by one.
 		return
 	}
 	w.report("NGX3001", analyzer.Warning, d.Pos, nameEnd(d),
-		"unknown directive %q: no module ngxlint knows declares it; if a module of your build does, declare it under modules.directives in .ngxlint.yaml", d.Name)
+		"unknown directive %s: no module ngxlint knows declares it; if a module of your build does, declare it under modules.directives in .ngxlint.yaml", nginxconf.QuoteWord(d.Name))
 }
 
 // value runs the slot parser: reported when every fitting entry refuses.
@@ -354,7 +359,28 @@ func (w *dirWalker) value(d *nginxconf.Directive, fits []*dirs.Directive) {
 		return
 	}
 	a := d.Args[first.Arg]
-	w.report("NGX3004", analyzer.Error, a.Pos, a.End(), "%s", first.Message)
+	msg := first.Message
+	if !safeValue(a.Value) {
+		// Messages end up in public CI logs: a value that does not look
+		// like a setting is described, not quoted (nginxconf.QuoteWord).
+		msg = strings.Replace(msg, fmt.Sprintf("%q", a.Value), fmt.Sprintf("(a value of %d bytes, not quoted)", len(a.Value)), 1)
+	}
+	w.report("NGX3004", analyzer.Error, a.Pos, a.End(), "%s", msg)
+}
+
+// safeValue reports whether a value may be quoted in a message: short,
+// and made of the characters settings are written with.
+func safeValue(v string) bool {
+	if len(v) > 32 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._:-$", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // duplicate reports the second of two same-named directives in one block

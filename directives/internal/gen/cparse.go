@@ -35,7 +35,11 @@ type rawModule struct {
 
 // funcFacts is what a directive handler's body says about the directive.
 type funcFacts struct {
-	dup        bool     // returns "is duplicate"
+	// dup: returns "is duplicate" whatever the arguments: once, with
+	// no loop and no comparison with "off" before it. limit_conn (the
+	// same zone twice), mirror and proxy_redirect ("off" with others)
+	// refuse only some repetitions, and are left out.
+	dup        bool
 	handler    bool     // sets cf->handler: parses its block itself
 	luaBlock   bool     // parses a Lua block
 	cmdTypes   []string // values assigned to cf->cmd_type
@@ -98,7 +102,7 @@ func parseC(src string) *fileFacts {
 	for _, loc := range reFunc.FindAllStringSubmatchIndex(s, -1) {
 		body := braced(s, loc[1]-1)
 		ff := funcFacts{
-			dup:      strings.Contains(body, `"is duplicate"`),
+			dup:      unconditionalDup(body),
 			handler:  strings.Contains(body, "cf->handler ="),
 			luaBlock: strings.Contains(body, "lua_block_parse("),
 		}
@@ -317,4 +321,20 @@ func evalFlags(expr string, defines map[string]string) (uint64, []string) {
 	}
 	eval(expr, 0)
 	return v, unknown
+}
+
+// unconditionalDup is funcFacts.dup for a handler body.
+func unconditionalDup(body string) bool {
+	const lit = `"is duplicate"`
+	i := strings.Index(body, lit)
+	if i < 0 || strings.Count(body, lit) != 1 {
+		return false
+	}
+	before := body[:i]
+	for _, cond := range []string{"for (", "while (", `"off"`, "ngx_strcmp(", "ngx_strcasecmp("} {
+		if strings.Contains(before, cond) {
+			return false
+		}
+	}
+	return true
 }
