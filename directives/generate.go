@@ -10,9 +10,16 @@ package directives
 // memc-nginx-module, redis2-nginx-module, nginx-module-vts,
 // array-var-nginx-module, form-input-nginx-module,
 // encrypted-session-nginx-module, xss-nginx-module, rds-json-nginx-module,
-// rds-csv-nginx-module, lua-upstream-nginx-module (GitHub:
+// rds-csv-nginx-module, lua-upstream-nginx-module,
+// nginx-upload-progress-module, nginx-upstream-fair, nginx-dav-ext-module,
+// ngx-fancyindex, ngx_http_geoip2_module,
+// ngx_http_substitutions_filter_module, ngx_cache_purge (GitHub:
 // nginx/nginx, simpl/ngx_devel_kit, vozlt/nginx-module-vts,
-// calio/form-input-nginx-module, the others openresty/). nginx
+// calio/form-input-nginx-module, masterzen/nginx-upload-progress-module,
+// gnosek/nginx-upstream-fair, arut/nginx-dav-ext-module,
+// aperezdc/ngx-fancyindex, leev/ngx_http_geoip2_module,
+// yaoweibin/ngx_http_substitutions_filter_module, FRiCKLE/ngx_cache_purge,
+// the others openresty/). nginx
 // (release-1.* tags) and lua-nginx-module (v0.9.0 on) are read at every
 // release tag for the version ranges, the others at HEAD. Then:
 //

@@ -62,6 +62,14 @@ var projects = []project{
 	{key: "rds-json-nginx-module", thirdParty: true},
 	{key: "rds-csv-nginx-module", thirdParty: true},
 	{key: "lua-upstream-nginx-module", thirdParty: true},
+	// Modules Debian packages as libnginx-mod-http-* (beyond the above).
+	{key: "nginx-upload-progress-module", thirdParty: true},
+	{key: "nginx-upstream-fair", thirdParty: true},
+	{key: "nginx-dav-ext-module", thirdParty: true},
+	{key: "ngx-fancyindex", thirdParty: true},
+	{key: "ngx_http_geoip2_module", thirdParty: true},
+	{key: "ngx_http_substitutions_filter_module", thirdParty: true},
+	{key: "ngx_cache_purge", thirdParty: true},
 }
 
 func main() {
@@ -232,8 +240,24 @@ func (g *generator) collect(p project, rev *revision, idx, n int, label string) 
 				// a context or a word some release accepts is never
 				// reported (proxy_pass gained limit_except in 1.x; TLS
 				// protocol words come and go).
-				d.Contexts |= e.d.Contexts
-				d.Values = union(e.d.Values, d.Values)
+				if e.last >= 0 && e.d.Name != "" {
+					d.Contexts |= e.d.Contexts
+					d.Values = union(e.d.Values, d.Values)
+					// Likewise the argument counts some release accepts,
+					// and a value only checked with the same parser in
+					// every release (server_tokens was a flag, then took
+					// "build"). Dup is the newest handler's: the body
+					// heuristic misreads older handlers (root, keepalive
+					// and auth_basic refuse a repetition in 1.22.1 and
+					// now, TestTableAgainstNginx).
+					d.Args = mergeArgs(e.d.Args, d.Args)
+					if d.Value != e.d.Value {
+						d.Value, d.Values = directives.Other, nil
+					}
+					if d.Bounded != e.d.Bounded || d.Low != e.d.Low || d.High != e.d.High {
+						d.Bounded, d.Low, d.High = false, 0, 0
+					}
+				}
 				e.d, e.mod, e.last = d, mod, idx
 				e.present[idx] = true
 			}
@@ -529,6 +553,35 @@ func (g *generator) emit() ([]byte, error) {
 	}
 	b.WriteString("}\n")
 	return format.Source(b.Bytes())
+}
+
+// mergeArgs returns flags accepting every argument count a or b accepts
+// (b's block flag): the same flags when they agree, else the narrowest
+// nginx flags that cover both.
+func mergeArgs(a, b directives.Args) directives.Args {
+	if a == b {
+		return b
+	}
+	block := b & directives.Block
+	var out directives.Args
+	many := a.Accepts(9) || b.Accepts(9)
+	zero := a.Accepts(0) || b.Accepts(0)
+	one := a.Accepts(1) || b.Accepts(1)
+	switch {
+	case many && zero:
+		out = directives.AnyArg
+	case many && one:
+		out = directives.More1
+	case many:
+		out = directives.More2
+	default:
+		for n := 0; n <= 7; n++ {
+			if a.Accepts(n) || b.Accepts(n) {
+				out |= 1 << n
+			}
+		}
+	}
+	return out | block
 }
 
 func union(a, b []string) []string {
