@@ -30,6 +30,7 @@ import (
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/directives"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/format"
 	"github.com/ngxlint/ngxlint/luacheck"
@@ -55,6 +56,10 @@ type Options struct {
 	Settings map[string]string
 	// Severity overrides rules' severities by rule ID.
 	Severity map[string]analyzer.Severity
+	// Modules declares the build's third-party modules and the
+	// directives of modules ngxlint does not know, as .ngxlint.yaml's
+	// modules: does; Check validates it (directives.NewModuleSet).
+	Modules ModulesOption
 	// Prefix is nginx's prefix (-p) in fsys, for relative *_by_lua_file
 	// paths and $prefix in lua_package_path; "" guesses it from the main
 	// file's place.
@@ -141,7 +146,7 @@ func CheckConfig(ctx context.Context, cfg *nginxconf.Config, opts Options) (*Rep
 	if ic := cfg.ImplicitContext; ic != "" && cfg.Main != nil {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%s: checked as an include of %s{} (its top level holds directives nginx accepts only there)", cfg.Main.Path, ic))
 	}
-	aopts := analyzer.Options{Profile: profile, Settings: opts.Settings, Severity: opts.Severity, Facts: analyzer.NewFacts(),
+	aopts := analyzer.Options{Profile: profile, Settings: opts.Settings, Severity: opts.Severity, Facts: analyzer.NewFacts(), Modules: sel.modules,
 		Engine: analyzer.Engine{Runner: opts.Runner, Files: opts.Files, PathMap: opts.Limits.PathMap, Fixtures: opts.Fixtures}}
 	// The Lua analysis needs only the loaded files: it runs on the other
 	// processors while BuildModel runs on one.
@@ -200,11 +205,33 @@ func Merge(reps ...*Report) *Report {
 	return out
 }
 
+// ModulesOption is Options.Modules: Load names the third-party modules
+// the build has (nil: not said; a non-nil list makes the others absent),
+// Directives declares directives of modules ngxlint does not know. Set,
+// when not nil, is a set validated already (the CLI's, read from
+// .ngxlint.yaml with positions for its errors) and is used as it is.
+type ModulesOption struct {
+	Load       []string
+	Directives []directives.Extra
+	Set        *directives.ModuleSet
+}
+
+func (m ModulesOption) moduleSet() (*directives.ModuleSet, error) {
+	if m.Set != nil {
+		return m.Set, nil
+	}
+	if m.Load == nil && m.Directives == nil {
+		return nil, nil
+	}
+	return directives.NewModuleSet(m.Load, m.Directives)
+}
+
 // selection is the rules a run selected, and the built-in rules it turned
 // off (they are not in the registry: the driver reports them).
 type selection struct {
 	rules      []*analyzer.Rule
 	builtinOff map[string]bool
+	modules    *directives.ModuleSet
 }
 
 // resolve checks the options and returns the profile and the selection.
@@ -231,7 +258,11 @@ func (o Options) resolve() (versions.Profile, selection, error) {
 	if err != nil {
 		return profile, selection{}, &OptionError{err}
 	}
-	return profile, selection{rules: selected, builtinOff: off}, nil
+	mods, err := o.Modules.moduleSet()
+	if err != nil {
+		return profile, selection{}, &OptionError{err}
+	}
+	return profile, selection{rules: selected, builtinOff: off, modules: mods}, nil
 }
 
 // builtinRules are the rules the driver itself reports.

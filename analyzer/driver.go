@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/ngxlint/ngxlint/directives"
 	"runtime"
 	"slices"
 	"strings"
@@ -18,6 +19,10 @@ type Options struct {
 	Profile versions.Profile
 	// Settings are rule options (declared by the rules, see Setting).
 	Settings map[string]string
+	// Modules is what the build is declared to have beyond nginx's own
+	// modules (.ngxlint.yaml modules:), validated by
+	// directives.NewModuleSet; nil declares nothing.
+	Modules *directives.ModuleSet
 	// Engine chooses what confirms findings. It is set by the caller from
 	// its own flags, never from Settings or a file of the repository under
 	// test (docs/security.md).
@@ -60,7 +65,7 @@ func Run(cfg *nginxconf.Config, model *nginxconf.Model, rules []*Rule, opts Opti
 		go func() {
 			defer wg.Done()
 			var local []*Diagnostic
-			pass := &Pass{Rule: r, Config: cfg, Model: model, Profile: opts.Profile, Settings: opts.Settings, Engine: opts.Engine, facts: facts,
+			pass := &Pass{Rule: r, Config: cfg, Model: model, Profile: opts.Profile, Settings: opts.Settings, Modules: opts.Modules, Engine: opts.Engine, facts: facts,
 				report: func(d *Diagnostic) { local = append(local, d) }}
 			err := runRule(r, pass)
 			mu.Lock()

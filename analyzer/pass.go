@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"fmt"
+	"github.com/ngxlint/ngxlint/directives"
 	"sync"
 
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -17,6 +18,9 @@ type Pass struct {
 	// Settings holds rule options by key (e.g. "retry-threshold": "3"),
 	// from flags or the config file.
 	Settings map[string]string
+	// Modules is the declared module set (Options.Modules), nil when
+	// nothing is declared.
+	Modules *directives.ModuleSet
 	// Engine is what confirms findings (Options.Engine).
 	Engine Engine
 

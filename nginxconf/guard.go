@@ -140,6 +140,10 @@ func nameLike(w string) bool {
 	return digits <= maxNameDigits
 }
 
+// QuoteWord is quoteWord for other packages' messages (the rules quote
+// directive names read from files).
+func QuoteWord(w string) string { return quoteWord(w) }
+
 // quoteWord is how an error message shows a word read from a file: quoted
 // when it looks like a directive name, otherwise only described, so that
 // a secret read as a directive (an include of a credentials file named

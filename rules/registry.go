@@ -37,6 +37,12 @@ func all() []*analyzer.Rule {
 		KeepaliveConnectionMap,
 		KeepaliveVariablePass,
 		UnknownVariable,
+		DirectiveUnknown,
+		DirectiveContext,
+		DirectiveArgs,
+		DirectiveValue,
+		DirectiveDuplicate,
+		DirectiveVersion,
 	}, versionRules()...)
 }
 

@@ -93,3 +93,45 @@ func BundlesWithLNM(lnm Version) []Bundle {
 	}
 	return out
 }
+
+// openRestyModules are the third-party nginx modules an OpenResty build
+// compiles in unless configured --without-<key> (util/configure's @modules
+// list at each tag, entries not marked 'disabled'), by ngx_module_t name,
+// with the first release that bundles each; the table starts at the first
+// bundle this package knows (1.9.7.1). ngx_stream_lua joined in 1.13.6.1.
+var openRestyModules = []struct{ Module, Since string }{
+	{"ndk_http_module", "1.9.7.1"},
+	{"ngx_http_echo_module", "1.9.7.1"},
+	{"ngx_http_xss_filter_module", "1.9.7.1"},
+	{"ngx_http_set_misc_module", "1.9.7.1"},
+	{"ngx_http_form_input_module", "1.9.7.1"},
+	{"ngx_http_encrypted_session_module", "1.9.7.1"},
+	{"ngx_http_srcache_filter_module", "1.9.7.1"},
+	{"ngx_http_lua_module", "1.9.7.1"},
+	{"ngx_http_lua_upstream_module", "1.9.7.1"},
+	{"ngx_http_headers_more_filter_module", "1.9.7.1"},
+	{"ngx_http_array_var_module", "1.9.7.1"},
+	{"ngx_http_memc_module", "1.9.7.1"},
+	{"ngx_http_redis2_module", "1.9.7.1"},
+	{"ngx_http_redis_module", "1.9.7.1"},
+	{"ngx_http_rds_json_filter_module", "1.9.7.1"},
+	{"ngx_http_rds_csv_filter_module", "1.9.7.1"},
+	{"ngx_coolkit_module", "1.9.7.1"},
+	{"ngx_stream_lua_module", "1.13.6.1"},
+}
+
+// OpenRestyModules returns the ngx_module_t names of the third-party
+// modules the OpenResty release v compiles in by default (empty for the
+// zero Version).
+func OpenRestyModules(v Version) []string {
+	if v.IsZero() {
+		return nil
+	}
+	var out []string
+	for _, m := range openRestyModules {
+		if v.Compare(MustParse(m.Since)) >= 0 {
+			out = append(out, m.Module)
+		}
+	}
+	return out
+}

@@ -17,7 +17,10 @@
 // The archive's comment section holds settings, one "key: value" per line:
 // main (the file to load, default nginx.conf), nginx, lnm, openresty
 // (declared versions), prefix (nginx's -p, as --prefix: "/" is the
-// archive's root) and set (rule settings as k=v pairs).
+// archive's root), set (rule settings as k=v pairs), modules-load (the
+// third-party modules declared present, space-separated) and
+// modules-directives (declared directives, "name/ctx,ctx/args" separated
+// by ";", as directives.Extra reads them).
 package analysistest
 
 import (
@@ -32,6 +35,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/directives"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/versions"
 )
@@ -44,6 +48,7 @@ type Case struct {
 	Main     string
 	Profile  versions.Profile
 	Settings map[string]string
+	Modules  *directives.ModuleSet
 	Header   map[string]string
 }
 
@@ -78,6 +83,9 @@ func FromArchive(name string, ar *txtar.Archive) (*Case, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	c.Profile = p
+	if c.Modules, err = headerModules(c.Header); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	for _, f := range ar.Files {
 		c.FS[f.Name] = &fstest.MapFile{Data: f.Data, Mode: 0o644}
 	}
@@ -88,7 +96,37 @@ func FromArchive(name string, ar *txtar.Archive) (*Case, error) {
 func (c *Case) Analyze(rules []*analyzer.Rule) (*nginxconf.Config, *analyzer.Result) {
 	cfg := nginxconf.Load(c.FS, c.Main, nginxconf.Options{Prefix: c.Header["prefix"]})
 	model := nginxconf.BuildModel(cfg)
-	return cfg, analyzer.Run(cfg, model, rules, analyzer.Options{Profile: c.Profile, Settings: c.Settings})
+	return cfg, analyzer.Run(cfg, model, rules, analyzer.Options{Profile: c.Profile, Settings: c.Settings, Modules: c.Modules})
+}
+
+// headerModules builds the declared module set of the header, nil when
+// it declares none.
+func headerModules(h map[string]string) (*directives.ModuleSet, error) {
+	load, hasLoad := h["modules-load"]
+	decl := h["modules-directives"]
+	if !hasLoad && decl == "" {
+		return nil, nil
+	}
+	var names []string
+	if hasLoad {
+		names = append([]string{}, strings.Fields(load)...)
+	}
+	var extra []directives.Extra
+	for _, d := range strings.Split(decl, ";") {
+		if strings.TrimSpace(d) == "" {
+			continue
+		}
+		parts := strings.Split(strings.TrimSpace(d), "/")
+		e := directives.Extra{Name: parts[0]}
+		if len(parts) > 1 && parts[1] != "" {
+			e.Contexts = strings.Split(parts[1], ",")
+		}
+		if len(parts) > 2 {
+			e.Args = parts[2]
+		}
+		extra = append(extra, e)
+	}
+	return directives.NewModuleSet(names, extra)
 }
 
 var wantRE = regexp.MustCompile(`(?:#|--)\s*want((?:\s+"(?:[^"\\]|\\.)*")+)`)

@@ -211,6 +211,7 @@ func (c *Command) check(args []string) error {
 				opts.Disable = u.fc.Disable
 			}
 			opts.Severity = u.fc.Severity
+			opts.Modules.Set = u.fc.Modules
 			maps.Copy(opts.Settings, u.fc.Settings)
 			opts.Limits.PathMap = u.fc.nginxPathMap()
 			opts.Keep = u.fc.keep

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/directives"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/versions"
 )
@@ -44,6 +45,9 @@ type fileConfig struct {
 	PathMap []pathMapping
 	// Emulate holds the fixtures the emulator gives the user's Lua.
 	Emulate fixtures
+	// Modules is the build's declared modules (modules:), validated
+	// against the directive table; nil when the key is absent.
+	Modules *directives.ModuleSet
 }
 
 // pathMapping is one path_map entry: From is an absolute prefix as the
@@ -221,6 +225,10 @@ func loadFileConfig(file string, rules ruleLookup) (*fileConfig, error) {
 			if err := cfg.parseEmulate(file, v); err != nil {
 				return nil, err
 			}
+		case "modules":
+			if err := cfg.parseModules(file, v); err != nil {
+				return nil, err
+			}
 		case "targets":
 			list, err := stringList(file, "targets", v)
 			if err != nil {
@@ -236,10 +244,64 @@ func loadFileConfig(file string, rules ruleLookup) (*fileConfig, error) {
 			}
 			cfg.Targets = list
 		default:
-			return nil, configError(file, k, "unknown key %q (known: versions, enable, disable, severity, paths, settings, targets, path_map, emulate)", k.Value)
+			return nil, configError(file, k, "unknown key %q (known: versions, enable, disable, severity, paths, settings, targets, path_map, emulate, modules)", k.Value)
 		}
 	}
 	return cfg, nil
+}
+
+// parseModules reads
+//
+//	modules:
+//	  load: [ngx_http_lua_module, headers-more-nginx-module]
+//	  directives:
+//	    - {name: company_auth, contexts: [location, if], args: "1-2", block: false}
+//
+// load names the third-party modules the build has (listing them makes
+// the others absent); directives declares those of modules ngxlint does
+// not know. directives.NewModuleSet validates both.
+func (cfg *fileConfig) parseModules(file string, v *yaml.Node) error {
+	const shape = "modules must be a mapping with load (module names) and directives (a list of {name, contexts, args, block})"
+	if v.Kind != yaml.MappingNode {
+		return configError(file, v, shape)
+	}
+	var load []string
+	var extra []directives.Extra
+	for j := 0; j+1 < len(v.Content); j += 2 {
+		k, val := v.Content[j], v.Content[j+1]
+		switch k.Value {
+		case "load":
+			list, err := stringList(file, "modules.load", val)
+			if err != nil {
+				return err
+			}
+			load = append([]string{}, list...)
+		case "directives":
+			if val.Kind != yaml.SequenceNode {
+				return configError(file, val, shape)
+			}
+			for _, it := range val.Content {
+				var e struct {
+					Name     string   `yaml:"name"`
+					Contexts []string `yaml:"contexts"`
+					Args     string   `yaml:"args"`
+					Block    bool     `yaml:"block"`
+				}
+				if err := it.Decode(&e); err != nil {
+					return configError(file, it, "modules.directives: %v", err)
+				}
+				extra = append(extra, directives.Extra{Name: e.Name, Contexts: e.Contexts, Args: e.Args, Block: e.Block})
+			}
+		default:
+			return configError(file, k, "unknown key modules.%s (known: load, directives)", k.Value)
+		}
+	}
+	ms, err := directives.NewModuleSet(load, extra)
+	if err != nil {
+		return configError(file, v, "%v", err)
+	}
+	cfg.Modules = ms
+	return nil
 }
 
 func (cfg *fileConfig) parseVersions(file string, v *yaml.Node) error {

@@ -1,54 +1,40 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// TestPathMapFollowsModules: a configuration written with install paths
-// loads its Lua modules from the checkout through path_map, and ngxlint
-// analyses them in their own files.
-func TestPathMapFollowsModules(t *testing.T) {
+// TestConfigModules: modules: in .ngxlint.yaml is validated against the
+// directive table with a position, and reaches the NGX3xxx rules: a
+// declared custom directive is known, a known module left out of
+// modules.load is absent.
+func TestConfigModules(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"modules: {load: [ngx_http_nope_module]}\n", `"ngx_http_nope_module" is not a module ngxlint knows`},
+		{"modules: {directives: [{name: x, contexts: [locaton]}]}\n", `context "locaton" is not one of`},
+		{"modules: {directives: [{name: x, args: \"3-1\"}]}\n", `args "3-1"`},
+		{"modules: {lod: [x]}\n", `unknown key modules.lod`},
+		{"modules: [x]\n", `modules must be a mapping`},
+	} {
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, ".ngxlint.yaml")
+		writeTestFile(t, cfg, c.yaml)
+		writeTestFile(t, filepath.Join(dir, "nginx.conf"), "events {}\nhttp {}\n")
+		code, _, errs := runBounded(t, "check", "--config", cfg, filepath.Join(dir, "nginx.conf"))
+		if code != ExitUsage || !strings.Contains(errs, c.want) || !strings.Contains(errs, ".ngxlint.yaml:1:") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q at line 1", c.yaml, code, errs, c.want)
+		}
+	}
 	dir := t.TempDir()
-	writeTestFile(t, filepath.Join(dir, ".ngxlint.yaml"), "path_map: {\"/usr/local/openresty/nginx/\": \"./\"}\n")
-	writeTestFile(t, filepath.Join(dir, "conf", "nginx.conf"), `http {
-    lua_package_path "/usr/local/openresty/nginx/lua/?.lua;;";
-    upstream app {
-        server 0.0.0.1;
-        balancer_by_lua_block {
-            require("app.peers").pick()
-        }
-    }
-    server { listen 80; location / { proxy_pass http://app; } }
-}
-`)
-	writeTestFile(t, filepath.Join(dir, "lua", "app", "peers.lua"), "local _M = {}\nfunction _M.pick() return undefined_peer end\nreturn _M\n")
-	wd, _ := os.Getwd()
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
-	code, out, errs := runBounded(t, "check", "conf/nginx.conf")
-	if !strings.Contains(out, "lua/app/peers.lua:2:") || !strings.Contains(out, "undefined variable 'undefined_peer'") {
-		t.Errorf("check: exit %d, no finding in the module file:\n%.3000s%s", code, out, errs)
-	}
-}
-
-// TestParseUsesProjectConfig: parse reads the same .ngxlint.yaml as check,
-// so an include written with an install path is found through path_map
-// (issue 18 item 2: one configuration path for every subcommand).
-func TestParseUsesProjectConfig(t *testing.T) {
-	dir := t.TempDir()
-	writeTestFile(t, filepath.Join(dir, ".ngxlint.yaml"), "path_map: {\"/usr/local/openresty/nginx/\": \"./\"}\n")
-	writeTestFile(t, filepath.Join(dir, "conf", "nginx.conf"), "http {\n    include /usr/local/openresty/nginx/conf/extra.conf;\n}\n")
-	writeTestFile(t, filepath.Join(dir, "conf", "extra.conf"), "server_tokens off;\n")
-	code, out, errs := runBounded(t, "parse", filepath.Join(dir, "conf", "nginx.conf"))
-	if code != ExitClean || !strings.Contains(out, `"directive":"server_tokens"`) {
-		t.Errorf("exit %d: the mapped include was not read\n%s%s", code, out, errs)
-	}
-	if code, out, _ = runBounded(t, "parse", "--no-config", filepath.Join(dir, "conf", "nginx.conf")); strings.Contains(out, `"directive":"server_tokens"`) {
-		t.Errorf("--no-config: exit %d, the include was read without the path map", code)
+	cfg := filepath.Join(dir, ".ngxlint.yaml")
+	writeTestFile(t, cfg, "modules:\n  load: [headers-more-nginx-module]\n  directives:\n    - {name: company_auth, contexts: [location], args: \"1\"}\n")
+	conf := filepath.Join(dir, "nginx.conf")
+	writeTestFile(t, conf, "events {}\nhttp {\n    server {\n        listen 80;\n        location / {\n            company_auth on;\n            more_set_headers \"A: b\";\n            echo hi;\n        }\n    }\n}\n")
+	code, out, errs := runBounded(t, "check", "--config", cfg, "--enable", "NGX3*", conf)
+	if code != ExitFindings || !strings.Contains(out, `unknown directive "echo": ngx_http_echo_module is not in the declared build`) ||
+		strings.Contains(out, "company_auth") || strings.Contains(out, "more_set_headers") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errs)
 	}
 }
