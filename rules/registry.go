@@ -36,7 +36,7 @@ func all() []*analyzer.Rule {
 		DeadContentHandler,
 		KeepaliveConnectionMap,
 		KeepaliveVariablePass,
-	}, versionRules()...)
+	}, append(secRules(), versionRules()...)...)
 }
 
 // Registry returns the registry of every rule. It is built on each call
@@ -47,4 +47,10 @@ func Registry() *analyzer.Registry {
 		panic(err) // a duplicate ID is a programming error caught by every test
 	}
 	return r
+}
+
+// secRules lists the security rule pack (issue 21): SEC1xxx hardening and
+// header inheritance, SEC3xxx nginx CVEs by declared version.
+func secRules() []*analyzer.Rule {
+	return append([]*analyzer.Rule{}, cveRules()...)
 }
