@@ -52,5 +52,10 @@ func Registry() *analyzer.Registry {
 // secRules lists the security rule pack (issue 21): SEC1xxx hardening and
 // header inheritance, SEC3xxx nginx CVEs by declared version.
 func secRules() []*analyzer.Rule {
-	return append([]*analyzer.Rule{}, cveRules()...)
+	return append([]*analyzer.Rule{
+		AddHeaderRedefinition,
+		ArrayDirectiveDropped,
+		AddHeaderMultiline,
+		AddHeaderContentType,
+	}, cveRules()...)
 }
