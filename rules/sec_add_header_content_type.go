@@ -84,4 +84,3 @@ func hidden(l *secLevel, name string) bool {
 	}
 	return false
 }
-
