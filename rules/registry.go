@@ -57,5 +57,11 @@ func secRules() []*analyzer.Rule {
 		ArrayDirectiveDropped,
 		AddHeaderMultiline,
 		AddHeaderContentType,
+		ServerTokens,
+		AllowWithoutDeny,
+		IfIsEvil,
+		ErrorLogOff,
+		DefaultServerMissing,
+		MapWithoutDefault,
 	}, cveRules()...)
 }

@@ -17,7 +17,8 @@ import (
 
 // secLevel is one level of the http context.
 type secLevel struct {
-	// kind is "http", "server", "location" or "if" (in a location).
+	// kind is "http", "server", "location", or "if" and "limit_except"
+	// in a location.
 	kind   string
 	block  *nginxconf.Directive
 	parent *secLevel
@@ -35,6 +36,9 @@ type secEntry struct {
 	// for an entry that stands for a stock include (d is the include).
 	name string
 	args []string
+	// seq orders entries of different names at a level as nginx reads
+	// them (allow and deny form one list).
+	seq int
 }
 
 func (e secEntry) arg(i int) string {
@@ -80,6 +84,8 @@ func (l *secLevel) describe() string {
 		return "this server"
 	case "if":
 		return "if " + quoteArgs(l.block) + " in its location"
+	case "limit_except":
+		return "limit_except " + quoteArgs(l.block)
 	}
 	return l.kind
 }
@@ -114,6 +120,7 @@ func buildSecLevels(cfg *nginxconf.Config) *secLevels {
 		return out
 	}
 	at := map[*nginxconf.Directive]*secLevel{}
+	seq := 0
 	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
 		var lv *secLevel
 		for i := len(parents) - 1; i >= 0; i-- {
@@ -134,7 +141,7 @@ func buildSecLevels(cfg *nginxconf.Config) *secLevels {
 			return false
 		}
 		switch {
-		case d.HasBlock && (d.Name == "server" && lv.kind == "http" || d.Name == "location" && (lv.kind == "server" || lv.kind == "location") || d.Name == "if" && lv.kind == "location"):
+		case d.HasBlock && (d.Name == "server" && lv.kind == "http" || d.Name == "location" && (lv.kind == "server" || lv.kind == "location") || d.Name == "if" && lv.kind == "location" || d.Name == "limit_except" && lv.kind == "location"):
 			l := &secLevel{kind: d.Name, block: d, parent: lv, own: map[string][]secEntry{}}
 			at[d] = l
 			out.all = append(out.all, l)
@@ -146,7 +153,8 @@ func buildSecLevels(cfg *nginxconf.Config) *secLevels {
 		}
 		if d.Name == "include" && d.Stock != nil {
 			for _, sd := range d.Stock.Directives {
-				lv.own[sd.Name] = append(lv.own[sd.Name], secEntry{d: d, name: sd.Name, args: sd.Args})
+				seq++
+				lv.own[sd.Name] = append(lv.own[sd.Name], secEntry{d: d, name: sd.Name, args: sd.Args, seq: seq})
 			}
 			return true
 		}
@@ -154,7 +162,8 @@ func buildSecLevels(cfg *nginxconf.Config) *secLevels {
 		for i, a := range d.Args {
 			args[i] = a.Value
 		}
-		lv.own[d.Name] = append(lv.own[d.Name], secEntry{d: d, name: d.Name, args: args})
+		seq++
+		lv.own[d.Name] = append(lv.own[d.Name], secEntry{d: d, name: d.Name, args: args, seq: seq})
 		return true
 	})
 	return out

@@ -1,0 +1,90 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/nginxconf"
+)
+
+// MapWithoutDefault flags map and geo blocks that leave unmatched input at
+// an implicit empty value.
+var MapWithoutDefault = &analyzer.Rule{
+	ID:       "SEC1014",
+	Slug:     "map-without-default",
+	Severity: analyzer.Info,
+	Doc: analyzer.Doc{
+		Title: "map or geo without a default value",
+		Text: `A map or geo block gives unmatched input the value of its "default" entry, or the empty string when
+it has none. Used for decisions ("if ($blocked)", "allow"-like maps, an upstream name), an empty value for
+every client or URI nobody listed is usually the permissive choice, and it is implicit. Reported at info for
+a geo without default, and for a map with two or more entries and no default: a map with one entry and no
+default is the common way to set a rate-limit key for some requests only (an empty key disables
+limit_req), which is left alone, as are maps whose entries come from an include the checked tree does not
+hold. Write the default, even when it is "".`,
+		Bad: `http {
+    map $request_uri $is_admin {
+        /admin 1;
+        /admin/ 1;
+    }
+    server {
+        listen 80;
+    }
+}
+`,
+		Good: `http {
+    map $request_uri $is_admin {
+        default 0;
+        /admin 1;
+        /admin/ 1;
+    }
+    map $request_uri $limit_key {
+        ~^/api $binary_remote_addr;
+    }
+    server {
+        listen 80;
+    }
+}
+`,
+		Since:        "0.3.0",
+		References:   []string{"https://nginx.org/en/docs/http/ngx_http_map_module.html", "https://nginx.org/en/docs/http/ngx_http_geo_module.html", "Gixy-Next hash_without_default"},
+		Confirmation: "not confirmable: which value is safe depends on how the variable is used.",
+	},
+	Run: func(pass *analyzer.Pass) error {
+		if pass.Config == nil {
+			return nil
+		}
+		pass.Config.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+			if (d.Name != "map" && d.Name != "geo") || !d.HasBlock {
+				return true
+			}
+			entries, hasDefault, opaque := 0, false, false
+			walkBlock(d.Block, func(e *nginxconf.Directive) {
+				switch e.Name {
+				case "default":
+					hasDefault = true
+				case "hostnames", "volatile", "ranges", "proxy", "proxy_recursive", "delete":
+				case "include":
+					if len(e.Included) == 0 {
+						opaque = true
+					}
+				default:
+					entries++
+				}
+			})
+			min := 2
+			if d.Name == "geo" {
+				min = 1
+			}
+			if hasDefault || opaque || entries < min {
+				return false
+			}
+			variable := d.Arg(len(d.Args) - 1)
+			pass.Report(&analyzer.Diagnostic{Pos: d.Pos, End: d.BlockOpen,
+				Message: fmt.Sprintf("%s %s has no default, so input it does not list gets an empty value", d.Name, variable),
+				Details: "Write the value unmatched input should get (\"default 0;\", or \"default \\\"\\\";\" when empty is meant) so the permissive case is a decision, not an accident."})
+			return false
+		})
+		return nil
+	},
+}
