@@ -63,5 +63,7 @@ func secRules() []*analyzer.Rule {
 		ErrorLogOff,
 		DefaultServerMissing,
 		MapWithoutDefault,
+		ResolverMissing,
+		StaleDNS,
 	}, cveRules()...)
 }
