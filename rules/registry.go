@@ -65,5 +65,9 @@ func secRules() []*analyzer.Rule {
 		MapWithoutDefault,
 		ResolverMissing,
 		StaleDNS,
+		WeakTLSProtocols,
+		WeakCiphers,
+		StaplingWithoutResolver,
+		WorkerRlimitNofile,
 	}, cveRules()...)
 }
