@@ -21,7 +21,7 @@ they rely on SHA-1 and MD5 in the handshake, and enabling them lets a downgrade 
 stopped enabling TLSv1 and TLSv1.1 by default in 1.27.3.
 
 Reported: an ssl_protocols (http, stream, mail) or proxy_ssl_protocols / grpc_ssl_protocols /
-uwsgi_ssl_protocols line naming one of them (warning; the fix removes them when TLSv1.2 or TLSv1.3 remains),
+uwsgi_ssl_protocols line naming one of them (warning; the fix removes them when TLSv1.2 or TLSv1.3 remains; Debian's stock nginx.conf has such a line),
 and, on a declared nginx older than 1.27.3, servers that listen with ssl and never set ssl_protocols, whose
 default includes TLSv1 and TLSv1.1 (info: OpenSSL 3 at its default security level refuses them anyway).`,
 		Bad: `http {
@@ -71,7 +71,7 @@ default includes TLSv1 and TLSv1.1 (info: OpenSSL 3 at its default security leve
 			}
 			diag := &analyzer.Diagnostic{Pos: d.Pos, End: d.End,
 				Message: fmt.Sprintf("%s enables %s, which %s deprecated or broken", d.Name, strings.Join(weak, ", "), pick(len(weak), "is", "are")),
-				Details: "SSLv3 is broken (POODLE) and RFC 8996 deprecates TLSv1 and TLSv1.1. Keep TLSv1.2 and TLSv1.3."}
+				Details: "SSLv3 is broken (POODLE) and RFC 8996 deprecates TLSv1 and TLSv1.1. Keep TLSv1.2 and TLSv1.3. (OpenSSL 3 at its default security level refuses TLSv1 and TLSv1.1 whatever this line says; OpenSSL 1.1.1 builds accept them.)"}
 			if len(strong) > 0 && !strings.Contains(d.Arg(0), "$") {
 				first, last := d.Args[0], d.Args[len(d.Args)-1]
 				diag.Fixes = append(diag.Fixes, analyzer.SuggestedFix{Message: "remove the weak protocols",
