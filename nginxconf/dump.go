@@ -136,7 +136,7 @@ func SplitDump(data []byte) (*Dump, error) {
 			if last == "" || !nginxStatusLine(last) {
 				break
 			}
-			body = t[:i+1 : i+1]
+			body = t[: i+1 : i+1]
 			d.Notes = append(d.Notes, "dropped nginx's status line \""+short(last)+"\" after the last file")
 		}
 	}
