@@ -163,7 +163,7 @@ the findings are info for that reason.
 The CVEs, ranges as nginx's advisories page writes them:` + list.String(),
 			Bad:          g.bad,
 			Versions:     g.versions,
-			Affected:     "see the list above (" + versions.AdvisoriesSource + ")",
+			Affected:     "listed below, from " + versions.AdvisoriesSource,
 			Since:        "0.3.0",
 			References:   []string{versions.AdvisoriesSource},
 			Confirmation: "not confirmable: showing a memory-safety bug would need the vulnerable binary and an exploit.",
