@@ -54,7 +54,7 @@ func ExampleCheck_invalidOption() {
 	})
 	fmt.Println(err)
 	// Output:
-	// unknown setting "retry-treshold": did you mean "retry-threshold"? (known: retry-threshold)
+	// unknown setting "retry-treshold": did you mean "retry-threshold"? (known: retry-threshold, server-tokens-default)
 }
 
 // A report printed in one of the CLI's formats (text, json, sarif,

@@ -43,7 +43,7 @@ func all() []*analyzer.Rule {
 		DirectiveValue,
 		DirectiveDuplicate,
 		DirectiveVersion,
-	}, versionRules()...)
+	}, append(secRules(), versionRules()...)...)
 }
 
 // Registry returns the registry of every rule. It is built on each call
@@ -54,4 +54,27 @@ func Registry() *analyzer.Registry {
 		panic(err) // a duplicate ID is a programming error caught by every test
 	}
 	return r
+}
+
+// secRules lists the security rule pack (issue 21): SEC1xxx hardening and
+// header inheritance, SEC3xxx nginx CVEs by declared version.
+func secRules() []*analyzer.Rule {
+	return append([]*analyzer.Rule{
+		AddHeaderRedefinition,
+		ArrayDirectiveDropped,
+		AddHeaderMultiline,
+		AddHeaderContentType,
+		ServerTokens,
+		AllowWithoutDeny,
+		IfIsEvil,
+		ErrorLogOff,
+		DefaultServerMissing,
+		MapWithoutDefault,
+		ResolverMissing,
+		StaleDNS,
+		WeakTLSProtocols,
+		WeakCiphers,
+		StaplingWithoutResolver,
+		WorkerRlimitNofile,
+	}, cveRules()...)
 }

@@ -1,0 +1,112 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+)
+
+// AllowWithoutDeny flags access rules that allow some clients and deny
+// nobody else.
+var AllowWithoutDeny = &analyzer.Rule{
+	ID:       "SEC1011",
+	Slug:     "allow-without-deny",
+	Severity: analyzer.Warning,
+	Doc: analyzer.Doc{
+		Title: "allow without \"deny all\": every other client is allowed too",
+		Text: `The access module checks a level's allow and deny rules in order and, when none matches,
+declines: with "satisfy all" (the default) the request goes on. So "allow 10.0.0.0/8;" alone restricts
+nothing. allow and deny also form one list that a level replaces as a whole (ngx_http_access_merge_loc_conf:
+"if (conf->rules == NULL) conf->rules = prev->rules"), so a location with its own "allow" drops the
+server's "deny all" as well.
+
+Reported at the level's first allow when its list has an allow other than "allow all" and no "deny all".
+Not reported under "satisfy any" with auth_basic, auth_request or auth_jwt, where unmatched clients must
+authenticate instead (the intranet-or-password pattern). The fix appends "deny all;" after the last allow.`,
+		Bad: `http {
+    server {
+        listen 80;
+        location /admin/ {
+            allow 10.0.0.0/8;
+            root /srv;
+        }
+    }
+}
+`,
+		Good: `http {
+    server {
+        listen 80;
+        location /admin/ {
+            allow 10.0.0.0/8;
+            deny all;
+            root /srv;
+        }
+    }
+}
+`,
+		Since: "0.3.0",
+		References: []string{"https://nginx.org/en/docs/http/ngx_http_access_module.html",
+			"nginx src/http/modules/ngx_http_access_module.c (NGX_DECLINED when no rule matches; ngx_http_access_merge_loc_conf)",
+			"https://nginx.org/en/docs/http/ngx_http_core_module.html#satisfy", "Gixy-Next allow_without_deny"},
+		Confirmation: "not confirmable yet: the emulator does not model the access phase.",
+	},
+	Run: func(pass *analyzer.Pass) error {
+		if pass.Config == nil {
+			return nil
+		}
+		for _, l := range secLevelsOf(pass).all {
+			allows, denies := l.own["allow"], l.own["deny"]
+			if len(allows) == 0 {
+				continue
+			}
+			restricting := false
+			for _, a := range allows {
+				restricting = restricting || a.arg(0) != "all"
+			}
+			denyAll := false
+			for _, d := range denies {
+				denyAll = denyAll || d.arg(0) == "all"
+			}
+			if !restricting || denyAll || authAlternative(l) {
+				continue
+			}
+			first, last := allows[0], allows[len(allows)-1]
+			d := &analyzer.Diagnostic{Pos: first.d.Pos, End: first.d.End,
+				Message: fmt.Sprintf("allow in %s has no \"deny all\", so clients it does not list are allowed too", l.describe()),
+				Details: "When no allow or deny rule matches, the access module lets the request through (satisfy all). Add \"deny all;\" after the allow rules."}
+			if inh, from := l.inherited("deny"); len(inh) > 0 {
+				for _, e := range inh {
+					if e.arg(0) == "all" {
+						d.Related = append(d.Related, analyzer.Related{Pos: e.d.Pos, End: e.d.End,
+							Message: fmt.Sprintf("this deny all in %s is not inherited: the level's own allow replaces the whole list", from.describe())})
+					}
+				}
+			}
+			if last.d.Name == "allow" && aloneOnLine(last.d) && last.d.File == l.block.File {
+				// Not inside an include: other levels may share the file.
+				at := lineEnd(last.d)
+				d.Fixes = append(d.Fixes, analyzer.SuggestedFix{Message: "deny every client not allowed",
+					Edits: []analyzer.TextEdit{{Pos: at, End: at, NewText: lineIndent(last.d) + "deny all;\n"}}})
+			}
+			pass.Report(d)
+		}
+		return nil
+	},
+}
+
+// authAlternative reports whether l is under "satisfy any" with an
+// authentication module, so that a client no allow rule lists must log in
+// rather than being let through.
+func authAlternative(l *secLevel) bool {
+	s, ok := l.effective("satisfy")
+	if !ok || s.arg(0) != "any" {
+		return false
+	}
+	for _, name := range []string{"auth_basic", "auth_request", "auth_jwt", "auth_pam", "auth_digest"} {
+		if e, ok := l.effective(name); ok && !strings.EqualFold(e.arg(0), "off") {
+			return true
+		}
+	}
+	return false
+}

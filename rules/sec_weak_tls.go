@@ -1,0 +1,114 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/versions"
+)
+
+// WeakTLSProtocols flags SSLv2, SSLv3, TLSv1 and TLSv1.1 in ssl_protocols.
+var WeakTLSProtocols = &analyzer.Rule{
+	ID:       "SEC1018",
+	Slug:     "weak-tls-protocols",
+	Severity: analyzer.Warning,
+	Doc: analyzer.Doc{
+		Title: "ssl_protocols enables SSLv3, TLSv1 or TLSv1.1",
+		Text: `SSLv2 and SSLv3 are broken (POODLE), and TLSv1 and TLSv1.1 were deprecated by RFC 8996 (2021):
+they rely on SHA-1 and MD5 in the handshake, and enabling them lets a downgrade reach them. nginx itself
+stopped enabling TLSv1 and TLSv1.1 by default in 1.27.3.
+
+Reported: an ssl_protocols (http, stream, mail) or proxy_ssl_protocols / grpc_ssl_protocols /
+uwsgi_ssl_protocols line naming one of them (warning; the fix removes them when TLSv1.2 or TLSv1.3 remains; Debian's stock nginx.conf has such a line),
+and, on a declared nginx older than 1.27.3, servers that listen with ssl and never set ssl_protocols, whose
+default includes TLSv1 and TLSv1.1 (info: OpenSSL 3 at its default security level refuses them anyway).`,
+		Bad: `http {
+    server {
+        listen 443 ssl;
+        ssl_certificate /etc/ssl/site.crt;
+        ssl_certificate_key /etc/ssl/site.key;
+        ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
+    }
+}
+`,
+		Good: `http {
+    server {
+        listen 443 ssl;
+        ssl_certificate /etc/ssl/site.crt;
+        ssl_certificate_key /etc/ssl/site.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+    }
+}
+`,
+		Since: "0.3.0",
+		References: []string{"RFC 8996 (Deprecating TLS 1.0 and TLS 1.1)", "https://nginx.org/en/docs/http/ngx_http_ssl_module.html#ssl_protocols",
+			"nginx changes 1.27.3: \"now TLSv1 and TLSv1.1 protocols are disabled by default\"", "gixy-ng weak_ssl_tls"},
+		Confirmation: "not confirmable yet: the emulator does not model TLS handshakes.",
+	},
+	Run: func(pass *analyzer.Pass) error {
+		if pass.Config == nil {
+			return nil
+		}
+		pass.Config.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+			switch d.Name {
+			case "ssl_protocols", "proxy_ssl_protocols", "grpc_ssl_protocols", "uwsgi_ssl_protocols":
+			default:
+				return true
+			}
+			var weak, strong []string
+			for _, a := range d.Args {
+				switch a.Value {
+				case "SSLv2", "SSLv3", "TLSv1", "TLSv1.1":
+					weak = append(weak, a.Value)
+				default:
+					strong = append(strong, a.Value)
+				}
+			}
+			if len(weak) == 0 {
+				return true
+			}
+			diag := &analyzer.Diagnostic{Pos: d.Pos, End: d.End,
+				Message: fmt.Sprintf("%s enables %s, which %s deprecated or broken", d.Name, strings.Join(weak, ", "), pick(len(weak), "is", "are")),
+				Details: "SSLv3 is broken (POODLE) and RFC 8996 deprecates TLSv1 and TLSv1.1. Keep TLSv1.2 and TLSv1.3. (OpenSSL 3 at its default security level refuses TLSv1 and TLSv1.1 whatever this line says; OpenSSL 1.1.1 builds accept them.)"}
+			if len(strong) > 0 && !strings.Contains(d.Arg(0), "$") {
+				first, last := d.Args[0], d.Args[len(d.Args)-1]
+				diag.Fixes = append(diag.Fixes, analyzer.SuggestedFix{Message: "remove the weak protocols",
+					Edits: []analyzer.TextEdit{{Pos: first.Pos, End: last.End(), NewText: strings.Join(strong, " ")}}})
+			}
+			pass.Report(diag)
+			return true
+		})
+		if !pass.Profile.HasNginx() || !versions.DefaultEnablesWeakTLS(pass.Profile.Nginx) {
+			return nil
+		}
+		for _, l := range secLevelsOf(pass).all {
+			if l.kind != "server" {
+				continue
+			}
+			if _, set := l.effective("ssl_protocols"); set {
+				continue
+			}
+			for _, e := range l.own["listen"] {
+				if !hasArg(e, "ssl") {
+					continue
+				}
+				pass.Report(&analyzer.Diagnostic{Pos: e.d.Pos, End: e.d.End, Severity: analyzer.Info,
+					Message: fmt.Sprintf("nginx %s's default ssl_protocols enables TLSv1 and TLSv1.1 here; set \"ssl_protocols TLSv1.2 TLSv1.3;\"", pass.Profile.Nginx),
+					Details: "nginx dropped TLSv1 and TLSv1.1 from the default in " + versions.WeakTLSDefaultUntil + ". OpenSSL 3 at its default security level refuses them anyway; older OpenSSL builds do not."})
+				break
+			}
+		}
+		return nil
+	},
+}
+
+func hasArg(e secEntry, v string) bool {
+	for _, a := range e.args[min(1, len(e.args)):] {
+		if a == v {
+			return true
+		}
+	}
+	return false
+}
