@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ngxlint/ngxlint/internal/editdist"
 	"github.com/ngxlint/ngxlint/versions"
 )
 
@@ -119,7 +120,7 @@ func SuggestAmong(name string, ds []Directive, keep func(Directive) bool) []stri
 			continue
 		}
 		prev = d.Name
-		dist := editDistance(name, d.Name, best)
+		dist := editdist.Distance(name, d.Name, best)
 		switch {
 		case dist < best:
 			best, out = dist, []string{d.Name}
@@ -138,38 +139,6 @@ func abs(x int) int {
 		return -x
 	}
 	return x
-}
-
-// editDistance is the optimal-string-alignment distance of a and b; it
-// stops early and returns max once every path exceeds max.
-func editDistance(a, b string, max int) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				v = min(v, prev2[j-2]+1)
-			}
-			cur[j] = v
-			rowMin = min(rowMin, v)
-		}
-		if rowMin > max {
-			return max + 1
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // Allowed returns the entries of ds that nginx accepts in any of the
