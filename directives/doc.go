@@ -18,5 +18,5 @@
 // It owns facts about directives only: it knows nothing about a loaded
 // configuration (nginxconf), diagnostics (analyzer) or which modules a
 // particular build loads (the caller says that with a ModuleSet). It
-// imports only versions and the standard library.
+// imports only versions, internal/editdist and the standard library.
 package directives
