@@ -100,12 +100,15 @@ type capSource struct {
 // Vars is what variables can hold in one location (or a server outside
 // any location).
 type Vars struct {
-	a    *Analysis
-	caps []capSource
-	sets map[string][]string
-	mu   sync.Mutex
-	memo map[string]Source
-	busy map[string]bool
+	a *Analysis
+	// exact is set in a "location =" (and rewrites when a rewrite in it
+	// or in its server can change $uri).
+	exact, rewrites bool
+	caps            []capSource
+	sets            map[string][]string
+	mu              sync.Mutex
+	memo            map[string]Source
+	busy            map[string]bool
 }
 
 // Location returns the variables of l, computed once.
@@ -139,6 +142,16 @@ func (a *Analysis) scopeVars(key *nginxconf.Scope, srv *nginxconf.Server, l *ngi
 				what: "location " + x.Modifier + " " + x.Path, on: "$uri"})
 		}
 		v.collect(x.Directives)
+	}
+	v.exact = l != nil && l.Modifier == "="
+	if v.exact {
+		// The location was chosen for $uri == its path: only a rewrite in
+		// it can change $uri afterwards (a server-level one ran before).
+		for _, d := range l.Directives {
+			if d.Name == "rewrite" || d.Name == "if" && hasRewrite(d.Block) {
+				v.rewrites = true
+			}
+		}
 	}
 	a.mu.Lock()
 	if o := a.vars[key]; o != nil {
@@ -283,11 +296,34 @@ func (v *Vars) compute(name string) Source {
 		}
 	}
 	if t, ok := Builtin(name); ok && len(v.sets[name]) == 0 && v.a.maps[name] == nil {
+		if t&LF != 0 && !v.uriAdmits('\n') {
+			// The location's own pattern refuses a URI with a newline
+			// ("location ~ ^/[a-z/]+$"), so here $uri has none.
+			t &^= LF
+		}
+		if v.exact && t&LF != 0 && (name == "uri" || name == "document_uri") {
+			// "location = /x": $uri is "/x" unless a rewrite changed it.
+			t = 0
+			if v.rewrites {
+				t = builtin[name]
+			}
+		}
 		s.Taint |= t
 		whys = append(whys, builtinWhy(name, t))
 	}
 	s.Why = strings.Join(whys, "; ")
 	return s
+}
+
+// uriAdmits reports whether every location pattern on the way admits a
+// URI holding c.
+func (v *Vars) uriAdmits(c byte) bool {
+	for _, cs := range v.caps {
+		if strings.HasPrefix(cs.what, "location ") && !cs.re.Admits(c) {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *Vars) isNamedCapture(name string) bool {
@@ -313,6 +349,14 @@ func captureTaint(re *Regex, n int, t Taint) Taint {
 	slash, _ := re.CanHold(n, '/')
 	if dot && slash && t&DotDot != 0 {
 		out |= DotDot
+	}
+	if t&Decoded != 0 {
+		for _, c := range []byte("/?#") {
+			if can, _ := re.CanHold(n, c); can {
+				out |= Decoded
+				break
+			}
+		}
 	}
 	// Free text (a URI, a header) spells any host name through a group
 	// that can hold a dot; the validated $host only spells itself.
@@ -356,4 +400,13 @@ func (v *Vars) Expr(val string) (Taint, []Source) {
 		}
 	}
 	return t, srcs
+}
+
+func hasRewrite(ds []*nginxconf.Directive) bool {
+	for _, d := range Flatten(ds) {
+		if d.Name == "rewrite" {
+			return true
+		}
+	}
+	return false
 }

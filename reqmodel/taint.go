@@ -22,6 +22,9 @@ const (
 	// AnyHost: the value is a host name the client chooses freely (it is
 	// not checked against server_name, or carries more than a host).
 	AnyHost
+	// Decoded: nginx percent-decoded the value (and resolved dot segments),
+	// so "%2F", "%3F", "%23" in the client's URL are '/', '?', '#' here.
+	Decoded
 )
 
 func (t Taint) String() string {
@@ -29,7 +32,7 @@ func (t Taint) String() string {
 	for _, x := range []struct {
 		t Taint
 		s string
-	}{{FromClient, "client"}, {LF, "newline"}, {DotDot, "../"}, {AnyHost, "any-host"}} {
+	}{{FromClient, "client"}, {LF, "newline"}, {DotDot, "../"}, {AnyHost, "any-host"}, {Decoded, "decoded"}} {
 		if t&x.t != 0 {
 			parts = append(parts, x.s)
 		}
@@ -51,11 +54,11 @@ func (t Taint) String() string {
 // header checked by ngx_http_validate_host (no '/', no "..", no control
 // bytes, lower-cased, port removed), $http_host the header as sent.
 var builtin = map[string]Taint{
-	"uri":                       FromClient | LF,
-	"document_uri":              FromClient | LF,
-	"fastcgi_script_name":       FromClient | LF,
-	"fastcgi_path_info":         FromClient | LF,
-	"request_filename":          FromClient | LF,
+	"uri":                       FromClient | LF | Decoded,
+	"document_uri":              FromClient | LF | Decoded,
+	"fastcgi_script_name":       FromClient | LF | Decoded,
+	"fastcgi_path_info":         FromClient | LF | Decoded,
+	"request_filename":          FromClient | LF | Decoded,
 	"request_uri":               FromClient | DotDot,
 	"args":                      FromClient | DotDot,
 	"query_string":              FromClient | DotDot,

@@ -36,6 +36,13 @@ func all() []*analyzer.Rule {
 		DeadContentHandler,
 		KeepaliveConnectionMap,
 		KeepaliveVariablePass,
+		HTTPSplitting,
+		HostSpoofing,
+		SSRF,
+		AliasTraversal,
+		ProxyPassURI,
+		OriginRegex,
+		RegexReDoS,
 	}, versionRules()...)
 }
 
