@@ -148,7 +148,7 @@ func (a *Analysis) scopeVars(key *nginxconf.Scope, srv *nginxconf.Server, l *ngi
 		// The location was chosen for $uri == its path: only a rewrite in
 		// it can change $uri afterwards (a server-level one ran before).
 		for _, d := range l.Directives {
-			if d.Name == "rewrite" || d.Name == "if" && hasRewrite(d.Block) {
+			if d.Name == "rewrite" && !redirects(d) || d.Name == "if" && hasRewrite(d.Block) {
 				v.rewrites = true
 			}
 		}
@@ -404,9 +404,23 @@ func (v *Vars) Expr(val string) (Taint, []Source) {
 
 func hasRewrite(ds []*nginxconf.Directive) bool {
 	for _, d := range Flatten(ds) {
-		if d.Name == "rewrite" {
+		if d.Name == "rewrite" && !redirects(d) {
 			return true
 		}
 	}
 	return false
+}
+
+// redirects reports whether a rewrite answers with a redirect, which
+// leaves $uri as it was.
+func redirects(d *nginxconf.Directive) bool {
+	r, f := d.Arg(1), d.Arg(2)
+	return f == "redirect" || f == "permanent" || strings.HasPrefix(r, "http://") || strings.HasPrefix(r, "https://") || strings.HasPrefix(r, "$scheme")
+}
+
+// Values returns the values set assigns to name in this scope (nil when
+// nothing sets it), for rules that look inside a variable's definition
+// (the host part of a URL assembled with set).
+func (v *Vars) Values(name string) []string {
+	return v.sets[strings.ToLower(name)]
 }

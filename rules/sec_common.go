@@ -142,6 +142,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 				return out
 			}
 			rq := c.req
+			line := requestLine(rq) // before the default Host: it says nothing
 			hasHost := false
 			for _, h := range rq.Headers {
 				hasHost = hasHost || strings.EqualFold(h.Name, "host")
@@ -151,13 +152,12 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			}
 			x := emulator.Serve(emulator.Site{Server: srv, Analysis: a, Files: files}, rq)
 			ok, saw := c.shows(x)
-			line := requestLine(rq)
 			tried = append(tried, line+" -> "+saw)
 			unmod = append(unmod, x.Unmodelled...)
 			if ok {
 				out.Status = analyzer.Confirmed
 				out.Summary = line + " -> " + saw
-				out.Observed = map[string]any{"request": line, "status": x.Status, "location": x.Location, "response_head": x.Head}
+				out.Observed = map[string]any{"request": requestLine(rq), "status": x.Status, "location": x.Location, "response_head": x.Head}
 				if x.File != "" {
 					out.Observed["file"] = x.File
 				}

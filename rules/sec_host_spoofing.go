@@ -107,7 +107,7 @@ the backend needs it, pass it separately ($server_port).`,
 				}
 			}
 			if d.Name != "proxy_set_header" {
-				diag.Confirm = requestConfirmer(pass, s.srv, nil, hostChecks(pass, s))
+				diag.Confirm = requestConfirmer(pass, s.srv, nil, hostChecks(pass, s, v))
 			}
 			pass.Report(diag)
 		})
@@ -134,15 +134,18 @@ func rawHostInAuthority(target string) string {
 	return ""
 }
 
-func hostChecks(pass *analyzer.Pass, s secSite) []requestCheck {
+func hostChecks(pass *analyzer.Pass, s secSite, v string) []requestCheck {
 	var out []requestCheck
 	for _, p := range routeTo(secAnalysis(pass), s.loc) {
 		hv := serverHost(s.srv) + ":@" + spoofTarget
-		rq := emulator.Request{Path: p, Headers: []emulator.Header{{Name: "Host", Value: hv}, {Name: "X-Forwarded-Host", Value: spoofTarget}}}
+		rq := emulator.Request{Path: p, Headers: []emulator.Header{{Name: "Host", Value: hv}}}
+		if v == "http_x_forwarded_host" {
+			rq.Headers = append(rq.Headers, emulator.Header{Name: "X-Forwarded-Host", Value: spoofTarget})
+		}
 		out = append(out, requestCheck{req: rq, shows: func(x *emulator.Exchange) (bool, string) {
 			for _, loc := range x.Header("Location") {
 				if u, err := url.Parse(loc); err == nil && u.Hostname() == spoofTarget {
-					return true, fmt.Sprintf("%d, Location %q sends the browser to %s", x.Status, loc, spoofTarget)
+					return true, fmt.Sprintf("%d to %q (host %s)", x.Status, loc, spoofTarget)
 				}
 			}
 			return false, fmt.Sprintf("%d, Location %q", x.Status, x.Header("Location"))

@@ -57,8 +57,8 @@ reports the first the regex accepts. Anchor the pattern and escape the dots:
     }
 }
 `,
-		Since: "0.3.0",
-		References: []string{"https://github.com/yandex/gixy/blob/master/docs/en/plugins/origins.md (gixy origins)"},
+		Since:        "0.3.0",
+		References:   []string{"https://github.com/yandex/gixy/blob/master/docs/en/plugins/origins.md (gixy origins)"},
 		Confirmation: "if checks are confirmed by the emulator's request path: the location answers the hostile Origin (or Referer) differently from an unrelated one (e.g. with Access-Control-Allow-Origin); replayed on real nginx in the differential suite (host.txtar). map keys and valid_referers are not confirmed (the emulator does not model $invalid_referer).",
 	},
 	Run: func(pass *analyzer.Pass) error {
@@ -187,7 +187,7 @@ func originConfirm(pass *analyzer.Pass, s secSite, header, hostile string) analy
 		rq := emulator.Request{Path: p, Headers: []emulator.Header{{Name: header, Value: hostile}}}
 		checks = append(checks, requestCheck{req: rq, shows: func(x *emulator.Exchange) (bool, string) {
 			if x.Status != other.Status || headText(x) != headText(other) {
-				return true, fmt.Sprintf("%d %s; an unrelated origin gets %d %s", x.Status, headText(x), other.Status, headText(other))
+				return true, fmt.Sprintf("%d %s (an unrelated origin: %d %s)", x.Status, clip(headText(x)), other.Status, clip(headText(other)))
 			}
 			return false, fmt.Sprintf("%d, the same answer as an unrelated origin", x.Status)
 		}})
@@ -205,4 +205,15 @@ func headText(x *emulator.Exchange) string {
 		parts = append(parts, h.Name+": "+h.Value)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// clip shortens a head for the one-line summary (Observed keeps it whole).
+func clip(s string) string {
+	if s == "" {
+		return "with no extra header"
+	}
+	if len(s) > 50 {
+		return s[:47] + "..."
+	}
+	return s
 }

@@ -72,21 +72,7 @@ refuses (an empty value or a fixed fallback).`,
 			if s.loc == nil || len(d.Args) == 0 || isInternal(s.loc) {
 				return
 			}
-			t := d.Arg(0)
-			hostPart := t
-			if _, rest, ok := strings.Cut(t, "://"); ok {
-				hostPart = rest
-			}
-			var src *reqmodel.Source
-			for _, r := range reqmodel.Refs(hostPart) {
-				if i := strings.IndexByte(hostPart, '/'); i >= 0 && r.Start > i {
-					break // in the URI part, not the host
-				}
-				if o := s.vars.Of(r.Name); o.Taint&reqmodel.AnyHost != 0 {
-					src = &o
-					break
-				}
-			}
+			src := hostSource(s.vars, d.Arg(0), 0)
 			if src == nil {
 				return
 			}
@@ -156,4 +142,33 @@ func ssrfChecks(pass *analyzer.Pass, s secSite, src reqmodel.Source) []requestCh
 		}})
 	}
 	return out
+}
+
+// hostSource returns the request-controlled variable that decides the
+// host of URL value t, or nil. A variable that stands for the whole URL
+// and is assembled with set ("set $u http://leader/$path; proxy_pass
+// $u") is looked into: only what lands in its host part counts.
+func hostSource(v *reqmodel.Vars, t string, depth int) *reqmodel.Source {
+	hostPart := t
+	if _, rest, ok := strings.Cut(t, "://"); ok {
+		hostPart = rest
+	}
+	for _, r := range reqmodel.Refs(hostPart) {
+		if i := strings.IndexByte(hostPart, '/'); i >= 0 && r.Start > i {
+			break // in the URI part, not the host
+		}
+		if vals := v.Values(r.Name); r.Start == 0 && !strings.Contains(t, "://") && len(vals) > 0 && depth < 4 {
+			// The variable is the whole URL: judge each definition.
+			for _, val := range vals {
+				if s := hostSource(v, val, depth+1); s != nil {
+					return s
+				}
+			}
+			continue
+		}
+		if o := v.Of(r.Name); o.Taint&reqmodel.AnyHost != 0 {
+			return &o
+		}
+	}
+	return nil
 }
