@@ -27,9 +27,19 @@ func secAnalysis(pass *analyzer.Pass) *reqmodel.Analysis {
 // secSite is where a directive applies: the server, the location (nil at
 // server level) and what variables hold there.
 type secSite struct {
-	srv  *nginxconf.Server
-	loc  *nginxconf.Location
-	vars *reqmodel.Vars
+	srv *nginxconf.Server
+	loc *nginxconf.Location
+	a   *reqmodel.Analysis
+}
+
+// vars is what variables hold at s, computed on first use (most
+// directives are of no interest to the rules, and most locations have
+// none that are).
+func (s secSite) vars() *reqmodel.Vars {
+	if s.loc != nil {
+		return s.a.Location(s.loc)
+	}
+	return s.a.Server(s.srv)
 }
 
 // eachHTTPDirective calls fn for every directive written in a server or a
@@ -49,9 +59,9 @@ func eachHTTPDirective(pass *analyzer.Pass, fn func(s secSite, d *nginxconf.Dire
 		}
 	}
 	for _, srv := range pass.Model.HTTP.Servers {
-		walk(secSite{srv: srv, vars: a.Server(srv)}, srv.Directives)
+		walk(secSite{srv: srv, a: a}, srv.Directives)
 		for _, l := range srv.AllLocations {
-			walk(secSite{srv: srv, loc: l, vars: a.Location(l)}, l.Directives)
+			walk(secSite{srv: srv, loc: l, a: a}, l.Directives)
 		}
 	}
 }

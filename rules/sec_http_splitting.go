@@ -107,7 +107,7 @@ the same requests on real nginx (emulator/nginxengine/testdata/reqpath/splitting
 					if sk.skip != nil && sk.skip(r.Name) {
 						continue
 					}
-					if o := s.vars.Of(r.Name); o.Taint&reqmodel.LF != 0 {
+					if o := s.vars().Of(r.Name); o.Taint&reqmodel.LF != 0 {
 						src = &o
 						break
 					}

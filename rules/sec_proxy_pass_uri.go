@@ -86,7 +86,7 @@ $request_uri (raw) rather than a decoded capture, or no URI part at all.`,
 				return
 			}
 			for _, r := range reqmodel.Refs(uriPart) {
-				o := s.vars.Of(r.Name)
+				o := s.vars().Of(r.Name)
 				if o.Taint&reqmodel.Decoded == 0 {
 					continue
 				}

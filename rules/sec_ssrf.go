@@ -72,7 +72,7 @@ refuses (an empty value or a fixed fallback).`,
 			if s.loc == nil || len(d.Args) == 0 || isInternal(s.loc) {
 				return
 			}
-			src := hostSource(s.vars, d.Arg(0), 0)
+			src := hostSource(s.vars(), d.Arg(0), 0)
 			if src == nil {
 				return
 			}

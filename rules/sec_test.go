@@ -148,3 +148,36 @@ func TestSecFixes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSecOverhead times load + every rule on the reference shape with
+// and without the SEC2xxx rules (issue 21: within 1.5x of before them).
+func BenchmarkSecOverhead(b *testing.B) {
+	fsys, _ := genFS(b, shapeParams(b, "reference"))
+	sec := map[*analyzer.Rule]bool{}
+	for _, r := range secRules() {
+		sec[r] = true
+	}
+	var without []*analyzer.Rule
+	for _, r := range Registry().All() {
+		if !sec[r] {
+			without = append(without, r)
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		rules []*analyzer.Rule
+	}{{"without-sec", without}, {"with-sec", Registry().All()}, {"sec-only", secRules()}} {
+		b.Run(c.name, func(b *testing.B) {
+			opts := analyzer.Options{Profile: installed(b)}
+			// CPU time, not wall time: the machine is shared.
+			cpu0 := processCPU()
+			for b.Loop() {
+				cfg, model := loadGen(b, fsys)
+				if res := analyzer.Run(cfg, model, c.rules, opts); len(res.RuleErrors) > 0 {
+					b.Fatal(res.RuleErrors[0])
+				}
+			}
+			b.ReportMetric(float64((processCPU()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
