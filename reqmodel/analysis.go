@@ -101,6 +101,9 @@ type capSource struct {
 // any location).
 type Vars struct {
 	a *Analysis
+	// parent holds the variables of the enclosing scope; caps and sets
+	// are this scope's own.
+	parent *Vars
 	// exact is set in a "location =" (and rewrites when a rewrite in it
 	// or in its server can change $uri).
 	exact, rewrites bool
@@ -109,6 +112,11 @@ type Vars struct {
 	mu              sync.Mutex
 	memo            map[string]Source
 	busy            map[string]bool
+	// levels memoizes level(): what this scope and those around it assign
+	// to a name, so each location adds only its own directives.
+	levels map[string]levelInfo
+	// locRe is the scope's location regex, nil for other scopes.
+	locRe *Regex
 }
 
 // Location returns the variables of l, computed once.
@@ -128,20 +136,29 @@ func (a *Analysis) scopeVars(key *nginxconf.Scope, srv *nginxconf.Server, l *ngi
 		return v
 	}
 	a.mu.Unlock()
+	// A location's variables are its own captures and sets on top of
+	// those of the scope around it (the parent location, else the
+	// server), which are computed once and shared: copying the server's
+	// into each location was quadratic on a server of many sets and
+	// locations.
 	v := &Vars{a: a, sets: map[string][]string{}, memo: map[string]Source{}, busy: map[string]bool{}}
-	if srv != nil {
-		v.collect(srv.Directives)
-	}
-	var chain []*nginxconf.Location
-	for x := l; x != nil; x = x.Parent {
-		chain = append([]*nginxconf.Location{x}, chain...)
-	}
-	for _, x := range chain {
-		if x.Modifier == "~" || x.Modifier == "~*" {
-			v.caps = append(v.caps, capSource{re: a.Router(x.Server).LocationRegex(x), subject: builtin["uri"],
-				what: "location " + x.Modifier + " " + x.Path, on: "$uri"})
+	switch {
+	case l == nil:
+		if srv != nil {
+			v.collect(srv.Directives)
 		}
-		v.collect(x.Directives)
+	default:
+		if l.Parent != nil {
+			v.parent = a.Location(l.Parent)
+		} else {
+			v.parent = a.Server(l.Server)
+		}
+		if l.Modifier == "~" || l.Modifier == "~*" {
+			v.locRe = a.Router(l.Server).LocationRegex(l)
+			v.caps = append(v.caps, capSource{re: v.locRe, subject: builtin["uri"],
+				what: "location " + l.Modifier + " " + l.Path, on: "$uri"})
+		}
+		v.collect(l.Directives)
 	}
 	v.exact = l != nil && l.Modifier == "="
 	if v.exact {
@@ -257,36 +274,16 @@ func (v *Vars) Of(name string) Source {
 
 func (v *Vars) compute(name string) Source {
 	s := Source{Var: name}
-	var whys []string
-	if name != "" && (name[0] >= '0' && name[0] <= '9' || v.isNamedCapture(name)) {
-		for _, c := range v.caps {
-			n := c.re.Group(name)
-			if n < 0 {
-				continue
-			}
-			t := captureTaint(c.re, n, c.subject)
-			if t != 0 {
-				s.Taint |= t
-				whys = append(whys, fmt.Sprintf("captured by %s from %s", c.what, c.on))
-			}
-		}
-	}
-	if vals, ok := v.sets[name]; ok {
-		for _, val := range vals {
-			t, srcs := v.Expr(val)
-			if t != 0 {
-				s.Taint |= t
-				whys = append(whys, "set from "+srcs[0].String())
-			}
-		}
-	}
+	lv := v.level(name)
+	s.Taint = lv.taint
+	whys := append([]string(nil), lv.whys...)
 	if md := v.a.maps[name]; md != nil {
 		src := v.Of(strings.TrimPrefix(md.src, "$"))
 		for _, e := range md.entries {
 			sub := v
 			if e.re != nil {
-				sub = &Vars{a: v.a, caps: append([]capSource{{re: e.re, subject: src.Taint, what: "map " + md.src + " ~" + e.re.Src, on: md.src}}, v.caps...),
-					sets: v.sets, memo: map[string]Source{}, busy: map[string]bool{}}
+				sub = &Vars{a: v.a, parent: v, caps: []capSource{{re: e.re, subject: src.Taint, what: "map " + md.src + " ~" + e.re.Src, on: md.src}},
+					memo: map[string]Source{}, busy: map[string]bool{}}
 			}
 			t, srcs := sub.Expr(e.value)
 			if t != 0 {
@@ -295,7 +292,7 @@ func (v *Vars) compute(name string) Source {
 			}
 		}
 	}
-	if t, ok := Builtin(name); ok && len(v.sets[name]) == 0 && v.a.maps[name] == nil {
+	if t, ok := Builtin(name); ok && !lv.set && v.a.maps[name] == nil {
 		if t&LF != 0 && !v.uriAdmits('\n') {
 			// The location's own pattern refuses a URI with a newline
 			// ("location ~ ^/[a-z/]+$"), so here $uri has none.
@@ -318,21 +315,68 @@ func (v *Vars) compute(name string) Source {
 // uriAdmits reports whether every location pattern on the way admits a
 // URI holding c.
 func (v *Vars) uriAdmits(c byte) bool {
-	for _, cs := range v.caps {
-		if strings.HasPrefix(cs.what, "location ") && !cs.re.Admits(c) {
+	for x := v; x != nil; x = x.parent {
+		if x.locRe != nil && !x.locRe.Admits(c) {
 			return false
 		}
 	}
 	return true
 }
 
-func (v *Vars) isNamedCapture(name string) bool {
-	for _, c := range v.caps {
-		if _, ok := c.re.Names[name]; ok {
-			return true
+type levelInfo struct {
+	taint Taint
+	whys  []string
+	set   bool // some set assigns the name
+}
+
+// maxValues bounds the set values of one name considered per scope: the
+// taint is their union, and a configuration that assigns one variable
+// thousands of times in a scope must not make the analysis quadratic.
+const maxValues = 64
+
+// level is what the captures and the sets of this scope and the scopes
+// around it put in name, each evaluated in the scope where it is written.
+func (v *Vars) level(name string) levelInfo {
+	v.mu.Lock()
+	if li, ok := v.levels[name]; ok {
+		v.mu.Unlock()
+		return li
+	}
+	v.mu.Unlock()
+	var li levelInfo
+	if v.parent != nil {
+		li = v.parent.level(name)
+		li.whys = append([]string(nil), li.whys...)
+	}
+	if name != "" {
+		for _, c := range v.caps {
+			n := c.re.Group(name)
+			if n < 0 {
+				continue
+			}
+			if t := captureTaint(c.re, n, c.subject); t != 0 {
+				li.taint |= t
+				li.whys = append(li.whys, fmt.Sprintf("captured by %s from %s", c.what, c.on))
+			}
 		}
 	}
-	return false
+	for i, val := range v.sets[name] {
+		li.set = true
+		if i >= maxValues {
+			break
+		}
+		if t, srcs := v.Expr(val); t != 0 {
+			li.taint |= t
+			li.whys = append(li.whys, "set from "+srcs[0].String())
+		}
+	}
+	v.mu.Lock()
+	if v.levels == nil {
+		v.levels = map[string]levelInfo{}
+	}
+	v.levels[name] = li
+	v.mu.Unlock()
+	return li
 }
 
 // captureTaint is what group n of re can carry when re runs on a subject
@@ -422,5 +466,10 @@ func redirects(d *nginxconf.Directive) bool {
 // nothing sets it), for rules that look inside a variable's definition
 // (the host part of a URL assembled with set).
 func (v *Vars) Values(name string) []string {
-	return v.sets[strings.ToLower(name)]
+	name = strings.ToLower(name)
+	var out []string
+	for x := v; x != nil; x = x.parent {
+		out = append(out, x.sets[name]...)
+	}
+	return out
 }
