@@ -19,6 +19,13 @@
 // status:NNN, ok-close, invalid-header, big-header, big-body, slow:D,
 // refused) that other engines reuse, and the Result JSON contract of `ngxlint emulate`.
 //
+// It also owns nginx's request path for one server{} as far as the
+// security rules need it (reqpath*.go, Serve): URI normalisation, location
+// selection, the rewrite module, add_header, the proxy_pass upstream URI
+// and root/alias against an in-memory file tree; the answer is read back
+// with the same lenient parser (ParseHead) the real-nginx engine uses, so
+// an injected header shows the same way on both.
+//
 // It does not parse configurations (the caller builds a Config from
 // nginxconf's model), does not decide whether an observation is a bug (the
 // rules package compares observations with a scenario's expectation), and

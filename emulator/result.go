@@ -111,6 +111,13 @@ type RequestResult struct {
 	LuaError   string `json:"lua_error,omitempty"`
 	AnsweredBy string `json:"answered_by,omitempty"`
 
+	// Head and Body are the response as the client read it (the real-nginx
+	// engine fills them; the request-path emulator returns an Exchange),
+	// for the security rules' confirmations: Head is the raw head, read
+	// with ParseHead. Body is cut at 64 KiB.
+	Head string `json:"-"`
+	Body string `json:"-"`
+
 	// Why is the reason the request ended, for the text trace
 	// ("finalize 502: tries == 0", "max attempts 1000 reached", ...).
 	Why string `json:"-"`

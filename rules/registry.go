@@ -76,5 +76,12 @@ func secRules() []*analyzer.Rule {
 		WeakCiphers,
 		StaplingWithoutResolver,
 		WorkerRlimitNofile,
+		HTTPSplitting,
+		HostSpoofing,
+		SSRF,
+		AliasTraversal,
+		ProxyPassURI,
+		OriginRegex,
+		RegexReDoS,
 	}, cveRules()...)
 }

@@ -22,10 +22,37 @@ const postBody = "ngxlint=1\n"
 // errClientTimeout marks a request the client gave up on.
 var errClientTimeout = errors.New("client timeout")
 
-// sendRequest sends one request on a new connection to addr and returns the
-// response status. It reads the whole response so that nginx has finalized
-// the request (and written its error.log lines) when it returns.
-func sendRequest(ctx context.Context, addr, host string, rq emulator.Request, timeout time.Duration) (int, error) {
+// maxCapture bounds the response bytes kept for the rules' confirmations.
+const maxCapture = 64 << 10
+
+// response is what the client read: the status, the raw head and the body
+// (both cut at maxCapture).
+type response struct {
+	status     int
+	head, body string
+}
+
+// recorder keeps the first maxCapture bytes read through it.
+type recorder struct {
+	r   io.Reader
+	buf []byte
+}
+
+func (rc *recorder) Read(p []byte) (int, error) {
+	n, err := rc.r.Read(p)
+	if room := maxCapture - len(rc.buf); room > 0 {
+		rc.buf = append(rc.buf, p[:min(n, room)]...)
+	}
+	return n, err
+}
+
+// exchange sends one request on a new connection to addr and returns the
+// response: its status, head and body. It reads the whole response so that
+// nginx has finalized the request (and written its error.log lines) when it
+// returns. A head
+// that net/http refuses (an injected line without a colon) is still
+// returned: the client then reads on until the connection closes.
+func exchange(ctx context.Context, addr, host string, rq emulator.Request, timeout time.Duration) (response, error) {
 	method, p := rq.Method, rq.Path
 	if method == "" {
 		method = "GET"
@@ -40,7 +67,7 @@ func sendRequest(ctx context.Context, addr, host string, rq emulator.Request, ti
 	d := net.Dialer{Deadline: deadline}
 	c, err := d.DialContext(ctx, "tcp4", addr)
 	if err != nil {
-		return 0, fmt.Errorf("connect to nginx at %s: %w", addr, err)
+		return response{}, fmt.Errorf("connect to nginx at %s: %w", addr, err)
 	}
 	defer c.Close()
 	_ = c.SetDeadline(deadline)
@@ -73,19 +100,38 @@ func sendRequest(ctx context.Context, addr, host string, rq emulator.Request, ti
 		b.WriteString("\r\n")
 	}
 	if _, err := io.WriteString(c, b.String()); err != nil {
-		return 0, classify(ctx, err)
+		return response{}, classify(ctx, err)
 	}
-	br := bufio.NewReader(c)
+	rec := &recorder{r: c}
+	br := bufio.NewReader(rec)
+	split := func(out *response) {
+		raw := string(rec.buf)
+		if i := strings.Index(raw, "\r\n\r\n"); i >= 0 {
+			out.head, out.body = raw[:i+4], raw[i+4:]
+		} else {
+			out.head = raw
+		}
+	}
 	resp, err := http.ReadResponse(br, &http.Request{Method: method})
 	if err != nil {
-		return 0, classify(ctx, err)
+		// A malformed head: read what follows and report the status
+		// line's code, as a lenient client would.
+		_, _ = io.Copy(io.Discard, br)
+		var out response
+		split(&out)
+		if out.status, _ = emulator.ParseHead(out.head); out.status != 0 {
+			return out, nil
+		}
+		return out, classify(ctx, err)
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	out := response{status: resp.StatusCode}
+	split(&out)
 	if err != nil {
-		return resp.StatusCode, classify(ctx, err)
+		return out, classify(ctx, err)
 	}
-	return resp.StatusCode, nil
+	return out, nil
 }
 
 func classify(ctx context.Context, err error) error {

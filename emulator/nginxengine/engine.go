@@ -452,8 +452,10 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			}
 		}
 		before := snapshot()
-		code, rerr := sendRequest(ctx, target, sn.targetHost, rq, timeout)
-		rr := RequestResult{RequestResult: emulator.RequestResult{Method: orDefault(rq.Method, "GET"), Path: orDefault(rq.Path, "/"), Attempts: []emulator.Attempt{}}}
+		resp, rerr := exchange(ctx, target, sn.targetHost, rq, timeout)
+		code := resp.status
+		rr := RequestResult{RequestResult: emulator.RequestResult{Method: orDefault(rq.Method, "GET"), Path: orDefault(rq.Path, "/"), Attempts: []emulator.Attempt{},
+			Head: resp.head, Body: resp.body}}
 		switch {
 		case rerr == nil:
 			rr.Status = emulator.Status{Code: code}

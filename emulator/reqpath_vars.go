@@ -1,0 +1,173 @@
+package emulator
+
+import (
+	"strings"
+
+	"github.com/ngxlint/ngxlint/reqmodel"
+)
+
+// eval expands a complex value ("$scheme://$host$uri") with the request's
+// variables.
+func (st *reqState) eval(v string, _ bool) string { return st.evalCaps(v, false) }
+
+// evalCaps expands v; escapeCaps escapes the captures as
+// ngx_http_script_copy_capture_code does in a rewrite's redirect or
+// arguments (NGX_ESCAPE_ARGS).
+func (st *reqState) evalCaps(v string, escapeCaps bool) string {
+	refs := reqmodel.Refs(v)
+	if len(refs) == 0 {
+		return v
+	}
+	var b strings.Builder
+	last := 0
+	for _, r := range refs {
+		b.WriteString(v[last:r.Start])
+		val := st.variable(r.Name)
+		if escapeCaps && r.Name != "" && r.Name[0] >= '0' && r.Name[0] <= '9' {
+			val = escapeArgs(val)
+		}
+		b.WriteString(val)
+		last = r.End
+	}
+	b.WriteString(v[last:])
+	return b.String()
+}
+
+// escapeArgs is ngx_escape_uri with NGX_ESCAPE_ARGS: control bytes, space,
+// '#', '%', '&', '+', '?' and bytes >= 0x7f become %XX.
+func escapeArgs(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= 0x20 || c >= 0x7f || strings.IndexByte("#%&+?", c) >= 0 {
+			b.WriteString("%" + strings.ToUpper(string("0123456789abcdef"[c>>4])+string("0123456789abcdef"[c&15])))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// variable returns one variable's value for this request.
+func (st *reqState) variable(name string) string {
+	lname := strings.ToLower(name)
+	if name != "" && name[0] >= '0' && name[0] <= '9' {
+		n := int(name[0] - '0')
+		if n < len(st.caps) {
+			return st.caps[n]
+		}
+		return ""
+	}
+	if st.capRe != nil {
+		if n, ok := st.capRe.Names[name]; ok && n < len(st.caps) {
+			return st.caps[n]
+		}
+	}
+	if v, ok := st.vars[lname]; ok {
+		return v
+	}
+	if v, ok := st.mapped(lname); ok {
+		return v
+	}
+	switch lname {
+	case "uri", "document_uri":
+		return st.uri
+	case "request_uri":
+		return st.x.Target
+	case "args", "query_string":
+		return st.args
+	case "is_args":
+		if st.hasArgs && st.args != "" {
+			return "?"
+		}
+		return ""
+	case "host":
+		return st.host
+	case "scheme":
+		return "http"
+	case "request_method":
+		return st.x.Method
+	case "server_name":
+		if len(st.site.Server.ServerNames) > 0 {
+			return st.site.Server.ServerNames[0]
+		}
+		return ""
+	case "remote_addr":
+		return "127.0.0.1"
+	}
+	switch {
+	case strings.HasPrefix(lname, "http_"):
+		want := strings.ReplaceAll(lname[5:], "_", "-")
+		for _, h := range st.hdrs {
+			if strings.EqualFold(h.Name, want) {
+				return h.Value
+			}
+		}
+		if want == "host" {
+			return st.host
+		}
+	case strings.HasPrefix(lname, "arg_"):
+		// $arg_* is the raw argument value, not decoded
+		// (ngx_http_arg).
+		for _, kv := range strings.Split(st.args, "&") {
+			k, v, _ := strings.Cut(kv, "=")
+			if strings.EqualFold(k, lname[4:]) {
+				return v
+			}
+		}
+	case strings.HasPrefix(lname, "cookie_"):
+		for _, h := range st.hdrs {
+			if !strings.EqualFold(h.Name, "cookie") {
+				continue
+			}
+			for _, kv := range strings.Split(h.Value, ";") {
+				k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+				if strings.EqualFold(k, lname[7:]) {
+					return v
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// mapped evaluates a map whose result is name: exact keys first, then
+// the regex keys in order, then the default (ngx_http_map_find; the
+// hostnames masks are not modelled).
+func (st *reqState) mapped(name string) (string, bool) {
+	m := st.site.Analysis.Model
+	if m == nil || m.HTTP == nil {
+		return "", false
+	}
+	for _, d := range m.HTTP.Own("map") {
+		if len(d.Args) != 2 || strings.ToLower(strings.TrimPrefix(d.Arg(1), "$")) != name {
+			continue
+		}
+		src := st.eval(d.Arg(0), false)
+		def := ""
+		entries := reqmodel.Flatten(d.Block)
+		for _, e := range entries {
+			if e.Name == "default" && len(e.Args) == 1 {
+				def = e.Arg(0)
+			}
+			if !strings.HasPrefix(e.Name, "~") && e.Name != "default" && len(e.Args) == 1 && e.Name == src {
+				return st.eval(e.Arg(0), false), true
+			}
+		}
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name, "~") || len(e.Args) != 1 {
+				continue
+			}
+			re := reqmodel.Compile(strings.TrimPrefix(strings.TrimPrefix(e.Name, "~"), "*"), strings.HasPrefix(e.Name, "~*"))
+			if caps := re.Match(src); caps != nil {
+				saved, savedRe := st.caps, st.capRe
+				st.caps, st.capRe = caps, re
+				v := st.eval(e.Arg(0), false)
+				st.caps, st.capRe = saved, savedRe
+				return v, true
+			}
+		}
+		return st.eval(def, false), true
+	}
+	return "", false
+}

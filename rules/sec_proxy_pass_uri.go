@@ -1,0 +1,101 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/reqmodel"
+)
+
+// ProxyPassURI flags proxy_pass URI parts that hand the backend a path the
+// location did not mean to pass.
+var ProxyPassURI = &analyzer.Rule{
+	ID:       "SEC2005",
+	Slug:     "proxy-pass-uri",
+	Severity: analyzer.Warning,
+	Doc: analyzer.Doc{
+		Title: "proxy_pass URI part that lets the client reach other backend paths (missing slash, decoded captures)",
+		Text: `With a URI part, proxy_pass replaces the location's prefix in the normalised URI by that part
+(ngx_http_proxy_create_request). Two shapes give the client more than the location means to pass:
+
+- The location has no trailing slash and the URI part has one: "location /api { proxy_pass
+  http://b/v1/; }" sends "/api../admin" as "/v1/../admin", which the backend (or the next proxy)
+  normalises to "/admin": every path of the backend is reachable, not only /v1/.
+- The URI part is built from a capture or $uri in a regex location ("proxy_pass http://b/$1"):
+  nginx passes the decoded, normalised value, so "%2F", "%3F" and "%23" reach the backend as
+  '/', '?' and '#' (and a decoded "%0d%0a" as a raw line break in the request line): the backend
+  sees a different path, query or request than the client's URL said.
+
+Write the location and the URI part both with or both without the trailing slash; pass
+$request_uri (raw) rather than a decoded capture, or no URI part at all.`,
+		Bad: `http {
+    server {
+        listen 80;
+        location /api {
+            proxy_pass http://127.0.0.1:8080/v1/;
+        }
+    }
+}
+`,
+		Good: `http {
+    server {
+        listen 80;
+        location /api/ {
+            proxy_pass http://127.0.0.1:8080/v1/;
+        }
+    }
+}
+`,
+		Since: "0.3.0",
+		References: []string{"https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_pass",
+			"gixy-ng / Gixy-Next proxy_pass_normalized"},
+		Confirmation: "the missing-slash shape is confirmed by the emulator's request path, which computes the upstream URI for GET <location>../ngxlint (nothing is sent) and checks it climbs out of the URI part. The decoded-capture shape is not confirmable: the emulator does not model the upstream request line.",
+	},
+	Run: func(pass *analyzer.Pass) error {
+		eachHTTPDirective(pass, func(s secSite, d *nginxconf.Directive) {
+			if d.Name != "proxy_pass" || s.loc == nil || len(d.Args) != 1 {
+				return
+			}
+			t := d.Arg(0)
+			_, rest, ok := strings.Cut(t, "://")
+			if !ok {
+				return
+			}
+			_, uriPart, hasURI := strings.Cut(rest, "/")
+			if !hasURI {
+				return
+			}
+			a := d.Args[0]
+			l := s.loc
+			if (l.Modifier == "" || l.Modifier == "^~") && !strings.HasSuffix(l.Path, "/") && strings.HasSuffix(uriPart, "/") && !strings.Contains(t, "$") {
+				diag := &analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
+					Message: fmt.Sprintf("proxy_pass URI ends with '/' but location %q does not: %q reaches other backend paths", l.Path, l.Path+"../"),
+					Details: fmt.Sprintf("nginx replaces %q by %q, so %s../x is sent as /%s../x, which the backend resolves outside /%s.", l.Path, "/"+uriPart, l.Path, uriPart, uriPart),
+					Related: []analyzer.Related{{Pos: l.Directive.Pos, End: l.Directive.BlockOpen, Message: "location without a trailing slash"}}}
+				rq := emulator.Request{Path: l.Path + "../ngxlint"}
+				diag.Confirm = requestConfirmer(pass, s.srv, nil, []requestCheck{{req: rq, shows: func(x *emulator.Exchange) (bool, string) {
+					if strings.Contains(x.Upstream, "/../ngxlint") {
+						return true, "the upstream request is " + x.Upstream
+					}
+					return false, fmt.Sprintf("%d, upstream %q", x.Status, x.Upstream)
+				}}})
+				pass.Report(diag)
+				return
+			}
+			for _, r := range reqmodel.Refs(uriPart) {
+				o := s.vars().Of(r.Name)
+				if o.Taint&reqmodel.Decoded == 0 {
+					continue
+				}
+				pass.Report(&analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
+					Message: fmt.Sprintf("proxy_pass passes $%s, which nginx has percent-decoded, as the backend's URI", o.Var),
+					Details: fmt.Sprintf("$%s: %s. The backend sees %%2F as '/', %%3F as '?', %%0A as a line break; pass $request_uri or no URI part.", o.Var, o.Why)})
+				return
+			}
+		})
+		return nil
+	},
+}
