@@ -54,6 +54,7 @@ type dirWalker struct {
 	// suggestions memoizes "did you mean" per name and context: a
 	// generated configuration can repeat one unknown name many times.
 	suggestions map[sugKey][]string
+	handlers    handlerState
 	out         []dirFinding
 }
 
@@ -84,7 +85,9 @@ func directiveFindings(pass *analyzer.Pass) []dirFinding {
 			}
 			return len(parents) == 0 // load_module is main-context only
 		})
-		w.walk(pass.Config.Main.Directives, startContext(pass.Config), map[string]*nginxconf.Directive{})
+		start := startContext(pass.Config)
+		w.walk(pass.Config.Main.Directives, start, map[string]*nginxconf.Directive{})
+		w.cacheZones(start == dirs.Main)
 		return w.out
 	}).([]dirFinding)
 }
@@ -270,8 +273,11 @@ func (w *dirWalker) check(d *nginxconf.Directive, ctx dirs.Context, seen map[str
 		w.report("NGX3003", analyzer.Error, d.Pos, d.End, "invalid number of arguments in %q directive (%d given; it takes %s)", d.Name, n, argWords(allowed[0].Args))
 		return 0, false
 	}
-	w.value(d, fits)
+	refused := w.value(d, fits)
 	w.duplicate(d, fits, seen)
+	if !refused {
+		w.handlerFacts(d, fits, seen)
+	}
 	return openedContext(*fits[0], ctx)
 }
 
@@ -331,40 +337,66 @@ func (w *dirWalker) unknown(d *nginxconf.Directive, ctx dirs.Context, notLoaded 
 	f.details = "If a module of your build declares it, declare the directive under modules.directives in .ngxlint.yaml (name, contexts, arguments); nginx -t refuses it otherwise."
 }
 
-// value runs the slot parser: reported when every fitting entry refuses.
-func (w *dirWalker) value(d *nginxconf.Directive, fits []*dirs.Directive) {
+// value runs the slot parser, or the module's own handler where
+// directives models it (CheckHandler): reported when every fitting entry
+// refuses. It reports whether it reported.
+func (w *dirWalker) value(d *nginxconf.Directive, fits []*dirs.Directive) bool {
 	modelled := false
 	for _, e := range fits {
-		modelled = modelled || e.Value != dirs.Other
+		modelled = modelled || e.Value != dirs.Other || e.HasHandlerCheck()
 	}
 	if !modelled {
-		return // the module's own handler: nothing to parse here
+		return false // the module's own handler: nothing to parse here
 	}
 	args := make([]string, len(d.Args))
 	for i, a := range d.Args {
 		args[i] = a.Value
 	}
 	var first *dirs.Problem
+	var firstEntry *dirs.Directive
 	for _, e := range fits {
 		p := e.CheckValue(args)
+		if p == nil && e.Value == dirs.Other {
+			p = e.CheckHandler(args, w.pass.Profile)
+		}
 		if p == nil {
-			return
+			return false
 		}
 		if first == nil {
-			first = p
+			first, firstEntry = p, e
 		}
 	}
 	if first == nil || first.Arg >= len(d.Args) {
-		return
+		return false
 	}
 	a := d.Args[first.Arg]
 	msg := first.Message
-	if !safeValue(a.Value) {
+	if !safeValue(a.Value) && !safeParameter(firstEntry, a.Value) {
 		// Messages end up in public CI logs: a value that does not look
 		// like a setting is described, not quoted (nginxconf.QuoteWord).
-		msg = strings.Replace(msg, fmt.Sprintf("%q", a.Value), fmt.Sprintf("(a value of %d bytes, not quoted)", len(a.Value)), 1)
+		quoted := strings.Replace(msg, fmt.Sprintf("%q", a.Value), fmt.Sprintf("(a value of %d bytes, not quoted)", len(a.Value)), 1)
+		if quoted == msg {
+			// The message quotes a part of the value (a parameter's).
+			quoted = fmt.Sprintf("invalid value in %q directive (a value of %d bytes, not quoted)", d.Name, len(a.Value))
+		}
+		msg = quoted
 	}
 	w.report("NGX3004", analyzer.Error, a.Pos, a.End(), "%s", msg)
+	return true
+}
+
+// safeParameter reports whether v is a parameter of e's handler
+// ("backlog=0", "weight=x") or error_page's "=code" with a value
+// safeValue accepts: a setting, which a message may quote.
+func safeParameter(e *dirs.Directive, v string) bool {
+	if rest, ok := strings.CutPrefix(v, "="); ok && e.Name == "error_page" {
+		return safeValue(rest)
+	}
+	if !e.IsParameter(v) {
+		return false
+	}
+	_, val, _ := strings.Cut(v, "=")
+	return safeValue(val)
 }
 
 // safeValue reports whether a value may be quoted in a message: short,

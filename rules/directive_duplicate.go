@@ -17,7 +17,12 @@ accumulate (proxy_set_header, add_header, proxy_next_upstream, error_page...) ar
 A copy in an included file counts: nginx reads it as part of the block.
 
 The same directive in an inner block (a location inside the server, an if inside the location)
-overrides the outer one and is not a duplicate.`,
+overrides the outer one and is not a duplicate.
+
+Some handlers refuse a repetition across blocks: an address a server already listens on ("a
+duplicate listen 0.0.0.0:8080": 8080, *:8080 and 0.0.0.0:8080 are one address), default_server or
+socket options (backlog=, reuseport...) on two listens of one address in different servers, a
+lua_shared_dict name defined twice, a directory used by two *_cache_path directives.`,
 		Bad: `events {}
 http {
     server {
@@ -42,8 +47,10 @@ http {
     }
 }
 `,
-		Since:        "0.3.0",
-		References:   []string{"nginx src/core/ngx_conf_file.c ngx_conf_set_*_slot (\"is duplicate\")"},
+		Since: "0.3.0",
+		References: []string{"nginx src/core/ngx_conf_file.c ngx_conf_set_*_slot (\"is duplicate\")",
+			"nginx src/http/ngx_http.c ngx_http_add_addresses, ngx_http_add_server",
+			"nginx src/core/ngx_file.c ngx_add_path"},
 		Confirmation: "not confirmable: nginx refuses the configuration at start; there is no request to replay.",
 	},
 	Run: runDirectiveRule,

@@ -17,7 +17,14 @@ only), offsets (k, m, g), numbers and their bounds, and the words of an enumerat
 (proxy_next_upstream, ssl_protocols...). The message is nginx's.
 
 These slots do not expand variables: "proxy_read_timeout $timeout;" is refused by nginx too.
-Directives whose module parses its own value (proxy_pass, listen, return...) are not checked here.`,
+
+The handlers of some directives that parse their own arguments are followed too: listen's address
+(host not found in "8080q", invalid port) and parameters (invalid parameter "a", by release: quic
+from 1.25.0, spdy until 1.19.7), lua_shared_dict sizes, return codes, error_page codes,
+worker_connections, worker_processes, the parameters of server in upstream (NGINX Plus's are
+accepted), and a proxy_cache zone that no proxy_cache_path declares. A host name is refused only
+when no resolver could know it, and a value with "$" where nginx expands none is taken for a
+template's placeholder and left alone.`,
 		Bad: `events {}
 http {
     server {
@@ -46,6 +53,8 @@ http {
 `,
 		Since: "0.3.0",
 		References: []string{"nginx src/core/ngx_conf_file.c ngx_conf_set_*_slot, ngx_conf_check_num_bounds",
+			"nginx src/http/ngx_http_core_module.c ngx_http_core_listen, src/core/ngx_inet.c ngx_parse_url",
+			"lua-nginx-module src/ngx_http_lua_directive.c ngx_http_lua_shared_dict",
 			"nginx src/core/ngx_parse.c ngx_parse_time, ngx_parse_size, ngx_parse_offset",
 			"https://nginx.org/en/docs/syntax.html"},
 		Confirmation: "not confirmable: nginx refuses the configuration at start; there is no request to replay.",

@@ -251,9 +251,7 @@ func (g *generator) collect(p project, rev *revision, idx, n int, label string) 
 					// and auth_basic refuse a repetition in 1.22.1 and
 					// now, TestTableAgainstNginx).
 					d.Args = mergeArgs(e.d.Args, d.Args)
-					if d.Value != e.d.Value {
-						d.Value, d.Values = directives.Other, nil
-					}
+					d.Value, d.Values = mergeValue(e.d, d)
 					if d.Bounded != e.d.Bounded || d.Low != e.d.Low || d.High != e.d.High {
 						d.Bounded, d.Low, d.High = false, 0, 0
 					}
@@ -582,6 +580,32 @@ func mergeArgs(a, b directives.Args) directives.Args {
 		}
 	}
 	return out | block
+}
+
+// mergeValue is the value parser of a directive whose releases old and
+// cur parse it differently. A flag that became an enumeration of "on",
+// "off" and more words (gzip_static gained "always" in 1.3.6,
+// server_tokens "build" in 1.11.10) is checked as that enumeration: a word
+// outside it is refused by every release, and the words some release
+// accepts are in cur.Values (already the union). Any other change leaves
+// the value unchecked.
+func mergeValue(old, cur directives.Directive) (directives.Value, []string) {
+	if old.Value == cur.Value {
+		return cur.Value, cur.Values
+	}
+	onOff := func(ws []string) bool {
+		var on, off bool
+		for _, w := range ws {
+			on = on || strings.EqualFold(w, "on")
+			off = off || strings.EqualFold(w, "off")
+		}
+		return on && off
+	}
+	if (old.Value == directives.FlagV || cur.Value == directives.FlagV) &&
+		(old.Value == directives.Enum || cur.Value == directives.Enum) && onOff(cur.Values) {
+		return directives.Enum, cur.Values
+	}
+	return directives.Other, nil
 }
 
 func union(a, b []string) []string {
