@@ -127,7 +127,17 @@ var contextMoves = []struct {
 
 // mutate makes the mutations of one file. name is the file's name (for
 // pick), src its text.
-func mutate(name, src string) []mutation {
+// mutate makes one edit of each kind in src. The holdout set picks other
+// directives (another hash salt) and writes the mistakes another way
+// (a letter dropped instead of two swapped, one extra argument instead of
+// seven, "yes" instead of "onn", a letter no unit has after the unit):
+// the checks were tuned on the first set, so the holdout is how we see
+// whether they generalise. Its kinds are prefixed "holdout/".
+func mutate(name, src string, holdout bool) []mutation {
+	salt, prefix := "", ""
+	if holdout {
+		salt, prefix = "holdout\x00", "holdout/"
+	}
 	f := nginxconf.ParseString(name, src)
 	if len(f.Errors) > 0 {
 		return nil
@@ -138,10 +148,10 @@ func mutate(name, src string) []mutation {
 		if len(cands) == 0 {
 			return
 		}
-		start := pick(name, kind, len(cands))
+		start := pick(salt+name, kind, len(cands))
 		for i := range cands {
 			if m, ok := mk(cands[(start+i)%len(cands)]); ok {
-				m.kind = kind
+				m.kind = prefix + kind
 				out = append(out, m)
 				return
 			}
@@ -167,6 +177,9 @@ func mutate(name, src string) []mutation {
 			}
 			b := []byte(name)
 			b[i-1], b[i] = b[i], b[i-1]
+			if holdout {
+				b = append([]byte(name[:i]), name[i+1:]...) // a letter dropped
+			}
 			off := n.d.Pos.Offset
 			return mutation{text: edit(src, off, off+len(name), string(b)), mistake: []int{off}, what: name + " -> " + string(b)}, true
 		})
@@ -227,10 +240,10 @@ func mutate(name, src string) []mutation {
 		}
 	}
 	if len(ctxMoves) > 0 {
-		start := pick(name, "context", len(ctxMoves))
+		start := pick(salt+name, "context", len(ctxMoves))
 		for i := range ctxMoves {
 			if m, ok := ctxMoves[(start+i)%len(ctxMoves)](); ok {
-				m.kind = "context"
+				m.kind = prefix + "context"
 				out = append(out, m)
 				break
 			}
@@ -247,6 +260,9 @@ func mutate(name, src string) []mutation {
 	choose("args/extra", withArgs, func(n node) (mutation, bool) {
 		d := n.d
 		last := d.Args[len(d.Args)-1].End().Offset
+		if holdout {
+			return mutation{text: edit(src, last, last, " x"), mistake: []int{d.Pos.Offset}, what: d.Name + " with one more argument"}, true
+		}
 		return mutation{text: edit(src, last, last, " a b c d e f g"), mistake: []int{d.Pos.Offset}, what: d.Name + " with 7 more arguments"}, true
 	})
 
@@ -276,6 +292,14 @@ func mutate(name, src string) []mutation {
 		{"value/flag", isFlag, func(v string) string { return v + "n" }},
 		{"value/number", isNumber, func(v string) string { return v + "q" }},
 	} {
+		if holdout {
+			switch vk.kind {
+			case "value/flag":
+				vk.repl = func(string) string { return "yes" }
+			case "value/number":
+				vk.repl = func(v string) string { return v + "z" }
+			}
+		}
 		choose(vk.kind, filter(func(n node) bool { return valueArg(n, vk.match) >= 0 }), func(n node) (mutation, bool) {
 			a := n.d.Args[valueArg(n, vk.match)]
 			return mutation{text: edit(src, a.Pos.Offset, a.End().Offset, vk.repl(a.Value)), mistake: []int{n.d.Pos.Offset, a.Pos.Offset},

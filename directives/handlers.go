@@ -28,16 +28,19 @@ func templated(v string) bool { return strings.IndexByte(v, '$') >= 0 }
 type handlerCheck func(d Directive, args []string, p versions.Profile) *Problem
 
 var handlerChecks = map[[2]string]handlerCheck{
-	{"ngx_http_core_module", "listen"}:              checkHTTPListen,
-	{"ngx_stream_core_module", "listen"}:            checkStreamListen,
-	{"ngx_http_lua_module", "lua_shared_dict"}:      checkLuaSharedDict,
-	{"ngx_stream_lua_module", "lua_shared_dict"}:    checkLuaSharedDict,
-	{"ngx_http_rewrite_module", "return"}:           checkReturn,
-	{"ngx_event_core_module", "worker_connections"}: checkWorkerConnections,
-	{"ngx_core_module", "worker_processes"}:         checkWorkerProcesses,
-	{"ngx_http_core_module", "error_page"}:          checkErrorPage,
-	{"ngx_http_upstream_module", "server"}:          checkUpstreamServer,
-	{"ngx_stream_upstream_module", "server"}:        checkUpstreamServer,
+	{"ngx_http_core_module", "listen"}:                checkHTTPListen,
+	{"ngx_stream_core_module", "listen"}:              checkStreamListen,
+	{"ngx_http_lua_module", "lua_shared_dict"}:        checkLuaSharedDict,
+	{"ngx_stream_lua_module", "lua_shared_dict"}:      checkLuaSharedDict,
+	{"ngx_http_rewrite_module", "return"}:             checkReturn,
+	{"ngx_event_core_module", "worker_connections"}:   checkWorkerConnections,
+	{"ngx_core_module", "worker_processes"}:           checkWorkerProcesses,
+	{"ngx_http_core_module", "error_page"}:            checkErrorPage,
+	{"ngx_http_upstream_module", "server"}:            checkUpstreamServer,
+	{"ngx_stream_upstream_module", "server"}:          checkUpstreamServer,
+	{"ngx_http_core_module", "keepalive_timeout"}:     checkKeepaliveTimeout,
+	{"ngx_http_headers_filter_module", "add_header"}:  checkAlwaysParam,
+	{"ngx_http_headers_filter_module", "add_trailer"}: checkAlwaysParam,
 }
 
 // HasHandlerCheck reports whether CheckHandler knows d's handler.
@@ -621,6 +624,30 @@ func checkUpstreamServer(_ Directive, args []string, _ versions.Profile) *Proble
 		if !known {
 			return &Problem{Arg: i + 1, Message: fmt.Sprintf("invalid parameter %q", a)}
 		}
+	}
+	return nil
+}
+
+// checkKeepaliveTimeout is ngx_http_core_keepalive: the idle timeout
+// (ngx_parse_time, milliseconds allowed) and the optional Keep-Alive
+// header timeout (seconds); either refused as "invalid value".
+func checkKeepaliveTimeout(d Directive, args []string, _ versions.Profile) *Problem {
+	for i, a := range args[:min(len(args), 2)] {
+		if templated(a) {
+			continue
+		}
+		if _, ok := ParseTime(a, i == 1); !ok {
+			return &Problem{Arg: i, Message: fmt.Sprintf("%q directive invalid value", d.Name)}
+		}
+	}
+	return nil
+}
+
+// checkAlwaysParam is the third argument of add_header and add_trailer
+// (ngx_http_headers_add, since 1.7.5 and 1.13.2): only the word "always".
+func checkAlwaysParam(_ Directive, args []string, _ versions.Profile) *Problem {
+	if len(args) == 3 && args[2] != "always" && !templated(args[2]) {
+		return &Problem{Arg: 2, Message: fmt.Sprintf("invalid parameter %q", args[2])}
 	}
 	return nil
 }
