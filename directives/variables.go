@@ -8,7 +8,7 @@
 // configuration's, not the table's.
 package directives
 
-//go:generate go run -tags ngxlint_tools ./internal/vargen -out variables_gen.go -nginx /work/.mirror/nginx+nginx/repo -module echo-nginx-module=/work/.mirror/openresty+echo-nginx-module/repo -module srcache-nginx-module=/work/.mirror/openresty+srcache-nginx-module/repo -module memc-nginx-module=/work/.mirror/openresty+memc-nginx-module/repo
+//go:generate go run -tags ngxlint_tools ./internal/vargen -out variables_gen.go -nginx ${NGXLINT_DIRECTIVES_SRC}/nginx -module echo-nginx-module=${NGXLINT_DIRECTIVES_SRC}/echo-nginx-module -module srcache-nginx-module=${NGXLINT_DIRECTIVES_SRC}/srcache-nginx-module -module memc-nginx-module=${NGXLINT_DIRECTIVES_SRC}/memc-nginx-module
 
 import (
 	"strings"

@@ -25,10 +25,10 @@
 // way at their HEAD commit only: their entries carry the project's name and
 // the revision read instead of a release range.
 //
-// Usage (from directives/, see the go:generate line in variables.go):
+// Usage: the go:generate line in variables.go, with the same source
+// directory as the directive table (generate.go):
 //
-//	go run -tags ngxlint_tools ./internal/vargen -nginx /work/.mirror/nginx+nginx/repo \
-//		-module echo-nginx-module=/work/.mirror/openresty+echo-nginx-module/repo -out variables_gen.go
+//	NGXLINT_DIRECTIVES_SRC=/path/to/repos go generate ./directives
 package main
 
 import (
