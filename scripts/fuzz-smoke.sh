@@ -20,6 +20,8 @@ t=${1:-}
 targets='
 ./nginxconf FuzzParse 20000x
 ./nginxconf FuzzLoad 20000x
+./nginxconf FuzzSplitDump 20000x
+./directives FuzzCheckHandler 20000x
 ./luacheck FuzzAnalyze 20000x
 ./luacheck FuzzPrepass 20000x
 ./rules FuzzRules 5000x
