@@ -20,6 +20,12 @@ type Config struct {
 	Profile  versions.Profile
 	Upstream Upstream
 	Location Location
+	// Stream, when set, makes the run a stream{} server proxying TCP to
+	// the upstream (ngx_stream_proxy_module) instead of an http location.
+	// Location then carries the stream server's proxy_next_upstream
+	// (nil = on, ["off"]), proxy_next_upstream_tries,
+	// proxy_next_upstream_timeout and proxy_connect_timeout.
+	Stream *Stream
 
 	// Backends maps a peer address as written in the config or passed to
 	// set_current_peer ("10.0.0.1", "10.0.0.1:8080") to its policy; any other

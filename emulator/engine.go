@@ -78,6 +78,8 @@ type run struct {
 	// worker (lua) also exists without it, for a location's
 	// rewrite/access Lua or the http block's init code.
 	luaBalancer bool
+	// stream: the run is a stream{} server (Config.Stream).
+	stream      bool
 	placeholder bool
 	// placeholderListens: Config.Backends names 0.0.0.1:80, so a connect
 	// to the placeholder reaches an emulated backend.
@@ -181,6 +183,8 @@ type ureq struct {
 	keepaliveWhy    string
 
 	connectTimeout, sendTimeout, readTimeout time.Duration
+	// session is a stream session's status ($status).
+	session int
 
 	attempts []*Attempt
 	cur      *Attempt
@@ -291,8 +295,26 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	if len(cfg.Requests) == 0 {
 		return nil, errors.New("no client requests to send")
 	}
-	mask, err := parseNextUpstream(cfg.Location.NextUpstream)
-	if err != nil {
+	r.stream = cfg.Stream != nil
+	var mask uint32
+	var err error
+	if r.stream {
+		// Stream's proxy_next_upstream is a flag (on by default); the
+		// mask only says whether it is off.
+		mask = ftError | ftTimeout
+		for _, v := range cfg.Location.NextUpstream {
+			switch v {
+			case "off":
+				mask = ftOff
+			case "on":
+			default:
+				return nil, fmt.Errorf("proxy_next_upstream in stream: invalid value %q (want on or off)", v)
+			}
+		}
+		if err := streamAddrCheck(up); err != nil {
+			return nil, err
+		}
+	} else if mask, err = parseNextUpstream(cfg.Location.NextUpstream); err != nil {
 		return nil, err
 	}
 	r.mask = mask
@@ -314,7 +336,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	}
 	servers := up.Servers
 	if len(servers) == 0 {
-		if !hasLua || p.LNM.Less("0.10.27") {
+		// stream-lua-nginx-module has no placeholder server (its
+		// balancer_by_lua keeps ngx_stream_upstream_init_round_robin).
+		if !hasLua || p.LNM.Less("0.10.27") || r.stream {
 			return nil, fmt.Errorf("upstream %q: no servers are inside upstream", up.Name)
 		}
 		// LNM >= 0.10.27 adds a placeholder server 0.0.0.1:80.
@@ -341,6 +365,8 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	// Keepalive module placement and defaults.
 	kaN := 0
 	switch {
+	case r.stream:
+		// Stock nginx has no keepalive for stream upstreams.
 	case versions.KeepaliveOnByDefault(p.Nginx):
 		// Since 1.29.7 (4fbe4b627) keepalive is on by default for explicit
 		// upstreams (32 connections) and init_main_conf wraps peer.init
@@ -443,8 +469,8 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		// The notify hook (LNM >= 0.10.27) only exists with OpenResty's
 		// balancer_pool_max_retry nginx patch, applied from OR 1.29.2.4
 		// (5363dfe).
-		r.notify = p.NotifyPatch && p.LNM.AtLeast("0.10.27")
-		if p.LNM.AtLeast("0.10.27") {
+		r.notify = p.NotifyPatch && p.LNM.AtLeast("0.10.27") && !r.stream
+		if p.LNM.AtLeast("0.10.27") && !r.stream {
 			n := up.BalancerKeepalive
 			if n <= 0 {
 				n = 32
@@ -472,6 +498,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		a := NormAddr(s.Addr, 80)
 		if r.placeholder && a == placeholderAddr {
 			continue
+		}
+		if _, named := r.namedBackend(a); r.stream && isZeroNet(a) && !named {
+			continue // nothing can answer there (streamConnect)
 		}
 		if _, err := r.backendFor(a); err != nil {
 			r.shutdown()
@@ -625,16 +654,16 @@ func (r *run) luaGet(u *ureq) int {
 	}
 	if bp.sockaddr != "" {
 		u.pc.sockaddr, u.pc.name = bp.sockaddr, bp.sockaddr
-		if r.prof.LNM.AtLeast("0.10.1") {
-			// 60ebb5c (v0.10.1): a Lua-chosen peer starts with no cached
+		if r.stream || r.prof.LNM.AtLeast("0.10.1") {
+			// stream-lua does this at every release. 60ebb5c (v0.10.1): a Lua-chosen peer starts with no cached
 			// connection. v0.10.0 lacks this, so a cached flag set by the
 			// keepalive module on an earlier attempt stays 1
 			// (LNM-CACHED-HOTLOOP).
 			u.pc.cached = false
 			u.pc.conn = nil
 		}
-		if r.prof.LNM.Less("0.10.27") {
-			// v0.10.x get_peer sets rrp.peers->single = 0, mutating the
+		if r.stream || r.prof.LNM.Less("0.10.27") {
+			// stream-lua's get_peer does it too. v0.10.x get_peer sets rrp.peers->single = 0, mutating the
 			// shared upstream configuration.
 			u.rr.peers.single = false
 		}
@@ -650,7 +679,7 @@ func (r *run) luaGet(u *ureq) int {
 		}
 		return ngxOK
 	}
-	if r.prof.LNM.AtLeast("0.10.27") {
+	if !r.stream && r.prof.LNM.AtLeast("0.10.27") {
 		rc := r.origGet(u)
 		if rc == ngxError {
 			return rc
@@ -749,7 +778,11 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 	p0 := r.peerLog.Len()
 
 	cres := make(chan clientResult, 1)
-	go r.client(method, path, q.Headers, cres)
+	if r.stream {
+		go r.streamClient(q, cres)
+	} else {
+		go r.client(method, path, q.Headers, cres)
+	}
 
 	u := &ureq{seq: seq, method: method, path: path, remote: q.RemoteAddr}
 	// *net.TCPListener and *memListener.
@@ -763,7 +796,11 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 		out.Why = "client connection not accepted: " + err.Error() + " " + cr.errText
 		return out
 	}
-	r.serve(u, conn)
+	if r.stream {
+		r.serveStream(u, conn)
+	} else {
+		r.serve(u, conn)
+	}
 	cr := <-cres
 	out.Status = cr.status
 	if cr.errText != "" {
@@ -791,6 +828,7 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 	}
 	out.Why, out.Log = u.why, u.log
 	out.LuaError, out.AnsweredBy = u.luaErr, u.answeredBy
+	out.Session = u.session
 	return out
 }
 

@@ -609,8 +609,12 @@ func (e *luaEngine) setMoreTries(L *lua.LState) int {
 	u := e.u
 	bp := &u.bp
 	maxTries := uint64(e.r.cfg.Location.NextUpstreamTries.V)
+	if st := e.r.cfg.Stream; st != nil && !st.TriesPatch {
+		// stream-lua reads the limit only through OpenResty's nginx patch.
+		maxTries = 0
+	}
 	var warn string
-	if e.r.prof.LNM.Less("0.10.8") {
+	if e.r.prof.LNM.Less("0.10.8") && !e.r.stream {
 		// v0.10.0 .. v0.10.7 (fixed by da11870d, LNM-MORETRIES-ZERO-LIMIT):
 		// the limit is compared even when it is 0 (unlimited), and the
 		// remaining peer.tries are ignored.

@@ -55,12 +55,19 @@ type ResultProfile struct {
 type Status struct {
 	Code    int
 	Timeout bool
+	// Closed is a stream client's connection closed by the proxy before
+	// any byte arrived: how a stream server says 502 or 500 (the session
+	// status is RequestResult.Session).
+	Closed bool
 }
 
 // MarshalJSON writes a number or the string "timeout".
 func (s Status) MarshalJSON() ([]byte, error) {
 	if s.Timeout {
 		return []byte(`"timeout"`), nil
+	}
+	if s.Closed {
+		return []byte(`"closed"`), nil
 	}
 	return []byte(strconv.Itoa(s.Code)), nil
 }
@@ -69,6 +76,10 @@ func (s Status) MarshalJSON() ([]byte, error) {
 func (s *Status) UnmarshalJSON(b []byte) error {
 	if string(b) == `"timeout"` {
 		*s = Status{Timeout: true}
+		return nil
+	}
+	if string(b) == `"closed"` {
+		*s = Status{Closed: true}
 		return nil
 	}
 	var n int
@@ -83,6 +94,9 @@ func (s Status) String() string {
 	if s.Timeout {
 		return "timeout"
 	}
+	if s.Closed {
+		return "closed"
+	}
 	return strconv.Itoa(s.Code)
 }
 
@@ -96,6 +110,10 @@ type RequestResult struct {
 	UpstreamConnections int  `json:"upstream_connections"`
 	UpstreamRequests    int  `json:"upstream_requests"`
 	Unbounded           bool `json:"unbounded"`
+	// Session is a stream session's status as nginx logs it in $status
+	// (200 proxied, 500 balancer error, 502 no upstream reached); 0 for
+	// http requests.
+	Session int `json:"session,omitempty"`
 	// Peers are the peer addresses whose backend read this request, in
 	// order: the attempts that reached a backend (a refused connect or a
 	// timed-out connect reaches none). Both engines observe it the same
@@ -151,6 +169,7 @@ const (
 	OutcomeNoPeer       = "no-peer-set"    // LNM >= 0.10.27 placeholder picked
 	OutcomeClientAbort  = "client-abort"   // the client went away during the attempt
 	OutcomeCapped       = "capped"         // MaxAttempts reached, attempt not run
+	OutcomeProxied      = "proxied"        // stream: connected, bytes relayed until one side ended
 )
 
 // BalancerFailedEverywhere reports whether no request observed the

@@ -1,0 +1,139 @@
+package emulator
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStream runs stream{} sessions through the emulator on both
+// transports: retries happen on connect failures only, never after the
+// upstream accepted the connection (ngx_stream_proxy_next_upstream).
+func TestStream(t *testing.T) {
+	three := []Server{{Addr: "10.0.0.1:5000"}, {Addr: "10.0.0.2:5000"}, {Addr: "10.0.0.3:5000"}}
+	refused := Policy{Kind: PolicyRefused}
+	tests := []struct {
+		name     string
+		servers  []Server
+		backends map[string]Policy
+		def      Policy
+		loc      Location
+		lua      string
+		triesP   bool
+		sessions int
+		// per session
+		wantAttempts []int
+		wantSession  []int
+		wantStatus   []string
+		wantConns    []int
+		wantUnbound  bool
+	}{
+		{name: "first refused, second answers", servers: three,
+			backends: map[string]Policy{"10.0.0.1:5000": refused}, sessions: 1,
+			wantAttempts: []int{2}, wantSession: []int{200}, wantStatus: []string{"200"}, wantConns: []int{1}},
+		{name: "all refused: 3 tries then 502", servers: three, def: refused, sessions: 1,
+			wantAttempts: []int{3}, wantSession: []int{502}, wantStatus: []string{"closed"}, wantConns: []int{0}},
+		{name: "off: no retry", servers: three, backends: map[string]Policy{"10.0.0.1:5000": refused},
+			loc: Location{NextUpstream: []string{"off"}}, sessions: 1,
+			wantAttempts: []int{1}, wantSession: []int{502}, wantStatus: []string{"closed"}, wantConns: []int{0}},
+		{name: "tries 2 caps", servers: three, def: refused, loc: Location{NextUpstreamTries: Some(2)}, sessions: 1,
+			wantAttempts: []int{2}, wantSession: []int{502}, wantStatus: []string{"closed"}},
+		{name: "close after the request is not retried", servers: three, def: Policy{Kind: PolicyClose}, sessions: 1,
+			wantAttempts: []int{1}, wantSession: []int{200}, wantStatus: []string{"closed"}, wantConns: []int{1}},
+		{name: "reset is not retried", servers: three, def: Policy{Kind: PolicyReset}, sessions: 1,
+			wantAttempts: []int{1}, wantSession: []int{200}, wantStatus: []string{"closed"}, wantConns: []int{1}},
+		{name: "accept-close is not retried", servers: three, def: Policy{Kind: PolicyAcceptClose}, sessions: 1,
+			wantAttempts: []int{1}, wantSession: []int{200}, wantStatus: []string{"closed"}, wantConns: []int{1}},
+		{name: "hang: the client gives up, no retry", servers: three, def: Policy{Kind: PolicyHang}, sessions: 1,
+			wantAttempts: []int{1}, wantSession: []int{200}, wantStatus: []string{"timeout"}, wantConns: []int{1}},
+		{name: "single server refused: tries 1", servers: three[:1], def: refused,
+			loc: Location{NextUpstreamTries: Some(5)}, sessions: 1,
+			wantAttempts: []int{1}, wantSession: []int{502}, wantStatus: []string{"closed"}},
+		{name: "max_fails: second session skips the failed peer",
+			servers:  []Server{{Addr: "10.0.0.1:5000"}, {Addr: "10.0.0.2:5000"}},
+			backends: map[string]Policy{"10.0.0.1:5000": refused}, sessions: 2,
+			wantAttempts: []int{2, 1}, wantSession: []int{200, 200}, wantStatus: []string{"200", "200"}, wantConns: []int{1, 1}},
+		{name: "lua set_more_tries unguarded: unbounded", servers: []Server{{Addr: "0.0.0.1:1"}}, def: refused,
+			lua: `local b = require "ngx.balancer"
+b.set_more_tries(1)
+assert(b.set_current_peer("127.0.0.2", 6000))`, sessions: 1, wantUnbound: true},
+		{name: "lua set_more_tries with tries and no patch: still unbounded", servers: []Server{{Addr: "0.0.0.1:1"}}, def: refused,
+			loc: Location{NextUpstreamTries: Some(3)},
+			lua: `local b = require "ngx.balancer"
+b.set_more_tries(1)
+assert(b.set_current_peer("127.0.0.2", 6000))`, sessions: 1, wantUnbound: true},
+		{name: "lua set_more_tries with tries and the patch: 3 attempts", servers: []Server{{Addr: "0.0.0.1:1"}}, def: refused,
+			loc: Location{NextUpstreamTries: Some(3)}, triesP: true,
+			lua: `local b = require "ngx.balancer"
+b.set_more_tries(1)
+assert(b.set_current_peer("127.0.0.2", 6000))`, sessions: 1,
+			wantAttempts: []int{3}, wantSession: []int{502}, wantStatus: []string{"closed"}},
+		{name: "lua sets no peer: round robin to the placeholder fails", servers: []Server{{Addr: "0.0.0.1:1"}},
+			lua: `local x = 1`, sessions: 1,
+			wantAttempts: []int{1}, wantSession: []int{502}, wantStatus: []string{"closed"}, wantConns: []int{0}},
+		{name: "lua error: 500", servers: []Server{{Addr: "0.0.0.1:1"}},
+			lua: `error("boom")`, sessions: 1,
+			wantAttempts: []int{1}, wantSession: []int{500}, wantStatus: []string{"closed"}},
+	}
+	for _, tr := range []Transport{TransportMemory, TransportTCP} {
+		for _, tc := range tests {
+			t.Run(tr.String()+"/"+tc.name, func(t *testing.T) {
+				cfg := Config{
+					Upstream:      Upstream{Name: "tcp", Servers: tc.servers, BalancerLua: tc.lua},
+					Location:      tc.loc,
+					Stream:        &Stream{TriesPatch: tc.triesP},
+					Backends:      tc.backends,
+					DefaultPolicy: tc.def,
+					MaxAttempts:   50,
+					Timeout:       300 * time.Millisecond,
+					Transport:     tr,
+				}
+				for range tc.sessions {
+					cfg.Requests = append(cfg.Requests, Request{})
+				}
+				res, err := Run(context.Background(), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, q := range res.Requests {
+					if tc.wantUnbound {
+						if !q.Unbounded || len(q.Attempts) != 50 {
+							t.Errorf("session %d: want unbounded at the 50-attempt cap, got %d attempts (%s)", i+1, len(q.Attempts), q.Why)
+						}
+						continue
+					}
+					if len(q.Attempts) != tc.wantAttempts[i] || q.Session != tc.wantSession[i] || q.Status.String() != tc.wantStatus[i] {
+						var outs []string
+						for _, a := range q.Attempts {
+							outs = append(outs, a.Peer+" "+a.Outcome+" "+strings.Join(a.Log, "; "))
+						}
+						t.Errorf("session %d: got %d attempts, session %d, client %s (%s) [%s]; want %d, %d, %s",
+							i+1, len(q.Attempts), q.Session, q.Status, q.Why, strings.Join(outs, " | "), tc.wantAttempts[i], tc.wantSession[i], tc.wantStatus[i])
+					}
+					if tc.wantConns != nil && q.UpstreamConnections != tc.wantConns[i] {
+						t.Errorf("session %d: %d upstream connections, want %d", i+1, q.UpstreamConnections, tc.wantConns[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestStreamConfigErrors: what nginx refuses at load time is an error.
+func TestStreamConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		up   Upstream
+		loc  Location
+		want string
+	}{
+		{Upstream{Name: "u", Servers: []Server{{Addr: "10.0.0.1"}}}, Location{}, "no port in upstream"},
+		{Upstream{Name: "u", BalancerLua: "local x"}, Location{}, "no servers are inside upstream"},
+		{Upstream{Name: "u", Servers: []Server{{Addr: "10.0.0.1:1"}}}, Location{NextUpstream: []string{"error"}}, "want on or off"},
+	} {
+		_, err := Run(context.Background(), Config{Upstream: tc.up, Location: tc.loc, Stream: &Stream{}, Requests: []Request{{}}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: err %v, want %q", tc.up, err, tc.want)
+		}
+	}
+}
