@@ -78,8 +78,10 @@ type run struct {
 	// worker (lua) also exists without it, for a location's
 	// rewrite/access Lua or the http block's init code.
 	luaBalancer bool
-	// stream: the run is a stream{} server (Config.Stream).
+	// stream: the run is a stream{} server (Config.Stream); triesPatch:
+	// its nginx has OpenResty's stream_proxy_get_next_upstream_tries patch.
 	stream      bool
+	triesPatch  bool
 	placeholder bool
 	// placeholderListens: Config.Backends names 0.0.0.1:80, so a connect
 	// to the placeholder reaches an emulated backend.
@@ -314,6 +316,10 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		if err := streamAddrCheck(up); err != nil {
 			return nil, err
 		}
+		// OpenResty bundles apply the patch to their nginx
+		// (patches/nginx-<version>-stream_proxy_get_next_upstream_tries.patch
+		// in openresty/openresty, seen from the 1.17.4 series on).
+		r.triesPatch = cfg.Stream.TriesPatch || !r.prof.OpenResty.IsZero()
 	} else if mask, err = parseNextUpstream(cfg.Location.NextUpstream); err != nil {
 		return nil, err
 	}

@@ -609,7 +609,7 @@ func (e *luaEngine) setMoreTries(L *lua.LState) int {
 	u := e.u
 	bp := &u.bp
 	maxTries := uint64(e.r.cfg.Location.NextUpstreamTries.V)
-	if st := e.r.cfg.Stream; st != nil && !st.TriesPatch {
+	if e.r.stream && !e.r.triesPatch {
 		// stream-lua reads the limit only through OpenResty's nginx patch.
 		maxTries = 0
 	}

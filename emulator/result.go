@@ -268,6 +268,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	for i, q := range r.Requests {
 		fmt.Fprintf(&b, "\nrequest %d: %s %s -> %s", i+1, q.Method, q.Path, q.Status)
+		if q.Session != 0 {
+			fmt.Fprintf(&b, " (stream session $status %d)", q.Session)
+		}
 		if q.Unbounded {
 			b.WriteString(" UNBOUNDED")
 		}

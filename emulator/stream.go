@@ -76,10 +76,9 @@ func (r *run) streamClient(q Request, out chan<- clientResult) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(r.timeout))
-	if _, err := io.WriteString(c, streamClientPayload(q)); err != nil {
-		// The proxy may already have closed: its answer is what we read.
-		_ = err
-	}
+	// A failed write means the proxy already closed: what it read back
+	// says so.
+	_, _ = io.WriteString(c, streamClientPayload(q))
 	out <- readStreamAnswer(c, r.timeout)
 }
 
@@ -330,4 +329,22 @@ func (r *run) streamFinalize(u *ureq, status int, why string) int {
 	u.cur = nil
 	u.why = why
 	return status
+}
+
+// StreamSession is the emulated stream client as a function, for engines
+// that run a real nginx: it connects to addr (a 127.0.0.1 listener of the
+// caller's nginx; any other address is refused), sends q as the emulator's
+// client does and returns what it read back.
+func StreamSession(addr string, q Request, timeout time.Duration) (Status, error) {
+	if !isLoopbackAddr(addr) {
+		return Status{}, fmt.Errorf("stream client: refusing to dial %s: only 127.0.0.1 listeners", addr)
+	}
+	c, err := net.DialTimeout("tcp4", addr, timeout)
+	if err != nil {
+		return Status{}, fmt.Errorf("stream client: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	_, _ = io.WriteString(c, streamClientPayload(q))
+	return readStreamAnswer(c, timeout).status, nil
 }
