@@ -58,6 +58,7 @@ set_more_tries in the balancer, or drop the settings.`,
 		Confirmation: `The single peer reads the request and closes ("close"); one GET. Confirmed when the emulator made exactly one attempt.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
+		runNextUpstreamNoEffectStream(pass)
 		seen := map[*nginxconf.Directive]bool{}
 		for _, pl := range passProxiedLocations(pass) {
 			l, u := pl.loc, pl.up

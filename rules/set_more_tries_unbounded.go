@@ -73,6 +73,9 @@ an unset limit *reduce* the tries, so no retry happens there.`,
 
 func runSetMoreTriesUnbounded(pass *analyzer.Pass) error {
 	p := pass.Profile
+	// stream-lua never had the zero-limit bug of lua-nginx-module
+	// 0.10.0-0.10.7.
+	runSetMoreTriesUnboundedStream(pass)
 	if p.HasLNM() && p.LNM.Less("0.10.8") {
 		return nil // LNM-MORETRIES-ZERO-LIMIT: the tries go down instead
 	}
