@@ -113,13 +113,14 @@ func (s *Server) ListenPort() string {
 // ListenUDP reports whether the server's first listen directive has the
 // udp parameter.
 func (s *Server) ListenUDP() bool {
-	for _, d := range s.Listen {
-		for _, a := range d.Args[min(1, len(d.Args)):] {
-			if a.Value == "udp" {
-				return true
-			}
-		}
+	if len(s.Listen) == 0 {
 		return false
+	}
+	d := s.Listen[0]
+	for _, a := range d.Args[min(1, len(d.Args)):] {
+		if a.Value == "udp" {
+			return true
+		}
 	}
 	return false
 }
