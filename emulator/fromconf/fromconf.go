@@ -201,6 +201,12 @@ func Build(t Target) (emulator.Config, error) {
 	if t.Server != nil {
 		return cfg, buildStream(&cfg, t)
 	}
+	if u.Context != nil && u.Context.Kind == "stream" {
+		// A stream upstream run alone (no server proxies to it in this
+		// file): the stream proxy's defaults.
+		cfg.Stream = &emulator.Stream{}
+		return cfg, nil
+	}
 	l := t.Location
 	if l == nil {
 		return cfg, nil
