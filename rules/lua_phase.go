@@ -86,6 +86,10 @@ say nothing about fall back to the documentation's context lists.`,
 					where = fmt.Sprintf("a timer callback (created in %s)", res.Context)
 				}
 				text, details := refusalText(u.Name, u.Context, lnm)
+				if ref.Subsystem == "stream" {
+					text, details = streamRefusalText(u.Name, u.Context)
+					where += " (stream)"
+				}
 				msg := fmt.Sprintf("%s cannot be used in %s: %s", u.Name, where, text)
 				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg, Details: details,
 
@@ -146,6 +150,24 @@ func refusalText(name, context, lnm string) (text, details string) {
 // module functions ref's chunk calls use and that ref's phase disables
 // (LUA2001), with the call site as related position: a module runs in
 // the phase of whoever calls it. Each use is reported once per phase.
+// streamRefusalText is refusalText for the stream subsystem, from the
+// stream table (luacheck.StreamRefusalAt).
+func streamRefusalText(name, context string) (text, details string) {
+	ctx := luacheck.NormalizeContext(context)
+	text = fmt.Sprintf("it raises \"API disabled in the context of %s\"", ctx)
+	var parts []string
+	if r, ok := luacheck.StreamRefusalAt(name, ctx, ""); ok {
+		text = fmt.Sprintf("it fails with %q", r.Message)
+		if src := decidingSource(r); src != "" {
+			parts = append(parts, "The check that refuses it: "+src)
+		}
+	}
+	if cs := luacheck.StreamContexts(name); len(cs) > 0 {
+		parts = append(parts, name+" is allowed in stream's "+strings.Join(cs, ", "))
+	}
+	return text, joinDetails(parts...)
+}
+
 func reportThroughModules(pass *analyzer.Pass, ref *nginxconf.LuaRef, context string, seen map[string]bool) {
 	lnm := declaredLNM(pass)
 	for _, r := range reachOf(pass, ref.Chunk).uses {
@@ -160,7 +182,12 @@ func reportThroughModules(pass *analyzer.Pass, ref *nginxconf.LuaRef, context st
 			ctx, where = luacheck.TimerContext, fmt.Sprintf("a timer callback (created in %s)", context)
 		}
 		api, ok := luacheck.LookupAPI(u.Name)
-		if !ok || api.Function && !u.Call || luacheck.IsAllowedAt(u.Name, ctx, lnm) != luacheck.Disallowed {
+		if !ok || api.Function && !u.Call {
+			continue
+		}
+		stream := ref.Subsystem == "stream"
+		if stream && luacheck.IsAllowedInStream(u.Name, ctx, "") != luacheck.Disallowed ||
+			!stream && luacheck.IsAllowedAt(u.Name, ctx, lnm) != luacheck.Disallowed {
 			continue
 		}
 		k := u.Pos.String() + " " + ctx
@@ -169,6 +196,9 @@ func reportThroughModules(pass *analyzer.Pass, ref *nginxconf.LuaRef, context st
 		}
 		seen[k] = true
 		text, details := refusalText(u.Name, ctx, lnm)
+		if stream {
+			text, details = streamRefusalText(u.Name, ctx)
+		}
 		msg := fmt.Sprintf("%s cannot be used in %s when %s calls %s: %s", u.Name, where, ref.Directive.Name, callName(r.Call), text)
 		pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg, Details: details,
 
