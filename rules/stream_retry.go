@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
@@ -165,4 +167,32 @@ func runNextUpstreamNoEffectStream(pass *analyzer.Pass) {
 			}}.confirmer()
 		pass.Report(d)
 	}
+}
+
+// streamNoPeer words LUA3003 for a stream balancer and attaches its
+// confirmation. stream-lua-nginx-module never had lua-nginx-module
+// 0.10.27's placeholder server and "no peer set" check:
+// ngx_stream_lua_balancer_get_peer falls back to
+// ngx_stream_upstream_get_round_robin_peer over the server lines at every
+// release (src/ngx_stream_lua_balancer.c, v0.0.2 to v0.0.17R4), so with the
+// usual `server 0.0.0.1:PORT` placeholder the connect fails and the
+// session ends with 502 once the tries are used up.
+func streamNoPeer(pass *analyzer.Pass, d *analyzer.Diagnostic, u *nginxconf.Upstream) {
+	d.Details = fmt.Sprintf("stream-lua falls back to round robin over the server lines of upstream %q when no peer is set (it has no \"no peer set\" check): a placeholder such as 0.0.0.1 is connected to, Linux refuses it (EINVAL), and the session ends with 502; end the path with ngx.exit(ngx.ERROR) to fail it explicitly.", u.Name)
+	var srv *nginxconf.Server
+	if users := pass.Model.StreamUsers(u); len(users) > 0 {
+		srv = users[0]
+	}
+	d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Server: srv}, profile: pass.Profile, policy: "ok",
+		requests: "GET /", maxAttempts: 50,
+		judge: func(r *emulator.Result) (bool, string) {
+			q := r.Requests[0]
+			for _, a := range q.Attempts {
+				host, _, _ := strings.Cut(a.Peer, ":")
+				if ip := net.ParseIP(host).To4(); ip != nil && ip[0] == 0 && a.Outcome == emulator.OutcomeConnectError {
+					return true, fmt.Sprintf("the session fell back to the placeholder %s (connect failed) and ended with $status %d after %s", a.Peer, q.Session, plural(len(q.Attempts), "attempt"))
+				}
+			}
+			return false, fmt.Sprintf("no attempt reached the placeholder: %s", r.Summary())
+		}}.confirmer()
 }
