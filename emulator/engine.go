@@ -316,10 +316,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		if err := streamAddrCheck(up); err != nil {
 			return nil, err
 		}
-		// OpenResty bundles apply the patch to their nginx
-		// (patches/nginx-<version>-stream_proxy_get_next_upstream_tries.patch
-		// in openresty/openresty, seen from the 1.17.4 series on).
-		r.triesPatch = cfg.Stream.TriesPatch || !r.prof.OpenResty.IsZero()
+		// Every OpenResty bundle that ships stream-lua applies the patch
+		// (versions.Profile.StreamTriesPatch).
+		r.triesPatch = cfg.Stream.TriesPatch || r.prof.StreamTriesPatch()
 	} else if mask, err = parseNextUpstream(cfg.Location.NextUpstream); err != nil {
 		return nil, err
 	}

@@ -34,7 +34,8 @@ type Stream struct {
 	// writes once connected (unset: nginxconf.StreamDefaultTimeout).
 	ProxyTimeout Opt[time.Duration]
 	// TriesPatch says the nginx build carries OpenResty's
-	// stream_proxy_get_next_upstream_tries patch: only then does
+	// stream_proxy_get_next_upstream_tries patch (an OpenResty profile
+	// implies it: versions.Profile.StreamTriesPatch): only then does
 	// stream-lua's set_more_tries know proxy_next_upstream_tries and
 	// reduce the count to it (HAS_NGX_STREAM_PROXY_GET_NEXT_UPSTREAM_TRIES_PATCH
 	// in stream-lua-nginx-module src/ngx_stream_lua_balancer.c, v0.0.2

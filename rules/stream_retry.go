@@ -37,10 +37,16 @@ func streamProxied(m *nginxconf.Model) []*nginxconf.Server {
 
 // streamTriesBound reports whether proxy_next_upstream_tries bounds a
 // stream balancer's set_more_tries: only with OpenResty's
-// stream_proxy_get_next_upstream_tries nginx patch, which the OpenResty
-// bundles apply (emulator.Stream.TriesPatch says where this is read).
+// stream_proxy_get_next_upstream_tries nginx patch
+// (versions.Profile.StreamTriesPatch).
 func streamTriesBound(pass *analyzer.Pass, p *nginxconf.StreamProxy) bool {
-	return p.Tries() > 0 && !pass.Profile.OpenResty.IsZero()
+	return p.Tries() > 0 && pass.Profile.StreamTriesPatch()
+}
+
+// streamPatchUnknown reports whether the profile does not say whether its
+// nginx has the patch: no OpenResty release and no nginx version declared.
+func streamPatchUnknown(pass *analyzer.Pass) bool {
+	return !pass.Profile.IsOpenResty() && !pass.Profile.HasNginx()
 }
 
 // runSetMoreTriesUnboundedStream is NGX2003 for stream upstreams.
@@ -75,14 +81,20 @@ func runSetMoreTriesUnboundedStream(pass *analyzer.Pass) {
 				continue
 			}
 			details := "Nothing bounds the retries of a failed connect: no proxy_next_upstream_timeout, and proxy_next_upstream_tries is unset"
+			conditional := false
 			if servers[0].StreamProxy.Tries() > 0 {
-				details = "proxy_next_upstream_tries caps the tries only when the session starts: stream-lua's set_more_tries reads the limit through OpenResty's stream_proxy_get_next_upstream_tries nginx patch, which this profile (no OpenResty version) does not have"
+				details = "proxy_next_upstream_tries caps the tries only when the session starts: stream-lua's set_more_tries reads the limit through OpenResty's stream_proxy_get_next_upstream_tries nginx patch, which every OpenResty bundle applies and a stock nginx built with stream-lua-nginx-module lacks"
+				conditional = streamPatchUnknown(pass)
 			}
 			d := &analyzer.Diagnostic{Pos: mt.Call.Pos, End: mt.Call.End,
 				Message: fmt.Sprintf("set_more_tries runs on every attempt: a session to stream upstream %q reconnects forever while the peer refuses", u.Name),
 				Details: details + ". Add proxy_next_upstream_timeout, or guard the call with get_last_failure() / an ngx.ctx counter."}
 			for _, s := range servers {
 				d.Related = append(d.Related, analyzer.Related{Pos: s.Proxy.Directive.Pos, Message: fmt.Sprintf("stream server listening on %s proxies here", s.ListenPort())})
+			}
+			if conditional {
+				// Undeclared versions: it loops only on a stock nginx.
+				d.Severity, d.Conditional = analyzer.Info, "nginx without OpenResty's stream_proxy_get_next_upstream_tries patch (stock nginx with stream-lua-nginx-module)"
 			}
 			d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Server: servers[0]}, profile: pass.Profile, policy: "refused",
 				requests: "GET /", maxAttempts: hotLoopCap,
