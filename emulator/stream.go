@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -178,7 +179,10 @@ func (r *run) streamUpstream(u *ureq, conn net.Conn) int {
 			a.TriesLeft = u.tries
 			return r.streamFinalize(u, streamServerError, "peer.get returned NGX_ERROR: finalize 500")
 		case rc == ngxBusy:
-			// Unlike http, no next_upstream: the session ends here.
+			// Unlike http, no next_upstream: the session ends here. The
+			// round robin names the attempt after the upstream
+			// (pc->name = peers->name), which $upstream_addr shows.
+			a.Peer = r.cfg.Upstream.Name
 			a.Outcome = OutcomeNoLive
 			a.Log = append(a.Log, "[error] no live upstreams")
 			a.TriesLeft = u.tries
@@ -258,10 +262,18 @@ func (r *run) streamProxy(u *ureq, a *Attempt, client, up net.Conn) {
 	defer up.Close()
 	idle := r.cfg.Stream.ProxyTimeout.Or(nginxconf.StreamDefaultTimeout)
 	done := make(chan string, 2)
+	// stopped ends a relay that is between two reads when the other one
+	// ended the session: its next SetReadDeadline would otherwise undo
+	// the past deadline that stops it.
+	var stopped atomic.Bool
 	relay := func(dst, src net.Conn, from string) {
 		buf := make([]byte, 16<<10)
 		for {
 			src.SetReadDeadline(time.Now().Add(idle))
+			if stopped.Load() {
+				done <- "stopped"
+				return
+			}
 			n, err := src.Read(buf)
 			if n > 0 {
 				if _, werr := dst.Write(buf[:n]); werr != nil {
@@ -286,6 +298,7 @@ func (r *run) streamProxy(u *ureq, a *Attempt, client, up net.Conn) {
 	go relay(client, up, "upstream")
 	why := <-done
 	// The session is over: stop the other direction at once.
+	stopped.Store(true)
 	client.SetDeadline(time.Unix(1, 0))
 	up.SetDeadline(time.Unix(1, 0))
 	<-done

@@ -122,8 +122,11 @@ func TestStreamDifferential(t *testing.T) {
 	}
 	for _, c := range loadStreamCases(t) {
 		t.Run(c.name, func(t *testing.T) {
-			real := runStreamNginx(t, bin, c)
-			emu := runStreamEmulator(t, c)
+			real, conf, byReal := runStreamNginx(t, bin, c)
+			// The emulator reads the same configuration text nginx ran,
+			// with the backends' real addresses: hash consistent places
+			// its points by the server names as written.
+			emu := runStreamEmulator(t, c, conf, byReal)
 			if len(real) != len(emu) {
 				t.Fatalf("nginx observed %d sessions, the emulator %d", len(real), len(emu))
 			}
@@ -143,9 +146,9 @@ func TestStreamDifferential(t *testing.T) {
 	}
 }
 
-func runStreamEmulator(t *testing.T, c streamCase) []streamSession {
+func runStreamEmulator(t *testing.T, c streamCase, conf string, byReal map[string]string) []streamSession {
 	t.Helper()
-	cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(c.conf)}}, "nginx.conf", nginxconf.Options{Prefix: "/"})
+	cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(conf)}}, "nginx.conf", nginxconf.Options{Prefix: "/"})
 	if err := cfg.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +160,13 @@ func runStreamEmulator(t *testing.T, c streamCase) []streamSession {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ec.Backends, ec.DefaultPolicy, ec.Timeout = c.backends, c.def, c.timeout
+	ec.Backends = map[string]emulator.Policy{}
+	for real, key := range byReal {
+		if p, ok := c.backends[key]; ok {
+			ec.Backends[real] = p
+		}
+	}
+	ec.DefaultPolicy, ec.Timeout = c.def, c.timeout
 	ec.Transport = emulator.TransportTCP
 	for range c.sessions {
 		ec.Requests = append(ec.Requests, emulator.Request{})
@@ -170,7 +179,11 @@ func runStreamEmulator(t *testing.T, c streamCase) []streamSession {
 	for _, q := range res.Requests {
 		s := streamSession{client: q.Status.String(), session: q.Session, conns: q.UpstreamConnections, requests: q.UpstreamRequests}
 		for _, a := range q.Attempts {
-			s.peers = append(s.peers, a.Peer)
+			if k, ok := byReal[a.Peer]; ok {
+				s.peers = append(s.peers, k)
+			} else {
+				s.peers = append(s.peers, a.Peer)
+			}
 		}
 		out = append(out, s)
 	}
@@ -185,7 +198,7 @@ var (
 // runStreamNginx starts nginx on the scenario with every upstream server
 // address mapped to a loopback emulated backend and the listener on a
 // free loopback port, and observes each session.
-func runStreamNginx(t *testing.T, bin string, c streamCase) []streamSession {
+func runStreamNginx(t *testing.T, bin string, c streamCase) (sessions []streamSession, conf string, byReal map[string]string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -193,8 +206,8 @@ func runStreamNginx(t *testing.T, bin string, c streamCase) []streamSession {
 	// Backends, one per distinct server address, keyed as the emulator
 	// keys them.
 	backends := map[string]*emulator.Backend{}
-	byReal := map[string]string{}
-	conf := reServerAddr.ReplaceAllStringFunc(c.conf, func(m string) string {
+	byReal = map[string]string{}
+	conf = reServerAddr.ReplaceAllStringFunc(c.conf, func(m string) string {
 		g := reServerAddr.FindStringSubmatch(m)
 		key := emulator.NormAddr(g[2], 80)
 		b := backends[key]
@@ -221,9 +234,9 @@ func runStreamNginx(t *testing.T, bin string, c streamCase) []streamSession {
 	l.Close()
 	conf = reListen.ReplaceAllString(conf, "${1}"+front+"${3}")
 	logFile := filepath.Join(dir, "stream.log")
-	conf = strings.Replace(conf, "stream {", "stream {\n    log_format diff '$status|$upstream_addr';\n    access_log "+logFile+" diff;", 1)
+	logged := strings.Replace(conf, "stream {", "stream {\n    log_format diff '$status|$upstream_addr';\n    access_log "+logFile+" diff;", 1)
 	main := fmt.Sprintf("load_module %s;\ndaemon off;\nmaster_process off;\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log info;\nevents { worker_connections 64; }\n%s",
-		streamModule, dir, dir, conf)
+		streamModule, dir, dir, logged)
 	// Containment: every address nginx will listen on or connect to is a
 	// loopback one this test started.
 	parsed := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(main)}}, "nginx.conf", nginxconf.Options{Prefix: "/"})
@@ -292,7 +305,6 @@ func runStreamNginx(t *testing.T, bin string, c streamCase) []streamSession {
 		}
 		return
 	}
-	var out []streamSession
 	for range c.sessions {
 		c0, r0 := snapshot()
 		st, err := emulator.StreamSession(front, emulator.Request{}, c.timeout)
@@ -320,9 +332,9 @@ func runStreamNginx(t *testing.T, bin string, c streamCase) []streamSession {
 		settleStream(snapshot)
 		c1, r1 := snapshot()
 		s.conns, s.requests = c1-c0, r1-r0
-		out = append(out, s)
+		sessions = append(sessions, s)
 	}
-	return out
+	return sessions, conf, byReal
 }
 
 // settleStream waits until the backends' counters stop moving.
