@@ -172,6 +172,9 @@ type LuaWorker struct {
 	// access_by_lua* chunks (the effective ones: nginx runs one of each),
 	// run before the balancer for every request.
 	Rewrite, Access []LuaSource
+	// Preread is a stream server's preread_by_lua* chunk (its own, else
+	// the stream block's), run before the balancer for every session.
+	Preread []LuaSource
 	// Modules are the modules of the checked tree `require` finds, by
 	// module name; MissingModules names those that were looked for and not
 	// found, with why (the paths tried).

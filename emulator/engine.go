@@ -241,7 +241,13 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 
 	res = &Result{Engine: "emulator", Notes: r.notes}
 	res.Profile = ResultProfile{Nginx: verString(r.prof.Nginx), OpenResty: verString(r.prof.OpenResty)}
-	if r.cfg.Upstream.hasBalancer() || !cfg.Profile.LNM.IsZero() {
+	switch {
+	case r.stream && r.lua != nil:
+		res.Profile.StreamLuaNginxModule = "latest"
+		if v, ok := r.prof.StreamLua(); ok {
+			res.Profile.StreamLuaNginxModule = v.String()
+		}
+	case r.cfg.Upstream.hasBalancer() || !cfg.Profile.LNM.IsZero():
 		res.Profile.LuaNginxModule = verString(r.prof.LNM)
 	}
 	if r.lua != nil {
@@ -288,8 +294,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	up := cfg.Upstream
 	hasLua := up.hasBalancer()
 	for _, a := range r.prof.Assumed {
-		// Without a Lua balancer the module version does not matter.
-		if hasLua || !strings.HasPrefix(a, "lua-nginx-module") {
+		// Without a Lua balancer the module version does not matter;
+		// in stream it is stream-lua's, not lua-nginx-module's.
+		if hasLua && cfg.Stream == nil || !strings.HasPrefix(a, "lua-nginx-module") {
 			r.notes = append(r.notes, a)
 		}
 	}
@@ -444,7 +451,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	// block's init code run whether or not the upstream has a Lua
 	// balancer: such a location answers before proxying when the check
 	// fails, which the scenario must see.
-	needWorker := hasLua || len(cfg.Lua.Rewrite)+len(cfg.Lua.Access)+len(cfg.Lua.Init)+len(cfg.Lua.InitWorker) > 0
+	needWorker := hasLua || len(cfg.Lua.Rewrite)+len(cfg.Lua.Access)+len(cfg.Lua.Init)+len(cfg.Lua.InitWorker)+len(cfg.Lua.Preread) > 0
 	if needWorker {
 		var proto *lua.FunctionProto
 		if hasLua {
@@ -459,7 +466,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 			srcs []LuaSource
 			dst  *[]*lua.FunctionProto
 			name string
-		}{{cfg.Lua.Rewrite, &r.lua.rewrite, "rewrite_by_lua"}, {cfg.Lua.Access, &r.lua.access, "access_by_lua"}} {
+		}{{cfg.Lua.Rewrite, &r.lua.rewrite, "rewrite_by_lua"}, {cfg.Lua.Access, &r.lua.access, "access_by_lua"}, {cfg.Lua.Preread, &r.lua.preread, "preread_by_lua"}} {
 			for _, src := range ph.srcs {
 				p, err := compileSource(src, ph.name)
 				if err != nil {

@@ -76,6 +76,7 @@ type luaEngine struct {
 	loadingMark *lua.LUserData
 	modProtos   map[string]*lua.FunctionProto
 	rewrite     []*lua.FunctionProto
+	preread     []*lua.FunctionProto
 	access      []*lua.FunctionProto
 	timers      []luaTimer
 	external    []ExternalDep

@@ -46,7 +46,12 @@ type Result struct {
 type ResultProfile struct {
 	Nginx          string `json:"nginx"`
 	LuaNginxModule string `json:"lua_nginx_module"`
-	OpenResty      string `json:"openresty"`
+	// StreamLuaNginxModule is set for a stream run: the stream-lua release
+	// the profile's OpenResty bundle ships, or "latest" when the profile
+	// names none (the balancer then behaves as every stream-lua release
+	// does: stream.go).
+	StreamLuaNginxModule string `json:"stream_lua_nginx_module,omitempty"`
+	OpenResty            string `json:"openresty"`
 }
 
 // Status is a client-visible status: an HTTP code, or "timeout" when the
@@ -241,7 +246,11 @@ const maxTraceAttempts = 12
 func (r *Result) WriteText(w io.Writer) error {
 	var b strings.Builder
 	p := r.Profile
-	fmt.Fprintf(&b, "emulated: nginx %s, lua-nginx-module %s", orDash(p.Nginx), orDash(p.LuaNginxModule))
+	if p.StreamLuaNginxModule != "" {
+		fmt.Fprintf(&b, "emulated: nginx %s, stream-lua-nginx-module %s", orDash(p.Nginx), p.StreamLuaNginxModule)
+	} else {
+		fmt.Fprintf(&b, "emulated: nginx %s, lua-nginx-module %s", orDash(p.Nginx), orDash(p.LuaNginxModule))
+	}
 	if p.OpenResty != "" {
 		fmt.Fprintf(&b, ", openresty %s", p.OpenResty)
 	}

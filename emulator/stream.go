@@ -148,7 +148,43 @@ func (r *run) serveStream(u *ureq, conn net.Conn) {
 	if n := loc.NextUpstreamTries.V; n > 0 && u.tries > uint64(n) {
 		u.tries = uint64(n)
 	}
+	if st, done := r.streamPreread(u); done {
+		u.session = st
+		return
+	}
 	u.session = r.streamUpstream(u, conn)
+}
+
+// streamPreread runs the server's preread_by_lua* code before the proxy
+// connects (stream-lua's preread handler, ngx_stream_lua_prereadby.c): a
+// Lua error, ngx.exit(ngx.ERROR) or ngx.exit with a status ends the
+// session with that status (500 for the first two); ngx.exit(ngx.OK) and
+// the end of the code go on to the proxy. done is false when it goes on.
+// (In real nginx the upstream is initialised only in the content phase,
+// after preread; the tries computed above are not used before then.)
+func (r *run) streamPreread(u *ureq) (int, bool) {
+	if r.lua == nil {
+		return 0, false
+	}
+	for _, p := range r.lua.preread {
+		answer, status, err := r.lua.runPhase(u, phPreread, p)
+		switch {
+		case err != nil:
+			msg := cleanLuaError(err.Error())
+			u.luaErr = phPreread + ": " + firstLine(msg)
+			u.log = append(u.log, "[error] failed to run "+phPreread+": "+msg)
+			u.why = "preread_by_lua* failed: finalize 500"
+			return streamServerError, true
+		case answer != "":
+			u.answeredBy = phPreread + " " + answer
+			if status <= 0 {
+				status = streamServerError
+			}
+			u.why = fmt.Sprintf("ended by %s with %d: the upstream is not reached", u.answeredBy, status)
+			return status, true
+		}
+	}
+	return 0, false
 }
 
 // streamUpstream is ngx_stream_proxy_connect and

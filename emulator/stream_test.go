@@ -137,3 +137,52 @@ func TestStreamConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamPreread: preread_by_lua* runs before the balancer of every
+// session; what it leaves in ngx.ctx and ngx.var the balancer reads, and
+// an error or ngx.exit in it ends the session before any upstream attempt.
+func TestStreamPreread(t *testing.T) {
+	balancer := `local b = require "ngx.balancer"
+local port = ngx.ctx.port
+if not port then return ngx.exit(ngx.ERROR) end
+assert(b.set_current_peer(ngx.var.target, port))`
+	for _, tc := range []struct {
+		name, preread string
+		wantSession   int
+		wantAttempts  int
+		wantStatus    string
+		wantLuaError  string
+	}{
+		{"sets the peer", `ngx.ctx.port = 7000; ngx.var.target = "127.0.0.3"`, 200, 1, "200", ""},
+		{"ngx.exit(ngx.OK) goes on", `ngx.ctx.port = 7000; ngx.var.target = "127.0.0.3"; return ngx.exit(ngx.OK)`, 200, 1, "200", ""},
+		{"error ends the session", `error("no route")`, 500, 0, "closed", "preread_by_lua*"},
+		{"ngx.exit(ngx.ERROR) ends the session", `return ngx.exit(ngx.ERROR)`, 500, 0, "closed", ""},
+		{"nothing set: the balancer exits", `local x = 1`, 500, 1, "closed", ""},
+		{"undeclared variable", `ngx.var.nope = "x"`, 500, 0, "closed", "not found for writing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{
+				Upstream: Upstream{Name: "tcp", Servers: []Server{{Addr: "0.0.0.1:1"}}, BalancerLua: balancer},
+				Stream:   &Stream{},
+				Lua: LuaWorker{
+					Preread: []LuaSource{{Code: tc.preread, Name: "preread_by_lua_block"}},
+					Vars:    map[string]string{"target": ""},
+				},
+				Requests: []Request{{}},
+				Timeout:  time.Second,
+			}
+			res, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := res.Requests[0]
+			if q.Session != tc.wantSession || len(q.Attempts) != tc.wantAttempts || q.Status.String() != tc.wantStatus || !strings.Contains(q.LuaError, tc.wantLuaError) {
+				t.Errorf("session %d, %d attempts, client %s, lua error %q (%s); want %d, %d, %s, %q",
+					q.Session, len(q.Attempts), q.Status, q.LuaError, q.Why, tc.wantSession, tc.wantAttempts, tc.wantStatus, tc.wantLuaError)
+			}
+			if tc.wantAttempts == 1 && tc.wantSession == 200 && (len(q.Peers) != 1 || q.Peers[0] != "127.0.0.3:7000") {
+				t.Errorf("peers %v, want the preread-chosen 127.0.0.3:7000", q.Peers)
+			}
+		})
+	}
+}

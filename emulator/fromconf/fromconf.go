@@ -205,6 +205,7 @@ func Build(t Target) (emulator.Config, error) {
 		// A stream upstream run alone (no server proxies to it in this
 		// file): the stream proxy's defaults.
 		cfg.Stream = &emulator.Stream{}
+		cfg.Lua.Vars = streamVars(&u.Context.Scope)
 		return cfg, nil
 	}
 	l := t.Location

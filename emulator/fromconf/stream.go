@@ -3,6 +3,7 @@ package fromconf
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ngxlint/ngxlint/emulator"
@@ -66,6 +67,21 @@ func buildStream(cfg *emulator.Config, t Target) error {
 		return fmt.Errorf("%s: stream server listens on UDP: the emulator runs TCP sessions only", t.Server.Directive.Pos)
 	}
 	cfg.Stream = &emulator.Stream{}
+	var err error
+	if cfg.Lua.Preread, err = phaseChunks(&t.Server.Scope, "preread_by_lua"); err != nil {
+		return err
+	}
+	// Variables preread code may write: lua_add_variable (stream-lua) and
+	// the stream server's `set` with a literal value.
+	cfg.Lua.Vars = streamVars(&t.Server.Scope)
+	for _, d := range t.Server.Own("set") {
+		name := strings.TrimPrefix(d.Arg(0), "$")
+		if v := d.Arg(1); !strings.Contains(v, "$") {
+			cfg.Lua.Vars[name] = v
+		} else if _, ok := cfg.Lua.Vars[name]; !ok {
+			cfg.Lua.Vars[name] = ""
+		}
+	}
 	if d := p.NextUpstream; d != nil {
 		cfg.Location.NextUpstream = []string{d.Arg(0)}
 	}
@@ -100,4 +116,19 @@ func streamServerNamed(m *nginxconf.Model, server string) bool {
 		}
 	}
 	return false
+}
+
+// streamVars are the variables lua_add_variable declares in scope s and
+// the scopes around it (stream-lua's way to make a variable writable from
+// Lua), with no value yet.
+func streamVars(s *nginxconf.Scope) map[string]string {
+	vars := map[string]string{}
+	for ; s != nil; s = s.Parent {
+		for _, d := range s.Own("lua_add_variable") {
+			for _, a := range d.Args {
+				vars[strings.TrimPrefix(a.Value, "$")] = ""
+			}
+		}
+	}
+	return vars
 }
