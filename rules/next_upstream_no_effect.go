@@ -27,7 +27,8 @@ set_more_tries in the balancer, or drop the settings.
 
 In stream{} the same holds for a stream server's proxy_next_upstream on, proxy_next_upstream_tries and
 proxy_next_upstream_timeout, and tries or timeout written under proxy_next_upstream off are never read
-(ngx_stream_proxy_next_upstream tests the flag first).`,
+(ngx_stream_proxy_next_upstream tests the flag first). On a UDP server (listen ... udp) none of them ever
+retries: a datagram session is connected at once and only a failed connect moves nginx to the next server.`,
 		Bad: `http {
     upstream app {
         server 10.0.0.1:8080;
@@ -59,7 +60,7 @@ proxy_next_upstream_timeout, and tries or timeout written under proxy_next_upstr
 `,
 		Since:        "0.1.0",
 		References:   []string{"nginx ngx_http_upstream_round_robin.c (peers->single)", "https://github.com/openresty/lua-nginx-module/pull/824 (balancer tries by design)"},
-		Confirmation: `The single peer reads the request and closes ("close"); one GET. Confirmed when the emulator made exactly one attempt. Stream: the peers refuse connections ("refused"), since stream retries connect failures only; one session; confirmed on exactly one attempt.`,
+		Confirmation: `The single peer reads the request and closes ("close"); one GET. Confirmed when the emulator made exactly one attempt. Stream: the peers refuse connections ("refused"), since stream retries connect failures only; one session; confirmed on exactly one attempt. UDP servers: not confirmable in the emulator (TCP sessions only); the behaviour is checked against Debian's nginx by TestStreamUDPNoRetry.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		runNextUpstreamNoEffectStream(pass)

@@ -132,7 +132,18 @@ func runNextUpstreamNoEffectStream(pass *analyzer.Pass) {
 		p, u := s.StreamProxy, s.Proxy.Upstream
 		var setting *nginxconf.Directive
 		var why, how string
+		udp := false
 		switch {
+		case s.ListenUDP() && u.Balancer == nil && !hasZeroNetServer(u):
+			// connect() on a datagram socket does not fail for a
+			// routable address, and ngx_stream_proxy_next_upstream is
+			// reached from the connect path only: a UDP session is never
+			// moved to another server (checked against Debian's nginx by
+			// emulator/nginxengine TestStreamUDPNoRetry).
+			setting = streamRetrySetting(p)
+			why = "the server listens on UDP"
+			how = "A datagram session is connected at once (connect() on UDP does not fail) and nginx moves to the next server only when connecting fails; an unreachable peer shows as a recv() error or a timeout that ends the session"
+			udp = true
 		case !p.NextUpstreamOn():
 			// proxy_next_upstream off: tries and timeout are never read
 			// (ngx_stream_proxy_next_upstream tests the flag first).
@@ -171,6 +182,10 @@ func runNextUpstreamNoEffectStream(pass *analyzer.Pass) {
 			Message: fmt.Sprintf("%s never retries: %s", setting.Name, why),
 			Details: how + ", so no other server is ever tried.",
 			Related: []analyzer.Related{{Pos: u.Directive.Pos, Message: fmt.Sprintf("upstream %q defined here", u.Name)}}}
+		if udp {
+			pass.Report(d) // the emulator runs TCP sessions only
+			continue
+		}
 		d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Server: s}, profile: pass.Profile, policy: "refused",
 			requests: "GET /", maxAttempts: 50,
 			judge: func(r *emulator.Result) (bool, string) {
@@ -207,4 +222,19 @@ func streamNoPeer(pass *analyzer.Pass, d *analyzer.Diagnostic, u *nginxconf.Upst
 			}
 			return false, fmt.Sprintf("no attempt reached the placeholder: %s", r.Summary())
 		}}.confirmer()
+}
+
+// hasZeroNetServer reports whether a server line of u is in 0.0.0.0/8 (a
+// placeholder), where even a UDP connect() fails and is retried.
+func hasZeroNetServer(u *nginxconf.Upstream) bool {
+	for _, s := range u.Servers {
+		host := s.Address
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if ip := net.ParseIP(host).To4(); ip != nil && ip[0] == 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -349,3 +349,117 @@ func settleStream(snapshot func() (int, int)) {
 		c, r = c2, r2
 	}
 }
+
+// TestStreamUDPNoRetry checks on Debian's nginx what NGX2104 says of UDP
+// stream servers: with a first server that has no listener and
+// proxy_next_upstream_tries 2, a datagram session is proxied to that
+// server alone ($upstream_addr names one peer) and never moved to the
+// second, which answers. connect() on a datagram socket does not fail;
+// the refusal comes back as a recv() error after the session is set up.
+func TestStreamUDPNoRetry(t *testing.T) {
+	bin := realNginx(t).Path
+	if _, err := os.Stat(streamModule); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is missing (install libnginx-mod-stream)", streamModule)
+		}
+		t.Skipf("skipping: %s is missing", streamModule)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	// The answering server, and a port with nothing bound (bound and
+	// released).
+	answer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer answer.Close()
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := answer.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			answer.WriteTo(append([]byte("pong:"), buf[:n]...), from)
+		}
+	}()
+	freeUDP := func() string {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().String()
+	}
+	dead, front := freeUDP(), freeUDP()
+	logFile := filepath.Join(dir, "stream.log")
+	conf := fmt.Sprintf(`load_module %s;
+daemon off;
+master_process off;
+worker_processes 1;
+pid %s/nginx.pid;
+error_log %s/error.log info;
+events { worker_connections 64; }
+stream {
+    log_format diff '$status|$upstream_addr';
+    access_log %s diff;
+    upstream dns {
+        server %s;
+        server %s;
+    }
+    server {
+        listen %s udp;
+        proxy_timeout 300ms;
+        proxy_next_upstream_tries 2;
+        proxy_pass dns;
+    }
+}
+`, streamModule, dir, dir, logFile, dead, answer.LocalAddr(), front)
+	confFile := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, bin, "-p", dir, "-c", confFile)
+	cmd.Env = nginxEnv(os.Environ())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		probe, err := net.ListenPacket("udp4", front)
+		if err != nil {
+			break // nginx has it
+		}
+		probe.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("nginx did not bind the UDP listener")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c, err := net.Dial("udp4", front)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	c.Write([]byte("ping"))
+	buf := make([]byte, 64)
+	n, _ := c.Read(buf)
+	var line string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		data, _ := os.ReadFile(logFile)
+		if line = strings.TrimSpace(string(data)); line != "" {
+			break
+		}
+	}
+	if line != "200|"+dead {
+		t.Errorf("session logged %q, want one attempt to the dead peer %s (200|%s); the client read %q", line, dead, dead, buf[:n])
+	}
+	if strings.Contains(string(buf[:n]), "pong") {
+		t.Errorf("the answering server was reached: %q", buf[:n])
+	}
+}
