@@ -9,6 +9,7 @@ import (
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
 	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
 )
 
 // The stream{} halves of the upstream retry rules. Stream retries differ
@@ -237,4 +238,35 @@ func hasZeroNetServer(u *nginxconf.Upstream) bool {
 		}
 	}
 	return false
+}
+
+// runRetryAmplificationStream is NGX2101 for stream servers whose upstream
+// has no Lua balancer (NGX2003 covers the balancer's loops).
+func runRetryAmplificationStream(pass *analyzer.Pass, threshold int) {
+	for _, s := range streamProxied(pass.Model) {
+		p, u := s.StreamProxy, s.Proxy.Upstream
+		if u.Balancer != nil || p.NextUpstreamTries != nil || p.NextUpstreamTimeout != nil || !p.NextUpstreamOn() || s.ListenUDP() {
+			continue
+		}
+		pred := retry.Predict(retry.FromStream(pass.Profile, u, p))
+		if pred.Unbounded || pred.Attempts <= threshold {
+			continue
+		}
+		pp := s.Proxy.Directive
+		timeout := nginxconf.StreamDefaultConnectTimeout.String()
+		if d := p.ConnectTimeout; d != nil {
+			timeout = d.Arg(0)
+		}
+		d := &analyzer.Diagnostic{Pos: pp.Pos, End: pp.End,
+			Message: fmt.Sprintf("up to %d connect attempts per session while stream upstream %q refuses or drops connections, and nothing bounds them", pred.Attempts, u.Name),
+			Details: fmt.Sprintf("Stream retries a failed connect on the next server until every server was tried; each attempt may wait proxy_connect_timeout (%s). %d attempts are more than the %s setting (%d); add proxy_next_upstream_tries %d, or proxy_next_upstream_timeout.",
+				timeout, pred.Attempts, retryThresholdSetting, retryThreshold(pass), min(2, pred.Attempts)),
+			Related: []analyzer.Related{{Pos: u.Directive.Pos, Message: fmt.Sprintf("upstream %q: %s", u.Name, strings.Join(pred.Steps[:1], ""))}}}
+		at := lineEnd(pp)
+		d.Fixes = append(d.Fixes, analyzer.SuggestedFix{Message: "bound the retries",
+			Edits: []analyzer.TextEdit{{Pos: at, End: at, NewText: lineIndent(pp) + "proxy_next_upstream_tries 2;\n"}}})
+		d.Confirm = scenario{env: envOf(pass), target: fromconf.Target{Upstream: u, Server: s}, profile: pass.Profile, policy: "refused",
+			requests: "GET /", maxAttempts: hotLoopCap, judge: attemptsJudge(pred, 0)}.confirmer()
+		pass.Report(d)
+	}
 }
