@@ -107,3 +107,27 @@ func StreamContexts(name string) []string {
 	}
 	return nil
 }
+
+// streamUnavailable are the ngx.balancer functions lua-resty-core does not
+// provide to the stream subsystem, with the error a stream chunk gets:
+// lib/ngx/balancer.lua (read at a103a6f) defines recreate_request and
+// set_upstream_tls under `if subsystem == 'http'` only, and since v0.1.29
+// (d981e1b) gives stream an enable_keepalive that raises (before, the
+// field was nil as well).
+var streamUnavailable = map[string]string{
+	"ngx.balancer.enable_keepalive": "'enable_keepalive' not yet implemented in stream subsystem",
+	"ngx.balancer.recreate_request": "attempt to call field 'recreate_request' (a nil value)",
+	"ngx.balancer.set_upstream_tls": "attempt to call field 'set_upstream_tls' (a nil value)",
+}
+
+// StreamUnavailable returns the error an API that the stream subsystem
+// does not have raises there, and whether it is one.
+func StreamUnavailable(name string) (string, bool) {
+	msg, ok := streamUnavailable[name]
+	return msg, ok
+}
+
+// StreamPeerHostError is what lua-resty-core's stream set_current_peer
+// raises when given the third (host) argument (lib/ngx/balancer.lua: the
+// stream branch refuses it).
+const StreamPeerHostError = "bad argument #3 to 'set_current_peer' ('host' not yet implemented in stream subsystem)"
