@@ -185,8 +185,10 @@ type ureq struct {
 	keepaliveWhy    string
 
 	connectTimeout, sendTimeout, readTimeout time.Duration
-	// session is a stream session's status ($status).
-	session int
+	// session is a stream session's status ($status); proxyTimeout, when
+	// set, is the balancer's set_timeouts over proxy_timeout.
+	session      int
+	proxyTimeout time.Duration
 
 	attempts []*Attempt
 	cur      *Attempt

@@ -500,6 +500,9 @@ func (e *luaEngine) ngxExit(L *lua.LState) int {
 // for the emulated version; a missing one is nil, so calling it raises
 // "attempt to call a nil value", as it would.
 func (e *luaEngine) buildBalancer() *lua.LTable {
+	if e.r.stream {
+		return e.buildStreamBalancer()
+	}
 	L := e.L
 	lnm := e.r.prof.LNM
 	m := L.NewTable()

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	lua "github.com/yuin/gopher-lua"
+
 	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
@@ -297,6 +299,9 @@ func (r *run) namedBackend(addr string) (Policy, bool) {
 func (r *run) streamProxy(u *ureq, a *Attempt, client, up net.Conn) {
 	defer up.Close()
 	idle := r.cfg.Stream.ProxyTimeout.Or(nginxconf.StreamDefaultTimeout)
+	if u.proxyTimeout > 0 {
+		idle = u.proxyTimeout
+	}
 	done := make(chan string, 2)
 	// stopped ends a relay that is between two reads when the other one
 	// ended the session: its next SetReadDeadline would otherwise undo
@@ -397,4 +402,48 @@ func StreamSession(addr string, q Request, timeout time.Duration) (Status, error
 	c.SetDeadline(time.Now().Add(timeout))
 	_, _ = io.WriteString(c, streamClientPayload(q))
 	return readStreamAnswer(c, timeout).status, nil
+}
+
+// buildStreamBalancer is ngx.balancer as lua-resty-core gives it to the
+// stream subsystem (lib/ngx/balancer.lua, its stream branch, over
+// stream-lua's FFI functions): set_current_peer refuses a host argument,
+// enable_keepalive raises (d981e1b; recreate_request and set_upstream_tls
+// do not exist), and set_timeouts needs OpenResty's
+// stream_proxy_timeout_fields nginx patch (without it stream-lua answers
+// "required Nginx patch not present, API disabled"); with it the connect
+// timeout and proxy_timeout (the larger of send and read) are set.
+func (e *luaEngine) buildStreamBalancer() *lua.LTable {
+	L := e.L
+	m := L.NewTable()
+	m.RawSetString("set_current_peer", L.NewFunction(func(L *lua.LState) int {
+		if L.Get(3) != lua.LNil {
+			L.RaiseError("bad argument #3 to 'set_current_peer' ('host' not yet implemented in stream subsystem)")
+		}
+		return e.setCurrentPeer(L)
+	}))
+	m.RawSetString("set_more_tries", L.NewFunction(e.setMoreTries))
+	m.RawSetString("get_last_failure", L.NewFunction(e.getLastFailure))
+	m.RawSetString("enable_keepalive", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("'enable_keepalive' not yet implemented in stream subsystem")
+		return 0
+	}))
+	m.RawSetString("set_timeouts", L.NewFunction(func(L *lua.LState) int {
+		if e.u == nil {
+			L.RaiseError("no request found")
+		}
+		if !e.r.prof.StreamTriesPatch() {
+			// The bundles that apply stream_proxy_get_next_upstream_tries
+			// apply stream_proxy_timeout_fields too (util/mirror-tarballs).
+			L.Push(lua.LNil)
+			L.Push(lua.LString("required Nginx patch not present, API disabled"))
+			return 2
+		}
+		e.u.sendTimeout, e.u.readTimeout = 0, 0
+		n := e.setTimeouts(L)
+		if d := max(e.u.sendTimeout, e.u.readTimeout); d > 0 {
+			e.u.proxyTimeout = d
+		}
+		return n
+	}))
+	return m
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ngxlint/ngxlint/versions"
 )
 
 // TestStream runs stream{} sessions through the emulator on both
@@ -182,6 +184,57 @@ assert(b.set_current_peer(ngx.var.target, port))`
 			}
 			if tc.wantAttempts == 1 && tc.wantSession == 200 && (len(q.Peers) != 1 || q.Peers[0] != "127.0.0.3:7000") {
 				t.Errorf("peers %v, want the preread-chosen 127.0.0.3:7000", q.Peers)
+			}
+		})
+	}
+}
+
+// TestStreamBalancerAPI: ngx.balancer as the stream subsystem has it.
+func TestStreamBalancerAPI(t *testing.T) {
+	for _, tc := range []struct {
+		name, code string
+		openresty  string
+		want       string // in the Lua error, or "" for a proxied session
+		idle       time.Duration
+	}{
+		{name: "host argument", code: `assert(b.set_current_peer("127.0.0.3", 7000, "db"))`, want: "'host' not yet implemented in stream subsystem"},
+		{name: "enable_keepalive", code: `assert(b.set_current_peer("127.0.0.3", 7000)); b.enable_keepalive()`, want: "'enable_keepalive' not yet implemented in stream subsystem"},
+		{name: "recreate_request is nil", code: `assert(b.set_current_peer("127.0.0.3", 7000)); b.recreate_request()`, want: "attempt to call"},
+		{name: "set_timeouts without the patch", code: `assert(b.set_timeouts(1, 2, 3)); assert(b.set_current_peer("127.0.0.3", 7000))`, want: "required Nginx patch not present"},
+		{name: "set_timeouts with OpenResty sets proxy_timeout", openresty: "1.21.4.1",
+			code: `assert(b.set_timeouts(1, 0.2, 0.1)); assert(b.set_current_peer("127.0.0.3", 7000))`, idle: 200 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{
+				Upstream:      Upstream{Name: "tcp", Servers: []Server{{Addr: "0.0.0.1:1"}}, BalancerLua: "local b = require \"ngx.balancer\"\n" + tc.code},
+				Stream:        &Stream{},
+				DefaultPolicy: Policy{Kind: PolicyHang},
+				Requests:      []Request{{}},
+				Timeout:       2 * time.Second,
+			}
+			if tc.openresty != "" {
+				p, err := versions.Resolve("", "", tc.openresty)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.Profile = p
+			}
+			start := time.Now()
+			res, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := res.Requests[0]
+			if tc.want != "" {
+				if !strings.Contains(q.LuaError, tc.want) || q.Session != 500 {
+					t.Errorf("lua error %q, session %d; want %q and 500", q.LuaError, q.Session, tc.want)
+				}
+				return
+			}
+			// The hanging backend is cut by the balancer's proxy_timeout
+			// (max of send and read), long before the client's 2s.
+			if q.Session != 200 || q.Status.String() != "closed" || time.Since(start) > time.Second {
+				t.Errorf("session %d, client %s after %s (%s); want 200, closed by the 200ms proxy_timeout", q.Session, q.Status, time.Since(start), q.Why)
 			}
 		})
 	}
