@@ -66,6 +66,10 @@ const (
 	// released, so a connect is refused (what a Lua set_current_peer to a
 	// dead port gives).
 	PolicyRefused
+	// PolicyAcceptClose accepts each connection and closes it at once,
+	// before reading anything: a listener whose service is wedged, or a
+	// TCP load balancer in front of no healthy node.
+	PolicyAcceptClose
 )
 
 // Sizes of the big-header and big-body answers: past nginx's
@@ -112,6 +116,8 @@ func (p Policy) String() string {
 		return "slow:" + p.Delay.String()
 	case PolicyRefused:
 		return "refused"
+	case PolicyAcceptClose:
+		return "accept-close"
 	}
 	return fmt.Sprintf("policy(%d)", int(p.Kind))
 }
@@ -119,7 +125,7 @@ func (p Policy) String() string {
 // PolicyNames lists the accepted policy spellings, for help texts.
 func PolicyNames() []string {
 	return []string{"ok", "first-only", "one-per-conn", "close", "reset", "hang", "status:NNN",
-		"ok-close", "invalid-header", "big-header", "big-body", "slow:DURATION", "refused"}
+		"ok-close", "invalid-header", "big-header", "big-body", "slow:DURATION", "refused", "accept-close"}
 }
 
 // ParsePolicy parses one of PolicyNames.
@@ -148,6 +154,8 @@ func ParsePolicy(s string) (Policy, error) {
 		return Policy{Kind: PolicyBigBody}, nil
 	case "refused":
 		return Policy{Kind: PolicyRefused}, nil
+	case "accept-close":
+		return Policy{Kind: PolicyAcceptClose}, nil
 	}
 	if rest, ok := strings.CutPrefix(t, "slow:"); ok {
 		d, err := time.ParseDuration(rest)
@@ -338,6 +346,9 @@ func (b *Backend) forget(c net.Conn) {
 func (b *Backend) serve(c net.Conn) {
 	defer b.wg.Done()
 	defer b.forget(c)
+	if b.policy.Kind == PolicyAcceptClose {
+		return
+	}
 	br := bufio.NewReaderSize(c, 4096)
 	perConn := 0
 	for {

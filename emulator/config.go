@@ -20,6 +20,12 @@ type Config struct {
 	Profile  versions.Profile
 	Upstream Upstream
 	Location Location
+	// Stream, when set, makes the run a stream{} server proxying TCP to
+	// the upstream (ngx_stream_proxy_module) instead of an http location.
+	// Location then carries the stream server's proxy_next_upstream
+	// (nil = on, ["off"]), proxy_next_upstream_tries,
+	// proxy_next_upstream_timeout and proxy_connect_timeout.
+	Stream *Stream
 
 	// Backends maps a peer address as written in the config or passed to
 	// set_current_peer ("10.0.0.1", "10.0.0.1:8080") to its policy; any other
@@ -166,6 +172,9 @@ type LuaWorker struct {
 	// access_by_lua* chunks (the effective ones: nginx runs one of each),
 	// run before the balancer for every request.
 	Rewrite, Access []LuaSource
+	// Preread is a stream server's preread_by_lua* chunk (its own, else
+	// the stream block's), run before the balancer for every session.
+	Preread []LuaSource
 	// Modules are the modules of the checked tree `require` finds, by
 	// module name; MissingModules names those that were looked for and not
 	// found, with why (the paths tried).

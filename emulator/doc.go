@@ -17,7 +17,10 @@
 // ngx.balancer, ngx.ctx, ngx.var, ngx.log, ngx.exit), the backend policies
 // (PolicyNames: ok, first-only, one-per-conn, close, reset, hang,
 // status:NNN, ok-close, invalid-header, big-header, big-body, slow:D,
-// refused) that other engines reuse, and the Result JSON contract of `ngxlint emulate`.
+// refused, accept-close) that other engines reuse, and the Result JSON
+// contract of `ngxlint emulate`. With Config.Stream it runs a stream{}
+// server instead (stream.go): TCP sessions through the same balancers,
+// with ngx_stream_proxy_module's retry rules (connect failures only).
 //
 // It also owns nginx's request path for one server{} as far as the
 // security rules need it (reqpath*.go, Serve): URI normalisation, location

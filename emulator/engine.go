@@ -78,6 +78,10 @@ type run struct {
 	// worker (lua) also exists without it, for a location's
 	// rewrite/access Lua or the http block's init code.
 	luaBalancer bool
+	// stream: the run is a stream{} server (Config.Stream); triesPatch:
+	// its nginx has OpenResty's stream_proxy_get_next_upstream_tries patch.
+	stream      bool
+	triesPatch  bool
 	placeholder bool
 	// placeholderListens: Config.Backends names 0.0.0.1:80, so a connect
 	// to the placeholder reaches an emulated backend.
@@ -181,6 +185,10 @@ type ureq struct {
 	keepaliveWhy    string
 
 	connectTimeout, sendTimeout, readTimeout time.Duration
+	// session is a stream session's status ($status); proxyTimeout, when
+	// set, is the balancer's set_timeouts over proxy_timeout.
+	session      int
+	proxyTimeout time.Duration
 
 	attempts []*Attempt
 	cur      *Attempt
@@ -235,7 +243,13 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 
 	res = &Result{Engine: "emulator", Notes: r.notes}
 	res.Profile = ResultProfile{Nginx: verString(r.prof.Nginx), OpenResty: verString(r.prof.OpenResty)}
-	if r.cfg.Upstream.hasBalancer() || !cfg.Profile.LNM.IsZero() {
+	switch {
+	case r.stream && r.lua != nil:
+		res.Profile.StreamLuaNginxModule = "latest"
+		if v, ok := r.prof.StreamLua(); ok {
+			res.Profile.StreamLuaNginxModule = v.String()
+		}
+	case r.cfg.Upstream.hasBalancer() || !cfg.Profile.LNM.IsZero():
 		res.Profile.LuaNginxModule = verString(r.prof.LNM)
 	}
 	if r.lua != nil {
@@ -282,8 +296,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	up := cfg.Upstream
 	hasLua := up.hasBalancer()
 	for _, a := range r.prof.Assumed {
-		// Without a Lua balancer the module version does not matter.
-		if hasLua || !strings.HasPrefix(a, "lua-nginx-module") {
+		// Without a Lua balancer the module version does not matter;
+		// in stream it is stream-lua's, not lua-nginx-module's.
+		if hasLua && cfg.Stream == nil || !strings.HasPrefix(a, "lua-nginx-module") {
 			r.notes = append(r.notes, a)
 		}
 	}
@@ -291,8 +306,29 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	if len(cfg.Requests) == 0 {
 		return nil, errors.New("no client requests to send")
 	}
-	mask, err := parseNextUpstream(cfg.Location.NextUpstream)
-	if err != nil {
+	r.stream = cfg.Stream != nil
+	var mask uint32
+	var err error
+	if r.stream {
+		// Stream's proxy_next_upstream is a flag (on by default); the
+		// mask only says whether it is off.
+		mask = ftError | ftTimeout
+		for _, v := range cfg.Location.NextUpstream {
+			switch v {
+			case "off":
+				mask = ftOff
+			case "on":
+			default:
+				return nil, fmt.Errorf("proxy_next_upstream in stream: invalid value %q (want on or off)", v)
+			}
+		}
+		if err := streamAddrCheck(up); err != nil {
+			return nil, err
+		}
+		// Every OpenResty bundle that ships stream-lua applies the patch
+		// (versions.Profile.StreamTriesPatch).
+		r.triesPatch = cfg.Stream.TriesPatch || r.prof.StreamTriesPatch()
+	} else if mask, err = parseNextUpstream(cfg.Location.NextUpstream); err != nil {
 		return nil, err
 	}
 	r.mask = mask
@@ -314,7 +350,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	}
 	servers := up.Servers
 	if len(servers) == 0 {
-		if !hasLua || p.LNM.Less("0.10.27") {
+		// stream-lua-nginx-module has no placeholder server (its
+		// balancer_by_lua keeps ngx_stream_upstream_init_round_robin).
+		if !hasLua || p.LNM.Less("0.10.27") || r.stream {
 			return nil, fmt.Errorf("upstream %q: no servers are inside upstream", up.Name)
 		}
 		// LNM >= 0.10.27 adds a placeholder server 0.0.0.1:80.
@@ -341,6 +379,8 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	// Keepalive module placement and defaults.
 	kaN := 0
 	switch {
+	case r.stream:
+		// Stock nginx has no keepalive for stream upstreams.
 	case versions.KeepaliveOnByDefault(p.Nginx):
 		// Since 1.29.7 (4fbe4b627) keepalive is on by default for explicit
 		// upstreams (32 connections) and init_main_conf wraps peer.init
@@ -413,7 +453,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	// block's init code run whether or not the upstream has a Lua
 	// balancer: such a location answers before proxying when the check
 	// fails, which the scenario must see.
-	needWorker := hasLua || len(cfg.Lua.Rewrite)+len(cfg.Lua.Access)+len(cfg.Lua.Init)+len(cfg.Lua.InitWorker) > 0
+	needWorker := hasLua || len(cfg.Lua.Rewrite)+len(cfg.Lua.Access)+len(cfg.Lua.Init)+len(cfg.Lua.InitWorker)+len(cfg.Lua.Preread) > 0
 	if needWorker {
 		var proto *lua.FunctionProto
 		if hasLua {
@@ -428,7 +468,7 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 			srcs []LuaSource
 			dst  *[]*lua.FunctionProto
 			name string
-		}{{cfg.Lua.Rewrite, &r.lua.rewrite, "rewrite_by_lua"}, {cfg.Lua.Access, &r.lua.access, "access_by_lua"}} {
+		}{{cfg.Lua.Rewrite, &r.lua.rewrite, "rewrite_by_lua"}, {cfg.Lua.Access, &r.lua.access, "access_by_lua"}, {cfg.Lua.Preread, &r.lua.preread, "preread_by_lua"}} {
 			for _, src := range ph.srcs {
 				p, err := compileSource(src, ph.name)
 				if err != nil {
@@ -443,8 +483,8 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		// The notify hook (LNM >= 0.10.27) only exists with OpenResty's
 		// balancer_pool_max_retry nginx patch, applied from OR 1.29.2.4
 		// (5363dfe).
-		r.notify = p.NotifyPatch && p.LNM.AtLeast("0.10.27")
-		if p.LNM.AtLeast("0.10.27") {
+		r.notify = p.NotifyPatch && p.LNM.AtLeast("0.10.27") && !r.stream
+		if p.LNM.AtLeast("0.10.27") && !r.stream {
 			n := up.BalancerKeepalive
 			if n <= 0 {
 				n = 32
@@ -472,6 +512,9 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		a := NormAddr(s.Addr, 80)
 		if r.placeholder && a == placeholderAddr {
 			continue
+		}
+		if _, named := r.namedBackend(a); r.stream && isZeroNet(a) && !named {
+			continue // nothing can answer there (streamConnect)
 		}
 		if _, err := r.backendFor(a); err != nil {
 			r.shutdown()
@@ -625,16 +668,16 @@ func (r *run) luaGet(u *ureq) int {
 	}
 	if bp.sockaddr != "" {
 		u.pc.sockaddr, u.pc.name = bp.sockaddr, bp.sockaddr
-		if r.prof.LNM.AtLeast("0.10.1") {
-			// 60ebb5c (v0.10.1): a Lua-chosen peer starts with no cached
+		if r.stream || r.prof.LNM.AtLeast("0.10.1") {
+			// stream-lua does this at every release. 60ebb5c (v0.10.1): a Lua-chosen peer starts with no cached
 			// connection. v0.10.0 lacks this, so a cached flag set by the
 			// keepalive module on an earlier attempt stays 1
 			// (LNM-CACHED-HOTLOOP).
 			u.pc.cached = false
 			u.pc.conn = nil
 		}
-		if r.prof.LNM.Less("0.10.27") {
-			// v0.10.x get_peer sets rrp.peers->single = 0, mutating the
+		if r.stream || r.prof.LNM.Less("0.10.27") {
+			// stream-lua's get_peer does it too. v0.10.x get_peer sets rrp.peers->single = 0, mutating the
 			// shared upstream configuration.
 			u.rr.peers.single = false
 		}
@@ -650,7 +693,7 @@ func (r *run) luaGet(u *ureq) int {
 		}
 		return ngxOK
 	}
-	if r.prof.LNM.AtLeast("0.10.27") {
+	if !r.stream && r.prof.LNM.AtLeast("0.10.27") {
 		rc := r.origGet(u)
 		if rc == ngxError {
 			return rc
@@ -749,7 +792,11 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 	p0 := r.peerLog.Len()
 
 	cres := make(chan clientResult, 1)
-	go r.client(method, path, q.Headers, cres)
+	if r.stream {
+		go r.streamClient(q, cres)
+	} else {
+		go r.client(method, path, q.Headers, cres)
+	}
 
 	u := &ureq{seq: seq, method: method, path: path, remote: q.RemoteAddr}
 	// *net.TCPListener and *memListener.
@@ -763,7 +810,11 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 		out.Why = "client connection not accepted: " + err.Error() + " " + cr.errText
 		return out
 	}
-	r.serve(u, conn)
+	if r.stream {
+		r.serveStream(u, conn)
+	} else {
+		r.serve(u, conn)
+	}
 	cr := <-cres
 	out.Status = cr.status
 	if cr.errText != "" {
@@ -791,6 +842,7 @@ func (r *run) doRequest(seq int, q Request) RequestResult {
 	}
 	out.Why, out.Log = u.why, u.log
 	out.LuaError, out.AnsweredBy = u.luaErr, u.answeredBy
+	out.Session = u.session
 	return out
 }
 

@@ -76,6 +76,7 @@ type luaEngine struct {
 	loadingMark *lua.LUserData
 	modProtos   map[string]*lua.FunctionProto
 	rewrite     []*lua.FunctionProto
+	preread     []*lua.FunctionProto
 	access      []*lua.FunctionProto
 	timers      []luaTimer
 	external    []ExternalDep
@@ -499,6 +500,9 @@ func (e *luaEngine) ngxExit(L *lua.LState) int {
 // for the emulated version; a missing one is nil, so calling it raises
 // "attempt to call a nil value", as it would.
 func (e *luaEngine) buildBalancer() *lua.LTable {
+	if e.r.stream {
+		return e.buildStreamBalancer()
+	}
 	L := e.L
 	lnm := e.r.prof.LNM
 	m := L.NewTable()
@@ -609,8 +613,12 @@ func (e *luaEngine) setMoreTries(L *lua.LState) int {
 	u := e.u
 	bp := &u.bp
 	maxTries := uint64(e.r.cfg.Location.NextUpstreamTries.V)
+	if e.r.stream && !e.r.triesPatch {
+		// stream-lua reads the limit only through OpenResty's nginx patch.
+		maxTries = 0
+	}
 	var warn string
-	if e.r.prof.LNM.Less("0.10.8") {
+	if e.r.prof.LNM.Less("0.10.8") && !e.r.stream {
 		// v0.10.0 .. v0.10.7 (fixed by da11870d, LNM-MORETRIES-ZERO-LIMIT):
 		// the limit is compared even when it is 0 (unlimited), and the
 		// remaining peer.tries are ignored.

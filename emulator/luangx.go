@@ -96,7 +96,7 @@ func (e *luaEngine) installWorkerAPI() {
 			L.RaiseError("API disabled in the context of %s", e.phase)
 		}
 		code := L.CheckInt(1)
-		if e.phase == phRewrite || e.phase == phAccess {
+		if e.phase == phRewrite || e.phase == phAccess || e.phase == phPreread {
 			switch {
 			case code >= 200 || code == ngxError:
 				if code == ngxError {
@@ -140,7 +140,7 @@ func (e *luaEngine) installWorkerAPI() {
 
 	e.setFn(ngx, "get_phase", func(L *lua.LState) int {
 		names := map[string]string{phInit: "init", phInitWorker: "init_worker", phTimer: "timer",
-			phRewrite: "rewrite", phAccess: "access", phBalancer: "balancer"}
+			phRewrite: "rewrite", phAccess: "access", phBalancer: "balancer", phPreread: "preread"}
 		L.Push(lua.LString(names[e.phase]))
 		return 1
 	})

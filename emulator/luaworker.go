@@ -36,6 +36,7 @@ const (
 	phRewrite    = "rewrite_by_lua*"
 	phAccess     = "access_by_lua*"
 	phBalancer   = "balancer_by_lua*"
+	phPreread    = "preread_by_lua*"
 )
 
 // maxTimersRun bounds the timers run after init_worker.

@@ -46,7 +46,12 @@ type Result struct {
 type ResultProfile struct {
 	Nginx          string `json:"nginx"`
 	LuaNginxModule string `json:"lua_nginx_module"`
-	OpenResty      string `json:"openresty"`
+	// StreamLuaNginxModule is set for a stream run: the stream-lua release
+	// the profile's OpenResty bundle ships, or "latest" when the profile
+	// names none (the balancer then behaves as every stream-lua release
+	// does: stream.go).
+	StreamLuaNginxModule string `json:"stream_lua_nginx_module,omitempty"`
+	OpenResty            string `json:"openresty"`
 }
 
 // Status is a client-visible status: an HTTP code, or "timeout" when the
@@ -55,12 +60,19 @@ type ResultProfile struct {
 type Status struct {
 	Code    int
 	Timeout bool
+	// Closed is a stream client's connection closed by the proxy before
+	// any byte arrived: how a stream server says 502 or 500 (the session
+	// status is RequestResult.Session).
+	Closed bool
 }
 
 // MarshalJSON writes a number or the string "timeout".
 func (s Status) MarshalJSON() ([]byte, error) {
 	if s.Timeout {
 		return []byte(`"timeout"`), nil
+	}
+	if s.Closed {
+		return []byte(`"closed"`), nil
 	}
 	return []byte(strconv.Itoa(s.Code)), nil
 }
@@ -69,6 +81,10 @@ func (s Status) MarshalJSON() ([]byte, error) {
 func (s *Status) UnmarshalJSON(b []byte) error {
 	if string(b) == `"timeout"` {
 		*s = Status{Timeout: true}
+		return nil
+	}
+	if string(b) == `"closed"` {
+		*s = Status{Closed: true}
 		return nil
 	}
 	var n int
@@ -83,6 +99,9 @@ func (s Status) String() string {
 	if s.Timeout {
 		return "timeout"
 	}
+	if s.Closed {
+		return "closed"
+	}
 	return strconv.Itoa(s.Code)
 }
 
@@ -96,6 +115,10 @@ type RequestResult struct {
 	UpstreamConnections int  `json:"upstream_connections"`
 	UpstreamRequests    int  `json:"upstream_requests"`
 	Unbounded           bool `json:"unbounded"`
+	// Session is a stream session's status as nginx logs it in $status
+	// (200 proxied, 500 balancer error, 502 no upstream reached); 0 for
+	// http requests.
+	Session int `json:"session,omitempty"`
 	// Peers are the peer addresses whose backend read this request, in
 	// order: the attempts that reached a backend (a refused connect or a
 	// timed-out connect reaches none). Both engines observe it the same
@@ -158,6 +181,7 @@ const (
 	OutcomeNoPeer       = "no-peer-set"    // LNM >= 0.10.27 placeholder picked
 	OutcomeClientAbort  = "client-abort"   // the client went away during the attempt
 	OutcomeCapped       = "capped"         // MaxAttempts reached, attempt not run
+	OutcomeProxied      = "proxied"        // stream: connected, bytes relayed until one side ended
 )
 
 // BalancerFailedEverywhere reports whether no request observed the
@@ -229,7 +253,11 @@ const maxTraceAttempts = 12
 func (r *Result) WriteText(w io.Writer) error {
 	var b strings.Builder
 	p := r.Profile
-	fmt.Fprintf(&b, "emulated: nginx %s, lua-nginx-module %s", orDash(p.Nginx), orDash(p.LuaNginxModule))
+	if p.StreamLuaNginxModule != "" {
+		fmt.Fprintf(&b, "emulated: nginx %s, stream-lua-nginx-module %s", orDash(p.Nginx), p.StreamLuaNginxModule)
+	} else {
+		fmt.Fprintf(&b, "emulated: nginx %s, lua-nginx-module %s", orDash(p.Nginx), orDash(p.LuaNginxModule))
+	}
 	if p.OpenResty != "" {
 		fmt.Fprintf(&b, ", openresty %s", p.OpenResty)
 	}
@@ -256,6 +284,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	for i, q := range r.Requests {
 		fmt.Fprintf(&b, "\nrequest %d: %s %s -> %s", i+1, q.Method, q.Path, q.Status)
+		if q.Session != 0 {
+			fmt.Fprintf(&b, " (stream session $status %d)", q.Session)
+		}
 		if q.Unbounded {
 			b.WriteString(" UNBOUNDED")
 		}

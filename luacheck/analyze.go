@@ -341,6 +341,9 @@ type apiVerdict struct {
 }
 
 func (an *analysis) verdict(name, context string) *apiVerdict {
+	if an.opts.Subsystem == "stream" {
+		return &apiVerdict{allowed: IsAllowedInStream(name, context, an.opts.StreamLuaVersion)}
+	}
 	v := &apiVerdict{allowed: IsAllowedAt(name, context, an.opts.LuaNginxModuleVersion)}
 	e := &apiTable[apiIndex[name]]
 	v.since, v.sinceComponent = e.since, e.sinceComponent

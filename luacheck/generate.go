@@ -21,5 +21,17 @@ package luacheck
 //
 // TestPhaseFactsOnRealNginx then checks the facts against a real nginx
 // with lua-nginx-module when one is installed.
+//
+// The stream subsystem's table (streamapi_gen.go) comes the same way from
+// internal/apigen/streamfacts.json, read out of stream-lua-nginx-module
+// (and the lua-resty-core release each of its releases pairs with) by
+// cmd/streamfacts:
+//
+//	go run -tags ngxlint_tools ./luacheck/internal/apigen/cmd/streamfacts \
+//	    -slua /path/to/stream-lua-nginx-module -core /path/to/lua-resty-core \
+//	    -api ../shared/data/ngx_lua_api.json \
+//	    -out luacheck/internal/apigen/streamfacts.json
+//	go generate ./luacheck
 
 //go:generate go run -tags ngxlint_tools ./internal/apigen/cmd/apigen -data ../../shared/data -out apitable_gen.go
+//go:generate go run -tags ngxlint_tools ./internal/apigen/cmd/apigen -stream -out streamapi_gen.go

@@ -11,6 +11,14 @@ type Options struct {
 	LuaNginxModuleVersion string
 	// LuaRestyCoreVersion is the declared lua-resty-core version, likewise.
 	LuaRestyCoreVersion string
+	// Subsystem is "stream" for a chunk of a stream{} block: its API uses
+	// are judged by the stream table (IsAllowedInStream) with
+	// StreamLuaVersion (the declared stream-lua-nginx-module release, ""
+	// for the latest read), never by the http one, and carry no
+	// since-version verdicts (those are lua-nginx-module's). "" or "http"
+	// is the http subsystem.
+	Subsystem        string
+	StreamLuaVersion string
 }
 
 // Result holds every fact found in one chunk. All positions point into the

@@ -281,6 +281,9 @@ type Server struct {
 	AllLocations []*Location
 	// Proxy holds the stream server's proxy_pass (stream only).
 	Proxy *ProxyPass
+	// StreamProxy holds a stream server's effective proxy_* settings
+	// (nil in http).
+	StreamProxy *StreamProxy
 }
 
 // Location is a location block (named locations included).
@@ -450,6 +453,9 @@ func BuildModel(cfg *Config) *Model {
 					}
 				}
 				steps := 0
+				if c == m.Stream {
+					s.fillStream(&steps)
+				}
 				for _, l := range s.AllLocations {
 					l.Proxy.fill(&l.Scope, &steps)
 				}

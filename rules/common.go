@@ -23,13 +23,32 @@ import (
 // chunks in the same order, do not queue behind each other on one chunk.
 func luaFacts(pass *analyzer.Pass, c *nginxconf.LuaChunk) *luacheck.Result {
 	warmLua(pass)
-	return pass.Fact(luaKey{c}, func() any { return analyzeLua(pass.Profile, c) }).(*luacheck.Result)
+	return pass.Fact(luaKey{c}, func() any { return analyzeLua(pass.Profile, c, chunkSubsystem(pass, c)) }).(*luacheck.Result)
+}
+
+// chunkSubsystem is "stream" for a chunk of the stream{} block ("" for
+// http, the main level, and modules, which are analysed once whoever
+// requires them).
+func chunkSubsystem(pass *analyzer.Pass, c *nginxconf.LuaChunk) string {
+	type subKey struct{}
+	m := pass.Fact(subKey{}, func() any {
+		out := map[*nginxconf.LuaChunk]string{}
+		if pass.Model != nil {
+			for _, r := range pass.Model.Lua {
+				if r.Subsystem == "stream" {
+					out[r.Chunk] = "stream"
+				}
+			}
+		}
+		return out
+	}).(map[*nginxconf.LuaChunk]string)
+	return m[c]
 }
 
 type luaKey struct{ c *nginxconf.LuaChunk }
 
-func analyzeLua(p versions.Profile, c *nginxconf.LuaChunk) *luacheck.Result {
-	opts := luacheck.Options{}
+func analyzeLua(p versions.Profile, c *nginxconf.LuaChunk, subsystem string) *luacheck.Result {
+	opts := luacheck.Options{Subsystem: subsystem}
 	if p.HasLNM() {
 		opts.LuaNginxModuleVersion = p.LNM.String()
 	}
@@ -46,16 +65,26 @@ func analyzeLua(p versions.Profile, c *nginxconf.LuaChunk) *luacheck.Result {
 // on OpenResty configurations, then runs on the others. It returns when
 // every chunk is done.
 func PrewarmLua(facts *analyzer.Facts, cfg *nginxconf.Config, p versions.Profile) {
-	var chunks []*nginxconf.LuaChunk
-	cfg.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+	type job struct {
+		c   *nginxconf.LuaChunk
+		sub string
+	}
+	var chunks []job
+	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
 		if d.Lua != nil && d.Lua.LoadError == "" {
-			chunks = append(chunks, d.Lua)
+			j := job{c: d.Lua}
+			// As the model says (LuaRef.Subsystem): inside the top-level
+			// stream block.
+			if len(parents) > 0 && parents[0].Name == "stream" {
+				j.sub = "stream"
+			}
+			chunks = append(chunks, j)
 		}
 		return true
 	})
-	forEachParallel(chunks, func(c *nginxconf.LuaChunk) {
+	forEachParallel(chunks, func(j job) {
 		defer func() { _ = recover() }() // see analyzeLuaOnce
-		facts.Get(luaKey{c}, func() any { return analyzeLua(p, c) })
+		facts.Get(luaKey{j.c}, func() any { return analyzeLua(p, j.c, j.sub) })
 	})
 }
 
@@ -84,7 +113,7 @@ func forEachParallel[T any](items []T, fn func(T)) {
 func warmLua(pass *analyzer.Pass) {
 	type warmKey struct{}
 	pass.Fact(warmKey{}, func() any {
-		forEachParallel(analysableLua(pass.Model), func(r *nginxconf.LuaRef) { analyzeLuaOnce(pass, r.Chunk) })
+		forEachParallel(analysableLua(pass.Model), func(r *nginxconf.LuaRef) { analyzeLuaOnce(pass, r.Chunk, r.Subsystem) })
 		return true
 	})
 }
@@ -93,9 +122,12 @@ func warmLua(pass *analyzer.Pass) {
 // (luacheck.Analyze recovers its own; this is a guard) leaves the fact
 // nil, and the rule that reads it then fails as an internal error in its
 // own goroutine, where the driver recovers it, instead of killing the run.
-func analyzeLuaOnce(pass *analyzer.Pass, c *nginxconf.LuaChunk) {
+func analyzeLuaOnce(pass *analyzer.Pass, c *nginxconf.LuaChunk, subsystem string) {
 	defer func() { _ = recover() }()
-	pass.Fact(luaKey{c}, func() any { return analyzeLua(pass.Profile, c) })
+	if subsystem != "stream" {
+		subsystem = ""
+	}
+	pass.Fact(luaKey{c}, func() any { return analyzeLua(pass.Profile, c, subsystem) })
 }
 
 // analysableLua lists the model's Lua chunks whose code was loaded.

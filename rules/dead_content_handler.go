@@ -27,7 +27,13 @@ content_by_lua_block {...}" answers from Lua, the reverse order from the backend
 Likewise "return" runs in the rewrite phase (ngx_http_rewrite_module) and ends the request there, so
 a location whose own directives reach an unconditional return (no rewrite, break or if before it)
 never runs its content handler. Keep one handler per location; move the other into a location of its
-own, or make the return conditional.`,
+own, or make the return conditional.
+
+A stream server has one content handler too, and there proxy_pass (ngx_stream_proxy_pass), return
+(ngx_stream_return, a content handler in stream, not a rewrite-phase one), pass and content_by_lua*
+(ngx_stream_lua_content_by_lua) each set cscf->handler with the same "last one wins": checked on nginx
+1.22.1's stream module with return and proxy_pass in both orders (TestDeadContentHandlerStreamOnRealNginx);
+stream-lua-nginx-module issue #109 shows content_by_lua* losing to a later proxy_pass.`,
 		Bad: `http {
     server {
         listen 80;
@@ -67,10 +73,17 @@ own, or make the return conditional.`,
 		Since: "0.2.0",
 		References: []string{"nginx src/http/modules/ngx_http_proxy_module.c ngx_http_proxy_pass (clcf->handler)",
 			"lua-nginx-module src/ngx_http_lua_directive.c ngx_http_lua_content_by_lua (clcf->handler)",
-			"https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#return"},
+			"https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#return",
+			"nginx src/stream/ngx_stream_proxy_module.c ngx_stream_proxy_pass, ngx_stream_return_module.c (cscf->handler)",
+			"https://github.com/openresty/stream-lua-nginx-module/issues/109"},
 		Confirmation: "not confirmable: the emulator models the upstream side of one proxied location, not nginx's phase handlers.",
 	},
 	Run: func(pass *analyzer.Pass) error {
+		if pass.Model != nil && pass.Model.Stream != nil {
+			for _, s := range pass.Model.Stream.Servers {
+				checkStreamContentHandlers(pass, s)
+			}
+		}
 		if pass.Model == nil || pass.Model.HTTP == nil {
 			return nil
 		}
@@ -145,4 +158,42 @@ func handlerFamily(name string) string {
 		return "content_by_lua"
 	}
 	return name
+}
+
+// isStreamContentHandler reports directives that set a stream server's
+// content handler (cscf->handler).
+func isStreamContentHandler(name string) bool {
+	switch name {
+	case "proxy_pass", "return", "pass", "content_by_lua", "content_by_lua_block", "content_by_lua_file":
+		return true
+	}
+	return false
+}
+
+// checkStreamContentHandlers is checkContentHandlers for a stream server:
+// the last handler written in the server wins.
+func checkStreamContentHandlers(pass *analyzer.Pass, s *nginxconf.Server) {
+	var handlers []*nginxconf.Directive
+	for _, d := range s.Directives {
+		if isStreamContentHandler(d.Name) {
+			handlers = append(handlers, d)
+		}
+	}
+	if len(handlers) < 2 {
+		return
+	}
+	last := handlers[len(handlers)-1]
+	for _, h := range handlers[:len(handlers)-1] {
+		if handlerFamily(h.Name) == handlerFamily(last.Name) {
+			continue // "is duplicate"
+		}
+		what := "is dead code"
+		if strings.HasPrefix(h.Name, "content_by_lua") {
+			what = "is dead code: its Lua never runs"
+		}
+		pass.Report(&analyzer.Diagnostic{Pos: h.Pos, End: h.End,
+			Message: fmt.Sprintf("%s %s: %s, written after it in the same stream server, replaces the content handler", h.Name, what, last.Name),
+			Details: "Each of proxy_pass, return, pass and content_by_lua* sets the stream server's handler (cscf->handler) and the last one wins; nginx -t does not warn.",
+			Related: []analyzer.Related{{Pos: last.Pos, End: last.End, Message: last.Name + " wins"}}})
+	}
 }

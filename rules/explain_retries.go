@@ -29,7 +29,8 @@ type RetryRow struct {
 }
 
 // ExplainRetries runs the retry model on every location that proxies to
-// an upstream block.
+// an upstream block, and on every TCP stream server proxying to one without
+// a Lua balancer.
 func ExplainRetries(m *nginxconf.Model, prof versions.Profile) []RetryRow {
 	var rows []RetryRow
 	// One analysis per balancer chunk, however many locations use it.
@@ -66,6 +67,37 @@ func ExplainRetries(m *nginxconf.Model, prof versions.Profile) []RetryRow {
 		}
 		if p.CachedExtra > 0 && !p.Unbounded {
 			row.Attempts = fmt.Sprintf("%d (%d on stale keepalive)", p.Attempts, p.CachedExtra)
+		}
+		rows = append(rows, row)
+	}
+	// Stream servers proxying to an upstream without a Lua balancer: the
+	// same model for sessions whose connects fail (retry.FromStream).
+	for _, s := range streamProxied(m) {
+		u, sp := s.Proxy.Upstream, s.StreamProxy
+		if u.Balancer != nil || s.ListenUDP() {
+			continue
+		}
+		in := retry.FromStream(prof, u, sp)
+		p := retry.Predict(in)
+		row := RetryRow{
+			Location:   "stream :" + s.ListenPort(),
+			Pos:        s.Directive.Pos.String(),
+			Upstream:   u.Name,
+			Mask:       "on (connect failures)",
+			Tries:      "unlimited",
+			Timeout:    "unlimited",
+			Prediction: p,
+			Attempts:   p.String(),
+			Steps:      p.Steps,
+		}
+		if !sp.NextUpstreamOn() {
+			row.Mask = "off"
+		}
+		if in.Tries > 0 {
+			row.Tries = fmt.Sprint(in.Tries)
+		}
+		if in.Timeout != "" {
+			row.Timeout = in.Timeout
 		}
 		rows = append(rows, row)
 	}

@@ -121,7 +121,7 @@ set_current_peer is round robin over those servers, as lua-nginx-module document
 `,
 		Since:        "0.1.0",
 		References:   []string{"lua-nginx-module t/138-balancer.t TEST 14", "docs/knowledge.md: LNM-NO-PEER-SET-GLOBAL"},
-		Confirmation: "not confirmable: the outcome depends on the placeholder address, which the emulator never dials.",
+		Confirmation: `http: not confirmable (the outcome depends on the placeholder address, which the emulator never dials). stream: one session against "ok" backends; confirmed when the balancer set no peer and the session's round robin fallback connected to the 0.0.0.0/8 placeholder and failed (stream-lua has no placeholder check: Linux refuses the connect with EINVAL).`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		for _, ref := range analysableLua(pass.Model) {
@@ -154,9 +154,13 @@ set_current_peer is round robin over those servers, as lua-nginx-module document
 				if pe.Return {
 					where = "this return"
 				}
-				pass.Report(&analyzer.Diagnostic{Pos: pe.Pos, End: pe.Pos,
+				d := &analyzer.Diagnostic{Pos: pe.Pos, End: pe.Pos,
 					Message: fmt.Sprintf("a path reaches %s without calling set_current_peer or any function that could", where),
-					Details: "nginx then uses the upstream's server lines (the placeholder), not a peer you chose; end the path with ngx.exit(...)."})
+					Details: "nginx then uses the upstream's server lines (the placeholder), not a peer you chose; end the path with ngx.exit(...)."}
+				if ref.Subsystem == "stream" && ref.Upstream != nil {
+					streamNoPeer(pass, d, ref.Upstream)
+				}
+				pass.Report(d)
 
 			}
 		}

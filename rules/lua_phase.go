@@ -32,7 +32,14 @@ timer context, whatever phase created them, and are judged there: a cosocket in 
 log_by_lua* is fine. The verdicts are read from lua-nginx-module's and lua-resty-core's own checks
 (ngx_http_lua_check_context masks, request and fake-request checks, get_phase() tests) per release,
 for the declared lua-nginx-module version (the latest read when none is declared); APIs those sources
-say nothing about fall back to the documentation's context lists.`,
+say nothing about fall back to the documentation's context lists.
+
+Chunks of the stream{} block are judged by stream-lua-nginx-module's own checks instead
+(luacheck/streamapi_gen.go, read out of its C per release: ngx.say and ngx.req.socket run in
+preread_by_lua* and content_by_lua*, cosockets and ngx.sleep not in log_by_lua* or balancer_by_lua*); an
+API those checks do not decide is not judged in stream. In a stream balancer, ngx.balancer's
+enable_keepalive, recreate_request and set_upstream_tls and set_current_peer's host argument fail too:
+lua-resty-core provides them to http only.`,
 		Bad: `http {
     server {
         listen 80;
@@ -64,6 +71,8 @@ say nothing about fall back to the documentation's context lists.`,
 			"https://github.com/openresty/lua-nginx-module/blob/master/src/ngx_http_lua_util.h (ngx_http_lua_check_context, ngx_http_lua_check_fake_request)",
 			"https://github.com/openresty/lua-nginx-module/blob/master/src/ngx_http_lua_timer.c (ngx_http_lua_timer_handler: callbacks run in NGX_HTTP_LUA_CONTEXT_TIMER)",
 			"https://github.com/openresty/lua-nginx-module#nginx-api-for-lua",
+			"luacheck/internal/apigen/streamfacts.json: the same for stream-lua-nginx-module, per release",
+			"lua-resty-core lib/ngx/balancer.lua (the http-only functions; d981e1b for stream's enable_keepalive)",
 		},
 		Confirmation: "not confirmable: the emulator runs balancer code only.",
 	},
@@ -72,6 +81,9 @@ say nothing about fall back to the documentation's context lists.`,
 		lnm := declaredLNM(pass)
 		for _, ref := range analysableLua(pass.Model) {
 			res := luaFacts(pass, ref.Chunk)
+			if ref.Subsystem == "stream" {
+				reportStreamUnavailable(pass, ref, res)
+			}
 			for _, u := range res.APIUses {
 				if u.Allowed != luacheck.Disallowed || strings.HasPrefix(u.Name, "ngx.balancer.") {
 					continue
@@ -86,6 +98,10 @@ say nothing about fall back to the documentation's context lists.`,
 					where = fmt.Sprintf("a timer callback (created in %s)", res.Context)
 				}
 				text, details := refusalText(u.Name, u.Context, lnm)
+				if ref.Subsystem == "stream" {
+					text, details = streamRefusalText(u.Name, u.Context)
+					where += " (stream)"
+				}
 				msg := fmt.Sprintf("%s cannot be used in %s: %s", u.Name, where, text)
 				pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg, Details: details,
 
@@ -146,6 +162,24 @@ func refusalText(name, context, lnm string) (text, details string) {
 // module functions ref's chunk calls use and that ref's phase disables
 // (LUA2001), with the call site as related position: a module runs in
 // the phase of whoever calls it. Each use is reported once per phase.
+// streamRefusalText is refusalText for the stream subsystem, from the
+// stream table (luacheck.StreamRefusalAt).
+func streamRefusalText(name, context string) (text, details string) {
+	ctx := luacheck.NormalizeContext(context)
+	text = fmt.Sprintf("it raises \"API disabled in the context of %s\"", ctx)
+	var parts []string
+	if r, ok := luacheck.StreamRefusalAt(name, ctx, ""); ok {
+		text = fmt.Sprintf("it fails with %q", r.Message)
+		if src := decidingSource(r); src != "" {
+			parts = append(parts, "The check that refuses it: "+src)
+		}
+	}
+	if cs := luacheck.StreamContexts(name); len(cs) > 0 {
+		parts = append(parts, name+" is allowed in stream's "+strings.Join(cs, ", "))
+	}
+	return text, joinDetails(parts...)
+}
+
 func reportThroughModules(pass *analyzer.Pass, ref *nginxconf.LuaRef, context string, seen map[string]bool) {
 	lnm := declaredLNM(pass)
 	for _, r := range reachOf(pass, ref.Chunk).uses {
@@ -160,7 +194,12 @@ func reportThroughModules(pass *analyzer.Pass, ref *nginxconf.LuaRef, context st
 			ctx, where = luacheck.TimerContext, fmt.Sprintf("a timer callback (created in %s)", context)
 		}
 		api, ok := luacheck.LookupAPI(u.Name)
-		if !ok || api.Function && !u.Call || luacheck.IsAllowedAt(u.Name, ctx, lnm) != luacheck.Disallowed {
+		if !ok || api.Function && !u.Call {
+			continue
+		}
+		stream := ref.Subsystem == "stream"
+		if stream && luacheck.IsAllowedInStream(u.Name, ctx, "") != luacheck.Disallowed ||
+			!stream && luacheck.IsAllowedAt(u.Name, ctx, lnm) != luacheck.Disallowed {
 			continue
 		}
 		k := u.Pos.String() + " " + ctx
@@ -169,6 +208,9 @@ func reportThroughModules(pass *analyzer.Pass, ref *nginxconf.LuaRef, context st
 		}
 		seen[k] = true
 		text, details := refusalText(u.Name, ctx, lnm)
+		if stream {
+			text, details = streamRefusalText(u.Name, ctx)
+		}
 		msg := fmt.Sprintf("%s cannot be used in %s when %s calls %s: %s", u.Name, where, ref.Directive.Name, callName(r.Call), text)
 		pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End, Message: msg, Details: details,
 
@@ -308,4 +350,26 @@ peer in the balancer; pass data to it through ngx.ctx.`,
 		}
 		return nil
 	},
+}
+
+// reportStreamUnavailable reports, in a stream chunk, calls of the
+// ngx.balancer functions lua-resty-core gives http only, and
+// set_current_peer with a host argument, which its stream side refuses.
+func reportStreamUnavailable(pass *analyzer.Pass, ref *nginxconf.LuaRef, res *luacheck.Result) {
+	for _, u := range res.APIUses {
+		if !u.Call {
+			continue
+		}
+		msg, ok := luacheck.StreamUnavailable(u.Name)
+		if !ok && u.Name == "ngx.balancer.set_current_peer" && len(u.Args) >= 3 && u.Args[2].Kind != luacheck.ArgNil {
+			msg, ok = luacheck.StreamPeerHostError, true
+		}
+		if !ok {
+			continue
+		}
+		pass.Report(&analyzer.Diagnostic{Pos: u.Pos, End: u.End,
+			Message: fmt.Sprintf("%s cannot be used in %s (stream): it fails with %q", u.Name, res.Context, msg),
+			Details: "lua-resty-core's lib/ngx/balancer.lua gives the stream subsystem no such function (or no host argument): it is http only. The balancer run fails and the session ends with 500.",
+			Related: []analyzer.Related{{Pos: ref.Directive.Pos, Message: ref.Directive.Name + " defined here"}}})
+	}
 }

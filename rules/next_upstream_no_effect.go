@@ -23,7 +23,12 @@ tries = 0 (ngx_http_upstream_free_round_robin_peer, peers->single), so proxy_nex
 proxy_next_upstream_tries and proxy_next_upstream_timeout never cause a retry on a fresh connection:
 the failover they suggest does not exist. The same holds for a balancer_by_lua upstream that never calls
 set_more_tries (initial tries = number of server lines, by design). Add servers or a backup, call
-set_more_tries in the balancer, or drop the settings.`,
+set_more_tries in the balancer, or drop the settings.
+
+In stream{} the same holds for a stream server's proxy_next_upstream on, proxy_next_upstream_tries and
+proxy_next_upstream_timeout, and tries or timeout written under proxy_next_upstream off are never read
+(ngx_stream_proxy_next_upstream tests the flag first). On a UDP server (listen ... udp) none of them ever
+retries: a datagram session is connected at once and only a failed connect moves nginx to the next server.`,
 		Bad: `http {
     upstream app {
         server 10.0.0.1:8080;
@@ -55,9 +60,10 @@ set_more_tries in the balancer, or drop the settings.`,
 `,
 		Since:        "0.1.0",
 		References:   []string{"nginx ngx_http_upstream_round_robin.c (peers->single)", "https://github.com/openresty/lua-nginx-module/pull/824 (balancer tries by design)"},
-		Confirmation: `The single peer reads the request and closes ("close"); one GET. Confirmed when the emulator made exactly one attempt.`,
+		Confirmation: `The single peer reads the request and closes ("close"); one GET. Confirmed when the emulator made exactly one attempt. Stream: the peers refuse connections ("refused"), since stream retries connect failures only; one session; confirmed on exactly one attempt. UDP servers: not confirmable in the emulator (TCP sessions only); the behaviour is checked against Debian's nginx by TestStreamUDPNoRetry.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
+		runNextUpstreamNoEffectStream(pass)
 		seen := map[*nginxconf.Directive]bool{}
 		for _, pl := range passProxiedLocations(pass) {
 			l, u := pl.loc, pl.up

@@ -50,6 +50,8 @@ func versionBugs() []verRule {
 		{VerNGXReinitBadResp, bugNGXReinitBadResp},
 		{VerNGXKADefaults, bugNGXKADefaults},
 		{VerNGXKAOnByDefault, bugNGXKAOnByDefault},
+		{VerSLUALogByNotInherited, bugSLUALogByNotInherited},
+		{VerNGXSSLPrereadSkipsLua, bugNGXSSLPrereadSkipsLua},
 	}
 }
 

@@ -27,7 +27,11 @@ locations whose worst-case attempts on fresh connections exceed the threshold (s
 "retry-threshold", default 3) with neither proxy_next_upstream_tries nor proxy_next_upstream_timeout
 set. Free retries on stale keepalive connections are counted separately in the message. Unbounded
 loops have their own rules (NGX2001 lua-balancer-keepalive-loop, NGX2003 set-more-tries-unbounded).
-"ngxlint explain-retries" prints the model for every location.`,
+"ngxlint explain-retries" prints the model for every location.
+
+A stream server proxying to an upstream without a Lua balancer is judged the same way, for the sessions
+whose connects fail (stream retries nothing else): refused or unreachable servers each cost a connect
+attempt, up to proxy_connect_timeout each.`,
 		Bad: `http {
     upstream app {
         server 10.0.0.1:8080;
@@ -62,10 +66,11 @@ loops have their own rules (NGX2001 lua-balancer-keepalive-loop, NGX2003 set-mor
 		Versions:     "nginx=1.22.1",
 		Since:        "0.1.0",
 		References:   []string{"https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_next_upstream_tries", "nginx ngx_http_upstream_init_request (the tries cap)"},
-		Confirmation: `Every peer reads the request and closes ("close"); one GET. Confirmed when the emulator made exactly the predicted number of attempts. hash, ip_hash, least_conn and random upstreams run their own peer choice in the emulator (each falls back to round robin as nginx's does), so they are confirmed the same way.`,
+		Confirmation: `Every peer reads the request and closes ("close"); one GET. Confirmed when the emulator made exactly the predicted number of attempts. hash, ip_hash, least_conn and random upstreams run their own peer choice in the emulator (each falls back to round robin as nginx's does), so they are confirmed the same way. Stream: every peer refuses connections ("refused"); one session; confirmed on the predicted number of attempts.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		threshold := retryThreshold(pass)
+		runRetryAmplificationStream(pass, threshold)
 		for _, pl := range passProxiedLocations(pass) {
 			l, u := pl.loc, pl.up
 			if l.Proxy.NextUpstreamTries != nil || l.Proxy.NextUpstreamTimeout != nil {

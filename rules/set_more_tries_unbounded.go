@@ -28,7 +28,12 @@ due to limit"), proxy_next_upstream_timeout, or a guard: "if not ngx.ctx.tried t
 true balancer.set_more_tries(1) end".
 
 On lua-nginx-module 0.10.0-0.10.7 a different bug (VER: moretries-zero-limit) makes set_more_tries with
-an unset limit *reduce* the tries, so no retry happens there.`,
+an unset limit *reduce* the tries, so no retry happens there.
+
+In stream{} the same loop runs for a stream server proxying to such an upstream, with two differences:
+stream retries only failed connects (a refusing or unreachable peer), and proxy_next_upstream_tries bounds
+set_more_tries only with OpenResty's stream_proxy_get_next_upstream_tries nginx patch, which OpenResty
+bundles apply; nginx built with stream-lua-nginx-module alone applies the limit once, at session start.`,
 		Bad: `http {
     upstream backend {
         server 0.0.0.1;
@@ -66,13 +71,16 @@ an unset limit *reduce* the tries, so no retry happens there.`,
 		Affected:     "lua-nginx-module >= 0.10.8 (every version without the zero-limit bug)",
 		Since:        "0.1.0",
 		References:   []string{"https://github.com/openresty/lua-nginx-module/issues/1545", "https://github.com/openresty/lua-resty-core/blob/master/lib/ngx/balancer.md#set_more_tries", "nginx ngx_http_upstream_init_request (the only cap of peer.tries)"},
-		Confirmation: `Every peer closes each connection after reading the request ("close"); one GET. Confirmed when the request is unbounded (capped at 1000 attempts).`,
+		Confirmation: `Every peer closes each connection after reading the request ("close"); one GET. Confirmed when the request is unbounded (capped at 1000 attempts). Stream: every peer refuses connections ("refused"); one session; confirmed when it is unbounded.`,
 	},
 	Run: runSetMoreTriesUnbounded,
 }
 
 func runSetMoreTriesUnbounded(pass *analyzer.Pass) error {
 	p := pass.Profile
+	// stream-lua never had the zero-limit bug of lua-nginx-module
+	// 0.10.0-0.10.7.
+	runSetMoreTriesUnboundedStream(pass)
 	if p.HasLNM() && p.LNM.Less("0.10.8") {
 		return nil // LNM-MORETRIES-ZERO-LIMIT: the tries go down instead
 	}

@@ -107,6 +107,11 @@ func profileName(p versions.Profile, component string) string {
 			return "OpenResty " + p.OpenResty.String() + " (nginx " + p.Nginx.String() + ")"
 		}
 		return "nginx " + p.Nginx.String()
+	case "slua":
+		// Only an OpenResty bundle says which stream-lua it ships
+		// (sluaRange is versionUnknown otherwise).
+		v, _ := p.StreamLua()
+		return "OpenResty " + p.OpenResty.String() + " (stream-lua-nginx-module " + v.String() + ")"
 	default:
 		if p.IsOpenResty() {
 			return "OpenResty " + p.OpenResty.String() + " (lua-nginx-module " + p.LNM.String() + ")"
@@ -117,8 +122,11 @@ func profileName(p versions.Profile, component string) string {
 
 // component says which version a bug's gate reads, for messages.
 func (b verBug) component() string {
-	if strings.HasPrefix(b.kid, "NGX-") {
+	switch {
+	case strings.HasPrefix(b.kid, "NGX-"):
 		return "nginx"
+	case strings.HasPrefix(b.kid, "SLUA-"):
+		return "slua"
 	}
 	return "lnm"
 }

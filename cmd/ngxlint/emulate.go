@@ -27,7 +27,12 @@ says, and prints what happened per client request. Nothing leaves 127.0.0.1:
 every peer address in the config or in set_current_peer is mapped to an
 emulated backend.
 
-Backend policies: ok, first-only, one-per-conn, close, reset, hang, status:NNN.
+A stream{} server is chosen with --server PORT (its listen port), or is the
+target when the configuration has no http block: each request is then one TCP
+session through the stream proxy, retried on connect failures only.
+
+Backend policies: ok, first-only, one-per-conn, close, reset, hang, status:NNN,
+refused, accept-close.
 
 Flags:
 `
@@ -172,6 +177,9 @@ func (c *Command) emulate(args []string) error {
 		return usagef("--transport: %v", err)
 	}
 	if *engine != "emulator" {
+		if target.Server != nil {
+			return usagef("--engine %s: the real-nginx engine runs http locations only; stream servers run in the emulator (differential tests: emulator/nginxengine/stream_diff_test.go)", *engine)
+		}
 		return c.emulateReal(ctx, *engine, vf, path, target, cfg, *format)
 	}
 	res, err := emulator.Run(ctx, cfg)
@@ -201,7 +209,11 @@ func (c *Command) emulate(args []string) error {
 		fmt.Fprintln(c.Stdout)
 		return failed
 	}
-	fmt.Fprintf(c.Stdout, "upstream %q, location %s %s (%s)\n", target.Upstream.Name, target.Location.Modifier, target.Location.Path, target.Location.Directive.Pos)
+	if s := target.Server; s != nil {
+		fmt.Fprintf(c.Stdout, "stream upstream %q, server listening on %s (%s)\n", target.Upstream.Name, s.ListenPort(), s.Directive.Pos)
+	} else {
+		fmt.Fprintf(c.Stdout, "upstream %q, location %s %s (%s)\n", target.Upstream.Name, target.Location.Modifier, target.Location.Path, target.Location.Directive.Pos)
+	}
 	if err := res.WriteText(c.Stdout); err != nil {
 		return err
 	}

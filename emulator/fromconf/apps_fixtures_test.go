@@ -222,6 +222,9 @@ func fixturesUsed(fx appFixtures) string {
 func runAppFixtures(t *testing.T, m *nginxconf.Model, roots []string, pm []nginxconf.PathMapping, fx emulator.Fixtures, requests, upstream string) (string, bool, string) {
 	t.Helper()
 	tg, err := Find(m, upstream, "")
+	if st, ok := streamAppTarget(m, upstream); ok {
+		tg, err = st, nil
+	}
 	if err != nil {
 		u := m.HTTP.UpstreamByName[upstream]
 		if u == nil {
@@ -266,7 +269,7 @@ func runAppFixtures(t *testing.T, m *nginxconf.Model, roots []string, pm []nginx
 			// 0.0.0.1 is the placeholder server these upstreams write;
 			// answering from it means the Lua code set no peer
 			// (LNM < 0.10.27 then connects to the server line).
-			ok = ok || at.Outcome == emulator.OutcomeResponse && !strings.HasPrefix(at.Peer, "0.0.0.1:")
+			ok = ok || (at.Outcome == emulator.OutcomeResponse || at.Outcome == emulator.OutcomeProxied) && !strings.HasPrefix(at.Peer, "0.0.0.1:")
 		}
 		if ok {
 			reached++

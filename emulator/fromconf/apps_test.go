@@ -74,6 +74,9 @@ func TestRealApps(t *testing.T) {
 func runApp(t *testing.T, m *nginxconf.Model, fsys fs.FS, pm []nginxconf.PathMapping, upstream string) string {
 	t.Helper()
 	tg, err := Find(m, upstream, "")
+	if st, ok := streamAppTarget(m, upstream); ok {
+		tg, err = st, nil
+	}
 	if err != nil {
 		// proxy_pass built from variables ($upstream_scheme://name$uri)
 		// names no upstream statically: run the upstream alone.
@@ -101,7 +104,7 @@ func runApp(t *testing.T, m *nginxconf.Model, fsys fs.FS, pm []nginxconf.PathMap
 	for i, q := range res.Requests {
 		ok := false
 		for _, at := range q.Attempts {
-			if at.Outcome == emulator.OutcomeResponse {
+			if at.Outcome == emulator.OutcomeResponse || at.Outcome == emulator.OutcomeProxied {
 				ok = true
 				peers = append(peers, at.Peer)
 			}
@@ -157,4 +160,19 @@ func firstLine(s string) string {
 		s = s[:300] + "..."
 	}
 	return s
+}
+
+// streamAppTarget is the target of a manifest name "NAME (stream)": the
+// stream server proxying to the stream upstream NAME, or the upstream
+// alone when no server of the file does (a template rendered without TCP
+// services).
+func streamAppTarget(m *nginxconf.Model, name string) (Target, bool) {
+	up, ok := strings.CutSuffix(name, " (stream)")
+	if !ok || m.Stream == nil || m.Stream.UpstreamByName[up] == nil {
+		return Target{}, false
+	}
+	if tg, err := FindStream(m, up, ""); err == nil {
+		return tg, true
+	}
+	return Target{Upstream: m.Stream.UpstreamByName[up], Config: m.Config}, true
 }

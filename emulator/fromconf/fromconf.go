@@ -21,6 +21,9 @@ import (
 type Target struct {
 	Upstream *nginxconf.Upstream
 	Location *nginxconf.Location
+	// Server is the stream server proxying to Upstream (FindStream); nil
+	// for an http location.
+	Server *nginxconf.Server
 	// Config, when set, gives the Lua modules the chunks require
 	// (nginxconf.Config.Modules, loaded with Options.Requires) and the
 	// prefix; Find sets it. Without it no module of the tree is found.
@@ -61,6 +64,11 @@ func NewWorker(t Target) *Worker {
 // names an upstream block is used. A server is matched by server_name or
 // by a listen argument.
 func Find(m *nginxconf.Model, upstream, server string) (Target, error) {
+	if m != nil && m.Stream != nil && (m.HTTP == nil || server != "" && streamServerNamed(m, server) || upstream != "" && m.Stream.UpstreamByName[upstream] != nil && (m.HTTP == nil || m.HTTP.UpstreamByName[upstream] == nil)) {
+		// A stream server chosen by its listen port, a stream-only
+		// upstream, or a configuration without http.
+		return FindStream(m, upstream, server)
+	}
 	if m == nil || m.HTTP == nil {
 		return Target{}, fmt.Errorf("the configuration has no http block")
 	}
@@ -190,6 +198,16 @@ func Build(t Target) (emulator.Config, error) {
 		}
 	}
 
+	if t.Server != nil {
+		return cfg, buildStream(&cfg, t)
+	}
+	if u.Context != nil && u.Context.Kind == "stream" {
+		// A stream upstream run alone (no server proxies to it in this
+		// file): the stream proxy's defaults.
+		cfg.Stream = &emulator.Stream{}
+		cfg.Lua.Vars = streamVars(&u.Context.Scope)
+		return cfg, nil
+	}
 	l := t.Location
 	if l == nil {
 		return cfg, nil

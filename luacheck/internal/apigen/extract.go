@@ -293,7 +293,10 @@ type Registration struct {
 	Line  int
 }
 
-var reReg = regexp.MustCompile(`lua_pushcfunction\(\s*L\s*,\s*(\w+)\s*\);\s*lua_setfield\(\s*L\s*,\s*-2\s*,\s*"(\w+)"\s*\)`)
+// The second form registers one function under two names
+// (stream-lua-nginx-module's ngx.socket.tcp and ngx.socket.stream):
+// lua_pushcfunction; lua_pushvalue(L, -1); lua_setfield(L, -3, "tcp").
+var reReg = regexp.MustCompile(`lua_pushcfunction\(\s*L\s*,\s*(\w+)\s*\);\s*(?:lua_pushvalue\(\s*L\s*,\s*-1\s*\);\s*lua_setfield\(\s*L\s*,\s*-3\s*,|lua_setfield\(\s*L\s*,\s*-2\s*,)\s*"(\w+)"\s*\)`)
 
 // Registrations lists the C functions a file registers as Lua fields.
 func Registrations(file, src string) []Registration {

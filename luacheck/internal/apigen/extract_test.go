@@ -126,7 +126,7 @@ func testModel(t *testing.T, withCore bool) *versionModel {
 	if withCore {
 		core = map[string]string{"lib/resty/core/count.lua": testCoreLua, "lib/ngx/probe.lua": testCoreLua}
 	}
-	m, err := newVersionModel("v0.10.23", lnm, core)
+	m, err := newVersionModel("v0.10.23", lnm, core, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,10 +100,13 @@ func (f *Facts) PhasesAt(release string) []string {
 
 // Input is one lua-nginx-module release to read.
 type Input struct {
-	LNMTag  string
-	LNM     map[string]string // path -> content (src/*.c, src/*.h)
-	CoreTag string
-	Core    map[string]string // path -> content (lib/**.lua), nil without a pair
+	// CoreMandatoryFrom is the first module release that always loads
+	// lua-resty-core ("" = lua-nginx-module's v0.10.16).
+	CoreMandatoryFrom string
+	LNMTag            string
+	LNM               map[string]string // path -> content (src/*.c, src/*.h)
+	CoreTag           string
+	Core              map[string]string // path -> content (lib/**.lua), nil without a pair
 }
 
 // ExtractPeriods decides every API at each release (in order) and keeps
@@ -113,7 +116,7 @@ func ExtractPeriods(apis []string, inputs []Input) (map[string][]Period, []Phase
 	found := map[string]bool{}
 	var sets []PhaseSet
 	for _, in := range inputs {
-		m, err := newVersionModel(in.LNMTag, in.LNM, in.Core)
+		m, err := newVersionModel(in.LNMTag, in.LNM, in.Core, in.CoreMandatoryFrom)
 		if err != nil {
 			return nil, nil, nil, err
 		}

@@ -53,7 +53,10 @@ type versionModel struct {
 	coreLoaded   bool                         // resty.core overrides the C functions (mandatory since v0.10.16)
 }
 
-func newVersionModel(lnmTag string, lnm map[string]string, core map[string]string) (*versionModel, error) {
+func newVersionModel(lnmTag string, lnm map[string]string, core map[string]string, coreMandatoryFrom string) (*versionModel, error) {
+	if coreMandatoryFrom == "" {
+		coreMandatoryFrom = "v0.10.16"
+	}
 	var headers []string
 	var utilH, utilHName string
 	for _, name := range sortedKeys(lnm) {
@@ -113,7 +116,7 @@ func newVersionModel(lnmTag string, lnm map[string]string, core map[string]strin
 		}
 	}
 	if core != nil {
-		m.coreLoaded = !versionLess(lnmTag, "v0.10.16")
+		m.coreLoaded = !versionLess(lnmTag, coreMandatoryFrom)
 		reGetter := regexp.MustCompile(`register_getter\(\s*"(\w+)"\s*,\s*(\w+)\s*\)`)
 		for _, name := range sortedKeys(core) {
 			if !strings.HasSuffix(name, ".lua") || !strings.HasPrefix(name, "lib/") {
