@@ -32,19 +32,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
 	"go/format"
-	"io"
 	"os"
-	"os/exec"
 	"path"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ngxlint/ngxlint/internal/gitsrc"
 )
 
 func main() {
@@ -117,11 +116,8 @@ func generate(repo string, mods moduleFlags) ([]byte, error) {
 	if len(rels) == 0 {
 		return nil, fmt.Errorf("%s: no release-* tags", repo)
 	}
-	cat, err := newCatFile(repo)
-	if err != nil {
-		return nil, err
-	}
-	defer cat.close()
+	cat := gitsrc.Open(repo)
+	defer cat.Close()
 	byBlob := map[string][]found{} // a file's variables, by blob id
 	// present[key] lists, per release index, whether the variable exists.
 	present := map[found]map[int]bool{}
@@ -142,7 +138,7 @@ func generate(repo string, mods moduleFlags) ([]byte, error) {
 			}
 			vars, ok := byBlob[fs[2]]
 			if !ok {
-				data, err := cat.blob(fs[2])
+				data, err := cat.Blob(fs[2])
 				if err != nil {
 					return nil, err
 				}
@@ -369,63 +365,4 @@ func less(a, b [3]int) bool {
 
 func version(v [3]int) string { return fmt.Sprintf("%d.%d.%d", v[0], v[1], v[2]) }
 
-func git(repo string, args ...string) ([]byte, error) {
-	cmd := exec.Command("git", append([]string{"--git-dir", repo}, args...)...)
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("git %s: %w", strings.Join(args, " "), err)
-	}
-	return out, nil
-}
-
-// catFile reads blobs through one "git cat-file --batch" process: the
-// releases share most files, and one process per file would be thousands.
-type catFile struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Reader
-}
-
-func newCatFile(repo string) (*catFile, error) {
-	cmd := exec.Command("git", "--git-dir", repo, "cat-file", "--batch")
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	return &catFile{cmd: cmd, in: in, out: bufio.NewReader(out)}, nil
-}
-
-func (c *catFile) blob(id string) ([]byte, error) {
-	if _, err := fmt.Fprintln(c.in, id); err != nil {
-		return nil, err
-	}
-	header, err := c.out.ReadString('\n')
-	if err != nil {
-		return nil, err
-	}
-	f := strings.Fields(header)
-	if len(f) != 3 {
-		return nil, fmt.Errorf("cat-file %s: %q", id, header)
-	}
-	n, err := strconv.Atoi(f[2])
-	if err != nil {
-		return nil, err
-	}
-	data := make([]byte, n+1) // and the LF after it
-	if _, err := io.ReadFull(c.out, data); err != nil {
-		return nil, err
-	}
-	return data[:n], nil
-}
-
-func (c *catFile) close() {
-	c.in.Close()
-	_ = c.cmd.Wait()
-}
+func git(repo string, args ...string) ([]byte, error) { return gitsrc.Open(repo).Git(args...) }
