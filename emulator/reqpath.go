@@ -185,6 +185,11 @@ func Serve(site Site, rq Request) *Exchange {
 		}
 		break
 	}
+	// NGX_HTTP_ACCESS_PHASE runs after the location's rewrite
+	// directives: a return there answers before allow and deny are read.
+	if st.access() {
+		return x
+	}
 	st.content()
 	return x
 }
