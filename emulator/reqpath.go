@@ -45,6 +45,11 @@ type Exchange struct {
 	File string
 	// Upstream is the URL proxy_pass would request.
 	Upstream string
+	// Access is what the access phase decided: "" when it did not run
+	// (the request was answered before it), "declined" when no allow or
+	// deny rule matched the client, else the rule that matched
+	// ("allow 10.0.0.0/8", "deny all").
+	Access string
 	// Unmodelled names what the request met that the emulator does not
 	// model (a Lua handler, try_files...): the outcome may differ.
 	Unmodelled []string
@@ -69,6 +74,10 @@ const maxCycles = 10
 // addHeaderStatus are the codes add_header applies to without "always"
 // (ngx_http_headers_filter).
 var addHeaderStatus = map[int]bool{200: true, 201: true, 204: true, 206: true, 301: true, 302: true, 303: true, 304: true, 307: true, 308: true}
+
+// AddHeaderApplies reports whether an add_header with or without "always"
+// is sent on a response with this status (ngx_http_headers_filter).
+func AddHeaderApplies(status int, always bool) bool { return always || addHeaderStatus[status] }
 
 type reqState struct {
 	site    Site

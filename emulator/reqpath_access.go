@@ -27,6 +27,7 @@ func (st *reqState) accessAddr() string {
 // location drops the server's deny all.
 func (st *reqState) access() bool {
 	rules := st.accessRules()
+	st.x.Access = "declined"
 	if len(rules) == 0 {
 		return false
 	}
@@ -47,29 +48,15 @@ func (st *reqState) access() bool {
 	}
 	for _, d := range rules {
 		a := d.Arg(0)
-		var match bool
-		switch {
-		case a == "all":
-			match = true
-		case strings.HasPrefix(a, "unix:") || strings.Contains(a, ":"):
-			continue // rules_un and rules6: not consulted for an IPv4 client
-		default:
-			p, err := netip.ParsePrefix(a)
-			if err != nil {
-				ip, err2 := netip.ParseAddr(a)
-				if err2 != nil {
-					st.x.Unmodelled = append(st.x.Unmodelled, d.Name+" "+a)
-					continue
-				}
-				p = netip.PrefixFrom(ip, ip.BitLen())
-			}
-			// ngx_http_access_rule masks the address with the prefix
-			// ("10.1.2.3/8" is 10.0.0.0/8, with a warning).
-			match = p.Masked().Contains(addr)
+		match, ok := AccessRuleMatches(a, addr)
+		if !ok {
+			st.x.Unmodelled = append(st.x.Unmodelled, d.Name+" "+a)
+			continue
 		}
 		if !match {
 			continue
 		}
+		st.x.Access = d.Name + " " + a
 		st.x.Trace = append(st.x.Trace, d.Name+" "+a+" matches "+addr.String())
 		if d.Name == "deny" {
 			// ngx_http_access_found: NGX_HTTP_FORBIDDEN, which
@@ -83,6 +70,31 @@ func (st *reqState) access() bool {
 	}
 	st.x.Trace = append(st.x.Trace, "no allow or deny rule matches "+addr.String()+": the access module declines, the request goes on")
 	return false
+}
+
+// AccessRuleMatches reports whether the address of an allow or deny rule
+// ("all", "10.0.0.0/8", "192.168.1.1") matches an IPv4 client, as
+// ngx_http_access_inet does; ok is false for an address it cannot read.
+// IPv6 and unix: rules never match an IPv4 client (they are rules6 and
+// rules_un).
+func AccessRuleMatches(rule string, client netip.Addr) (match, ok bool) {
+	switch {
+	case rule == "all":
+		return true, true
+	case strings.HasPrefix(rule, "unix:") || strings.Contains(rule, ":"):
+		return false, true
+	}
+	p, err := netip.ParsePrefix(rule)
+	if err != nil {
+		ip, err2 := netip.ParseAddr(rule)
+		if err2 != nil {
+			return false, false
+		}
+		p = netip.PrefixFrom(ip, ip.BitLen())
+	}
+	// ngx_http_access_rule masks the address with the prefix
+	// ("10.1.2.3/8" is 10.0.0.0/8, with a warning).
+	return p.Masked().Contains(client), true
 }
 
 // accessRules are the allow and deny directives in force, in order.

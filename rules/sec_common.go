@@ -128,17 +128,33 @@ func routeTo(a *reqmodel.Analysis, l *nginxconf.Location) []string {
 type requestCheck struct {
 	req emulator.Request
 	// shows reports whether the response shows the finding, and says what
-	// it saw.
+	// it saw. It judges what a client reads (status, head, body), so the
+	// same check judges the emulator's answer and real nginx's.
 	shows func(x *emulator.Exchange) (bool, string)
+	// routed, when set, is what only the emulator reports about how the
+	// request was handled (the location, the access decision) and must
+	// hold too for the emulator's answer to count. Real nginx's answer is
+	// judged by shows alone: the differential suite shows that both
+	// route alike.
+	routed func(x *emulator.Exchange) (bool, string)
 }
 
 // requestConfirmer sends the crafted requests to srv through the
 // emulator's request path (emulator.Serve) until one shows the finding.
 // Every request stays in memory; files come from files (a synthetic tree
-// for alias findings, nil otherwise).
+// for alias findings, nil otherwise). With a real-nginx engine
+// (pass.Engine.Runner, chosen by the caller's flags) the same requests are
+// then replayed on the binary (realReplay) and its answer decides.
 func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, checks []requestCheck) analyzer.Confirmer {
 	a := secAnalysis(pass)
 	host := serverHost(srv)
+	env := envOf(pass)
+	_, builtin := env.runner.(emulator.ConfigOnlyRunner)
+	realRunner := env.runner != nil && !builtin
+	var servers []*nginxconf.Server
+	if pass.Model != nil && pass.Model.HTTP != nil {
+		servers = pass.Model.HTTP.Servers
+	}
 	return analyzer.ConfirmFunc(func(ctx context.Context) analyzer.Confirmation {
 		out := analyzer.Confirmation{Engine: "emulator (request path)", Status: analyzer.NotReproduced}
 		if len(checks) == 0 {
@@ -146,7 +162,8 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			return out
 		}
 		var tried, unmod []string
-		for _, c := range checks {
+		reqs := make([]emulator.Request, len(checks))
+		for i, c := range checks {
 			if ctx.Err() != nil {
 				out.Status, out.Reason = analyzer.ConfirmError, ctx.Err().Error()
 				return out
@@ -160,8 +177,19 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			if !hasHost {
 				rq.Headers = append([]emulator.Header{{Name: "Host", Value: host}}, rq.Headers...)
 			}
+			reqs[i] = rq
+			if out.Status == analyzer.Confirmed {
+				continue // the rest are still replayed on real nginx
+			}
 			x := emulator.Serve(emulator.Site{Server: srv, Analysis: a, Files: files}, rq)
 			ok, saw := c.shows(x)
+			if ok && c.routed != nil {
+				if rok, why := c.routed(x); !rok {
+					ok, saw = false, why
+				} else if why != "" {
+					saw = why
+				}
+			}
 			tried = append(tried, line+" -> "+saw)
 			unmod = append(unmod, x.Unmodelled...)
 			if ok {
@@ -175,15 +203,121 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 					out.Observed["upstream"] = x.Upstream
 				}
 				out.Trace = strings.Join(x.Trace, "\n")
-				return out
 			}
 		}
-		out.Summary = strings.Join(tried, "; ")
-		if len(unmod) > 0 {
-			out.Reason = "the request met what the emulator does not model: " + strings.Join(dedupe(unmod), ", ")
+		if out.Status != analyzer.Confirmed {
+			out.Summary = strings.Join(tried, "; ")
+			if len(unmod) > 0 {
+				out.Reason = "the request met what the emulator does not model: " + strings.Join(dedupe(unmod), ", ")
+			}
 		}
-		return out
+		if !realRunner {
+			return out
+		}
+		return realReplay(ctx, env, srv, servers, files, checks, reqs, out)
 	})
+}
+
+// realReplay sends a finding's crafted requests, as they are, to the real
+// nginx of env (nginxengine.Runner or Both, which copy the configuration,
+// move every listener and upstream to loopback and refuse anything else)
+// and judges each response with the same check. Real nginx decides the
+// status; where it disagrees with the emulator's verdict emu, the
+// difference is recorded (an emulator bug). A request the real engine
+// cannot send as crafted is not replayed, and if none can be the finding
+// is not confirmable there, never confirmed.
+func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, servers []*nginxconf.Server, files fs.FS, checks []requestCheck, reqs []emulator.Request, emu analyzer.Confirmation) analyzer.Confirmation {
+	out := analyzer.Confirmation{Engine: "nginx (request replay)", Status: analyzer.NotConfirmable}
+	emuLine := emu.Status + ": " + emu.Summary
+	switch {
+	case files != nil:
+		out.Reason = "the request reads a synthetic file tree the real nginx does not have; emulator " + emuLine
+		return out
+	case env.mainPath == "":
+		out.Reason = "the configuration is not on disk (stdin), so the real nginx cannot run it; emulator " + emuLine
+		return out
+	case len(servers) > 1 && serverHost(srv) == "localhost" && !hasName(srv, "localhost"):
+		out.Reason = "the server has no plain server_name by which the real engine can select it; emulator " + emuLine
+		return out
+	}
+	var sent []emulator.Request
+	var idx []int
+	var skipped []string
+	for i, rq := range reqs {
+		if rq.RemoteAddr != "" && rq.RemoteAddr != "127.0.0.1" {
+			// The engine's client connects from 127.0.0.1 only.
+			skipped = append(skipped, requestLine(rq))
+			continue
+		}
+		sent = append(sent, rq)
+		idx = append(idx, i)
+	}
+	if len(sent) == 0 {
+		out.Reason = "the real engine's client connects from 127.0.0.1 only, and the request that shows it comes from " + reqs[0].RemoteAddr + "; emulator " + emuLine
+		return out
+	}
+	ok, _ := emulator.ParsePolicy("ok")
+	res, err := env.runner.Run(ctx, emulator.Scenario{Config: emulator.Config{Requests: sent, DefaultPolicy: ok},
+		ConfigFile: env.mainPath, Server: srv})
+	if err != nil {
+		out.Status, out.Reason = analyzer.ConfirmError, "real nginx: "+err.Error()
+		return out
+	}
+	out.Engine = res.Engine + " (request replay)"
+	out.Profile = fmt.Sprintf("nginx %s (%s)", res.Profile.Nginx, res.Binary)
+	out.Status = analyzer.NotReproduced
+	var tried []string
+	for j, rr := range res.Requests {
+		if j >= len(idx) {
+			break
+		}
+		rq := sent[j]
+		if rr.Head == "" {
+			tried = append(tried, requestLine(rq)+" -> no response ("+rr.Why+")")
+			continue
+		}
+		st, hs := emulator.ParseHead(rr.Head)
+		x := &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body}
+		shown, saw := checks[idx[j]].shows(x)
+		tried = append(tried, requestLine(rq)+" -> "+saw)
+		if shown {
+			out.Status = analyzer.Confirmed
+			out.Summary = requestLine(rq) + " -> " + saw
+			out.Observed = map[string]any{"request": requestLine(rq), "status": st, "response_head": rr.Head}
+			break
+		}
+	}
+	if out.Status != analyzer.Confirmed {
+		out.Summary = strings.Join(tried, "; ")
+	}
+	if len(skipped) > 0 {
+		out.Reason = "not replayed (the engine's client connects from 127.0.0.1 only): " + strings.Join(skipped, ", ")
+	}
+	if (out.Status == analyzer.Confirmed) != (emu.Status == analyzer.Confirmed) {
+		diff := "real nginx " + out.Status + ", emulator " + emuLine
+		if out.Observed == nil {
+			out.Observed = map[string]any{}
+		}
+		out.Observed["engine_differences"] = []string{diff}
+		out.Reason = strings.TrimPrefix(out.Reason+"; engines differ (an emulator bug): "+diff, "; ")
+	}
+	return out
+}
+
+func hasName(srv *nginxconf.Server, name string) bool {
+	for _, n := range srv.ServerNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func orGET(m string) string {
+	if m == "" {
+		return "GET"
+	}
+	return m
 }
 
 func dedupe(ss []string) []string {
@@ -205,6 +339,9 @@ func requestLine(rq emulator.Request) string {
 		m = "GET"
 	}
 	s := m + " " + rq.Path
+	if rq.RemoteAddr != "" {
+		s += " from " + rq.RemoteAddr
+	}
 	for _, h := range rq.Headers {
 		s += fmt.Sprintf(" [%s: %s]", h.Name, h.Value)
 	}
