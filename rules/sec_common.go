@@ -134,8 +134,10 @@ type requestCheck struct {
 	// routed, when set, is what only the emulator reports about how the
 	// request was handled (the location, the access decision) and must
 	// hold too for the emulator's answer to count. Real nginx's answer is
-	// judged by shows alone: the differential suite shows that both
-	// route alike.
+	// judged by shows, on a request whose emulated handling met routed:
+	// a response alone cannot tell, say, a client let through by the
+	// access phase from one answered by a return before it, and the
+	// differential suite shows that both engines route alike.
 	routed func(x *emulator.Exchange) (bool, string)
 }
 
@@ -163,6 +165,9 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 		}
 		var tried, unmod []string
 		reqs := make([]emulator.Request, len(checks))
+		// routedOK[i]: the emulator handled request i where the finding
+		// is (realReplay trusts real nginx's answer only then).
+		routedOK := make([]bool, len(checks))
 		for i, c := range checks {
 			if ctx.Err() != nil {
 				out.Status, out.Reason = analyzer.ConfirmError, ctx.Err().Error()
@@ -178,17 +183,23 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 				rq.Headers = append([]emulator.Header{{Name: "Host", Value: host}}, rq.Headers...)
 			}
 			reqs[i] = rq
-			if out.Status == analyzer.Confirmed {
-				continue // the rest are still replayed on real nginx
+			if out.Status == analyzer.Confirmed && !realRunner {
+				break
 			}
 			x := emulator.Serve(emulator.Site{Server: srv, Analysis: a, Files: files}, rq)
+			routedOK[i] = true
+			var rwhy string
+			if c.routed != nil {
+				routedOK[i], rwhy = c.routed(x)
+			}
+			if out.Status == analyzer.Confirmed {
+				continue // served only for routedOK, for the replay
+			}
 			ok, saw := c.shows(x)
-			if ok && c.routed != nil {
-				if rok, why := c.routed(x); !rok {
-					ok, saw = false, why
-				} else if why != "" {
-					saw = why
-				}
+			if ok && !routedOK[i] {
+				ok, saw = false, rwhy
+			} else if ok && rwhy != "" {
+				saw = rwhy
 			}
 			tried = append(tried, line+" -> "+saw)
 			unmod = append(unmod, x.Unmodelled...)
@@ -214,7 +225,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 		if !realRunner {
 			return out
 		}
-		return realReplay(ctx, env, srv, servers, files, checks, reqs, out)
+		return realReplay(ctx, env, srv, servers, files, checks, reqs, routedOK, out)
 	})
 }
 
@@ -226,7 +237,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 // difference is recorded (an emulator bug). A request the real engine
 // cannot send as crafted is not replayed, and if none can be the finding
 // is not confirmable there, never confirmed.
-func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, servers []*nginxconf.Server, files fs.FS, checks []requestCheck, reqs []emulator.Request, emu analyzer.Confirmation) analyzer.Confirmation {
+func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, servers []*nginxconf.Server, files fs.FS, checks []requestCheck, reqs []emulator.Request, routedOK []bool, emu analyzer.Confirmation) analyzer.Confirmation {
 	out := analyzer.Confirmation{Engine: "nginx (request replay)", Status: analyzer.NotConfirmable}
 	emuLine := emu.Status + ": " + emu.Summary
 	switch {
@@ -234,7 +245,7 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 		out.Reason = "the request reads a synthetic file tree the real nginx does not have; emulator " + emuLine
 		return out
 	case env.mainPath == "":
-		out.Reason = "the configuration is not on disk (stdin), so the real nginx cannot run it; emulator " + emuLine
+		out.Reason = "the configuration is not on disk, so the real nginx cannot run it; emulator " + emuLine
 		return out
 	case len(servers) > 1 && serverHost(srv) == "localhost" && !hasName(srv, "localhost"):
 		out.Reason = "the server has no plain server_name by which the real engine can select it; emulator " + emuLine
@@ -279,6 +290,9 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 		st, hs := emulator.ParseHead(rr.Head)
 		x := &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body}
 		shown, saw := checks[idx[j]].shows(x)
+		if shown && !routedOK[idx[j]] {
+			shown, saw = false, saw+", but the emulator shows the request is not handled where the finding is, so the answer is no evidence"
+		}
 		tried = append(tried, requestLine(rq)+" -> "+saw)
 		if shown {
 			out.Status = analyzer.Confirmed
