@@ -50,6 +50,12 @@ type Exchange struct {
 	// deny rule matched the client, else the rule that matched
 	// ("allow 10.0.0.0/8", "deny all").
 	Access string
+	// If is the condition of the if block whose configuration served the
+	// request ("" when none matched): of several that matched, the last.
+	If string
+	// TryFilesSkipped is set when the location has try_files but an if
+	// block matched, whose configuration has none.
+	TryFilesSkipped bool
 	// Unmodelled names what the request met that the emulator does not
 	// model (a Lua handler, try_files...): the outcome may differ.
 	Unmodelled []string
@@ -175,7 +181,7 @@ func (st *reqState) serve(named *nginxconf.Location) {
 			return
 		}
 	} else {
-		st.loc, st.ifBlock, st.uriChanged = named, nil, false
+		st.loc, st.ifBlock, st.uriChanged, st.x.If = named, nil, false, ""
 		st.x.Location = locName(named)
 		st.x.Trace = append(st.x.Trace, "named location "+st.x.Location)
 		r := st.run(named.Directives)
@@ -217,7 +223,7 @@ func (st *reqState) findLocation() bool {
 		if m.Unknown {
 			x.Unmodelled = append(x.Unmodelled, "a regex location the emulator cannot evaluate (PCRE syntax)")
 		}
-		st.loc, st.ifBlock, st.uriChanged = m.Location, nil, false
+		st.loc, st.ifBlock, st.uriChanged, st.x.If = m.Location, nil, false, ""
 		if m.Location != nil {
 			x.Location = locName(m.Location)
 			x.Trace = append(x.Trace, "location "+x.Location)
@@ -265,6 +271,7 @@ func (st *reqState) run(ds []*nginxconf.Directive) outcome {
 				continue
 			}
 			st.ifBlock = d
+			st.x.If = argsText(d)
 			st.x.Trace = append(st.x.Trace, "if "+argsText(d)+": true")
 			if r := st.run(reqmodel.Flatten(d.Block)); r != goOn {
 				return r

@@ -25,6 +25,7 @@ func (st *reqState) tryFiles() bool {
 			tf = ds[0]
 		}
 	} else if st.loc != nil && len(st.loc.Own("try_files")) > 0 {
+		st.x.TryFilesSkipped = true
 		st.x.Trace = append(st.x.Trace, "try_files not applied: the matching if block's configuration has none (try_files is not inherited)")
 	}
 	if tf == nil || len(tf.Args) < 2 {

@@ -139,6 +139,20 @@ type requestCheck struct {
 	// access phase from one answered by a return before it, and the
 	// differential suite shows that both engines route alike.
 	routed func(x *emulator.Exchange) (bool, string)
+	// control, when contrast is set, is a second request sent alongside
+	// (the same one without what triggers the finding); contrast then
+	// judges the pair instead of shows.
+	control  *emulator.Request
+	contrast func(x, ctrl *emulator.Exchange) (bool, string)
+}
+
+// judge is the check's verdict on an answer and, for a contrast, its
+// control's.
+func (c requestCheck) judge(x, ctrl *emulator.Exchange) (bool, string) {
+	if c.contrast != nil {
+		return c.contrast(x, ctrl)
+	}
+	return c.shows(x)
 }
 
 // requestConfirmer sends the crafted requests to srv through the
@@ -165,6 +179,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 		}
 		var tried, unmod []string
 		reqs := make([]emulator.Request, len(checks))
+		ctrls := make([]*emulator.Request, len(checks))
 		// routedOK[i]: the emulator handled request i where the finding
 		// is (realReplay trusts real nginx's answer only then).
 		routedOK := make([]bool, len(checks))
@@ -183,6 +198,11 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 				rq.Headers = append([]emulator.Header{{Name: "Host", Value: host}}, rq.Headers...)
 			}
 			reqs[i] = rq
+			if c.control != nil {
+				ctrl := *c.control
+				ctrl.Headers = withHostHeader(ctrl.Headers, host)
+				ctrls[i] = &ctrl
+			}
 			if out.Status == analyzer.Confirmed && !realRunner {
 				break
 			}
@@ -195,7 +215,11 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			if out.Status == analyzer.Confirmed {
 				continue // served only for routedOK, for the replay
 			}
-			ok, saw := c.shows(x)
+			var cx *emulator.Exchange
+			if ctrls[i] != nil {
+				cx = emulator.Serve(emulator.Site{Server: srv, Analysis: a, Files: files}, *ctrls[i])
+			}
+			ok, saw := c.judge(x, cx)
 			if ok && !routedOK[i] {
 				ok, saw = false, rwhy
 			} else if ok && rwhy != "" {
@@ -225,7 +249,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 		if !realRunner {
 			return out
 		}
-		return realReplay(ctx, env, srv, servers, files, checks, reqs, routedOK, out)
+		return realReplay(ctx, env, srv, servers, files, checks, reqs, ctrls, routedOK, out)
 	})
 }
 
@@ -237,7 +261,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 // difference is recorded (an emulator bug). A request the real engine
 // cannot send as crafted is not replayed, and if none can be the finding
 // is not confirmable there, never confirmed.
-func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, servers []*nginxconf.Server, files fs.FS, checks []requestCheck, reqs []emulator.Request, routedOK []bool, emu analyzer.Confirmation) analyzer.Confirmation {
+func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, servers []*nginxconf.Server, files fs.FS, checks []requestCheck, reqs []emulator.Request, ctrls []*emulator.Request, routedOK []bool, emu analyzer.Confirmation) analyzer.Confirmation {
 	out := analyzer.Confirmation{Engine: "nginx (request replay)", Status: analyzer.NotConfirmable}
 	emuLine := emu.Status + ": " + emu.Summary
 	switch {
@@ -251,8 +275,11 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 		out.Reason = "the server has no plain server_name by which the real engine can select it; emulator " + emuLine
 		return out
 	}
+	// sent holds the requests in order, each check's control right after
+	// it; idx[j] is the check of sent[j], ctl[j] marks a control.
 	var sent []emulator.Request
 	var idx []int
+	var ctl []bool
 	var skipped []string
 	for i, rq := range reqs {
 		if rq.RemoteAddr != "" && rq.RemoteAddr != "127.0.0.1" {
@@ -260,8 +287,10 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 			skipped = append(skipped, requestLine(rq))
 			continue
 		}
-		sent = append(sent, rq)
-		idx = append(idx, i)
+		sent, idx, ctl = append(sent, rq), append(idx, i), append(ctl, false)
+		if ctrls[i] != nil {
+			sent, idx, ctl = append(sent, *ctrls[i]), append(idx, i), append(ctl, true)
+		}
 	}
 	if len(sent) == 0 {
 		out.Reason = "the real engine's client connects from 127.0.0.1 only, and the request that shows it comes from " + reqs[0].RemoteAddr + "; emulator " + emuLine
@@ -278,18 +307,33 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 	out.Profile = fmt.Sprintf("nginx %s (%s)", res.Profile.Nginx, res.Binary)
 	out.Status = analyzer.NotReproduced
 	var tried []string
+	exchange := func(j int) *emulator.Exchange {
+		rr, rq := res.Requests[j], sent[j]
+		st, hs := emulator.ParseHead(rr.Head)
+		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body}
+	}
 	for j, rr := range res.Requests {
 		if j >= len(idx) {
 			break
+		}
+		if ctl[j] {
+			continue // judged with its request
 		}
 		rq := sent[j]
 		if rr.Head == "" {
 			tried = append(tried, requestLine(rq)+" -> no response ("+rr.Why+")")
 			continue
 		}
-		st, hs := emulator.ParseHead(rr.Head)
-		x := &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body}
-		shown, saw := checks[idx[j]].shows(x)
+		x := exchange(j)
+		var cx *emulator.Exchange
+		if j+1 < len(res.Requests) && j+1 < len(ctl) && ctl[j+1] {
+			if res.Requests[j+1].Head == "" {
+				tried = append(tried, requestLine(sent[j+1])+" (control) -> no response ("+res.Requests[j+1].Why+")")
+				continue
+			}
+			cx = exchange(j + 1)
+		}
+		shown, saw := checks[idx[j]].judge(x, cx)
 		if shown && !routedOK[idx[j]] {
 			shown, saw = false, saw+", but the emulator shows the request is not handled where the finding is, so the answer is no evidence"
 		}
@@ -297,7 +341,7 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 		if shown {
 			out.Status = analyzer.Confirmed
 			out.Summary = requestLine(rq) + " -> " + saw
-			out.Observed = map[string]any{"request": requestLine(rq), "status": st, "response_head": rr.Head}
+			out.Observed = map[string]any{"request": requestLine(rq), "status": x.Status, "response_head": rr.Head}
 			break
 		}
 	}
@@ -316,6 +360,16 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 		out.Reason = strings.TrimPrefix(out.Reason+"; engines differ (an emulator bug): "+diff, "; ")
 	}
 	return out
+}
+
+// withHostHeader adds Host: host unless the headers carry one.
+func withHostHeader(hs []emulator.Header, host string) []emulator.Header {
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, "host") {
+			return hs
+		}
+	}
+	return append([]emulator.Header{{Name: "Host", Value: host}}, hs...)
 }
 
 func hasName(srv *nginxconf.Server, name string) bool {
