@@ -45,6 +45,17 @@ type Exchange struct {
 	File string
 	// Upstream is the URL proxy_pass would request.
 	Upstream string
+	// Access is what the access phase decided: "" when it did not run
+	// (the request was answered before it), "declined" when no allow or
+	// deny rule matched the client, else the rule that matched
+	// ("allow 10.0.0.0/8", "deny all").
+	Access string
+	// If is the condition of the if block whose configuration served the
+	// request ("" when none matched): of several that matched, the last.
+	If string
+	// TryFilesSkipped is set when the location has try_files but an if
+	// block matched, whose configuration has none.
+	TryFilesSkipped bool
 	// Unmodelled names what the request met that the emulator does not
 	// model (a Lua handler, try_files...): the outcome may differ.
 	Unmodelled []string
@@ -70,6 +81,10 @@ const maxCycles = 10
 // (ngx_http_headers_filter).
 var addHeaderStatus = map[int]bool{200: true, 201: true, 204: true, 206: true, 301: true, 302: true, 303: true, 304: true, 307: true, 308: true}
 
+// AddHeaderApplies reports whether an add_header with or without "always"
+// is sent on a response with this status (ngx_http_headers_filter).
+func AddHeaderApplies(status int, always bool) bool { return always || addHeaderStatus[status] }
+
 type reqState struct {
 	site    Site
 	rq      Request
@@ -89,6 +104,9 @@ type reqState struct {
 	// proxyFullURI is set by a rewrite ... break in a proxied location:
 	// proxy_pass then sends the whole changed URI.
 	proxyFullURI bool
+	// cycles counts location searches and internal redirects
+	// (r->uri_changes).
+	cycles int
 }
 
 type outcome int
@@ -143,50 +161,92 @@ func Serve(site Site, rq Request) *Exchange {
 	}
 	st.uri = uri
 	x.Trace = append(x.Trace, fmt.Sprintf("$uri = %q", uri))
-	srv := site.Server
-	// The server's rewrite directives run once, before the first location
-	// search (NGX_HTTP_SERVER_REWRITE_PHASE).
-	switch st.run(srv.Directives) {
-	case answered:
-		return x
+	st.serve(nil)
+	return x
+}
+
+// serve runs the phases from the server's rewrite directives (or, for a
+// named location, from its own) to the content handler. An internal
+// redirect (try_files' last URI) starts over here
+// (ngx_http_internal_redirect: server_rewrite_index), a named location at
+// its rewrite phase (ngx_http_named_location: location_rewrite_index).
+func (st *reqState) serve(named *nginxconf.Location) {
+	if named == nil {
+		// The server's rewrite directives run before the first location
+		// search only (NGX_HTTP_SERVER_REWRITE_PHASE).
+		if st.run(st.site.Server.Directives) == answered {
+			return
+		}
+		if !st.findLocation() {
+			return
+		}
+	} else {
+		st.loc, st.ifBlock, st.uriChanged, st.x.If = named, nil, false, ""
+		st.x.Location = locName(named)
+		st.x.Trace = append(st.x.Trace, "named location "+st.x.Location)
+		r := st.run(named.Directives)
+		if r == answered {
+			return
+		}
+		if (r == restart || st.uriChanged) && !st.findLocation() {
+			return
+		}
 	}
-	router := site.Analysis.Router(srv)
-	for cycle := 0; ; cycle++ {
-		if cycle > maxCycles {
+	// NGX_HTTP_ACCESS_PHASE runs after the location's rewrite
+	// directives: a return there answers before allow and deny are read.
+	if st.access() {
+		return
+	}
+	if st.tryFiles() {
+		return
+	}
+	st.content()
+}
+
+func locName(l *nginxconf.Location) string { return strings.TrimSpace(l.Modifier + " " + l.Path) }
+
+// findLocation selects the location for the URI and runs its rewrite
+// directives, again after each URI change; false when the request was
+// answered. URI changes and internal redirects share nginx's bound
+// (r->uri_changes).
+func (st *reqState) findLocation() bool {
+	x := st.x
+	router := st.site.Analysis.Router(st.site.Server)
+	for {
+		st.cycles++
+		if st.cycles > maxCycles+1 {
 			st.finish(500, "", "")
 			x.Trace = append(x.Trace, "rewrite or internal redirection cycle: 500")
-			return x
+			return false
 		}
 		m := router.Select(st.uri)
 		if m.Unknown {
 			x.Unmodelled = append(x.Unmodelled, "a regex location the emulator cannot evaluate (PCRE syntax)")
 		}
-		st.loc, st.ifBlock, st.uriChanged = m.Location, nil, false
+		st.loc, st.ifBlock, st.uriChanged, st.x.If = m.Location, nil, false, ""
 		if m.Location != nil {
-			x.Location = strings.TrimSpace(m.Location.Modifier + " " + m.Location.Path)
+			x.Location = locName(m.Location)
 			x.Trace = append(x.Trace, "location "+x.Location)
 		}
 		if m.Redirect {
 			st.finish(301, "http://"+st.host+st.uri+"/", "")
-			return x
+			return false
 		}
 		if m.Captures != nil {
 			st.caps, st.capRe = m.Captures, m.Regex
 		}
 		if m.Location == nil {
-			break
+			return true
 		}
 		r := st.run(m.Location.Directives)
 		if r == answered {
-			return x
+			return false
 		}
 		if r == restart || st.uriChanged {
 			continue
 		}
-		break
+		return true
 	}
-	st.content()
-	return x
 }
 
 // run executes the rewrite module's directives of one level in order.
@@ -211,11 +271,12 @@ func (st *reqState) run(ds []*nginxconf.Directive) outcome {
 				continue
 			}
 			st.ifBlock = d
+			st.x.If = argsText(d)
 			st.x.Trace = append(st.x.Trace, "if "+argsText(d)+": true")
 			if r := st.run(reqmodel.Flatten(d.Block)); r != goOn {
 				return r
 			}
-		case "rewrite_by_lua", "rewrite_by_lua_block", "rewrite_by_lua_file", "access_by_lua", "access_by_lua_block", "access_by_lua_file", "try_files", "auth_request", "error_page":
+		case "rewrite_by_lua", "rewrite_by_lua_block", "rewrite_by_lua_file", "access_by_lua", "access_by_lua_block", "access_by_lua_file", "auth_request", "error_page":
 			st.x.Unmodelled = append(st.x.Unmodelled, d.Name)
 		}
 	}

@@ -232,7 +232,7 @@ func (st *reqState) finish(code int, location, body string) {
 	b.WriteString("Connection: close\r\n")
 	for _, d := range st.addHeaders() {
 		always := len(d.Args) >= 3 && d.Arg(2) == "always"
-		if !always && !addHeaderStatus[code] {
+		if !AddHeaderApplies(code, always) {
 			continue
 		}
 		v := st.eval(d.Arg(1), false)

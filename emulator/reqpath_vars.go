@@ -93,7 +93,7 @@ func (st *reqState) variable(name string) string {
 		}
 		return ""
 	case "remote_addr":
-		return "127.0.0.1"
+		return st.accessAddr()
 	}
 	switch {
 	case strings.HasPrefix(lname, "http_"):

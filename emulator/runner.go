@@ -27,6 +27,12 @@ type Scenario struct {
 	// Location is the target location: a real nginx must be sent requests
 	// that its location matching routes there.
 	Location *nginxconf.Location
+	// Server, with Location nil, is the http server{} of a request-path
+	// confirmation: its requests are a finding's crafted ones, which a
+	// real nginx is sent as they are (path, query, headers) on that
+	// server's listener, and which no Config-level emulation answers
+	// (the caller compares with Serve itself).
+	Server *nginxconf.Server
 }
 
 // Builtin is the emulator as a Runner.

@@ -1,9 +1,12 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
 // AddHeaderContentType flags add_header Content-Type, which adds a second
@@ -41,9 +44,13 @@ Content-Type plus add_header for proxied ones, which is not reported.`,
     }
 }
 `,
-		Since:        "0.3.0",
-		References:   []string{"https://nginx.org/en/docs/http/ngx_http_core_module.html#default_type", "gixy add_header_content_type; yandex/gixy#98"},
-		Confirmation: "not confirmable yet: the emulator does not model response headers.",
+		Since:      "0.3.0",
+		References: []string{"https://nginx.org/en/docs/http/ngx_http_core_module.html#default_type", "gixy add_header_content_type; yandex/gixy#98"},
+		Confirmation: `confirmed by the emulator's request path: a request routed to the add_header's location must get a
+response with two Content-Type lines (nginx's own, then the added one); with --engine nginx or both it is
+replayed on the real binary. Not confirmable inside an "if"; the emulator's answer does not count in a
+proxied location, whose backend headers it does not model (real nginx's does). Differential suite:
+emulator/nginxengine/testdata/reqpath/headers.txtar.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -61,11 +68,46 @@ Content-Type plus add_header for proxied ones, which is not reported.`,
 				a := e.d.Args[0]
 				pass.Report(&analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
 					Message: "add_header Content-Type adds a second Content-Type header instead of replacing it; use default_type",
-					Details: "nginx still sends its own Content-Type (default_type, types, or the backend's), so the response carries two."})
+					Details: "nginx still sends its own Content-Type (default_type, types, or the backend's), so the response carries two.",
+					Confirm: addedHeaderConfirm(pass, e.d, func(x *emulator.Exchange) (bool, string) {
+						if n := len(x.Header("Content-Type")); n >= 2 {
+							return true, fmt.Sprintf("%d with %d Content-Type headers (%s)", x.Status, n, strings.Join(x.Header("Content-Type"), ", "))
+						}
+						return false, fmt.Sprintf("%d with %d Content-Type header", x.Status, len(x.Header("Content-Type")))
+					})})
 			}
 		}
 		return nil
 	},
+}
+
+// addedHeaderConfirm sends a request to where the add_header d applies
+// and judges the response with shows. The emulator's answer counts only
+// from d's own location and not from a proxied one: the request path
+// models no backend headers, while a real backend sends its own.
+func addedHeaderConfirm(pass *analyzer.Pass, d *nginxconf.Directive, shows func(x *emulator.Exchange) (bool, string)) analyzer.Confirmer {
+	p, ok := placeOf(pass, d)
+	switch {
+	case !ok || d.Name != "add_header":
+		return notConfirmable("the request path models add_header only, in the http context")
+	case p.inIf != nil:
+		return notConfirmable("the add_header is inside an if: no request is crafted to make its condition true")
+	}
+	at := routedTo(p, "add_header")
+	routed := func(x *emulator.Exchange) (bool, string) {
+		if x.Upstream != "" {
+			return false, fmt.Sprintf("%d proxied to %s: the emulator does not model the backend's headers", x.Status, x.Upstream)
+		}
+		return at(x)
+	}
+	always := len(d.Args) >= 3 && d.Arg(2) == "always"
+	applies := func(x *emulator.Exchange) (bool, string) {
+		if !emulator.AddHeaderApplies(x.Status, always) {
+			return false, fmt.Sprintf("%d, a status add_header without always does not apply to", x.Status)
+		}
+		return shows(x)
+	}
+	return requestConfirmer(pass, p.srv, nil, checksAt(pathsInto(pass, p, "add_header"), applies, routed))
 }
 
 // hidden reports whether the upstream's header name is hidden at l by a

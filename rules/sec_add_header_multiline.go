@@ -1,10 +1,12 @@
 package rules
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
@@ -42,7 +44,11 @@ with one space, which is what a recipient that accepts folding makes of it.`,
 		Since: "0.3.0",
 		References: []string{"RFC 7230 section 3.2.4 (obs-fold)", "gixy add_header_multiline",
 			"Debian nginx 1.22.1: a line break in an add_header value is sent as is (tested)"},
-		Confirmation: "not confirmable yet: the emulator does not model response headers.",
+		Confirmation: `confirmed by the emulator's request path: a request routed to the add_header's location must get a
+response head in which that header's line ends with a bare line feed or is followed by a continuation line;
+with --engine nginx or both it is replayed on the real binary. Not confirmable for add_trailer and
+more_set_headers (not modelled) and inside an "if". Differential suite:
+emulator/nginxengine/testdata/reqpath/headers.txtar.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -74,6 +80,13 @@ with one space, which is what a recipient that accepts folding makes of it.`,
 			diag := &analyzer.Diagnostic{Pos: d.Pos, End: a.End(),
 				Message: "the value of " + d.Name + " " + headerName(d) + " spans several lines; nginx sends the line break, which clients reject",
 				Details: "A header value cannot contain a line break (RFC 7230 obs-fold): write it on one line, separating the parts with spaces."}
+			name := headerName(d)
+			diag.Confirm = addedHeaderConfirm(pass, d, func(x *emulator.Exchange) (bool, string) {
+				if lines, ok := foldedHeader(x.Head, name); ok {
+					return true, fmt.Sprintf("%d with the header split over lines: %q", x.Status, lines)
+				}
+				return false, fmt.Sprintf("%d without a folded %s", x.Status, name)
+			})
 			if joined := foldRE.ReplaceAllString(a.Raw, " "); joined != a.Raw && !strings.Contains(a.Raw, "#") {
 				diag.Fixes = append(diag.Fixes, analyzer.SuggestedFix{Message: "join the value's lines",
 					Edits: []analyzer.TextEdit{{Pos: a.Pos, End: a.End(), NewText: joined}}})

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
@@ -63,7 +64,11 @@ The fix repeats the dropped directives at this level or, on a declared nginx >= 
 			"https://nginx.org/en/docs/http/ngx_http_headers_module.html#add_header_inherit (1.29.3)",
 			"nginx src/http/modules/ngx_http_headers_filter_module.c ngx_http_headers_merge_conf",
 			"gixy add_header_redefinition; yandex/gixy#114 (headers from an include at both levels are not dropped)"},
-		Confirmation: "not confirmable yet: the emulator does not model response headers.",
+		Confirmation: `confirmed by the emulator's request path: a request routed to the redefining server or location
+(e.g. GET /static/) must get a response, of a status the dropped header applies to (2xx/3xx, any with
+"always"), that lacks the dropped header; with --engine nginx or both the same request is replayed on the
+real binary. Not confirmable for an "if" level (no request is crafted for its condition) and for
+add_trailer (trailers are not modelled). Differential suite: emulator/nginxengine/testdata/reqpath/headers.txtar.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -128,7 +133,52 @@ func reportHeaderDrop(pass *analyzer.Pass, l *secLevel, name string) {
 	if fix, ok := headerDropFix(pass, first, name, dropped); ok {
 		d.Fixes = append(d.Fixes, fix)
 	}
+	d.Confirm = headerDropConfirm(pass, l, name, own, dropped)
 	pass.Report(d)
+}
+
+// headerDropConfirm sends a request to the level and checks that the
+// response lacks a dropped header although the status is one it would
+// apply to (always, or 2xx/3xx: emulator.AddHeaderApplies).
+func headerDropConfirm(pass *analyzer.Pass, l *secLevel, name string, own, dropped []secEntry) analyzer.Confirmer {
+	if name != "add_header" {
+		return notConfirmable("trailers go out only after a chunked body, which the request path does not model")
+	}
+	p, ok := levelPlace(pass, l)
+	if !ok {
+		return notConfirmable("the level is " + l.describe() + ": no request is crafted to make its condition true")
+	}
+	shows := func(x *emulator.Exchange) (bool, string) {
+		var missing, sent []string
+		for _, e := range dropped {
+			if !emulator.AddHeaderApplies(x.Status, e.arg(2) == "always") {
+				continue
+			}
+			if len(x.Header(e.arg(0))) == 0 {
+				missing = append(missing, e.arg(0))
+			} else {
+				sent = append(sent, e.arg(0))
+			}
+		}
+		if len(missing) == 0 {
+			if len(sent) > 0 {
+				return false, fmt.Sprintf("%d with %s", x.Status, strings.Join(sent, ", "))
+			}
+			return false, fmt.Sprintf("%d, a status the dropped headers do not apply to", x.Status)
+		}
+		var with []string
+		for _, e := range own {
+			if len(x.Header(e.arg(0))) > 0 {
+				with = append(with, e.arg(0))
+			}
+		}
+		saw := fmt.Sprintf("%d without %s", x.Status, strings.Join(missing, ", "))
+		if len(with) > 0 {
+			saw += " (with this level's " + strings.Join(dedupe(with), ", ") + ")"
+		}
+		return true, saw
+	}
+	return requestConfirmer(pass, p.srv, nil, checksAt(pathsInto(pass, p, name), shows, routedTo(p, name)))
 }
 
 // headerKey identifies a header entry: field names are case-insensitive.

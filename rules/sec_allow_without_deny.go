@@ -2,9 +2,11 @@ package rules
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
 )
 
 // AllowWithoutDeny flags access rules that allow some clients and deny
@@ -49,7 +51,11 @@ authenticate instead (the intranet-or-password pattern). The fix appends "deny a
 		References: []string{"https://nginx.org/en/docs/http/ngx_http_access_module.html",
 			"nginx src/http/modules/ngx_http_access_module.c (NGX_DECLINED when no rule matches; ngx_http_access_merge_loc_conf)",
 			"https://nginx.org/en/docs/http/ngx_http_core_module.html#satisfy", "Gixy-Next allow_without_deny"},
-		Confirmation: "not confirmable yet: the emulator does not model the access phase.",
+		Confirmation: `confirmed by the emulator's request path, which runs the access phase (ngx_http_access_module.c): a
+request routed to the level from a client address no allow or deny rule names (127.0.0.1, else an RFC 5737
+address) must get through, not a 403; with --engine nginx or both it is replayed on the real binary, whose
+client connects from 127.0.0.1 only (a finding shown only from another address is not replayed there).
+Differential suite: emulator/nginxengine/testdata/reqpath/access.txtar.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -89,10 +95,78 @@ authenticate instead (the intranet-or-password pattern). The fix appends "deny a
 				d.Fixes = append(d.Fixes, analyzer.SuggestedFix{Message: "deny every client not allowed",
 					Edits: []analyzer.TextEdit{{Pos: at, End: at, NewText: lineIndent(last.d) + "deny all;\n"}}})
 			}
+			d.Confirm = allowConfirm(pass, l)
 			pass.Report(d)
 		}
 		return nil
 	},
+}
+
+// strangers are the candidate client addresses for the crafted request:
+// 127.0.0.1 first, the only one the real-nginx engine's client connects
+// from, then documentation addresses (RFC 5737) no real allow list names.
+// The first that no rule of the level names is used.
+var strangers = []string{"127.0.0.1", "192.0.2.1", "198.51.100.7", "203.0.113.9"}
+
+// stranger is the first of strangers that none of the level's allow and
+// deny rules names (emulator.AccessRuleMatches).
+func stranger(l *secLevel) string {
+	for _, s := range strangers {
+		addr := netip.MustParseAddr(s)
+		named := false
+		for _, name := range []string{"allow", "deny"} {
+			for _, e := range l.own[name] {
+				m, _ := emulator.AccessRuleMatches(e.arg(0), addr)
+				named = named || m
+			}
+		}
+		if !named {
+			return s
+		}
+	}
+	return ""
+}
+
+// allowConfirm sends a request from a client the level's rules do not
+// name and checks that it is not refused. For the emulator's answer the
+// access phase must have run and declined (Exchange.Access), so a
+// response from another handler, or a rule that does match the address,
+// is no confirmation.
+func allowConfirm(pass *analyzer.Pass, l *secLevel) analyzer.Confirmer {
+	p, ok := levelPlace(pass, l)
+	if !ok {
+		return notConfirmable("the rules are at " + l.describe() + ", which no request is routed to by its path alone")
+	}
+	at := routedTo(p, "allow")
+	routed := func(x *emulator.Exchange) (bool, string) {
+		if x.Access != "declined" {
+			if x.Access == "" {
+				return false, fmt.Sprintf("%d answered before the access phase", x.Status)
+			}
+			return false, fmt.Sprintf("%d: %s matches the client", x.Status, x.Access)
+		}
+		if ok, why := at(x); !ok {
+			return false, why
+		}
+		return true, fmt.Sprintf("%d: no allow or deny rule names the client, the access module lets it through", x.Status)
+	}
+	shows := func(x *emulator.Exchange) (bool, string) {
+		if x.Status == 403 || x.Status == 0 {
+			return false, fmt.Sprintf("%d", x.Status)
+		}
+		return true, fmt.Sprintf("%d, not refused", x.Status)
+	}
+	addr := stranger(l)
+	if addr == "" {
+		return notConfirmable("the rules name every candidate client address (" + strings.Join(strangers, ", ") + ")")
+	}
+	checks := checksAt(pathsInto(pass, p, "allow"), shows, routed)
+	for i := range checks {
+		if addr != "127.0.0.1" {
+			checks[i].req.RemoteAddr = addr
+		}
+	}
+	return requestConfirmer(pass, p.srv, nil, checks)
 }
 
 // authAlternative reports whether l is under "satisfy any" with an

@@ -65,7 +65,10 @@ info for *_hide_header (what leaks depends on the backend).`,
 			"https://nginx.org/en/docs/http/ngx_http_fastcgi_module.html#fastcgi_param",
 			"nginx src/http/modules/ngx_http_proxy_module.c ngx_http_proxy_merge_loc_conf; ngx_http_fastcgi_module.c ngx_http_fastcgi_merge_loc_conf; src/http/ngx_http_upstream.c ngx_http_upstream_hide_headers_hash",
 			"Gixy-Next proxy_set_header_redefinition"},
-		Confirmation: "not confirmable yet: the emulator does not model the headers sent upstream.",
+		Confirmation: `not confirmable: the request path computes proxy_pass's upstream URL but sends nothing upstream, so it
+observes neither the request headers or FastCGI params a backend receives (proxy_set_header, *_param) nor the
+backend's response headers that *_hide_header would remove; the real-nginx engine's loopback backends do not
+report the requests they read either. A confirmation needs a backend that echoes what it received.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {

@@ -128,17 +128,49 @@ func routeTo(a *reqmodel.Analysis, l *nginxconf.Location) []string {
 type requestCheck struct {
 	req emulator.Request
 	// shows reports whether the response shows the finding, and says what
-	// it saw.
+	// it saw. It judges what a client reads (status, head, body), so the
+	// same check judges the emulator's answer and real nginx's.
 	shows func(x *emulator.Exchange) (bool, string)
+	// routed, when set, is what only the emulator reports about how the
+	// request was handled (the location, the access decision) and must
+	// hold too for the emulator's answer to count. Real nginx's answer is
+	// judged by shows, on a request whose emulated handling met routed:
+	// a response alone cannot tell, say, a client let through by the
+	// access phase from one answered by a return before it, and the
+	// differential suite shows that both engines route alike.
+	routed func(x *emulator.Exchange) (bool, string)
+	// control, when contrast is set, is a second request sent alongside
+	// (the same one without what triggers the finding); contrast then
+	// judges the pair instead of shows.
+	control  *emulator.Request
+	contrast func(x, ctrl *emulator.Exchange) (bool, string)
+}
+
+// judge is the check's verdict on an answer and, for a contrast, its
+// control's.
+func (c requestCheck) judge(x, ctrl *emulator.Exchange) (bool, string) {
+	if c.contrast != nil {
+		return c.contrast(x, ctrl)
+	}
+	return c.shows(x)
 }
 
 // requestConfirmer sends the crafted requests to srv through the
 // emulator's request path (emulator.Serve) until one shows the finding.
 // Every request stays in memory; files come from files (a synthetic tree
-// for alias findings, nil otherwise).
+// for alias findings, nil otherwise). With a real-nginx engine
+// (pass.Engine.Runner, chosen by the caller's flags) the same requests are
+// then replayed on the binary (realReplay) and its answer decides.
 func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, checks []requestCheck) analyzer.Confirmer {
 	a := secAnalysis(pass)
 	host := serverHost(srv)
+	env := envOf(pass)
+	_, builtin := env.runner.(emulator.ConfigOnlyRunner)
+	realRunner := env.runner != nil && !builtin
+	var servers []*nginxconf.Server
+	if pass.Model != nil && pass.Model.HTTP != nil {
+		servers = pass.Model.HTTP.Servers
+	}
 	return analyzer.ConfirmFunc(func(ctx context.Context) analyzer.Confirmation {
 		out := analyzer.Confirmation{Engine: "emulator (request path)", Status: analyzer.NotReproduced}
 		if len(checks) == 0 {
@@ -146,7 +178,12 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			return out
 		}
 		var tried, unmod []string
-		for _, c := range checks {
+		reqs := make([]emulator.Request, len(checks))
+		ctrls := make([]*emulator.Request, len(checks))
+		// routedOK[i]: the emulator handled request i where the finding
+		// is (realReplay trusts real nginx's answer only then).
+		routedOK := make([]bool, len(checks))
+		for i, c := range checks {
 			if ctx.Err() != nil {
 				out.Status, out.Reason = analyzer.ConfirmError, ctx.Err().Error()
 				return out
@@ -160,8 +197,34 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			if !hasHost {
 				rq.Headers = append([]emulator.Header{{Name: "Host", Value: host}}, rq.Headers...)
 			}
+			reqs[i] = rq
+			if c.control != nil {
+				ctrl := *c.control
+				ctrl.Headers = withHostHeader(ctrl.Headers, host)
+				ctrls[i] = &ctrl
+			}
+			if out.Status == analyzer.Confirmed && !realRunner {
+				break
+			}
 			x := emulator.Serve(emulator.Site{Server: srv, Analysis: a, Files: files}, rq)
-			ok, saw := c.shows(x)
+			routedOK[i] = true
+			var rwhy string
+			if c.routed != nil {
+				routedOK[i], rwhy = c.routed(x)
+			}
+			if out.Status == analyzer.Confirmed {
+				continue // served only for routedOK, for the replay
+			}
+			var cx *emulator.Exchange
+			if ctrls[i] != nil {
+				cx = emulator.Serve(emulator.Site{Server: srv, Analysis: a, Files: files}, *ctrls[i])
+			}
+			ok, saw := c.judge(x, cx)
+			if ok && !routedOK[i] {
+				ok, saw = false, rwhy
+			} else if ok && rwhy != "" {
+				saw = rwhy
+			}
 			tried = append(tried, line+" -> "+saw)
 			unmod = append(unmod, x.Unmodelled...)
 			if ok {
@@ -175,15 +238,154 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 					out.Observed["upstream"] = x.Upstream
 				}
 				out.Trace = strings.Join(x.Trace, "\n")
-				return out
 			}
 		}
-		out.Summary = strings.Join(tried, "; ")
-		if len(unmod) > 0 {
-			out.Reason = "the request met what the emulator does not model: " + strings.Join(dedupe(unmod), ", ")
+		if out.Status != analyzer.Confirmed {
+			out.Summary = strings.Join(tried, "; ")
+			if len(unmod) > 0 {
+				out.Reason = "the request met what the emulator does not model: " + strings.Join(dedupe(unmod), ", ")
+			}
 		}
-		return out
+		if !realRunner {
+			return out
+		}
+		return realReplay(ctx, env, srv, servers, files, checks, reqs, ctrls, routedOK, out)
 	})
+}
+
+// realReplay sends a finding's crafted requests, as they are, to the real
+// nginx of env (nginxengine.Runner or Both, which copy the configuration,
+// move every listener and upstream to loopback and refuse anything else)
+// and judges each response with the same check. Real nginx decides the
+// status; where it disagrees with the emulator's verdict emu, the
+// difference is recorded (an emulator bug). A request the real engine
+// cannot send as crafted is not replayed, and if none can be the finding
+// is not confirmable there, never confirmed.
+func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, servers []*nginxconf.Server, files fs.FS, checks []requestCheck, reqs []emulator.Request, ctrls []*emulator.Request, routedOK []bool, emu analyzer.Confirmation) analyzer.Confirmation {
+	out := analyzer.Confirmation{Engine: "nginx (request replay)", Status: analyzer.NotConfirmable}
+	emuLine := emu.Status + ": " + emu.Summary
+	switch {
+	case files != nil:
+		out.Reason = "the request reads a synthetic file tree the real nginx does not have; emulator " + emuLine
+		return out
+	case env.mainPath == "":
+		out.Reason = "the configuration is not on disk, so the real nginx cannot run it; emulator " + emuLine
+		return out
+	case len(servers) > 1 && serverHost(srv) == "localhost" && !hasName(srv, "localhost"):
+		out.Reason = "the server has no plain server_name by which the real engine can select it; emulator " + emuLine
+		return out
+	}
+	// sent holds the requests in order, each check's control right after
+	// it; idx[j] is the check of sent[j], ctl[j] marks a control.
+	var sent []emulator.Request
+	var idx []int
+	var ctl []bool
+	var skipped []string
+	for i, rq := range reqs {
+		if rq.RemoteAddr != "" && rq.RemoteAddr != "127.0.0.1" {
+			// The engine's client connects from 127.0.0.1 only.
+			skipped = append(skipped, requestLine(rq))
+			continue
+		}
+		sent, idx, ctl = append(sent, rq), append(idx, i), append(ctl, false)
+		if ctrls[i] != nil {
+			sent, idx, ctl = append(sent, *ctrls[i]), append(idx, i), append(ctl, true)
+		}
+	}
+	if len(sent) == 0 {
+		out.Reason = "the real engine's client connects from 127.0.0.1 only, and the request that shows it comes from " + reqs[0].RemoteAddr + "; emulator " + emuLine
+		return out
+	}
+	ok, _ := emulator.ParsePolicy("ok")
+	res, err := env.runner.Run(ctx, emulator.Scenario{Config: emulator.Config{Requests: sent, DefaultPolicy: ok},
+		ConfigFile: env.mainPath, Server: srv})
+	if err != nil {
+		out.Status, out.Reason = analyzer.ConfirmError, "real nginx: "+err.Error()
+		return out
+	}
+	out.Engine = res.Engine + " (request replay)"
+	out.Profile = fmt.Sprintf("nginx %s (%s)", res.Profile.Nginx, res.Binary)
+	out.Status = analyzer.NotReproduced
+	var tried []string
+	exchange := func(j int) *emulator.Exchange {
+		rr, rq := res.Requests[j], sent[j]
+		st, hs := emulator.ParseHead(rr.Head)
+		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body}
+	}
+	for j, rr := range res.Requests {
+		if j >= len(idx) {
+			break
+		}
+		if ctl[j] {
+			continue // judged with its request
+		}
+		rq := sent[j]
+		if rr.Head == "" {
+			tried = append(tried, requestLine(rq)+" -> no response ("+rr.Why+")")
+			continue
+		}
+		x := exchange(j)
+		var cx *emulator.Exchange
+		if j+1 < len(res.Requests) && j+1 < len(ctl) && ctl[j+1] {
+			if res.Requests[j+1].Head == "" {
+				tried = append(tried, requestLine(sent[j+1])+" (control) -> no response ("+res.Requests[j+1].Why+")")
+				continue
+			}
+			cx = exchange(j + 1)
+		}
+		shown, saw := checks[idx[j]].judge(x, cx)
+		if shown && !routedOK[idx[j]] {
+			shown, saw = false, saw+", but the emulator shows the request is not handled where the finding is, so the answer is no evidence"
+		}
+		tried = append(tried, requestLine(rq)+" -> "+saw)
+		if shown {
+			out.Status = analyzer.Confirmed
+			out.Summary = requestLine(rq) + " -> " + saw
+			out.Observed = map[string]any{"request": requestLine(rq), "status": x.Status, "response_head": rr.Head}
+			break
+		}
+	}
+	if out.Status != analyzer.Confirmed {
+		out.Summary = strings.Join(tried, "; ")
+	}
+	if len(skipped) > 0 {
+		out.Reason = "not replayed (the engine's client connects from 127.0.0.1 only): " + strings.Join(skipped, ", ")
+	}
+	if (out.Status == analyzer.Confirmed) != (emu.Status == analyzer.Confirmed) {
+		diff := "real nginx " + out.Status + ", emulator " + emuLine
+		if out.Observed == nil {
+			out.Observed = map[string]any{}
+		}
+		out.Observed["engine_differences"] = []string{diff}
+		out.Reason = strings.TrimPrefix(out.Reason+"; engines differ (an emulator bug): "+diff, "; ")
+	}
+	return out
+}
+
+// withHostHeader adds Host: host unless the headers carry one.
+func withHostHeader(hs []emulator.Header, host string) []emulator.Header {
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, "host") {
+			return hs
+		}
+	}
+	return append([]emulator.Header{{Name: "Host", Value: host}}, hs...)
+}
+
+func hasName(srv *nginxconf.Server, name string) bool {
+	for _, n := range srv.ServerNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func orGET(m string) string {
+	if m == "" {
+		return "GET"
+	}
+	return m
 }
 
 func dedupe(ss []string) []string {
@@ -205,6 +407,9 @@ func requestLine(rq emulator.Request) string {
 		m = "GET"
 	}
 	s := m + " " + rq.Path
+	if rq.RemoteAddr != "" {
+		s += " from " + rq.RemoteAddr
+	}
 	for _, h := range rq.Headers {
 		s += fmt.Sprintf(" [%s: %s]", h.Name, h.Value)
 	}

@@ -73,14 +73,14 @@ func TestRequestPathDifferential(t *testing.T) {
 				// A proxied request's body is the loopback backend's,
 				// which the request path does not emulate.
 				proxied := x.Upstream != ""
-				realObs := observe(rr.Status.Code, rh, rr.Body, proxied)
-				emuObs := observe(x.Status, x.Headers, x.Body, proxied)
+				realObs := observe(rr.Status.Code, rr.Head, rh, rr.Body, proxied)
+				emuObs := observe(x.Status, x.Head, x.Headers, x.Body, proxied)
 				t.Logf("%s %s: nginx %s | emulator %s (location %q, file %q)", rq.Method, rq.Path, realObs, emuObs, x.Location, x.File)
 				if realObs != emuObs {
 					t.Errorf("%s %s:\n nginx:    %s\n emulator: %s\n trace: %s\n head: %q", orDefault(rq.Method, "GET"), rq.Path, realObs, emuObs, strings.Join(x.Trace, "; "), rr.Head)
 				}
 				if i < len(expects) {
-					checkReqExpect(t, rq.Path, strings.TrimSpace(expects[i]), rr.Status.Code, rh, rr.Body)
+					checkReqExpect(t, rq.Path, strings.TrimSpace(expects[i]), rr.Status.Code, rr.Head, rh, rr.Body)
 				}
 			}
 		})
@@ -99,12 +99,23 @@ func withHost(rq emulator.Request) emulator.Request {
 	return rq
 }
 
-// observe is the comparable part of a response.
-func observe(status int, hs []emulator.Header, body string, proxied bool) string {
+// observe is the comparable part of a response. Besides the headers
+// named in TestRequestPathDifferential's comment it counts the
+// Content-Type lines when there is more than one (add_header
+// Content-Type, SEC1004) and the head's continuation lines (a value with a
+// line break, SEC1003); the Content-Type value itself is left out, since
+// the request path does not model default_type and types.
+func observe(status int, head string, hs []emulator.Header, body string, proxied bool) string {
 	var b strings.Builder
 	b.WriteString(strconv.Itoa(status))
 	if status == 200 && len(body) < 200 && !proxied {
 		b.WriteString(" body=" + strings.TrimSpace(body))
+	}
+	if n := countHeader(hs, "content-type"); n > 1 {
+		b.WriteString(" #content-type=" + strconv.Itoa(n))
+	}
+	if n := foldedLines(head); n > 0 {
+		b.WriteString(" folded=" + strconv.Itoa(n))
 	}
 	for _, h := range hs {
 		n := strings.ToLower(h.Name)
@@ -132,9 +143,32 @@ func stripOrigin(v string) string {
 	return v
 }
 
-// checkReqExpect checks "STATUS [body=TEXT] [Name=Value]...": an empty
-// Value means the header must be absent.
-func checkReqExpect(t *testing.T, p, exp string, status int, hs []emulator.Header, body string) {
+func countHeader(hs []emulator.Header, name string) int {
+	n := 0
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, name) {
+			n++
+		}
+	}
+	return n
+}
+
+// foldedLines counts the head's lines that start with a blank: the
+// continuation of a header value (obs-fold).
+func foldedLines(head string) int {
+	n := 0
+	for _, l := range strings.Split(head, "\n")[1:] {
+		if strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t") {
+			n++
+		}
+	}
+	return n
+}
+
+// checkReqExpect checks "STATUS [body=TEXT] [Name=Value] [#Name=N]
+// [folded=N]...": an empty Value means the header must be absent, #Name
+// counts the header's lines, folded the head's continuation lines.
+func checkReqExpect(t *testing.T, p, exp string, status int, head string, hs []emulator.Header, body string) {
 	t.Helper()
 	f := strings.Fields(exp)
 	if len(f) == 0 {
@@ -148,6 +182,18 @@ func checkReqExpect(t *testing.T, p, exp string, status int, hs []emulator.Heade
 		if k == "body" {
 			if strings.TrimSpace(body) != v {
 				t.Errorf("%s: nginx body %q, expected %q", p, body, v)
+			}
+			continue
+		}
+		if k == "folded" {
+			if got := strconv.Itoa(foldedLines(head)); got != v {
+				t.Errorf("%s: nginx head has %s continuation lines, expected %s: %q", p, got, v, head)
+			}
+			continue
+		}
+		if name, ok := strings.CutPrefix(k, "#"); ok {
+			if got := strconv.Itoa(countHeader(hs, name)); got != v {
+				t.Errorf("%s: nginx sent %s %s lines, expected %s", p, got, name, v)
 			}
 			continue
 		}

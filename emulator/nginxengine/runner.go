@@ -57,13 +57,12 @@ func (r Runner) run(ctx context.Context, sc emulator.Scenario) (*Result, error) 
 			reqs[i].Path = path
 		}
 		if srv := l.Server; srv != nil {
-			for _, n := range srv.ServerNames {
-				if n != "" && n != "_" && !strings.ContainsAny(n, "*~") {
-					server = n
-					break
-				}
-			}
+			server = plainName(srv)
 		}
+	} else if sc.Server != nil {
+		// A request-path confirmation: the finding's own requests, sent
+		// unchanged to the finding's server.
+		server = plainName(sc.Server)
 	}
 	timeout := r.Timeout
 	if timeout <= 0 {
@@ -71,6 +70,17 @@ func (r Runner) run(ctx context.Context, sc emulator.Scenario) (*Result, error) 
 	}
 	return Run(ctx, r.Binary, Scenario{ConfigFS: fsys, Main: main, Requests: reqs, DefaultPolicy: cfg.DefaultPolicy,
 		Backends: cfg.Backends, Timeout: timeout, LNMVersion: r.LNMVersion, Server: server})
+}
+
+// plainName is a server_name that selects srv ("" when it has none:
+// wildcards and regexes select nothing by themselves).
+func plainName(srv *nginxconf.Server) string {
+	for _, n := range srv.ServerNames {
+		if n != "" && n != "_" && !strings.ContainsAny(n, "*~") {
+			return n
+		}
+	}
+	return ""
 }
 
 // RequestPath is a URI that nginx routes to l: its own path for prefix and
@@ -95,6 +105,14 @@ func (b Both) Run(ctx context.Context, sc emulator.Scenario) (*emulator.Result, 
 	real, err := b.Real.run(ctx, sc)
 	if err != nil {
 		return nil, err
+	}
+	if sc.Location == nil && sc.Server != nil {
+		// The request path is not emulator.Run's: the caller, which
+		// holds the site, compares with emulator.Serve.
+		res := real.Emulator()
+		res.Binary = real.Binary
+		res.Engine = "nginx+emulator"
+		return res, nil
 	}
 	emu, err := emulator.Run(ctx, sc.Config)
 	if err != nil {

@@ -1,0 +1,96 @@
+package rules
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/nginxconf"
+)
+
+// fakeNginx stands in for nginxengine.Runner: it answers every request
+// with head and records the scenario it was given.
+type fakeNginx struct {
+	head string
+	got  *[]emulator.Scenario
+}
+
+func (f fakeNginx) Run(_ context.Context, sc emulator.Scenario) (*emulator.Result, error) {
+	*f.got = append(*f.got, sc)
+	res := &emulator.Result{Engine: "nginx", Binary: "/fake/nginx"}
+	for _, rq := range sc.Config.Requests {
+		res.Requests = append(res.Requests, emulator.RequestResult{Method: rq.Method, Path: rq.Path, Head: f.head})
+	}
+	return res, nil
+}
+
+// TestRealReplayDecides: with a real engine, the finding's own crafted
+// requests go to it unchanged, for the finding's server, and its answer
+// decides the status: a head without the injected header makes SEC2001
+// not-reproduced although the emulator showed it, and the disagreement
+// is recorded as an engine difference. A configuration that is not on
+// disk cannot be replayed and is not-confirmable, never confirmed.
+func TestRealReplayDecides(t *testing.T) {
+	conf := `http {
+    server {
+        listen 80;
+        server_name victim.test;
+        location ~ ^/v1/(?<action>[^.]*)\.json$ {
+            add_header X-Action $action;
+            return 200 "ok";
+        }
+    }
+}
+`
+	for _, c := range []struct {
+		name, main, head, want string
+		differs                bool
+	}{
+		{name: "clean head", main: "/etc/nginx/nginx.conf", head: "HTTP/1.1 200 OK\r\nServer: nginx\r\nX-Action: \r\n\r\n", want: analyzer.NotReproduced, differs: true},
+		{name: "injected head", main: "/etc/nginx/nginx.conf", head: "HTTP/1.1 200 OK\r\nX-Action: \r\nSet-Cookie: ngxlint=injected\r\n\r\n", want: analyzer.Confirmed},
+		{name: "not on disk", main: "", head: "HTTP/1.1 200 OK\r\nSet-Cookie: ngxlint=injected\r\n\r\n", want: analyzer.NotConfirmable},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(conf)}}, "nginx.conf", nginxconf.Options{})
+			if err := cfg.Err(); err != nil {
+				t.Fatal(err)
+			}
+			cfg.Main.AbsPath = c.main
+			var got []emulator.Scenario
+			res := analyzer.Run(cfg, nginxconf.BuildModel(cfg), []*analyzer.Rule{HTTPSplitting},
+				analyzer.Options{Engine: analyzer.Engine{Runner: fakeNginx{head: c.head, got: &got}}})
+			if len(res.Diagnostics) != 1 || res.Diagnostics[0].Confirm == nil {
+				t.Fatalf("want one SEC2001 finding with a confirmer, got %d", len(res.Diagnostics))
+			}
+			conf := res.Diagnostics[0].Confirm.Confirm(context.Background())
+			t.Logf("%s [%s]: %s | %s", conf.Status, conf.Engine, conf.Summary, conf.Reason)
+			if conf.Status != c.want {
+				t.Errorf("status %s, want %s", conf.Status, c.want)
+			}
+			_, differs := conf.Observed["engine_differences"]
+			if differs != c.differs {
+				t.Errorf("engine_differences recorded: %v, want %v (%v)", differs, c.differs, conf.Observed)
+			}
+			if c.main == "" {
+				if len(got) != 0 {
+					t.Errorf("a configuration not on disk was sent to the runner")
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("runner called %d times, want 1", len(got))
+			}
+			sc := got[0]
+			if sc.ConfigFile != c.main || sc.Location != nil || sc.Server == nil || sc.Server.ServerNames[0] != "victim.test" {
+				t.Errorf("scenario: file %q, location %v, server %v", sc.ConfigFile, sc.Location, sc.Server)
+			}
+			rq := sc.Config.Requests[0]
+			if !strings.Contains(rq.Path, "%0D%0ASet-Cookie") {
+				t.Errorf("the crafted request was not sent as crafted: %q", rq.Path)
+			}
+		})
+	}
+}
