@@ -147,6 +147,11 @@ func (c *Command) check(args []string) error {
 		if f.binary == "" {
 			return usagef("--engine %s needs --nginx-binary PATH", f.engine)
 		}
+		if slices.Contains(paths, "-") {
+			// The real nginx runs a copy of the files on disk; standard
+			// input has none (the confirmation failed on stat "/<stdin>").
+			return usagef("--engine %s runs the configuration's files with nginx: check a path, not standard input", f.engine)
+		}
 	default:
 		return usagef("unknown --engine %q (want emulator, nginx or both)", f.engine)
 	}

@@ -153,4 +153,13 @@ func TestCheckStdin(t *testing.T) {
 	if code := c.Main([]string{"ngxlint", "check", "-"}); code != ExitClean || !strings.Contains(errb.String(), `<stdin>:1:1: include "/etc/hostname": not in this checkout`) {
 		t.Errorf("include from stdin: exit %d\n%s%s", code, out.String(), errb.String())
 	}
+	// The real engine runs files on disk: with standard input it is a
+	// usage error, not a confirmation that fails later.
+	out.Reset()
+	errb.Reset()
+	c = &Command{Stdin: strings.NewReader(conf), Stdout: &out, Stderr: &errb}
+	if code := c.Main([]string{"ngxlint", "check", "--confirm", "--engine", "nginx", "--nginx-binary", "/usr/sbin/nginx", "-"}); code != ExitUsage ||
+		!strings.Contains(errb.String(), "not standard input") {
+		t.Errorf("--engine nginx with stdin: exit %d\n%s%s", code, out.String(), errb.String())
+	}
 }
