@@ -83,5 +83,9 @@ func secRules() []*analyzer.Rule {
 		ProxyPassURI,
 		OriginRegex,
 		RegexReDoS,
+		ReturnBypassesAccess,
+		FilesystemRoot,
+		StatusPageExposed,
+		ResolverExternal,
 	}, cveRules()...)
 }
