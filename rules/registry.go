@@ -87,5 +87,6 @@ func secRules() []*analyzer.Rule {
 		FilesystemRoot,
 		StatusPageExposed,
 		ResolverExternal,
+		CaptureUndefined,
 	}, cveRules()...)
 }
