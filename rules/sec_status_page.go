@@ -58,9 +58,12 @@ reported when the server listens only on loopback addresses or unix sockets, nor
 			if l.kind != "location" || len(l.own["internal"]) > 0 {
 				continue
 			}
+			// stub_status's optional argument is ignored: "stub_status
+			// off;" enables it too (ngx_http_set_stub_status sets the
+			// handler without reading it).
 			var status secEntry
 			for _, name := range []string{"stub_status", "vhost_traffic_status_display"} {
-				if es := l.own[name]; len(es) > 0 && es[0].arg(0) != "off" {
+				if es := l.own[name]; len(es) > 0 {
 					status = es[0]
 				}
 			}
