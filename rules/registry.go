@@ -83,5 +83,10 @@ func secRules() []*analyzer.Rule {
 		ProxyPassURI,
 		OriginRegex,
 		RegexReDoS,
+		ReturnBypassesAccess,
+		FilesystemRoot,
+		StatusPageExposed,
+		ResolverExternal,
+		CaptureUndefined,
 	}, cveRules()...)
 }

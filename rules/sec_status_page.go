@@ -1,0 +1,133 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+)
+
+// StatusPageExposed flags a status page (stub_status, the VTS module's
+// display) that every client reaching the server can read.
+var StatusPageExposed = &analyzer.Rule{
+	ID:       "SEC1024",
+	Slug:     "status-page-exposed",
+	Severity: analyzer.Warning,
+	Doc: analyzer.Doc{
+		Title: "status page readable by every client",
+		Text: `stub_status reports active connections and request counters; the VTS module's
+vhost_traffic_status_display far more (every server name, upstream address and its response times). Open to
+the network, they tell an attacker what runs there, how loaded it is and where its backends are.
+
+Reported at the status directive when nothing keeps an unlisted client out: the allow/deny list in force
+(the location's own, or the nearest level's: one list replaced per level) does not reach "deny all"
+before an "allow all", and no authentication module (auth_basic, auth_request, auth_jwt) is on. Not
+reported when the server listens only on loopback addresses or unix sockets, nor in an internal location.
+"deny 0.0.0.0/0" and "deny ::/0" are taken as "deny all" although each covers one address family.`,
+		Bad: `http {
+    server {
+        listen 80;
+        location = /nginx_status {
+            stub_status;
+        }
+    }
+}
+`,
+		Good: `http {
+    server {
+        listen 80;
+        location = /nginx_status {
+            stub_status;
+            allow 10.0.0.0/8;
+            deny all;
+        }
+    }
+}
+`,
+		Since: "0.3.0",
+		References: []string{"https://nginx.org/en/docs/http/ngx_http_stub_status_module.html",
+			"https://github.com/vozlt/nginx-module-vts#vhost_traffic_status_display", "Gixy-Next status_page_exposed"},
+		Confirmation: "not confirmable yet: the emulator does not model the access phase.",
+	},
+	Run: func(pass *analyzer.Pass) error {
+		if pass.Config == nil {
+			return nil
+		}
+		for _, l := range secLevelsOf(pass).all {
+			if l.kind != "location" || len(l.own["internal"]) > 0 {
+				continue
+			}
+			// stub_status's optional argument is ignored: "stub_status
+			// off;" enables it too (ngx_http_set_stub_status sets the
+			// handler without reading it).
+			var status secEntry
+			for _, name := range []string{"stub_status", "vhost_traffic_status_display"} {
+				if es := l.own[name]; len(es) > 0 {
+					status = es[0]
+				}
+			}
+			if status.d == nil || loopbackOnly(l) {
+				continue
+			}
+			es, _ := accessList(l)
+			if _, ok := deniesUnlisted(es); ok {
+				continue
+			}
+			if _, ok := authEntry(l); ok && !allowsEveryoneFirst(es) {
+				continue
+			}
+			pass.Report(&analyzer.Diagnostic{Pos: status.d.Pos, End: status.d.End,
+				Message: fmt.Sprintf("%s in %s is readable by every client: no \"deny all\" or authentication keeps others out", status.name, l.describe()),
+				Details: "Status pages show traffic, connections and (VTS) backends. Add \"allow <monitoring network>; deny all;\" in this location, or listen on a loopback address only."})
+		}
+		return nil
+	},
+}
+
+// allowsEveryoneFirst reports whether the list lets every client in before
+// any deny all; under "satisfy any" that makes authentication moot, and
+// under "satisfy all" it does no harm, so only the first matters here.
+func allowsEveryoneFirst(es []secEntry) bool {
+	e, denies := deniesUnlisted(es)
+	return e.d != nil && !denies
+}
+
+// loopbackOnly reports whether the server holding l listens on loopback
+// addresses or unix sockets only. A server without listen is on *:80.
+func loopbackOnly(l *secLevel) bool {
+	srv := l
+	for srv != nil && srv.kind != "server" {
+		srv = srv.parent
+	}
+	if srv == nil || len(srv.own["listen"]) == 0 {
+		return false
+	}
+	for _, e := range srv.own["listen"] {
+		if !loopbackListen(e.arg(0)) {
+			return false
+		}
+	}
+	return true
+}
+
+func loopbackListen(a string) bool {
+	if strings.HasPrefix(a, "unix:") {
+		return true
+	}
+	host := a
+	if strings.HasPrefix(a, "[") {
+		if i := strings.Index(a, "]"); i > 0 {
+			host = a[1:i]
+		}
+	} else if i := strings.LastIndex(a, ":"); i >= 0 {
+		host = a[:i]
+	} else {
+		return false // a port alone: every address
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
