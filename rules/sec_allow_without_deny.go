@@ -177,10 +177,8 @@ func authAlternative(l *secLevel) bool {
 	if !ok || s.arg(0) != "any" {
 		return false
 	}
-	for _, name := range []string{"auth_basic", "auth_request", "auth_jwt", "auth_pam", "auth_digest"} {
-		if e, ok := l.effective(name); ok && !strings.EqualFold(e.arg(0), "off") {
-			return true
-		}
-	}
-	return false
+	// satisfy any lets any access-phase handler admit the client:
+	// the authentication modules and access_by_lua alike (authEntry).
+	_, ok = authEntry(l)
+	return ok
 }
