@@ -96,6 +96,9 @@ type reqState struct {
 	capRe   *reqmodel.Regex
 	vars    map[string]string
 	hdrs    []Header
+	// outHdrs are response headers a handler sets besides Location
+	// (auth_basic's WWW-Authenticate).
+	outHdrs []Header
 	host    string
 	loc     *nginxconf.Location
 	ifBlock *nginxconf.Directive

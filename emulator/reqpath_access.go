@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -17,27 +18,24 @@ func (st *reqState) accessAddr() string {
 	return "127.0.0.1"
 }
 
-// access is the access module's phase handler for an IPv4 client
-// (ngx_http_access_handler, ngx_http_access_inet): the first allow or deny
-// rule whose address matches decides, a deny is a 403 and no match lets
-// the request through (NGX_DECLINED). It reports whether the request was
-// answered. The rules are the innermost level's that has any, all three
-// lists together (ngx_http_access_merge_loc_conf inherits rules, rules6
-// and rules_un only when the level has none of them), so one allow in a
-// location drops the server's deny all.
+// access is NGX_HTTP_ACCESS_PHASE under "satisfy all" (the default): the
+// handlers run in the reverse of their registration (ngx_http_init_phase_handlers
+// walks each phase's handlers from the last), and auto/modules registers
+// auth_request, auth_basic, then access, so allow/deny decides first and
+// auth_basic second; the first that refuses answers. It reports whether the
+// request was answered. "satisfy any", auth_request and auth_jwt are not
+// modelled and are listed in Exchange.Unmodelled.
 func (st *reqState) access() bool {
-	rules := st.accessRules()
 	st.x.Access = "declined"
-	if len(rules) == 0 {
-		return false
-	}
-	addr, err := netip.ParseAddr(st.accessAddr())
-	if err != nil || !addr.Is4() {
-		st.x.Unmodelled = append(st.x.Unmodelled, "access rules for a client address other than IPv4")
-		return false
+	satisfyAny := false
+	for _, s := range st.scopeChain() {
+		if ds := s.Own("satisfy"); len(ds) > 0 {
+			satisfyAny = ds[0].Arg(0) == "any"
+			break
+		}
 	}
 	for _, d := range st.scopeChain() {
-		for _, name := range []string{"auth_basic", "auth_request", "auth_jwt"} {
+		for _, name := range []string{"auth_request", "auth_jwt"} {
 			if ds := d.Own(name); len(ds) > 0 && ds[0].Arg(0) != "off" {
 				st.x.Unmodelled = append(st.x.Unmodelled, name+" (other access handlers)")
 			}
@@ -45,6 +43,76 @@ func (st *reqState) access() bool {
 		if len(d.Own("limit_except")) > 0 {
 			st.x.Unmodelled = append(st.x.Unmodelled, "limit_except")
 		}
+	}
+	realm, basic := st.authBasic()
+	if basic && satisfyAny {
+		// Under satisfy any a refusal by one handler is kept for the
+		// post-access phase while another may still admit the client
+		// (ngx_http_core_access_phase): not modelled.
+		st.x.Unmodelled = append(st.x.Unmodelled, "auth_basic under satisfy any")
+		basic = false
+	}
+	if st.accessRules() {
+		return true
+	}
+	if !basic {
+		return false
+	}
+	for _, h := range st.hdrs {
+		if strings.EqualFold(h.Name, "authorization") {
+			// Checking credentials reads auth_basic_user_file: not
+			// modelled.
+			st.x.Unmodelled = append(st.x.Unmodelled, "auth_basic credentials")
+			return false
+		}
+	}
+	// ngx_http_auth_basic_handler: no Authorization header
+	// (ngx_http_auth_basic_user declines) is a 401 with the realm
+	// (ngx_http_auth_basic_set_realm), before the user file is read.
+	st.x.Access = "auth_basic"
+	st.x.Trace = append(st.x.Trace, "auth_basic "+strconv.Quote(realm)+": no Authorization header, 401")
+	st.outHdrs = append(st.outHdrs, Header{Name: "WWW-Authenticate", Value: "Basic realm=\"" + realm + "\""})
+	st.finish(401, "", "")
+	return true
+}
+
+// authBasic returns the auth_basic realm in force and whether the module
+// asks for credentials: ngx_http_auth_basic_handler declines unless both
+// auth_basic and auth_basic_user_file are set (each inherited on its own,
+// ngx_http_auth_basic_merge_loc_conf) and the realm is not "off".
+func (st *reqState) authBasic() (string, bool) {
+	var realm *nginxconf.Directive
+	file := false
+	for _, s := range st.scopeChain() {
+		if ds := s.Own("auth_basic"); len(ds) > 0 && realm == nil {
+			realm = ds[0]
+		}
+		file = file || len(s.Own("auth_basic_user_file")) > 0
+	}
+	if realm == nil || !file {
+		return "", false
+	}
+	v := st.eval(realm.Arg(0), false)
+	return v, v != "off"
+}
+
+// accessRules is the access module's phase handler for an IPv4 client
+// (ngx_http_access_handler, ngx_http_access_inet): the first allow or deny
+// rule whose address matches decides, a deny is a 403 and no match lets
+// the request through (NGX_DECLINED). It reports whether the request was
+// answered. The rules are the innermost level's that has any, all three
+// lists together (ngx_http_access_merge_loc_conf inherits rules, rules6
+// and rules_un only when the level has none of them), so one allow in a
+// location drops the server's deny all.
+func (st *reqState) accessRules() bool {
+	rules := st.accessList()
+	if len(rules) == 0 {
+		return false
+	}
+	addr, err := netip.ParseAddr(st.accessAddr())
+	if err != nil || !addr.Is4() {
+		st.x.Unmodelled = append(st.x.Unmodelled, "access rules for a client address other than IPv4")
+		return false
 	}
 	for _, d := range rules {
 		a := d.Arg(0)
@@ -97,8 +165,8 @@ func AccessRuleMatches(rule string, client netip.Addr) (match, ok bool) {
 	return p.Masked().Contains(client), true
 }
 
-// accessRules are the allow and deny directives in force, in order.
-func (st *reqState) accessRules() []*nginxconf.Directive {
+// accessList is the allow and deny directives in force, in order.
+func (st *reqState) accessList() []*nginxconf.Directive {
 	for _, s := range st.scopeChain() {
 		var out []*nginxconf.Directive
 		for _, d := range s.Directives {

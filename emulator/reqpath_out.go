@@ -38,7 +38,11 @@ func (st *reqState) content() {
 		st.finish(200, "", "")
 		return
 	}
-	for _, h := range []string{"fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass", "memcached_pass", "content_by_lua", "content_by_lua_block", "content_by_lua_file"} {
+	if own("stub_status") != nil {
+		st.stubStatus()
+		return
+	}
+	for _, h := range []string{"vhost_traffic_status_display", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass", "memcached_pass", "content_by_lua", "content_by_lua_block", "content_by_lua_file"} {
 		if own(h) != nil {
 			x.Unmodelled = append(x.Unmodelled, h)
 			st.finish(200, "", "")
@@ -46,6 +50,25 @@ func (st *reqState) content() {
 		}
 	}
 	st.static()
+}
+
+// stubStatusBody is what ngx_http_stub_status_handler writes for one
+// client connection that is sending this request, on a server that has
+// accepted and handled just it: the counters are those of a fresh
+// worker, the layout (the trailing spaces included) is the handler's.
+const stubStatusBody = "Active connections: 1 \nserver accepts handled requests\n 1 1 1 \nReading: 0 Writing: 1 Waiting: 0 \n"
+
+// stubStatus is the stub_status content handler
+// (ngx_http_stub_status_handler): GET and HEAD get 200 text/plain with the
+// counters, other methods 405. The counters' values are not modelled, only
+// the page's shape: a client reads the same lines from real nginx.
+func (st *reqState) stubStatus() {
+	if m := st.x.Method; m != "GET" && m != "HEAD" {
+		st.finish(405, "", "")
+		return
+	}
+	st.x.Trace = append(st.x.Trace, "stub_status: 200 with the connection counters")
+	st.finish(200, "", stubStatusBody)
 }
 
 // upstreamURL is the URL ngx_http_proxy_handler requests: with variables,
@@ -228,6 +251,9 @@ func (st *reqState) finish(code int, location, body string) {
 			location = "http://" + st.host + location
 		}
 		fmt.Fprintf(&b, "Location: %s\r\n", location)
+	}
+	for _, h := range st.outHdrs {
+		fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
 	}
 	b.WriteString("Connection: close\r\n")
 	for _, d := range st.addHeaders() {

@@ -109,6 +109,16 @@ func observe(status int, head string, hs []emulator.Header, body string, proxied
 	var b strings.Builder
 	b.WriteString(strconv.Itoa(status))
 	if status == 200 && len(body) < 200 && !proxied {
+		if strings.HasPrefix(body, "Active connections:") {
+			// stub_status: the emulator models the page's lines, not
+			// the counters, which count the engine's own probes too.
+			body = strings.Map(func(r rune) rune {
+				if r >= '0' && r <= '9' {
+					return 'N'
+				}
+				return r
+			}, body)
+		}
 		b.WriteString(" body=" + strings.TrimSpace(body))
 	}
 	if n := countHeader(hs, "content-type"); n > 1 {
@@ -123,7 +133,7 @@ func observe(status int, head string, hs []emulator.Header, body string, proxied
 		switch {
 		case n == "location":
 			v = stripOrigin(v)
-		case n == "set-cookie", strings.HasPrefix(n, "x-"), n == "acao":
+		case n == "set-cookie", strings.HasPrefix(n, "x-"), n == "acao", n == "www-authenticate":
 		default:
 			continue
 		}
@@ -206,6 +216,8 @@ func checkReqExpect(t *testing.T, p, exp string, status int, head string, hs []e
 		switch {
 		case v == "" && len(got) > 0:
 			t.Errorf("%s: nginx sent %s: %q, expected none", p, k, got)
+		case v != "" && len(got) > 0 && strings.EqualFold(k, "location") && stripOrigin(got[0]) == v:
+			// A relative redirect made absolute carries the run's port.
 		case v != "" && (len(got) == 0 || got[0] != v):
 			t.Errorf("%s: nginx %s = %q, expected %q", p, k, got, v)
 		}
