@@ -2,9 +2,12 @@ package rules
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
 )
 
 // ReturnBypassesAccess flags a "return" that answers with content where
@@ -64,7 +67,16 @@ in its rewrite phase too, before its own deny (tested on Debian's nginx 1.22.1: 
 			"https://nginx.org/en/docs/dev/development_guide.html#http_phases",
 			"nginx src/http/modules/ngx_http_rewrite_module.c (ngx_http_rewrite_handler in NGX_HTTP_REWRITE_PHASE)",
 			"Gixy-Next return_bypasses_allow_deny"},
-		Confirmation: "not confirmable yet: the emulator does not model the access phase.",
+		Confirmation: `confirmed by the emulator's request path, which runs the rewrite phase before the access
+phase (allow/deny from ngx_http_access_module.c, then auth_basic: no Authorization header is a 401): a request
+routed to the location, from a client address the deny rules refuse (127.0.0.1, else an RFC 5737 address)
+or without credentials for auth_basic, must get the return's status, answered before the access phase ran.
+With --engine nginx or both it is replayed on the real binary, whose client connects from 127.0.0.1 only (a
+finding shown only from another address is not replayed there). Not confirmable for auth_request, auth_jwt
+and access_by_lua (the emulator runs none of them), for auth_basic without auth_basic_user_file (nginx then
+asks for nothing) and for a return at server level (every path is answered; the rules shown are the
+server's). A return inside an if is confirmed only when the crafted request happens to meet its condition.
+Differential suite: emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -86,6 +98,7 @@ in its rewrite phase too, before its own deny (tested on Debian's nginx 1.22.1: 
 						Message: fmt.Sprintf("return %s answers in the rewrite phase, before the %s in %s is checked: every client gets it", r.arg(0), guarded.what, guarded.where),
 						Details: "allow/deny and auth_* run in the access phase, after return has ended the request. Keep the rules here and answer from a named location reached by try_files (precontent phase, after access).",
 						Related: []analyzer.Related{{Pos: guarded.e.d.Pos, End: guarded.e.d.End, Message: "this " + guarded.e.name + " never applies to the return"}}}
+					d.Confirm = returnConfirm(pass, at, r, guarded)
 					pass.Report(d)
 					break
 				}
@@ -130,4 +143,74 @@ func guardedBy(at *secLevel) []accessGuard {
 		out = append(out, accessGuard{e: e, what: e.name, where: at.describe()})
 	}
 	return out
+}
+
+// returnConfirm sends a request the guard would refuse to the location at
+// and checks that it gets the return's status, answered before the
+// access phase ran (Exchange.Access is empty): from a client address the
+// first matching allow/deny rule denies, or, for auth_basic, without an
+// Authorization header.
+func returnConfirm(pass *analyzer.Pass, at *secLevel, r secEntry, guarded accessGuard) analyzer.Confirmer {
+	if at.kind != "location" {
+		return notConfirmable("the return is at " + at.describe() + ": it answers every request, before any location is chosen, so no request is refused by the rules shown")
+	}
+	p, ok := levelPlace(pass, at)
+	if !ok {
+		return notConfirmable("the return is in " + at.describe() + ", which no request is routed to by its path alone")
+	}
+	addr := "127.0.0.1"
+	switch guarded.e.name {
+	case "allow", "deny":
+		es, _ := accessList(at)
+		if addr = refusedBy(es); addr == "" {
+			return notConfirmable("the rules deny none of the candidate client addresses (" + strings.Join(strangers, ", ") + ")")
+		}
+	case "auth_basic":
+		if _, ok := at.effective("auth_basic_user_file"); !ok {
+			return notConfirmable("auth_basic has no auth_basic_user_file, so nginx asks for no credentials (ngx_http_auth_basic_handler declines)")
+		}
+	default:
+		return notConfirmable(guarded.e.name + " is not modelled by the emulator's access phase, so it cannot show what the request would get without the return")
+	}
+	code, _ := strconv.Atoi(r.arg(0))
+	at2 := routedTo(p, "return")
+	routed := func(x *emulator.Exchange) (bool, string) {
+		if ok, why := at2(x); !ok {
+			return false, why
+		}
+		if x.Access != "" {
+			return false, fmt.Sprintf("%d: the access phase ran (%s)", x.Status, x.Access)
+		}
+		return true, fmt.Sprintf("%d, answered by the return in the rewrite phase: the %s never ran", x.Status, guarded.what)
+	}
+	shows := func(x *emulator.Exchange) (bool, string) {
+		if x.Status != code {
+			return false, fmt.Sprintf("%d, not the return's %d", x.Status, code)
+		}
+		return true, fmt.Sprintf("%d from the return, not refused", x.Status)
+	}
+	checks := checksAt(pathsInto(pass, p, "return"), shows, routed)
+	for i := range checks {
+		if addr != "127.0.0.1" {
+			checks[i].req.RemoteAddr = addr
+		}
+	}
+	return requestConfirmer(pass, p.srv, nil, checks)
+}
+
+// refusedBy is the first of strangers whose first matching rule in es is
+// a deny (ngx_http_access_inet stops at the first match), "" if none.
+func refusedBy(es []secEntry) string {
+	for _, s := range strangers {
+		addr := netip.MustParseAddr(s)
+		for _, e := range es {
+			if m, ok := emulator.AccessRuleMatches(e.arg(0), addr); ok && m {
+				if e.name == "deny" {
+					return s
+				}
+				break
+			}
+		}
+	}
+	return ""
 }

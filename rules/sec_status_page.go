@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
 )
 
 // StatusPageExposed flags a status page (stub_status, the VTS module's
@@ -48,7 +49,14 @@ reported when the server listens only on loopback addresses or unix sockets, nor
 		Since: "0.3.0",
 		References: []string{"https://nginx.org/en/docs/http/ngx_http_stub_status_module.html",
 			"https://github.com/vozlt/nginx-module-vts#vhost_traffic_status_display", "Gixy-Next status_page_exposed"},
-		Confirmation: "not confirmable yet: the emulator does not model the access phase.",
+		Confirmation: `for stub_status, confirmed by the emulator's request path, which runs the access phase (allow/deny,
+auth_basic without credentials: 401) and stub_status's content handler (ngx_http_stub_status_handler: 200
+text/plain, "Active connections: ..."): a request routed to the location from a client address the rules do
+not refuse (127.0.0.1, else an RFC 5737 address), without credentials, must get 200 with the counters. With
+--engine nginx or both it is replayed on the real binary, whose client connects from 127.0.0.1 only.
+The VTS page is not confirmable: the emulator does not model the module's output, and Debian's nginx does
+not ship the module, so no engine here can serve the page. Differential suite:
+emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -77,9 +85,11 @@ reported when the server listens only on loopback addresses or unix sockets, nor
 			if _, ok := authEntry(l); ok && !allowsEveryoneFirst(es) {
 				continue
 			}
-			pass.Report(&analyzer.Diagnostic{Pos: status.d.Pos, End: status.d.End,
+			d := &analyzer.Diagnostic{Pos: status.d.Pos, End: status.d.End,
 				Message: fmt.Sprintf("%s in %s is readable by every client: no \"deny all\" or authentication keeps others out", status.name, l.describe()),
-				Details: "Status pages show traffic, connections and (VTS) backends. Add \"allow <monitoring network>; deny all;\" in this location, or listen on a loopback address only."})
+				Details: "Status pages show traffic, connections and (VTS) backends. Add \"allow <monitoring network>; deny all;\" in this location, or listen on a loopback address only."}
+			d.Confirm = statusConfirm(pass, l, status, es)
+			pass.Report(d)
 		}
 		return nil
 	},
@@ -130,4 +140,65 @@ func loopbackListen(a string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// statusConfirm reads the status page as a client the access list does
+// not refuse (the first of strangers whose first matching rule is not a
+// deny), without credentials: the page's 200 with stub_status's counter
+// lines shows it open. The emulator's answer must also come from the
+// location, through an access phase that let the client in.
+func statusConfirm(pass *analyzer.Pass, l *secLevel, status secEntry, es []secEntry) analyzer.Confirmer {
+	if status.name != "stub_status" {
+		return notConfirmable("the VTS module's page is not modelled by the emulator, and Debian's nginx does not ship the module")
+	}
+	p, ok := levelPlace(pass, l)
+	if !ok {
+		return notConfirmable("the status page is in " + l.describe() + ", which no request is routed to by its path alone")
+	}
+	addr := admittedBy(es)
+	if addr == "" {
+		return notConfirmable("the rules deny every candidate client address (" + strings.Join(strangers, ", ") + ")")
+	}
+	at := routedTo(p, status.name)
+	routed := func(x *emulator.Exchange) (bool, string) {
+		if ok, why := at(x); !ok {
+			return false, why
+		}
+		if x.Access == "" {
+			return false, fmt.Sprintf("%d answered before the access phase", x.Status)
+		}
+		return true, fmt.Sprintf("%d with the status counters: the access phase let the client in (%s)", x.Status, x.Access)
+	}
+	shows := func(x *emulator.Exchange) (bool, string) {
+		if x.Status != 200 || !strings.HasPrefix(x.Body, "Active connections:") {
+			return false, fmt.Sprintf("%d without the status counters", x.Status)
+		}
+		return true, "200 with the status counters"
+	}
+	checks := checksAt(pathsInto(pass, p, status.name), shows, routed)
+	for i := range checks {
+		if addr != "127.0.0.1" {
+			checks[i].req.RemoteAddr = addr
+		}
+	}
+	return requestConfirmer(pass, p.srv, nil, checks)
+}
+
+// admittedBy is the first of strangers whose first matching rule in es
+// is not a deny (or that no rule matches), "" if none.
+func admittedBy(es []secEntry) string {
+	for _, s := range strangers {
+		addr := netip.MustParseAddr(s)
+		denied := false
+		for _, e := range es {
+			if m, ok := emulator.AccessRuleMatches(e.arg(0), addr); ok && m {
+				denied = e.name == "deny"
+				break
+			}
+		}
+		if !denied {
+			return s
+		}
+	}
+	return ""
 }
