@@ -2,9 +2,11 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/reqmodel"
 )
@@ -51,13 +53,20 @@ group, or to name it and write $name.`,
 		References: []string{"https://nginx.org/en/docs/http/ngx_http_rewrite_module.html#rewrite",
 			"nginx src/http/ngx_http_variables.c (ngx_http_regex_exec), src/http/ngx_http_script.c (ngx_http_script_copy_capture_code)",
 			"Gixy-Next invalid_regex"},
-		Confirmation: "not confirmable yet.",
+		Confirmation: `for a rewrite that redirects (redirect, permanent, or a replacement starting with
+http://, https:// or $scheme), confirmed by the emulator's request path: a request routed to the rewrite's
+location whose URI its regex matches must be redirected to the replacement with the missing capture empty
+(the Location header, without its scheme://host, equals the replacement filled from the match with $N as
+""). With --engine nginx or both it is replayed on the real binary. Not confirmable for an internal rewrite,
+an if's set or return, or a map value: the empty capture shows only through whatever later reads the URI or
+the variable, which the rule does not follow. Differential suite:
+emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
 			return nil
 		}
-		report := func(re *reqmodel.Regex, what string, vals ...nginxconf.Arg) {
+		report := func(re *reqmodel.Regex, what string, at *nginxconf.Directive, vals ...nginxconf.Arg) {
 			if re == nil || re.Err != nil {
 				return
 			}
@@ -69,7 +78,8 @@ group, or to name it and write $name.`,
 					}
 					pass.Report(&analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
 						Message: fmt.Sprintf("$%d is always empty here: %s %q has %s", n, what, re.Src, groups(re.NumCap)),
-						Details: "The regex that ran last defines the numbered captures, and a missing one is an empty string. Add the group, or name it ((?<name>...)) and write $name."})
+						Details: "The regex that ran last defines the numbered captures, and a missing one is an empty string. Add the group, or name it ((?<name>...)) and write $name.",
+						Confirm: captureConfirm(pass, at, re)})
 					break
 				}
 			}
@@ -78,7 +88,7 @@ group, or to name it and write $name.`,
 			switch d.Name {
 			case "rewrite":
 				if len(d.Args) >= 2 {
-					report(reqmodel.Compile(d.Arg(0), false), "the rewrite's regex", d.Args[1])
+					report(reqmodel.Compile(d.Arg(0), false), "the rewrite's regex", d, d.Args[1])
 				}
 			case "if":
 				c := reqmodel.ParseCond(d)
@@ -91,10 +101,10 @@ group, or to name it and write $name.`,
 						break // runs a regex of its own
 					}
 					if x.Name == "set" && len(x.Args) == 2 {
-						report(c.Regex, "the if's regex", x.Args[1])
+						report(c.Regex, "the if's regex", nil, x.Args[1])
 					}
 					if x.Name == "return" {
-						report(c.Regex, "the if's regex", x.Args...)
+						report(c.Regex, "the if's regex", nil, x.Args...)
 					}
 				}
 			case "map":
@@ -107,7 +117,7 @@ group, or to name it and write $name.`,
 						continue
 					}
 					caseless := strings.HasPrefix(key, "~*")
-					report(reqmodel.Compile(strings.TrimPrefix(strings.TrimPrefix(key, "~"), "*"), caseless), "the map entry's regex", e.Args[0])
+					report(reqmodel.Compile(strings.TrimPrefix(strings.TrimPrefix(key, "~"), "*"), caseless), "the map entry's regex", nil, e.Args[0])
 				}
 				return false
 			}
@@ -125,4 +135,90 @@ func groups(n int) string {
 		return "one group"
 	}
 	return fmt.Sprintf("%d groups", n)
+}
+
+// captureConfirm crafts a request to a redirecting rewrite (rw; nil for
+// the if and map cases, which are not confirmable) whose regex re matches
+// its URI and checks that the Location is the replacement filled from that
+// match, the missing capture as "". The request paths are the location's
+// route and the regex's own witness, each kept only if re matches it.
+func captureConfirm(pass *analyzer.Pass, rw *nginxconf.Directive, re *reqmodel.Regex) analyzer.Confirmer {
+	if rw == nil {
+		return notConfirmable("the empty capture goes into a variable, which shows only where something later reads it; the rule does not follow it there")
+	}
+	repl := rw.Arg(1)
+	if !isRedirectRewrite(rw) {
+		return notConfirmable("an internal rewrite's URI shows only through what that URI serves; no request is crafted")
+	}
+	p, ok := placeOf(pass, rw)
+	if !ok {
+		return notConfirmable("the rewrite is not in a server or location a request reaches")
+	}
+	for _, ref := range reqmodel.Refs(repl) {
+		if re.Group(ref.Name) < 0 && !(len(ref.Name) == 1 && ref.Name[0] >= '1' && ref.Name[0] <= '9') {
+			return notConfirmable("the replacement reads $" + ref.Name + ", whose value the check cannot predict")
+		}
+	}
+	var cands []string
+	if p.loc != nil {
+		cands = routeTo(secAnalysis(pass), p.loc)
+	} else {
+		cands = []string{"/"}
+	}
+	if w, ok := re.Witness(0, ""); ok {
+		cands = append(cands, reqmodel.PercentEncode("/"+strings.TrimPrefix(w, "/")))
+	}
+	var checks []requestCheck
+	for _, path := range dedupe(cands) {
+		m := re.Match(path)
+		if m == nil || strings.ContainsAny(path, "%?") {
+			continue // the check compares against the decoded URI it matched
+		}
+		want := fill(repl, re, m)
+		shows := func(x *emulator.Exchange) (bool, string) {
+			locs := x.Header("Location")
+			if len(locs) == 0 {
+				return false, fmt.Sprintf("%d without a Location", x.Status)
+			}
+			got := locs[0]
+			if strings.HasPrefix(want, "/") {
+				if rest, ok := strings.CutPrefix(got, "http://"); ok {
+					if i := strings.IndexByte(rest, '/'); i >= 0 {
+						got = rest[i:]
+					}
+				}
+			}
+			if got != want {
+				return false, fmt.Sprintf("%d to %s, not %s", x.Status, locs[0], want)
+			}
+			return true, fmt.Sprintf("%d to %s: the missing capture is empty", x.Status, locs[0])
+		}
+		var routed func(x *emulator.Exchange) (bool, string)
+		if p.loc != nil {
+			routed = routedTo(p, "rewrite")
+		}
+		checks = append(checks, requestCheck{req: emulator.Request{Path: path}, shows: shows, routed: routed})
+	}
+	return requestConfirmer(pass, p.srv, nil, checks)
+}
+
+// fill is a rewrite's replacement with its references taken from the
+// match m of re: a group that does not exist, as in nginx's
+// ngx_http_script_copy_capture_code, is "".
+func fill(repl string, re *reqmodel.Regex, m []string) string {
+	var b strings.Builder
+	last := 0
+	for _, ref := range reqmodel.Refs(repl) {
+		b.WriteString(repl[last:ref.Start])
+		last = ref.End
+		n := re.Group(ref.Name)
+		if n < 0 {
+			n, _ = strconv.Atoi(ref.Name)
+		}
+		if n > 0 && n < len(m) {
+			b.WriteString(m[n])
+		}
+	}
+	b.WriteString(repl[last:])
+	return b.String()
 }
