@@ -97,3 +97,80 @@ http {
 		}
 	}
 }
+
+// TestSecReplayAccessOnRealNginx: SEC1022's requests (from 127.0.0.1,
+// which the location's rules deny; without credentials for auth_basic)
+// get the return's 200 from Debian's nginx, SEC1024's request reads
+// stub_status's counters, and SEC2008's redirect goes to /new/ with the
+// capture empty (issue 21).
+func TestSecReplayAccessOnRealNginx(t *testing.T) {
+	const bin = "/usr/sbin/nginx"
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs nginx: %v", err)
+		}
+		t.Skip("no nginx at " + bin)
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        location = /health {
+            allow 10.0.0.0/8;
+            deny all;
+            return 200 "ok";
+        }
+        location /private/ {
+            auth_basic "staff";
+            auth_basic_user_file htpasswd-missing;
+            return 200 "secret";
+        }
+        location = /nginx_status {
+            stub_status;
+        }
+        location /old/ {
+            rewrite ^/old/ /new/$1 permanent;
+        }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", engine, "--nginx-binary", bin, "--format", "json",
+			"--enable", "SEC1022,SEC1024,SEC2008", conf)
+		if code != ExitFindings {
+			t.Fatalf("%s: exit %d\n%s\n%s", engine, code, out, errs)
+		}
+		r := decodeCheck(t, out)
+		got := map[string]string{}
+		for _, f := range r.Findings {
+			c := f.Confirmation
+			t.Logf("%s: %s %s [%s] %s | %s", engine, f.Rule, c.Status, c.Engine, c.Summary, c.Reason)
+			if !strings.HasPrefix(c.Engine, "nginx") || !strings.Contains(c.Engine, "request replay") || !strings.Contains(c.Profile, "1.22") {
+				t.Errorf("%s: %s was not judged on real nginx: engine %q, profile %q", engine, f.Rule, c.Engine, c.Profile)
+			}
+			got[f.Rule] = strings.TrimPrefix(got[f.Rule]+","+c.Status, ",")
+			head, _ := c.Observed["response_head"].(string)
+			switch f.Rule {
+			case "SEC1022", "SEC1024":
+				if !strings.HasPrefix(head, "HTTP/1.1 200") {
+					t.Errorf("%s: %s head from nginx: %q", engine, f.Rule, head)
+				}
+			case "SEC2008":
+				if !strings.Contains(head, "/new/\r\n") {
+					t.Errorf("%s: SEC2008 head from nginx has no Location to /new/: %q", engine, head)
+				}
+			}
+		}
+		want := map[string]string{"SEC1022": "confirmed,confirmed", "SEC1024": "confirmed", "SEC2008": "confirmed"}
+		for id, st := range want {
+			if got[id] != st {
+				t.Errorf("%s: %s %q, want %q", engine, id, got[id], st)
+			}
+		}
+	}
+}
