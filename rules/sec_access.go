@@ -75,9 +75,19 @@ func authEntry(l *secLevel) (secEntry, bool) {
 		}
 	}
 	for _, name := range []string{"auth_basic", "auth_request", "auth_jwt", "auth_pam", "auth_digest", "access_by_lua", "access_by_lua_file"} {
-		if e, ok := l.effective(name); ok && e.arg(0) != "off" {
-			return e, true
+		e, ok := l.effective(name)
+		if !ok || e.arg(0) == "off" {
+			continue
 		}
+		if name == "auth_basic" {
+			// Without a user file auth_basic asks for nothing
+			// (ngx_http_auth_basic_handler declines when realm or
+			// user_file is unset, nginx 1.22.1).
+			if _, file := l.effective("auth_basic_user_file"); !file {
+				continue
+			}
+		}
+		return e, true
 	}
 	return secEntry{}, false
 }

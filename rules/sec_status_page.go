@@ -7,6 +7,7 @@ import (
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/nginxconf"
 )
 
 // StatusPageExposed flags a status page (stub_status, the VTS module's
@@ -75,7 +76,7 @@ emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 					status = es[0]
 				}
 			}
-			if status.d == nil || loopbackOnly(l) {
+			if status.d == nil || loopbackOnly(l) || serverReturnsFirst(l) {
 				continue
 			}
 			es, _ := accessList(l)
@@ -93,6 +94,35 @@ emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 		}
 		return nil
 	},
+}
+
+// serverReturnsFirst reports whether the server of l has a return of its
+// own (not in an if): it runs in the server rewrite phase, before a
+// location is even chosen (ngx_http_core_module's phases), so no request
+// reaches the status page.
+func serverReturnsFirst(l *secLevel) bool {
+	for p := l; p != nil; p = p.parent {
+		if p.kind == "server" {
+			return hasDirect(p.block.Block, "return")
+		}
+	}
+	return false
+}
+
+// hasDirect reports whether ds holds a directive named name, through
+// includes but not inside blocks.
+func hasDirect(ds []*nginxconf.Directive, name string) bool {
+	for _, d := range ds {
+		if d.Name == name {
+			return true
+		}
+		for _, f := range d.Included {
+			if hasDirect(f.Directives, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // allowsEveryoneFirst reports whether the list lets every client in before
