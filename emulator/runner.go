@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 
 	"github.com/ngxlint/ngxlint/nginxconf"
 )
@@ -33,7 +35,19 @@ type Scenario struct {
 	// server's listener, and which no Config-level emulation answers
 	// (the caller compares with Serve itself).
 	Server *nginxconf.Server
+	// Files is a synthetic file tree the requests read (an alias or root
+	// finding's directory and a file outside it), with paths relative to
+	// "/" ("etc/passwd"). A real-nginx runner writes it into its own
+	// per-run directory and points every root and alias there; it answers
+	// ErrNotReplayable for a configuration it cannot confine to it.
+	Files fs.FS
 }
+
+// ErrNotReplayable wraps a runner's refusal of a scenario it cannot run
+// safely as given (a synthetic file tree the configuration could read
+// past): the finding is then not confirmable there, which is not an
+// error of the run.
+var ErrNotReplayable = errors.New("not replayable")
 
 // Builtin is the emulator as a Runner.
 var Builtin Runner = builtinRunner{}

@@ -53,7 +53,7 @@ to the location's path; a request for "/files" itself then no longer reaches it.
 		Since: "0.3.0",
 		References: []string{"https://github.com/yandex/gixy/blob/master/docs/en/plugins/aliastraversal.md (gixy alias_traversal)",
 			"nginx src/http/ngx_http_core_module.c ngx_http_map_uri_to_path"},
-		Confirmation: "confirmed by the emulator's request path on a synthetic file tree (the alias directory and a file next to it): GET <location>../<file> must be served from outside the alias. The differential suite replays the same request on real nginx (alias.txtar).",
+		Confirmation: "confirmed by the emulator's request path on a synthetic file tree (the alias directory and a file next to it): GET <location>../<file> must be served from outside the alias (the secret's content in the body). With --engine nginx|both real nginx replays the same request: the tree is written into the run's private directory and every absolute root and alias is pointed into it; a configuration that could serve a file outside it (a path with variables, \"..\" in an argument, Lua) is not confirmable there. The differential suite replays the request too (alias.txtar).",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Model == nil || pass.Model.HTTP == nil {
@@ -93,16 +93,18 @@ to the location's path; a request for "/files" itself then no longer reaches it.
 func aliasConfirm(pass *analyzer.Pass, srv *nginxconf.Server, l *nginxconf.Location, alias string) analyzer.Confirmer {
 	dir := strings.TrimPrefix(path.Clean(alias), "/")
 	parent := path.Dir(dir)
-	secret := "ngxlint-secret.txt"
+	secret, content := "ngxlint-secret.txt", "ngxlint secret outside the alias\n"
 	files := fstest.MapFS{
 		dir + "/ngxlint-inside.txt": {Data: []byte("inside\n")},
-		path.Join(parent, secret):   {Data: []byte("ngxlint secret outside the alias\n")},
+		path.Join(parent, secret):   {Data: []byte(content)},
 	}
 	want := "/" + path.Join(parent, secret)
 	rq := emulator.Request{Path: l.Path + "../" + secret}
+	// The body tells which file was served: real nginx reports no path,
+	// and only the secret outside the alias holds this content.
 	return requestConfirmer(pass, srv, files, []requestCheck{{req: rq, shows: func(x *emulator.Exchange) (bool, string) {
-		if x.Status == 200 && x.File == want {
-			return true, fmt.Sprintf("200, served %s from outside the alias %s", x.File, alias)
+		if x.Status == 200 && x.Body == content && (x.File == "" || x.File == want) {
+			return true, fmt.Sprintf("200, served %s from outside the alias %s", want, alias)
 		}
 		return false, fmt.Sprintf("%d, file %q", x.Status, x.File)
 	}}})

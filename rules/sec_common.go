@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -158,7 +159,9 @@ func (c requestCheck) judge(x, ctrl *emulator.Exchange) (bool, string) {
 // requestConfirmer sends the crafted requests to srv through the
 // emulator's request path (emulator.Serve) until one shows the finding.
 // Every request stays in memory; files come from files (a synthetic tree
-// for alias findings, nil otherwise). With a real-nginx engine
+// for alias and root findings, nil otherwise), which the real engine
+// writes into its own run directory, with every root and alias pointed
+// there, or refuses (emulator.Scenario.Files). With a real-nginx engine
 // (pass.Engine.Runner, chosen by the caller's flags) the same requests are
 // then replayed on the binary (realReplay) and its answer decides.
 func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, checks []requestCheck) analyzer.Confirmer {
@@ -265,9 +268,6 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 	out := analyzer.Confirmation{Engine: "nginx (request replay)", Status: analyzer.NotConfirmable}
 	emuLine := emu.Status + ": " + emu.Summary
 	switch {
-	case files != nil:
-		out.Reason = "the request reads a synthetic file tree the real nginx does not have; emulator " + emuLine
-		return out
 	case env.mainPath == "":
 		out.Reason = "the configuration is not on disk, so the real nginx cannot run it; emulator " + emuLine
 		return out
@@ -298,7 +298,11 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 	}
 	ok, _ := emulator.ParsePolicy("ok")
 	res, err := env.runner.Run(ctx, emulator.Scenario{Config: emulator.Config{Requests: sent, DefaultPolicy: ok},
-		ConfigFile: env.mainPath, Server: srv})
+		ConfigFile: env.mainPath, Server: srv, Files: files})
+	if errors.Is(err, emulator.ErrNotReplayable) {
+		out.Reason = "real nginx: " + err.Error() + "; emulator " + emuLine
+		return out
+	}
 	if err != nil {
 		out.Status, out.Reason = analyzer.ConfirmError, "real nginx: "+err.Error()
 		return out

@@ -54,7 +54,7 @@ meant to be published.`,
 		Since: "0.3.0",
 		References: []string{"https://nginx.org/en/docs/http/ngx_http_core_module.html#root",
 			"nginx src/http/ngx_http_core_module.c (ngx_http_map_uri_to_path)", "Gixy-Next filesystem_root_exposure"},
-		Confirmation: "by a crafted request through the emulator's request path, against an in-memory tree holding /etc/passwd.",
+		Confirmation: "by a crafted request through the emulator's request path, against an in-memory tree holding /etc/passwd (its content must come back). With --engine nginx|both real nginx replays the same request: the tree is written into the run's private directory and every absolute root and alias is pointed into it, so the real /etc/passwd is never read; a configuration that could serve a file outside that tree (a path with variables, \"..\" in an argument, Lua) is not confirmable there.",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Model == nil || pass.Model.HTTP == nil || pass.Config == nil {
@@ -167,9 +167,12 @@ func mapToFile(l *secLevel, loc *nginxconf.Location, uri string) (secEntry, stri
 // filesystemRootConfirmer sends the request to the emulator with an
 // in-memory tree holding /etc/passwd.
 func filesystemRootConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, uri string) analyzer.Confirmer {
-	files := fstest.MapFS{"etc/passwd": {Data: []byte("root:x:0:0:ngxlint:/root:/bin/sh\n")}}
+	const content = "root:x:0:0:ngxlint:/root:/bin/sh\n"
+	files := fstest.MapFS{"etc/passwd": {Data: []byte(content)}}
+	// The body tells which file was served: real nginx reports no path,
+	// and only the synthetic /etc/passwd holds this content.
 	return requestConfirmer(pass, srv, files, []requestCheck{{req: emulator.Request{Path: uri}, shows: func(x *emulator.Exchange) (bool, string) {
-		if x.Status == 200 && x.File == "/etc/passwd" {
+		if x.Status == 200 && x.Body == content && (x.File == "" || x.File == "/etc/passwd") {
 			return true, "200, served /etc/passwd"
 		}
 		return false, fmt.Sprintf("%d, file %q", x.Status, x.File)

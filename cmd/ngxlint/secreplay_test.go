@@ -174,3 +174,78 @@ http {
 		}
 	}
 }
+
+// TestSecFileReplayOnRealNginx: SEC2004's and SEC1023's requests read a
+// synthetic file tree, which the real engine writes into its run
+// directory with every root and alias pointed there (issue 21): Debian's
+// nginx answers the traversal with the secret next to the alias directory
+// and "root /" with the synthetic /etc/passwd (33 bytes, not the host's).
+// The same configuration with an alias built from a capture is refused as
+// not confirmable, with the reason, rather than run.
+func TestSecFileReplayOnRealNginx(t *testing.T) {
+	const bin = "/usr/sbin/nginx"
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs nginx: %v", err)
+		}
+		t.Skip("no nginx at " + bin)
+	}
+	const base = `events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        root /;
+        location /static {
+            alias /srv/app/static/;
+        }
+%s
+    }
+}
+`
+	for _, c := range []struct {
+		name, extra string
+		want        string // status of both findings
+		reason      string
+	}{
+		{name: "plain", want: "confirmed"},
+		{name: "alias with variable", extra: `        location ~ ^/u/(.*)$ { alias /home/$1; }`, want: "not-confirmable", reason: "the path has variables"},
+	} {
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(strings.Replace(base, "%s", c.extra, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, engine := range []string{"nginx", "both"} {
+			code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", engine, "--nginx-binary", bin, "--format", "json",
+				"--enable", "SEC1023,SEC2004", conf)
+			if code != ExitFindings {
+				t.Fatalf("%s %s: exit %d\n%s\n%s", c.name, engine, code, out, errs)
+			}
+			got := map[string]string{}
+			for _, f := range decodeCheck(t, out).Findings {
+				cf := f.Confirmation
+				t.Logf("%s %s: %s %s [%s] %s | %s", c.name, engine, f.Rule, cf.Status, cf.Engine, cf.Summary, cf.Reason)
+				got[f.Rule] = cf.Status
+				if !strings.Contains(cf.Engine, "request replay") || !strings.HasPrefix(cf.Engine, "nginx") {
+					t.Errorf("%s %s: %s was not judged on real nginx: engine %q", c.name, engine, f.Rule, cf.Engine)
+				}
+				if c.reason != "" && !strings.Contains(cf.Reason, c.reason) {
+					t.Errorf("%s %s: %s reason %q does not say %q", c.name, engine, f.Rule, cf.Reason, c.reason)
+				}
+				if cf.Status != "confirmed" {
+					continue
+				}
+				head, _ := cf.Observed["response_head"].(string)
+				if !strings.HasPrefix(head, "HTTP/1.1 200") || !strings.Contains(head, "\r\nContent-Length: 33\r\n") || !strings.Contains(cf.Profile, "1.22") {
+					t.Errorf("%s %s: %s not served the synthetic file by nginx 1.22: %q %q", c.name, engine, f.Rule, cf.Profile, head)
+				}
+			}
+			for _, id := range []string{"SEC1023", "SEC2004"} {
+				if got[id] != c.want {
+					t.Errorf("%s %s: %s %q, want %q", c.name, engine, id, got[id], c.want)
+				}
+			}
+		}
+	}
+}

@@ -48,6 +48,18 @@
 // end, and a run removes those of dead runs (a previous ngxlint killed
 // with SIGKILL) when it starts.
 //
+// Synthetic files. A scenario may carry a file tree of its own
+// (Scenario.Files: an alias finding's directory and the secret next to
+// it). It is written into <run>/files/tree with O_EXCL (names must be
+// clean relative paths), every absolute root and alias is pointed into
+// it, and the configuration as nginx will read it is checked again
+// (checkConfined, files.go): a root or alias with variables or outside
+// the tree, an argument with ".." or a raw request variable, a variable
+// other than $uri in a directive that sets the URI (nginx does not clean
+// a rewritten URI, so captures can spell "/../"), SSI, or code that reads
+// files itself (Lua, Perl, njs, load_module) makes the run refuse with
+// emulator.ErrNotReplayable, before nginx starts.
+//
 // Versions come from `nginx -V` and the Lua module file. The result has
 // the emulator's JSON shape with "engine":"nginx", per-request error.log
 // counts and the list of rewrites.

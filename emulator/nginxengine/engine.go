@@ -53,6 +53,10 @@ type Scenario struct {
 	// Spares is the number of extra backends for addresses that Lua
 	// computes at run time (default 4).
 	Spares int
+	// Files is a synthetic file tree (paths relative to "/"), written
+	// under the run's private directory; every root and alias is pointed
+	// into it (files.go).
+	Files fs.FS
 }
 
 // Result has the JSON shape of emulator.Result with "engine":"nginx", plus
@@ -313,8 +317,19 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	if err := copyTree(sc.ConfigFS, prefix); err != nil {
 		return nil, fmt.Errorf("copy configuration: %w", err)
 	}
+	var synthRoot string
+	if sc.Files != nil {
+		synth, err := readSynthetic(sc.Files)
+		if err != nil {
+			return nil, err
+		}
+		synthRoot = filesRoot(tmp)
+		if err := writeSynthetic(synthRoot, synth); err != nil {
+			return nil, fmt.Errorf("write the synthetic file tree: %w", err)
+		}
+	}
 	files, rewrites, err := sn.apply(rewriteInput{
-		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b,
+		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b, filesRoot: synthRoot,
 		fsHas: func(p string) bool { _, err := fs.Stat(sc.ConfigFS, path.Clean(p)); return err == nil },
 		userOK: func(name, group string) bool {
 			if os.Geteuid() != 0 {
@@ -387,6 +402,20 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			ue.Problems = append(ue.Problems, u)
 		}
 		return nil, ue
+	}
+	if synthRoot != "" {
+		// The same reading of what nginx will load, for the synthetic
+		// tree. A refusal here is not an error of the run: the caller
+		// reports the finding not confirmable on real nginx, with why.
+		cfg := nginxconf.Load(os.DirFS("/"), strings.TrimPrefix(mainPath, "/"), nginxconf.Options{Prefix: prefix})
+		if problems := checkConfined(cfg, synthRoot); len(problems) > 0 {
+			var why []string
+			for _, u := range problems {
+				u.Pos = sn.origPos(u.Pos, prefix, tmp)
+				why = append(why, display(u.String()))
+			}
+			return nil, fmt.Errorf("%w: the configuration could serve files outside the synthetic tree: %s", emulator.ErrNotReplayable, strings.Join(why, "; "))
+		}
 	}
 
 	if note := beginContainment(); note != "" {

@@ -317,6 +317,10 @@ type rewriteInput struct {
 	peerPorts   map[string]int // peer key -> loopback backend port
 	bin         *Binary
 	fsHas       func(p string) bool // reports whether the tree has a file (for load_module)
+	// filesRoot, when set, is where the scenario's synthetic file tree
+	// was written: every absolute root and alias is pointed into it
+	// (files.go).
+	filesRoot string
 	// userOK reports whether a `user NAME [GROUP]` directive can stay:
 	// only for a root nginx with an existing user and group (the group
 	// defaults to the user's name; getpwnam/getgrnam fail otherwise,
@@ -415,6 +419,10 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 			if ctx == "http" {
 				httpHas["lua_package_path"] = true
 				replaceArgs(d, 0, quoteArg(luaDir(run)+"/?.lua;"+d.Args[0].Value), "the ngx.balancer wrapper first on the path")
+			}
+		case (d.Name == "root" || d.Name == "alias") && in.filesRoot != "" && len(d.Args) > 0:
+			if nv, ok := intoFiles(in.filesRoot, d.Args[0].Value); ok {
+				replaceArgs(d, 0, q(nv), "the synthetic file tree inside the temporary directory stands for the file system")
 			}
 		case d.Name == "resolver" && len(d.Args) > 0:
 			// A resolver could send queries off the machine; point it at a

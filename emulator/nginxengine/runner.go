@@ -69,7 +69,7 @@ func (r Runner) run(ctx context.Context, sc emulator.Scenario) (*Result, error) 
 		timeout = 2 * time.Second
 	}
 	return Run(ctx, r.Binary, Scenario{ConfigFS: fsys, Main: main, Requests: reqs, DefaultPolicy: cfg.DefaultPolicy,
-		Backends: cfg.Backends, Timeout: timeout, LNMVersion: r.LNMVersion, Server: server})
+		Backends: cfg.Backends, Timeout: timeout, LNMVersion: r.LNMVersion, Server: server, Files: sc.Files})
 }
 
 // plainName is a server_name that selects srv ("" when it has none:
