@@ -181,6 +181,18 @@ func CheckConfig(ctx context.Context, cfg *nginxconf.Config, opts Options) (*Rep
 // one's profile, every finding once in report order, every error, and
 // every note once in the order they came.
 func Merge(reps ...*Report) *Report {
+	if len(reps) == 1 {
+		// One configuration (the usual case): its report is already in
+		// order, with its findings built.
+		out := *reps[0]
+		out.Notes = nil
+		for _, n := range reps[0].Notes {
+			if !slices.Contains(out.Notes, n) {
+				out.Notes = append(out.Notes, n)
+			}
+		}
+		return &out
+	}
 	out := &Report{Findings: []Finding{}, Errors: []Error{}}
 	for i, r := range reps {
 		if i == 0 {

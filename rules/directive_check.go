@@ -54,6 +54,7 @@ type dirWalker struct {
 	// suggestions memoizes "did you mean" per name and context: a
 	// generated configuration can repeat one unknown name many times.
 	suggestions map[sugKey][]string
+	names       map[sugKey]*nameFactsOf // nameFacts, memoized
 	handlers    handlerState
 	out         []dirFinding
 }
@@ -70,7 +71,7 @@ func directiveFindings(pass *analyzer.Pass) []dirFinding {
 		if pass.Config == nil || pass.Config.Main == nil {
 			return []dirFinding(nil)
 		}
-		w := &dirWalker{pass: pass, loads: map[string]bool{}, bundled: map[string]bool{}, suggestions: map[sugKey][]string{}}
+		w := &dirWalker{pass: pass, loads: map[string]bool{}, bundled: map[string]bool{}, suggestions: map[sugKey][]string{}, names: map[sugKey]*nameFactsOf{}}
 		for _, m := range versions.OpenRestyModules(pass.Profile.OpenResty) {
 			w.bundled[m] = true
 		}
@@ -180,68 +181,30 @@ func (w *dirWalker) check(d *nginxconf.Directive, ctx dirs.Context, seen map[str
 	if d.Name == "" {
 		return 0, false
 	}
+	nf := w.nameFacts(d.Name, ctx)
+	if len(nf.present) == 0 {
+		w.unknown(d, ctx, nf.notLoaded)
+		return 0, false
+	}
+	if len(nf.allowed) == 0 {
+		w.report("NGX3002", analyzer.Error, d.Pos, nameEnd(d), "%q directive is not allowed here (%s); it is allowed in: %s",
+			d.Name, ctxWords(ctx), nf.where)
+		return 0, false
+	}
+	allowed := nf.allowed
+	if nf.notLoadedOnly {
+		m, _ := dirs.LookupModule(allowed[0].Module)
+		f := w.report("NGX3001", analyzer.Warning, d.Pos, nameEnd(d), "%q needs %s, which no load_module line loads", d.Name, m.Name)
+		f.details = fmt.Sprintf("No load_module line of this configuration loads %s.so: nginx says unknown directive %q unless the module is compiled in. If your build has it compiled in, list it under modules.load in .ngxlint.yaml.", m.Object, d.Name)
+	}
+	if !nf.exists {
+		w.report("NGX3007", analyzer.Error, d.Pos, nameEnd(d), "unknown directive %q in %s: %s", d.Name, w.declared(allowed[0]), nf.why)
+		return 0, false
+	}
 	// Most names have one entry; the buffers keep the walk from
 	// allocating per directive (it runs over every directive of large
 	// configurations).
-	var entryBuf, presentBuf, notLoadedBuf, allowedBuf, fitsBuf [4]*dirs.Directive
-	entries := entryBuf[:0]
-	for _, list := range [][]dirs.Directive{dirs.Lookup(d.Name), w.pass.Modules.Extra(d.Name)} {
-		for i := range list {
-			entries = append(entries, &list[i])
-		}
-	}
-	// Entries of modules the build is known to lack do not count.
-	present, notLoaded := presentBuf[:0], notLoadedBuf[:0]
-	for _, e := range entries {
-		switch w.state(e.Module) {
-		case modPresent, modMaybe:
-			present = append(present, e)
-		case modNotLoaded:
-			present = append(present, e)
-			notLoaded = append(notLoaded, e)
-		case modAbsent:
-			notLoaded = append(notLoaded, e)
-		}
-	}
-	if len(present) == 0 {
-		w.unknown(d, ctx, notLoaded)
-		return 0, false
-	}
-	allowed := allowedBuf[:0]
-	for _, e := range present {
-		if e.Contexts&ctx != 0 {
-			allowed = append(allowed, e)
-		}
-	}
-	if len(allowed) == 0 {
-		var where dirs.Context
-		for _, e := range present {
-			where |= e.Contexts
-		}
-		w.report("NGX3002", analyzer.Error, d.Pos, nameEnd(d), "%q directive is not allowed here (%s); it is allowed in: %s",
-			d.Name, ctxWords(ctx), where)
-		return 0, false
-	}
-	// An entry of a module that is not loaded, where nothing else
-	// declares the name in this context: nginx refuses it unless the
-	// module is compiled in.
-	if len(notLoaded) > 0 {
-		n := 0
-		for _, e := range notLoaded {
-			if e.Contexts&ctx != 0 {
-				n++
-			}
-		}
-		if n == len(allowed) {
-			m, _ := dirs.LookupModule(allowed[0].Module)
-			f := w.report("NGX3001", analyzer.Warning, d.Pos, nameEnd(d), "%q needs %s, which no load_module line loads", d.Name, m.Name)
-			f.details = fmt.Sprintf("No load_module line of this configuration loads %s.so: nginx says unknown directive %q unless the module is compiled in. If your build has it compiled in, list it under modules.load in .ngxlint.yaml.", m.Object, d.Name)
-		}
-	}
-	if ok, why := w.exists(allowed); !ok {
-		w.report("NGX3007", analyzer.Error, d.Pos, nameEnd(d), "unknown directive %q in %s: %s", d.Name, w.declared(allowed[0]), why)
-		return 0, false
-	}
+	var fitsBuf, shapedBuf [4]*dirs.Directive
 	n := len(d.Args)
 	fits := fitsBuf[:0]
 	for _, e := range allowed {
@@ -253,7 +216,7 @@ func (w *dirWalker) check(d *nginxconf.Directive, ctx dirs.Context, seen map[str
 		// ngx_conf_handler checks the block shape before the count: a
 		// block where the directive takes none ends it without ";", a
 		// block directive without "{" has no opening brace.
-		shaped := fits[:0:0]
+		shaped := shapedBuf[:0]
 		for _, e := range fits {
 			if (e.Args&dirs.Block != 0) == d.HasBlock {
 				shaped = append(shaped, e)
@@ -279,6 +242,63 @@ func (w *dirWalker) check(d *nginxconf.Directive, ctx dirs.Context, seen map[str
 		w.handlerFacts(d, fits, seen)
 	}
 	return openedContext(*fits[0], ctx)
+}
+
+// nameFactsOf is what a directive's name and context decide, the same for
+// every occurrence: the table's entries of modules the build may have,
+// those allowed in the context, and whether the declared versions have
+// it. Large configurations repeat a few names thousands of times, so the
+// walk computes them once per name and context.
+type nameFactsOf struct {
+	present, notLoaded, allowed []*dirs.Directive
+	where                       dirs.Context // every context the present entries allow
+	// notLoadedOnly: every entry allowed here belongs to a module that
+	// no load_module line loads (nginx refuses it unless compiled in).
+	notLoadedOnly bool
+	exists        bool
+	why           string
+}
+
+func (w *dirWalker) nameFacts(name string, ctx dirs.Context) *nameFactsOf {
+	k := sugKey{name, ctx}
+	if nf, ok := w.names[k]; ok {
+		return nf
+	}
+	nf := &nameFactsOf{}
+	w.names[k] = nf
+	for _, list := range [][]dirs.Directive{dirs.Lookup(name), w.pass.Modules.Extra(name)} {
+		for i := range list {
+			// Entries of modules the build is known to lack do not count.
+			e := &list[i]
+			switch w.state(e.Module) {
+			case modPresent, modMaybe:
+				nf.present = append(nf.present, e)
+			case modNotLoaded:
+				nf.present = append(nf.present, e)
+				nf.notLoaded = append(nf.notLoaded, e)
+			case modAbsent:
+				nf.notLoaded = append(nf.notLoaded, e)
+			}
+		}
+	}
+	for _, e := range nf.present {
+		nf.where |= e.Contexts
+		if e.Contexts&ctx != 0 {
+			nf.allowed = append(nf.allowed, e)
+		}
+	}
+	if len(nf.allowed) == 0 {
+		return nf
+	}
+	n := 0
+	for _, e := range nf.notLoaded {
+		if e.Contexts&ctx != 0 {
+			n++
+		}
+	}
+	nf.notLoadedOnly = len(nf.notLoaded) > 0 && n == len(nf.allowed)
+	nf.exists, nf.why = w.exists(nf.allowed)
+	return nf
 }
 
 // exists applies the declared versions: the directive exists if one of

@@ -62,8 +62,20 @@ meant to be published.`,
 		}
 		levels := secLevelsOf(pass)
 		byBlock := map[*nginxconf.Directive]*secLevel{}
+		rooted := false
 		for _, l := range levels.all {
 			byBlock[l.block] = l
+			for _, name := range []string{"root", "alias"} {
+				if es := l.own[name]; len(es) > 0 && isFilesystemRoot(es[0].arg(0)) {
+					rooted = true
+				}
+			}
+		}
+		if !rooted {
+			// nginx's default root is html under the prefix: with no
+			// root or alias naming "/" no request maps to /etc/passwd,
+			// and routing a probe through every server is not needed.
+			return nil
 		}
 		a := secAnalysis(pass)
 		reported := map[*nginxconf.Directive]bool{}

@@ -69,7 +69,9 @@ refuses (an empty value or a fixed fallback).`,
 			default:
 				return
 			}
-			if s.loc == nil || len(d.Args) == 0 || isInternal(s.loc) {
+			if s.loc == nil || len(d.Args) == 0 || strings.IndexByte(d.Arg(0), '$') < 0 || isInternal(s.loc) {
+				// A literal host cannot come from the request; the
+				// location's variable model is not worth building.
 				return
 			}
 			src := hostSource(s.vars(), d.Arg(0), 0)

@@ -82,6 +82,9 @@ not resolved by nginx -t and are not checked here.`,
 		}
 		ng := pass.Profile.Nginx
 		pass.Config.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+			if !argsHaveDollar(d) {
+				return true // most directives name no variable
+			}
 			scope := variableScope(parents)
 			if scope == scopeNone {
 				return true
@@ -406,4 +409,15 @@ func appendVarRefs(out []varRef, a nginxconf.Arg) []varRef {
 		out = append(out, varRef{name: n, pos: a.Pos.Advance(raw[:start]), end: a.Pos.Advance(raw[:end])})
 	}
 	return out
+}
+
+// argsHaveDollar reports whether any argument of d has a "$": the cheap
+// test before the variable references are parsed out.
+func argsHaveDollar(d *nginxconf.Directive) bool {
+	for _, a := range d.Args {
+		if strings.IndexByte(a.Value, '$') >= 0 {
+			return true
+		}
+	}
+	return false
 }
