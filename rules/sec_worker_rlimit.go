@@ -16,15 +16,16 @@ var WorkerRlimitNofile = &analyzer.Rule{
 	Severity: analyzer.Warning,
 	Doc: analyzer.Doc{
 		Title: "worker_rlimit_nofile is below what worker_connections needs",
-		Text: `Every connection a worker holds is a file descriptor, and a proxied request holds two (the client's
-and the upstream's), plus open files and log files. When worker_rlimit_nofile is lower than
-worker_connections, a worker runs out of descriptors before it reaches its connection limit: accept() fails
-with "Too many open files" and clients are refused under exactly the load the setting was raised for.
+		Text: `Every connection a worker holds is a file descriptor, plus its open files and log files.
+worker_connections already counts every connection, those to proxied servers included (nginx's
+documentation of worker_connections), so a proxied request does not need a second allowance. When
+worker_rlimit_nofile is lower than worker_connections, a worker runs out of descriptors before it reaches
+its connection limit: accept() fails with "Too many open files" and clients are refused under exactly the
+load the setting was raised for.
 
-Reported when worker_rlimit_nofile is set and is lower than worker_connections (warning), or lower than
-twice worker_connections while the configuration proxies (proxy_pass, fastcgi_pass, uwsgi_pass, scgi_pass,
-grpc_pass, memcached_pass, or Lua; info). Without worker_rlimit_nofile the limit is the service manager's
-(systemd's LimitNOFILE), which the configuration does not show.`,
+Reported when worker_rlimit_nofile is set and is lower than worker_connections. Without
+worker_rlimit_nofile the limit is the service manager's (systemd's LimitNOFILE), which the configuration
+does not show.`,
 		Bad: `worker_rlimit_nofile 1024;
 events {
     worker_connections 4096;
@@ -54,7 +55,6 @@ http {
 			return nil
 		}
 		var rlimit, conns *nginxconf.Directive
-		proxies := false
 		pass.Config.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
 			switch d.Name {
 			case "worker_rlimit_nofile":
@@ -65,11 +65,8 @@ http {
 				if len(parents) == 1 && parents[0].Name == "events" {
 					conns = d
 				}
-			case "proxy_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass", "memcached_pass":
-				proxies = true
 			}
-			proxies = proxies || d.IsLua()
-			return true
+			return d.Name == "events" || len(parents) > 0 // only the events block is read below the top level
 		})
 		if rlimit == nil || conns == nil {
 			return nil
@@ -79,16 +76,11 @@ http {
 		if err1 != nil || err2 != nil || n <= 0 || c <= 0 {
 			return nil
 		}
-		rel := []analyzer.Related{{Pos: conns.Pos, End: conns.End, Message: "worker_connections set here"}}
-		switch {
-		case n < c:
-			pass.Report(&analyzer.Diagnostic{Pos: rlimit.Pos, End: rlimit.End, Related: rel,
+		if n < c {
+			pass.Report(&analyzer.Diagnostic{Pos: rlimit.Pos, End: rlimit.End,
+				Related: []analyzer.Related{{Pos: conns.Pos, End: conns.End, Message: "worker_connections set here"}},
 				Message: fmt.Sprintf("worker_rlimit_nofile %d is below worker_connections %d: workers run out of file descriptors first", n, c),
-				Details: "Each connection is a file descriptor; raise worker_rlimit_nofile to at least twice worker_connections when proxying."})
-		case proxies && n < 2*c:
-			pass.Report(&analyzer.Diagnostic{Pos: rlimit.Pos, End: rlimit.End, Related: rel, Severity: analyzer.Info,
-				Message: fmt.Sprintf("worker_rlimit_nofile %d is below twice worker_connections %d, and each proxied request holds two descriptors", n, c),
-				Details: "A proxied request holds the client's and the upstream's connection; with every connection busy a worker needs 2 x worker_connections descriptors plus its files."})
+				Details: "Each connection, to clients and to proxied servers alike, is a file descriptor; raise worker_rlimit_nofile above worker_connections, with room for open files and logs."})
 		}
 		return nil
 	},
