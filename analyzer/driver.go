@@ -4,12 +4,12 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"github.com/ngxlint/ngxlint/directives"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 
+	"github.com/ngxlint/ngxlint/directives"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/versions"
 )

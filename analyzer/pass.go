@@ -2,9 +2,9 @@ package analyzer
 
 import (
 	"fmt"
-	"github.com/ngxlint/ngxlint/directives"
 	"sync"
 
+	"github.com/ngxlint/ngxlint/directives"
 	"github.com/ngxlint/ngxlint/nginxconf"
 	"github.com/ngxlint/ngxlint/versions"
 )

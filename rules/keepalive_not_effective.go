@@ -2,13 +2,13 @@ package rules
 
 import (
 	"fmt"
-	"github.com/ngxlint/ngxlint/rules/retry"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
 	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
 )
 
 // KeepaliveNotEffective finds keepalive directives that cannot keep a

@@ -2,13 +2,13 @@ package rules
 
 import (
 	"fmt"
-	"github.com/ngxlint/ngxlint/rules/retry"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
 	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
 )
 
 // LuaBalancerKeepaliveLoop is the seed bug (knowledge file §1,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ngxlint/ngxlint/analyzer"
 	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/reqmodel"
 )
 
 // MapWithoutDefault flags map and geo blocks that leave unmatched input at
@@ -128,37 +129,13 @@ func decidingUses(cfg *nginxconf.Config) map[string][]*nginxconf.Directive {
 			return d.Name != "map" && d.Name != "geo"
 		}
 		for _, a := range d.Args {
-			for _, v := range variableNames(a.Value) {
-				if l := out[v]; len(l) == 0 || l[len(l)-1] != d {
-					out[v] = append(out[v], d)
+			for _, r := range reqmodel.Refs(a.Value) {
+				if l := out[r.Name]; len(l) == 0 || l[len(l)-1] != d {
+					out[r.Name] = append(out[r.Name], d)
 				}
 			}
 		}
 		return true
 	})
-	return out
-}
-
-// variableNames lists the $name and ${name} references of s.
-func variableNames(s string) []string {
-	var out []string
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' {
-			continue
-		}
-		j := i + 1
-		brace := j < len(s) && s[j] == '{'
-		if brace {
-			j++
-		}
-		k := j
-		for k < len(s) && (s[k] == '_' || s[k] >= 'a' && s[k] <= 'z' || s[k] >= 'A' && s[k] <= 'Z' || s[k] >= '0' && s[k] <= '9') {
-			k++
-		}
-		if k > j {
-			out = append(out, s[j:k])
-		}
-		i = k - 1
-	}
 	return out
 }

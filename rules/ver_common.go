@@ -8,7 +8,6 @@ package rules
 import (
 	"context"
 	"fmt"
-	"github.com/ngxlint/ngxlint/rules/retry"
 	"regexp"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/ngxlint/ngxlint/emulator/fromconf"
 	"github.com/ngxlint/ngxlint/luacheck"
 	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/rules/retry"
 	"github.com/ngxlint/ngxlint/versions"
 )
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/ngxlint/ngxlint/format"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ngxlint/ngxlint/format"
 )
 
 // This file is the hostile-input suite of issue 8, run through the CLI in

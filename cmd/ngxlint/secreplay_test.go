@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ngxlint/ngxlint/format"
 )
 
 // TestSecReplayOnRealNginx: with --engine nginx and both, each request-path
@@ -18,13 +20,7 @@ import (
 // ?debug=1 gets a static 404 where the same request without it reaches
 // try_files' @app.
 func TestSecReplayOnRealNginx(t *testing.T) {
-	const bin = "/usr/sbin/nginx"
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs nginx: %v", err)
-		}
-		t.Skip("no nginx at " + bin)
-	}
+	bin := replayNginx(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(`events {}
@@ -59,22 +55,11 @@ http {
 		t.Fatal(err)
 	}
 	for _, engine := range []string{"nginx", "both"} {
-		code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", engine, "--nginx-binary", bin, "--format", "json",
-			"--enable", "SEC1001,SEC1011,SEC1012,SEC2001", conf)
-		if code != ExitFindings {
-			t.Fatalf("%s: exit %d\n%s\n%s", engine, code, out, errs)
-		}
-		r := decodeCheck(t, out)
 		got := map[string]string{}
-		for _, f := range r.Findings {
+		for _, f := range replayed(t, bin, engine, conf, "SEC1001,SEC1011,SEC1012,SEC2001") {
 			c := f.Confirmation
-			if c.Status == "" {
-				t.Errorf("%s: %s has no confirmation", engine, f.Rule)
-				continue
-			}
-			t.Logf("%s: %s %s [%s] %s | %s", engine, f.Rule, c.Status, c.Engine, c.Summary, c.Reason)
-			if !strings.HasPrefix(c.Engine, "nginx") || !strings.Contains(c.Engine, "request replay") || !strings.Contains(c.Profile, "1.22") {
-				t.Errorf("%s: %s was not judged on real nginx: engine %q, profile %q", engine, f.Rule, c.Engine, c.Profile)
+			if !strings.Contains(c.Profile, "1.22") {
+				t.Errorf("%s: %s was not judged on nginx 1.22: profile %q", engine, f.Rule, c.Profile)
 			}
 			got[f.Rule] = strings.TrimPrefix(got[f.Rule]+","+c.Status, ",")
 			head, _ := c.Observed["response_head"].(string)
@@ -104,13 +89,7 @@ http {
 // stub_status's counters, and SEC2008's redirect goes to /new/ with the
 // capture empty (issue 21).
 func TestSecReplayAccessOnRealNginx(t *testing.T) {
-	const bin = "/usr/sbin/nginx"
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs nginx: %v", err)
-		}
-		t.Skip("no nginx at " + bin)
-	}
+	bin := replayNginx(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(`events {}
@@ -140,18 +119,11 @@ http {
 		t.Fatal(err)
 	}
 	for _, engine := range []string{"nginx", "both"} {
-		code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", engine, "--nginx-binary", bin, "--format", "json",
-			"--enable", "SEC1022,SEC1024,SEC2008", conf)
-		if code != ExitFindings {
-			t.Fatalf("%s: exit %d\n%s\n%s", engine, code, out, errs)
-		}
-		r := decodeCheck(t, out)
 		got := map[string]string{}
-		for _, f := range r.Findings {
+		for _, f := range replayed(t, bin, engine, conf, "SEC1022,SEC1024,SEC2008") {
 			c := f.Confirmation
-			t.Logf("%s: %s %s [%s] %s | %s", engine, f.Rule, c.Status, c.Engine, c.Summary, c.Reason)
-			if !strings.HasPrefix(c.Engine, "nginx") || !strings.Contains(c.Engine, "request replay") || !strings.Contains(c.Profile, "1.22") {
-				t.Errorf("%s: %s was not judged on real nginx: engine %q, profile %q", engine, f.Rule, c.Engine, c.Profile)
+			if !strings.Contains(c.Profile, "1.22") {
+				t.Errorf("%s: %s was not judged on nginx 1.22: profile %q", engine, f.Rule, c.Profile)
 			}
 			got[f.Rule] = strings.TrimPrefix(got[f.Rule]+","+c.Status, ",")
 			head, _ := c.Observed["response_head"].(string)
@@ -183,13 +155,7 @@ http {
 // The same configuration with an alias built from a capture is refused as
 // not confirmable, with the reason, rather than run.
 func TestSecFileReplayOnRealNginx(t *testing.T) {
-	const bin = "/usr/sbin/nginx"
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs nginx: %v", err)
-		}
-		t.Skip("no nginx at " + bin)
-	}
+	bin := replayNginx(t)
 	const base = `events {}
 http {
     server {
@@ -217,19 +183,10 @@ http {
 			t.Fatal(err)
 		}
 		for _, engine := range []string{"nginx", "both"} {
-			code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", engine, "--nginx-binary", bin, "--format", "json",
-				"--enable", "SEC1023,SEC2004", conf)
-			if code != ExitFindings {
-				t.Fatalf("%s %s: exit %d\n%s\n%s", c.name, engine, code, out, errs)
-			}
 			got := map[string]string{}
-			for _, f := range decodeCheck(t, out).Findings {
+			for _, f := range replayed(t, bin, engine, conf, "SEC1023,SEC2004") {
 				cf := f.Confirmation
-				t.Logf("%s %s: %s %s [%s] %s | %s", c.name, engine, f.Rule, cf.Status, cf.Engine, cf.Summary, cf.Reason)
 				got[f.Rule] = cf.Status
-				if !strings.Contains(cf.Engine, "request replay") || !strings.HasPrefix(cf.Engine, "nginx") {
-					t.Errorf("%s %s: %s was not judged on real nginx: engine %q", c.name, engine, f.Rule, cf.Engine)
-				}
 				if c.reason != "" && !strings.Contains(cf.Reason, c.reason) {
 					t.Errorf("%s %s: %s reason %q does not say %q", c.name, engine, f.Rule, cf.Reason, c.reason)
 				}
@@ -248,4 +205,40 @@ http {
 			}
 		}
 	}
+}
+
+// replayNginx is Debian's nginx for the replay tests: they skip without it,
+// and fail in CI, which installs it.
+func replayNginx(t *testing.T) string {
+	t.Helper()
+	const bin = "/usr/sbin/nginx"
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs nginx: %v", err)
+		}
+		t.Skip("no nginx at " + bin)
+	}
+	return bin
+}
+
+// replayed runs check --confirm with the real engine (engine "nginx" or
+// "both") and the rules enable on conf, expects findings (exit 1), and
+// returns them, each checked to carry a confirmation judged by a request
+// replayed on the real binary.
+func replayed(t *testing.T, bin, engine, conf, enable string) []format.Finding {
+	t.Helper()
+	code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", engine, "--nginx-binary", bin, "--format", "json",
+		"--enable", enable, conf)
+	if code != ExitFindings {
+		t.Fatalf("%s: exit %d\n%s\n%s", engine, code, out, errs)
+	}
+	fs := decodeCheck(t, out).Findings
+	for _, f := range fs {
+		c := f.Confirmation
+		t.Logf("%s: %s %s [%s] %s | %s", engine, f.Rule, c.Status, c.Engine, c.Summary, c.Reason)
+		if c.Status == "" || !strings.HasPrefix(c.Engine, "nginx") || !strings.Contains(c.Engine, "request replay") {
+			t.Errorf("%s: %s was not judged on real nginx: status %q, engine %q", engine, f.Rule, c.Status, c.Engine)
+		}
+	}
+	return fs
 }
