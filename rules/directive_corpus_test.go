@@ -41,24 +41,8 @@ func debianProfile(t *testing.T) versions.Profile {
 // packages each file needed (echo, headers-more), which the manifest does
 // not list per file.
 func TestDirectiveCorpusPrecision(t *testing.T) {
-	const root = "../../shared/corpus"
-	f, err := os.Open(filepath.Join(root, "MANIFEST.jsonl"))
-	if err != nil {
-		t.Skip("corpus not available: ", err)
-	}
-	defer f.Close()
 	var paths []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e struct {
-			Path    string `json:"path"`
-			Verdict string `json:"nginx_t"`
-			Context string `json:"nginx_t_context"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatal(err)
-		}
+	for _, e := range corpusManifest(t) {
 		// An included file is checked through the file that includes it.
 		if e.Verdict == "ok" && e.Context != "included" {
 			paths = append(paths, e.Path)
@@ -73,7 +57,7 @@ func TestDirectiveCorpusPrecision(t *testing.T) {
 	}{{"nothing declared", versions.Profile{}}, {"Debian versions declared", debianProfile(t)}} {
 		warnings := map[string]int{}
 		for _, p := range paths {
-			cfg := nginxconf.LoadFile(filepath.Join(root, p), nginxconf.Options{})
+			cfg := nginxconf.LoadFile(filepath.Join(corpusRoot, p), nginxconf.Options{})
 			if cfg.Main == nil {
 				t.Errorf("%s: not loaded", p)
 				continue

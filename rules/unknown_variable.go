@@ -111,12 +111,13 @@ not resolved by nginx -t and are not checked here.`,
 					pass.Report(&analyzer.Diagnostic{Pos: ref.pos, End: ref.end, Severity: analyzer.Error, Message: msg})
 					continue
 				}
+				details := "No module defines it, and no set, map, geo or other directive of the configuration does"
 				if m := analyzer.Closest(name, defs.candidates(scope)); m != "" {
 					msg += fmt.Sprintf(": did you mean $%s?", m)
 				} else {
-					msg += ": no module defines it, and no set, map, geo or other directive of the configuration does"
+					msg += ": nothing defines it"
 				}
-				pass.Report(&analyzer.Diagnostic{Pos: ref.pos, End: ref.end, Severity: sev, Message: msg + why})
+				pass.Report(&analyzer.Diagnostic{Pos: ref.pos, End: ref.end, Severity: sev, Message: msg, Details: details + why + "."})
 			}
 			return true
 		})

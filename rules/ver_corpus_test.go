@@ -1,9 +1,6 @@
 package rules
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,21 +15,9 @@ import (
 // may fail, every finding must point into a loaded file, and on an unknown
 // version every finding is info. It logs how often each rule fires.
 func TestVerCorpus(t *testing.T) {
-	const root = "../../shared/corpus"
-	f, err := os.Open(filepath.Join(root, "MANIFEST.jsonl"))
-	if err != nil {
-		t.Skip("corpus not available: ", err)
-	}
-	defer f.Close()
 	var paths []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e struct {
-			Path string `json:"path"`
-			Role string `json:"role"`
-		}
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Role == "config" && strings.HasSuffix(e.Path, ".conf") {
+	for _, e := range corpusManifest(t) {
+		if e.Role == "config" && strings.HasSuffix(e.Path, ".conf") {
 			paths = append(paths, e.Path)
 		}
 	}
@@ -48,7 +33,7 @@ func TestVerCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, path := range paths {
-			cfg := nginxconf.LoadFile(filepath.Join(root, path), nginxconf.Options{})
+			cfg := nginxconf.LoadFile(filepath.Join(corpusRoot, path), nginxconf.Options{})
 			if cfg.Main == nil {
 				continue
 			}
