@@ -332,6 +332,7 @@ func checkInvariants(t testing.TB, cfg *Config) {
 	if cfg == nil {
 		t.Fatal("nil config")
 	}
+	checkIndex(t, cfg)
 	checkPos := func(f *File, p Pos, what string) {
 		t.Helper()
 		if p.File != f.Path {

@@ -482,3 +482,18 @@ func capitalise(s string) string {
 
 	return string(s[0]-'a'+'A') + s[1:]
 }
+
+type directiveIndexKey struct{}
+
+// directiveIndex is the run's configuration flattened once
+// (nginxconf.Index): a rule that reads a few directive names anywhere in
+// the tree reads their lists instead of walking the whole tree again.
+func directiveIndex(pass *analyzer.Pass) *nginxconf.Index {
+	return pass.Fact(directiveIndexKey{}, func() any { return nginxconf.NewIndex(pass.Config) }).(*nginxconf.Index)
+}
+
+// inValueBlock reports whether the innermost enclosing block holds keys and
+// values (map, geo...): a "rewrite" there is a key, not a directive.
+func inValueBlock(parents []*nginxconf.Directive) bool {
+	return len(parents) > 0 && valueBlock(parents[len(parents)-1].Name)
+}

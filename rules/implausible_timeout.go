@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,14 +64,14 @@ WebSockets) are left alone. Write the unit: "500ms", "60s", "1h".`,
 		if pass.Config == nil {
 			return nil
 		}
-		pass.Config.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, _ []*nginxconf.Directive) {
 			kind := upstreamTimeoutKind(d.Name)
 			if kind == "" || len(d.Args) != 1 {
-				return true
+				return
 			}
 			v, err := strconv.ParseInt(d.Arg(0), 10, 64)
 			if err != nil || v <= 0 {
-				return true // has a unit, or is not a plain number
+				return // has a unit, or is not a plain number
 			}
 			var why string
 			switch {
@@ -81,15 +82,15 @@ WebSockets) are left alone. Write the unit: "500ms", "60s", "1h".`,
 				// seconds value; 500 is not.
 				why = "a connect timeout above 75 seconds does not usually take effect (the nginx docs)"
 			default:
-				return true
+				return
 			}
 			a := d.Args[0]
 			pass.Report(&analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
 				Message: fmt.Sprintf("%s %d means %d seconds (%s); did you mean %dms?", d.Name, v, v, humanDuration(time.Duration(v)*time.Second), v),
 				Details: fmt.Sprintf("nginx reads a number without a unit as seconds, and %s. Write the unit.", why)})
 
-			return true
-		})
+			return
+		}, upstreamTimeoutNames...)
 		return nil
 	},
 }
@@ -97,20 +98,30 @@ WebSockets) are left alone. Write the unit: "500ms", "60s", "1h".`,
 // upstreamTimeoutKind is "connect", "send" or "read" for the upstream
 // timeout directives of the proxying modules (all ngx_conf_set_msec_slot).
 func upstreamTimeoutKind(name string) string {
-	for _, m := range []string{"proxy_", "fastcgi_", "uwsgi_", "scgi_", "grpc_", "memcached_"} {
+	for _, m := range upstreamTimeoutModules {
 		if rest, ok := strings.CutPrefix(name, m); ok {
-			switch rest {
-			case "connect_timeout":
-				return "connect"
-			case "send_timeout":
-				return "send"
-			case "read_timeout":
-				return "read"
+			if kind, ok := strings.CutSuffix(rest, "_timeout"); ok && slices.Contains(upstreamTimeoutKinds, kind) {
+				return kind
 			}
 		}
 	}
 	return ""
 }
+
+// The upstream modules' timeouts: <module>_<kind>_timeout.
+var (
+	upstreamTimeoutModules = []string{"proxy_", "fastcgi_", "uwsgi_", "scgi_", "grpc_", "memcached_"}
+	upstreamTimeoutKinds   = []string{"connect", "send", "read"}
+	upstreamTimeoutNames   = func() []string {
+		var out []string
+		for _, m := range upstreamTimeoutModules {
+			for _, k := range upstreamTimeoutKinds {
+				out = append(out, m+k+"_timeout")
+			}
+		}
+		return out
+	}()
+)
 
 // humanDuration writes d as "8m20s", "16h40m" or "1d" (whole seconds).
 func humanDuration(d time.Duration) string {

@@ -19,7 +19,7 @@ func accessList(l *secLevel) ([]secEntry, *secLevel) {
 		if p.kind == "limit_except" && p != l {
 			continue // its rules apply to other methods inside it only
 		}
-		es := append(append([]secEntry(nil), p.own["allow"]...), p.own["deny"]...)
+		es := append(append([]secEntry(nil), p.own("allow")...), p.own("deny")...)
 		if len(es) > 0 {
 			sort.Slice(es, func(i, j int) bool { return es[i].seq < es[j].seq })
 			return es, p

@@ -54,12 +54,12 @@ emulator/nginxengine/testdata/reqpath/headers.txtar.`,
 		if pass.Config == nil {
 			return nil
 		}
-		pass.Config.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, _ []*nginxconf.Directive) {
 			var a nginxconf.Arg
 			switch d.Name {
 			case "add_header", "add_trailer":
 				if len(d.Args) < 2 {
-					return true
+					return
 				}
 				a = d.Args[1]
 			case "more_set_headers", "more_set_input_headers":
@@ -70,10 +70,10 @@ emulator/nginxengine/testdata/reqpath/headers.txtar.`,
 					}
 				}
 			default:
-				return true
+				return
 			}
 			if !strings.ContainsAny(a.Value, "\r\n") && !escapedBreak(a.Raw) {
-				return true
+				return
 			}
 			// At the directive: the value's own first line is inside the
 			// quotes, where no comment can point at it.
@@ -92,8 +92,8 @@ emulator/nginxengine/testdata/reqpath/headers.txtar.`,
 					Edits: []analyzer.TextEdit{{Pos: a.Pos, End: a.End(), NewText: joined}}})
 			}
 			pass.Report(diag)
-			return true
-		})
+			return
+		}, "add_header", "add_trailer", "more_set_headers", "more_set_input_headers")
 		return nil
 	},
 }

@@ -98,7 +98,7 @@ var securityHeaders = map[string]bool{
 }
 
 func reportHeaderDrop(pass *analyzer.Pass, l *secLevel, name string) {
-	own := l.own[name]
+	own := l.own(name)
 	if len(own) == 0 {
 		return
 	}

@@ -62,7 +62,7 @@ Differential suite: emulator/nginxengine/testdata/reqpath/access.txtar.`,
 			return nil
 		}
 		for _, l := range secLevelsOf(pass).all {
-			allows, denies := l.own["allow"], l.own["deny"]
+			allows, denies := l.own("allow"), l.own("deny")
 			if len(allows) == 0 {
 				continue
 			}
@@ -115,7 +115,7 @@ func stranger(l *secLevel) string {
 		addr := netip.MustParseAddr(s)
 		named := false
 		for _, name := range []string{"allow", "deny"} {
-			for _, e := range l.own[name] {
+			for _, e := range l.own(name) {
 				m, _ := emulator.AccessRuleMatches(e.arg(0), addr)
 				named = named || m
 			}

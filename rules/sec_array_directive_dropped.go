@@ -92,7 +92,7 @@ var droppableArrays = []string{
 }
 
 func reportArrayDrop(pass *analyzer.Pass, l *secLevel, name string) {
-	own := l.own[name]
+	own := l.own(name)
 	if len(own) == 0 {
 		return
 	}

@@ -84,7 +84,10 @@ emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 				}
 			}
 		}
-		pass.Config.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, parents []*nginxconf.Directive) {
+			if inValueBlock(parents) {
+				return // a map key, not a directive
+			}
 			switch d.Name {
 			case "rewrite":
 				if len(d.Args) >= 2 {
@@ -94,7 +97,7 @@ emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 				c := reqmodel.ParseCond(d)
 				if c == nil || c.Regex == nil || strings.HasPrefix(c.Op, "!") {
 					// A failed match leaves the previous captures in place.
-					return true
+					return
 				}
 				for _, x := range reqmodel.Flatten(d.Block) {
 					if x.Name == "rewrite" || x.Name == "if" {
@@ -109,7 +112,7 @@ emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 				}
 			case "map":
 				if len(parents) > 0 && parents[len(parents)-1].Name != "http" {
-					return true // stream maps work the same, but are rare enough to leave
+					return // stream maps work the same, but are rare enough to leave
 				}
 				for _, e := range reqmodel.Flatten(d.Block) {
 					key := e.Name
@@ -119,10 +122,8 @@ emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 					caseless := strings.HasPrefix(key, "~*")
 					report(reqmodel.Compile(strings.TrimPrefix(strings.TrimPrefix(key, "~"), "*"), caseless), "the map entry's regex", nil, e.Args[0])
 				}
-				return false
 			}
-			return true
-		})
+		}, "rewrite", "if", "map")
 		return nil
 	},
 }

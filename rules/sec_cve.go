@@ -358,15 +358,15 @@ type secFeaturesKey struct{}
 
 // secFeaturesOf computes the features once per run for every SEC3xxx rule.
 func secFeaturesOf(pass *analyzer.Pass) *secFeatures {
-	return pass.Fact(secFeaturesKey{}, func() any { return collectSecFeatures(pass.Config) }).(*secFeatures)
+	return pass.Fact(secFeaturesKey{}, func() any { return collectSecFeatures(directiveIndex(pass)) }).(*secFeatures)
 }
 
-func collectSecFeatures(cfg *nginxconf.Config) *secFeatures {
+func collectSecFeatures(ix *nginxconf.Index) *secFeatures {
 	f := &secFeatures{at: map[cveGate][]*nginxconf.Directive{}}
 	add := func(g cveGate, d *nginxconf.Directive) { f.at[g] = append(f.at[g], d) }
 	var resolvers, ocsp, http2, proxyPass []*nginxconf.Directive
 	var first *nginxconf.Directive
-	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+	ix.Each(func(d *nginxconf.Directive, parents []*nginxconf.Directive) {
 		top := ""
 		if len(parents) > 0 {
 			top = parents[0].Name
@@ -498,7 +498,6 @@ func collectSecFeatures(cfg *nginxconf.Config) *secFeatures {
 				add(gateMapRegex, d)
 			}
 		}
-		return true
 	})
 	if f.at[gateAlways] == nil && first != nil {
 		f.at[gateAlways] = []*nginxconf.Directive{first}

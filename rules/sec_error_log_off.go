@@ -41,9 +41,9 @@ http {
 		if pass.Config == nil {
 			return nil
 		}
-		pass.Config.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, _ []*nginxconf.Directive) {
 			if d.Name != "error_log" || len(d.Args) == 0 || d.Args[0].Value != "off" {
-				return true
+				return
 			}
 			a := d.Args[0]
 			pass.Report(&analyzer.Diagnostic{Pos: d.Pos, End: d.End,
@@ -51,8 +51,8 @@ http {
 				Details: "Write \"error_log /dev/null;\" to discard errors, or keep a file and raise the level (crit).",
 				Fixes: []analyzer.SuggestedFix{{Message: "discard the error log",
 					Edits: []analyzer.TextEdit{{Pos: a.Pos, End: a.End(), NewText: "/dev/null"}}}}})
-			return true
-		})
+			return
+		}, "error_log")
 		return nil
 	},
 }

@@ -66,7 +66,7 @@ meant to be published.`,
 		for _, l := range levels.all {
 			byBlock[l.block] = l
 			for _, name := range []string{"root", "alias"} {
-				if es := l.own[name]; len(es) > 0 && isFilesystemRoot(es[0].arg(0)) {
+				if es := l.own(name); len(es) > 0 && isFilesystemRoot(es[0].arg(0)) {
 					rooted = true
 				}
 			}
@@ -83,7 +83,7 @@ meant to be published.`,
 			probes := []string{"/etc/passwd"}
 			for _, l := range srv.AllLocations {
 				if lv := byBlock[l.Directive]; lv != nil && (l.Modifier == "" || l.Modifier == "^~") {
-					if al := lv.own["alias"]; len(al) > 0 && isFilesystemRoot(al[0].arg(0)) {
+					if al := lv.own("alias"); len(al) > 0 && isFilesystemRoot(al[0].arg(0)) {
 						probes = append(probes, strings.TrimSuffix(l.Path, "/")+"/etc/passwd")
 					}
 				}
@@ -140,11 +140,11 @@ var contentHandlers = map[string]bool{
 // than the static handler, or is internal. A return counts only written at the level
 // itself, where it always runs (one inside an if may not).
 func servesOtherwise(l *secLevel) bool {
-	if len(l.own["internal"]) > 0 {
+	if len(l.own("internal")) > 0 {
 		return true // not reachable by a client's request
 	}
 	for name := range contentHandlers {
-		if len(l.own[name]) > 0 {
+		if len(l.own(name)) > 0 {
 			return true
 		}
 	}
@@ -155,21 +155,21 @@ func servesOtherwise(l *secLevel) bool {
 // (the chosen location loc, nil at server level): the innermost root, or
 // the location's own alias with the matched prefix replaced.
 func mapToFile(l *secLevel, loc *nginxconf.Location, uri string) (secEntry, string, bool) {
-	if al := l.own["alias"]; len(al) > 0 {
+	if al := l.own("alias"); len(al) > 0 {
 		if loc == nil || (loc.Modifier != "" && loc.Modifier != "^~") || !strings.HasPrefix(uri, loc.Path) || strings.Contains(al[0].arg(0), "$") {
 			return secEntry{}, "", false
 		}
 		return al[0], path.Clean(al[0].arg(0) + uri[len(loc.Path):]), true
 	}
 	for p := l; p != nil; p = p.parent {
-		if rs := p.own["root"]; len(rs) > 0 {
+		if rs := p.own("root"); len(rs) > 0 {
 			v := rs[0].arg(0)
 			if !isFilesystemRoot(v) {
 				return secEntry{}, "", false
 			}
 			return rs[0], path.Clean(v + uri), true
 		}
-		if len(p.own["alias"]) > 0 {
+		if len(p.own("alias")) > 0 {
 			return secEntry{}, "", false
 		}
 	}

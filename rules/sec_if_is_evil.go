@@ -96,7 +96,7 @@ them). Differential suite: emulator/nginxengine/testdata/reqpath/ifevil.txtar.`,
 					live = append(live, f)
 				}
 			}
-			if tf := loc.own["try_files"]; len(tf) > 0 {
+			if tf := loc.own("try_files"); len(tf) > 0 {
 				for _, f := range live {
 					pass.Report(&analyzer.Diagnostic{Pos: f.block.Pos, End: f.block.BlockOpen,
 						Message: fmt.Sprintf("when if %s matches, try_files of %s is not applied", quoteArgs(f.block), loc.describe()),
@@ -165,8 +165,8 @@ func ifPairConfirm(pass *analyzer.Pass, loc, first, second *secLevel) analyzer.C
 		return notConfirmable("the ifs are in " + loc.describe() + ", which no request is routed to by its path alone")
 	}
 	var lost []secEntry
-	for _, e := range first.own["add_header"] {
-		if len(droppedEntries(second.own["add_header"], []secEntry{e}, headerKey)) > 0 {
+	for _, e := range first.own("add_header") {
+		if len(droppedEntries(second.own("add_header"), []secEntry{e}, headerKey)) > 0 {
 			lost = append(lost, e)
 		}
 	}

@@ -9,6 +9,7 @@ package rules
 // hardest, so the SEC rules build their own, once per run.
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
@@ -22,37 +23,56 @@ type secLevel struct {
 	kind   string
 	block  *nginxconf.Directive
 	parent *secLevel
-	// own holds the level's directives by name, includes expanded. An
-	// include of one of nginx's stock files the tree does not hold
-	// (fastcgi_params...) contributes its directives as entries
-	// positioned at the include.
-	own map[string][]secEntry
+	// entries are the level's directives, includes expanded, sorted by
+	// name and then in the order nginx reads them (own returns a name's
+	// run). An include of one of nginx's stock files the tree does not
+	// hold (fastcgi_params...) contributes its directives as entries
+	// positioned at the include. A sorted slice rather than a map: a
+	// large configuration has tens of thousands of levels with a handful
+	// of directives each.
+	entries []secEntry
 }
 
 // secEntry is one directive at a level.
 type secEntry struct {
 	d *nginxconf.Directive
-	// name and args are the directive's, or the stock file's directive
-	// for an entry that stands for a stock include (d is the include).
-	name string
-	args []string
+	// name is the directive's, or the stock file's directive's for an
+	// entry that stands for a stock include (d is the include); stock
+	// holds that directive's arguments.
+	name  string
+	stock []string
 	// seq orders entries of different names at a level as nginx reads
 	// them (allow and deny form one list).
 	seq int
 }
 
 func (e secEntry) arg(i int) string {
-	if i < len(e.args) {
-		return e.args[i]
+	if e.stock == nil {
+		return e.d.Arg(i)
+	}
+	if i < len(e.stock) {
+		return e.stock[i]
 	}
 	return ""
+}
+
+// args returns the entry's arguments (a new slice for a directive).
+func (e secEntry) args() []string {
+	if e.stock != nil {
+		return e.stock
+	}
+	out := make([]string, len(e.d.Args))
+	for i, a := range e.d.Args {
+		out[i] = a.Value
+	}
+	return out
 }
 
 // inherited returns the entries of name of the nearest level above l that
 // has any, and that level.
 func (l *secLevel) inherited(name string) ([]secEntry, *secLevel) {
 	for p := l.parent; p != nil; p = p.parent {
-		if es := p.own[name]; len(es) > 0 {
+		if es := p.own(name); len(es) > 0 {
 			return es, p
 		}
 	}
@@ -62,7 +82,7 @@ func (l *secLevel) inherited(name string) ([]secEntry, *secLevel) {
 // effective returns the innermost entry of name from l outwards.
 func (l *secLevel) effective(name string) (secEntry, bool) {
 	for p := l; p != nil; p = p.parent {
-		if es := p.own[name]; len(es) > 0 {
+		if es := p.own(name); len(es) > 0 {
 			return es[0], true
 		}
 	}
@@ -76,9 +96,9 @@ func (l *secLevel) describe() string {
 	case "location":
 		return "location " + quoteArgs(l.block)
 	case "server":
-		for _, es := range l.own["server_name"] {
-			if len(es.args) > 0 && es.args[0] != "" && es.args[0] != "_" {
-				return "server " + es.args[0]
+		for _, es := range l.own("server_name") {
+			if n := es.arg(0); n != "" && n != "_" {
+				return "server " + n
 			}
 		}
 		return "this server"
@@ -111,60 +131,63 @@ type secLevelsKey struct{}
 
 // secLevelsOf builds the levels once per run.
 func secLevelsOf(pass *analyzer.Pass) *secLevels {
-	return pass.Fact(secLevelsKey{}, func() any { return buildSecLevels(pass.Config) }).(*secLevels)
+	return pass.Fact(secLevelsKey{}, func() any { return buildSecLevels(directiveIndex(pass)) }).(*secLevels)
 }
 
-func buildSecLevels(cfg *nginxconf.Config) *secLevels {
+func buildSecLevels(ix *nginxconf.Index) *secLevels {
 	out := &secLevels{}
-	if cfg == nil {
-		return out
-	}
 	at := map[*nginxconf.Directive]*secLevel{}
 	seq := 0
-	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
-		var lv *secLevel
-		for i := len(parents) - 1; i >= 0; i-- {
-			if l := at[parents[i]]; l != nil {
-				lv = l
-				break
-			}
-		}
+	ix.Each(func(d *nginxconf.Directive, parents []*nginxconf.Directive) {
 		if len(parents) == 0 {
 			if d.Name == "http" {
-				l := &secLevel{kind: "http", block: d, own: map[string][]secEntry{}}
+				l := &secLevel{kind: "http", block: d}
 				at[d] = l
 				out.all = append(out.all, l)
 			}
-			return d.Name == "http" || d.Name == "include"
+			return
 		}
+		// A directive belongs to the level its block opens; one inside
+		// any other block (map, upstream, an if in server, a top-level
+		// block other than http) belongs to none.
+		lv := at[parents[len(parents)-1]]
 		if lv == nil {
-			return false
+			return
 		}
 		switch {
 		case d.HasBlock && (d.Name == "server" && lv.kind == "http" || d.Name == "location" && (lv.kind == "server" || lv.kind == "location") || d.Name == "if" && lv.kind == "location" || d.Name == "limit_except" && lv.kind == "location"):
-			l := &secLevel{kind: d.Name, block: d, parent: lv, own: map[string][]secEntry{}}
+			l := &secLevel{kind: d.Name, block: d, parent: lv}
 			at[d] = l
 			out.all = append(out.all, l)
-			return true
+			return
 		case d.HasBlock:
 			// An "if" in server holds rewrite directives only; other
 			// blocks (limit_except, map, *_by_lua_block) are not levels.
-			return false
+			return
 		}
 		if d.Name == "include" && d.Stock != nil {
 			for _, sd := range d.Stock.Directives {
 				seq++
-				lv.own[sd.Name] = append(lv.own[sd.Name], secEntry{d: d, name: sd.Name, args: sd.Args, seq: seq})
+				lv.entries = append(lv.entries, secEntry{d: d, name: sd.Name, stock: sd.Args, seq: seq})
 			}
-			return true
-		}
-		args := make([]string, len(d.Args))
-		for i, a := range d.Args {
-			args[i] = a.Value
+			return
 		}
 		seq++
-		lv.own[d.Name] = append(lv.own[d.Name], secEntry{d: d, name: d.Name, args: args, seq: seq})
-		return true
+		lv.entries = append(lv.entries, secEntry{d: d, name: d.Name, seq: seq})
 	})
+	for _, l := range out.all {
+		slices.SortStableFunc(l.entries, func(a, b secEntry) int { return strings.Compare(a.name, b.name) })
+	}
 	return out
+}
+
+// own returns the level's entries called name, in the order nginx reads
+// them (a subslice: do not modify it).
+func (l *secLevel) own(name string) []secEntry {
+	i, _ := slices.BinarySearchFunc(l.entries, name, func(e secEntry, n string) int { return strings.Compare(e.name, n) })
+	j := i
+	for j < len(l.entries) && l.entries[j].name == name {
+		j++
+	}
+	return l.entries[i:j:j]
 }

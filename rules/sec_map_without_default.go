@@ -68,10 +68,10 @@ log_format (h5bp's "map $sent_http_content_type $cors" is the idiom). Write the 
 		if pass.Config == nil {
 			return nil
 		}
-		uses := decidingUses(pass.Config)
-		pass.Config.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
-			if (d.Name != "map" && d.Name != "geo") || !d.HasBlock {
-				return true
+		uses := decidingUses(pass)
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, parents []*nginxconf.Directive) {
+			if !d.HasBlock || inValueBlock(parents) {
+				return
 			}
 			entries, hasDefault, opaque := 0, false, false
 			walkBlock(d.Block, func(e *nginxconf.Directive) {
@@ -92,7 +92,7 @@ log_format (h5bp's "map $sent_http_content_type $cors" is the idiom). Write the 
 				min = 1
 			}
 			if hasDefault || opaque || entries < min {
-				return false
+				return
 			}
 			variable := d.Arg(len(d.Args) - 1)
 			deciding := uses[strings.TrimPrefix(variable, "$")]
@@ -100,14 +100,13 @@ log_format (h5bp's "map $sent_http_content_type $cors" is the idiom). Write the 
 				// Only used where an empty value means "nothing" (a header
 				// not sent, a limit key that disables the limit), or not
 				// used at all: the implicit empty default is the idiom.
-				return false
+				return
 			}
 			pass.Report(&analyzer.Diagnostic{Pos: d.Pos, End: d.BlockOpen,
 				Related: []analyzer.Related{{Pos: deciding[0].Pos, End: deciding[0].End, Message: "the empty value is used here"}},
 				Message: fmt.Sprintf("%s %s has no default, so input it does not list gets an empty value", d.Name, variable),
 				Details: "Write the value unmatched input should get (\"default 0;\", or \"default \\\"\\\";\" when empty is meant) so the permissive case is a decision, not an accident."})
-			return false
-		})
+		}, "map", "geo")
 		return nil
 	},
 }
@@ -122,11 +121,11 @@ var emptyMeansNothing = map[string]bool{
 
 // decidingUses returns, by variable name, the directives that use it where
 // its value decides something (not in emptyMeansNothing), in file order.
-func decidingUses(cfg *nginxconf.Config) map[string][]*nginxconf.Directive {
+func decidingUses(pass *analyzer.Pass) map[string][]*nginxconf.Directive {
 	out := map[string][]*nginxconf.Directive{}
-	cfg.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
-		if emptyMeansNothing[d.Name] {
-			return d.Name != "map" && d.Name != "geo"
+	directiveIndex(pass).Each(func(d *nginxconf.Directive, parents []*nginxconf.Directive) {
+		if emptyMeansNothing[d.Name] || inValueBlock(parents) && (parents[len(parents)-1].Name == "map" || parents[len(parents)-1].Name == "geo") {
+			return
 		}
 		for _, a := range d.Args {
 			for _, r := range reqmodel.Refs(a.Value) {
@@ -135,7 +134,6 @@ func decidingUses(cfg *nginxconf.Config) map[string][]*nginxconf.Directive {
 				}
 			}
 		}
-		return true
 	})
 	return out
 }

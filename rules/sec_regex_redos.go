@@ -69,7 +69,10 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 		if pass.Config == nil {
 			return nil
 		}
-		pass.Config.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, parents []*nginxconf.Directive) {
+			if inValueBlock(parents) {
+				return // a map key named like a directive
+			}
 			switch d.Name {
 			case "location":
 				if len(d.Args) == 2 && (d.Arg(0) == "~" || d.Arg(0) == "~*") {
@@ -92,14 +95,15 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 						check(a, strings.TrimPrefix(a.Value, "~"), true)
 					}
 				}
-			default:
-				if len(parents) > 0 && parents[len(parents)-1].Name == "map" && strings.HasPrefix(d.Name, "~") {
-					src := strings.TrimPrefix(d.Name, "~")
-					check(nginxconf.Arg{Value: d.Name, Raw: d.Name, Pos: d.Pos}, strings.TrimPrefix(src, "*"), strings.HasPrefix(src, "*"))
-				}
+			case "map":
+				walkBlock(d.Block, func(e *nginxconf.Directive) {
+					if strings.HasPrefix(e.Name, "~") {
+						src := strings.TrimPrefix(e.Name, "~")
+						check(nginxconf.Arg{Value: e.Name, Raw: e.Name, Pos: e.Pos}, strings.TrimPrefix(src, "*"), strings.HasPrefix(src, "*"))
+					}
+				})
 			}
-			return true
-		})
+		}, "location", "rewrite", "if", "server_name", "map")
 		return nil
 	},
 }

@@ -62,9 +62,9 @@ Docker's 127.0.0.11, kube-dns' cluster IP).`,
 		if pass.Config == nil {
 			return nil
 		}
-		pass.Config.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, _ []*nginxconf.Directive) {
 			if d.Name != "resolver" {
-				return true
+				return
 			}
 			var public []string
 			for _, a := range d.Args {
@@ -73,13 +73,13 @@ Docker's 127.0.0.11, kube-dns' cluster IP).`,
 				}
 			}
 			if len(public) == 0 {
-				return true
+				return
 			}
 			pass.Report(&analyzer.Diagnostic{Pos: d.Pos, End: d.End,
 				Message: fmt.Sprintf("resolver %s is a public DNS server: its answers, which decide where requests go, can be spoofed on the way", strings.Join(public, ", ")),
 				Details: "nginx reuses one UDP socket per name server, so a forged answer only has to guess the query ID. nginx's documentation recommends a resolver in a trusted local network (127.0.0.53, the local network's DNS)."})
-			return true
-		})
+			return
+		}, "resolver")
 		return nil
 	},
 }

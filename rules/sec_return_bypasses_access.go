@@ -83,7 +83,7 @@ Differential suite: emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 			return nil
 		}
 		for _, l := range secLevelsOf(pass).all {
-			for _, r := range l.own["return"] {
+			for _, r := range l.own("return") {
 				if !answersContent(r) {
 					continue
 				}
@@ -139,7 +139,7 @@ func guardedBy(at *secLevel) []accessGuard {
 			out = append(out, accessGuard{e: e, what: fmt.Sprintf("%q rule", e.name+" "+e.arg(0)), where: from.describe()})
 		}
 	}
-	if e, ok := authEntry(at); ok && (!named || len(at.own[e.name]) > 0) {
+	if e, ok := authEntry(at); ok && (!named || len(at.own(e.name)) > 0) {
 		out = append(out, accessGuard{e: e, what: e.name, where: at.describe()})
 	}
 	return out

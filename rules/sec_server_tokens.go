@@ -61,7 +61,7 @@ does not hide the version on nginx's error pages: set server_tokens off.`,
 		var httpLevel *secLevel
 		defaulted := false
 		for _, l := range levels {
-			for _, e := range l.own["server_tokens"] {
+			for _, e := range l.own("server_tokens") {
 				if e.arg(0) == "on" || e.arg(0) == "build" {
 					a := e.d.Args[0]
 					pass.Report(&analyzer.Diagnostic{Pos: e.d.Pos, End: e.d.End,

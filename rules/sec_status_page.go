@@ -64,7 +64,7 @@ emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 			return nil
 		}
 		for _, l := range secLevelsOf(pass).all {
-			if l.kind != "location" || len(l.own["internal"]) > 0 {
+			if l.kind != "location" || len(l.own("internal")) > 0 {
 				continue
 			}
 			// stub_status's optional argument is ignored: "stub_status
@@ -72,7 +72,7 @@ emulator/nginxengine/testdata/reqpath/seclast.txtar.`,
 			// handler without reading it).
 			var status secEntry
 			for _, name := range []string{"stub_status", "vhost_traffic_status_display"} {
-				if es := l.own[name]; len(es) > 0 {
+				if es := l.own(name); len(es) > 0 {
 					status = es[0]
 				}
 			}
@@ -140,10 +140,10 @@ func loopbackOnly(l *secLevel) bool {
 	for srv != nil && srv.kind != "server" {
 		srv = srv.parent
 	}
-	if srv == nil || len(srv.own["listen"]) == 0 {
+	if srv == nil || len(srv.own("listen")) == 0 {
 		return false
 	}
-	for _, e := range srv.own["listen"] {
+	for _, e := range srv.own("listen") {
 		if !loopbackListen(e.arg(0)) {
 			return false
 		}

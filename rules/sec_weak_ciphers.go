@@ -48,24 +48,24 @@ afterwards. Removing a family ("!RC4", "-3DES") is of course fine, and so is ngi
 		if pass.Config == nil {
 			return nil
 		}
-		pass.Config.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, _ []*nginxconf.Directive) {
 			switch d.Name {
 			case "ssl_ciphers", "proxy_ssl_ciphers", "grpc_ssl_ciphers", "uwsgi_ssl_ciphers":
 			default:
-				return true
+				return
 			}
 			if len(d.Args) != 1 || strings.Contains(d.Arg(0), "$") {
-				return true
+				return
 			}
 			weak := weakCipherWords(d.Arg(0))
 			if len(weak) == 0 {
-				return true
+				return
 			}
 			pass.Report(&analyzer.Diagnostic{Pos: d.Args[0].Pos, End: d.Args[0].End(),
 				Message: fmt.Sprintf("%s enables broken suites: %s", d.Name, shortList(weak, 4)),
 				Details: "These suites give no or weak encryption or authentication (NULL, anonymous, export, RC4, DES/3DES, MD5). Remove them, or write \"!\" before them."})
-			return true
-		})
+			return
+		}, "ssl_ciphers", "proxy_ssl_ciphers", "grpc_ssl_ciphers", "uwsgi_ssl_ciphers")
 		return nil
 	},
 }

@@ -51,11 +51,11 @@ default includes TLSv1 and TLSv1.1 (info: OpenSSL 3 at its default security leve
 		if pass.Config == nil {
 			return nil
 		}
-		pass.Config.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, _ []*nginxconf.Directive) {
 			switch d.Name {
 			case "ssl_protocols", "proxy_ssl_protocols", "grpc_ssl_protocols", "uwsgi_ssl_protocols":
 			default:
-				return true
+				return
 			}
 			var weak, strong []string
 			for _, a := range d.Args {
@@ -67,7 +67,7 @@ default includes TLSv1 and TLSv1.1 (info: OpenSSL 3 at its default security leve
 				}
 			}
 			if len(weak) == 0 {
-				return true
+				return
 			}
 			diag := &analyzer.Diagnostic{Pos: d.Pos, End: d.End,
 				Message: fmt.Sprintf("%s enables %s, which %s deprecated or broken", d.Name, strings.Join(weak, ", "), pick(len(weak), "is", "are")),
@@ -78,8 +78,8 @@ default includes TLSv1 and TLSv1.1 (info: OpenSSL 3 at its default security leve
 					Edits: []analyzer.TextEdit{{Pos: first.Pos, End: last.End(), NewText: strings.Join(strong, " ")}}})
 			}
 			pass.Report(diag)
-			return true
-		})
+			return
+		}, "ssl_protocols", "proxy_ssl_protocols", "grpc_ssl_protocols", "uwsgi_ssl_protocols")
 		if !pass.Profile.HasNginx() || !versions.DefaultEnablesWeakTLS(pass.Profile.Nginx) {
 			return nil
 		}
@@ -90,7 +90,7 @@ default includes TLSv1 and TLSv1.1 (info: OpenSSL 3 at its default security leve
 			if _, set := l.effective("ssl_protocols"); set {
 				continue
 			}
-			for _, e := range l.own["listen"] {
+			for _, e := range l.own("listen") {
 				if !hasArg(e, "ssl") {
 					continue
 				}
@@ -105,7 +105,8 @@ default includes TLSv1 and TLSv1.1 (info: OpenSSL 3 at its default security leve
 }
 
 func hasArg(e secEntry, v string) bool {
-	for _, a := range e.args[min(1, len(e.args)):] {
+	as := e.args()
+	for _, a := range as[min(1, len(as)):] {
 		if a == v {
 			return true
 		}

@@ -55,7 +55,7 @@ http {
 			return nil
 		}
 		var rlimit, conns *nginxconf.Directive
-		pass.Config.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, parents []*nginxconf.Directive) {
 			switch d.Name {
 			case "worker_rlimit_nofile":
 				if len(parents) == 0 {
@@ -66,8 +66,7 @@ http {
 					conns = d
 				}
 			}
-			return d.Name == "events" || len(parents) > 0 // only the events block is read below the top level
-		})
+		}, "worker_rlimit_nofile", "worker_connections")
 		if rlimit == nil || conns == nil {
 			return nil
 		}

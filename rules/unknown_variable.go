@@ -69,7 +69,7 @@ not resolved by nginx -t and are not checked here.`,
 		if pass.Config == nil {
 			return nil
 		}
-		defs := collectVariables(pass.Config)
+		defs := collectVariables(directiveIndex(pass))
 		sev := analyzer.Error
 		var why string
 		switch {
@@ -81,13 +81,13 @@ not resolved by nginx -t and are not checked here.`,
 			sev, why = analyzer.Warning, "; unless module "+defs.unknownModule+" (load_module) defines it"
 		}
 		ng := pass.Profile.Nginx
-		pass.Config.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+		directiveIndex(pass).Each(func(d *nginxconf.Directive, parents []*nginxconf.Directive) {
 			if !argsHaveDollar(d) {
-				return true // most directives name no variable
+				return // most directives name no variable
 			}
 			scope := variableScope(parents)
 			if scope == scopeNone {
-				return true
+				return
 			}
 			for _, ref := range variableUses(d, parents) {
 				name := ref.name
@@ -119,7 +119,6 @@ not resolved by nginx -t and are not checked here.`,
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: ref.pos, End: ref.end, Severity: sev, Message: msg, Details: details + why + "."})
 			}
-			return true
 		})
 		return nil
 	},
@@ -203,12 +202,12 @@ func knownObject(obj string) bool {
 // collectVariables reads every definition of the configuration: variables
 // are global to the http (or stream) block, whatever server or file
 // defines them.
-func collectVariables(cfg *nginxconf.Config) *configVariables {
+func collectVariables(ix *nginxconf.Index) *configVariables {
 	c := &configVariables{captures: map[string]bool{}}
 	for i := range c.names {
 		c.names[i] = map[string]bool{}
 	}
-	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+	ix.Each(func(d *nginxconf.Directive, parents []*nginxconf.Directive) {
 		if d.Name == "load_module" && len(d.Args) == 1 {
 			obj := strings.TrimSuffix(path.Base(d.Args[0].Value), ".so")
 			if !knownObject(obj) && c.unknownModule == "" {
@@ -224,7 +223,7 @@ func collectVariables(cfg *nginxconf.Config) *configVariables {
 		addCaptures(c.captures, d.Name) // map keys are written as names
 		s := variableScope(parents)
 		if s == scopeNone {
-			return true
+			return
 		}
 		def := func(arg string) {
 			if v, ok := strings.CutPrefix(arg, "$"); ok {
@@ -252,7 +251,6 @@ func collectVariables(cfg *nginxconf.Config) *configVariables {
 			// variable they define as the entry's first word.
 			def(d.Name)
 		}
-		return true
 	})
 	return c
 }

@@ -570,21 +570,6 @@ func proxiedFrom(ls []*nginxconf.Location) []analyzer.Related {
 	return out
 }
 
-// directivesNamed lists every directive called name, in nginx order.
-func directivesNamed(cfg *nginxconf.Config, name string) []*nginxconf.Directive {
-	var out []*nginxconf.Directive
-	if cfg == nil {
-		return nil
-	}
-	cfg.Walk(func(d *nginxconf.Directive, _ []*nginxconf.Directive) bool {
-		if d.Name == name {
-			out = append(out, d)
-		}
-		return true
-	})
-	return out
-}
-
 // usesVariable reports the first directive whose arguments mention $name.
 func usesVariable(cfg *nginxconf.Config, name string) *nginxconf.Directive {
 	var found *nginxconf.Directive

@@ -58,7 +58,7 @@ lua_code_cache off when the configuration has a balancer_by_lua*.`,
 		if bal == nil {
 			return nil
 		}
-		for _, d := range directivesNamed(pass.Config, "lua_code_cache") {
+		for _, d := range directiveIndex(pass).Named("lua_code_cache") {
 			if d.Arg(0) != "off" {
 				continue
 			}
