@@ -89,7 +89,6 @@ WebSockets) are left alone. Write the unit: "500ms", "60s", "1h".`,
 				Message: fmt.Sprintf("%s %d means %d seconds (%s); did you mean %dms?", d.Name, v, v, humanDuration(time.Duration(v)*time.Second), v),
 				Details: fmt.Sprintf("nginx reads a number without a unit as seconds, and %s. Write the unit.", why)})
 
-			return
 		}, upstreamTimeoutNames...)
 		return nil
 	},

@@ -114,7 +114,7 @@ func addedHeaderConfirm(pass *analyzer.Pass, d *nginxconf.Directive, shows func(
 // *_hide_header (proxy, fastcgi, uwsgi, scgi, grpc).
 func hidden(l *secLevel, name string) bool {
 	for _, m := range []string{"proxy", "fastcgi", "uwsgi", "scgi", "grpc"} {
-		es := l.own(m+"_hide_header")
+		es := l.own(m + "_hide_header")
 		if len(es) == 0 {
 			es, _ = l.inherited(m + "_hide_header")
 		}

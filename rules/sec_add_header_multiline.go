@@ -92,7 +92,6 @@ emulator/nginxengine/testdata/reqpath/headers.txtar.`,
 					Edits: []analyzer.TextEdit{{Pos: a.Pos, End: a.End(), NewText: joined}}})
 			}
 			pass.Report(diag)
-			return
 		}, "add_header", "add_trailer", "more_set_headers", "more_set_input_headers")
 		return nil
 	},

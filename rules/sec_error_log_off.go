@@ -51,7 +51,6 @@ http {
 				Details: "Write \"error_log /dev/null;\" to discard errors, or keep a file and raise the level (crit).",
 				Fixes: []analyzer.SuggestedFix{{Message: "discard the error log",
 					Edits: []analyzer.TextEdit{{Pos: a.Pos, End: a.End(), NewText: "/dev/null"}}}}})
-			return
 		}, "error_log")
 		return nil
 	},

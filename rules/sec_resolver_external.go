@@ -78,7 +78,6 @@ Docker's 127.0.0.11, kube-dns' cluster IP).`,
 			pass.Report(&analyzer.Diagnostic{Pos: d.Pos, End: d.End,
 				Message: fmt.Sprintf("resolver %s is a public DNS server: its answers, which decide where requests go, can be spoofed on the way", strings.Join(public, ", ")),
 				Details: "nginx reuses one UDP socket per name server, so a forged answer only has to guess the query ID. nginx's documentation recommends a resolver in a trusted local network (127.0.0.53, the local network's DNS)."})
-			return
 		}, "resolver")
 		return nil
 	},

@@ -64,7 +64,6 @@ afterwards. Removing a family ("!RC4", "-3DES") is of course fine, and so is ngi
 			pass.Report(&analyzer.Diagnostic{Pos: d.Args[0].Pos, End: d.Args[0].End(),
 				Message: fmt.Sprintf("%s enables broken suites: %s", d.Name, shortList(weak, 4)),
 				Details: "These suites give no or weak encryption or authentication (NULL, anonymous, export, RC4, DES/3DES, MD5). Remove them, or write \"!\" before them."})
-			return
 		}, "ssl_ciphers", "proxy_ssl_ciphers", "grpc_ssl_ciphers", "uwsgi_ssl_ciphers")
 		return nil
 	},

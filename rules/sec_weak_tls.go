@@ -78,7 +78,6 @@ default includes TLSv1 and TLSv1.1 (info: OpenSSL 3 at its default security leve
 					Edits: []analyzer.TextEdit{{Pos: first.Pos, End: last.End(), NewText: strings.Join(strong, " ")}}})
 			}
 			pass.Report(diag)
-			return
 		}, "ssl_protocols", "proxy_ssl_protocols", "grpc_ssl_protocols", "uwsgi_ssl_protocols")
 		if !pass.Profile.HasNginx() || !versions.DefaultEnablesWeakTLS(pass.Profile.Nginx) {
 			return nil
