@@ -59,7 +59,7 @@ reports the first the regex accepts. Anchor the pattern and escape the dots:
 `,
 		Since:        "0.3.0",
 		References:   []string{"https://github.com/yandex/gixy/blob/master/docs/en/plugins/origins.md (gixy origins)"},
-		Confirmation: "if checks are confirmed by the emulator's request path: the location answers the hostile Origin (or Referer) differently from an unrelated one (e.g. with Access-Control-Allow-Origin); replayed on real nginx in the differential suite (host.txtar). map keys and valid_referers are not confirmed (the emulator does not model $invalid_referer).",
+		Confirmation: "if checks are confirmed by the emulator's request path: the location answers the hostile Origin (or Referer) differently from an unrelated one sent alongside (e.g. with Access-Control-Allow-Origin); replayed on real nginx in the differential suite (host.txtar). A map key is confirmed the same way in the first server or location that uses the map's variable (the hostile and the unrelated origin against each other, on each engine). valid_referers is not confirmed (the emulator does not model $invalid_referer).",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		report := func(s *secSite, d *nginxconf.Directive, a nginxconf.Arg, header string, re *reqmodel.Regex, subjectNoScheme bool) {
@@ -70,7 +70,7 @@ reports the first the regex accepts. Anchor the pattern and escape the dots:
 			diag := &analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
 				Message: fmt.Sprintf("%s check %q also accepts %q", header, re.Src, hostile),
 				Details: fmt.Sprintf("The pattern is meant to trust %s, but it is searched, not matched, and '.' matches any character. Anchor it with '^' and '$' and escape the dots.", domain)}
-			if s != nil && d.Name == "if" {
+			if s != nil { // an if, or a map key with a place its variable is used
 				diag.Confirm = originConfirm(pass, *s, header, hostile)
 			}
 			pass.Report(diag)
@@ -106,7 +106,7 @@ reports the first the regex accepts. Anchor the pattern and escape the dots:
 						continue
 					}
 					re := reqmodel.Compile(strings.TrimPrefix(strings.TrimPrefix(e.Name, "~"), "*"), strings.HasPrefix(e.Name, "~*"))
-					report(nil, e, nginxconf.Arg{Value: e.Name, Raw: e.Name, Pos: e.Pos}, h, re, false)
+					report(mapUseSite(pass, d.Arg(1)), e, nginxconf.Arg{Value: e.Name, Raw: e.Name, Pos: e.Pos}, h, re, false)
 				}
 			}
 		}
@@ -176,23 +176,52 @@ func hostileOrigin(re *reqmodel.Regex, noScheme bool) (domain, hostile string) {
 	return domain, ""
 }
 
-// originConfirm sends the hostile origin and an unrelated one to the
-// location of the check; a different answer shows the check trusts it.
+// originConfirm sends the hostile origin and, as the control, an
+// unrelated one to the location of the check (or of a use of the map's
+// variable); a different answer shows the check trusts it. Both requests
+// go to each engine, so real nginx's answers are compared with each other.
 func originConfirm(pass *analyzer.Pass, s secSite, header, hostile string) analyzer.Confirmer {
 	a := secAnalysis(pass)
 	var checks []requestCheck
 	for _, p := range routeTo(a, s.loc) {
-		other := emulator.Serve(emulator.Site{Server: s.srv, Analysis: a}, emulator.Request{Path: p,
-			Headers: []emulator.Header{{Name: "Host", Value: serverHost(s.srv)}, {Name: header, Value: "https://ngxlint-unrelated.test"}}})
 		rq := emulator.Request{Path: p, Headers: []emulator.Header{{Name: header, Value: hostile}}}
-		checks = append(checks, requestCheck{req: rq, shows: func(x *emulator.Exchange) (bool, string) {
+		ctrl := emulator.Request{Path: p, Headers: []emulator.Header{{Name: header, Value: "https://ngxlint-unrelated.test"}}}
+		checks = append(checks, requestCheck{req: rq, control: &ctrl, contrast: func(x, other *emulator.Exchange) (bool, string) {
+			if other == nil {
+				return false, "no answer to the unrelated origin"
+			}
 			if x.Status != other.Status || headText(x) != headText(other) {
-				return true, fmt.Sprintf("%d %s (an unrelated origin: %d %s)", x.Status, clip(headText(x)), other.Status, clip(headText(other)))
+				return true, fmt.Sprintf("%d %s; unrelated origin: %d %s", x.Status, clip(headText(x)), other.Status, clip(headText(other)))
 			}
 			return false, fmt.Sprintf("%d, the same answer as an unrelated origin", x.Status)
 		}})
 	}
 	return requestConfirmer(pass, s.srv, nil, checks)
+}
+
+// mapUseSite returns where the map variable v is first used in a server
+// or location (nil if nowhere): the place a request shows what the map's
+// value does.
+func mapUseSite(pass *analyzer.Pass, v string) *secSite {
+	name := strings.ToLower(strings.TrimPrefix(v, "$"))
+	if name == "" {
+		return nil
+	}
+	var site *secSite
+	eachHTTPDirective(pass, func(s secSite, d *nginxconf.Directive) {
+		if site != nil {
+			return
+		}
+		for _, a := range d.Args {
+			for _, r := range reqmodel.Refs(a.Value) {
+				if strings.ToLower(r.Name) == name {
+					site = &s
+					return
+				}
+			}
+		}
+	})
+	return site
 }
 
 func headText(x *emulator.Exchange) string {
@@ -212,8 +241,8 @@ func clip(s string) string {
 	if s == "" {
 		return "with no extra header"
 	}
-	if len(s) > 50 {
-		return s[:47] + "..."
+	if len(s) > 40 {
+		return s[:37] + "..."
 	}
 	return s
 }

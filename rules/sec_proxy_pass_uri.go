@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
@@ -92,10 +93,51 @@ $request_uri (raw) rather than a decoded capture, or no URI part at all.`,
 				}
 				pass.Report(&analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
 					Message: fmt.Sprintf("proxy_pass passes $%s, which nginx has percent-decoded, as the backend's URI", o.Var),
-					Details: fmt.Sprintf("$%s: %s. The backend sees %%2F as '/', %%3F as '?', %%0A as a line break; pass $request_uri or no URI part.", o.Var, o.Why)})
+					Details: fmt.Sprintf("$%s: %s. The backend sees %%2F as '/', %%3F as '?', %%0A as a line break; pass $request_uri or no URI part.", o.Var, o.Why),
+					Confirm: requestConfirmer(pass, s.srv, nil, decodedURIChecks(pass, l, r.Name))})
 				return
 			}
 		})
 		return nil
 	},
+}
+
+// decodedPayload is what a client writes percent-encoded ("%3F") and a
+// decoded variable hands to the backend as a query ("?").
+const decodedPayload = "ngxlint?x=1"
+
+// decodedURIChecks crafts requests that put decodedPayload, encoded, into
+// the decoded variable name of proxy_pass's URI part at l: through the
+// capture group for "$1" in a regex location, after the location's prefix
+// for $uri and the like. The check is that the upstream URI carries the
+// decoded '?': the backend is asked for a query the client's path did not
+// have.
+func decodedURIChecks(pass *analyzer.Pass, l *nginxconf.Location, name string) []requestCheck {
+	a := secAnalysis(pass)
+	var paths []string
+	if l.Modifier == "~" || l.Modifier == "~*" {
+		re := a.Router(l.Server).LocationRegex(l)
+		g := 0
+		if n, err := strconv.Atoi(name); err == nil {
+			g = n
+		}
+		if w, ok := re.Witness(g, decodedPayload); ok && strings.HasPrefix(w, "/") {
+			paths = append(paths, reqmodel.PercentEncode(w))
+		}
+	} else if l.Modifier != "=" {
+		paths = append(paths, reqmodel.PercentEncode(l.Path+decodedPayload))
+	}
+	var out []requestCheck
+	for _, p := range paths {
+		out = append(out, requestCheck{req: emulator.Request{Path: p}, shows: func(x *emulator.Exchange) (bool, string) {
+			if x.Upstream == "" {
+				return false, fmt.Sprintf("%d, not proxied", x.Status)
+			}
+			if strings.Contains(x.Upstream, decodedPayload) {
+				return true, "the backend is asked for " + x.Upstream + " (the client's %3F is a query there)"
+			}
+			return false, "proxied to " + x.Upstream
+		}})
+	}
+	return out
 }

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSecOriginReplayOnRealNginx: SEC2006's hostile Origin and its control
+// (an unrelated origin) both go to Debian's nginx, for an if check and for
+// a map key whose variable feeds add_header: real nginx must answer the
+// hostile origin with Access-Control-Allow-Origin and the control without
+// it (issue 21).
+func TestSecOriginReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`events {}
+http {
+    map $http_origin $cors_origin {
+        default "";
+        ~https://app\.example\.com $http_origin;
+    }
+    server {
+        listen 80;
+        server_name victim.test;
+        location /api/ {
+            add_header Access-Control-Allow-Origin $cors_origin;
+            return 204;
+        }
+        location /b {
+            if ($http_origin ~ "https://example.com") {
+                add_header Access-Control-Allow-Origin $http_origin;
+            }
+            return 204;
+        }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		n := 0
+		for _, f := range replayed(t, bin, engine, conf, "SEC2006") {
+			c := f.Confirmation
+			n++
+			if c.Status != "confirmed" {
+				t.Errorf("%s: %s at line %d: %s (%s %s)", engine, f.Rule, f.Line, c.Status, c.Summary, c.Reason)
+			}
+			head, _ := c.Observed["response_head"].(string)
+			if !strings.Contains(head, "Access-Control-Allow-Origin: https://") || !strings.Contains(head, "ngxlint-evil.test") {
+				t.Errorf("%s: line %d: real nginx's head lacks the hostile origin's header: %q", engine, f.Line, head)
+			}
+			if !strings.Contains(c.Summary, "unrelated origin: 204 with no extra header") {
+				t.Errorf("%s: line %d: the control was not answered without the header: %q", engine, f.Line, c.Summary)
+			}
+		}
+		if n != 2 {
+			t.Errorf("%s: %d SEC2006 findings, want 2 (the map key and the if)", engine, n)
+		}
+	}
+}
