@@ -70,6 +70,15 @@ const (
 	// before reading anything: a listener whose service is wedged, or a
 	// TCP load balancer in front of no healthy node.
 	PolicyAcceptClose
+	// PolicyEcho answers every request with 200 keep-alive, as PolicyOK,
+	// and a body that is the request head it read (EchoHead: the request
+	// line and the header lines, at most echoMaxBody bytes), so that a
+	// client of the proxy can see what the proxy sent upstream
+	// (proxy_set_header). Each request header named ReflectPrefix+NAME
+	// (at most echoMaxReflect of them) comes back as a response header
+	// NAME with the same value, so that a request can make the backend
+	// send a header the proxy may hide (proxy_hide_header).
+	PolicyEcho
 )
 
 // Sizes of the big-header and big-body answers: past nginx's
@@ -118,6 +127,8 @@ func (p Policy) String() string {
 		return "refused"
 	case PolicyAcceptClose:
 		return "accept-close"
+	case PolicyEcho:
+		return "echo"
 	}
 	return fmt.Sprintf("policy(%d)", int(p.Kind))
 }
@@ -125,7 +136,7 @@ func (p Policy) String() string {
 // PolicyNames lists the accepted policy spellings, for help texts.
 func PolicyNames() []string {
 	return []string{"ok", "first-only", "one-per-conn", "close", "reset", "hang", "status:NNN",
-		"ok-close", "invalid-header", "big-header", "big-body", "slow:DURATION", "refused", "accept-close"}
+		"ok-close", "invalid-header", "big-header", "big-body", "slow:DURATION", "refused", "accept-close", "echo"}
 }
 
 // ParsePolicy parses one of PolicyNames.
@@ -156,6 +167,8 @@ func ParsePolicy(s string) (Policy, error) {
 		return Policy{Kind: PolicyRefused}, nil
 	case "accept-close":
 		return Policy{Kind: PolicyAcceptClose}, nil
+	case "echo":
+		return Policy{Kind: PolicyEcho}, nil
 	}
 	if rest, ok := strings.CutPrefix(t, "slow:"); ok {
 		d, err := time.ParseDuration(rest)
@@ -378,6 +391,10 @@ func (b *Backend) serve(c net.Conn) {
 			if !b.respond(c, 200, wantsClose, total) || wantsClose {
 				return
 			}
+		case PolicyEcho:
+			if !b.respondEcho(c, req, wantsClose) || wantsClose {
+				return
+			}
 		case PolicyStatus:
 			if !b.respond(c, b.policy.Status, wantsClose, total) || wantsClose {
 				return
@@ -467,6 +484,27 @@ func (b *Backend) respond(c net.Conn, code int, closing bool, n int64) bool {
 	body := fmt.Sprintf("%s from %s, request %d\n", b.policy, b.label, n)
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n", code, reason(code), len(body))
+	if closing {
+		sb.WriteString("Connection: close\r\n")
+	}
+	sb.WriteString("\r\n")
+	sb.WriteString(body)
+	_, err := c.Write([]byte(sb.String()))
+	return err == nil
+}
+
+// respondEcho is PolicyEcho's answer to req.
+func (b *Backend) respondEcho(c net.Conn, req *message, closing bool) bool {
+	hs := make([]Header, len(req.Header))
+	for i, h := range req.Header {
+		hs[i] = Header{Name: h[0], Value: h[1]}
+	}
+	body := EchoHead(req.Method+" "+req.Target+" "+req.Proto, hs)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n", len(body))
+	for _, h := range Reflected(hs) {
+		fmt.Fprintf(&sb, "%s: %s\r\n", h.Name, h.Value)
+	}
 	if closing {
 		sb.WriteString("Connection: close\r\n")
 	}

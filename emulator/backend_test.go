@@ -14,7 +14,7 @@ import (
 )
 
 func TestParsePolicy(t *testing.T) {
-	for _, s := range []string{"ok", "first-only", "one-per-conn", "close", "reset", "hang", "status:503"} {
+	for _, s := range []string{"ok", "first-only", "one-per-conn", "close", "reset", "hang", "status:503", "echo"} {
 		p, err := ParsePolicy(s)
 		if err != nil {
 			t.Fatalf("ParsePolicy(%q): %v", s, err)

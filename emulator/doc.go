@@ -17,7 +17,7 @@
 // ngx.balancer, ngx.ctx, ngx.var, ngx.log, ngx.exit), the backend policies
 // (PolicyNames: ok, first-only, one-per-conn, close, reset, hang,
 // status:NNN, ok-close, invalid-header, big-header, big-body, slow:D,
-// refused, accept-close) that other engines reuse, and the Result JSON
+// refused, accept-close, echo) that other engines reuse, and the Result JSON
 // contract of `ngxlint emulate`. With Config.Stream it runs a stream{}
 // server instead (stream.go): TCP sessions through the same balancers,
 // with ngx_stream_proxy_module's retry rules (connect failures only).
@@ -25,7 +25,9 @@
 // It also owns nginx's request path for one server{} as far as the
 // security rules need it (reqpath*.go, Serve): URI normalisation, location
 // selection, the rewrite module, add_header, the proxy_pass upstream URI
-// and root/alias against an in-memory file tree; the answer is read back
+// and request head (proxy_set_header, and the echo backend's answer through
+// proxy_hide_header with Site.EchoBackend), the FastCGI, uwsgi and SCGI
+// params, and root/alias against an in-memory file tree; the answer is read back
 // with the same lenient parser (ParseHead) the real-nginx engine uses, so
 // an injected header shows the same way on both.
 //

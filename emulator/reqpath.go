@@ -27,6 +27,12 @@ type Site struct {
 	Server   *nginxconf.Server
 	Analysis *reqmodel.Analysis
 	Files    fs.FS
+	// EchoBackend makes proxy_pass's backend the echo backend
+	// (PolicyEcho): the response body is the computed upstream request
+	// head, and the headers it asks for with ReflectPrefix come back
+	// through the proxy's hide list. Without it the backend answers an
+	// empty 200.
+	EchoBackend bool
 }
 
 // Exchange is one request and the response a client reads.
@@ -45,6 +51,12 @@ type Exchange struct {
 	File string
 	// Upstream is the URL proxy_pass would request.
 	Upstream string
+	// UpstreamRequest is the head proxy_pass would send there (computed,
+	// not sent); nil when the request was not proxied.
+	UpstreamRequest *UpstreamRequest
+	// UpstreamParams are the params fastcgi_pass, uwsgi_pass or
+	// scgi_pass would send, in order (computed, not sent).
+	UpstreamParams []Header
 	// Access is what the access phase decided: "" when it did not run
 	// (the request was answered before it), "declined" when no allow or
 	// deny rule matched the client, else the rule that matched
@@ -60,6 +72,10 @@ type Exchange struct {
 	// model (a Lua handler, try_files...): the outcome may differ.
 	Unmodelled []string
 	Trace      []string
+
+	// st is the request's final state, for Eval; nil for an exchange
+	// read from another engine.
+	st *reqState
 }
 
 // Header returns the values a client reads for name (case-insensitive).
@@ -99,9 +115,13 @@ type reqState struct {
 	// outHdrs are response headers a handler sets besides Location
 	// (auth_basic's WWW-Authenticate).
 	outHdrs []Header
-	host    string
-	loc     *nginxconf.Location
-	ifBlock *nginxconf.Directive
+	// upstreamHdrs are the proxied response's headers the proxy passes
+	// on, written after Connection as ngx_http_header_filter writes
+	// r->headers_out.headers.
+	upstreamHdrs []Header
+	host         string
+	loc          *nginxconf.Location
+	ifBlock      *nginxconf.Directive
 	// uriChanged is set by a rewrite without "break" (r->uri_changed).
 	uriChanged bool
 	// proxyFullURI is set by a rewrite ... break in a proxied location:
@@ -135,6 +155,7 @@ func Serve(site Site, rq Request) *Exchange {
 	}
 	x := &Exchange{Method: method, Target: target}
 	st := &reqState{site: site, rq: rq, x: x, vars: map[string]string{}, hdrs: rq.Headers}
+	x.st = st
 	if site.Analysis == nil {
 		site.Analysis = reqmodel.NewAnalysis(nil)
 		st.site = site

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,8 +35,19 @@ func (st *reqState) content() {
 	}
 	if pp := own("proxy_pass"); pp != nil {
 		x.Upstream = st.upstreamURL(pp)
-		x.Trace = append(x.Trace, "proxy_pass -> "+x.Upstream+" (not sent: the emulated backend answers 200)")
-		st.finish(200, "", "")
+		x.UpstreamRequest = st.proxyRequest(x.Upstream)
+		if !st.site.EchoBackend {
+			x.Trace = append(x.Trace, "proxy_pass -> "+x.Upstream+" (not sent: the emulated backend answers 200)")
+			st.finish(200, "", "")
+			return
+		}
+		// The echo backend answers with the head it read and reflects
+		// the headers asked for (PolicyEcho); the proxy passes on those
+		// it does not hide.
+		ur := x.UpstreamRequest
+		st.upstreamHdrs = st.proxyPassed(Reflected(ur.Headers))
+		x.Trace = append(x.Trace, "proxy_pass -> "+x.Upstream+" (not sent: the emulated echo backend answers 200 with the request head)")
+		st.finish(200, "", EchoHead(ur.Line, ur.Headers))
 		return
 	}
 	if own("stub_status") != nil {
@@ -44,6 +56,11 @@ func (st *reqState) content() {
 	}
 	for _, h := range []string{"vhost_traffic_status_display", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass", "memcached_pass", "content_by_lua", "content_by_lua_block", "content_by_lua_file"} {
 		if own(h) != nil {
+			if param, ok := paramModules[h]; ok {
+				// What the backend is sent is computed; its answer is
+				// not modelled.
+				x.UpstreamParams = st.upstreamParams(param)
+			}
 			x.Unmodelled = append(x.Unmodelled, h)
 			st.finish(200, "", "")
 			return
@@ -243,7 +260,13 @@ func (st *reqState) finish(code int, location, body string) {
 	}
 	x.Body = body
 	var b strings.Builder
-	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\nServer: nginx\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n", code, http.StatusText(code), len(body))
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
+	if !slices.ContainsFunc(st.upstreamHdrs, func(h Header) bool { return strings.EqualFold(h.Name, "server") }) {
+		// A Server the backend sent and proxy_pass_header passes
+		// replaces nginx's own (r->headers_out.server is set).
+		b.WriteString("Server: nginx\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Type: text/plain\r\nContent-Length: %d\r\n", len(body))
 	if location != "" {
 		// absolute_redirect on (the default): a relative Location gets
 		// the scheme and the host.
@@ -256,6 +279,9 @@ func (st *reqState) finish(code int, location, body string) {
 		fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
 	}
 	b.WriteString("Connection: close\r\n")
+	for _, h := range st.upstreamHdrs {
+		fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
+	}
 	for _, d := range st.addHeaders() {
 		always := len(d.Args) >= 3 && d.Arg(2) == "always"
 		if !AddHeaderApplies(code, always) {

@@ -94,6 +94,23 @@ func (st *reqState) variable(name string) string {
 		return ""
 	case "remote_addr":
 		return st.accessAddr()
+	case "proxy_host", "proxy_port":
+		h, p := proxyHostPort(st.x.Upstream)
+		if lname == "proxy_port" {
+			return p
+		}
+		return h
+	case "proxy_add_x_forwarded_for":
+		for _, h := range st.hdrs {
+			if strings.EqualFold(h.Name, "x-forwarded-for") {
+				return h.Value + ", " + st.accessAddr()
+			}
+		}
+		return st.accessAddr()
+	case "request_id":
+		// 16 random bytes in hex in nginx (ngx_http_variable_request_id);
+		// a fixed value here, of the same length, non-empty as there.
+		return "00000000000000000000000000000000"
 	}
 	switch {
 	case strings.HasPrefix(lname, "http_"):
@@ -170,4 +187,80 @@ func (st *reqState) mapped(name string) (string, bool) {
 		return st.eval(def, false), true
 	}
 	return "", false
+}
+
+// proxyHostPort returns $proxy_host and $proxy_port for a proxied URL:
+// the host as written, with the port when it is not the scheme's default
+// (ngx_http_proxy_set_vars), and the port.
+func proxyHostPort(u string) (host, port string) {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return "", ""
+	}
+	hp, _, _ := strings.Cut(rest, "/")
+	def := "80"
+	if scheme == "https" {
+		def = "443"
+	}
+	if i := strings.LastIndexByte(hp, ':'); i >= 0 && !strings.Contains(hp[i:], "]") {
+		if hp[i+1:] == def {
+			return hp[:i], def
+		}
+		return hp, hp[i+1:]
+	}
+	return hp, def
+}
+
+// unstableVars are variables the request path gives a value that another
+// run or engine does not reproduce: random ($request_id), or naming the
+// upstream address, which the real engine moves to loopback.
+var unstableVars = map[string]bool{"request_id": true, "proxy_host": true, "proxy_port": true}
+
+// modelledVars are the variables variable() computes by name, besides
+// captures, set and map results and the http_, arg_ and cookie_ families.
+var modelledVars = map[string]bool{"uri": true, "document_uri": true, "request_uri": true, "args": true,
+	"query_string": true, "is_args": true, "host": true, "scheme": true, "request_method": true,
+	"server_name": true, "remote_addr": true, "proxy_add_x_forwarded_for": true,
+	"proxy_internal_body_length": true, "proxy_internal_chunked": true}
+
+// Eval expands a value with the request's variables as they stood when
+// its content handler ran (what a proxy_set_header with that value would
+// have sent). exact is false when the result may differ from what nginx
+// computes: a variable the request path does not model (it reads as
+// empty here), a random one, one that names the upstream address, or an
+// exchange that did not come from Serve.
+func (x *Exchange) Eval(v string) (val string, exact bool) {
+	st := x.st
+	if st == nil {
+		return "", false
+	}
+	exact = true
+	for _, r := range reqmodel.Refs(v) {
+		exact = exact && st.exactVar(r.Name)
+	}
+	return st.eval(v, false), exact
+}
+
+// exactVar reports whether variable() computes name as nginx does,
+// reproducibly.
+func (st *reqState) exactVar(name string) bool {
+	lname := strings.ToLower(name)
+	if name != "" && name[0] >= '0' && name[0] <= '9' {
+		return true
+	}
+	if st.capRe != nil {
+		if _, ok := st.capRe.Names[name]; ok {
+			return true
+		}
+	}
+	if _, ok := st.vars[lname]; ok {
+		return true
+	}
+	if _, ok := st.mapped(lname); ok {
+		return true
+	}
+	if unstableVars[lname] {
+		return false
+	}
+	return modelledVars[lname] || strings.HasPrefix(lname, "http_") || strings.HasPrefix(lname, "arg_") || strings.HasPrefix(lname, "cookie_")
 }

@@ -2,9 +2,12 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
 )
 
 // ArrayDirectiveDropped flags a level whose own proxy_set_header,
@@ -65,10 +68,18 @@ info for *_hide_header (what leaks depends on the backend).`,
 			"https://nginx.org/en/docs/http/ngx_http_fastcgi_module.html#fastcgi_param",
 			"nginx src/http/modules/ngx_http_proxy_module.c ngx_http_proxy_merge_loc_conf; ngx_http_fastcgi_module.c ngx_http_fastcgi_merge_loc_conf; src/http/ngx_http_upstream.c ngx_http_upstream_hide_headers_hash",
 			"Gixy-Next proxy_set_header_redefinition"},
-		Confirmation: `not confirmable: the request path computes proxy_pass's upstream URL but sends nothing upstream, so it
-observes neither the request headers or FastCGI params a backend receives (proxy_set_header, *_param) nor the
-backend's response headers that *_hide_header would remove; the real-nginx engine's loopback backends do not
-report the requests they read either. A confirmation needs a backend that echoes what it received.`,
+		Confirmation: `proxy_set_header and proxy_hide_header: confirmed by the emulator's request path with an echo
+backend (the "echo" policy: it answers with the request head it read, and sends back each request header
+X-Ngxlint-Reflect-NAME as NAME). A request routed to the level (e.g. GET /api/) must reach proxy_pass, and the
+head the backend got must lack a dropped header, or carry it with another value than the inherited directive
+gives for that request (Host is always sent: $proxy_host by default); a dropped header whose value would be
+empty is no evidence. For proxy_hide_header the request asks the backend to send each dropped header, which must
+then reach the client. With --engine nginx or both the same requests are replayed on the real binary against
+echo backends and its answer decides. The fastcgi_param, uwsgi_param and scgi_param variants are confirmed by
+the emulator only, from the params it computes for the level (stock *_params includes counted), since the real
+engine's backends speak HTTP; grpc_set_header and the other *_hide_header are not confirmable (no gRPC,
+FastCGI, uwsgi or SCGI backend answers). Not confirmable for a level no request is routed to by its path.
+Differential suite: emulator/nginxengine/upstream_diff_test.go.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -133,5 +144,194 @@ func reportArrayDrop(pass *analyzer.Pass, l *secLevel, name string) {
 		}
 		d.Related = append(d.Related, analyzer.Related{Pos: e.d.Pos, End: e.d.End, Message: msg})
 	}
+	d.Confirm = arrayDropConfirm(pass, l, name, dropped)
 	pass.Report(d)
+}
+
+// reflectMarker is the value the echo backend is asked to send back in a
+// header the level no longer hides: a backend's own value would not
+// match it by chance.
+const reflectMarker = "ngxlint-reflected"
+
+// arrayDropConfirm sends a request routed to the level and checks what
+// the backend got or sent: with the echo backend (emulator.PolicyEcho)
+// for the proxy module, whose answer any client reads, so that real
+// nginx is judged by the same check; with the emulator's computed params
+// for FastCGI, uwsgi and SCGI, whose backends the real engine does not
+// run.
+func arrayDropConfirm(pass *analyzer.Pass, l *secLevel, name string, dropped []secEntry) analyzer.Confirmer {
+	p, ok := levelPlace(pass, l)
+	if !ok {
+		return notConfirmable("the level is " + l.describe() + ": no request is crafted to make its condition true")
+	}
+	var checks []requestCheck
+	switch {
+	case name == "proxy_set_header":
+		checks = setHeaderChecks(pass, p, dropped)
+	case name == "proxy_hide_header":
+		var names []string
+		for _, e := range dropped {
+			if !emulator.ProxyHidesByDefault(e.arg(0)) {
+				names = append(names, e.arg(0))
+			}
+		}
+		if len(names) == 0 {
+			return notConfirmable("nginx hides the dropped headers by default anyway (Date, Server, X-Pad, X-Accel-*)")
+		}
+		checks = hideHeaderChecks(pass, p, names)
+	case strings.HasSuffix(name, "_param"):
+		checks = paramChecks(pass, p, name, dropped)
+	case name == "grpc_set_header":
+		return notConfirmable("a gRPC backend speaks HTTP/2, which neither engine's backends do, so what grpc_set_header sends is not observed")
+	default:
+		return notConfirmable("the response headers of a FastCGI, uwsgi, SCGI or gRPC backend are not modelled, and the real engine's backends speak HTTP/1 only")
+	}
+	return requestConfirmer(pass, p.srv, nil, checks)
+}
+
+// proxiedAt is routedTo(p, name) for a request that proxy_pass must also
+// have sent upstream.
+func proxiedAt(p secPlace, name string) func(x *emulator.Exchange) (bool, string) {
+	at := routedTo(p, name)
+	return func(x *emulator.Exchange) (bool, string) {
+		if ok, why := at(x); !ok {
+			return false, why
+		}
+		if x.UpstreamRequest == nil {
+			return false, fmt.Sprintf("%d from location %q, which does not proxy_pass", x.Status, x.Location)
+		}
+		return true, ""
+	}
+}
+
+// setHeaderChecks: the echo backend's body is the head the proxy sent,
+// which must lack a dropped header, or carry it with another value than
+// the inherited directive gives (Host is always sent: $proxy_host by
+// default). What the inherited value would be is the emulator's
+// evaluation for the same request; a dropped header whose value would be
+// empty there (nginx sends no empty header) shows nothing, and one whose
+// value the emulator cannot reproduce counts only when it is absent.
+func setHeaderChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []requestCheck {
+	site := emulator.Site{Server: p.srv, Analysis: secAnalysis(pass), EchoBackend: true}
+	host := serverHost(p.srv)
+	type want struct {
+		name, value string
+		exact       bool
+	}
+	var out []requestCheck
+	for _, path := range pathsInto(pass, p, "proxy_set_header") {
+		rq := emulator.Request{Path: path}
+		var once sync.Once
+		var wants []want
+		expect := func() []want {
+			once.Do(func() {
+				ex := emulator.Serve(site, emulator.Request{Path: path, Headers: withHostHeader(nil, host)})
+				for _, e := range dropped {
+					v, exact := ex.Eval(e.arg(1))
+					wants = append(wants, want{e.arg(0), v, exact})
+				}
+			})
+			return wants
+		}
+		shows := func(x *emulator.Exchange) (bool, string) {
+			_, hs, ok := emulator.ParseEcho(x.Body)
+			if x.Status != 200 || !ok {
+				return false, fmt.Sprintf("%d, not an answer of the echo backend", x.Status)
+			}
+			var missing, differ, arrived []string
+			for _, w := range expect() {
+				var got []string
+				for _, h := range hs {
+					if strings.EqualFold(h.Name, w.name) {
+						got = append(got, h.Value)
+					}
+				}
+				switch {
+				case len(got) == 0 && w.value != "":
+					missing = append(missing, w.name)
+				case len(got) == 0:
+					// Empty (or not modelled) when inherited too: nginx
+					// would not have sent it either way.
+				case w.exact && !slices.Contains(got, w.value):
+					differ = append(differ, fmt.Sprintf("%s: %s, not %s", w.name, got[0], w.value))
+				default:
+					arrived = append(arrived, w.name)
+				}
+			}
+			if len(missing)+len(differ) == 0 {
+				if len(arrived) == 0 {
+					return false, "200, but the dropped headers would be empty for this request"
+				}
+				return false, "200, the backend got " + strings.Join(arrived, ", ")
+			}
+			var parts []string
+			if len(missing) > 0 {
+				parts = append(parts, "no "+strings.Join(missing, ", "))
+			}
+			parts = append(parts, differ...)
+			return true, "200, the backend got " + strings.Join(parts, "; ")
+		}
+		out = append(out, requestCheck{req: rq, echo: true, shows: shows, routed: proxiedAt(p, "proxy_set_header")})
+	}
+	return out
+}
+
+// hideHeaderChecks asks the echo backend to send each dropped header
+// (emulator.ReflectPrefix), which must then reach the client.
+func hideHeaderChecks(pass *analyzer.Pass, p secPlace, names []string) []requestCheck {
+	var hs []emulator.Header
+	for _, n := range names {
+		hs = append(hs, emulator.Header{Name: emulator.ReflectPrefix + n, Value: reflectMarker})
+	}
+	shows := func(x *emulator.Exchange) (bool, string) {
+		if _, _, ok := emulator.ParseEcho(x.Body); x.Status != 200 || !ok {
+			return false, fmt.Sprintf("%d, not an answer of the echo backend", x.Status)
+		}
+		var leaked []string
+		for _, n := range names {
+			if slices.Contains(x.Header(n), reflectMarker) {
+				leaked = append(leaked, n)
+			}
+		}
+		if len(leaked) == 0 {
+			return false, "200 without " + strings.Join(names, ", ")
+		}
+		return true, "200 with the backend's " + strings.Join(leaked, ", ")
+	}
+	var out []requestCheck
+	for _, path := range pathsInto(pass, p, "proxy_hide_header") {
+		out = append(out, requestCheck{req: emulator.Request{Path: path, Headers: hs}, echo: true, shows: shows, routed: proxiedAt(p, "proxy_hide_header")})
+	}
+	return out
+}
+
+// paramChecks: the params the emulator computes for the level's
+// fastcgi_pass, uwsgi_pass or scgi_pass must lack a dropped one. An
+// if_not_empty entry whose value is empty for the request shows nothing.
+// Real nginx is not asked: its loopback backends speak HTTP only.
+func paramChecks(pass *analyzer.Pass, p secPlace, name string, dropped []secEntry) []requestCheck {
+	shows := func(x *emulator.Exchange) (bool, string) {
+		if x.UpstreamParams == nil {
+			return false, fmt.Sprintf("%d, no params sent to a backend", x.Status)
+		}
+		var missing []string
+		for _, e := range dropped {
+			if v, exact := x.Eval(e.arg(1)); e.arg(2) == "if_not_empty" && (v == "" || !exact) {
+				continue
+			}
+			if !slices.ContainsFunc(x.UpstreamParams, func(h emulator.Header) bool { return h.Name == e.arg(0) }) {
+				missing = append(missing, e.arg(0))
+			}
+		}
+		if len(missing) == 0 {
+			return false, fmt.Sprintf("%d, the backend would get every dropped param", x.Status)
+		}
+		return true, fmt.Sprintf("%d, the backend would get no %s", x.Status, shortList(missing, 3))
+	}
+	why := strings.TrimSuffix(name, "_param") + " params are observed in the emulator only (the real engine's backends speak HTTP)"
+	var out []requestCheck
+	for _, path := range pathsInto(pass, p, name) {
+		out = append(out, requestCheck{req: emulator.Request{Path: path}, shows: shows, routed: routedTo(p, name), emulatorOnly: why})
+	}
+	return out
 }

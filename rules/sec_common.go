@@ -145,6 +145,15 @@ type requestCheck struct {
 	// judges the pair instead of shows.
 	control  *emulator.Request
 	contrast func(x, ctrl *emulator.Exchange) (bool, string)
+	// echo makes the proxied backend the echo backend, in the emulator
+	// (Site.EchoBackend) and on real nginx (policy "echo"): the response
+	// shows the request head the proxy sent and the headers the request
+	// asked it to send back.
+	echo bool
+	// emulatorOnly, when set, says why real nginx's answer cannot show
+	// the finding (shows reads what only the emulator computes, such as
+	// the FastCGI params): the request is not replayed.
+	emulatorOnly string
 }
 
 // judge is the check's verdict on an answer and, for a contrast, its
@@ -173,6 +182,10 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 	var servers []*nginxconf.Server
 	if pass.Model != nil && pass.Model.HTTP != nil {
 		servers = pass.Model.HTTP.Servers
+	}
+	site := emulator.Site{Server: srv, Analysis: a, Files: files}
+	for _, c := range checks {
+		site.EchoBackend = site.EchoBackend || c.echo
 	}
 	return analyzer.ConfirmFunc(func(ctx context.Context) analyzer.Confirmation {
 		out := analyzer.Confirmation{Engine: "emulator (request path)", Status: analyzer.NotReproduced}
@@ -209,7 +222,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			if out.Status == analyzer.Confirmed && !realRunner {
 				break
 			}
-			x := emulator.Serve(emulator.Site{Server: srv, Analysis: a, Files: files}, rq)
+			x := emulator.Serve(site, rq)
 			routedOK[i] = true
 			var rwhy string
 			if c.routed != nil {
@@ -220,7 +233,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			}
 			var cx *emulator.Exchange
 			if ctrls[i] != nil {
-				cx = emulator.Serve(emulator.Site{Server: srv, Analysis: a, Files: files}, *ctrls[i])
+				cx = emulator.Serve(site, *ctrls[i])
 			}
 			ok, saw := c.judge(x, cx)
 			if ok && !routedOK[i] {
@@ -239,6 +252,12 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 				}
 				if x.Upstream != "" {
 					out.Observed["upstream"] = x.Upstream
+				}
+				if ur := x.UpstreamRequest; ur != nil && c.echo {
+					out.Observed["upstream_request"] = emulator.EchoHead(ur.Line, ur.Headers)
+				}
+				if len(x.UpstreamParams) > 0 {
+					out.Observed["upstream_params"] = x.UpstreamParams
 				}
 				out.Trace = strings.Join(x.Trace, "\n")
 			}
@@ -280,8 +299,16 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 	var sent []emulator.Request
 	var idx []int
 	var ctl []bool
-	var skipped []string
+	var skipped, emuOnly []string
+	policy := "ok"
 	for i, rq := range reqs {
+		if why := checks[i].emulatorOnly; why != "" {
+			emuOnly = append(emuOnly, why)
+			continue
+		}
+		if checks[i].echo {
+			policy = "echo"
+		}
 		if rq.RemoteAddr != "" && rq.RemoteAddr != "127.0.0.1" {
 			// The engine's client connects from 127.0.0.1 only.
 			skipped = append(skipped, requestLine(rq))
@@ -292,12 +319,16 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 			sent, idx, ctl = append(sent, *ctrls[i]), append(idx, i), append(ctl, true)
 		}
 	}
+	if len(sent) == 0 && len(emuOnly) > 0 {
+		out.Reason = "real nginx is not asked: " + strings.Join(dedupe(emuOnly), "; ") + "; emulator " + emuLine
+		return out
+	}
 	if len(sent) == 0 {
 		out.Reason = "the real engine's client connects from 127.0.0.1 only, and the request that shows it comes from " + reqs[0].RemoteAddr + "; emulator " + emuLine
 		return out
 	}
-	ok, _ := emulator.ParsePolicy("ok")
-	res, err := env.runner.Run(ctx, emulator.Scenario{Config: emulator.Config{Requests: sent, DefaultPolicy: ok},
+	pol, _ := emulator.ParsePolicy(policy)
+	res, err := env.runner.Run(ctx, emulator.Scenario{Config: emulator.Config{Requests: sent, DefaultPolicy: pol},
 		ConfigFile: env.mainPath, Server: srv, Files: files})
 	if errors.Is(err, emulator.ErrNotReplayable) {
 		out.Reason = "real nginx: " + err.Error() + "; emulator " + emuLine
@@ -346,6 +377,9 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 			out.Status = analyzer.Confirmed
 			out.Summary = requestLine(rq) + " -> " + saw
 			out.Observed = map[string]any{"request": requestLine(rq), "status": x.Status, "response_head": rr.Head}
+			if _, _, echoed := emulator.ParseEcho(rr.Body); echoed && checks[idx[j]].echo {
+				out.Observed["upstream_request"] = rr.Body
+			}
 			break
 		}
 	}

@@ -94,3 +94,39 @@ func TestRealReplayDecides(t *testing.T) {
 		})
 	}
 }
+
+// TestArrayDropParamsNotReplayed: SEC1002's fastcgi_param check reads the
+// params only the emulator computes, so with a real engine the request is
+// not sent there (the runner is never called) and the finding is
+// not-confirmable on it, with the emulator's confirmed verdict in the
+// reason, never judged from an HTTP answer.
+func TestArrayDropParamsNotReplayed(t *testing.T) {
+	conf := `http {
+    server {
+        listen 80;
+        server_name victim.test;
+        include fastcgi_params;
+        location ~ \.php$ {
+            fastcgi_param SCRIPT_FILENAME /srv$fastcgi_script_name;
+            fastcgi_pass 127.0.0.1:9000;
+        }
+    }
+}
+`
+	cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(conf)}}, "nginx.conf", nginxconf.Options{})
+	cfg.Main.AbsPath = "/etc/nginx/nginx.conf"
+	var got []emulator.Scenario
+	res := analyzer.Run(cfg, nginxconf.BuildModel(cfg), []*analyzer.Rule{ArrayDirectiveDropped},
+		analyzer.Options{Engine: analyzer.Engine{Runner: fakeNginx{head: "HTTP/1.1 200 OK\r\n\r\n", got: &got}}})
+	if len(res.Diagnostics) != 1 || res.Diagnostics[0].Confirm == nil {
+		t.Fatalf("want one SEC1002 finding with a confirmer, got %d", len(res.Diagnostics))
+	}
+	c := res.Diagnostics[0].Confirm.Confirm(context.Background())
+	t.Logf("%s [%s]: %s | %s", c.Status, c.Engine, c.Summary, c.Reason)
+	if c.Status != analyzer.NotConfirmable || !strings.Contains(c.Reason, "emulator confirmed") || !strings.Contains(c.Reason, "QUERY_STRING") {
+		t.Errorf("status %s, reason %q: want not-confirmable with the emulator's confirmed verdict", c.Status, c.Reason)
+	}
+	if len(got) != 0 {
+		t.Errorf("the params check was sent to the real engine")
+	}
+}

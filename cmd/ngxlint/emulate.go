@@ -32,7 +32,8 @@ target when the configuration has no http block: each request is then one TCP
 session through the stream proxy, retried on connect failures only.
 
 Backend policies: ok, first-only, one-per-conn, close, reset, hang, status:NNN,
-refused, accept-close.
+refused, accept-close, echo (200 with the request head it read as the body;
+a request header X-Ngxlint-Reflect-NAME comes back as response header NAME).
 
 Flags:
 `

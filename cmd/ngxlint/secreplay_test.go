@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ngxlint/ngxlint/format"
+	"github.com/ngxlint/ngxlint/rules"
 )
 
 // TestSecReplayOnRealNginx: with --engine nginx and both, each request-path
@@ -241,4 +243,86 @@ func replayed(t *testing.T, bin, engine, conf, enable string) []format.Finding {
 		}
 	}
 	return fs
+}
+
+// TestSecArrayDropReplayOnRealNginx: SEC1002's requests go to Debian's
+// nginx with echo backends (policy "echo"), whose answer is the request
+// head nginx sent upstream. In the rule's Bad example the backend of
+// /api/ gets no X-Forwarded-For or X-Forwarded-Proto and the default Host
+// ($proxy_host, the loopback backend) instead of victim.test; in /hide/
+// the backend's X-Powered-By, which the http level hides, reaches the
+// client. A location that sets every inherited header again, and the
+// rule's Good example, give no SEC1002 at all.
+func TestSecArrayDropReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`events {}
+http {
+    proxy_hide_header X-Powered-By;
+    server {
+        listen 80;
+        server_name victim.test;
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        location /api/ {
+            proxy_set_header X-Request-Id $request_id;
+            proxy_pass http://127.0.0.1:8080;
+        }
+        location /full/ {
+            proxy_set_header host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-Id $request_id;
+            proxy_pass http://127.0.0.1:8080;
+        }
+        location /hide/ {
+            proxy_hide_header X-Runtime;
+            proxy_pass http://127.0.0.1:8080;
+        }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		var got []string
+		for _, f := range replayed(t, bin, engine, conf, "SEC1002") {
+			c := f.Confirmation
+			got = append(got, fmt.Sprintf("%d:%s", f.Line, c.Status))
+			if !strings.Contains(c.Profile, "1.22") {
+				t.Errorf("%s: line %d was not judged on nginx 1.22: profile %q", engine, f.Line, c.Profile)
+			}
+			if d, ok := c.Observed["engine_differences"]; ok {
+				t.Errorf("%s: line %d: the engines differ: %v", engine, f.Line, d)
+			}
+			sent, _ := c.Observed["upstream_request"].(string)
+			head, _ := c.Observed["response_head"].(string)
+			switch f.Line {
+			case 11:
+				// What nginx really sent upstream, read back from the
+				// echo backend's body.
+				if !strings.Contains(c.Summary, "no X-Forwarded-For, X-Forwarded-Proto") || !strings.Contains(c.Summary, "not victim.test") ||
+					!strings.HasPrefix(sent, "GET /api/ HTTP/1.0\r\n") || strings.Contains(sent, "X-Forwarded-For") || strings.Contains(sent, "Host: victim.test") {
+					t.Errorf("%s: /api/ summary %q, upstream request %q", engine, c.Summary, sent)
+				}
+			case 22:
+				if !strings.Contains(head, "\r\nX-Powered-By: ngxlint-reflected\r\n") || !strings.Contains(c.Summary, "X-Powered-By") {
+					t.Errorf("%s: /hide/ summary %q, head %q", engine, c.Summary, head)
+				}
+			}
+		}
+		if want := "11:confirmed 22:confirmed"; strings.Join(got, " ") != want {
+			t.Errorf("%s: SEC1002 findings %q, want %q (none for /full/)", engine, strings.Join(got, " "), want)
+		}
+	}
+	good := filepath.Join(dir, "good.conf")
+	if err := os.WriteFile(good, []byte("events {}\n"+rules.ArrayDirectiveDropped.Doc.Good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", "nginx", "--nginx-binary", bin,
+		"--enable", "SEC1002", good); code != ExitClean {
+		t.Errorf("Good example: exit %d\n%s\n%s", code, out, errs)
+	}
 }

@@ -1,0 +1,198 @@
+package emulator
+
+import (
+	"strings"
+
+	"github.com/ngxlint/ngxlint/nginxconf"
+)
+
+// What a proxying content handler sends upstream, computed (nothing is
+// sent), and, with Site.EchoBackend, the echo backend's answer as the
+// proxy passes it on: what SEC1002's requests show about proxy_set_header,
+// *_param and proxy_hide_header.
+
+// UpstreamRequest is the request head proxy_pass would send: the request
+// line and the header lines in nginx's order.
+type UpstreamRequest struct {
+	Line    string
+	Headers []Header
+}
+
+// proxyDefaultHeaders are the headers the proxy module sets unless the
+// level's proxy_set_header list names them (ngx_http_proxy_headers, added
+// after the user's list by ngx_http_proxy_init_headers). An empty value
+// is not sent, but the name still keeps the client's header of that name
+// from being passed.
+var proxyDefaultHeaders = [][2]string{
+	{"Host", "$proxy_host"},
+	{"Connection", "close"},
+	{"Content-Length", "$proxy_internal_body_length"},
+	{"Transfer-Encoding", "$proxy_internal_chunked"},
+	{"TE", ""},
+	{"Keep-Alive", ""},
+	{"Expect", ""},
+	{"Upgrade", ""},
+}
+
+// proxyHiddenByDefault are the upstream response headers the proxy module
+// never passes to the client unless proxy_pass_header names them
+// (ngx_http_proxy_hide_headers); proxy_hide_header adds to them.
+var proxyHiddenByDefault = []string{"Date", "Server", "X-Pad", "X-Accel-Expires", "X-Accel-Redirect",
+	"X-Accel-Limit-Rate", "X-Accel-Buffering", "X-Accel-Charset"}
+
+// ProxyHidesByDefault reports whether the proxy module hides the upstream
+// response header name whatever proxy_hide_header says.
+func ProxyHidesByDefault(name string) bool {
+	for _, h := range proxyHiddenByDefault {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// proxyRequest computes the head proxy_pass sends to the upstream URL u:
+// the level's effective proxy_set_header list (all-or-nothing
+// inheritance), then the module's defaults it does not name, each
+// evaluated for this request and left out when empty, then the client's
+// headers that no entry names (proxy_pass_request_headers on).
+func (st *reqState) proxyRequest(u string) *UpstreamRequest {
+	scope := st.scopeOf()
+	version := "1.0"
+	if d := scope.Effective("proxy_http_version"); d != nil && d.Arg(0) == "1.1" {
+		version = "1.1"
+	}
+	uri := "/"
+	if _, rest, ok := strings.Cut(u, "://"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			uri = rest[i:]
+		}
+	}
+	out := &UpstreamRequest{Line: st.x.Method + " " + uri + " HTTP/" + version}
+	named := map[string]bool{}
+	add := func(name, value string) {
+		named[strings.ToLower(name)] = true
+		if v := st.eval(value, false); v != "" {
+			out.Headers = append(out.Headers, Header{Name: name, Value: v})
+		}
+	}
+	for _, d := range scope.EffectiveAll("proxy_set_header") {
+		if len(d.Args) == 2 && !named[strings.ToLower(d.Arg(0))] {
+			add(d.Arg(0), d.Arg(1))
+		}
+	}
+	for _, h := range proxyDefaultHeaders {
+		if !named[strings.ToLower(h[0])] {
+			add(h[0], h[1])
+		}
+	}
+	if d := scope.Effective("proxy_pass_request_headers"); d == nil || d.Arg(0) != "off" {
+		for _, h := range st.hdrs {
+			// ignore_invalid_headers (on by default) drops names with
+			// an underscore before any module sees them.
+			if named[strings.ToLower(h.Name)] || strings.Contains(h.Name, "_") {
+				continue
+			}
+			out.Headers = append(out.Headers, h)
+		}
+	}
+	return out
+}
+
+// proxyPassed returns the upstream response headers hs that reach the
+// client: those neither hidden by default nor by the level's effective
+// proxy_hide_header list, unless its proxy_pass_header list names them
+// (ngx_http_upstream_hide_headers_hash; both lists are inherited
+// all-or-nothing).
+func (st *reqState) proxyPassed(hs []Header) []Header {
+	scope := st.scopeOf()
+	hidden := map[string]bool{}
+	for _, h := range proxyHiddenByDefault {
+		hidden[strings.ToLower(h)] = true
+	}
+	for _, d := range scope.EffectiveAll("proxy_hide_header") {
+		hidden[strings.ToLower(d.Arg(0))] = true
+	}
+	for _, d := range scope.EffectiveAll("proxy_pass_header") {
+		delete(hidden, strings.ToLower(d.Arg(0)))
+	}
+	var out []Header
+	for _, h := range hs {
+		switch strings.ToLower(h.Name) {
+		case "content-type", "content-length", "connection", "keep-alive", "transfer-encoding":
+			// The proxy writes these itself.
+			continue
+		}
+		if !hidden[strings.ToLower(h.Name)] {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// paramModules maps a content handler to its params directive and the
+// stock file an "include" of which sets them.
+var paramModules = map[string]string{"fastcgi_pass": "fastcgi_param", "uwsgi_pass": "uwsgi_param", "scgi_pass": "scgi_param"}
+
+// upstreamParams computes the params a FastCGI, uwsgi or SCGI handler
+// sends: the level's effective list of param (all-or-nothing: "if
+// (conf->params_source == NULL) conf->params = prev->params"), entries
+// from an include of a stock file the tree does not hold counted at the
+// level of the include, each evaluated; an empty value is sent unless the
+// entry says if_not_empty. The client's headers, which the module adds as
+// HTTP_* params, are left out.
+func (st *reqState) upstreamParams(param string) []Header {
+	type entry struct{ name, value, flag string }
+	for s := st.scopeOf(); s != nil; s = s.Parent {
+		var es []entry
+		for _, d := range s.Own(param) {
+			es = append(es, entry{d.Arg(0), d.Arg(1), d.Arg(2)})
+		}
+		if s.Directive != nil {
+			stockParams(s.Directive.Block, param, func(args []string) {
+				e := entry{name: args[0]}
+				if len(args) > 1 {
+					e.value = args[1]
+				}
+				if len(args) > 2 {
+					e.flag = args[2]
+				}
+				es = append(es, e)
+			})
+		}
+		if len(es) == 0 {
+			continue
+		}
+		var out []Header
+		for _, e := range es {
+			v := st.eval(e.value, false)
+			if v == "" && e.flag == "if_not_empty" {
+				continue
+			}
+			out = append(out, Header{Name: e.name, Value: v})
+		}
+		return out
+	}
+	return nil
+}
+
+// stockParams calls fn with the arguments of each param directive of a
+// stock file included in ds (or in a file included there), without
+// entering other blocks.
+func stockParams(ds []*nginxconf.Directive, param string, fn func(args []string)) {
+	for _, d := range ds {
+		if d.Name != "include" {
+			continue
+		}
+		if d.Stock != nil {
+			for _, sd := range d.Stock.Directives {
+				if sd.Name == param && len(sd.Args) > 0 {
+					fn(sd.Args)
+				}
+			}
+		}
+		for _, f := range d.Included {
+			stockParams(f.Directives, param, fn)
+		}
+	}
+}
