@@ -53,7 +53,7 @@ $request_uri (raw) rather than a decoded capture, or no URI part at all.`,
 		Since: "0.3.0",
 		References: []string{"https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_pass",
 			"gixy-ng / Gixy-Next proxy_pass_normalized"},
-		Confirmation: "the missing-slash shape is confirmed by the emulator's request path, which computes the upstream URI for GET <location>../ngxlint (nothing is sent) and checks it climbs out of the URI part. The decoded-capture shape is not confirmable: the emulator does not model the upstream request line.",
+		Confirmation: "the missing-slash shape is confirmed by the emulator's request path, which computes the upstream URI for GET <location>../ngxlint and checks it climbs out of the URI part; the decoded-capture shape by a request that puts ngxlint%3Fx=1 into the capture (or after the prefix for $uri), whose upstream URI must carry the decoded '?'. The backend is the echo backend, which answers with the request line it read; with --engine nginx|both real nginx replays the same requests and the echoed line decides.",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		eachHTTPDirective(pass, func(s secSite, d *nginxconf.Directive) {
@@ -77,11 +77,12 @@ $request_uri (raw) rather than a decoded capture, or no URI part at all.`,
 					Details: fmt.Sprintf("nginx replaces %q by %q, so %s../x is sent as /%s../x, which the backend resolves outside /%s.", l.Path, "/"+uriPart, l.Path, uriPart, uriPart),
 					Related: []analyzer.Related{{Pos: l.Directive.Pos, End: l.Directive.BlockOpen, Message: "location without a trailing slash"}}}
 				rq := emulator.Request{Path: l.Path + "../ngxlint"}
-				diag.Confirm = requestConfirmer(pass, s.srv, nil, []requestCheck{{req: rq, shows: func(x *emulator.Exchange) (bool, string) {
-					if strings.Contains(x.Upstream, "/../ngxlint") {
-						return true, "the upstream request is " + x.Upstream
+				diag.Confirm = requestConfirmer(pass, s.srv, nil, []requestCheck{{req: rq, echo: true, shows: func(x *emulator.Exchange) (bool, string) {
+					target, ok := echoedTarget(x)
+					if ok && strings.Contains(target, "/../ngxlint") {
+						return true, "the backend was asked for " + target
 					}
-					return false, fmt.Sprintf("%d, upstream %q", x.Status, x.Upstream)
+					return false, fmt.Sprintf("%d, the backend was asked for %q", x.Status, target)
 				}}})
 				pass.Report(diag)
 				return
@@ -129,15 +130,27 @@ func decodedURIChecks(pass *analyzer.Pass, l *nginxconf.Location, name string) [
 	}
 	var out []requestCheck
 	for _, p := range paths {
-		out = append(out, requestCheck{req: emulator.Request{Path: p}, shows: func(x *emulator.Exchange) (bool, string) {
-			if x.Upstream == "" {
-				return false, fmt.Sprintf("%d, not proxied", x.Status)
+		out = append(out, requestCheck{req: emulator.Request{Path: p}, echo: true, shows: func(x *emulator.Exchange) (bool, string) {
+			target, ok := echoedTarget(x)
+			if !ok {
+				return false, fmt.Sprintf("%d, not an answer of the backend", x.Status)
 			}
-			if strings.Contains(x.Upstream, decodedPayload) {
-				return true, "the backend is asked for " + x.Upstream + " (the client's %3F is a query there)"
+			if strings.Contains(target, decodedPayload) {
+				return true, "the backend was asked for " + target + " (the client's %3F is a query there)"
 			}
-			return false, "proxied to " + x.Upstream
+			return false, "the backend was asked for " + target
 		}})
 	}
 	return out
+}
+
+// echoedTarget is the request target the echo backend says it was sent:
+// what the backend really read, on either engine.
+func echoedTarget(x *emulator.Exchange) (string, bool) {
+	line, _, ok := emulator.ParseEcho(x.Body)
+	if !ok {
+		return "", false
+	}
+	f := strings.Fields(line)
+	return f[1], true
 }

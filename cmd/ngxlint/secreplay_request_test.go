@@ -61,3 +61,52 @@ http {
 		}
 	}
 }
+
+// TestSecProxyPassURIReplayOnRealNginx: SEC2005's requests go through
+// Debian's nginx to the echo backend, whose body is the request line
+// nginx sent: "/api../ngxlint" must reach it as "/v1/../ngxlint" (the
+// missing slash), and a %3F in a regex capture or in $uri as a decoded
+// '?' (issue 21).
+func TestSecProxyPassURIReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        location /api {
+            proxy_pass http://127.0.0.1:8080/v1/;
+        }
+        location ~ ^/files/([a-z].*)$ {
+            proxy_pass http://127.0.0.1:8080/store/$1;
+        }
+        location /docs/ {
+            proxy_pass http://127.0.0.1:8080/v2$uri;
+        }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{7: "/v1/../ngxlint", 10: "/store/ngxlint?x=1", 13: "/v2/docs/ngxlint?x=1"}
+	for _, engine := range []string{"nginx", "both"} {
+		seen := map[int]bool{}
+		for _, f := range replayed(t, bin, engine, conf, "SEC2005") {
+			c := f.Confirmation
+			seen[f.Line] = true
+			if c.Status != "confirmed" {
+				t.Errorf("%s: line %d: %s (%s %s)", engine, f.Line, c.Status, c.Summary, c.Reason)
+			}
+			if w := want[f.Line]; w == "" || !strings.Contains(c.Summary, "the backend was asked for "+w) {
+				t.Errorf("%s: line %d: summary %q, want the backend asked for %q", engine, f.Line, c.Summary, w)
+			}
+		}
+		for line := range want {
+			if !seen[line] {
+				t.Errorf("%s: no SEC2005 finding at line %d", engine, line)
+			}
+		}
+	}
+}
