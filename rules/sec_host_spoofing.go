@@ -66,7 +66,7 @@ the backend needs it, pass it separately ($server_port).`,
 		Since: "0.3.0",
 		References: []string{"https://github.com/yandex/gixy/blob/master/docs/en/plugins/hostspoofing.md (gixy host_spoofing)",
 			"nginx src/http/ngx_http_request.c ngx_http_validate_host"},
-		Confirmation: "redirects: confirmed by the emulator's request path, which sends Host: <server>:@" + spoofTarget + " and reads the Location's host (replayed on real nginx in the differential suite, host.txtar). proxy_set_header Host: not confirmable, the emulator does not build the upstream request's headers.",
+		Confirmation: "redirects: confirmed by the emulator's request path, which sends Host: <server>:@" + spoofTarget + " and reads the Location's host (replayed on real nginx in the differential suite, host.txtar). proxy_set_header Host: confirmed with the echo backend, which answers with the head the proxy sent: a request with that Host, routed to where the directive applies, must reach the backend with it. With --engine nginx|both real nginx replays the requests and its answer decides.",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		eachHTTPDirective(pass, func(s secSite, d *nginxconf.Directive) {
@@ -108,6 +108,10 @@ the backend needs it, pass it separately ($server_port).`,
 			}
 			if d.Name != "proxy_set_header" {
 				diag.Confirm = requestConfirmer(pass, s.srv, nil, hostChecks(pass, s, v))
+			} else if p, ok := placeOf(pass, d); ok && p.inIf == nil {
+				diag.Confirm = requestConfirmer(pass, s.srv, nil, upstreamHostChecks(pass, p, v))
+			} else {
+				diag.Confirm = notConfirmable("the directive is in an if block: no request is crafted to make its condition true")
 			}
 			pass.Report(diag)
 		})
@@ -149,6 +153,36 @@ func hostChecks(pass *analyzer.Pass, s secSite, v string) []requestCheck {
 				}
 			}
 			return false, fmt.Sprintf("%d, Location %q", x.Status, x.Header("Location"))
+		}})
+	}
+	return out
+}
+
+// upstreamHostChecks sends Host: <server>:@spoofTarget (and, for
+// $http_x_forwarded_host, that header) to where proxy_set_header Host
+// applies; the echo backend's answer shows the Host it was sent.
+func upstreamHostChecks(pass *analyzer.Pass, p secPlace, v string) []requestCheck {
+	var out []requestCheck
+	for _, path := range pathsInto(pass, p, "proxy_set_header") {
+		hv := serverHost(p.srv) + ":@" + spoofTarget
+		rq := emulator.Request{Path: path, Headers: []emulator.Header{{Name: "Host", Value: hv}}}
+		if v == "http_x_forwarded_host" {
+			rq.Headers = append(rq.Headers, emulator.Header{Name: "X-Forwarded-Host", Value: spoofTarget})
+		}
+		out = append(out, requestCheck{req: rq, echo: true, routed: proxiedAt(p, "proxy_set_header"), shows: func(x *emulator.Exchange) (bool, string) {
+			_, hs, ok := emulator.ParseEcho(x.Body)
+			if !ok {
+				return false, fmt.Sprintf("%d, not an answer of the echo backend", x.Status)
+			}
+			for _, h := range hs {
+				if strings.EqualFold(h.Name, "Host") {
+					if strings.Contains(h.Value, spoofTarget) {
+						return true, fmt.Sprintf("the backend got Host: %s", h.Value)
+					}
+					return false, fmt.Sprintf("the backend got Host: %s", h.Value)
+				}
+			}
+			return false, "the backend got no Host"
 		}})
 	}
 	return out

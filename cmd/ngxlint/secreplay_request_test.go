@@ -110,3 +110,37 @@ http {
 		}
 	}
 }
+
+// TestSecUpstreamHostReplayOnRealNginx: SEC2002 on proxy_set_header Host
+// $http_host: Debian's nginx accepts "Host: victim.test:@ngxlint-evil.test",
+// routes it to the server, and hands the echo backend that Host as it is
+// (issue 21).
+func TestSecUpstreamHostReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        proxy_set_header Host $http_host;
+        location /api/ {
+            proxy_pass http://127.0.0.1:8080;
+        }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		fs := replayed(t, bin, engine, conf, "SEC2002")
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d SEC2002 findings, want 1", engine, len(fs))
+		}
+		c := fs[0].Confirmation
+		if c.Status != "confirmed" || !strings.Contains(c.Summary, "the backend got Host: victim.test:@ngxlint-evil.test") {
+			t.Errorf("%s: %s: %q (%s)", engine, c.Status, c.Summary, c.Reason)
+		}
+	}
+}
