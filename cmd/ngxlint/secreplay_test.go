@@ -147,6 +147,70 @@ http {
 	}
 }
 
+// TestSecReplayFromAddressOnRealNginx: the crafted requests of SEC1011,
+// SEC1022 and SEC1024 come from 192.0.2.1 when the rules name 127.0.0.1;
+// the real engine gives that address to Debian's nginx through the realip
+// module it adds to its copy, and nginx's access phase decides as the
+// emulator's does. A configuration that uses realip itself is refused for
+// those requests, with the reason.
+func TestSecReplayFromAddressOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	const base = `events {}
+http {
+%s
+    server {
+        listen 80;
+        server_name victim.test;
+        location /open/ {
+            allow 127.0.0.1;
+        }
+        location = /health {
+            allow 127.0.0.1;
+            deny all;
+            return 200 "ok";
+        }
+        location = /nginx_status {
+            deny 127.0.0.1;
+            stub_status;
+        }
+    }
+}
+`
+	for _, c := range []struct {
+		name, extra, want, reason string
+	}{
+		{name: "realip injected", want: "confirmed"},
+		{name: "own realip", extra: "    set_real_ip_from 10.0.0.0/8;", want: "not-confirmable", reason: "uses the realip module itself"},
+	} {
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(strings.Replace(base, "%s", c.extra, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, engine := range []string{"nginx", "both"} {
+			got := map[string]string{}
+			for _, f := range replayed(t, bin, engine, conf, "SEC1011,SEC1022,SEC1024") {
+				cf := f.Confirmation
+				got[f.Rule] = cf.Status
+				if !strings.Contains(cf.Summary+cf.Reason, "192.0.2.1") {
+					t.Errorf("%s %s: %s was not replayed from 192.0.2.1: %s | %s", c.name, engine, f.Rule, cf.Summary, cf.Reason)
+				}
+				if c.reason != "" && !strings.Contains(cf.Reason, c.reason) {
+					t.Errorf("%s %s: %s reason %q does not say %q", c.name, engine, f.Rule, cf.Reason, c.reason)
+				}
+				if cf.Status == "confirmed" && !strings.Contains(cf.Profile, "1.22") {
+					t.Errorf("%s %s: %s not judged on nginx 1.22: %q", c.name, engine, f.Rule, cf.Profile)
+				}
+			}
+			for _, id := range []string{"SEC1011", "SEC1022", "SEC1024"} {
+				if got[id] != c.want {
+					t.Errorf("%s %s: %s %q, want %q", c.name, engine, id, got[id], c.want)
+				}
+			}
+		}
+	}
+}
+
 // TestSecFileReplayOnRealNginx: SEC2004's and SEC1023's requests read a
 // synthetic file tree, which the real engine writes into its run
 // directory with every root and alias pointed there (issue 21): Debian's

@@ -211,6 +211,28 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	if err != nil {
 		return nil, err
 	}
+	// How each request's client address reaches nginx (clientaddr.go).
+	origins := make([]clientFrom, len(sc.Requests))
+	useRealip := false
+	for i, rq := range sc.Requests {
+		if origins[i], err = clientOrigin(rq.RemoteAddr); err != nil {
+			return nil, fmt.Errorf("%w: %v", emulator.ErrNotReplayable, err)
+		}
+		for _, h := range rq.Headers {
+			if strings.EqualFold(h.Name, clientAddrHeader) {
+				return nil, fmt.Errorf("%w: the request carries the engine's own header %s", emulator.ErrNotReplayable, clientAddrHeader)
+			}
+		}
+		useRealip = useRealip || origins[i].header != ""
+	}
+	if useRealip {
+		if !strings.Contains(b.V, "--with-http_realip_module") {
+			return nil, fmt.Errorf("%w: a request comes from an address off loopback, which needs the realip module, and %s is built without it", emulator.ErrNotReplayable, b.Path)
+		}
+		if why := realipBlockers(cfg); len(why) > 0 {
+			return nil, fmt.Errorf("%w: a request comes from an address off loopback, which the engine gives nginx through the realip module, but %s", emulator.ErrNotReplayable, strings.Join(why, "; "))
+		}
+	}
 	prof, lnmSource := b.Profile, b.LNMSource
 	lnm := sc.LNMVersion
 	switch {
@@ -329,7 +351,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		}
 	}
 	files, rewrites, err := sn.apply(rewriteInput{
-		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b, filesRoot: synthRoot,
+		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b, filesRoot: synthRoot, realip: useRealip,
 		fsHas: func(p string) bool { _, err := fs.Stat(sc.ConfigFS, path.Clean(p)); return err == nil },
 		userOK: func(name, group string) bool {
 			if os.Geteuid() != 0 {
@@ -469,7 +491,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		logOff = st.Size()
 	}
 	runtimePeers := map[int]string{} // spare port -> address Lua passed
-	for _, rq := range sc.Requests {
+	for ri, rq := range sc.Requests {
 		p0 := plog.Len()
 		if rq.After > 0 {
 			// Real nginx needs real idle time: its timers run on its own
@@ -481,7 +503,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			}
 		}
 		before := snapshot()
-		resp, rerr := exchange(ctx, target, sn.targetHost, rq, timeout)
+		resp, rerr := exchange(ctx, target, sn.targetHost, origins[ri], rq, timeout)
 		code := resp.status
 		rr := RequestResult{RequestResult: emulator.RequestResult{Method: orDefault(rq.Method, "GET"), Path: orDefault(rq.Path, "/"), Attempts: []emulator.Attempt{},
 			Head: resp.head, Body: resp.body}}

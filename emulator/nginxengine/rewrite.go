@@ -326,6 +326,9 @@ type rewriteInput struct {
 	// defaults to the user's name; getpwnam/getgrnam fail otherwise,
 	// ngx_set_user).
 	userOK func(user, group string) bool
+	// realip adds realipFor at http level: some request's client
+	// address is off loopback (clientaddr.go).
+	realip bool
 }
 
 // apply computes the edits. The result maps a file path (in the tree) to
@@ -548,12 +551,15 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 				ins = append(ins, t+" "+q(filepath.Join(run, strings.TrimSuffix(t, "_temp_path")))+";")
 			}
 		}
+		if in.realip {
+			ins = append(ins, realipFor)
+		}
 		if s.usesLua && !httpHas["lua_package_path"] {
 			ins = append(ins, "lua_package_path "+quoteArg(luaDir(run)+"/?.lua;;")+";")
 		}
 		if len(ins) > 0 {
 			off := httpBlock.BlockOpen.Offset + 1
-			add(httpBlock.File, edit{start: off, end: off, text: " " + strings.Join(ins, " "), why: "http-level paths inside the temporary prefix"})
+			add(httpBlock.File, edit{start: off, end: off, text: " " + strings.Join(ins, " "), why: "http-level paths inside the temporary prefix; realip for client addresses off loopback"})
 		}
 	}
 
