@@ -94,14 +94,38 @@ func isRedirectRewrite(d *nginxconf.Directive) bool {
 	return f == "redirect" || f == "permanent" || strings.HasPrefix(r, "http://") || strings.HasPrefix(r, "https://") || strings.HasPrefix(r, "$scheme")
 }
 
-// serverHost is a name that routes to srv: its first plain server_name.
-func serverHost(srv *nginxconf.Server) string {
+// serverHost is the Host the crafted requests carry: one that makes
+// nginx select srv among the configuration's servers on its listen
+// socket (emulator.HostFor: a plain name, a name built for a wildcard or
+// a regex, or, for the socket's default server, a name nobody lists).
+// When there is none, the first plain server_name or "localhost" stands
+// in for the emulator, which is given the server directly, and
+// realReplay refuses (hostWhy).
+func serverHost(pass *analyzer.Pass, srv *nginxconf.Server) string {
+	if h, _ := hostWhy(pass, srv); h != "" {
+		return h
+	}
 	for _, n := range srv.ServerNames {
 		if n != "" && n != "_" && !strings.ContainsAny(n, "*~$") {
 			return n
 		}
 	}
 	return "localhost"
+}
+
+type hostKey struct{ srv *nginxconf.Server }
+
+// hostWhy is emulator.HostFor on the pass's http servers, once per
+// server and run.
+func hostWhy(pass *analyzer.Pass, srv *nginxconf.Server) (string, string) {
+	if pass.Model == nil || pass.Model.HTTP == nil {
+		return "", "no http servers"
+	}
+	hw := pass.Fact(hostKey{srv}, func() any {
+		h, why := emulator.HostFor(pass.Model.HTTP.Servers, srv)
+		return [2]string{h, why}
+	}).([2]string)
+	return hw[0], hw[1]
 }
 
 // routeTo returns request paths that reach l: its own path for prefix and
@@ -166,14 +190,10 @@ func (c requestCheck) judge(x, ctrl *emulator.Exchange) (bool, string) {
 // then replayed on the binary (realReplay) and its answer decides.
 func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, checks []requestCheck) analyzer.Confirmer {
 	a := secAnalysis(pass)
-	host := serverHost(srv)
+	host := serverHost(pass, srv)
 	env := envOf(pass)
 	_, builtin := env.runner.(emulator.ConfigOnlyRunner)
 	realRunner := env.runner != nil && !builtin
-	var servers []*nginxconf.Server
-	if pass.Model != nil && pass.Model.HTTP != nil {
-		servers = pass.Model.HTTP.Servers
-	}
 	return analyzer.ConfirmFunc(func(ctx context.Context) analyzer.Confirmation {
 		out := analyzer.Confirmation{Engine: "emulator (request path)", Status: analyzer.NotReproduced}
 		if len(checks) == 0 {
@@ -252,7 +272,8 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 		if !realRunner {
 			return out
 		}
-		return realReplay(ctx, env, srv, servers, files, checks, reqs, ctrls, routedOK, out)
+		_, hostProblem := hostWhy(pass, srv)
+		return realReplay(ctx, env, srv, hostProblem, files, checks, reqs, ctrls, routedOK, out)
 	})
 }
 
@@ -264,15 +285,15 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 // difference is recorded (an emulator bug). A request the real engine
 // cannot send as crafted is not replayed, and if none can be the finding
 // is not confirmable there, never confirmed.
-func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, servers []*nginxconf.Server, files fs.FS, checks []requestCheck, reqs []emulator.Request, ctrls []*emulator.Request, routedOK []bool, emu analyzer.Confirmation) analyzer.Confirmation {
+func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, hostProblem string, files fs.FS, checks []requestCheck, reqs []emulator.Request, ctrls []*emulator.Request, routedOK []bool, emu analyzer.Confirmation) analyzer.Confirmation {
 	out := analyzer.Confirmation{Engine: "nginx (request replay)", Status: analyzer.NotConfirmable}
 	emuLine := emu.Status + ": " + emu.Summary
 	switch {
 	case env.mainPath == "":
 		out.Reason = "the configuration is not on disk, so the real nginx cannot run it; emulator " + emuLine
 		return out
-	case len(servers) > 1 && serverHost(srv) == "localhost" && !hasName(srv, "localhost"):
-		out.Reason = "the server has no plain server_name by which the real engine can select it; emulator " + emuLine
+	case hostProblem != "":
+		out.Reason = "no Host selects the server on real nginx: " + hostProblem + "; emulator " + emuLine
 		return out
 	}
 	// sent holds the requests in order, each check's control right after
@@ -364,15 +385,6 @@ func withHostHeader(hs []emulator.Header, host string) []emulator.Header {
 		}
 	}
 	return append([]emulator.Header{{Name: "Host", Value: host}}, hs...)
-}
-
-func hasName(srv *nginxconf.Server, name string) bool {
-	for _, n := range srv.ServerNames {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 func orGET(m string) string {

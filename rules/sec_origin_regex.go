@@ -183,7 +183,7 @@ func originConfirm(pass *analyzer.Pass, s secSite, header, hostile string) analy
 	var checks []requestCheck
 	for _, p := range routeTo(a, s.loc) {
 		other := emulator.Serve(emulator.Site{Server: s.srv, Analysis: a}, emulator.Request{Path: p,
-			Headers: []emulator.Header{{Name: "Host", Value: serverHost(s.srv)}, {Name: header, Value: "https://ngxlint-unrelated.test"}}})
+			Headers: []emulator.Header{{Name: "Host", Value: serverHost(pass, s.srv)}, {Name: header, Value: "https://ngxlint-unrelated.test"}}})
 		rq := emulator.Request{Path: p, Headers: []emulator.Header{{Name: header, Value: hostile}}}
 		checks = append(checks, requestCheck{req: rq, shows: func(x *emulator.Exchange) (bool, string) {
 			if x.Status != other.Status || headText(x) != headText(other) {

@@ -211,6 +211,86 @@ http {
 	}
 }
 
+// TestSecReplayServerSelectionOnRealNginx: SEC2001 findings in a server
+// named only by a regex and in the default server of a socket several
+// servers share are replayed with a Host that selects that server
+// (emulator.HostFor): a subject generated from the regex, and for the
+// default server a name no server lists. Real nginx's answer carries the
+// injected header from the finding's own location, which the other
+// servers do not have. A regex server whose names are all taken by
+// another server's wildcard is refused, with the reason.
+func TestSecReplayServerSelectionOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test *.shadow.test;
+        location / { return 200 "plain"; }
+    }
+    server {
+        listen 80;
+        server_name ~^api\d+\.example\.com$;
+        location ~ ^/v1/(?<action>[^.]*)\.json$ {
+            add_header X-Action $action;
+            return 200 "regex";
+        }
+    }
+    server {
+        listen 80 default_server;
+        server_name _;
+        location ~ ^/v2/(?<op>[^.]*)\.json$ {
+            add_header X-Op $op;
+            return 200 "default";
+        }
+    }
+    server {
+        listen 80;
+        server_name ~^api\.shadow\.test$;
+        location ~ ^/v3/(?<x>[^.]*)\.json$ {
+            add_header X-X $x;
+            return 200 "shadowed";
+        }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		got := map[string]string{}
+		for _, f := range replayed(t, bin, engine, conf, "SEC2001") {
+			cf := f.Confirmation
+			var hdr string
+			for p, h := range map[string]string{"/v1/": "X-Action", "/v2/": "X-Op", "/v3/": "X-X"} {
+				if strings.Contains(cf.Summary+cf.Reason, p) {
+					hdr = h
+				}
+			}
+			got[hdr] = cf.Status
+			switch hdr {
+			case "X-Action", "X-Op":
+				head, _ := cf.Observed["response_head"].(string)
+				host := map[string]string{"X-Action": "[Host: api0.example.com]", "X-Op": "[Host: localhost]"}[hdr]
+				if !strings.Contains(head, hdr+": ") || !strings.Contains(head, "\r\nSet-Cookie: ngxlint=injected") || !strings.Contains(cf.Summary, host) {
+					t.Errorf("%s: %s finding not answered by its own server with %s: %s | %q", engine, hdr, host, cf.Summary, head)
+				}
+			case "X-X":
+				if !strings.Contains(cf.Reason, "another server's name takes precedence") {
+					t.Errorf("%s: shadowed server's reason: %q", engine, cf.Reason)
+				}
+			}
+		}
+		want := map[string]string{"X-Action": "confirmed", "X-Op": "confirmed", "X-X": "not-confirmable"}
+		for h, st := range want {
+			if got[h] != st {
+				t.Errorf("%s: finding with %s: %q, want %q", engine, h, got[h], st)
+			}
+		}
+	}
+}
+
 // TestSecFileReplayOnRealNginx: SEC2004's and SEC1023's requests read a
 // synthetic file tree, which the real engine writes into its run
 // directory with every root and alias pointed there (issue 21): Debian's

@@ -47,6 +47,10 @@ type Scenario struct {
 	// Server selects the http server{} by server_name (default: the first
 	// one with a proxy_pass) and is sent as the Host header.
 	Server string
+	// ServerIndex, when not 0, selects the ServerIndex-th http server{}
+	// in configuration order instead, whatever its names: requests get a
+	// Host that selects it (emulator.HostFor), or the run is refused.
+	ServerIndex int
 	// LNMVersion overrides the lua-nginx-module version read from the
 	// binary (Debian's dynamic module does not print it in -V).
 	LNMVersion string
@@ -207,7 +211,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		extra = append(extra, k)
 	}
 	sort.Strings(extra)
-	sn, err := scanConfig(cfg, sc.Server, extra)
+	sn, err := scanConfig(cfg, sc.Server, sc.ServerIndex, extra)
 	if err != nil {
 		return nil, err
 	}

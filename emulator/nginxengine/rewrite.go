@@ -2,7 +2,6 @@ package nginxengine
 
 import (
 	"fmt"
-	"net"
 	"path"
 	"path/filepath"
 	"sort"
@@ -84,7 +83,11 @@ const defaultListenKey = "*:80"
 // scanConfig collects the addresses a configuration uses and picks the
 // server{} for the scenario's requests (the one with server_name
 // serverName, else the first http server with a proxy_pass, else the first).
-func scanConfig(cfg *nginxconf.Config, serverName string, extraPeers []string) (*scan, error) {
+//
+// serverIndex, when not 0, picks the target instead: the serverIndex-th
+// http server{} in configuration order (emulator.HostFor gives the Host
+// that selects it on its listen socket).
+func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extraPeers []string) (*scan, error) {
 	s := &scan{cfg: cfg, upstreams: map[string]bool{}}
 	seenListen := map[string]bool{}
 	seenPeer := map[string]bool{}
@@ -174,6 +177,29 @@ func scanConfig(cfg *nginxconf.Config, serverName string, extraPeers []string) (
 		}
 	}
 	switch {
+	case serverIndex > 0:
+		if serverIndex > len(servers) {
+			return nil, fmt.Errorf("no http server{} number %d (the configuration has %d)", serverIndex, len(servers))
+		}
+		s.target = servers[serverIndex-1]
+		m := nginxconf.BuildModel(cfg)
+		var ms *nginxconf.Server
+		if m.HTTP != nil {
+			for _, x := range m.HTTP.Servers {
+				if x.Directive == s.target {
+					ms = x
+				}
+			}
+		}
+		if ms == nil {
+			return nil, fmt.Errorf("http server{} number %d is not in the configuration's model", serverIndex)
+		}
+		host, why := emulator.HostFor(m.HTTP.Servers, ms)
+		if host == "" {
+			return nil, fmt.Errorf("%w: %s", emulator.ErrNotReplayable, why)
+		}
+		s.targetHost = host
+		return s, nil
 	case serverName != "" && named == nil:
 		return nil, fmt.Errorf("no http server{} has server_name %q", serverName)
 	case named != nil:
@@ -238,27 +264,7 @@ func enclosing(parents []*nginxconf.Directive, name string) *nginxconf.Directive
 // listenKey normalises a listen address so that equivalent spellings share
 // one loopback port: "80", "*:80", "0.0.0.0:80" and "[::]:80" all become
 // "*:80" (they would collide on 127.0.0.1 otherwise).
-func listenKey(a string) string {
-	if strings.HasPrefix(a, "unix:") {
-		return a
-	}
-	if _, err := strconv.Atoi(a); err == nil {
-		return "*:" + a
-	}
-	host, port, err := net.SplitHostPort(a)
-	if err != nil {
-		// An address without a port listens on 80.
-		host, port = strings.Trim(a, "[]"), "80"
-	}
-	switch host {
-	case "*", "0.0.0.0", "::", "":
-		host = "*"
-	}
-	if ip := net.ParseIP(host); ip != nil {
-		host = ip.String()
-	}
-	return net.JoinHostPort(host, port)
-}
+func listenKey(a string) string { return emulator.ListenKey(a) }
 
 // normPeer keys a peer address like the emulator does (emulator.NormAddr).
 func normPeer(a string, defPort int) string { return emulator.NormAddr(a, defPort) }
