@@ -45,6 +45,9 @@ type Exchange struct {
 	File string
 	// Upstream is the URL proxy_pass would request.
 	Upstream string
+	// Resolved are the host names a real nginx asked to resolve for the
+	// request (nginxengine's DNS stub); the emulator leaves it empty.
+	Resolved []string
 	// Access is what the access phase decided: "" when it did not run
 	// (the request was answered before it), "declined" when no allow or
 	// deny rule matched the client, else the rule that matched

@@ -169,6 +169,12 @@ type requestCheck struct {
 	// judges the pair instead of shows.
 	control  *emulator.Request
 	contrast func(x, ctrl *emulator.Exchange) (bool, string)
+	// requestHost marks an SSRF check: the request chooses the proxied
+	// host. The real engine then accepts the variable host only under
+	// its containment conditions (emulator.Scenario.RequestHosts), and is
+	// sent the request only if the emulator's answer shows the finding,
+	// i.e. predicts the canary host.
+	requestHost bool
 }
 
 // judge is the check's verdict on an answer and, for a contrast, its
@@ -206,6 +212,9 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 		// routedOK[i]: the emulator handled request i where the finding
 		// is (realReplay trusts real nginx's answer only then).
 		routedOK := make([]bool, len(checks))
+		// predicted[i]: the emulator's answer to request i shows the
+		// finding (what an SSRF check's replay needs).
+		predicted := make([]bool, len(checks))
 		for i, c := range checks {
 			if ctx.Err() != nil {
 				out.Status, out.Reason = analyzer.ConfirmError, ctx.Err().Error()
@@ -234,6 +243,9 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			var rwhy string
 			if c.routed != nil {
 				routedOK[i], rwhy = c.routed(x)
+			}
+			if c.requestHost {
+				predicted[i], _ = c.shows(x)
 			}
 			if out.Status == analyzer.Confirmed {
 				continue // served only for routedOK, for the replay
@@ -273,7 +285,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			return out
 		}
 		_, hostProblem := hostWhy(pass, srv)
-		return realReplay(ctx, env, srv, hostProblem, files, checks, reqs, ctrls, routedOK, out)
+		return realReplay(ctx, env, srv, hostProblem, files, checks, reqs, ctrls, routedOK, predicted, out)
 	})
 }
 
@@ -285,7 +297,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 // difference is recorded (an emulator bug). A request the real engine
 // cannot send as crafted is not replayed, and if none can be the finding
 // is not confirmable there, never confirmed.
-func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, hostProblem string, files fs.FS, checks []requestCheck, reqs []emulator.Request, ctrls []*emulator.Request, routedOK []bool, emu analyzer.Confirmation) analyzer.Confirmation {
+func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, hostProblem string, files fs.FS, checks []requestCheck, reqs []emulator.Request, ctrls []*emulator.Request, routedOK, predicted []bool, emu analyzer.Confirmation) analyzer.Confirmation {
 	out := analyzer.Confirmation{Engine: "nginx (request replay)", Status: analyzer.NotConfirmable}
 	emuLine := emu.Status + ": " + emu.Summary
 	switch {
@@ -304,15 +316,28 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	var sent []emulator.Request
 	var idx []int
 	var ctl []bool
+	requestHosts := false
 	for i, rq := range reqs {
+		if checks[i].requestHost {
+			requestHosts = true
+			if !predicted[i] {
+				// Only a request the emulator routes to the canary
+				// host goes to real nginx (requestCheck.requestHost).
+				continue
+			}
+		}
 		sent, idx, ctl = append(sent, rq), append(idx, i), append(ctl, false)
 		if ctrls[i] != nil {
 			sent, idx, ctl = append(sent, *ctrls[i]), append(idx, i), append(ctl, true)
 		}
 	}
+	if len(sent) == 0 {
+		out.Reason = "no crafted request makes the emulator proxy to the canary host, and only such a request is sent to real nginx; emulator " + emuLine
+		return out
+	}
 	ok, _ := emulator.ParsePolicy("ok")
 	res, err := env.runner.Run(ctx, emulator.Scenario{Config: emulator.Config{Requests: sent, DefaultPolicy: ok},
-		ConfigFile: env.mainPath, Server: srv, Files: files})
+		ConfigFile: env.mainPath, Server: srv, Files: files, RequestHosts: requestHosts})
 	if errors.Is(err, emulator.ErrNotReplayable) {
 		out.Reason = "real nginx: " + err.Error() + "; emulator " + emuLine
 		return out
@@ -328,7 +353,7 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	exchange := func(j int) *emulator.Exchange {
 		rr, rq := res.Requests[j], sent[j]
 		st, hs := emulator.ParseHead(rr.Head)
-		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body}
+		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body, Resolved: rr.Resolved}
 	}
 	for j, rr := range res.Requests {
 		if j >= len(idx) {
@@ -360,6 +385,9 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 			out.Status = analyzer.Confirmed
 			out.Summary = requestLine(rq) + " -> " + saw
 			out.Observed = map[string]any{"request": requestLine(rq), "status": x.Status, "response_head": rr.Head}
+			if len(rr.Resolved) > 0 {
+				out.Observed["resolved"] = rr.Resolved
+			}
 			break
 		}
 	}

@@ -291,6 +291,64 @@ http {
 	}
 }
 
+// TestSecSSRFReplayOnRealNginx: SEC2003's crafted requests are replayed
+// on Debian's nginx with every resolver pointed at the engine's DNS stub
+// (NXDOMAIN for everything, nothing forwarded): nginx asking it for the
+// canary name chosen by the request confirms the finding, for a URI
+// capture and for a query argument. With Lua in the configuration, which
+// could set the variable or the header to an address, it is not
+// confirmable there, with the reason.
+func TestSecSSRFReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	const base = `events {}
+http {
+    resolver 192.0.2.53;
+%s
+    server {
+        listen 80;
+        server_name victim.test;
+        location ~ ^/fetch/([^/]+)/(.*)$ {
+            proxy_pass http://$1/$2;
+        }
+        location /go {
+            proxy_pass http://$arg_to;
+        }
+    }
+}
+`
+	for _, c := range []struct {
+		name, extra, want, reason string
+	}{
+		{name: "request variables", want: "confirmed,confirmed"},
+		{name: "lua", extra: "    init_by_lua_block { }", want: "not-confirmable,not-confirmable", reason: "init_by_lua_block, which can change request headers or variables"},
+	} {
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(strings.Replace(base, "%s", c.extra, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, engine := range []string{"nginx", "both"} {
+			var got []string
+			for _, f := range replayed(t, bin, engine, conf, "SEC2003") {
+				cf := f.Confirmation
+				got = append(got, cf.Status)
+				if cf.Status == "confirmed" {
+					res, _ := cf.Observed["resolved"].([]any)
+					if len(res) == 0 || res[0] != "ngxlint-ssrf.test" || !strings.Contains(cf.Summary, "asked DNS for ngxlint-ssrf.test") {
+						t.Errorf("%s %s: confirmed without the DNS stub's evidence: %s %v", c.name, engine, cf.Summary, cf.Observed)
+					}
+				}
+				if c.reason != "" && !strings.Contains(cf.Reason, c.reason) {
+					t.Errorf("%s %s: reason %q does not say %q", c.name, engine, cf.Reason, c.reason)
+				}
+			}
+			if strings.Join(got, ",") != c.want {
+				t.Errorf("%s %s: %v, want %s", c.name, engine, got, c.want)
+			}
+		}
+	}
+}
+
 // TestSecFileReplayOnRealNginx: SEC2004's and SEC1023's requests read a
 // synthetic file tree, which the real engine writes into its run
 // directory with every root and alias pointed there (issue 21): Debian's

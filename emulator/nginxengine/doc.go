@@ -70,6 +70,12 @@
 // $realip_remote_addr or $remote_port, or runs Lua, njs or perl code,
 // which can read every request header (clientaddr.go).
 //
+// Request-chosen hosts. With Scenario.RequestHosts (an SSRF finding's
+// replay) a proxy_pass whose host is one request variable is accepted
+// where requesthost.go proves it can never hold an address; every
+// resolver then points at a DNS stub on loopback that records the names
+// asked and answers NXDOMAIN, so nginx never connects to such a host.
+//
 // Versions come from `nginx -V` and the Lua module file. The result has
 // the emulator's JSON shape with "engine":"nginx", per-request error.log
 // counts and the list of rewrites.

@@ -51,6 +51,11 @@ type Scenario struct {
 	// in configuration order instead, whatever its names: requests get a
 	// Host that selects it (emulator.HostFor), or the run is refused.
 	ServerIndex int
+	// RequestHosts accepts a proxy_pass whose host is a request variable
+	// (requesthost.go): every resolver becomes a DNS stub on loopback
+	// that answers NXDOMAIN, and each request's Resolved lists the names
+	// nginx asked it for.
+	RequestHosts bool
 	// LNMVersion overrides the lua-nginx-module version read from the
 	// binary (Debian's dynamic module does not print it in -V).
 	LNMVersion string
@@ -229,6 +234,19 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		}
 		useRealip = useRealip || origins[i].header != ""
 	}
+	if sc.RequestHosts {
+		for i, rq := range sc.Requests {
+			host := sn.targetHost
+			for _, h := range rq.Headers {
+				if strings.EqualFold(h.Name, "host") {
+					host = h.Value
+				}
+			}
+			if why := requestHostBlocker(rq, host, "ngxlint-engine", origins[i].header, origins[i].local); why != "" {
+				return nil, fmt.Errorf("%w: the proxied host comes from the request, and %s %s could make it an address: %s", emulator.ErrNotReplayable, orDefault(rq.Method, "GET"), shortArg(rq.Path), why)
+			}
+		}
+	}
 	if useRealip {
 		if !strings.Contains(b.V, "--with-http_realip_module") {
 			return nil, fmt.Errorf("%w: a request comes from an address off loopback, which needs the realip module, and %s is built without it", emulator.ErrNotReplayable, b.Path)
@@ -315,6 +333,13 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		bk.LogTo(&plog, spareName(p))
 		sparePorts = append(sparePorts, p)
 	}
+	var dns *dnsStub
+	if sc.RequestHosts {
+		if dns, err = startDNSStub(ctx); err != nil {
+			return nil, fmt.Errorf("DNS stub: %w", err)
+		}
+		defer dns.close()
+	}
 	sinkPort, err := closedPort()
 	if err != nil {
 		return nil, err
@@ -356,6 +381,12 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	}
 	files, rewrites, err := sn.apply(rewriteInput{
 		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b, filesRoot: synthRoot, realip: useRealip,
+		resolver: func() string {
+			if dns != nil {
+				return dns.addr()
+			}
+			return ""
+		}(),
 		fsHas: func(p string) bool { _, err := fs.Stat(sc.ConfigFS, path.Clean(p)); return err == nil },
 		userOK: func(name, group string) bool {
 			if os.Geteuid() != 0 {
@@ -417,7 +448,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	// that opens a socket is checked. It must come before `nginx -t`,
 	// which already binds the listeners (ngx_init_cycle opens them in
 	// test mode too) and runs init_by_lua.
-	if problems, loadErrs := checkContained(os.DirFS("/"), mainPath, prefix, tmp); len(problems)+len(loadErrs) > 0 {
+	if problems, loadErrs := checkContained(os.DirFS("/"), mainPath, prefix, tmp, sc.RequestHosts); len(problems)+len(loadErrs) > 0 {
 		ue := &UncontainedError{}
 		for _, e := range loadErrs {
 			ue.Problems = append(ue.Problems, Uncontained{Pos: sn.origPos(e.Pos, prefix, tmp),
@@ -426,6 +457,11 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		for _, u := range problems {
 			u.Pos = sn.origPos(u.Pos, prefix, tmp)
 			ue.Problems = append(ue.Problems, u)
+		}
+		if sc.RequestHosts {
+			// The caller asked for a request-chosen host: a refusal is
+			// the answer "not replayable", with the reasons.
+			return nil, fmt.Errorf("%w: %s", emulator.ErrNotReplayable, display(ue.Error()))
 		}
 		return nil, ue
 	}
@@ -497,6 +533,10 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	runtimePeers := map[int]string{} // spare port -> address Lua passed
 	for ri, rq := range sc.Requests {
 		p0 := plog.Len()
+		d0 := 0
+		if dns != nil {
+			d0 = dns.len()
+		}
 		if rq.After > 0 {
 			// Real nginx needs real idle time: its timers run on its own
 			// clock (the emulator moves an emulated one instead).
@@ -539,6 +579,9 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		var chunk string
 		chunk, logOff = readFrom(errLog, logOff)
 		rr.ErrorLog = countLog(chunk)
+		if dns != nil {
+			rr.Resolved = dns.since(d0)
+		}
 		for _, m := range reWrapperLog.FindAllStringSubmatch(chunk, -1) {
 			if port, err := strconv.Atoi(m[2]); err == nil {
 				runtimePeers[port] = m[1]

@@ -335,6 +335,10 @@ type rewriteInput struct {
 	// realip adds realipFor at http level: some request's client
 	// address is off loopback (clientaddr.go).
 	realip bool
+	// resolver, when set, is the DNS stub's address: every resolver
+	// points there, and http{} gets one if it has none
+	// (Scenario.RequestHosts).
+	resolver string
 }
 
 // apply computes the edits. The result maps a file path (in the tree) to
@@ -434,9 +438,21 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 				replaceArgs(d, 0, q(nv), "the synthetic file tree inside the temporary directory stands for the file system")
 			}
 		case d.Name == "resolver" && len(d.Args) > 0:
+			if ctx == "http" && len(parents) == 1 {
+				httpHas["resolver"] = true
+			}
+			if in.resolver != "" {
+				replaceArgs(d, 0, in.resolver+" valid=1s ipv6=off", "the engine's DNS stub, which records names and resolves none")
+				break
+			}
 			// A resolver could send queries off the machine; point it at a
 			// closed loopback port so names never resolve.
 			replaceArgs(d, 0, "127.0.0.1:1 valid=1s", "no DNS queries off loopback")
+		case d.Name == "resolver_timeout" && len(d.Args) > 0 && in.resolver != "":
+			if ctx == "http" && len(parents) == 1 {
+				httpHas["resolver_timeout"] = true
+			}
+			replaceArgs(d, 0, "2s", "the DNS stub answers at once; a lost answer must not outlast the client")
 		case d.Name == "server" && d.HasBlock && ctx == "http":
 			has := false
 			for _, c := range d.Block {
@@ -559,6 +575,12 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 		}
 		if in.realip {
 			ins = append(ins, realipFor)
+		}
+		if in.resolver != "" && !httpHas["resolver"] {
+			ins = append(ins, "resolver "+in.resolver+" valid=1s ipv6=off;")
+		}
+		if in.resolver != "" && !httpHas["resolver_timeout"] {
+			ins = append(ins, "resolver_timeout 2s;")
 		}
 		if s.usesLua && !httpHas["lua_package_path"] {
 			ins = append(ins, "lua_package_path "+quoteArg(luaDir(run)+"/?.lua;;")+";")

@@ -148,7 +148,7 @@ func TestRewrite(t *testing.T) {
 		}
 		final["T/prefix/"+f] = &fstest.MapFile{Data: d}
 	}
-	problems, errs := checkContained(final, "/T/prefix/nginx.conf", "/T/prefix", "/T")
+	problems, errs := checkContained(final, "/T/prefix/nginx.conf", "/T/prefix", "/T", false)
 	if len(errs) > 0 {
 		t.Fatalf("rewritten tree does not load: %v", errs)
 	}

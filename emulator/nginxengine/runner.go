@@ -75,7 +75,7 @@ func (r Runner) run(ctx context.Context, sc emulator.Scenario) (*Result, error) 
 		timeout = 2 * time.Second
 	}
 	return Run(ctx, r.Binary, Scenario{ConfigFS: fsys, Main: main, Requests: reqs, DefaultPolicy: cfg.DefaultPolicy,
-		Backends: cfg.Backends, Timeout: timeout, LNMVersion: r.LNMVersion, Server: server, ServerIndex: index, Files: sc.Files})
+		Backends: cfg.Backends, Timeout: timeout, LNMVersion: r.LNMVersion, Server: server, ServerIndex: index, Files: sc.Files, RequestHosts: sc.RequestHosts && sc.Server != nil && sc.Location == nil})
 }
 
 // serverIndex is srv's 1-based place among the http servers of its
