@@ -57,6 +57,9 @@ type Exchange struct {
 	// UpstreamParams are the params fastcgi_pass, uwsgi_pass or
 	// scgi_pass would send, in order (computed, not sent).
 	UpstreamParams []Header
+	// Resolved are the host names a real nginx asked to resolve for the
+	// request (nginxengine's DNS stub); the emulator leaves it empty.
+	Resolved []string
 	// Access is what the access phase decided: "" when it did not run
 	// (the request was answered before it), "declined" when no allow or
 	// deny rule matched the client, else the rule that matched

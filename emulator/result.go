@@ -125,6 +125,9 @@ type RequestResult struct {
 	// way, at the backends.
 	Peers    []string  `json:"peers,omitempty"`
 	Attempts []Attempt `json:"attempts"`
+	// Resolved are the names a real nginx asked the engine's DNS stub for
+	// while serving this request (Scenario.RequestHosts), in order.
+	Resolved []string `json:"resolved,omitempty"`
 
 	// LuaError is the first Lua error of this request: the phase and the
 	// message, positioned in the user's file ("balancer_by_lua*:

@@ -41,6 +41,12 @@ type Scenario struct {
 	// per-run directory and points every root and alias there; it answers
 	// ErrNotReplayable for a configuration it cannot confine to it.
 	Files fs.FS
+	// RequestHosts, for a request-path confirmation, asks a real-nginx
+	// runner to accept a proxy_pass whose host the requests choose (an
+	// SSRF finding), which it does only where it can prove the host is
+	// never an address, with a DNS stub that records the names nginx
+	// asks for (RequestResult.Resolved) and resolves none.
+	RequestHosts bool
 }
 
 // ErrNotReplayable wraps a runner's refusal of a scenario it cannot run

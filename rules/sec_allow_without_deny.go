@@ -53,8 +53,10 @@ authenticate instead (the intranet-or-password pattern). The fix appends "deny a
 			"https://nginx.org/en/docs/http/ngx_http_core_module.html#satisfy", "Gixy-Next allow_without_deny"},
 		Confirmation: `confirmed by the emulator's request path, which runs the access phase (ngx_http_access_module.c): a
 request routed to the level from a client address no allow or deny rule names (127.0.0.1, else an RFC 5737
-address) must get through, not a 403; with --engine nginx or both it is replayed on the real binary, whose
-client connects from 127.0.0.1 only (a finding shown only from another address is not replayed there).
+address) must get through, not a 403; with --engine nginx or both it is replayed on the real binary from the
+same address (another 127.0.0.0/8 address by binding the client's socket to it, any other through the realip
+module the engine adds to its copy, which it refuses to do for a configuration that uses realip, reads the
+injected header or runs Lua, njs or perl code).
 Differential suite: emulator/nginxengine/testdata/reqpath/access.txtar.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
@@ -103,8 +105,9 @@ Differential suite: emulator/nginxengine/testdata/reqpath/access.txtar.`,
 }
 
 // strangers are the candidate client addresses for the crafted request:
-// 127.0.0.1 first, the only one the real-nginx engine's client connects
-// from, then documentation addresses (RFC 5737) no real allow list names.
+// 127.0.0.1 first, which the real-nginx engine's client connects from
+// without help, then documentation addresses (RFC 5737) no real allow
+// list names, which it gives nginx through the realip module.
 // The first that no rule of the level names is used.
 var strangers = []string{"127.0.0.1", "192.0.2.1", "198.51.100.7", "203.0.113.9"}
 

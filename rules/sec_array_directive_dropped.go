@@ -213,7 +213,7 @@ func proxiedAt(p secPlace, name string) func(x *emulator.Exchange) (bool, string
 // value the emulator cannot reproduce counts only when it is absent.
 func setHeaderChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []requestCheck {
 	site := emulator.Site{Server: p.srv, Analysis: secAnalysis(pass), EchoBackend: true}
-	host := serverHost(p.srv)
+	host := serverHost(pass, p.srv)
 	type want struct {
 		name, value string
 		exact       bool

@@ -94,14 +94,38 @@ func isRedirectRewrite(d *nginxconf.Directive) bool {
 	return f == "redirect" || f == "permanent" || strings.HasPrefix(r, "http://") || strings.HasPrefix(r, "https://") || strings.HasPrefix(r, "$scheme")
 }
 
-// serverHost is a name that routes to srv: its first plain server_name.
-func serverHost(srv *nginxconf.Server) string {
+// serverHost is the Host the crafted requests carry: one that makes
+// nginx select srv among the configuration's servers on its listen
+// socket (emulator.HostFor: a plain name, a name built for a wildcard or
+// a regex, or, for the socket's default server, a name nobody lists).
+// When there is none, the first plain server_name or "localhost" stands
+// in for the emulator, which is given the server directly, and
+// realReplay refuses (hostWhy).
+func serverHost(pass *analyzer.Pass, srv *nginxconf.Server) string {
+	if h, _ := hostWhy(pass, srv); h != "" {
+		return h
+	}
 	for _, n := range srv.ServerNames {
 		if n != "" && n != "_" && !strings.ContainsAny(n, "*~$") {
 			return n
 		}
 	}
 	return "localhost"
+}
+
+type hostKey struct{ srv *nginxconf.Server }
+
+// hostWhy is emulator.HostFor on the pass's http servers, once per
+// server and run.
+func hostWhy(pass *analyzer.Pass, srv *nginxconf.Server) (string, string) {
+	if pass.Model == nil || pass.Model.HTTP == nil {
+		return "", "no http servers"
+	}
+	hw := pass.Fact(hostKey{srv}, func() any {
+		h, why := emulator.HostFor(pass.Model.HTTP.Servers, srv)
+		return [2]string{h, why}
+	}).([2]string)
+	return hw[0], hw[1]
 }
 
 // routeTo returns request paths that reach l: its own path for prefix and
@@ -154,6 +178,12 @@ type requestCheck struct {
 	// the finding (shows reads what only the emulator computes, such as
 	// the FastCGI params): the request is not replayed.
 	emulatorOnly string
+	// requestHost marks an SSRF check: the request chooses the proxied
+	// host. The real engine then accepts the variable host only under
+	// its containment conditions (emulator.Scenario.RequestHosts), and is
+	// sent the request only if the emulator's answer shows the finding,
+	// i.e. predicts the canary host.
+	requestHost bool
 }
 
 // judge is the check's verdict on an answer and, for a contrast, its
@@ -175,14 +205,10 @@ func (c requestCheck) judge(x, ctrl *emulator.Exchange) (bool, string) {
 // then replayed on the binary (realReplay) and its answer decides.
 func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, checks []requestCheck) analyzer.Confirmer {
 	a := secAnalysis(pass)
-	host := serverHost(srv)
+	host := serverHost(pass, srv)
 	env := envOf(pass)
 	_, builtin := env.runner.(emulator.ConfigOnlyRunner)
 	realRunner := env.runner != nil && !builtin
-	var servers []*nginxconf.Server
-	if pass.Model != nil && pass.Model.HTTP != nil {
-		servers = pass.Model.HTTP.Servers
-	}
 	site := emulator.Site{Server: srv, Analysis: a, Files: files}
 	for _, c := range checks {
 		site.EchoBackend = site.EchoBackend || c.echo
@@ -199,6 +225,9 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 		// routedOK[i]: the emulator handled request i where the finding
 		// is (realReplay trusts real nginx's answer only then).
 		routedOK := make([]bool, len(checks))
+		// predicted[i]: the emulator's answer to request i shows the
+		// finding (what an SSRF check's replay needs).
+		predicted := make([]bool, len(checks))
 		for i, c := range checks {
 			if ctx.Err() != nil {
 				out.Status, out.Reason = analyzer.ConfirmError, ctx.Err().Error()
@@ -227,6 +256,9 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			var rwhy string
 			if c.routed != nil {
 				routedOK[i], rwhy = c.routed(x)
+			}
+			if c.requestHost {
+				predicted[i], _ = c.shows(x)
 			}
 			if out.Status == analyzer.Confirmed {
 				continue // served only for routedOK, for the replay
@@ -271,7 +303,8 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 		if !realRunner {
 			return out
 		}
-		return realReplay(ctx, env, srv, servers, files, checks, reqs, ctrls, routedOK, out)
+		_, hostProblem := hostWhy(pass, srv)
+		return realReplay(ctx, env, srv, hostProblem, files, checks, reqs, ctrls, routedOK, predicted, out)
 	})
 }
 
@@ -283,24 +316,28 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 // difference is recorded (an emulator bug). A request the real engine
 // cannot send as crafted is not replayed, and if none can be the finding
 // is not confirmable there, never confirmed.
-func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, servers []*nginxconf.Server, files fs.FS, checks []requestCheck, reqs []emulator.Request, ctrls []*emulator.Request, routedOK []bool, emu analyzer.Confirmation) analyzer.Confirmation {
+func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, hostProblem string, files fs.FS, checks []requestCheck, reqs []emulator.Request, ctrls []*emulator.Request, routedOK, predicted []bool, emu analyzer.Confirmation) analyzer.Confirmation {
 	out := analyzer.Confirmation{Engine: "nginx (request replay)", Status: analyzer.NotConfirmable}
 	emuLine := emu.Status + ": " + emu.Summary
 	switch {
 	case env.mainPath == "":
 		out.Reason = "the configuration is not on disk, so the real nginx cannot run it; emulator " + emuLine
 		return out
-	case len(servers) > 1 && serverHost(srv) == "localhost" && !hasName(srv, "localhost"):
-		out.Reason = "the server has no plain server_name by which the real engine can select it; emulator " + emuLine
+	case hostProblem != "":
+		out.Reason = "no Host selects the server on real nginx: " + hostProblem + "; emulator " + emuLine
 		return out
 	}
 	// sent holds the requests in order, each check's control right after
 	// it; idx[j] is the check of sent[j], ctl[j] marks a control.
+	// A request's RemoteAddr goes with it: the engine's client connects
+	// from a 127.0.0.0/8 address itself and has nginx's realip module
+	// give it any other, or refuses (ErrNotReplayable, with why).
 	var sent []emulator.Request
 	var idx []int
 	var ctl []bool
-	var skipped, emuOnly []string
+	var emuOnly []string
 	policy := "ok"
+	requestHosts := false
 	for i, rq := range reqs {
 		if why := checks[i].emulatorOnly; why != "" {
 			emuOnly = append(emuOnly, why)
@@ -309,10 +346,13 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 		if checks[i].echo {
 			policy = "echo"
 		}
-		if rq.RemoteAddr != "" && rq.RemoteAddr != "127.0.0.1" {
-			// The engine's client connects from 127.0.0.1 only.
-			skipped = append(skipped, requestLine(rq))
-			continue
+		if checks[i].requestHost {
+			requestHosts = true
+			if !predicted[i] {
+				// Only a request the emulator routes to the canary
+				// host goes to real nginx (requestCheck.requestHost).
+				continue
+			}
 		}
 		sent, idx, ctl = append(sent, rq), append(idx, i), append(ctl, false)
 		if ctrls[i] != nil {
@@ -324,12 +364,12 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 		return out
 	}
 	if len(sent) == 0 {
-		out.Reason = "the real engine's client connects from 127.0.0.1 only, and the request that shows it comes from " + reqs[0].RemoteAddr + "; emulator " + emuLine
+		out.Reason = "no crafted request makes the emulator proxy to the canary host, and only such a request is sent to real nginx; emulator " + emuLine
 		return out
 	}
 	pol, _ := emulator.ParsePolicy(policy)
 	res, err := env.runner.Run(ctx, emulator.Scenario{Config: emulator.Config{Requests: sent, DefaultPolicy: pol},
-		ConfigFile: env.mainPath, Server: srv, Files: files})
+		ConfigFile: env.mainPath, Server: srv, Files: files, RequestHosts: requestHosts})
 	if errors.Is(err, emulator.ErrNotReplayable) {
 		out.Reason = "real nginx: " + err.Error() + "; emulator " + emuLine
 		return out
@@ -345,7 +385,7 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 	exchange := func(j int) *emulator.Exchange {
 		rr, rq := res.Requests[j], sent[j]
 		st, hs := emulator.ParseHead(rr.Head)
-		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body}
+		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body, Resolved: rr.Resolved}
 	}
 	for j, rr := range res.Requests {
 		if j >= len(idx) {
@@ -380,14 +420,14 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, serv
 			if _, _, echoed := emulator.ParseEcho(rr.Body); echoed && checks[idx[j]].echo {
 				out.Observed["upstream_request"] = rr.Body
 			}
+			if len(rr.Resolved) > 0 {
+				out.Observed["resolved"] = rr.Resolved
+			}
 			break
 		}
 	}
 	if out.Status != analyzer.Confirmed {
 		out.Summary = strings.Join(tried, "; ")
-	}
-	if len(skipped) > 0 {
-		out.Reason = "not replayed (the engine's client connects from 127.0.0.1 only): " + strings.Join(skipped, ", ")
 	}
 	if (out.Status == analyzer.Confirmed) != (emu.Status == analyzer.Confirmed) {
 		diff := "real nginx " + out.Status + ", emulator " + emuLine
@@ -408,15 +448,6 @@ func withHostHeader(hs []emulator.Header, host string) []emulator.Header {
 		}
 	}
 	return append([]emulator.Header{{Name: "Host", Value: host}}, hs...)
-}
-
-func hasName(srv *nginxconf.Server, name string) bool {
-	for _, n := range srv.ServerNames {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 func orGET(m string) string {

@@ -98,7 +98,7 @@ the backend needs it, pass it separately ($server_port).`,
 			}
 			diag := &analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
 				Message: fmt.Sprintf("%s takes the host from $%s, the Host header as the client sent it; use $host", what, v),
-				Details: fmt.Sprintf("A request with \"Host: %s:@%s\" reaches this server (nginx routes on the validated $host), but $%s keeps the whole header, so the URL points at %s.", serverHost(s.srv), spoofTarget, v, spoofTarget)}
+				Details: fmt.Sprintf("A request with \"Host: %s:@%s\" reaches this server (nginx routes on the validated $host), but $%s keeps the whole header, so the URL points at %s.", serverHost(pass, s.srv), spoofTarget, v, spoofTarget)}
 			if v == "http_host" && a.Quote == 0 {
 				// The whole argument is rewritten so the edit is exact.
 				newText := strings.Replace(a.Raw, "$http_host", "$host", 1)
@@ -141,7 +141,7 @@ func rawHostInAuthority(target string) string {
 func hostChecks(pass *analyzer.Pass, s secSite, v string) []requestCheck {
 	var out []requestCheck
 	for _, p := range routeTo(secAnalysis(pass), s.loc) {
-		hv := serverHost(s.srv) + ":@" + spoofTarget
+		hv := serverHost(pass, s.srv) + ":@" + spoofTarget
 		rq := emulator.Request{Path: p, Headers: []emulator.Header{{Name: "Host", Value: hv}}}
 		if v == "http_x_forwarded_host" {
 			rq.Headers = append(rq.Headers, emulator.Header{Name: "X-Forwarded-Host", Value: spoofTarget})
@@ -164,7 +164,7 @@ func hostChecks(pass *analyzer.Pass, s secSite, v string) []requestCheck {
 func upstreamHostChecks(pass *analyzer.Pass, p secPlace, v string) []requestCheck {
 	var out []requestCheck
 	for _, path := range pathsInto(pass, p, "proxy_set_header") {
-		hv := serverHost(p.srv) + ":@" + spoofTarget
+		hv := serverHost(pass, p.srv) + ":@" + spoofTarget
 		rq := emulator.Request{Path: path, Headers: []emulator.Header{{Name: "Host", Value: hv}}}
 		if v == "http_x_forwarded_host" {
 			rq.Headers = append(rq.Headers, emulator.Header{Name: "X-Forwarded-Host", Value: spoofTarget})

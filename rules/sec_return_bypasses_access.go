@@ -71,8 +71,8 @@ in its rewrite phase too, before its own deny (tested on Debian's nginx 1.22.1: 
 phase (allow/deny from ngx_http_access_module.c, then auth_basic: no Authorization header is a 401): a request
 routed to the location, from a client address the deny rules refuse (127.0.0.1, else an RFC 5737 address)
 or without credentials for auth_basic, must get the return's status, answered before the access phase ran.
-With --engine nginx or both it is replayed on the real binary, whose client connects from 127.0.0.1 only (a
-finding shown only from another address is not replayed there). Not confirmable for auth_request, auth_jwt
+With --engine nginx or both it is replayed on the real binary from the same address (off loopback through the
+realip module the engine adds to its copy, refused for a configuration that uses realip or runs scripts). Not confirmable for auth_request, auth_jwt
 and access_by_lua (the emulator runs none of them), for auth_basic without auth_basic_user_file (nginx then
 asks for nothing) and for a return at server level (every path is answered; the rules shown are the
 server's). A return inside an if is confirmed only when the crafted request happens to meet its condition.

@@ -60,7 +60,12 @@ refuses (an empty value or a fixed fallback).`,
 		Since: "0.3.0",
 		References: []string{"https://github.com/yandex/gixy/blob/master/docs/en/plugins/ssrf.md (gixy ssrf)",
 			"https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_pass (\"a server name, its port and the passed URI can also be specified using variables\")"},
-		Confirmation: "confirmed by the emulator's request path, which computes the URL proxy_pass would request for the crafted request (nothing is sent) and checks its host is " + ssrfTarget + ". Not replayed on real nginx: the real-nginx engine refuses a proxy_pass whose host is a variable (containment).",
+		Confirmation: "confirmed by the emulator's request path, which computes the URL proxy_pass would request for the crafted request (nothing is sent) and checks its host is " + ssrfTarget + ". " +
+			"With --engine nginx or both, the requests for which the emulator predicts that host are replayed on the real binary, whose resolvers all point to the engine's DNS stub " +
+			"(loopback, answers NXDOMAIN, forwards nothing): confirmed when nginx asks it for " + ssrfTarget + ". The engine accepts the variable host only when it is exactly " +
+			"one request variable ($arg_*, $http_*, $cookie_*, a capture of the enclosing regex location) that nothing in the configuration can set (no set/map/geo value, " +
+			"no Lua, njs, perl or load_module, no other regex, nothing that rewrites the query), and when the requests hold nothing an address can be made of " +
+			"(no digit.digit, brackets or unix:); otherwise it is not confirmable there, with the reason.",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		eachHTTPDirective(pass, func(s secSite, d *nginxconf.Directive) {
@@ -132,7 +137,17 @@ func ssrfChecks(pass *analyzer.Pass, s secSite, src reqmodel.Source) []requestCh
 	}
 	var out []requestCheck
 	for _, rq := range reqs {
-		out = append(out, requestCheck{req: rq, shows: func(x *emulator.Exchange) (bool, string) {
+		out = append(out, requestCheck{req: rq, requestHost: true, shows: func(x *emulator.Exchange) (bool, string) {
+			if x.Upstream == "" && len(x.Resolved) > 0 {
+				// Real nginx: the names it asked the engine's DNS stub
+				// for, which resolves none (no connection is made).
+				for _, n := range x.Resolved {
+					if n == ssrfTarget {
+						return true, fmt.Sprintf("%d: nginx asked DNS for %s to connect to it", x.Status, ssrfTarget)
+					}
+				}
+				return false, fmt.Sprintf("%d: nginx resolved only %s", x.Status, strings.Join(x.Resolved, ", "))
+			}
 			if x.Upstream == "" {
 				return false, fmt.Sprintf("%d, not proxied", x.Status)
 			}

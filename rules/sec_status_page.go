@@ -54,7 +54,8 @@ reported when the server listens only on loopback addresses or unix sockets, nor
 auth_basic without credentials: 401) and stub_status's content handler (ngx_http_stub_status_handler: 200
 text/plain, "Active connections: ..."): a request routed to the location from a client address the rules do
 not refuse (127.0.0.1, else an RFC 5737 address), without credentials, must get 200 with the counters. With
---engine nginx or both it is replayed on the real binary, whose client connects from 127.0.0.1 only.
+--engine nginx or both it is replayed on the real binary from the same address (off loopback through the
+realip module the engine adds to its copy, refused for a configuration that uses realip or runs scripts).
 The VTS page is not confirmable: the emulator does not model the module's output, and Debian's nginx does
 not ship the module, so no engine here can serve the page. Differential suite:
 emulator/nginxengine/testdata/reqpath/seclast.txtar.`,

@@ -149,6 +149,208 @@ http {
 	}
 }
 
+// TestSecReplayFromAddressOnRealNginx: the crafted requests of SEC1011,
+// SEC1022 and SEC1024 come from 192.0.2.1 when the rules name 127.0.0.1;
+// the real engine gives that address to Debian's nginx through the realip
+// module it adds to its copy, and nginx's access phase decides as the
+// emulator's does. A configuration that uses realip itself is refused for
+// those requests, with the reason.
+func TestSecReplayFromAddressOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	const base = `events {}
+http {
+%s
+    server {
+        listen 80;
+        server_name victim.test;
+        location /open/ {
+            allow 127.0.0.1;
+        }
+        location = /health {
+            allow 127.0.0.1;
+            deny all;
+            return 200 "ok";
+        }
+        location = /nginx_status {
+            deny 127.0.0.1;
+            stub_status;
+        }
+    }
+}
+`
+	for _, c := range []struct {
+		name, extra, want, reason string
+	}{
+		{name: "realip injected", want: "confirmed"},
+		{name: "own realip", extra: "    set_real_ip_from 10.0.0.0/8;", want: "not-confirmable", reason: "uses the realip module itself"},
+	} {
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(strings.Replace(base, "%s", c.extra, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, engine := range []string{"nginx", "both"} {
+			got := map[string]string{}
+			for _, f := range replayed(t, bin, engine, conf, "SEC1011,SEC1022,SEC1024") {
+				cf := f.Confirmation
+				got[f.Rule] = cf.Status
+				if !strings.Contains(cf.Summary+cf.Reason, "192.0.2.1") {
+					t.Errorf("%s %s: %s was not replayed from 192.0.2.1: %s | %s", c.name, engine, f.Rule, cf.Summary, cf.Reason)
+				}
+				if c.reason != "" && !strings.Contains(cf.Reason, c.reason) {
+					t.Errorf("%s %s: %s reason %q does not say %q", c.name, engine, f.Rule, cf.Reason, c.reason)
+				}
+				if cf.Status == "confirmed" && !strings.Contains(cf.Profile, "1.22") {
+					t.Errorf("%s %s: %s not judged on nginx 1.22: %q", c.name, engine, f.Rule, cf.Profile)
+				}
+			}
+			for _, id := range []string{"SEC1011", "SEC1022", "SEC1024"} {
+				if got[id] != c.want {
+					t.Errorf("%s %s: %s %q, want %q", c.name, engine, id, got[id], c.want)
+				}
+			}
+		}
+	}
+}
+
+// TestSecReplayServerSelectionOnRealNginx: SEC2001 findings in a server
+// named only by a regex and in the default server of a socket several
+// servers share are replayed with a Host that selects that server
+// (emulator.HostFor): a subject generated from the regex, and for the
+// default server a name no server lists. Real nginx's answer carries the
+// injected header from the finding's own location, which the other
+// servers do not have. A regex server whose names are all taken by
+// another server's wildcard is refused, with the reason.
+func TestSecReplayServerSelectionOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test *.shadow.test;
+        location / { return 200 "plain"; }
+    }
+    server {
+        listen 80;
+        server_name ~^api\d+\.example\.com$;
+        location ~ ^/v1/(?<action>[^.]*)\.json$ {
+            add_header X-Action $action;
+            return 200 "regex";
+        }
+    }
+    server {
+        listen 80 default_server;
+        server_name _;
+        location ~ ^/v2/(?<op>[^.]*)\.json$ {
+            add_header X-Op $op;
+            return 200 "default";
+        }
+    }
+    server {
+        listen 80;
+        server_name ~^api\.shadow\.test$;
+        location ~ ^/v3/(?<x>[^.]*)\.json$ {
+            add_header X-X $x;
+            return 200 "shadowed";
+        }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		got := map[string]string{}
+		for _, f := range replayed(t, bin, engine, conf, "SEC2001") {
+			cf := f.Confirmation
+			var hdr string
+			for p, h := range map[string]string{"/v1/": "X-Action", "/v2/": "X-Op", "/v3/": "X-X"} {
+				if strings.Contains(cf.Summary+cf.Reason, p) {
+					hdr = h
+				}
+			}
+			got[hdr] = cf.Status
+			switch hdr {
+			case "X-Action", "X-Op":
+				head, _ := cf.Observed["response_head"].(string)
+				host := map[string]string{"X-Action": "[Host: api0.example.com]", "X-Op": "[Host: localhost]"}[hdr]
+				if !strings.Contains(head, hdr+": ") || !strings.Contains(head, "\r\nSet-Cookie: ngxlint=injected") || !strings.Contains(cf.Summary, host) {
+					t.Errorf("%s: %s finding not answered by its own server with %s: %s | %q", engine, hdr, host, cf.Summary, head)
+				}
+			case "X-X":
+				if !strings.Contains(cf.Reason, "another server's name takes precedence") {
+					t.Errorf("%s: shadowed server's reason: %q", engine, cf.Reason)
+				}
+			}
+		}
+		want := map[string]string{"X-Action": "confirmed", "X-Op": "confirmed", "X-X": "not-confirmable"}
+		for h, st := range want {
+			if got[h] != st {
+				t.Errorf("%s: finding with %s: %q, want %q", engine, h, got[h], st)
+			}
+		}
+	}
+}
+
+// TestSecSSRFReplayOnRealNginx: SEC2003's crafted requests are replayed
+// on Debian's nginx with every resolver pointed at the engine's DNS stub
+// (NXDOMAIN for everything, nothing forwarded): nginx asking it for the
+// canary name chosen by the request confirms the finding, for a URI
+// capture and for a query argument. With Lua in the configuration, which
+// could set the variable or the header to an address, it is not
+// confirmable there, with the reason.
+func TestSecSSRFReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	const base = `events {}
+http {
+    resolver 192.0.2.53;
+%s
+    server {
+        listen 80;
+        server_name victim.test;
+        location ~ ^/fetch/([^/]+)/(.*)$ {
+            proxy_pass http://$1/$2;
+        }
+        location /go {
+            proxy_pass http://$arg_to;
+        }
+    }
+}
+`
+	for _, c := range []struct {
+		name, extra, want, reason string
+	}{
+		{name: "request variables", want: "confirmed,confirmed"},
+		{name: "lua", extra: "    init_by_lua_block { }", want: "not-confirmable,not-confirmable", reason: "init_by_lua_block, which can change request headers or variables"},
+	} {
+		dir := t.TempDir()
+		conf := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(strings.Replace(base, "%s", c.extra, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, engine := range []string{"nginx", "both"} {
+			var got []string
+			for _, f := range replayed(t, bin, engine, conf, "SEC2003") {
+				cf := f.Confirmation
+				got = append(got, cf.Status)
+				if cf.Status == "confirmed" {
+					res, _ := cf.Observed["resolved"].([]any)
+					if len(res) == 0 || res[0] != "ngxlint-ssrf.test" || !strings.Contains(cf.Summary, "asked DNS for ngxlint-ssrf.test") {
+						t.Errorf("%s %s: confirmed without the DNS stub's evidence: %s %v", c.name, engine, cf.Summary, cf.Observed)
+					}
+				}
+				if c.reason != "" && !strings.Contains(cf.Reason, c.reason) {
+					t.Errorf("%s %s: reason %q does not say %q", c.name, engine, cf.Reason, c.reason)
+				}
+			}
+			if strings.Join(got, ",") != c.want {
+				t.Errorf("%s %s: %v, want %s", c.name, engine, got, c.want)
+			}
+		}
+	}
+}
+
 // TestSecFileReplayOnRealNginx: SEC2004's and SEC1023's requests read a
 // synthetic file tree, which the real engine writes into its run
 // directory with every root and alias pointed there (issue 21): Debian's

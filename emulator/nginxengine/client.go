@@ -52,7 +52,7 @@ func (rc *recorder) Read(p []byte) (int, error) {
 // returns. A head
 // that net/http refuses (an injected line without a colon) is still
 // returned: the client then reads on until the connection closes.
-func exchange(ctx context.Context, addr, host string, rq emulator.Request, timeout time.Duration) (response, error) {
+func exchange(ctx context.Context, addr, host string, from clientFrom, rq emulator.Request, timeout time.Duration) (response, error) {
 	method, p := rq.Method, rq.Path
 	if method == "" {
 		method = "GET"
@@ -65,6 +65,11 @@ func exchange(ctx context.Context, addr, host string, rq emulator.Request, timeo
 		deadline = d
 	}
 	d := net.Dialer{Deadline: deadline}
+	if from.local != "" {
+		// Any 127.0.0.0/8 address is the loopback interface's: the
+		// connection really comes from it.
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from.local)}
+	}
 	c, err := d.DialContext(ctx, "tcp4", addr)
 	if err != nil {
 		return response{}, fmt.Errorf("connect to nginx at %s: %w", addr, err)
@@ -93,6 +98,9 @@ func exchange(ctx context.Context, addr, host string, rq emulator.Request, timeo
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ngxlint-engine\r\nConnection: close\r\n%s", method, p, host, extra.String())
+	if from.header != "" {
+		fmt.Fprintf(&b, "%s: %s\r\n", clientAddrHeader, from.header)
+	}
 	switch method {
 	case "POST", "PUT", "PATCH":
 		fmt.Fprintf(&b, "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(postBody), postBody)

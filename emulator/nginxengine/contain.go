@@ -68,7 +68,10 @@ func (e *UncontainedError) Error() string {
 // socket of their own: the location they reach is checked like any other.
 // Lua code (ngx.socket.tcp, os.execute) is not and cannot be checked here;
 // see the package documentation.
-func checkContained(fsys fs.FS, mainAbs, prefix, private string) ([]Uncontained, []*nginxconf.Error) {
+//
+// requestHosts accepts a proxy_pass whose host is one request variable,
+// under the conditions of requestHostVar.
+func checkContained(fsys fs.FS, mainAbs, prefix, private string, requestHosts bool) ([]Uncontained, []*nginxconf.Error) {
 	cfg := nginxconf.Load(fsys, strings.TrimPrefix(mainAbs, "/"), nginxconf.Options{Prefix: prefix})
 	if len(cfg.Errors) > 0 || cfg.Main == nil {
 		return nil, cfg.Errors
@@ -80,6 +83,9 @@ func checkContained(fsys fs.FS, mainAbs, prefix, private string) ([]Uncontained,
 		return nil, cfg.Notes
 	}
 	c := &containCheck{private: path.Clean(private) + "/", upstreams: map[string]bool{}}
+	if requestHosts {
+		c.hosts = scanRequestHosts(cfg)
+	}
 	// Upstream names first: a pass naming one is checked through its
 	// servers. ngx_http_upstream_add and ngx_stream_upstream_add match a
 	// name within one protocol, hence the top-level block in the key.
@@ -97,6 +103,9 @@ type containCheck struct {
 	private   string
 	upstreams map[string]bool
 	problems  []Uncontained
+	// hosts, when set, is what requestHostVar needs to accept a
+	// proxy_pass host taken from the request.
+	hosts *requestHostFacts
 }
 
 func (c *containCheck) refuse(d *nginxconf.Directive, reason string) {
@@ -148,7 +157,11 @@ func (c *containCheck) visit(d *nginxconf.Directive, parents []*nginxconf.Direct
 		}
 	case strings.HasSuffix(d.Name, "_pass") || (d.Name == "pass" && top == "stream"):
 		if len(d.Args) > 0 {
-			if why := c.passTarget(top, d.Args[0].Value); why != "" {
+			why := c.passTarget(top, d.Args[0].Value)
+			if why == errVariableHost && c.hosts != nil {
+				why = c.requestHostVar(d, parents)
+			}
+			if why != "" {
 				c.refuse(d, why)
 			}
 		}
@@ -280,7 +293,7 @@ func (c *containCheck) passTarget(top, v string) string {
 	case isVarRef(varPart, "request_uri"):
 		host = lit
 	default:
-		return "the address contains a variable, which cannot be proven to be loopback (use an upstream{} of loopback servers)"
+		return errVariableHost
 	}
 	if host == "" {
 		return "no address"
@@ -293,6 +306,9 @@ func (c *containCheck) passTarget(top, v string) string {
 	}
 	return c.hostPort(host)
 }
+
+// errVariableHost is passTarget's refusal of a host built from variables.
+const errVariableHost = "the address contains a variable, which cannot be proven to be loopback (use an upstream{} of loopback servers)"
 
 // hostEndsAtPort reports whether the literal text before a variable
 // already holds the whole host followed by the port separator.

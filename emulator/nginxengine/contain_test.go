@@ -255,7 +255,7 @@ func TestCheckContainedShapes(t *testing.T) {
 		{"http { server { listen 127.0.0.1:1; location / { mirror /m; auth_request /a; } } }", ""},
 	} {
 		fsys := fstest.MapFS{"R/nginx.conf": {Data: []byte(c.conf + "\n")}}
-		problems, errs := checkContained(fsys, "/R/nginx.conf", "/R", "/R")
+		problems, errs := checkContained(fsys, "/R/nginx.conf", "/R", "/R", false)
 		if len(errs) > 0 {
 			t.Errorf("%s: does not load: %v", c.conf, errs)
 			continue
@@ -272,7 +272,7 @@ func TestCheckContainedShapes(t *testing.T) {
 		}
 	}
 	// A file that does not load cannot be checked.
-	_, errs := checkContained(fstest.MapFS{"R/nginx.conf": {Data: []byte("http { include /etc/missing.conf; }\n")}}, "/R/nginx.conf", "/R", "/R")
+	_, errs := checkContained(fstest.MapFS{"R/nginx.conf": {Data: []byte("http { include /etc/missing.conf; }\n")}}, "/R/nginx.conf", "/R", "/R", false)
 	if len(errs) == 0 {
 		t.Error("a missing include was not reported")
 	}
@@ -346,5 +346,88 @@ func TestEnvironmentScrubbed(t *testing.T) {
 	}
 	if seen != "nil true" {
 		t.Errorf("init_by_lua saw canary and PATH as %q, want \"nil true\"", seen)
+	}
+}
+
+// TestCheckContainedRequestHosts: with Scenario.RequestHosts, a proxy_pass
+// host is accepted only when it is one variable that holds nothing but
+// request bytes (requesthost.go); a variable the configuration can fill
+// with an address is refused, with the reason.
+func TestCheckContainedRequestHosts(t *testing.T) {
+	const srv = "http { %s server { listen 127.0.0.1:1; %s } }"
+	for _, c := range []struct {
+		top, body string
+		want      string // "" when accepted
+	}{
+		{"", `location ~ ^/fetch/([^/]+)/(.*)$ { proxy_pass http://$1/$2; }`, ""},
+		{"", `location ~ ^/f/(?<h>[^/]+)$ { proxy_pass https://$h:8443/x; }`, ""},
+		{"", `location / { proxy_pass http://$arg_host; }`, ""},
+		{"", `location / { proxy_pass http://${http_x_target}$request_uri; }`, ""},
+		{"", `location / { proxy_pass http://$cookie_b/; }`, ""},
+		// An IP literal through set.
+		{"", `location / { set $h 10.0.0.1; proxy_pass http://$h; }`, "not a request variable"},
+		// A map whose default is a literal host.
+		{"map $arg_x $h { default 10.0.0.1; a a.test; }", `location / { proxy_pass http://$h; }`, "not a request variable"},
+		// A variable set by Lua.
+		{"", `location / { set_by_lua_block $h { return "10.0.0.1" } proxy_pass http://$h; }`, "can change request headers or variables"},
+		{"", `location / { access_by_lua_block { ngx.req.set_header("X-T", "10.0.0.1") } proxy_pass http://$http_x_t; }`, "can change request headers"},
+		{"", `location / { proxy_pass http://10.0.0.$arg_x; }`, "not exactly one variable"},
+		{"", `location / { proxy_pass http://$arg_a$arg_b; }`, "not exactly one variable"},
+		{"", `location / { proxy_pass http://$host; }`, "not a request variable"},
+		{"", `location / { proxy_pass $arg_url; }`, "not http://"},
+		{"", `location / { rewrite ^ /x?host=10.0.0.1; proxy_pass http://$arg_host; }`, "can change the query string"},
+		{"", `location / { set $args host=10.0.0.1; proxy_pass http://$arg_host; }`, "can change the query string"},
+		{"", `location /p/ { proxy_pass http://$1; }`, "not a request variable"},
+		{"", `location ~ ^/f/([^/]+)$ { if ($http_x ~ (.+)) { } proxy_pass http://$1; }`, "can set captures too"},
+		{"map $uri $m { ~^/(?<h>.*) $h; }", `location ~ ^/f/(.+)$ { proxy_pass http://$1; }`, "can set captures too"},
+		{"", `location ~ ^/f/(?<h>.+)$ { set $h 10.0.0.1; proxy_pass http://$h; }`, "also set by the configuration"},
+		{"", `location / { fastcgi_pass $arg_h:9000; }`, "only an http proxy_pass"},
+	} {
+		conf := strings.Replace(strings.Replace(srv, "%s", c.top, 1), "%s", c.body, 1)
+		fsys := fstest.MapFS{"R/nginx.conf": {Data: []byte(conf + "\n")}}
+		problems, errs := checkContained(fsys, "/R/nginx.conf", "/R", "/R", true)
+		if len(errs) > 0 {
+			t.Errorf("%s: does not load: %v", conf, errs)
+			continue
+		}
+		var got []string
+		for _, p := range problems {
+			got = append(got, p.String())
+		}
+		switch {
+		case c.want == "" && len(got) > 0:
+			t.Errorf("%s: refused: %v", conf, got)
+		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
+			t.Errorf("%s: got %v, want one refusal with %q", conf, got, c.want)
+		}
+		// Without RequestHosts every one of them is refused.
+		if p, _ := checkContained(fsys, "/R/nginx.conf", "/R", "/R", false); len(p) == 0 {
+			t.Errorf("%s: accepted without RequestHosts", conf)
+		}
+	}
+}
+
+// TestRequestHostBlocker: a request whose bytes could spell an address
+// is not sent when the proxied host comes from the request.
+func TestRequestHostBlocker(t *testing.T) {
+	for _, c := range []struct {
+		rq   emulator.Request
+		want string
+	}{
+		{emulator.Request{Path: "/fetch/ngxlint-ssrf.test/a?x=1"}, ""},
+		{emulator.Request{Path: "/fetch/10.0.0.1/a"}, "IPv4"},
+		{emulator.Request{Path: "/fetch/10%2E0.0.1/a"}, "IPv4"},
+		{emulator.Request{Path: "/fetch/10%252E0%252E0%252E1/a"}, "IPv4"},
+		{emulator.Request{Path: "/f/%5B::1%5D"}, "bracket"},
+		{emulator.Request{Path: "/f/", Headers: []emulator.Header{{Name: "X-T", Value: "UNIX:/run/x.sock"}}}, "unix socket"},
+		{emulator.Request{Path: "/f/%zz"}, "percent-decode"},
+	} {
+		got := requestHostBlocker(c.rq, "victim.test")
+		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("%+v: %q, want %q", c.rq, got, c.want)
+		}
+	}
+	if got := requestHostBlocker(emulator.Request{Path: "/"}, "10.1.2.3"); got == "" {
+		t.Error("an address in the engine's own header was not caught")
 	}
 }

@@ -60,6 +60,22 @@
 // files itself (Lua, Perl, njs, load_module) makes the run refuse with
 // emulator.ErrNotReplayable, before nginx starts.
 //
+// Client addresses. A request's RemoteAddr is what nginx sees: for an
+// address of 127.0.0.0/8 the client binds its socket to it (every one is
+// the loopback interface's on Linux); for any other, the copy gets
+// `set_real_ip_from 127.0.0.1; real_ip_header X-Ngxlint-Client-Addr;` at
+// http level and the client sends the address in that header. The run is
+// refused (emulator.ErrNotReplayable) when that would change more than
+// the address: the configuration uses realip itself, reads the header,
+// $realip_remote_addr or $remote_port, or runs Lua, njs or perl code,
+// which can read every request header (clientaddr.go).
+//
+// Request-chosen hosts. With Scenario.RequestHosts (an SSRF finding's
+// replay) a proxy_pass whose host is one request variable is accepted
+// where requesthost.go proves it can never hold an address; every
+// resolver then points at a DNS stub on loopback that records the names
+// asked and answers NXDOMAIN, so nginx never connects to such a host.
+//
 // Versions come from `nginx -V` and the Lua module file. The result has
 // the emulator's JSON shape with "engine":"nginx", per-request error.log
 // counts and the list of rewrites.

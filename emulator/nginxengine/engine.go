@@ -47,6 +47,15 @@ type Scenario struct {
 	// Server selects the http server{} by server_name (default: the first
 	// one with a proxy_pass) and is sent as the Host header.
 	Server string
+	// ServerIndex, when not 0, selects the ServerIndex-th http server{}
+	// in configuration order instead, whatever its names: requests get a
+	// Host that selects it (emulator.HostFor), or the run is refused.
+	ServerIndex int
+	// RequestHosts accepts a proxy_pass whose host is a request variable
+	// (requesthost.go): every resolver becomes a DNS stub on loopback
+	// that answers NXDOMAIN, and each request's Resolved lists the names
+	// nginx asked it for.
+	RequestHosts bool
 	// LNMVersion overrides the lua-nginx-module version read from the
 	// binary (Debian's dynamic module does not print it in -V).
 	LNMVersion string
@@ -207,9 +216,44 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		extra = append(extra, k)
 	}
 	sort.Strings(extra)
-	sn, err := scanConfig(cfg, sc.Server, extra)
+	sn, err := scanConfig(cfg, sc.Server, sc.ServerIndex, extra)
 	if err != nil {
 		return nil, err
+	}
+	// How each request's client address reaches nginx (clientaddr.go).
+	origins := make([]clientFrom, len(sc.Requests))
+	useRealip := false
+	for i, rq := range sc.Requests {
+		if origins[i], err = clientOrigin(rq.RemoteAddr); err != nil {
+			return nil, fmt.Errorf("%w: %v", emulator.ErrNotReplayable, err)
+		}
+		for _, h := range rq.Headers {
+			if strings.EqualFold(h.Name, clientAddrHeader) {
+				return nil, fmt.Errorf("%w: the request carries the engine's own header %s", emulator.ErrNotReplayable, clientAddrHeader)
+			}
+		}
+		useRealip = useRealip || origins[i].header != ""
+	}
+	if sc.RequestHosts {
+		for i, rq := range sc.Requests {
+			host := sn.targetHost
+			for _, h := range rq.Headers {
+				if strings.EqualFold(h.Name, "host") {
+					host = h.Value
+				}
+			}
+			if why := requestHostBlocker(rq, host, "ngxlint-engine", origins[i].header, origins[i].local); why != "" {
+				return nil, fmt.Errorf("%w: the proxied host comes from the request, and %s %s could make it an address: %s", emulator.ErrNotReplayable, orDefault(rq.Method, "GET"), shortArg(rq.Path), why)
+			}
+		}
+	}
+	if useRealip {
+		if !strings.Contains(b.V, "--with-http_realip_module") {
+			return nil, fmt.Errorf("%w: a request comes from an address off loopback, which needs the realip module, and %s is built without it", emulator.ErrNotReplayable, b.Path)
+		}
+		if why := realipBlockers(cfg); len(why) > 0 {
+			return nil, fmt.Errorf("%w: a request comes from an address off loopback, which the engine gives nginx through the realip module, but %s", emulator.ErrNotReplayable, strings.Join(why, "; "))
+		}
 	}
 	prof, lnmSource := b.Profile, b.LNMSource
 	lnm := sc.LNMVersion
@@ -289,6 +333,13 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		bk.LogTo(&plog, spareName(p))
 		sparePorts = append(sparePorts, p)
 	}
+	var dns *dnsStub
+	if sc.RequestHosts {
+		if dns, err = startDNSStub(ctx); err != nil {
+			return nil, fmt.Errorf("DNS stub: %w", err)
+		}
+		defer dns.close()
+	}
 	sinkPort, err := closedPort()
 	if err != nil {
 		return nil, err
@@ -329,7 +380,13 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		}
 	}
 	files, rewrites, err := sn.apply(rewriteInput{
-		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b, filesRoot: synthRoot,
+		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b, filesRoot: synthRoot, realip: useRealip,
+		resolver: func() string {
+			if dns != nil {
+				return dns.addr()
+			}
+			return ""
+		}(),
 		fsHas: func(p string) bool { _, err := fs.Stat(sc.ConfigFS, path.Clean(p)); return err == nil },
 		userOK: func(name, group string) bool {
 			if os.Geteuid() != 0 {
@@ -391,7 +448,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	// that opens a socket is checked. It must come before `nginx -t`,
 	// which already binds the listeners (ngx_init_cycle opens them in
 	// test mode too) and runs init_by_lua.
-	if problems, loadErrs := checkContained(os.DirFS("/"), mainPath, prefix, tmp); len(problems)+len(loadErrs) > 0 {
+	if problems, loadErrs := checkContained(os.DirFS("/"), mainPath, prefix, tmp, sc.RequestHosts); len(problems)+len(loadErrs) > 0 {
 		ue := &UncontainedError{}
 		for _, e := range loadErrs {
 			ue.Problems = append(ue.Problems, Uncontained{Pos: sn.origPos(e.Pos, prefix, tmp),
@@ -400,6 +457,11 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		for _, u := range problems {
 			u.Pos = sn.origPos(u.Pos, prefix, tmp)
 			ue.Problems = append(ue.Problems, u)
+		}
+		if sc.RequestHosts {
+			// The caller asked for a request-chosen host: a refusal is
+			// the answer "not replayable", with the reasons.
+			return nil, fmt.Errorf("%w: %s", emulator.ErrNotReplayable, display(ue.Error()))
 		}
 		return nil, ue
 	}
@@ -469,8 +531,12 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		logOff = st.Size()
 	}
 	runtimePeers := map[int]string{} // spare port -> address Lua passed
-	for _, rq := range sc.Requests {
+	for ri, rq := range sc.Requests {
 		p0 := plog.Len()
+		d0 := 0
+		if dns != nil {
+			d0 = dns.len()
+		}
 		if rq.After > 0 {
 			// Real nginx needs real idle time: its timers run on its own
 			// clock (the emulator moves an emulated one instead).
@@ -481,7 +547,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			}
 		}
 		before := snapshot()
-		resp, rerr := exchange(ctx, target, sn.targetHost, rq, timeout)
+		resp, rerr := exchange(ctx, target, sn.targetHost, origins[ri], rq, timeout)
 		code := resp.status
 		rr := RequestResult{RequestResult: emulator.RequestResult{Method: orDefault(rq.Method, "GET"), Path: orDefault(rq.Path, "/"), Attempts: []emulator.Attempt{},
 			Head: resp.head, Body: resp.body}}
@@ -513,6 +579,9 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		var chunk string
 		chunk, logOff = readFrom(errLog, logOff)
 		rr.ErrorLog = countLog(chunk)
+		if dns != nil {
+			rr.Resolved = dns.since(d0)
+		}
 		for _, m := range reWrapperLog.FindAllStringSubmatch(chunk, -1) {
 			if port, err := strconv.Atoi(m[2]); err == nil {
 				runtimePeers[port] = m[1]

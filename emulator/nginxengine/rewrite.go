@@ -2,7 +2,6 @@ package nginxengine
 
 import (
 	"fmt"
-	"net"
 	"path"
 	"path/filepath"
 	"sort"
@@ -84,7 +83,11 @@ const defaultListenKey = "*:80"
 // scanConfig collects the addresses a configuration uses and picks the
 // server{} for the scenario's requests (the one with server_name
 // serverName, else the first http server with a proxy_pass, else the first).
-func scanConfig(cfg *nginxconf.Config, serverName string, extraPeers []string) (*scan, error) {
+//
+// serverIndex, when not 0, picks the target instead: the serverIndex-th
+// http server{} in configuration order (emulator.HostFor gives the Host
+// that selects it on its listen socket).
+func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extraPeers []string) (*scan, error) {
 	s := &scan{cfg: cfg, upstreams: map[string]bool{}}
 	seenListen := map[string]bool{}
 	seenPeer := map[string]bool{}
@@ -174,6 +177,29 @@ func scanConfig(cfg *nginxconf.Config, serverName string, extraPeers []string) (
 		}
 	}
 	switch {
+	case serverIndex > 0:
+		if serverIndex > len(servers) {
+			return nil, fmt.Errorf("no http server{} number %d (the configuration has %d)", serverIndex, len(servers))
+		}
+		s.target = servers[serverIndex-1]
+		m := nginxconf.BuildModel(cfg)
+		var ms *nginxconf.Server
+		if m.HTTP != nil {
+			for _, x := range m.HTTP.Servers {
+				if x.Directive == s.target {
+					ms = x
+				}
+			}
+		}
+		if ms == nil {
+			return nil, fmt.Errorf("http server{} number %d is not in the configuration's model", serverIndex)
+		}
+		host, why := emulator.HostFor(m.HTTP.Servers, ms)
+		if host == "" {
+			return nil, fmt.Errorf("%w: %s", emulator.ErrNotReplayable, why)
+		}
+		s.targetHost = host
+		return s, nil
 	case serverName != "" && named == nil:
 		return nil, fmt.Errorf("no http server{} has server_name %q", serverName)
 	case named != nil:
@@ -238,27 +264,7 @@ func enclosing(parents []*nginxconf.Directive, name string) *nginxconf.Directive
 // listenKey normalises a listen address so that equivalent spellings share
 // one loopback port: "80", "*:80", "0.0.0.0:80" and "[::]:80" all become
 // "*:80" (they would collide on 127.0.0.1 otherwise).
-func listenKey(a string) string {
-	if strings.HasPrefix(a, "unix:") {
-		return a
-	}
-	if _, err := strconv.Atoi(a); err == nil {
-		return "*:" + a
-	}
-	host, port, err := net.SplitHostPort(a)
-	if err != nil {
-		// An address without a port listens on 80.
-		host, port = strings.Trim(a, "[]"), "80"
-	}
-	switch host {
-	case "*", "0.0.0.0", "::", "":
-		host = "*"
-	}
-	if ip := net.ParseIP(host); ip != nil {
-		host = ip.String()
-	}
-	return net.JoinHostPort(host, port)
-}
+func listenKey(a string) string { return emulator.ListenKey(a) }
 
 // normPeer keys a peer address like the emulator does (emulator.NormAddr).
 func normPeer(a string, defPort int) string { return emulator.NormAddr(a, defPort) }
@@ -326,6 +332,13 @@ type rewriteInput struct {
 	// defaults to the user's name; getpwnam/getgrnam fail otherwise,
 	// ngx_set_user).
 	userOK func(user, group string) bool
+	// realip adds realipFor at http level: some request's client
+	// address is off loopback (clientaddr.go).
+	realip bool
+	// resolver, when set, is the DNS stub's address: every resolver
+	// points there, and http{} gets one if it has none
+	// (Scenario.RequestHosts).
+	resolver string
 }
 
 // apply computes the edits. The result maps a file path (in the tree) to
@@ -425,9 +438,21 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 				replaceArgs(d, 0, q(nv), "the synthetic file tree inside the temporary directory stands for the file system")
 			}
 		case d.Name == "resolver" && len(d.Args) > 0:
+			if ctx == "http" && len(parents) == 1 {
+				httpHas["resolver"] = true
+			}
+			if in.resolver != "" {
+				replaceArgs(d, 0, in.resolver+" valid=1s ipv6=off", "the engine's DNS stub, which records names and resolves none")
+				break
+			}
 			// A resolver could send queries off the machine; point it at a
 			// closed loopback port so names never resolve.
 			replaceArgs(d, 0, "127.0.0.1:1 valid=1s", "no DNS queries off loopback")
+		case d.Name == "resolver_timeout" && len(d.Args) > 0 && in.resolver != "":
+			if ctx == "http" && len(parents) == 1 {
+				httpHas["resolver_timeout"] = true
+			}
+			replaceArgs(d, 0, "2s", "the DNS stub answers at once; a lost answer must not outlast the client")
 		case d.Name == "server" && d.HasBlock && ctx == "http":
 			has := false
 			for _, c := range d.Block {
@@ -548,12 +573,21 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 				ins = append(ins, t+" "+q(filepath.Join(run, strings.TrimSuffix(t, "_temp_path")))+";")
 			}
 		}
+		if in.realip {
+			ins = append(ins, realipFor)
+		}
+		if in.resolver != "" && !httpHas["resolver"] {
+			ins = append(ins, "resolver "+in.resolver+" valid=1s ipv6=off;")
+		}
+		if in.resolver != "" && !httpHas["resolver_timeout"] {
+			ins = append(ins, "resolver_timeout 2s;")
+		}
 		if s.usesLua && !httpHas["lua_package_path"] {
 			ins = append(ins, "lua_package_path "+quoteArg(luaDir(run)+"/?.lua;;")+";")
 		}
 		if len(ins) > 0 {
 			off := httpBlock.BlockOpen.Offset + 1
-			add(httpBlock.File, edit{start: off, end: off, text: " " + strings.Join(ins, " "), why: "http-level paths inside the temporary prefix"})
+			add(httpBlock.File, edit{start: off, end: off, text: " " + strings.Join(ins, " "), why: "http-level paths inside the temporary prefix; realip for client addresses off loopback"})
 		}
 	}
 

@@ -65,7 +65,7 @@ func loadRich(t *testing.T) (*nginxconf.Config, fstest.MapFS) {
 
 func TestRewrite(t *testing.T) {
 	cfg, fsys := loadRich(t)
-	sn, err := scanConfig(cfg, "", []string{"127.0.0.1:9999"})
+	sn, err := scanConfig(cfg, "", 0, []string{"127.0.0.1:9999"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestRewrite(t *testing.T) {
 		}
 		final["T/prefix/"+f] = &fstest.MapFile{Data: d}
 	}
-	problems, errs := checkContained(final, "/T/prefix/nginx.conf", "/T/prefix", "/T")
+	problems, errs := checkContained(final, "/T/prefix/nginx.conf", "/T/prefix", "/T", false)
 	if len(errs) > 0 {
 		t.Fatalf("rewritten tree does not load: %v", errs)
 	}
@@ -164,7 +164,7 @@ func TestRewrite(t *testing.T) {
 
 func TestRewriteRootKeepsUser(t *testing.T) {
 	cfg, _ := loadRich(t)
-	sn, err := scanConfig(cfg, "www.example.com", nil)
+	sn, err := scanConfig(cfg, "www.example.com", 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,11 +188,11 @@ func TestRewriteRootKeepsUser(t *testing.T) {
 
 func TestScanErrors(t *testing.T) {
 	cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte("events {}\n")}}, "nginx.conf", nginxconf.Options{})
-	if _, err := scanConfig(cfg, "", nil); err == nil || !strings.Contains(err.Error(), "no http server") {
+	if _, err := scanConfig(cfg, "", 0, nil); err == nil || !strings.Contains(err.Error(), "no http server") {
 		t.Errorf("config without server: %v", err)
 	}
 	cfg, _ = loadRich(t)
-	if _, err := scanConfig(cfg, "nope.example", nil); err == nil || !strings.Contains(err.Error(), `"nope.example"`) {
+	if _, err := scanConfig(cfg, "nope.example", 0, nil); err == nil || !strings.Contains(err.Error(), `"nope.example"`) {
 		t.Errorf("unknown server: %v", err)
 	}
 }

@@ -48,6 +48,7 @@ func (r Runner) run(ctx context.Context, sc emulator.Scenario) (*Result, error) 
 	cfg := sc.Config
 	reqs := append([]emulator.Request(nil), cfg.Requests...)
 	var server string
+	index := 0
 	if l := sc.Location; l != nil {
 		path, err := RequestPath(l)
 		if err != nil {
@@ -61,15 +62,34 @@ func (r Runner) run(ctx context.Context, sc emulator.Scenario) (*Result, error) 
 		}
 	} else if sc.Server != nil {
 		// A request-path confirmation: the finding's own requests, sent
-		// unchanged to the finding's server.
-		server = plainName(sc.Server)
+		// unchanged to the finding's server, picked by its place in the
+		// configuration (the engine reads the same files) and reached
+		// with the Host emulator.HostFor gives, which the requests
+		// carry.
+		if index = serverIndex(sc.Server); index == 0 {
+			return nil, fmt.Errorf("the finding's server{} is not among its configuration's http servers")
+		}
 	}
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}
 	return Run(ctx, r.Binary, Scenario{ConfigFS: fsys, Main: main, Requests: reqs, DefaultPolicy: cfg.DefaultPolicy,
-		Backends: cfg.Backends, Timeout: timeout, LNMVersion: r.LNMVersion, Server: server, Files: sc.Files})
+		Backends: cfg.Backends, Timeout: timeout, LNMVersion: r.LNMVersion, Server: server, ServerIndex: index, Files: sc.Files, RequestHosts: sc.RequestHosts && sc.Server != nil && sc.Location == nil})
+}
+
+// serverIndex is srv's 1-based place among the http servers of its
+// configuration, 0 if it is not there.
+func serverIndex(srv *nginxconf.Server) int {
+	if srv.Context == nil {
+		return 0
+	}
+	for i, s := range srv.Context.Servers {
+		if s == srv {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // plainName is a server_name that selects srv ("" when it has none:

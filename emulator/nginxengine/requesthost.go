@@ -1,0 +1,235 @@
+package nginxengine
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/nginxconf"
+	"github.com/ngxlint/ngxlint/reqmodel"
+)
+
+// Containment of a proxy_pass whose host the request chooses
+// (Scenario.RequestHosts, the SSRF finding's replay).
+//
+// What nginx does with such a host (ngx_http_proxy_eval, then
+// ngx_http_upstream_init_request and ngx_http_upstream_resolve_handler):
+// the URL is evaluated per request and its host part parsed by
+// ngx_parse_url with no_resolve. Then exactly one of:
+//
+//  1. the host starts with "unix:" (a unix socket), or is "[...]" (an
+//     IPv6 literal), or ngx_inet_addr reads it as dotted-quad IPv4: nginx
+//     connects to that address at once;
+//  2. it names an upstream{} (host and port must match): that upstream's
+//     servers, which checkContained checks like any other (loopback or
+//     refused);
+//  3. otherwise it is resolved with `resolver` (none: the request fails),
+//     and ngx_resolve_start itself takes an IP literal without asking.
+//
+// Case 3 is made harmless by the run: every resolver of the copy is the
+// engine's stub on 127.0.0.1 (dnsStub), which answers every query NXDOMAIN
+// and forwards nothing, so no name ever leads to a connection. Case 2 is
+// contained already. The argument is therefore about case 1: the host
+// must never be a unix path, an IPv6 literal or an IPv4 literal. It rests
+// on two checks, each necessary:
+//
+//   - the configuration (requestHostVar, scanRequestHosts): the host part
+//     of the proxy_pass is exactly one variable (no literal text around it
+//     that could complete an address, save ":port"), and that variable can
+//     only hold bytes of the request: $arg_NAME (refused if anything can
+//     change the query: `set $args`, a rewrite, try_files or error_page
+//     with '?'), $http_NAME or $cookie_NAME (stock nginx cannot change a
+//     request header; what can — Lua, njs, perl, headers-more, any
+//     load_module — is refused for the whole configuration), or a capture
+//     of the regex location the proxy_pass is in (refused if any other
+//     regex could set captures: rewrite, an if with ~, a map with regex
+//     keys, a regex server_name; a named capture also when any set, map,
+//     geo or split_clients defines that name). A set/map/geo value, a Lua
+//     variable or $host (which falls back to server_name) is never
+//     accepted: the configuration could put an address in it;
+//   - the requests (requestHostBlocker): every byte nginx can read from a
+//     request the engine sends (the path raw and percent-decoded twice,
+//     the query, every header value, the Host and the engine's own) holds
+//     no '[' or ']', no "unix:" and no digit-dot-digit sequence, so no
+//     substring of it is an address of case 1.
+//
+// Together: the host is a substring of the request, the request holds no
+// address, so the host is a name, and a name gets NXDOMAIN. The rules add
+// a third guard (not needed for the argument): they send only requests for
+// which the emulator predicts the canary host.
+type requestHostFacts struct {
+	// blockers are reasons that hold for the whole configuration.
+	blockers []string
+	// argsChanged: something can rewrite the query string.
+	argsChanged string
+	// otherRegex: a regex other than a location's can set captures.
+	otherRegex string
+	// defined are variable names set by set, map, geo, split_clients.
+	defined map[string]bool
+}
+
+func (f *requestHostFacts) block(name string) {
+	for _, b := range f.blockers {
+		if b == name {
+			return
+		}
+	}
+	f.blockers = append(f.blockers, name)
+}
+
+func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
+	f := &requestHostFacts{defined: map[string]bool{}}
+	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
+		// The copy keeps the user's line numbers.
+		at := fmt.Sprintf("%s (%s line %d)", d.Name, path.Base(d.Pos.File), d.Pos.Line)
+		switch {
+		case strings.HasPrefix(d.Name, "lua_") || strings.Contains(d.Name, "_by_lua") ||
+			strings.HasPrefix(d.Name, "js_") || strings.HasPrefix(d.Name, "perl") || strings.HasPrefix(d.Name, "more_"):
+			f.block(d.Name)
+		case d.Name == "load_module":
+			f.block(d.Name)
+		case d.Name == "set" && len(d.Args) > 0:
+			name := strings.TrimPrefix(d.Args[0].Value, "$")
+			f.defined[name] = true
+			if name == "args" || name == "query_string" {
+				f.argsChanged = at
+			}
+		case d.Name == "rewrite":
+			f.otherRegex = at
+			if strings.Contains(d.Arg(1), "?") {
+				f.argsChanged = at
+			}
+		case d.Name == "try_files" || d.Name == "error_page":
+			for _, a := range d.Args {
+				if strings.Contains(a.Value, "?") {
+					f.argsChanged = at
+				}
+			}
+		case d.Name == "if":
+			for _, a := range d.Args {
+				if v := a.Value; v == "~" || v == "~*" || v == "!~" || v == "!~*" {
+					f.otherRegex = at
+				}
+			}
+		case d.Name == "server_name":
+			for _, a := range d.Args {
+				if strings.HasPrefix(a.Value, "~") {
+					f.otherRegex = at
+				}
+			}
+		case d.Name == "map" && d.HasBlock:
+			if len(d.Args) > 1 {
+				f.defined[strings.TrimPrefix(d.Args[1].Value, "$")] = true
+			}
+			for _, e := range d.Block {
+				if strings.HasPrefix(e.Name, "~") {
+					f.otherRegex = at
+				}
+			}
+		case (d.Name == "geo" || d.Name == "split_clients") && d.HasBlock && len(d.Args) > 0:
+			f.defined[strings.TrimPrefix(d.Args[len(d.Args)-1].Value, "$")] = true
+		}
+		return true
+	})
+	return f
+}
+
+// reHostVar is a host part made of one variable, then a literal port or
+// $request_uri (whose value starts at the request line's '/', so it only
+// ends the host).
+var reHostVar = regexp.MustCompile(`^\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))(?::[0-9]+)?(?:\$request_uri|\$\{request_uri\})?$`)
+
+// requestHostVar accepts a proxy_pass whose host part is one request
+// variable, under the conditions argued above, and says why not
+// otherwise.
+func (c *containCheck) requestHostVar(d *nginxconf.Directive, parents []*nginxconf.Directive) string {
+	f := c.hosts
+	refuse := func(why string) string {
+		return "the host comes from a variable, accepted only when it can hold nothing but request bytes: " + why
+	}
+	if len(f.blockers) > 0 {
+		return refuse("the configuration has " + strings.Join(f.blockers, ", ") + ", which can change request headers or variables")
+	}
+	if d.Name != "proxy_pass" || len(parents) == 0 || parents[0].Name != "http" {
+		return refuse("only an http proxy_pass is replayed this way")
+	}
+	v := d.Args[0].Value
+	scheme, rest, ok := strings.Cut(v, "://")
+	if !ok || (scheme != "http" && scheme != "https") {
+		return refuse("the URL is not http:// or https:// followed by the host")
+	}
+	hostPart := rest
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		hostPart = rest[:i]
+	}
+	m := reHostVar.FindStringSubmatch(hostPart)
+	if m == nil {
+		return refuse("the host part " + shortArg(hostPart) + " is not exactly one variable")
+	}
+	name := m[1] + m[2]
+	lname := strings.ToLower(name)
+	switch {
+	case strings.HasPrefix(lname, "arg_"):
+		if f.argsChanged != "" {
+			return refuse("$" + name + ", but " + f.argsChanged + " can change the query string")
+		}
+		return ""
+	case strings.HasPrefix(lname, "http_") || strings.HasPrefix(lname, "cookie_"):
+		return ""
+	}
+	// A capture: of the regex location the proxy_pass is in, and of no
+	// other regex.
+	loc := parents[len(parents)-1]
+	if loc.Name != "location" || len(loc.Args) < 2 || (loc.Args[0].Value != "~" && loc.Args[0].Value != "~*") {
+		return refuse("$" + name + " is not a request variable ($arg_*, $http_*, $cookie_*) or a capture of the enclosing regex location")
+	}
+	re := reqmodel.Compile(loc.Args[1].Value, loc.Args[0].Value == "~*")
+	if re.Err != nil || re.Group(name) <= 0 {
+		return refuse("$" + name + " is not a group of the location's regex")
+	}
+	if f.otherRegex != "" {
+		return refuse("$" + name + " is a capture, but " + f.otherRegex + " can set captures too")
+	}
+	if f.defined[name] {
+		return refuse("$" + name + " is also set by the configuration")
+	}
+	return ""
+}
+
+// reDigitDot is a digit, a dot and a digit: the start of what
+// ngx_inet_addr could read as IPv4.
+var reDigitDot = regexp.MustCompile(`[0-9]\.[0-9]`)
+
+// requestHostBlocker says why a request the engine would send could
+// give a proxy_pass host an address (see above), "" if it cannot. values
+// are the other bytes of the request nginx reads: the Host and the
+// engine's own headers.
+func requestHostBlocker(rq emulator.Request, values ...string) string {
+	texts := append([]string{rq.Path}, values...)
+	if p, err := url.PathUnescape(rq.Path); err == nil {
+		texts = append(texts, p)
+		if p2, err := url.PathUnescape(p); err == nil {
+			texts = append(texts, p2)
+		}
+	} else {
+		return "the path does not percent-decode"
+	}
+	for _, h := range rq.Headers {
+		texts = append(texts, h.Name, h.Value)
+	}
+	for _, t := range texts {
+		lt := strings.ToLower(t)
+		switch {
+		case strings.ContainsAny(t, "[]"):
+			return fmt.Sprintf("%q has a bracket (an IPv6 literal)", t)
+		case strings.Contains(lt, "unix:"):
+			return fmt.Sprintf("%q names a unix socket", t)
+		case reDigitDot.MatchString(t):
+			return fmt.Sprintf("%q could spell an IPv4 address", t)
+		}
+	}
+	return ""
+}
