@@ -33,6 +33,10 @@ type Site struct {
 	// through the proxy's hide list. Without it the backend answers an
 	// empty 200.
 	EchoBackend bool
+	// NginxVersion is the version nginx names in its Server header and
+	// error pages under server_tokens on (the default): "1.22.1". Empty
+	// when not declared; the emulator then writes "nginx/<version>".
+	NginxVersion string
 }
 
 // Exchange is one request and the response a client reads.

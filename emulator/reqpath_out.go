@@ -248,15 +248,32 @@ func (st *reqState) scopeOf() *nginxconf.Scope {
 	return &st.site.Server.Scope
 }
 
+// serverToken is what nginx writes in the Server header and on its error
+// pages (ngx_http_header_filter_module, ngx_http_special_response.c):
+// "nginx" with server_tokens off, "nginx/<version>" with on (the default)
+// or build (the build name is empty unless nginx was configured with
+// --build, as Debian's is not).
+func (st *reqState) serverToken() string {
+	if d := st.scopeOf().Effective("server_tokens"); d != nil && d.Arg(0) == "off" {
+		return "nginx"
+	}
+	v := st.site.NginxVersion
+	if v == "" {
+		v = "<version>"
+	}
+	return "nginx/" + v
+}
+
 // finish writes the response head as ngx_http_header_filter does (status
 // line, Server, Content-Type, Content-Length, Location, Connection, then
 // the add_header lines) and reads it back as a client would.
 func (st *reqState) finish(code int, location, body string) {
 	x := st.x
 	x.Status = code
+	server := st.serverToken()
 	if code >= 300 && body == "" && code != 304 {
 		text := http.StatusText(code)
-		body = fmt.Sprintf("<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d %s</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", code, text, code, text)
+		body = fmt.Sprintf("<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n</body>\r\n</html>\r\n", code, text, code, text, server)
 	}
 	x.Body = body
 	var b strings.Builder
@@ -264,7 +281,7 @@ func (st *reqState) finish(code int, location, body string) {
 	if !slices.ContainsFunc(st.upstreamHdrs, func(h Header) bool { return strings.EqualFold(h.Name, "server") }) {
 		// A Server the backend sent and proxy_pass_header passes
 		// replaces nginx's own (r->headers_out.server is set).
-		b.WriteString("Server: nginx\r\n")
+		b.WriteString("Server: " + server + "\r\n")
 	}
 	fmt.Fprintf(&b, "Content-Type: text/plain\r\nContent-Length: %d\r\n", len(body))
 	if location != "" {

@@ -210,6 +210,9 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 	_, builtin := env.runner.(emulator.ConfigOnlyRunner)
 	realRunner := env.runner != nil && !builtin
 	site := emulator.Site{Server: srv, Analysis: a, Files: files}
+	if !pass.Profile.Nginx.IsZero() {
+		site.NginxVersion = pass.Profile.Nginx.String()
+	}
 	for _, c := range checks {
 		site.EchoBackend = site.EchoBackend || c.echo
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
 )
 
 // serverTokensDefaultSetting turns on the report of an http block that
@@ -51,14 +52,14 @@ does not hide the version on nginx's error pages: set server_tokens off.`,
 `,
 		Since:        "0.3.0",
 		References:   []string{"https://nginx.org/en/docs/http/ngx_http_core_module.html#server_tokens", "gixy version_disclosure"},
-		Confirmation: "not confirmable yet: the emulator does not model response headers.",
+		Confirmation: "confirmed by the emulator's request path: a request routed to the level must be answered with a Server header that names a version (the declared nginx version, or \"nginx/<version>\" when none is declared; server_tokens is replayed on real nginx in the differential suite, tokens.txtar). With --engine nginx|both real nginx replays the request and its Server header decides.",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
 			return nil
 		}
 		levels := secLevelsOf(pass).all
-		var httpLevel *secLevel
+		var httpLevel, firstDefaulted *secLevel
 		defaulted := false
 		for _, l := range levels {
 			for _, e := range l.own("server_tokens") {
@@ -68,15 +69,16 @@ does not hide the version on nginx's error pages: set server_tokens off.`,
 						Message: "server_tokens " + e.arg(0) + " sends the nginx version in the Server header and on error pages",
 						Details: "A scanner reads the version and picks the CVEs to try. Write \"server_tokens off;\".",
 						Fixes: []analyzer.SuggestedFix{{Message: "hide the version",
-							Edits: []analyzer.TextEdit{{Pos: a.Pos, End: a.End(), NewText: "off"}}}}})
+							Edits: []analyzer.TextEdit{{Pos: a.Pos, End: a.End(), NewText: "off"}}}},
+						Confirm: tokensConfirm(pass, l)})
 				}
 			}
 			switch l.kind {
 			case "http":
 				httpLevel = l
 			case "server":
-				if _, set := l.effective("server_tokens"); !set {
-					defaulted = true
+				if _, set := l.effective("server_tokens"); !set && !defaulted {
+					defaulted, firstDefaulted = true, l
 				}
 			}
 		}
@@ -85,8 +87,27 @@ does not hide the version on nginx's error pages: set server_tokens off.`,
 			h := httpLevel.block
 			pass.Report(&analyzer.Diagnostic{Pos: h.Pos, End: h.BlockOpen, Severity: analyzer.Info,
 				Message: "server_tokens is not set, so nginx's default \"on\" sends its version in the Server header and on error pages",
-				Details: "Add \"server_tokens off;\" to the http block."})
+				Details: "Add \"server_tokens off;\" to the http block.",
+				Confirm: tokensConfirm(pass, firstDefaulted)})
 		}
 		return nil
 	},
+}
+
+// tokensConfirm sends a request routed to level l; the Server header of
+// the answer must name a version ("nginx/1.22.1"). The emulator writes
+// the declared nginx version, or "<version>" when none is declared.
+func tokensConfirm(pass *analyzer.Pass, l *secLevel) analyzer.Confirmer {
+	p, ok := levelPlace(pass, l)
+	if !ok {
+		return notConfirmable("the level is " + l.describe() + ": no request is routed to it by its path alone")
+	}
+	shows := func(x *emulator.Exchange) (bool, string) {
+		vs := x.Header("Server")
+		if len(vs) == 0 {
+			return false, fmt.Sprintf("%d without a Server header", x.Status)
+		}
+		return strings.HasPrefix(vs[0], "nginx/"), fmt.Sprintf("%d with Server: %s", x.Status, vs[0])
+	}
+	return requestConfirmer(pass, p.srv, nil, checksAt(pathsInto(pass, p, "server_tokens"), shows, routedTo(p, "server_tokens")))
 }

@@ -144,3 +144,43 @@ http {
 		}
 	}
 }
+
+// TestSecServerTokensReplayOnRealNginx: SEC1010's request to the server
+// with server_tokens on gets Debian's "Server: nginx/1.22.1"; the server
+// with it off gets no finding (issue 21).
+func TestSecServerTokensReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        server_tokens on;
+        location / { return 200 "x"; }
+    }
+    server {
+        listen 81;
+        server_name quiet.test;
+        server_tokens off;
+        location / { return 200 "y"; }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		fs := replayed(t, bin, engine, conf, "SEC1010")
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d SEC1010 findings, want 1", engine, len(fs))
+		}
+		c := fs[0].Confirmation
+		if c.Status != "confirmed" || !strings.Contains(c.Summary, "Server: nginx/1.22") {
+			t.Errorf("%s: %s: %q (%s)", engine, c.Status, c.Summary, c.Reason)
+		}
+		if engine == "both" && strings.Contains(c.Reason, "engines differ") {
+			t.Errorf("both: the engines differ: %s", c.Reason)
+		}
+	}
+}

@@ -60,7 +60,8 @@ func TestRequestPathDifferential(t *testing.T) {
 				t.Fatal(err)
 			}
 			m := nginxconf.BuildModel(cfg)
-			site := emulator.Site{Server: m.HTTP.Servers[0], Analysis: reqmodel.NewAnalysis(m), Files: mfs}
+			site := emulator.Site{Server: m.HTTP.Servers[0], Analysis: reqmodel.NewAnalysis(m), Files: mfs,
+				NginxVersion: real.Profile.Nginx}
 			expects := strings.Split(hdr["expect"], ";")
 			for i, rq := range reqs {
 				rr := real.Requests[i]
@@ -100,7 +101,8 @@ func withHost(rq emulator.Request) emulator.Request {
 }
 
 // observe is the comparable part of a response. Besides the headers
-// named in TestRequestPathDifferential's comment it counts the
+// named in TestRequestPathDifferential's comment and Server (server_tokens,
+// SEC1010) it counts the
 // Content-Type lines when there is more than one (add_header
 // Content-Type, SEC1004) and the head's continuation lines (a value with a
 // line break, SEC1003); the Content-Type value itself is left out, since
@@ -133,7 +135,7 @@ func observe(status int, head string, hs []emulator.Header, body string, proxied
 		switch {
 		case n == "location":
 			v = stripOrigin(v)
-		case n == "set-cookie", strings.HasPrefix(n, "x-"), n == "acao", n == "www-authenticate":
+		case n == "set-cookie", strings.HasPrefix(n, "x-"), n == "acao", n == "www-authenticate", n == "server":
 		default:
 			continue
 		}
