@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"path"
 	"slices"
@@ -35,6 +36,11 @@ func (st *reqState) content() {
 	}
 	if pp := own("proxy_pass"); pp != nil {
 		x.Upstream = st.upstreamURL(pp)
+		if host, ok := st.unresolvable(pp, x.Upstream); ok {
+			x.Trace = append(x.Trace, "proxy_pass -> "+x.Upstream+": no resolver defined to resolve "+host+" (502)")
+			st.finish(502, "", "")
+			return
+		}
 		x.UpstreamRequest = st.proxyRequest(x.Upstream)
 		if !st.site.EchoBackend {
 			x.Trace = append(x.Trace, "proxy_pass -> "+x.Upstream+" (not sent: the emulated backend answers 200)")
@@ -124,6 +130,24 @@ func (st *reqState) upstreamURL(pp *nginxconf.Directive) string {
 		tail := strings.TrimPrefix(st.uri, st.loc.Path)
 		return base + "/" + uriPart + escapeURIPath(tail) + args
 	}
+}
+
+// unresolvable reports the host of a proxy_pass built from variables that
+// nginx must resolve at run time, finds no upstream for, and has no
+// resolver for (ngx_http_upstream_init_request: ngx_resolve_start on
+// the dummy resolver gives NGX_NO_RESOLVER, and the request ends in 502).
+func (st *reqState) unresolvable(pp *nginxconf.Directive, url string) (string, bool) {
+	if !strings.Contains(pp.Arg(0), "$") {
+		return "", false // resolved at start
+	}
+	host, port, noPort, ok := nginxconf.PassHostPort(url)
+	if !ok || host == "" || net.ParseIP(strings.Trim(host, "[]")) != nil {
+		return "", false
+	}
+	if st.site.Server.Context.FindsUpstream(host, port, noPort) || st.scopeOf().Effective("resolver") != nil {
+		return "", false
+	}
+	return host, true
 }
 
 // origURI is $uri as first normalised (before any rewrite).

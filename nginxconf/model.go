@@ -201,6 +201,9 @@ type Context struct {
 	// UpstreamByName indexes Upstreams by name (the first of duplicates).
 	UpstreamByName map[string]*Upstream
 	Servers        []*Server
+
+	// implicit caches FindsUpstream's host:port set, built on first use.
+	implicit atomic.Pointer[map[string]bool]
 }
 
 // Upstream is an upstream block.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,6 +182,45 @@ http {
 		}
 		if engine == "both" && strings.Contains(c.Reason, "engines differ") {
 			t.Errorf("both: the engines differ: %s", c.Reason)
+		}
+	}
+}
+
+// TestSecNoResolverReplayOnRealNginx: SEC1016's request gets 502 from
+// Debian's nginx ("no resolver defined to resolve localhost"), while a
+// URL that finds the upstream another proxy_pass created is not reported
+// (issue 21).
+func TestSecNoResolverReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        location /a {
+            proxy_pass http://localhost:8080$request_uri;
+        }
+        location /f {
+            proxy_pass http://127.0.0.1:8081;
+        }
+        location /g {
+            proxy_pass http://127.0.0.1:8081$request_uri;
+        }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		fs := replayed(t, bin, engine, conf, "SEC1016")
+		if len(fs) != 1 || fs[0].Line != 7 {
+			t.Fatalf("%s: want one SEC1016 finding at line 7, got %d", engine, len(fs))
+		}
+		c := fs[0].Confirmation
+		if c.Status != "confirmed" || !strings.HasPrefix(fmt.Sprint(c.Observed["response_head"]), "HTTP/1.1 502") {
+			t.Errorf("%s: %s: %q (%s), head %q", engine, c.Status, c.Summary, c.Reason, c.Observed["response_head"])
 		}
 	}
 }
