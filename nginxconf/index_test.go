@@ -59,7 +59,7 @@ func checkIndex(t testing.TB, cfg *Config) {
 			named = append(named, v.d)
 		}
 	}
-	if g := ix.Named(names[1]); !slices.Equal(g, named) {
+	if g := ix.Named(names[1], names[1]); !slices.Equal(g, named) {
 		t.Fatalf("Named(%q): %d directives, Walk finds %d", names[1], len(g), len(named))
 	}
 }

@@ -202,7 +202,8 @@ type Context struct {
 	UpstreamByName map[string]*Upstream
 	Servers        []*Server
 
-	// implicit caches FindsUpstream's host:port set, built on first use.
+	// implicit caches FindsUpstream's keys (upstreamKeys), built on
+	// first use.
 	implicit atomic.Pointer[map[string]bool]
 }
 

@@ -24,26 +24,27 @@ func (c *Context) FindsUpstream(host string, port int, noPort bool) bool {
 		return false
 	}
 	host = strings.ToLower(host)
-	if noPort {
-		for name := range c.UpstreamByName {
-			if strings.ToLower(name) == host {
-				return true
-			}
-		}
-	}
 	m := c.implicit.Load()
 	if m == nil {
-		built := c.implicitUpstreams()
+		built := c.upstreamKeys()
 		m = &built
 		c.implicit.Store(m)
+	}
+	if noPort && (*m)[host] {
+		return true
 	}
 	return (*m)[host+":"+strconv.Itoa(port)]
 }
 
-// implicitUpstreams lists "host:port" of every *_pass directive without
-// variables written in a server or location of the context.
-func (c *Context) implicitUpstreams() map[string]bool {
+// upstreamKeys lists, lowercased, the name of every upstream{} block
+// and "host:port" of every *_pass directive without variables written in
+// a server or location of the context (a name has no ':', so the two
+// kinds of key cannot meet).
+func (c *Context) upstreamKeys() map[string]bool {
 	out := map[string]bool{}
+	for name := range c.UpstreamByName {
+		out[strings.ToLower(name)] = true
+	}
 	add := func(d *Directive) {
 		if len(d.Args) == 0 || strings.Contains(d.Arg(0), "$") {
 			return

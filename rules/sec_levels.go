@@ -184,7 +184,16 @@ func buildSecLevels(ix *nginxconf.Index) *secLevels {
 // own returns the level's entries called name, in the order nginx reads
 // them (a subslice: do not modify it).
 func (l *secLevel) own(name string) []secEntry {
-	i, _ := slices.BinarySearchFunc(l.entries, name, func(e secEntry, n string) int { return strings.Compare(e.name, n) })
+	var i int
+	if len(l.entries) <= 16 {
+		// Most levels hold a handful of directives: a scan for the
+		// name is cheaper than the search's comparisons.
+		for i < len(l.entries) && l.entries[i].name != name {
+			i++
+		}
+	} else {
+		i, _ = slices.BinarySearchFunc(l.entries, name, func(e secEntry, n string) int { return strings.Compare(e.name, n) })
+	}
 	j := i
 	for j < len(l.entries) && l.entries[j].name == name {
 		j++
