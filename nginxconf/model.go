@@ -204,7 +204,7 @@ type Context struct {
 
 	// implicit caches FindsUpstream's keys (upstreamKeys), built on
 	// first use.
-	implicit atomic.Pointer[map[string]bool]
+	implicit atomic.Pointer[map[upstreamKey]bool]
 }
 
 // Upstream is an upstream block.

@@ -23,6 +23,9 @@ func (c *Context) FindsUpstream(host string, port int, noPort bool) bool {
 	if c == nil {
 		return false
 	}
+	if _, ok := c.UpstreamByName[host]; ok && noPort {
+		return true // the common case, without building the keys
+	}
 	host = strings.ToLower(host)
 	m := c.implicit.Load()
 	if m == nil {
@@ -30,20 +33,26 @@ func (c *Context) FindsUpstream(host string, port int, noPort bool) bool {
 		m = &built
 		c.implicit.Store(m)
 	}
-	if noPort && (*m)[host] {
+	if noPort && (*m)[upstreamKey{host, 0}] {
 		return true
 	}
-	return (*m)[host+":"+strconv.Itoa(port)]
+	return (*m)[upstreamKey{host, port}]
 }
 
-// upstreamKeys lists, lowercased, the name of every upstream{} block
-// and "host:port" of every *_pass directive without variables written in
-// a server or location of the context (a name has no ':', so the two
-// kinds of key cannot meet).
-func (c *Context) upstreamKeys() map[string]bool {
-	out := map[string]bool{}
+// upstreamKey is an upstream{} block's name (port 0, as nginx keeps it)
+// or an implicit upstream's host and port, the host lowercased.
+type upstreamKey struct {
+	host string
+	port int
+}
+
+// upstreamKeys lists every upstream{} block and the host and port of
+// every *_pass directive without variables written in a server or
+// location of the context.
+func (c *Context) upstreamKeys() map[upstreamKey]bool {
+	out := map[upstreamKey]bool{}
 	for name := range c.UpstreamByName {
-		out[strings.ToLower(name)] = true
+		out[upstreamKey{strings.ToLower(name), 0}] = true
 	}
 	add := func(d *Directive) {
 		if len(d.Args) == 0 || strings.Contains(d.Arg(0), "$") {
@@ -51,7 +60,7 @@ func (c *Context) upstreamKeys() map[string]bool {
 		}
 		host, port, _, ok := PassHostPort(d.Arg(0))
 		if ok && port > 0 {
-			out[strings.ToLower(host)+":"+strconv.Itoa(port)] = true
+			out[upstreamKey{strings.ToLower(host), port}] = true
 		}
 	}
 	for _, s := range c.Servers {
