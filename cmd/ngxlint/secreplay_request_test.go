@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -15,9 +13,7 @@ import (
 // it (issue 21).
 func TestSecOriginReplayOnRealNginx(t *testing.T) {
 	bin := replayNginx(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(`events {}
+	conf := replayConf(t, `events {}
 http {
     map $http_origin $cors_origin {
         default "";
@@ -38,9 +34,7 @@ http {
         }
     }
 }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, engine := range []string{"nginx", "both"} {
 		n := 0
 		for _, f := range replayed(t, bin, engine, conf, "SEC2006") {
@@ -70,9 +64,7 @@ http {
 // '?' (issue 21).
 func TestSecProxyPassURIReplayOnRealNginx(t *testing.T) {
 	bin := replayNginx(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(`events {}
+	conf := replayConf(t, `events {}
 http {
     server {
         listen 80;
@@ -88,9 +80,7 @@ http {
         }
     }
 }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	want := map[int]string{7: "/v1/../ngxlint", 10: "/store/ngxlint?x=1", 13: "/v2/docs/ngxlint?x=1"}
 	for _, engine := range []string{"nginx", "both"} {
 		seen := map[int]bool{}
@@ -118,9 +108,7 @@ http {
 // (issue 21).
 func TestSecUpstreamHostReplayOnRealNginx(t *testing.T) {
 	bin := replayNginx(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(`events {}
+	conf := replayConf(t, `events {}
 http {
     server {
         listen 80;
@@ -131,9 +119,7 @@ http {
         }
     }
 }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, engine := range []string{"nginx", "both"} {
 		fs := replayed(t, bin, engine, conf, "SEC2002")
 		if len(fs) != 1 {
@@ -151,9 +137,7 @@ http {
 // with it off gets no finding (issue 21).
 func TestSecServerTokensReplayOnRealNginx(t *testing.T) {
 	bin := replayNginx(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(`events {}
+	conf := replayConf(t, `events {}
 http {
     server {
         listen 80;
@@ -168,9 +152,7 @@ http {
         location / { return 200 "y"; }
     }
 }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, engine := range []string{"nginx", "both"} {
 		fs := replayed(t, bin, engine, conf, "SEC1010")
 		if len(fs) != 1 {
@@ -192,9 +174,7 @@ http {
 // (issue 21).
 func TestSecNoResolverReplayOnRealNginx(t *testing.T) {
 	bin := replayNginx(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(`events {}
+	conf := replayConf(t, `events {}
 http {
     server {
         listen 80;
@@ -210,9 +190,7 @@ http {
         }
     }
 }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, engine := range []string{"nginx", "both"} {
 		fs := replayed(t, bin, engine, conf, "SEC1016")
 		if len(fs) != 1 || fs[0].Line != 7 {

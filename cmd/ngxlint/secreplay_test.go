@@ -23,9 +23,7 @@ import (
 // try_files' @app.
 func TestSecReplayOnRealNginx(t *testing.T) {
 	bin := replayNginx(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(`events {}
+	conf := replayConf(t, `events {}
 http {
     server {
         listen 80;
@@ -53,9 +51,7 @@ http {
         }
     }
 }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, engine := range []string{"nginx", "both"} {
 		got := map[string]string{}
 		for _, f := range replayed(t, bin, engine, conf, "SEC1001,SEC1011,SEC1012,SEC2001") {
@@ -92,9 +88,7 @@ http {
 // capture empty (issue 21).
 func TestSecReplayAccessOnRealNginx(t *testing.T) {
 	bin := replayNginx(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(`events {}
+	conf := replayConf(t, `events {}
 http {
     server {
         listen 80;
@@ -117,9 +111,7 @@ http {
         }
     }
 }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, engine := range []string{"nginx", "both"} {
 		got := map[string]string{}
 		for _, f := range replayed(t, bin, engine, conf, "SEC1022,SEC1024,SEC2008") {
@@ -223,9 +215,7 @@ http {
 // another server's wildcard is refused, with the reason.
 func TestSecReplayServerSelectionOnRealNginx(t *testing.T) {
 	bin := replayNginx(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(`events {}
+	conf := replayConf(t, `events {}
 http {
     server {
         listen 80;
@@ -257,9 +247,7 @@ http {
         }
     }
 }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, engine := range []string{"nginx", "both"} {
 		got := map[string]string{}
 		for _, f := range replayed(t, bin, engine, conf, "SEC2001") {
@@ -425,6 +413,17 @@ func replayNginx(t *testing.T) string {
 	return bin
 }
 
+// replayConf writes a configuration for a replay test into a temporary
+// directory and returns its path.
+func replayConf(t *testing.T, text string) string {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "nginx.conf")
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
 // replayed runs check --confirm with the real engine (engine "nginx" or
 // "both") and the rules enable on conf, expects findings (exit 1), and
 // returns them, each checked to carry a confirmation judged by a request
@@ -457,9 +456,7 @@ func replayed(t *testing.T, bin, engine, conf, enable string) []format.Finding {
 // rule's Good example, give no SEC1002 at all.
 func TestSecArrayDropReplayOnRealNginx(t *testing.T) {
 	bin := replayNginx(t)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(`events {}
+	conf := replayConf(t, `events {}
 http {
     proxy_hide_header X-Powered-By;
     server {
@@ -485,9 +482,7 @@ http {
         }
     }
 }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, engine := range []string{"nginx", "both"} {
 		var got []string
 		for _, f := range replayed(t, bin, engine, conf, "SEC1002") {
@@ -519,10 +514,7 @@ http {
 			t.Errorf("%s: SEC1002 findings %q, want %q (none for /full/)", engine, strings.Join(got, " "), want)
 		}
 	}
-	good := filepath.Join(dir, "good.conf")
-	if err := os.WriteFile(good, []byte("events {}\n"+rules.ArrayDirectiveDropped.Doc.Good), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	good := replayConf(t, "events {}\n"+rules.ArrayDirectiveDropped.Doc.Good)
 	if code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", "nginx", "--nginx-binary", bin,
 		"--enable", "SEC1002", good); code != ExitClean {
 		t.Errorf("Good example: exit %d\n%s\n%s", code, out, errs)
