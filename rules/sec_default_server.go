@@ -53,7 +53,7 @@ default_server or default there. A server without listen counts as *:80, as for 
 `,
 		Since:        "0.3.0",
 		References:   []string{"https://nginx.org/en/docs/http/request_processing.html", "https://nginx.org/en/docs/http/ngx_http_core_module.html#listen", "Gixy-Next default_server_flag"},
-		Confirmation: "not confirmable yet: the emulator does not select servers by Host.",
+		Confirmation: "not confirmable: which server should answer unknown hosts is the author's intent. What nginx does instead, the first server read on the socket answers them (the socket's default), is what the emulator's server selection (emulator.SelectServer) follows.",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Model == nil || pass.Model.HTTP == nil {
