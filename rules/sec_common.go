@@ -174,6 +174,13 @@ type requestCheck struct {
 	// shows the request head the proxy sent and the headers the request
 	// asked it to send back.
 	echo bool
+	// realOnly, when set, says why the emulator cannot show the finding
+	// although it can route the requests (SEC2007: RE2 cannot backtrack):
+	// the emulator's verdict is not-confirmable with this reason and only
+	// real nginx's answer, judged by contrast with the control, decides.
+	// routed is then judged on the emulator's answer to the control, the
+	// request the emulator handles as real nginx does.
+	realOnly string
 	// emulatorOnly, when set, says why real nginx's answer cannot show
 	// the finding (shows reads what only the emulator computes, such as
 	// the FastCGI params): the request is not replayed.
@@ -219,7 +226,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			out.Status, out.Reason = analyzer.NotConfirmable, "no request could be crafted that reaches this directive"
 			return out
 		}
-		var tried, unmod []string
+		var tried, unmod, realOnly []string
 		reqs := make([]emulator.Request, len(checks))
 		ctrls := make([]*emulator.Request, len(checks))
 		// routedOK[i]: the emulator handled request i where the finding
@@ -255,7 +262,19 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			routedOK[i] = true
 			var rwhy string
 			if c.routed != nil {
-				routedOK[i], rwhy = c.routed(x)
+				rx := x
+				if c.realOnly != "" && ctrls[i] != nil {
+					rx = emulator.Serve(site, *ctrls[i])
+				}
+				routedOK[i], rwhy = c.routed(rx)
+			}
+			if c.realOnly != "" {
+				// The emulator makes no claim: its answer is not judged.
+				realOnly = append(realOnly, c.realOnly)
+				if !routedOK[i] {
+					tried = append(tried, line+" -> "+rwhy)
+				}
+				continue
 			}
 			if c.requestHost {
 				predicted[i], _ = c.shows(x)
@@ -298,6 +317,12 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			out.Summary = strings.Join(tried, "; ")
 			if len(unmod) > 0 {
 				out.Reason = "the request met what the emulator does not model: " + strings.Join(dedupe(unmod), ", ")
+			}
+			if len(realOnly) == len(checks) {
+				out.Status, out.Reason = analyzer.NotConfirmable, strings.Join(dedupe(realOnly), "; ")
+				if out.Summary == "" {
+					out.Summary = "crafted " + requestLine(checks[0].req)
+				}
 			}
 		}
 		if !realRunner {
@@ -429,7 +454,9 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	if out.Status != analyzer.Confirmed {
 		out.Summary = strings.Join(tried, "; ")
 	}
-	if (out.Status == analyzer.Confirmed) != (emu.Status == analyzer.Confirmed) {
+	// An emulator that made no claim (every check realOnly, or none it
+	// could judge) cannot disagree.
+	if emu.Status != analyzer.NotConfirmable && (out.Status == analyzer.Confirmed) != (emu.Status == analyzer.Confirmed) {
 		diff := "real nginx " + out.Status + ", emulator " + emuLine
 		if out.Observed == nil {
 			out.Observed = map[string]any{}
