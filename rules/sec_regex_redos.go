@@ -52,7 +52,7 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 `,
 		Since:        "0.3.0",
 		References:   []string{"gixy-ng / Gixy-Next regex_redos", "https://owasp.org/www-community/attacks/Regular_expression_Denial_of_Service_-_ReDoS"},
-		Confirmation: "not confirmable: the emulator matches with Go's RE2, which runs in linear time; the effect is PCRE's backtracking.",
+		Confirmation: "real nginx only (--engine nginx|both): a request carries a subject that repeats text both repetitions accept and then fails on one byte (in the path for location, rewrite and if on $uri, in the header or argument an if tests), sent with a control that lacks that byte; confirmed when nginx answers it 500, as it does when PCRE stops at its match limit (pcre2_match -47, logged at alert), and the control otherwise. The emulator matches with Go's RE2, which runs in linear time, so alone it says not-confirmable. Map keys (nginx takes the default on the error) and server_name (the connection is closed without an answer) are not replayed.",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {

@@ -144,3 +144,94 @@ http {
 		}
 	}
 }
+
+// TestSecRegexReDoSReplayOnRealNginx: SEC2007's crafted subjects make
+// Debian's nginx (PCRE2, pcre_jit off by default) give up on the regex at
+// its match limit (pcre2_match -47): a location regex, a rewrite and an
+// if on a header each answer the attack 500 and the same request without
+// the failing byte otherwise. The emulator makes no claim (RE2 runs in
+// linear time), so no engine difference is recorded; a map key is not
+// replayed (nginx takes its default on the error); a benign regex gives
+// no finding (issue 21).
+func TestSecRegexReDoSReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`events {}
+http {
+    map $uri $m {
+        ~^/m/(a+)+$ 1;
+        default 0;
+    }
+    server {
+        listen 80;
+        server_name victim.test;
+        location ~ ^/(a+)+$ {
+            return 200 "loc";
+        }
+        location /b {
+            if ($http_x_name ~ "^(\w+\s?)*$") {
+                return 403;
+            }
+            return 200 "b";
+        }
+        location /r/ {
+            rewrite ^/r/((?:ab|a)*)*$ /x;
+            return 204;
+        }
+        location ~ ^/docs(/[a-z0-9-]+)*/?$ {
+            return 200 "docs $m";
+        }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	as := strings.Repeat("a", 26)
+	want := map[int]string{
+		10: "GET /" + as + "%21 [Host: victim.test] -> 500 (PCRE gave up: match limit); without the failing byte: 200",
+		14: "GET /b [Host: victim.test] [x-name: " + as + "!] -> 500 (PCRE gave up: match limit); without the failing byte: 403",
+		20: "GET /r/" + strings.Repeat("ab", 26) + "%21 [Host: victim.test] -> 500 (PCRE gave up: match limit); without the failing byte: 204",
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", engine, "--nginx-binary", bin, "--format", "json",
+			"--enable", "SEC2007", conf)
+		if code != ExitFindings {
+			t.Fatalf("%s: exit %d\n%s\n%s", engine, code, out, errs)
+		}
+		seen := map[int]bool{}
+		for _, f := range decodeCheck(t, out).Findings {
+			c := f.Confirmation
+			t.Logf("%s: line %d %s [%s] %s | %s", engine, f.Line, c.Status, c.Engine, c.Summary, c.Reason)
+			seen[f.Line] = true
+			if f.Line == 4 {
+				if c.Status != "not-confirmable" || !strings.Contains(c.Reason, "map's default") {
+					t.Errorf("%s: map key: %s %q", engine, c.Status, c.Reason)
+				}
+				continue
+			}
+			w, ok := want[f.Line]
+			if !ok {
+				t.Errorf("%s: unexpected SEC2007 at line %d", engine, f.Line)
+				continue
+			}
+			if c.Status != "confirmed" || c.Summary != w || !strings.HasPrefix(c.Engine, "nginx") {
+				t.Errorf("%s: line %d: %s [%s] %q (%s), want confirmed %q", engine, f.Line, c.Status, c.Engine, c.Summary, c.Reason, w)
+			}
+			if st, _ := c.Observed["status"].(float64); st != 500 {
+				t.Errorf("%s: line %d: real nginx's status %v, want 500", engine, f.Line, c.Observed["status"])
+			}
+			if _, differ := c.Observed["engine_differences"]; differ || strings.Contains(c.Reason, "engines differ") {
+				t.Errorf("%s: line %d: an engine difference reported although the emulator makes no claim: %s", engine, f.Line, c.Reason)
+			}
+			if len(c.Summary) > 160 {
+				t.Errorf("%s: line %d: summary of %d characters", engine, f.Line, len(c.Summary))
+			}
+		}
+		for line := range want {
+			if !seen[line] {
+				t.Errorf("%s: no SEC2007 finding at line %d", engine, line)
+			}
+		}
+	}
+}
