@@ -361,11 +361,18 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	var idx []int
 	var ctl []bool
 	var emuOnly []string
+	unrouted := false
 	policy := "ok"
 	requestHosts := false
 	for i, rq := range reqs {
 		if why := checks[i].emulatorOnly; why != "" {
 			emuOnly = append(emuOnly, why)
+			continue
+		}
+		if checks[i].realOnly != "" && !routedOK[i] {
+			// Only real nginx could show it, and its answer would be
+			// no evidence: the request does not reach the finding.
+			unrouted = true
 			continue
 		}
 		if checks[i].echo {
@@ -386,6 +393,10 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	}
 	if len(sent) == 0 && len(emuOnly) > 0 {
 		out.Reason = "real nginx is not asked: " + strings.Join(dedupe(emuOnly), "; ") + "; emulator " + emuLine
+		return out
+	}
+	if len(sent) == 0 && unrouted {
+		out.Reason = "real nginx is not asked: the emulator routes no crafted request where the finding is; emulator " + emuLine
 		return out
 	}
 	if len(sent) == 0 {

@@ -196,8 +196,9 @@ func redosConfirm(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, subjec
 	case subject == "$request_uri":
 		mk = func(_, v string) (emulator.Request, bool) {
 			// $request_uri is the target as sent: only a subject that
-			// needs no encoding can be sent as it is.
-			if reqmodel.PercentEncode(v) != v || !strings.HasPrefix(v, "/") || strings.Contains(v, "/.") || strings.Contains(v, "//") {
+			// can be sent raw, and that nginx's parser takes as a plain
+			// path (no query, no dot segment, no slashes to merge).
+			if !argSafe(v) || !strings.HasPrefix(v, "/") || strings.ContainsAny(v, "?") || strings.Contains(v, "/.") || strings.Contains(v, "//") {
 				return emulator.Request{}, false
 			}
 			return emulator.Request{Path: v}, true

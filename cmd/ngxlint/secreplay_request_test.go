@@ -235,3 +235,56 @@ http {
 		}
 	}
 }
+
+// TestSecRegexReDoSReplayJITOnRealNginx: with pcre_jit on, PCRE2's JIT
+// honours the same match limit, and Debian's nginx answers the attack 500
+// too; an if on $request_uri gets its subject raw in the request line; and
+// an if in an exact location the crafted path cannot reach is not sent to
+// real nginx at all (its answer would be no evidence).
+func TestSecRegexReDoSReplayJITOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(`pcre_jit on;
+events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        location ~ ^/(a+)+$ { return 200 "loc"; }
+        location / {
+            if ($request_uri ~ "^/ru/(\w+\s?)*$") { return 403; }
+            return 200;
+        }
+        location = /e { if ($uri ~ "^/e(a+)+$") { return 403; } return 200; }
+    }
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	as := strings.Repeat("a", 26)
+	want := map[int]string{
+		7:  "confirmed: GET /" + as + "%21 [Host: victim.test] -> 500 (PCRE gave up: match limit); without the failing byte: 200",
+		9:  "confirmed: GET /ru/" + as + "! [Host: victim.test] -> 500 (PCRE gave up: match limit); without the failing byte: 403",
+		12: "not-confirmable: ",
+	}
+	code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", "nginx", "--nginx-binary", bin, "--format", "json",
+		"--enable", "SEC2007", conf)
+	if code != ExitFindings {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	fs := decodeCheck(t, out).Findings
+	if len(fs) != len(want) {
+		t.Errorf("%d findings, want %d", len(fs), len(want))
+	}
+	for _, f := range fs {
+		c := f.Confirmation
+		t.Logf("line %d %s [%s] %s | %s", f.Line, c.Status, c.Engine, c.Summary, c.Reason)
+		if got := c.Status + ": " + c.Summary; got != want[f.Line] {
+			t.Errorf("line %d: %q, want %q", f.Line, got, want[f.Line])
+		}
+		if f.Line == 12 && !strings.Contains(c.Reason, "real nginx is not asked: the emulator routes no crafted request where the finding is") {
+			t.Errorf("line 12: reason %q", c.Reason)
+		}
+	}
+}
