@@ -174,6 +174,13 @@ type requestCheck struct {
 	// shows the request head the proxy sent and the headers the request
 	// asked it to send back.
 	echo bool
+	// realOnly, when set, says why the emulator cannot show the finding
+	// although it can route the requests (SEC2007: RE2 cannot backtrack):
+	// the emulator's verdict is not-confirmable with this reason and only
+	// real nginx's answer, judged by contrast with the control, decides.
+	// routed is then judged on the emulator's answer to the control, the
+	// request the emulator handles as real nginx does.
+	realOnly string
 	// emulatorOnly, when set, says why real nginx's answer cannot show
 	// the finding (shows reads what only the emulator computes, such as
 	// the FastCGI params): the request is not replayed.
@@ -222,7 +229,7 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			out.Status, out.Reason = analyzer.NotConfirmable, "no request could be crafted that reaches this directive"
 			return out
 		}
-		var tried, unmod []string
+		var tried, unmod, realOnly []string
 		reqs := make([]emulator.Request, len(checks))
 		ctrls := make([]*emulator.Request, len(checks))
 		// routedOK[i]: the emulator handled request i where the finding
@@ -258,7 +265,19 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			routedOK[i] = true
 			var rwhy string
 			if c.routed != nil {
-				routedOK[i], rwhy = c.routed(x)
+				rx := x
+				if c.realOnly != "" && ctrls[i] != nil {
+					rx = emulator.Serve(site, *ctrls[i])
+				}
+				routedOK[i], rwhy = c.routed(rx)
+			}
+			if c.realOnly != "" {
+				// The emulator makes no claim: its answer is not judged.
+				realOnly = append(realOnly, c.realOnly)
+				if !routedOK[i] {
+					tried = append(tried, line+" -> "+rwhy)
+				}
+				continue
 			}
 			if c.requestHost {
 				predicted[i], _ = c.shows(x)
@@ -302,6 +321,12 @@ func requestConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, files fs.FS, c
 			if len(unmod) > 0 {
 				out.Reason = "the request met what the emulator does not model: " + strings.Join(dedupe(unmod), ", ")
 			}
+			if len(realOnly) == len(checks) {
+				out.Status, out.Reason = analyzer.NotConfirmable, strings.Join(dedupe(realOnly), "; ")
+				if out.Summary == "" {
+					out.Summary = "crafted " + requestLine(checks[0].req)
+				}
+			}
 		}
 		if !realRunner {
 			return out
@@ -339,11 +364,18 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	var idx []int
 	var ctl []bool
 	var emuOnly []string
+	unrouted := false
 	policy := "ok"
 	requestHosts := false
 	for i, rq := range reqs {
 		if why := checks[i].emulatorOnly; why != "" {
 			emuOnly = append(emuOnly, why)
+			continue
+		}
+		if checks[i].realOnly != "" && !routedOK[i] {
+			// Only real nginx could show it, and its answer would be
+			// no evidence: the request does not reach the finding.
+			unrouted = true
 			continue
 		}
 		if checks[i].echo {
@@ -364,6 +396,10 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	}
 	if len(sent) == 0 && len(emuOnly) > 0 {
 		out.Reason = "real nginx is not asked: " + strings.Join(dedupe(emuOnly), "; ") + "; emulator " + emuLine
+		return out
+	}
+	if len(sent) == 0 && unrouted {
+		out.Reason = "real nginx is not asked: the emulator routes no crafted request where the finding is; emulator " + emuLine
 		return out
 	}
 	if len(sent) == 0 {
@@ -432,7 +468,9 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	if out.Status != analyzer.Confirmed {
 		out.Summary = strings.Join(tried, "; ")
 	}
-	if (out.Status == analyzer.Confirmed) != (emu.Status == analyzer.Confirmed) {
+	// An emulator that made no claim (every check realOnly, or none it
+	// could judge) cannot disagree.
+	if emu.Status != analyzer.NotConfirmable && (out.Status == analyzer.Confirmed) != (emu.Status == analyzer.Confirmed) {
 		diff := "real nginx " + out.Status + ", emulator " + emuLine
 		if out.Observed == nil {
 			out.Observed = map[string]any{}

@@ -202,3 +202,139 @@ http {
 		}
 	}
 }
+
+// TestSecRegexReDoSReplayOnRealNginx: SEC2007's crafted subjects make
+// Debian's nginx (PCRE2, pcre_jit off by default) give up on the regex at
+// its match limit (pcre2_match -47): a location regex, a rewrite and an
+// if on a header each answer the attack 500 and the same request without
+// the failing byte otherwise. The emulator makes no claim (RE2 runs in
+// linear time), so no engine difference is recorded; a map key is not
+// replayed (nginx takes its default on the error); a benign regex gives
+// no finding (issue 21).
+func TestSecRegexReDoSReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	conf := replayConf(t, `events {}
+http {
+    map $uri $m {
+        ~^/m/(a+)+$ 1;
+        default 0;
+    }
+    server {
+        listen 80;
+        server_name victim.test;
+        location ~ ^/(a+)+$ {
+            return 200 "loc";
+        }
+        location /b {
+            if ($http_x_name ~ "^(\w+\s?)*$") {
+                return 403;
+            }
+            return 200 "b";
+        }
+        location /r/ {
+            rewrite ^/r/((?:ab|a)*)*$ /x;
+            return 204;
+        }
+        location ~ ^/docs(/[a-z0-9-]+)*/?$ {
+            return 200 "docs $m";
+        }
+    }
+}
+`)
+	as := strings.Repeat("a", 26)
+	want := map[int]string{
+		10: "GET /" + as + "%21 [Host: victim.test] -> 500 (PCRE gave up: match limit); without the failing byte: 200",
+		14: "GET /b [Host: victim.test] [x-name: " + as + "!] -> 500 (PCRE gave up: match limit); without the failing byte: 403",
+		20: "GET /r/" + strings.Repeat("ab", 26) + "%21 [Host: victim.test] -> 500 (PCRE gave up: match limit); without the failing byte: 204",
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", engine, "--nginx-binary", bin, "--format", "json",
+			"--enable", "SEC2007", conf)
+		if code != ExitFindings {
+			t.Fatalf("%s: exit %d\n%s\n%s", engine, code, out, errs)
+		}
+		seen := map[int]bool{}
+		for _, f := range decodeCheck(t, out).Findings {
+			c := f.Confirmation
+			t.Logf("%s: line %d %s [%s] %s | %s", engine, f.Line, c.Status, c.Engine, c.Summary, c.Reason)
+			seen[f.Line] = true
+			if f.Line == 4 {
+				if c.Status != "not-confirmable" || !strings.Contains(c.Reason, "map's default") {
+					t.Errorf("%s: map key: %s %q", engine, c.Status, c.Reason)
+				}
+				continue
+			}
+			w, ok := want[f.Line]
+			if !ok {
+				t.Errorf("%s: unexpected SEC2007 at line %d", engine, f.Line)
+				continue
+			}
+			if c.Status != "confirmed" || c.Summary != w || !strings.HasPrefix(c.Engine, "nginx") {
+				t.Errorf("%s: line %d: %s [%s] %q (%s), want confirmed %q", engine, f.Line, c.Status, c.Engine, c.Summary, c.Reason, w)
+			}
+			if st, _ := c.Observed["status"].(float64); st != 500 {
+				t.Errorf("%s: line %d: real nginx's status %v, want 500", engine, f.Line, c.Observed["status"])
+			}
+			if _, differ := c.Observed["engine_differences"]; differ || strings.Contains(c.Reason, "engines differ") {
+				t.Errorf("%s: line %d: an engine difference reported although the emulator makes no claim: %s", engine, f.Line, c.Reason)
+			}
+			if len(c.Summary) > 160 {
+				t.Errorf("%s: line %d: summary of %d characters", engine, f.Line, len(c.Summary))
+			}
+		}
+		for line := range want {
+			if !seen[line] {
+				t.Errorf("%s: no SEC2007 finding at line %d", engine, line)
+			}
+		}
+	}
+}
+
+// TestSecRegexReDoSReplayJITOnRealNginx: with pcre_jit on, PCRE2's JIT
+// honours the same match limit, and Debian's nginx answers the attack 500
+// too; an if on $request_uri gets its subject raw in the request line; and
+// an if in an exact location the crafted path cannot reach is not sent to
+// real nginx at all (its answer would be no evidence).
+func TestSecRegexReDoSReplayJITOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	conf := replayConf(t, `pcre_jit on;
+events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        location ~ ^/(a+)+$ { return 200 "loc"; }
+        location / {
+            if ($request_uri ~ "^/ru/(\w+\s?)*$") { return 403; }
+            return 200;
+        }
+        location = /e { if ($uri ~ "^/e(a+)+$") { return 403; } return 200; }
+    }
+}
+`)
+	as := strings.Repeat("a", 26)
+	want := map[int]string{
+		7:  "confirmed: GET /" + as + "%21 [Host: victim.test] -> 500 (PCRE gave up: match limit); without the failing byte: 200",
+		9:  "confirmed: GET /ru/" + as + "! [Host: victim.test] -> 500 (PCRE gave up: match limit); without the failing byte: 403",
+		12: "not-confirmable: ",
+	}
+	code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", "nginx", "--nginx-binary", bin, "--format", "json",
+		"--enable", "SEC2007", conf)
+	if code != ExitFindings {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	fs := decodeCheck(t, out).Findings
+	if len(fs) != len(want) {
+		t.Errorf("%d findings, want %d", len(fs), len(want))
+	}
+	for _, f := range fs {
+		c := f.Confirmation
+		t.Logf("line %d %s [%s] %s | %s", f.Line, c.Status, c.Engine, c.Summary, c.Reason)
+		if got := c.Status + ": " + c.Summary; got != want[f.Line] {
+			t.Errorf("line %d: %q, want %q", f.Line, got, want[f.Line])
+		}
+		if f.Line == 12 && !strings.Contains(c.Reason, "real nginx is not asked: the emulator routes no crafted request where the finding is") {
+			t.Errorf("line 12: reason %q", c.Reason)
+		}
+	}
+}
