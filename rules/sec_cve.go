@@ -30,7 +30,7 @@ const (
 	gateProxySetBody2 cveGate = "proxy_set_body to an HTTP/2 backend"
 	gateSPDY          cveGate = "SPDY"
 	gateHTTP3         cveGate = "HTTP/3 (QUIC)"
-	gateVerifyClient  cveGate = "ssl_verify_client on a name-based SSL server with TLSv1.3"
+	gateVerifyClient  cveGate = "ssl_verify_client in two servers of one TLS socket with TLSv1.3"
 	gateSessionShared cveGate = "a shared ssl_session_cache or ssl_session_ticket_key in several SSL servers"
 	gateSSL           cveGate = "SSL"
 	gateUpstreamSSL   cveGate = "SSL to upstreams"
@@ -251,10 +251,12 @@ var (
 		bad: `http {
     server {
         listen 443 ssl;
-        server_name www.example.com;
+        server_name partners.example.com;
         ssl_certificate /etc/ssl/site.crt;
         ssl_certificate_key /etc/ssl/site.key;
-        root /srv/www;
+        ssl_client_certificate /etc/ssl/partners.pem;
+        ssl_verify_client on;
+        root /srv/partners;
     }
     server {
         listen 443 ssl;

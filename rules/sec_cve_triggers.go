@@ -1041,12 +1041,15 @@ func tlsListen(l *nginxconf.Directive, sslOn bool) (string, bool) {
 // http servers.
 //
 // CVE-2025-23419 (46b9f5d38): with TLSv1.3 a session resumes in the
-// default server's context before SNI picks the server, so a session from
-// one name-based server resumed on another skipped the client
-// certificate check of the second: a server with ssl_verify_client that
-// shares a TLS listen socket with another server, TLSv1.3 on (listed in
-// ssl_protocols, or no ssl_protocols from 1.23.4, when it became the
-// default).
+// default server's context before SNI picks the server, so a client
+// holding a certificate one name-based server accepts could resume its
+// session on another server of the same socket and skip that server's
+// client certificate check (the commit's example: example.org and
+// example.com, each with ssl_verify_client and its own CA). The shape is
+// two or more servers checking client certificates on one TLS socket, with
+// TLSv1.3 on (listed in ssl_protocols, or no ssl_protocols from 1.23.4,
+// when it became the default). A session from a server that asks for no
+// certificate carries none, and "ssl_verify_client on" refuses it.
 //
 // CVE-2014-3616 (6ec0f4d85, CHANGES 1.7.5): sessions were reused in
 // unrelated server blocks sharing a session cache zone or a session
@@ -1099,37 +1102,35 @@ func tlsHits(servers []*tlsServer, httpLevel map[*nginxconf.Directive]*tlsLevel)
 	done := map[*nginxconf.Directive]bool{}
 	for _, sk := range socks {
 		group := bySock[sk]
-		if len(group) < 2 {
-			continue
-		}
 		tls13, byDefault := false, false
+		var verifying []*tlsServer
 		for _, s := range group {
-			p := effective(s).protocols
-			if p == nil {
+			lv := effective(s)
+			if lv.verify != nil && lv.verify.Arg(0) != "off" {
+				verifying = append(verifying, s)
+			}
+			if lv.protocols == nil {
 				byDefault = true
 				continue
 			}
-			for _, a := range p.Args {
+			for _, a := range lv.protocols.Args {
 				if a.Value == "TLSv1.3" {
 					tls13 = true
 				}
 			}
 		}
-		if !tls13 && !byDefault {
+		if len(verifying) < 2 || !tls13 && !byDefault {
 			continue
 		}
-		for _, s := range group {
+		for i, s := range verifying {
 			v := effective(s).verify
-			if v == nil || v.Arg(0) == "off" || done[v] {
+			if done[v] {
 				continue
 			}
 			done[v] = true
-			other := group[0]
-			if other == s {
-				other = group[1]
-			}
-			h := secHit{d: v, why: fmt.Sprintf("ssl_verify_client on %s, shared with the server at %s", clipName(sk.key, 40), lineRef(v, other.d)),
-				also: []secPartner{{other.d, "another server on the same TLS socket"}}}
+			other := verifying[(i+1)%len(verifying)]
+			h := secHit{d: v, why: fmt.Sprintf("ssl_verify_client on %s, as the server at %s", clipName(sk.key, 40), lineRef(v, other.d)),
+				also: []secPartner{{other.d, "another server checking client certificates on the same TLS socket"}}}
 			if !tls13 {
 				h.since = tls13Default
 			}
