@@ -390,6 +390,11 @@ func runCVEGroup(pass *analyzer.Pass, g cveGroup) error {
 		switch {
 		case first.why != "":
 			msg = fmt.Sprintf("%s has %s: %s; upgrade nginx", where, head, first.why)
+			if n := len([]rune(msg)); n > analyzer.MaxMessage {
+				// A long file name or many CVEs: the headline keeps the
+				// shape and Details the lines.
+				msg = fmt.Sprintf("%s has %s: %s; upgrade nginx", where, head, withoutPlace(first.why))
+			}
 		case gt == gateAlways:
 			msg = fmt.Sprintf("%s has %s that every configuration exposes; upgrade nginx", where, head)
 		default:
@@ -397,7 +402,7 @@ func runCVEGroup(pass *analyzer.Pass, g cveGroup) error {
 		}
 		d := &analyzer.Diagnostic{Pos: first.d.Pos, End: first.d.End,
 			Message: msg,
-			Details: joinDetails(details.String(),
+			Details: joinDetails(trigger(first), details.String(),
 				"Advisories: "+versions.AdvisoriesSource+".",
 				"Distribution packages often carry the fix without a new version: if yours does, suppress this finding with that as the reason.")}
 		if p.IsOpenResty() {
@@ -420,6 +425,28 @@ func runCVEGroup(pass *analyzer.Pass, g cveGroup) error {
 		pass.Report(d)
 	}
 	return nil
+}
+
+// trigger is the Details sentence saying how the configuration meets a
+// refined gate, "" for a feature gate.
+func trigger(h secHit) string {
+	if h.why == "" {
+		return ""
+	}
+	return "Trigger: " + h.why + "."
+}
+
+// withoutPlace drops the trailing "at line 7" or "(server at line 9)" of a
+// hit's account, for a headline that would be too long with it.
+func withoutPlace(why string) string {
+	i := strings.LastIndex(why, " at ")
+	if strings.HasSuffix(why, ")") {
+		i = strings.LastIndex(why, " (")
+	}
+	if i <= 0 {
+		return why
+	}
+	return why[:i]
 }
 
 // shortList is "a, b, c and 2 more".

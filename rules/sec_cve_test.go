@@ -113,3 +113,15 @@ func TestParseNginxSize(t *testing.T) {
 		t.Error(`parseNginxSize("4x") accepted`)
 	}
 }
+
+func TestWithoutPlace(t *testing.T) {
+	for why, want := range map[string]string{
+		"rewrite with arguments, then set reads $1 at line 6":                                   "rewrite with arguments, then set reads $1",
+		"a mail resolver naming SMTP clients for auth_http and XCLIENT (server at mail.conf:9)": "a mail resolver naming SMTP clients for auth_http and XCLIENT",
+		"rewrite reads nested captures $1 and $2 with a redirect":                               "rewrite reads nested captures $1 and $2 with a redirect",
+	} {
+		if got := withoutPlace(why); got != want {
+			t.Errorf("withoutPlace(%q) = %q, want %q", why, got, want)
+		}
+	}
+}

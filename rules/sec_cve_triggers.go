@@ -260,9 +260,6 @@ func collectSecFeatures(ix *nginxconf.Index) *secFeatures {
 		case "mp4":
 			add(gateMP4, d)
 		case "listen":
-			if top == "mail" {
-				break
-			}
 			for _, a := range d.Args[min(1, len(d.Args)):] {
 				switch a.Value {
 				case "http2":
