@@ -165,8 +165,22 @@ var tls13Default = versions.MustParse("1.23.4")
 
 func collectSecFeatures(ix *nginxconf.Index) *secFeatures {
 	f := &secFeatures{at: map[cveGate][]secHit{}}
-	add := func(g cveGate, d *nginxconf.Directive) { f.at[g] = append(f.at[g], secHit{d: d}) }
-	hit := func(g cveGate, h secHit) { f.at[g] = append(f.at[g], h) }
+	// A finding shows a gate's first hit and ten more (runCVEGroup), so a
+	// gate keeps a few beyond that instead of every proxy_pass of a large
+	// configuration; a hit that rests on a later default (since) may be
+	// dropped by the version and is always kept.
+	const keepHits = 16
+	plain := map[cveGate]int{}
+	hit := func(g cveGate, h secHit) {
+		if h.since.IsZero() {
+			if plain[g] >= keepHits {
+				return
+			}
+			plain[g]++
+		}
+		f.at[g] = append(f.at[g], h)
+	}
+	add := func(g cveGate, d *nginxconf.Directive) { hit(g, secHit{d: d}) }
 	var (
 		first                              *nginxconf.Directive
 		resolvers, http2, proxyPass        []*nginxconf.Directive

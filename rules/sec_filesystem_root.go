@@ -61,10 +61,8 @@ meant to be published.`,
 			return nil
 		}
 		levels := secLevelsOf(pass)
-		byBlock := map[*nginxconf.Directive]*secLevel{}
 		rooted := false
 		for _, l := range levels.all {
-			byBlock[l.block] = l
 			for _, name := range []string{"root", "alias"} {
 				if es := l.own(name); len(es) > 0 && isFilesystemRoot(es[0].arg(0)) {
 					rooted = true
@@ -76,6 +74,10 @@ meant to be published.`,
 			// root or alias naming "/" no request maps to /etc/passwd,
 			// and routing a probe through every server is not needed.
 			return nil
+		}
+		byBlock := make(map[*nginxconf.Directive]*secLevel, len(levels.all))
+		for _, l := range levels.all {
+			byBlock[l.block] = l
 		}
 		a := secAnalysis(pass)
 		reported := map[*nginxconf.Directive]bool{}

@@ -58,7 +58,17 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 		if pass.Config == nil {
 			return nil
 		}
-		sites := redosSites(pass)
+		// Where each directive applies is needed only for a finding's
+		// confirmation: built on the first one (most configurations have
+		// none, and the map covers every directive of every server).
+		var sites map[*nginxconf.Directive]secSite
+		siteOf := func(d *nginxconf.Directive) (secSite, bool) {
+			if sites == nil {
+				sites = redosSites(pass)
+			}
+			s, ok := sites[d]
+			return s, ok
+		}
 		check := func(a nginxconf.Arg, src string, caseless bool, confirm func(re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer) {
 			re := reqmodel.Compile(src, caseless)
 			t := re.Tree()
@@ -79,14 +89,14 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 			if inValueBlock(parents) {
 				return // a map key named like a directive
 			}
-			s, inHTTP := sites[d]
 			// confirmWith crafts the requests for a regex matched against
-			// what subject names ("" for the request path) at s.
+			// what subject names ("" for the request path) where d applies.
 			confirmWith := func(subject string) func(re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer {
-				if !inHTTP {
-					return nil
-				}
 				return func(re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer {
+					s, inHTTP := siteOf(d)
+					if !inHTTP {
+						return nil
+					}
 					return redosConfirm(pass, s, d, subject, re, inner, outer)
 				}
 			}
