@@ -137,6 +137,9 @@ type reqState struct {
 	// cycles counts location searches and internal redirects
 	// (r->uri_changes).
 	cycles int
+	// refererVal is $invalid_referer once computed (nginx caches it for
+	// the request).
+	refererVal *string
 }
 
 type outcome int

@@ -107,6 +107,8 @@ func (st *reqState) variable(name string) string {
 			}
 		}
 		return st.accessAddr()
+	case "invalid_referer":
+		return st.invalidReferer()
 	case "request_id":
 		// 16 random bytes in hex in nginx (ngx_http_variable_request_id);
 		// a fixed value here, of the same length, non-empty as there.
@@ -220,7 +222,7 @@ var unstableVars = map[string]bool{"request_id": true, "proxy_host": true, "prox
 // captures, set and map results and the http_, arg_ and cookie_ families.
 var modelledVars = map[string]bool{"uri": true, "document_uri": true, "request_uri": true, "args": true,
 	"query_string": true, "is_args": true, "host": true, "scheme": true, "request_method": true,
-	"server_name": true, "remote_addr": true, "proxy_add_x_forwarded_for": true,
+	"server_name": true, "remote_addr": true, "proxy_add_x_forwarded_for": true, "invalid_referer": true,
 	"proxy_internal_body_length": true, "proxy_internal_chunked": true}
 
 // Eval expands a value with the request's variables as they stood when

@@ -59,10 +59,12 @@ reports the first the regex accepts. Anchor the pattern and escape the dots:
 `,
 		Since:        "0.3.0",
 		References:   []string{"https://github.com/yandex/gixy/blob/master/docs/en/plugins/origins.md (gixy origins)"},
-		Confirmation: "if checks are confirmed by the emulator's request path: the location answers the hostile Origin (or Referer) differently from an unrelated one sent alongside (e.g. with Access-Control-Allow-Origin); replayed on real nginx in the differential suite (host.txtar). A map key is confirmed the same way in the first server or location that uses the map's variable (the hostile and the unrelated origin against each other, on each engine). valid_referers is not confirmed (the emulator does not model $invalid_referer).",
+		Confirmation: "if checks are confirmed by the emulator's request path: the location answers the hostile Origin (or Referer) differently from an unrelated one sent alongside (e.g. with Access-Control-Allow-Origin); replayed on real nginx in the differential suite (host.txtar). A map key is confirmed the same way in the first server or location that uses the map's variable (the hostile and the unrelated origin against each other, on each engine). A valid_referers entry is confirmed where $invalid_referer is read under it (an if, a set, a map on it): a Referer of https:// and the hostile subject against an unrelated one, on each engine; the emulator's $invalid_referer is checked against real nginx in referer.txtar. Where nothing reads the variable, not confirmable.",
 	},
 	Run: func(pass *analyzer.Pass) error {
-		report := func(s *secSite, d *nginxconf.Directive, a nginxconf.Arg, header string, re *reqmodel.Regex, subjectNoScheme bool) {
+		// confirm, when set, builds the finding's confirmation from the
+		// hostile subject.
+		report := func(d *nginxconf.Directive, a nginxconf.Arg, header string, re *reqmodel.Regex, subjectNoScheme bool, confirm func(hostile string) analyzer.Confirmer) {
 			domain, hostile := hostileOrigin(re, subjectNoScheme)
 			if hostile == "" {
 				return
@@ -70,10 +72,18 @@ reports the first the regex accepts. Anchor the pattern and escape the dots:
 			diag := &analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
 				Message: fmt.Sprintf("%s check %q also accepts %q", header, re.Src, hostile),
 				Details: fmt.Sprintf("The pattern is meant to trust %s, but it is searched, not matched, and '.' matches any character. Anchor it with '^' and '$' and escape the dots.", domain)}
-			if s != nil { // an if, or a map key with a place its variable is used
-				diag.Confirm = originConfirm(pass, *s, header, hostile)
+			if confirm != nil {
+				diag.Confirm = confirm(hostile)
 			}
 			pass.Report(diag)
+		}
+		// atSite confirms an if, or a map key with a place its variable
+		// is used, there (nil: no such place).
+		atSite := func(s *secSite, header string) func(string) analyzer.Confirmer {
+			if s == nil {
+				return nil
+			}
+			return func(hostile string) analyzer.Confirmer { return originConfirm(pass, *s, header, hostile) }
 		}
 		eachHTTPDirective(pass, func(s secSite, d *nginxconf.Directive) {
 			switch d.Name {
@@ -86,11 +96,16 @@ reports the first the regex accepts. Anchor the pattern and escape the dots:
 				if h == "" {
 					return
 				}
-				report(&s, d, d.Args[len(d.Args)-1], h, c.Regex, false)
+				report(d, d.Args[len(d.Args)-1], h, c.Regex, false, atSite(&s, h))
 			case "valid_referers":
 				for _, a := range d.Args {
 					if strings.HasPrefix(a.Value, "~") {
-						report(nil, d, a, "Referer", reqmodel.Compile(strings.TrimPrefix(a.Value, "~"), true), true)
+						// ngx_http_add_regex_referer compiles the entry
+						// caselessly and matches it against the Referer
+						// after "http://" or "https://".
+						report(d, a, "Referer", reqmodel.Compile(strings.TrimPrefix(a.Value, "~"), true), true, func(hostile string) analyzer.Confirmer {
+							return refererConfirm(pass, s, hostile)
+						})
 					}
 				}
 			}
@@ -106,7 +121,7 @@ reports the first the regex accepts. Anchor the pattern and escape the dots:
 						continue
 					}
 					re := reqmodel.Compile(strings.TrimPrefix(strings.TrimPrefix(e.Name, "~"), "*"), strings.HasPrefix(e.Name, "~*"))
-					report(mapUseSite(pass, d.Arg(1)), e, nginxconf.Arg{Value: e.Name, Raw: e.Name, Pos: e.Pos}, h, re, false)
+					report(e, nginxconf.Arg{Value: e.Name, Raw: e.Name, Pos: e.Pos}, h, re, false, atSite(mapUseSite(pass, d.Arg(1)), h))
 				}
 			}
 		}
@@ -245,4 +260,114 @@ func clip(s string) string {
 		return s[:37] + "..."
 	}
 	return s
+}
+
+// refererConfirm sends a Referer of "https://" and the hostile subject
+// and, as the control, an unrelated Referer to each place that reads
+// $invalid_referer under the valid_referers at s (directly, through set,
+// or through a map on it); a different answer shows the regex admits the
+// hostile site. Where nothing reads the variable the entry changes no
+// answer, and there is nothing to observe.
+func refererConfirm(pass *analyzer.Pass, s secSite, hostile string) analyzer.Confirmer {
+	uses := invalidRefererUses(pass, s)
+	if len(uses) == 0 {
+		return notConfirmable("$invalid_referer is not read where this valid_referers applies, so its regex changes no answer")
+	}
+	var checks []requestCheck
+	for _, u := range uses {
+		for _, p := range routeTo(s.a, u) {
+			rq := emulator.Request{Path: p, Headers: []emulator.Header{{Name: "Referer", Value: "https://" + hostile}}}
+			ctrl := emulator.Request{Path: p, Headers: []emulator.Header{{Name: "Referer", Value: "https://ngxlint-unrelated.test/"}}}
+			checks = append(checks, requestCheck{req: rq, control: &ctrl, contrast: func(x, other *emulator.Exchange) (bool, string) {
+				if other == nil {
+					return false, "no answer to the unrelated Referer"
+				}
+				if x.Status != other.Status || headText(x) != headText(other) {
+					return true, fmt.Sprintf("%d %s; unrelated Referer: %d %s", x.Status, clip(headText(x)), other.Status, clip(headText(other)))
+				}
+				return false, fmt.Sprintf("%d, the same answer as an unrelated Referer", x.Status)
+			}})
+		}
+	}
+	return requestConfirmer(pass, s.srv, nil, checks)
+}
+
+// invalidRefererUses returns the locations of s's server (nil for the
+// server level) that read $invalid_referer while the regexes of the
+// valid_referers at s are the ones in force there. The variable is
+// computed with the configuration of where it is read
+// (ngx_http_get_module_loc_conf in ngx_http_referer_variable): the
+// server's rewrite directives see the server level, a location its own
+// merged one, whose regexes are those of the innermost level with a "~"
+// entry (ngx_http_referer_merge_conf merges them apart from the host
+// names).
+func invalidRefererUses(pass *analyzer.Pass, s secSite) []*nginxconf.Location {
+	names := map[string]bool{"invalid_referer": true}
+	if pass.Model != nil && pass.Model.HTTP != nil {
+		// A map on $invalid_referer (or on such a map) computes it
+		// where the map's variable is read.
+		for grew := true; grew; {
+			grew = false
+			for _, d := range pass.Model.HTTP.Own("map") {
+				out := strings.ToLower(strings.TrimPrefix(d.Arg(1), "$"))
+				if out == "" || names[out] || !refsAny(d.Arg(0), names) {
+					continue
+				}
+				names[out], grew = true, true
+			}
+		}
+	}
+	own := &s.srv.Scope
+	if s.loc != nil {
+		own = &s.loc.Scope
+	}
+	var out []*nginxconf.Location
+	seen := map[*nginxconf.Location]bool{}
+	eachHTTPDirective(pass, func(u secSite, d *nginxconf.Directive) {
+		if u.srv != s.srv || seen[u.loc] || regexLevel(u) != own {
+			return
+		}
+		for _, a := range d.Args {
+			if refsAny(a.Value, names) {
+				seen[u.loc] = true
+				out = append(out, u.loc)
+				return
+			}
+		}
+	})
+	return out
+}
+
+// regexLevel is the innermost level, from u's location out to its server,
+// whose valid_referers has a "~" entry (nil when none has).
+func regexLevel(u secSite) *nginxconf.Scope {
+	hasRegex := func(sc *nginxconf.Scope) bool {
+		for _, d := range sc.Own("valid_referers") {
+			for _, a := range d.Args {
+				if strings.HasPrefix(a.Value, "~") {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for l := u.loc; l != nil; l = l.Parent {
+		if hasRegex(&l.Scope) {
+			return &l.Scope
+		}
+	}
+	if hasRegex(&u.srv.Scope) {
+		return &u.srv.Scope
+	}
+	return nil
+}
+
+// refsAny reports whether v references one of the variables in names.
+func refsAny(v string, names map[string]bool) bool {
+	for _, r := range reqmodel.Refs(v) {
+		if names[strings.ToLower(r.Name)] {
+			return true
+		}
+	}
+	return false
 }

@@ -57,6 +57,59 @@ http {
 	}
 }
 
+// TestSecRefererReplayOnRealNginx: SEC2006 on a valid_referers regex.
+// Debian's nginx gets "Referer: https://" and the hostile subject, and an
+// unrelated Referer as the control: the unanchored ~example\.com lets the
+// hostile one through to the 200 and refuses the control with the 403 of
+// "if ($invalid_referer)", as the emulator predicts (no engine
+// difference). The anchored regex of /safe/ gives no finding.
+func TestSecRefererReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	conf := replayConf(t, `events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        location /img/ {
+            valid_referers none blocked server_names ~example\.com;
+            if ($invalid_referer) { return 403; }
+            return 200 "img";
+        }
+        location /safe/ {
+            valid_referers server_names ~^(www\.)?example\.org/;
+            if ($invalid_referer) { return 403; }
+            return 200 "safe";
+        }
+    }
+}
+`)
+	for _, engine := range []string{"nginx", "both"} {
+		fs := replayed(t, bin, engine, conf, "SEC2006")
+		if len(fs) != 1 || fs[0].Line != 7 {
+			for _, f := range fs {
+				t.Logf("finding at line %d: %s", f.Line, f.Message)
+			}
+			t.Fatalf("%s: %d SEC2006 findings, want 1 at line 7 (the unanchored regex only)", engine, len(fs))
+		}
+		c := fs[0].Confirmation
+		if c.Status != "confirmed" {
+			t.Fatalf("%s: %s (%s %s)", engine, c.Status, c.Summary, c.Reason)
+		}
+		if req, _ := c.Observed["request"].(string); !strings.Contains(req, "[Referer: https://example.com.ngxlint-evil.test") {
+			t.Errorf("%s: the hostile request was %q", engine, req)
+		}
+		if st := fmt.Sprint(c.Observed["status"]); st != "200" {
+			t.Errorf("%s: real nginx answered the hostile Referer with %s, want 200", engine, st)
+		}
+		if !strings.Contains(c.Summary, "unrelated Referer: 403") {
+			t.Errorf("%s: the control was not refused: %q", engine, c.Summary)
+		}
+		if d, ok := c.Observed["engine_differences"]; ok || strings.Contains(c.Reason, "engines differ") {
+			t.Errorf("%s: the engines differ: %v %s", engine, d, c.Reason)
+		}
+	}
+}
+
 // TestSecProxyPassURIReplayOnRealNginx: SEC2005's requests go through
 // Debian's nginx to the echo backend, whose body is the request line
 // nginx sent: "/api../ngxlint" must reach it as "/v1/../ngxlint" (the
