@@ -27,7 +27,8 @@
 // selection, the rewrite module, add_header, the proxy_pass upstream URI
 // and request head (proxy_set_header, and the echo backend's answer through
 // proxy_hide_header with Site.EchoBackend), the FastCGI, uwsgi and SCGI
-// params, and root/alias against an in-memory file tree; the answer is read back
+// params (and the FastCGI echo backend's list of them with
+// Site.EchoBackend; the backends answer FastCGI too, fcgi.go), and root/alias against an in-memory file tree; the answer is read back
 // with the same lenient parser (ParseHead) the real-nginx engine uses, so
 // an injected header shows the same way on both.
 //

@@ -86,9 +86,9 @@ func echoEscape(s string) string {
 	return b.String()
 }
 
-// ParseFastCGIEcho reads a FastCGI echo body back into the params (values
-// as FastCGIEcho wrote them); ok is false when body is not one. A line
-// cut by the bound is left out.
+// ParseFastCGIEcho reads a FastCGI echo body back into the params, their
+// escapes undone; ok is false when body is not one. A line cut by the
+// bound is left out.
 func ParseFastCGIEcho(body string) (ps []Header, ok bool) {
 	rest, found := strings.CutPrefix(body, FastCGIEchoFirst)
 	if !found {
@@ -101,9 +101,28 @@ func ParseFastCGIEcho(body string) (ps []Header, ok bool) {
 		}
 		rest = after
 		n, v, _ := strings.Cut(line, "=")
-		ps = append(ps, Header{Name: n, Value: v})
+		ps = append(ps, Header{Name: echoUnescape(n), Value: echoUnescape(v)})
 	}
 	return ps, true
+}
+
+// echoUnescape undoes echoEscape.
+func echoUnescape(s string) string {
+	if !strings.Contains(s, `\x`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
+			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // fcgiRequest is what a FastCGI request carried that a policy needs.

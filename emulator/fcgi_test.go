@@ -99,7 +99,7 @@ func TestFastCGIEchoBackend(t *testing.T) {
 	if body != wantBody {
 		t.Errorf("body %q, want %q", body, wantBody)
 	}
-	if ps, ok := ParseFastCGIEcho(body); !ok || len(ps) != len(params) || ps[1].Value != long || ps[3].Value != `a\x0ab` {
+	if ps, ok := ParseFastCGIEcho(body); !ok || len(ps) != len(params) || ps[1].Value != long || ps[3].Value != "a\nb" {
 		t.Errorf("ParseFastCGIEcho: %v %v", ps, ok)
 	}
 	send(2, false)
