@@ -77,7 +77,9 @@ const (
 	// (proxy_set_header). Each request header named ReflectPrefix+NAME
 	// (at most echoMaxReflect of them) comes back as a response header
 	// NAME with the same value, so that a request can make the backend
-	// send a header the proxy may hide (proxy_hide_header).
+	// send a header the proxy may hide (proxy_hide_header). A FastCGI
+	// request (fastcgi_pass) gets 200 and a body listing the params it
+	// carried (FastCGIEcho), for fastcgi_param.
 	PolicyEcho
 )
 
@@ -233,7 +235,9 @@ type peerLogEntry struct {
 }
 
 // Backend is a misbehaving HTTP/1.1 server on 127.0.0.1 (or on a fake
-// 127.0.0.1 address of the in-memory transport) with its own counters. It is safe for concurrent use.
+// 127.0.0.1 address of the in-memory transport) with its own counters;
+// a connection that opens with a FastCGI record is served as a FastCGI
+// responder under the same policy (fcgi.go). It is safe for concurrent use.
 type Backend struct {
 	policy Policy
 	ln     net.Listener
@@ -363,6 +367,11 @@ func (b *Backend) serve(c net.Conn) {
 		return
 	}
 	br := bufio.NewReaderSize(c, 4096)
+	if first, err := br.Peek(1); err == nil && first[0] == 1 {
+		// A FastCGI record (version 1): fastcgi_pass (fcgi.go).
+		b.serveFastCGI(c, br)
+		return
+	}
 	perConn := 0
 	for {
 		req, err := readHead(br, true)

@@ -64,8 +64,14 @@ func (st *reqState) content() {
 		if own(h) != nil {
 			if param, ok := paramModules[h]; ok {
 				// What the backend is sent is computed; its answer is
-				// not modelled.
+				// not modelled, but for the FastCGI echo backend's.
 				x.UpstreamParams = st.upstreamParams(param)
+				if h == "fastcgi_pass" && st.site.EchoBackend {
+					sent := append(slices.Clip(x.UpstreamParams), st.headerParams(x.UpstreamParams)...)
+					x.Trace = append(x.Trace, "fastcgi_pass (not sent: the emulated echo backend answers 200 with the params)")
+					st.finish(200, "", FastCGIEcho(sent))
+					return
+				}
 			}
 			x.Unmodelled = append(x.Unmodelled, h)
 			st.finish(200, "", "")

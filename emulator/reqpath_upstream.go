@@ -138,49 +138,50 @@ var paramModules = map[string]string{"fastcgi_pass": "fastcgi_param", "uwsgi_pas
 // sends: the level's effective list of param (all-or-nothing: "if
 // (conf->params_source == NULL) conf->params = prev->params"), entries
 // from an include of a stock file the tree does not hold counted at the
-// level of the include, each evaluated; an empty value is sent unless the
-// entry says if_not_empty. The client's headers, which the module adds as
-// HTTP_* params, are left out.
+// level of the include, in configuration order (the order
+// ngx_http_fastcgi_init_params compiles them in), each evaluated; an
+// empty value is sent unless the entry says if_not_empty. The client's
+// headers, which the module adds as HTTP_* params, are left out
+// (headerParams adds them).
 func (st *reqState) upstreamParams(param string) []Header {
-	type entry struct{ name, value, flag string }
 	for s := st.scopeOf(); s != nil; s = s.Parent {
-		var es []entry
-		for _, d := range s.Own(param) {
-			es = append(es, entry{d.Arg(0), d.Arg(1), d.Arg(2)})
-		}
+		var es [][]string
 		if s.Directive != nil {
-			stockParams(s.Directive.Block, param, func(args []string) {
-				e := entry{name: args[0]}
-				if len(args) > 1 {
-					e.value = args[1]
-				}
-				if len(args) > 2 {
-					e.flag = args[2]
-				}
-				es = append(es, e)
-			})
+			levelParams(s.Directive.Block, param, func(args []string) { es = append(es, args) })
+		} else {
+			for _, d := range s.Own(param) {
+				es = append(es, []string{d.Arg(0), d.Arg(1), d.Arg(2)})
+			}
 		}
 		if len(es) == 0 {
 			continue
 		}
 		var out []Header
 		for _, e := range es {
-			v := st.eval(e.value, false)
-			if v == "" && e.flag == "if_not_empty" {
+			e = append(e, "", "", "")
+			v := st.eval(e[1], false)
+			if v == "" && e[2] == "if_not_empty" {
 				continue
 			}
-			out = append(out, Header{Name: e.name, Value: v})
+			out = append(out, Header{Name: e[0], Value: v})
 		}
 		return out
 	}
 	return nil
 }
 
-// stockParams calls fn with the arguments of each param directive of a
-// stock file included in ds (or in a file included there), without
-// entering other blocks.
-func stockParams(ds []*nginxconf.Directive, param string, fn func(args []string)) {
+// levelParams calls fn with the arguments of each param directive of the
+// level whose block is ds, in order: those written in it, those of a
+// file included there (read or stock), without entering other blocks.
+func levelParams(ds []*nginxconf.Directive, param string, fn func(args []string)) {
 	for _, d := range ds {
+		if d.Name == param && len(d.Args) > 0 {
+			args := make([]string, len(d.Args))
+			for i := range d.Args {
+				args[i] = d.Arg(i)
+			}
+			fn(args)
+		}
 		if d.Name != "include" {
 			continue
 		}
@@ -192,7 +193,35 @@ func stockParams(ds []*nginxconf.Directive, param string, fn func(args []string)
 			}
 		}
 		for _, f := range d.Included {
-			stockParams(f.Directives, param, fn)
+			levelParams(f.Directives, param, fn)
 		}
 	}
+}
+
+// headerParams are the client's headers as ngx_http_fastcgi_create_request
+// sends them after the params (fastcgi_pass_request_headers on): each as
+// HTTP_ and its name upper-cased with '-' as '_', unless a param of ps
+// named HTTP_ and that name stands for it. Names with an underscore never
+// reach the module (ignore_invalid_headers).
+func (st *reqState) headerParams(ps []Header) []Header {
+	if d := st.scopeOf().Effective("fastcgi_pass_request_headers"); d != nil && d.Arg(0) == "off" {
+		return nil
+	}
+	norm := func(name string) string {
+		return strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	}
+	hidden := map[string]bool{}
+	for _, p := range ps {
+		if rest, ok := strings.CutPrefix(p.Name, "HTTP_"); ok && rest != "" {
+			hidden[norm(rest)] = true
+		}
+	}
+	var out []Header
+	for _, h := range st.hdrs {
+		if strings.Contains(h.Name, "_") || hidden[norm(h.Name)] {
+			continue
+		}
+		out = append(out, Header{Name: "HTTP_" + norm(h.Name), Value: h.Value})
+	}
+	return out
 }

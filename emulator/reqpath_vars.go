@@ -109,6 +109,17 @@ func (st *reqState) variable(name string) string {
 		return st.accessAddr()
 	case "invalid_referer":
 		return st.invalidReferer()
+	case "server_protocol":
+		// Both engines' clients send HTTP/1.1 request lines.
+		return "HTTP/1.1"
+	case "nginx_version":
+		return st.site.NginxVersion
+	case "document_root":
+		v, _ := st.documentRoot()
+		return v
+	case "fastcgi_script_name":
+		v, _ := st.fastcgiScriptName()
+		return v
 	case "request_id":
 		// 16 random bytes in hex in nginx (ngx_http_variable_request_id);
 		// a fixed value here, of the same length, non-empty as there.
@@ -223,7 +234,7 @@ var unstableVars = map[string]bool{"request_id": true, "proxy_host": true, "prox
 var modelledVars = map[string]bool{"uri": true, "document_uri": true, "request_uri": true, "args": true,
 	"query_string": true, "is_args": true, "host": true, "scheme": true, "request_method": true,
 	"server_name": true, "remote_addr": true, "proxy_add_x_forwarded_for": true, "invalid_referer": true,
-	"proxy_internal_body_length": true, "proxy_internal_chunked": true}
+	"proxy_internal_body_length": true, "proxy_internal_chunked": true, "server_protocol": true}
 
 // Eval expands a value with the request's variables as they stood when
 // its content handler ran (what a proxy_set_header with that value would
@@ -264,5 +275,54 @@ func (st *reqState) exactVar(name string) bool {
 	if unstableVars[lname] {
 		return false
 	}
+	switch lname {
+	case "nginx_version":
+		return st.site.NginxVersion != ""
+	case "document_root":
+		_, exact := st.documentRoot()
+		return exact
+	case "fastcgi_script_name":
+		_, exact := st.fastcgiScriptName()
+		return exact
+	}
 	return modelledVars[lname] || strings.HasPrefix(lname, "http_") || strings.HasPrefix(lname, "arg_") || strings.HasPrefix(lname, "cookie_")
+}
+
+// documentRoot is $document_root (ngx_http_variable_document_root): the
+// root of the innermost level that has one, without a trailing slash
+// (ngx_http_core_root drops it). exact is false where nginx's value is
+// not reproduced here: a root with variables or relative to the prefix
+// (the real engine's prefix is a temporary directory), the default root
+// "html", and alias, whose value the variable does not give as written.
+func (st *reqState) documentRoot() (string, bool) {
+	for s := st.scopeOf(); s != nil; s = s.Parent {
+		if len(s.Own("alias")) > 0 && st.loc != nil {
+			return "", false
+		}
+		if ds := s.Own("root"); len(ds) > 0 {
+			v := ds[0].Arg(0)
+			if len(v) > 1 {
+				v = strings.TrimSuffix(v, "/")
+			}
+			return v, !strings.Contains(v, "$") && strings.HasPrefix(v, "/")
+		}
+	}
+	return "", false
+}
+
+// fastcgiScriptName is $fastcgi_script_name
+// (ngx_http_fastcgi_script_name_variable): $uri, with fastcgi_index
+// appended when it ends in '/'. fastcgi_split_path_info, which cuts it
+// by a regex, is not modelled: exact is then false.
+func (st *reqState) fastcgiScriptName() (string, bool) {
+	scope := st.scopeOf()
+	if scope.Effective("fastcgi_split_path_info") != nil {
+		return st.uri, false
+	}
+	if strings.HasSuffix(st.uri, "/") {
+		if d := scope.Effective("fastcgi_index"); d != nil {
+			return st.uri + d.Arg(0), true
+		}
+	}
+	return st.uri, true
 }

@@ -68,18 +68,20 @@ info for *_hide_header (what leaks depends on the backend).`,
 			"https://nginx.org/en/docs/http/ngx_http_fastcgi_module.html#fastcgi_param",
 			"nginx src/http/modules/ngx_http_proxy_module.c ngx_http_proxy_merge_loc_conf; ngx_http_fastcgi_module.c ngx_http_fastcgi_merge_loc_conf; src/http/ngx_http_upstream.c ngx_http_upstream_hide_headers_hash",
 			"Gixy-Next proxy_set_header_redefinition"},
-		Confirmation: `proxy_set_header and proxy_hide_header: confirmed by the emulator's request path with an echo
-backend (the "echo" policy: it answers with the request head it read, and sends back each request header
-X-Ngxlint-Reflect-NAME as NAME). A request routed to the level (e.g. GET /api/) must reach proxy_pass, and the
-head the backend got must lack a dropped header, or carry it with another value than the inherited directive
-gives for that request (Host is always sent: $proxy_host by default); a dropped header whose value would be
-empty is no evidence. For proxy_hide_header the request asks the backend to send each dropped header, which must
-then reach the client. With --engine nginx or both the same requests are replayed on the real binary against
-echo backends and its answer decides. The fastcgi_param, uwsgi_param and scgi_param variants are confirmed by
-the emulator only, from the params it computes for the level (stock *_params includes counted), since the real
-engine's backends speak HTTP; grpc_set_header and the other *_hide_header are not confirmable (no gRPC,
-FastCGI, uwsgi or SCGI backend answers). Not confirmable for a level no request is routed to by its path.
-Differential suite: emulator/nginxengine/upstream_diff_test.go.`,
+		Confirmation: `proxy_set_header, proxy_hide_header and fastcgi_param: confirmed by the emulator's request path with
+an echo backend (the "echo" policy: it answers with the request head it read, and sends back each request header
+X-Ngxlint-Reflect-NAME as NAME; over FastCGI it answers 200 with one "NAME=value" line per param received, in
+order). A request routed to the level (e.g. GET /api/) must reach proxy_pass or fastcgi_pass, and what the backend
+got must lack a dropped header or param, or carry it with another value than the inherited directive gives for
+that request (Host is always sent: $proxy_host by default); a dropped entry nginx would not send anyway (an empty
+header, an empty if_not_empty param) is no evidence. For proxy_hide_header the request asks the backend to send
+each dropped header, which must then reach the client. With --engine nginx or both the same requests are replayed
+on the real binary against echo backends (a stock fastcgi_params the tree lacks is written into its copy) and its
+answer decides. uwsgi_param and scgi_param are confirmed by the emulator only, from the params it computes for the
+level (stock *_params includes counted): Go's standard library has no uwsgi or SCGI server for the real engine's
+backends. grpc_set_header and the *_hide_header of other modules are not confirmable (no backend answers with
+chosen headers there). Not confirmable for a level no request is routed to by its path.
+Differential suite: emulator/nginxengine/upstream_diff_test.go, fcgi_diff_test.go.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -155,10 +157,10 @@ const reflectMarker = "ngxlint-reflected"
 
 // arrayDropConfirm sends a request routed to the level and checks what
 // the backend got or sent: with the echo backend (emulator.PolicyEcho)
-// for the proxy module, whose answer any client reads, so that real
-// nginx is judged by the same check; with the emulator's computed params
-// for FastCGI, uwsgi and SCGI, whose backends the real engine does not
-// run.
+// for the proxy module and FastCGI, whose answer any client reads, so
+// that real nginx is judged by the same check; with the emulator's
+// computed params for uwsgi and SCGI, which the real engine's backends
+// do not speak.
 func arrayDropConfirm(pass *analyzer.Pass, l *secLevel, name string, dropped []secEntry) analyzer.Confirmer {
 	p, ok := levelPlace(pass, l)
 	if !ok {
@@ -184,7 +186,7 @@ func arrayDropConfirm(pass *analyzer.Pass, l *secLevel, name string, dropped []s
 	case name == "grpc_set_header":
 		return notConfirmable("a gRPC backend speaks HTTP/2, which neither engine's backends do, so what grpc_set_header sends is not observed")
 	default:
-		return notConfirmable("the response headers of a FastCGI, uwsgi, SCGI or gRPC backend are not modelled, and the real engine's backends speak HTTP/1 only")
+		return notConfirmable("the response headers of a FastCGI, uwsgi, SCGI or gRPC backend are not modelled, and no engine's echo backend sends chosen ones there")
 	}
 	return requestConfirmer(pass, p.srv, nil, checks)
 }
@@ -305,11 +307,16 @@ func hideHeaderChecks(pass *analyzer.Pass, p secPlace, names []string) []request
 	return out
 }
 
-// paramChecks: the params the emulator computes for the level's
-// fastcgi_pass, uwsgi_pass or scgi_pass must lack a dropped one. An
-// if_not_empty entry whose value is empty for the request shows nothing.
-// Real nginx is not asked: its loopback backends speak HTTP only.
+// paramChecks: for fastcgi_param, fastcgiParamChecks; for uwsgi_param
+// and scgi_param, the params the emulator computes for the level's
+// uwsgi_pass or scgi_pass must lack a dropped one. An if_not_empty entry
+// whose value is empty for the request shows nothing. Real nginx is not
+// asked there: the engine's backends answer HTTP and FastCGI only (Go's
+// standard library has no uwsgi or SCGI server).
 func paramChecks(pass *analyzer.Pass, p secPlace, name string, dropped []secEntry) []requestCheck {
+	if name == "fastcgi_param" {
+		return fastcgiParamChecks(pass, p, dropped)
+	}
 	shows := func(x *emulator.Exchange) (bool, string) {
 		if x.UpstreamParams == nil {
 			return false, fmt.Sprintf("%d, no params sent to a backend", x.Status)
@@ -328,10 +335,98 @@ func paramChecks(pass *analyzer.Pass, p secPlace, name string, dropped []secEntr
 		}
 		return true, fmt.Sprintf("%d, the backend would get no %s", x.Status, shortList(missing, 3))
 	}
-	why := strings.TrimSuffix(name, "_param") + " params are observed in the emulator only (the real engine's backends speak HTTP)"
+	why := strings.TrimSuffix(name, "_param") + " params are observed in the emulator only (the real engine's backends answer HTTP and FastCGI)"
 	var out []requestCheck
 	for _, path := range pathsInto(pass, p, name) {
 		out = append(out, requestCheck{req: emulator.Request{Path: path}, shows: shows, routed: routedTo(p, name), emulatorOnly: why})
+	}
+	return out
+}
+
+// fastcgiParamChecks: the FastCGI echo backend's body lists the params
+// fastcgi_pass sent (emulator.FastCGIEcho, on both engines), which must
+// lack a dropped one, or carry it with another value than the inherited
+// entry gives for the same request, as the emulator evaluates it. An
+// entry nginx would not send anyway (if_not_empty with an empty value)
+// is no evidence, and one whose value the emulator cannot reproduce
+// counts only when it is absent.
+func fastcgiParamChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []requestCheck {
+	site := emulator.Site{Server: p.srv, Analysis: secAnalysis(pass), EchoBackend: true}
+	if !pass.Profile.Nginx.IsZero() {
+		site.NginxVersion = pass.Profile.Nginx.String()
+	}
+	host := serverHost(pass, p.srv)
+	type want struct {
+		name, value string
+		exact       bool
+	}
+	at := routedTo(p, "fastcgi_param")
+	routed := func(x *emulator.Exchange) (bool, string) {
+		if ok, why := at(x); !ok {
+			return false, why
+		}
+		if x.UpstreamParams == nil {
+			return false, fmt.Sprintf("%d from location %q, which does not fastcgi_pass", x.Status, x.Location)
+		}
+		return true, ""
+	}
+	var out []requestCheck
+	for _, path := range pathsInto(pass, p, "fastcgi_param") {
+		var once sync.Once
+		var wants []want
+		expect := func() []want {
+			once.Do(func() {
+				ex := emulator.Serve(site, emulator.Request{Path: path, Headers: withHostHeader(nil, host)})
+				for _, e := range dropped {
+					v, exact := ex.Eval(e.arg(1))
+					if e.arg(2) == "if_not_empty" && (v == "" || !exact) {
+						continue
+					}
+					wants = append(wants, want{e.arg(0), v, exact})
+				}
+			})
+			return wants
+		}
+		shows := func(x *emulator.Exchange) (bool, string) {
+			ps, ok := emulator.ParseFastCGIEcho(x.Body)
+			if x.Status != 200 || !ok {
+				return false, fmt.Sprintf("%d, not an answer of the FastCGI echo backend", x.Status)
+			}
+			var missing, differ, arrived []string
+			for _, w := range expect() {
+				var got []string
+				for _, h := range ps {
+					if h.Name == w.name {
+						got = append(got, h.Value)
+					}
+				}
+				switch {
+				case len(got) == 0:
+					missing = append(missing, w.name)
+				case w.exact && !slices.Contains(got, w.value):
+					differ = append(differ, fmt.Sprintf("%s=%s, not %s", w.name, got[0], w.value))
+				default:
+					arrived = append(arrived, w.name)
+				}
+			}
+			if len(missing)+len(differ) == 0 {
+				if len(arrived) == 0 {
+					return false, "200, but nginx would not send the dropped params for this request"
+				}
+				return false, "200, the backend got " + shortList(arrived, 3)
+			}
+			// One part only, so that the summary stays short: the missing
+			// names, else the first value that differs.
+			if len(missing) > 0 {
+				return true, "200, the FastCGI backend got no " + shortList(missing, 3)
+			}
+			d := differ[0]
+			if len(d) > 80 {
+				d = d[:77] + "..."
+			}
+			return true, "200, the FastCGI backend got " + d
+		}
+		out = append(out, requestCheck{req: emulator.Request{Path: path}, echo: true, shows: shows, routed: routed})
 	}
 	return out
 }

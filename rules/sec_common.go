@@ -459,6 +459,9 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 			if _, _, echoed := emulator.ParseEcho(rr.Body); echoed && checks[idx[j]].echo {
 				out.Observed["upstream_request"] = rr.Body
 			}
+			if ps, echoed := emulator.ParseFastCGIEcho(rr.Body); echoed && checks[idx[j]].echo {
+				out.Observed["upstream_params"] = ps
+			}
 			if len(rr.Resolved) > 0 {
 				out.Observed["resolved"] = rr.Resolved
 			}

@@ -12,17 +12,17 @@ import (
 )
 
 // fakeNginx stands in for nginxengine.Runner: it answers every request
-// with head and records the scenario it was given.
+// with head and body and records the scenario it was given.
 type fakeNginx struct {
-	head string
-	got  *[]emulator.Scenario
+	head, body string
+	got        *[]emulator.Scenario
 }
 
 func (f fakeNginx) Run(_ context.Context, sc emulator.Scenario) (*emulator.Result, error) {
 	*f.got = append(*f.got, sc)
 	res := &emulator.Result{Engine: "nginx", Binary: "/fake/nginx"}
 	for _, rq := range sc.Config.Requests {
-		res.Requests = append(res.Requests, emulator.RequestResult{Method: rq.Method, Path: rq.Path, Head: f.head})
+		res.Requests = append(res.Requests, emulator.RequestResult{Method: rq.Method, Path: rq.Path, Head: f.head, Body: f.body})
 	}
 	return res, nil
 }
@@ -95,13 +95,29 @@ func TestRealReplayDecides(t *testing.T) {
 	}
 }
 
-// TestArrayDropParamsNotReplayed: SEC1002's fastcgi_param check reads the
-// params only the emulator computes, so with a real engine the request is
-// not sent there (the runner is never called) and the finding is
-// not-confirmable on it, with the emulator's confirmed verdict in the
-// reason, never judged from an HTTP answer.
-func TestArrayDropParamsNotReplayed(t *testing.T) {
-	conf := `http {
+// TestArrayDropParamsReplay: SEC1002's fastcgi_param check goes to the
+// real engine with the echo policy and is judged on the FastCGI echo
+// body it answers with: a list without the stock params confirms, an
+// answer that is no such list (an HTTP echo, an error page) never does.
+// The uwsgi_param check reads the params only the emulator computes, so
+// the request is not sent (the runner is never called) and the finding is
+// not-confirmable there, with the emulator's confirmed verdict in the
+// reason.
+func TestArrayDropParamsReplay(t *testing.T) {
+	run := func(conf string, f fakeNginx) analyzer.Confirmation {
+		t.Helper()
+		cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(conf)}}, "nginx.conf", nginxconf.Options{})
+		cfg.Main.AbsPath = "/etc/nginx/nginx.conf"
+		res := analyzer.Run(cfg, nginxconf.BuildModel(cfg), []*analyzer.Rule{ArrayDirectiveDropped},
+			analyzer.Options{Engine: analyzer.Engine{Runner: f}})
+		if len(res.Diagnostics) != 1 || res.Diagnostics[0].Confirm == nil {
+			t.Fatalf("want one SEC1002 finding with a confirmer, got %d", len(res.Diagnostics))
+		}
+		c := res.Diagnostics[0].Confirm.Confirm(context.Background())
+		t.Logf("%s [%s]: %s | %s", c.Status, c.Engine, c.Summary, c.Reason)
+		return c
+	}
+	fcgi := `http {
     server {
         listen 80;
         server_name victim.test;
@@ -113,20 +129,27 @@ func TestArrayDropParamsNotReplayed(t *testing.T) {
     }
 }
 `
-	cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(conf)}}, "nginx.conf", nginxconf.Options{})
-	cfg.Main.AbsPath = "/etc/nginx/nginx.conf"
+	head := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
 	var got []emulator.Scenario
-	res := analyzer.Run(cfg, nginxconf.BuildModel(cfg), []*analyzer.Rule{ArrayDirectiveDropped},
-		analyzer.Options{Engine: analyzer.Engine{Runner: fakeNginx{head: "HTTP/1.1 200 OK\r\n\r\n", got: &got}}})
-	if len(res.Diagnostics) != 1 || res.Diagnostics[0].Confirm == nil {
-		t.Fatalf("want one SEC1002 finding with a confirmer, got %d", len(res.Diagnostics))
+	c := run(fcgi, fakeNginx{head: head, body: emulator.FastCGIEcho([]emulator.Header{{Name: "SCRIPT_FILENAME", Value: "/srv/.php"}}), got: &got})
+	if c.Status != analyzer.Confirmed || !strings.Contains(c.Summary, "the FastCGI backend got no QUERY_STRING") || strings.Contains(c.Reason, "engines differ") {
+		t.Errorf("FastCGI echo without the stock params: %s %q (%s), want confirmed", c.Status, c.Summary, c.Reason)
 	}
-	c := res.Diagnostics[0].Confirm.Confirm(context.Background())
-	t.Logf("%s [%s]: %s | %s", c.Status, c.Engine, c.Summary, c.Reason)
+	if len(got) != 1 || got[0].Config.DefaultPolicy.Kind != emulator.PolicyEcho {
+		t.Errorf("scenarios %+v: want one, with the echo policy", got)
+	}
+	c = run(fcgi, fakeNginx{head: head, body: "GET /.php HTTP/1.0\r\n\r\n", got: &got})
+	if c.Status != analyzer.NotReproduced || !strings.Contains(c.Summary, "not an answer of the FastCGI echo backend") {
+		t.Errorf("an HTTP answer: %s %q, want not-reproduced", c.Status, c.Summary)
+	}
+
+	uwsgi := strings.NewReplacer("fastcgi_params", "uwsgi_params", "fastcgi_param", "uwsgi_param", "fastcgi_pass", "uwsgi_pass").Replace(fcgi)
+	got = nil
+	c = run(uwsgi, fakeNginx{head: head, got: &got})
 	if c.Status != analyzer.NotConfirmable || !strings.Contains(c.Reason, "emulator confirmed") || !strings.Contains(c.Reason, "QUERY_STRING") {
-		t.Errorf("status %s, reason %q: want not-confirmable with the emulator's confirmed verdict", c.Status, c.Reason)
+		t.Errorf("uwsgi: status %s, reason %q: want not-confirmable with the emulator's confirmed verdict", c.Status, c.Reason)
 	}
 	if len(got) != 0 {
-		t.Errorf("the params check was sent to the real engine")
+		t.Errorf("the uwsgi params check was sent to the real engine")
 	}
 }

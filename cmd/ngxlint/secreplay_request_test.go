@@ -391,3 +391,52 @@ http {
 		}
 	}
 }
+
+// TestSecFastCGIParamDropReplayOnRealNginx: SEC1002's fastcgi_param
+// finding goes to Debian's nginx, whose FastCGI backends answer with the
+// params they received (policy "echo"). The tree lacks fastcgi_params,
+// so the engine writes the stock file into its copy; the .php location
+// that sets only SCRIPT_FILENAME sends no QUERY_STRING, REQUEST_METHOD...
+// on both engines, and a location that includes the file again gets no
+// finding.
+func TestSecFastCGIParamDropReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	conf := replayConf(t, `events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        root /srv/www;
+        include fastcgi_params;
+        location ~ \.php$ {
+            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+            fastcgi_pass 127.0.0.1:9000;
+        }
+        location /full/ {
+            include fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+            fastcgi_pass 127.0.0.1:9000;
+        }
+    }
+}
+`)
+	for _, engine := range []string{"nginx", "both"} {
+		fs := replayed(t, bin, engine, conf, "SEC1002")
+		if len(fs) != 1 || fs[0].Line != 9 {
+			t.Fatalf("%s: want one SEC1002 finding at line 9, got %d", engine, len(fs))
+		}
+		c := fs[0].Confirmation
+		if c.Status != "confirmed" || !strings.Contains(c.Summary, "the FastCGI backend got no QUERY_STRING, REQUEST_METHOD") {
+			t.Errorf("%s: %s: %q (%s)", engine, c.Status, c.Summary, c.Reason)
+		}
+		if d, ok := c.Observed["engine_differences"]; ok || strings.Contains(c.Reason, "engines differ") {
+			t.Errorf("%s: the engines differ: %v %s", engine, d, c.Reason)
+		}
+		// What nginx really sent, read back from the backend's answer:
+		// the level's own param, none of the stock file's.
+		sent := fmt.Sprint(c.Observed["upstream_params"])
+		if !strings.Contains(sent, "SCRIPT_FILENAME") || !strings.Contains(sent, "/srv/www/") || strings.Contains(sent, "REQUEST_METHOD") {
+			t.Errorf("%s: params nginx sent: %s", engine, sent)
+		}
+	}
+}

@@ -368,6 +368,12 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	if err := copyTree(sc.ConfigFS, prefix); err != nil {
 		return nil, fmt.Errorf("copy configuration: %w", err)
 	}
+	// Stock params files the tree does not hold (stock.go), before the
+	// containment check reads the copy.
+	stock := stockIncludes(cfg, path.Clean(sc.Main))
+	if err := writeStock(prefix, stock); err != nil {
+		return nil, err
+	}
 	var synthRoot string
 	if sc.Files != nil {
 		synth, err := readSynthetic(sc.Files)
@@ -430,6 +436,9 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		res.Notes = append(res.Notes, "lua-nginx-module "+prof.LNM.String()+" from "+lnmSource)
 	}
 	res.Notes = append(res.Notes, loadNotes...)
+	for _, f := range stock {
+		res.Notes = append(res.Notes, f.note)
+	}
 
 	mainPath := filepath.Join(prefix, filepath.FromSlash(path.Clean(sc.Main)))
 	errLog := filepath.Join(run, "error.log")
