@@ -302,6 +302,10 @@ type Request struct {
 	// "emulated.test". ngx.var.http_*, ngx.var.cookie_* and
 	// ngx.req.get_headers see them.
 	Headers []Header
+	// TLS, when set, has a real-nginx engine open the connection with
+	// this handshake, on the target server's ssl listener, before it
+	// sends the request; the emulator ignores it (TLSProbe).
+	TLS *TLSProbe
 }
 
 // Header is one request header line.

@@ -66,6 +66,9 @@ type Exchange struct {
 	// Resolved are the host names a real nginx asked to resolve for the
 	// request (nginxengine's DNS stub); the emulator leaves it empty.
 	Resolved []string
+	// TLS is how a real nginx's handshake ended for a request with a
+	// TLSProbe; the emulator leaves it nil.
+	TLS *TLSOutcome
 	// Access is what the access phase decided: "" when it did not run
 	// (the request was answered before it), "declined" when no allow or
 	// deny rule matched the client, else the rule that matched

@@ -128,6 +128,9 @@ type RequestResult struct {
 	// Resolved are the names a real nginx asked the engine's DNS stub for
 	// while serving this request (Scenario.RequestHosts), in order.
 	Resolved []string `json:"resolved,omitempty"`
+	// TLS is how the handshake of a request with a TLSProbe ended (the
+	// real-nginx engine; nil otherwise).
+	TLS *TLSOutcome `json:"tls,omitempty"`
 
 	// LuaError is the first Lua error of this request: the phase and the
 	// message, positioned in the user's file ("balancer_by_lua*:

@@ -185,6 +185,10 @@ type requestCheck struct {
 	// the finding (shows reads what only the emulator computes, such as
 	// the FastCGI params): the request is not replayed.
 	emulatorOnly string
+	// why, when set, says why real nginx's answer that does not show the
+	// finding does not (the confirmation's Reason): a TLS handshake's
+	// alert names a cause the summary has no room for.
+	why func(x, ctrl *emulator.Exchange) string
 	// requestHost marks an SSRF check: the request chooses the proxied
 	// host. The real engine then accepts the variable host only under
 	// its containment conditions (emulator.Scenario.RequestHosts), and is
@@ -420,11 +424,11 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	out.Engine = res.Engine + " (request replay)"
 	out.Profile = fmt.Sprintf("nginx %s (%s)", res.Profile.Nginx, res.Binary)
 	out.Status = analyzer.NotReproduced
-	var tried []string
+	var tried, whys []string
 	exchange := func(j int) *emulator.Exchange {
 		rr, rq := res.Requests[j], sent[j]
 		st, hs := emulator.ParseHead(rr.Head)
-		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body, Resolved: rr.Resolved}
+		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body, Resolved: rr.Resolved, TLS: rr.TLS}
 	}
 	for j, rr := range res.Requests {
 		if j >= len(idx) {
@@ -434,20 +438,24 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 			continue // judged with its request
 		}
 		rq := sent[j]
-		if rr.Head == "" {
+		// A refused TLS handshake has no response, and is the answer.
+		if rr.Head == "" && rr.TLS == nil {
 			tried = append(tried, requestLine(rq)+" -> no response ("+rr.Why+")")
 			continue
 		}
 		x := exchange(j)
 		var cx *emulator.Exchange
 		if j+1 < len(res.Requests) && j+1 < len(ctl) && ctl[j+1] {
-			if res.Requests[j+1].Head == "" {
+			if res.Requests[j+1].Head == "" && res.Requests[j+1].TLS == nil {
 				tried = append(tried, requestLine(sent[j+1])+" (control) -> no response ("+res.Requests[j+1].Why+")")
 				continue
 			}
 			cx = exchange(j + 1)
 		}
 		shown, saw := checks[idx[j]].judge(x, cx)
+		if why := checks[idx[j]].why; why != nil && !shown {
+			whys = append(whys, why(x, cx))
+		}
 		if shown && !routedOK[idx[j]] {
 			shown, saw = false, saw+", but the emulator shows the request is not handled where the finding is, so the answer is no evidence"
 		}
@@ -470,6 +478,7 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	}
 	if out.Status != analyzer.Confirmed {
 		out.Summary = strings.Join(tried, "; ")
+		out.Reason = strings.Join(dedupe(whys), "; ")
 	}
 	// An emulator that made no claim (every check realOnly, or none it
 	// could judge) cannot disagree.
@@ -520,6 +529,9 @@ func requestLine(rq emulator.Request) string {
 		m = "GET"
 	}
 	s := m + " " + rq.Path
+	if rq.TLS != nil {
+		s += " over " + rq.TLS.String()
+	}
 	if rq.RemoteAddr != "" {
 		s += " from " + rq.RemoteAddr
 	}

@@ -3,6 +3,7 @@ package nginxengine
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,8 @@ const maxCapture = 64 << 10
 type response struct {
 	status     int
 	head, body string
+	// tls is how the handshake ended, on a TLS connection.
+	tls *emulator.TLSOutcome
 }
 
 // recorder keeps the first maxCapture bytes read through it.
@@ -52,7 +55,11 @@ func (rc *recorder) Read(p []byte) (int, error) {
 // returns. A head
 // that net/http refuses (an injected line without a colon) is still
 // returned: the client then reads on until the connection closes.
-func exchange(ctx context.Context, addr, host string, from clientFrom, rq emulator.Request, timeout time.Duration) (response, error) {
+//
+// With tc set the connection is TLS: the handshake's outcome is returned
+// with the response, and a failed handshake ends the exchange with the
+// outcome and an error.
+func exchange(ctx context.Context, addr, host string, from clientFrom, rq emulator.Request, timeout time.Duration, tc *tls.Config) (res response, err error) {
 	method, p := rq.Method, rq.Path
 	if method == "" {
 		method = "GET"
@@ -79,6 +86,16 @@ func exchange(ctx context.Context, addr, host string, from clientFrom, rq emulat
 	// Closing the connection when ctx ends unblocks the read.
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
+	if tc != nil {
+		tlsc := tls.Client(c, tc)
+		herr := tlsc.HandshakeContext(ctx)
+		outcome := tlsOutcome(tlsc.ConnectionState(), herr)
+		if herr != nil {
+			return response{tls: outcome}, fmt.Errorf("TLS handshake: %w", classify(ctx, herr))
+		}
+		defer func() { res.tls = outcome }()
+		c = tlsc
+	}
 
 	// The request's own headers go out as the emulator sends them: a Host
 	// header replaces the server's name (it picks the server block, as

@@ -82,7 +82,7 @@ func checkContained(fsys fs.FS, mainAbs, prefix, private string, requestHosts bo
 	if len(cfg.Notes) > 0 {
 		return nil, cfg.Notes
 	}
-	c := &containCheck{private: path.Clean(private) + "/", upstreams: map[string]bool{}}
+	c := &containCheck{private: path.Clean(private) + "/", upstreams: map[string]bool{}, confDir: path.Dir("/" + strings.TrimPrefix(mainAbs, "/"))}
 	if requestHosts {
 		c.hosts = scanRequestHosts(cfg)
 	}
@@ -100,7 +100,10 @@ func checkContained(fsys fs.FS, mainAbs, prefix, private string, requestHosts bo
 }
 
 type containCheck struct {
-	private   string
+	private string
+	// confDir is nginx's conf prefix, the -c file's directory: relative
+	// TLS file paths resolve there (ngx_conf_full_name with conf_prefix).
+	confDir   string
 	upstreams map[string]bool
 	problems  []Uncontained
 	// hosts, when set, is what requestHostVar needs to accept a
@@ -194,6 +197,25 @@ func (c *containCheck) visit(d *nginxconf.Directive, parents []*nginxconf.Direct
 				c.refuse(d, why)
 			}
 		}
+	case tlsFileDirective(d.Name) != "" && len(d.Args) > 0:
+		// Not a socket, but the same guarantee: the engine rewrites every
+		// TLS file it sees to its own (tls.go), so a path still outside
+		// the run is one it did not see (an include read from the
+		// system) and would read a key or certificate of the machine.
+		if why := c.tlsFile(d.Args[0].Value); why != "" {
+			c.refuse(d, why)
+		}
+	case d.Name == "ssl_engine":
+		c.refuse(d, "an OpenSSL engine is a shared library nginx would load")
+	case strings.HasSuffix(d.Name, "ssl_conf_command") && len(d.Args) > 0:
+		// SSL_CONF_cmd in file mode (ngx_ssl_conf_commands): these
+		// commands read files or directories.
+		switch strings.ToLower(d.Args[0].Value) {
+		case "certificate", "privatekey", "serverinfofile", "dhparameters",
+			"chaincapath", "chaincafile", "chaincastore", "verifycapath", "verifycafile", "verifycastore",
+			"requestcafile", "requestcapath", "clientcafile", "clientcapath":
+			c.refuse(d, "this OpenSSL command reads a file outside the run")
+		}
 	case (d.Name == "ssl_stapling" || d.Name == "ssl_ocsp") && d.Arg(0) != "off" && len(d.Args) > 0:
 		// Without a responder of its own, OCSP is fetched from the URL in
 		// the certificate (ngx_ssl_stapling_issuer, ngx_ssl_ocsp_responder).
@@ -202,6 +224,27 @@ func (c *containCheck) visit(d *nginxconf.Directive, parents []*nginxconf.Direct
 		}
 	}
 	return true
+}
+
+// tlsFile accepts a TLS file inside the run's private directory (the
+// copied tree is there) and in-memory "data:" values.
+func (c *containCheck) tlsFile(v string) string {
+	switch {
+	case strings.HasPrefix(v, "data:"):
+		return ""
+	case strings.HasPrefix(v, "engine:"):
+		return "a key from an OpenSSL engine, a shared library nginx would load"
+	case strings.Contains(v, "$"):
+		return "a variable in a TLS file path cannot be proven to stay in the run's directory"
+	}
+	p := v
+	if !path.IsAbs(p) {
+		p = path.Join(c.confDir, p)
+	}
+	if !strings.HasPrefix(path.Clean(p)+"/", c.private) {
+		return "a TLS file outside the run's directory (the engine reads no key or certificate of the machine)"
+	}
+	return ""
 }
 
 // hasSibling reports whether a directive named name appears in d's block

@@ -2,6 +2,7 @@ package nginxengine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -220,6 +221,13 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	if err != nil {
 		return nil, err
 	}
+	// A TLS probe goes to the target server's ssl listener.
+	tlsKey, hasTLS := sn.targetTLSListenKey()
+	for _, rq := range sc.Requests {
+		if rq.TLS != nil && !hasTLS {
+			return nil, fmt.Errorf("%w: a TLS handshake was asked for, and the server has no ssl listener", emulator.ErrNotReplayable)
+		}
+	}
 	// How each request's client address reaches nginx (clientaddr.go).
 	origins := make([]clientFrom, len(sc.Requests))
 	useRealip := false
@@ -385,7 +393,15 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			return nil, fmt.Errorf("write the synthetic file tree: %w", err)
 		}
 	}
-	files, rewrites, err := sn.apply(rewriteInput{
+	var tlsf *tlsFiles
+	if sn.needsTLS() {
+		// Generated into the private directory, never read from the
+		// user's paths (tls.go).
+		if tlsf, err = writeTLSFiles(filepath.Join(run, "tls")); err != nil {
+			return nil, fmt.Errorf("generate the run's TLS certificates: %w", err)
+		}
+	}
+	files, rewrites, err := sn.apply(rewriteInput{tls: tlsf,
 		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b, filesRoot: synthRoot, realip: useRealip,
 		resolver: func() string {
 			if dns != nil {
@@ -556,10 +572,24 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			}
 		}
 		before := snapshot()
-		resp, rerr := exchange(ctx, target, sn.targetHost, origins[ri], rq, timeout)
+		addr, host := target, sn.targetHost
+		for _, h := range rq.Headers {
+			if strings.EqualFold(h.Name, "host") {
+				host = h.Value
+			}
+		}
+		var tc *tls.Config
+		switch {
+		case rq.TLS != nil:
+			addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(listenPorts[tlsKey]))
+			tc = clientTLS(host, rq.TLS)
+		case sn.tlsListen[sn.targetListenKey()]:
+			tc = clientTLS(host, nil)
+		}
+		resp, rerr := exchange(ctx, addr, sn.targetHost, origins[ri], rq, timeout, tc)
 		code := resp.status
 		rr := RequestResult{RequestResult: emulator.RequestResult{Method: orDefault(rq.Method, "GET"), Path: orDefault(rq.Path, "/"), Attempts: []emulator.Attempt{},
-			Head: resp.head, Body: resp.body}}
+			Head: resp.head, Body: resp.body, TLS: resp.tls}}
 		switch {
 		case rerr == nil:
 			rr.Status = emulator.Status{Code: code}

@@ -64,6 +64,17 @@ type scan struct {
 	target     *nginxconf.Directive
 	targetHost string
 	upstreams  map[string]bool
+	// tlsListen holds the listen keys whose connections start with a TLS
+	// handshake: a listen with the ssl parameter, or a listen of a server
+	// with "ssl on" (nginx 1.22 still has it).
+	tlsListen map[string]bool
+	// tlsBlocks are the top-level blocks (http, stream, mail) that serve
+	// TLS or name a certificate: the run's generated pairs are set at
+	// their top (tls.go).
+	tlsBlocks map[*nginxconf.Directive]bool
+	// tlsFiles is set when a directive names a TLS file that the run
+	// replaces with one of its own.
+	tlsFiles bool
 	// edited holds, per file path, the file as read and the edits apply
 	// made to it, sorted: positions in the rewritten copy are mapped back
 	// through them (origPos).
@@ -88,7 +99,10 @@ const defaultListenKey = "*:80"
 // http server{} in configuration order (emulator.HostFor gives the Host
 // that selects it on its listen socket).
 func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extraPeers []string) (*scan, error) {
-	s := &scan{cfg: cfg, upstreams: map[string]bool{}}
+	s := &scan{cfg: cfg, upstreams: map[string]bool{}, tlsListen: map[string]bool{}, tlsBlocks: map[*nginxconf.Directive]bool{}}
+	// Servers with "ssl on", by their own directive or their http{}'s.
+	sslOn := map[*nginxconf.Directive]bool{}
+	srvTop := map[*nginxconf.Directive]*nginxconf.Directive{}
 	seenListen := map[string]bool{}
 	seenPeer := map[string]bool{}
 	addPeer := func(k string) {
@@ -137,6 +151,7 @@ func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extra
 		case d.Name == "server" && d.HasBlock && (ctx == "http" || ctx == "stream"):
 			if ctx == "http" {
 				servers = append(servers, d)
+				srvTop[d] = parents[0]
 			}
 			has := false
 			for _, c := range d.Block {
@@ -149,6 +164,18 @@ func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extra
 			}
 		case d.Name == "listen" && len(d.Args) > 0:
 			addListen(listenKey(d.Args[0].Value))
+			if hasParam(d, "ssl") {
+				s.tlsListen[listenKey(d.Args[0].Value)] = true
+				s.tlsBlocks[parents[0]] = true
+			}
+		case d.Name == "ssl" && d.Arg(0) == "on" && len(parents) > 0:
+			s.tlsBlocks[parents[0]] = true
+			sslOn[parents[len(parents)-1]] = true
+		case tlsFileDirective(d.Name) != "":
+			s.tlsFiles = true
+			if (d.Name == "ssl_certificate" || d.Name == "ssl_certificate_key") && len(parents) > 0 {
+				s.tlsBlocks[parents[0]] = true
+			}
 		case d.Name == "server" && !d.HasBlock && strings.HasSuffix(ctx, "upstream") && len(d.Args) > 0:
 			addPeer(normPeer(d.Args[0].Value, 80))
 		case isPass(d.Name) && len(d.Args) > 0:
@@ -163,6 +190,23 @@ func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extra
 	})
 	for _, k := range extraPeers {
 		addPeer(normPeer(k, 80))
+	}
+	// ssl on makes every listen of the server TLS (of every server, at
+	// http level), ngx_http_ssl_enable.
+	for _, srv := range servers {
+		if !sslOn[srv] && !sslOn[srvTop[srv]] {
+			continue
+		}
+		has := false
+		for _, c := range srv.Block {
+			if c.Name == "listen" && len(c.Args) > 0 {
+				has = true
+				s.tlsListen[listenKey(c.Args[0].Value)] = true
+			}
+		}
+		if !has {
+			s.tlsListen[defaultListenKey] = true
+		}
 	}
 	for _, srv := range servers {
 		for _, c := range srv.Block {
@@ -236,6 +280,35 @@ func (s *scan) targetListenKey() string {
 		}
 	}
 	return defaultListenKey
+}
+
+// targetTLSListenKey is the first listen address of the target server
+// that speaks TLS, for a request with a TLS probe.
+func (s *scan) targetTLSListenKey() (string, bool) {
+	has := false
+	for _, c := range s.target.Block {
+		if c.Name == "listen" && len(c.Args) > 0 {
+			has = true
+			if k := listenKey(c.Args[0].Value); s.tlsListen[k] {
+				return k, true
+			}
+		}
+	}
+	if !has && s.tlsListen[defaultListenKey] {
+		return defaultListenKey, true
+	}
+	return "", false
+}
+
+// hasParam reports whether a directive has the parameter p after its
+// first argument (listen's "ssl").
+func hasParam(d *nginxconf.Directive, p string) bool {
+	for _, a := range d.Args[min(1, len(d.Args)):] {
+		if a.Value == p {
+			return true
+		}
+	}
+	return false
 }
 
 // contextOf names the innermost block context that matters here: "http",
@@ -339,12 +412,22 @@ type rewriteInput struct {
 	// points there, and http{} gets one if it has none
 	// (Scenario.RequestHosts).
 	resolver string
+	// tls is the run's generated certificates and keys, which stand for
+	// every TLS file the configuration names (tlsFileDirective); needed
+	// when the scan found TLS (scan.needsTLS).
+	tls *tlsFiles
 }
+
+// needsTLS reports whether the run must generate its TLS files.
+func (s *scan) needsTLS() bool { return s.tlsFiles || len(s.tlsBlocks) > 0 }
 
 // apply computes the edits. The result maps a file path (in the tree) to
 // its new content, for the files that change.
 func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 	cfg := s.cfg
+	if s.needsTLS() && in.tls == nil {
+		return nil, nil, fmt.Errorf("the configuration uses TLS and the run has no TLS files")
+	}
 	edits := map[*nginxconf.File][]edit{}
 	add := func(f *nginxconf.File, e edit) { edits[f] = append(edits[f], e) }
 	run := in.run
@@ -437,6 +520,27 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 			if nv, ok := intoFiles(in.filesRoot, d.Args[0].Value); ok {
 				replaceArgs(d, 0, q(nv), "the synthetic file tree inside the temporary directory stands for the file system")
 			}
+		case tlsFileDirective(d.Name) != "" && len(d.Args) > 0:
+			if in.tls == nil {
+				err = fmt.Errorf("%s: %s needs the run's TLS files", d.Pos, d.Name)
+				return false
+			}
+			switch tlsFileDirective(d.Name) {
+			case "pair":
+				remove(d, "the run's generated certificates, set at the top of the block, stand for the user's files")
+			case "cert":
+				replaceArgs(d, 0, q(in.tls.ecCert), "the run's generated certificate stands for the user's file")
+			case "key":
+				replaceArgs(d, 0, q(in.tls.ecKey), "the run's generated key stands for the user's file")
+			case "ca":
+				replaceArgs(d, 0, q(in.tls.ecCert), "the run's generated certificate stands for the user's CA list")
+			case "ticket":
+				replaceArgs(d, 0, q(in.tls.ticketKey), "the run's random ticket key stands for the user's file")
+			default:
+				remove(d, "a TLS file outside the run, not needed for the handshake")
+			}
+		case (d.Name == "ssl_stapling" || d.Name == "ssl_ocsp") && len(d.Args) > 0 && d.Arg(0) != "off":
+			replaceArgs(d, 0, "off", "OCSP would query a responder off loopback; no handshake needs it")
 		case d.Name == "resolver" && len(d.Args) > 0:
 			if ctx == "http" && len(parents) == 1 {
 				httpHas["resolver"] = true
@@ -485,11 +589,11 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 			text := "127.0.0.1:" + strconv.Itoa(port)
 			for _, a := range d.Args[1:] {
 				switch {
-				case a.Value == "default_server" || a.Value == "default" || a.Value == "udp":
+				case a.Value == "default_server" || a.Value == "default" || a.Value == "udp" || a.Value == "ssl":
 					text += " " + a.Value
 				}
 			}
-			replaceArgs(d, 0, text, "listen on loopback only, ephemeral port (ssl/http2/other options dropped)")
+			replaceArgs(d, 0, text, "listen on loopback only, ephemeral port (ssl kept, with the run's certificates; http2/other options dropped)")
 		case d.Name == "server" && !d.HasBlock && strings.HasSuffix(ctx, "upstream") && len(d.Args) > 0:
 			k := normPeer(d.Args[0].Value, 80)
 			port, ok := in.peerPorts[k]
@@ -582,6 +686,9 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 		if in.resolver != "" && !httpHas["resolver_timeout"] {
 			ins = append(ins, "resolver_timeout 2s;")
 		}
+		if s.tlsBlocks[httpBlock] && in.tls != nil {
+			ins = append(ins, in.tls.pairsText())
+		}
 		if s.usesLua && !httpHas["lua_package_path"] {
 			ins = append(ins, "lua_package_path "+quoteArg(luaDir(run)+"/?.lua;;")+";")
 		}
@@ -589,6 +696,13 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 			off := httpBlock.BlockOpen.Offset + 1
 			add(httpBlock.File, edit{start: off, end: off, text: " " + strings.Join(ins, " "), why: "http-level paths inside the temporary prefix; realip for client addresses off loopback"})
 		}
+	}
+	for blk := range s.tlsBlocks {
+		if blk == httpBlock || !blk.HasBlock || in.tls == nil {
+			continue
+		}
+		off := blk.BlockOpen.Offset + 1
+		add(blk.File, edit{start: off, end: off, text: " " + in.tls.pairsText(), why: "the run's generated certificates for its TLS servers"})
 	}
 
 	out := map[string][]byte{}

@@ -85,7 +85,11 @@ func TestRewrite(t *testing.T) {
 	listen := map[string]int{"*:80": 40001, "*:443": 40002}
 	peers := map[string]int{"10.1.2.3:8080": 50001, "backend.internal:80": 50002, "192.0.2.10:8443": 50003, "127.0.0.1:9999": 50004}
 	bin := &Binary{Path: "/usr/sbin/nginx", Prefix: "/usr/share/nginx", NDKModule: "/m/ndk_http_module.so", LuaModule: "/m/ngx_http_lua_module.so"}
-	files, rw, err := sn.apply(rewriteInput{run: "/T/run", listenPorts: listen, peerPorts: peers, bin: bin,
+	if !sn.tlsListen["*:443"] || sn.tlsListen["*:80"] || !sn.needsTLS() {
+		t.Errorf("TLS listen keys %v, needsTLS %v: want *:443 only, and the run's certificates", sn.tlsListen, sn.needsTLS())
+	}
+	tlsf := &tlsFiles{ecCert: "/T/run/tls/ec.crt", ecKey: "/T/run/tls/ec.key", rsaCert: "/T/run/tls/rsa.crt", rsaKey: "/T/run/tls/rsa.key", ticketKey: "/T/run/tls/ticket.key"}
+	files, rw, err := sn.apply(rewriteInput{run: "/T/run", listenPorts: listen, peerPorts: peers, bin: bin, tls: tlsf,
 		fsHas: func(string) bool { return false }, userOK: func(string, string) bool { return false }})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +107,8 @@ func TestRewrite(t *testing.T) {
 		"server 127.0.0.1:50001 weight=2 max_fails=3;",
 		"server 127.0.0.1:50002;",
 		"listen 127.0.0.1:40001 default_server;",
-		"listen 127.0.0.1:40002;",
+		"listen 127.0.0.1:40002 ssl;",
+		"ssl_certificate /T/run/tls/ec.crt; ssl_certificate_key /T/run/tls/ec.key; ssl_certificate /T/run/tls/rsa.crt; ssl_certificate_key /T/run/tls/rsa.key;",
 		"proxy_pass http://127.0.0.1:50003/x;",
 		"proxy_pass http://$host;",
 		"http { client_body_temp_path /T/run/client_body;",
@@ -112,8 +117,8 @@ func TestRewrite(t *testing.T) {
 			t.Errorf("rewritten nginx.conf lacks %q:\n%s", want, main)
 		}
 	}
-	if strings.Contains(main, "[::]:80") || strings.Contains(main, "ssl") {
-		t.Errorf("IPv6 listen or ssl left:\n%s", main)
+	if strings.Contains(main, "[::]:80") || strings.Contains(main, "http2") {
+		t.Errorf("IPv6 listen or http2 left:\n%s", main)
 	}
 	// Every line keeps its number; the lines not rewritten are
 	// byte-for-byte the original.
@@ -176,7 +181,7 @@ func TestRewriteRootKeepsUser(t *testing.T) {
 		ports[k] = 50000 + i
 	}
 	files, _, err := sn.apply(rewriteInput{run: "/T/run", listenPorts: map[string]int{"*:80": 1, "*:443": 2}, peerPorts: ports,
-		bin: &Binary{LuaStatic: true}, fsHas: func(string) bool { return true }, userOK: func(u, g string) bool { return u == "www-data" && g == "www-data" }})
+		bin: &Binary{LuaStatic: true}, tls: &tlsFiles{}, fsHas: func(string) bool { return true }, userOK: func(u, g string) bool { return u == "www-data" && g == "www-data" }})
 	if err != nil {
 		t.Fatal(err)
 	}

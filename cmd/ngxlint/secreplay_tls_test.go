@@ -1,0 +1,98 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// tlsReplayConf is a TLS server whose certificate files do not exist on
+// this machine: the real engine serves the run's generated ones.
+const tlsReplayConf = `events {}
+http {
+    server {
+        listen 443 ssl;
+        server_name victim.test;
+        ssl_certificate /etc/ssl/victim.crt;
+        ssl_certificate_key /etc/ssl/victim.key;
+        %s
+        location / { return 200; }
+    }
+}
+`
+
+// TestSecWeakTLSReplayOnRealNginx: SEC1018 and SEC1019 are judged by TLS
+// handshakes with Debian's nginx 1.22 and its OpenSSL 3.0. At OpenSSL's
+// default security level a TLS 1.0-1.1 handshake is refused with
+// internal_error whatever ssl_protocols says (not reproduced, the reason
+// names the security level), while TLS 1.2 works; with @SECLEVEL=0 in
+// ssl_ciphers TLS 1.0 is negotiated (confirmed). No RC4 or 3DES suite is
+// negotiated even at @SECLEVEL=0 (OpenSSL 3 has RC4 only in its legacy
+// provider, and this build lists no 3DES suite).
+func TestSecWeakTLSReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	for _, c := range []struct {
+		name, lines string
+		// want maps a rule to its status and a substring of its
+		// summary and of its reason.
+		want map[string][3]string
+	}{
+		{"default", "ssl_protocols TLSv1 TLSv1.1 TLSv1.2;", map[string][3]string{
+			"SEC1018": {"not-reproduced", "GET / over TLS 1.0-1.1 [Host: victim.test] -> refused (internal error); control TLS 1.2 ok", "security level"},
+		}},
+		{"seclevel0", `ssl_protocols TLSv1 TLSv1.2; ssl_ciphers "DEFAULT:RC4-SHA:DES-CBC3-SHA:@SECLEVEL=0";`, map[string][3]string{
+			"SEC1018": {"confirmed", "GET / over TLS 1.0 [Host: victim.test] -> negotiated TLS 1.0 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA; control TLS 1.2 ok", ""},
+			"SEC1019": {"not-reproduced", "-> refused (handshake failure); control TLS 1.2 ok", "legacy provider"},
+		}},
+	} {
+		conf := replayConf(t, strings.Replace(tlsReplayConf, "%s", c.lines, 1))
+		for _, engine := range []string{"nginx", "both"} {
+			seen := map[string]bool{}
+			for _, f := range replayed(t, bin, engine, conf, "SEC1018,SEC1019") {
+				cf := f.Confirmation
+				want, ok := c.want[f.Rule]
+				if !ok {
+					t.Errorf("%s %s: unexpected %s", c.name, engine, f.Rule)
+					continue
+				}
+				seen[f.Rule] = true
+				if cf.Status != want[0] || !strings.Contains(cf.Summary, want[1]) || !strings.Contains(cf.Reason, want[2]) {
+					t.Errorf("%s %s: %s %s: %q (%s); want %s with %q, reason with %q", c.name, engine, f.Rule, cf.Status, cf.Summary, cf.Reason, want[0], want[1], want[2])
+				}
+				if len(cf.Summary) > 160 {
+					t.Errorf("%s %s: %s summary longer than 160: %q", c.name, engine, f.Rule, cf.Summary)
+				}
+			}
+			for r := range c.want {
+				if !seen[r] {
+					t.Errorf("%s %s: no %s finding", c.name, engine, r)
+				}
+			}
+		}
+	}
+}
+
+// TestSecWeakTLSEmulatorNoClaim: without a real engine both rules say why
+// the emulator makes no claim; a stream server's line is never probed.
+func TestSecWeakTLSEmulatorNoClaim(t *testing.T) {
+	conf := replayConf(t, strings.Replace(tlsReplayConf, "%s", "ssl_protocols TLSv1 TLSv1.2; ssl_ciphers RC4-SHA;", 1)+
+		"stream { ssl_protocols TLSv1; }\n")
+	code, out, errs := run(t, "check", "--no-config", "--confirm", "--format", "json", "--enable", "SEC1018,SEC1019", conf)
+	if code != ExitFindings {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	n := 0
+	for _, f := range decodeCheck(t, out).Findings {
+		c := f.Confirmation
+		n++
+		want := "does not model TLS handshakes"
+		if f.Line == 12 {
+			want = "only http servers"
+		}
+		if c.Status != "not-confirmable" || !strings.Contains(c.Reason, want) {
+			t.Errorf("%s line %d: %s %q, want not-confirmable with %q", f.Rule, f.Line, c.Status, c.Reason, want)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d findings, want 3", n)
+	}
+}

@@ -1,0 +1,245 @@
+package rules
+
+import (
+	"crypto/tls"
+	"strings"
+
+	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
+	"github.com/ngxlint/ngxlint/nginxconf"
+)
+
+// SEC1018 and SEC1019 are confirmed by a TLS handshake on real nginx
+// (emulator.TLSProbe): the emulator models no handshake and makes no
+// claim, and only what Go's crypto/tls client can offer is probed.
+
+// tlsNoClaim is why the emulator's verdict on a TLS finding is
+// not-confirmable.
+const tlsNoClaim = "the emulator does not model TLS handshakes; real nginx's handshake decides: --engine nginx|both"
+
+// tlsServer is the http server whose handshake shows the directive d
+// (parents are its enclosing blocks): its own server, or for the http
+// level the first ssl server that does not set d's name itself. When
+// there is none it says why.
+func tlsServer(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive) (*nginxconf.Server, string) {
+	if len(parents) == 0 || parents[0].Name != "http" {
+		where := "main"
+		if len(parents) > 0 {
+			where = parents[0].Name
+		}
+		return nil, "only http servers' handshakes are probed, and this is in " + where + "{}"
+	}
+	if pass.Model == nil || pass.Model.HTTP == nil {
+		return nil, "no http servers"
+	}
+	var block *nginxconf.Directive
+	for _, p := range parents {
+		if p.Name == "server" {
+			block = p
+		}
+	}
+	for _, srv := range pass.Model.HTTP.Servers {
+		switch {
+		case block != nil && srv.Directive == block:
+			if !serverTLS(srv) {
+				return nil, "the server does not listen with ssl, so no handshake reaches this line"
+			}
+			return srv, ""
+		case block == nil && serverTLS(srv) && !ownsDirective(srv, d.Name):
+			return srv, ""
+		}
+	}
+	if block != nil {
+		return nil, "the server is not among the http servers"
+	}
+	return nil, "no server that listens with ssl inherits this line"
+}
+
+// serverTLS reports whether srv's connections start with a handshake:
+// a listen with ssl, or "ssl on" (nginx before 1.25.1) here or in http.
+func serverTLS(srv *nginxconf.Server) bool {
+	for _, l := range srv.Listen {
+		for _, a := range l.Args[min(1, len(l.Args)):] {
+			if a.Value == "ssl" {
+				return true
+			}
+		}
+	}
+	for _, ds := range [][]*nginxconf.Directive{srv.Directives, srv.Context.Directives} {
+		for _, d := range ds {
+			if d.Name == "ssl" && d.Arg(0) == "on" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func ownsDirective(srv *nginxconf.Server, name string) bool {
+	for _, d := range srv.Directives {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// tlsConfirm probes the server of d with check, a realOnly handshake.
+func tlsConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive, check requestCheck) analyzer.Confirmer {
+	srv, why := tlsServer(pass, d, parents)
+	if srv == nil {
+		return notConfirmable(why)
+	}
+	check.realOnly = tlsNoClaim
+	return requestConfirmer(pass, srv, nil, []requestCheck{check})
+}
+
+// handshakeContrast judges a probe against its control, a handshake the
+// server should accept: the probe shows the finding when it negotiated
+// and weak accepts what it negotiated; a refused control makes the probe's
+// refusal no evidence.
+func handshakeContrast(weak func(o *emulator.TLSOutcome) bool) func(x, ctrl *emulator.Exchange) (bool, string) {
+	return func(x, ctrl *emulator.Exchange) (bool, string) {
+		var saw string
+		ok := false
+		switch {
+		case x.TLS == nil:
+			saw = "no handshake"
+		case !x.TLS.OK():
+			saw = "refused (" + strings.TrimPrefix(x.TLS.Err, "remote error: tls: ") + ")"
+		default:
+			ok = weak(x.TLS)
+			saw = "negotiated " + x.TLS.String()
+		}
+		switch {
+		case ctrl == nil:
+		case !ctrl.TLS.OK():
+			return false, saw + "; control refused too (" + ctrl.TLS.String() + ")"
+		default:
+			saw += "; control " + ctrl.TLS.Version + " ok"
+		}
+		return ok, saw
+	}
+}
+
+// tlsRefusal explains a refused probe by its alert, for the Reason.
+func tlsRefusal(x, ctrl *emulator.Exchange, what string) string {
+	if x.TLS == nil || x.TLS.OK() || ctrl == nil || !ctrl.TLS.OK() {
+		return ""
+	}
+	switch {
+	case strings.Contains(x.TLS.Err, "internal error"):
+		// OpenSSL 3's security level 1 has no suite or signature for
+		// TLS below 1.2 (SSL_CTX_set_security_level(3)), and the server
+		// answers the ClientHello with internal_error.
+		return "real nginx refused " + what + " with internal_error: OpenSSL 3 at its default security level allows nothing below TLS 1.2 (@SECLEVEL=0 in ssl_ciphers or OpenSSL 1.1.1 would); the line stays a risk on such builds"
+	case strings.Contains(x.TLS.Err, "protocol version"):
+		return "real nginx does not enable " + what + " on this listener (the address's default server's ssl_protocols can decide the version)"
+	case strings.Contains(x.TLS.Err, "handshake failure"):
+		return "real nginx's OpenSSL shares none of " + what + " (OpenSSL 3 has RC4 only in its legacy provider, some builds have no 3DES, and security levels drop suites); the line stays a risk with other builds"
+	}
+	return "real nginx refused " + what + ": " + x.TLS.Err
+}
+
+// tlsVersions maps ssl_protocols names to crypto/tls versions; SSLv2 and
+// SSLv3 are not there: Go's client cannot speak them.
+var tlsVersions = map[string]uint16{"TLSv1": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13}
+
+// weakVersionConfirm is SEC1018's confirmation for an ssl_protocols line:
+// a handshake offering only the weak versions it lists that Go can speak
+// (the server picks the highest it accepts), with a TLS 1.2 (else 1.3)
+// handshake as the control.
+func weakVersionConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive, weak []string) analyzer.Confirmer {
+	if d.Name != "ssl_protocols" {
+		return notConfirmable("the upstream side's handshake is nginx's own client's, which no client probe reaches")
+	}
+	var lo, hi uint16
+	for _, w := range weak {
+		if v, ok := tlsVersions[w]; ok {
+			if lo == 0 || v < lo {
+				lo = v
+			}
+			hi = max(hi, v)
+		}
+	}
+	if lo == 0 {
+		return notConfirmable("Go's TLS client cannot offer SSLv2 or SSLv3, so no handshake can show them")
+	}
+	probe := &emulator.TLSProbe{MinVersion: lo, MaxVersion: hi}
+	c := requestCheck{req: emulator.Request{Path: "/", TLS: probe}}
+	for _, strong := range []string{"TLSv1.2", "TLSv1.3"} {
+		if hasArgValue(d, strong) {
+			v := tlsVersions[strong]
+			c.control = &emulator.Request{Path: "/", TLS: &emulator.TLSProbe{MinVersion: v, MaxVersion: v}}
+			break
+		}
+	}
+	weakVersion := func(o *emulator.TLSOutcome) bool { return o.Version == "TLS 1.0" || o.Version == "TLS 1.1" }
+	c.contrast = handshakeContrast(weakVersion)
+	c.shows = func(x *emulator.Exchange) (bool, string) { return c.contrast(x, nil) }
+	c.why = func(x, ctrl *emulator.Exchange) string { return tlsRefusal(x, ctrl, probe.String()) }
+	return tlsConfirm(pass, d, parents, c)
+}
+
+func hasArgValue(d *nginxconf.Directive, v string) bool {
+	for _, a := range d.Args {
+		if a.Value == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Go's client offers these broken suites (tls.InsecureCipherSuites); the
+// other families (NULL, anonymous, export, single DES, MD5) it cannot.
+var (
+	rc4Suites  = []uint16{tls.TLS_RSA_WITH_RC4_128_SHA, tls.TLS_ECDHE_ECDSA_WITH_RC4_128_SHA, tls.TLS_ECDHE_RSA_WITH_RC4_128_SHA}
+	tdesSuites = []uint16{tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA}
+)
+
+// probeSuites is what Go's client can offer of the weak words of a
+// cipher string: RC4 and 3DES suites, which ALL also adds.
+func probeSuites(words []string) []uint16 {
+	var rc4, tdes bool
+	for _, w := range words {
+		u := strings.ToUpper(w)
+		switch {
+		case u == "ALL" || u == "COMPLEMENTOFALL" || u == "COMPLEMENTOFDEFAULT":
+			rc4, tdes = true, true
+		case strings.Contains(u, "RC4"):
+			rc4 = true
+		case strings.Contains(u, "3DES") || strings.Contains(u, "DES-CBC3"):
+			tdes = true
+		}
+	}
+	var out []uint16
+	if rc4 {
+		out = append(out, rc4Suites...)
+	}
+	if tdes {
+		out = append(out, tdesSuites...)
+	}
+	return out
+}
+
+// weakCipherConfirm is SEC1019's confirmation for an ssl_ciphers line: a
+// TLS 1.0-1.2 handshake offering only the RC4 and 3DES suites the line
+// adds, with Go's default handshake as the control.
+func weakCipherConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive, weak []string) analyzer.Confirmer {
+	if d.Name != "ssl_ciphers" {
+		return notConfirmable("the upstream side's handshake is nginx's own client's, which no client probe reaches")
+	}
+	suites := probeSuites(weak)
+	if len(suites) == 0 {
+		return notConfirmable("Go's TLS client cannot offer NULL, anonymous, export, DES or MD5 suites, so no handshake can show them")
+	}
+	probe := &emulator.TLSProbe{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12, CipherSuites: suites}
+	c := requestCheck{req: emulator.Request{Path: "/", TLS: probe}, control: &emulator.Request{Path: "/", TLS: &emulator.TLSProbe{}}}
+	// Only the offered suites can be negotiated: any success shows one.
+	c.contrast = handshakeContrast(func(o *emulator.TLSOutcome) bool { return o.OK() })
+	c.shows = func(x *emulator.Exchange) (bool, string) { return c.contrast(x, nil) }
+	c.why = func(x, ctrl *emulator.Exchange) string {
+		return tlsRefusal(x, ctrl, "the offered RC4/3DES suites")
+	}
+	return tlsConfirm(pass, d, parents, c)
+}
