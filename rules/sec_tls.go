@@ -17,11 +17,11 @@ import (
 // not-confirmable.
 const tlsNoClaim = "the emulator does not model TLS handshakes; real nginx's handshake decides: --engine nginx|both"
 
-// tlsServer is the http server whose handshake shows the directive d
+// handshakeServer is the http server whose handshake shows the directive d
 // (parents are its enclosing blocks): its own server, or for the http
 // level the first ssl server that does not set d's name itself. When
 // there is none it says why.
-func tlsServer(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive) (*nginxconf.Server, string) {
+func handshakeServer(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive) (*nginxconf.Server, string) {
 	if len(parents) == 0 || parents[0].Name != "http" {
 		where := "main"
 		if len(parents) > 0 {
@@ -86,7 +86,7 @@ func ownsDirective(srv *nginxconf.Server, name string) bool {
 
 // tlsConfirm probes the server of d with check, a realOnly handshake.
 func tlsConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive, check requestCheck) analyzer.Confirmer {
-	srv, why := tlsServer(pass, d, parents)
+	srv, why := handshakeServer(pass, d, parents)
 	if srv == nil {
 		return notConfirmable(why)
 	}
