@@ -1,5 +1,7 @@
 package nginxconf
 
+import "slices"
+
 // Index is a configuration's directives flattened in Walk order. Many
 // checks look at a handful of names (ssl_protocols, resolver, map...)
 // anywhere in the tree; a scan of a flat slice that compares names is a
@@ -16,6 +18,19 @@ type indexEntry struct {
 	// parent is the entry index of the enclosing block directive (across
 	// files, as Walk's parents), -1 at the top.
 	parent int32
+	// name is a hash of d.Name: a scan for a few names compares it first
+	// and the strings only when it matches.
+	name uint32
+}
+
+// nameHash is FNV-1a over a directive name.
+func nameHash(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
 }
 
 // NewIndex flattens c. A nil or unread configuration gives an empty index.
@@ -28,7 +43,7 @@ func NewIndex(c *Config) *Index {
 	walk = func(ds []*Directive, parent int32) {
 		for _, d := range ds {
 			i := int32(len(ix.entries))
-			ix.entries = append(ix.entries, indexEntry{d: d, parent: parent})
+			ix.entries = append(ix.entries, indexEntry{d: d, parent: parent, name: nameHash(d.Name)})
 			for _, inc := range d.Included {
 				walk(inc.Directives, parent)
 			}
@@ -48,11 +63,7 @@ func (ix *Index) Len() int { return len(ix.entries) }
 // new slice.
 func (ix *Index) Named(names ...string) []*Directive {
 	var out []*Directive
-	for _, e := range ix.entries {
-		if nameIn(e.d.Name, names) {
-			out = append(out, e.d)
-		}
-	}
+	ix.scan(names, func(i int) { out = append(out, ix.entries[i].d) })
 	return out
 }
 
@@ -62,11 +73,23 @@ func (ix *Index) Named(names ...string) []*Directive {
 // Walk, it cannot skip a block: a check that must not look inside some
 // blocks tests the parents.
 func (ix *Index) Each(fn func(d *Directive, parents []*Directive), names ...string) {
-	// In Walk order an entry's parent is the entry just before it (a
-	// block opens) or on the chain of the one before: keep the chain as
-	// a stack rather than climbing it for every entry.
-	var chain []int32
 	var parents []*Directive
+	if len(names) > 0 {
+		// Few entries match: climb each one's chain.
+		ix.scan(names, func(i int) {
+			parents = parents[:0]
+			for p := ix.entries[i].parent; p >= 0; p = ix.entries[p].parent {
+				parents = append(parents, ix.entries[p].d)
+			}
+			slices.Reverse(parents)
+			fn(ix.entries[i].d, parents)
+		})
+		return
+	}
+	// Every entry: in Walk order an entry's parent is the entry just
+	// before it (a block opens) or on the chain of the one before, so
+	// the chain is kept as a stack.
+	var chain []int32
 	for i, e := range ix.entries {
 		if e.parent >= 0 && e.parent == int32(i)-1 {
 			chain = append(chain, e.parent)
@@ -76,17 +99,23 @@ func (ix *Index) Each(fn func(d *Directive, parents []*Directive), names ...stri
 				chain, parents = chain[:len(chain)-1], parents[:len(parents)-1]
 			}
 		}
-		if len(names) == 0 || nameIn(e.d.Name, names) {
-			fn(e.d, parents)
-		}
+		fn(e.d, parents)
 	}
 }
 
-func nameIn(name string, names []string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
+// scan calls visit with the position of every entry called one of names.
+func (ix *Index) scan(names []string, visit func(i int)) {
+	hs := make([]uint32, len(names))
+	for k, n := range names {
+		hs[k] = nameHash(n)
+	}
+	for i := range ix.entries {
+		h := ix.entries[i].name
+		for k, nh := range hs {
+			if h == nh && ix.entries[i].d.Name == names[k] {
+				visit(i)
+				break
+			}
 		}
 	}
-	return false
 }
