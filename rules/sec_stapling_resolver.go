@@ -49,7 +49,7 @@ supplies the response or ssl_stapling_responder names an IP address.`,
 		Since: "0.3.0",
 		References: []string{"https://nginx.org/en/docs/http/ngx_http_ssl_module.html#ssl_stapling",
 			"nginx src/event/ngx_event_openssl_stapling.c ngx_ssl_stapling_responder, ngx_ssl_ocsp_request", "Gixy-Next ssl_stapling_without_resolver"},
-		Confirmation: "not confirmable yet: the emulator does not model TLS.",
+		Confirmation: "not confirmable: stapling fetches the OCSP response from the certificate's responder, off loopback, which the real engine turns off (and the emulator does not model TLS).",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
