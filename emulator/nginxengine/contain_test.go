@@ -380,9 +380,16 @@ func TestCheckContainedRequestHosts(t *testing.T) {
 		{"", `location / { proxy_pass http://${http_x_target}$request_uri; }`, ""},
 		{"", `location / { proxy_pass http://$cookie_b/; }`, ""},
 		// An IP literal through set.
-		{"", `location / { set $h 10.0.0.1; proxy_pass http://$h; }`, "not a request variable"},
+		{"", `location / { set $h 10.0.0.1; proxy_pass http://$h; }`, "also set by the configuration"},
+		// A defined variable is found before the prefix families (checked
+		// on Debian's nginx 1.22.1: "set $http_x_t v" makes $http_x_t v
+		// whatever the header, and names are case-insensitive).
+		{"", `location / { set $http_x_t 10.0.0.1; proxy_pass http://$http_x_t; }`, "also set by the configuration"},
+		{"", `location / { set $Arg_Host 10.0.0.1; proxy_pass http://$arg_host; }`, "also set by the configuration"},
+		{"map $uri $cookie_b { default 10.0.0.1; }", `location / { proxy_pass http://$cookie_b/; }`, "also set by the configuration"},
+		{"", `location / { auth_request /a; auth_request_set $http_y $upstream_http_y; proxy_pass http://$http_y; }`, "also set by the configuration"},
 		// A map whose default is a literal host.
-		{"map $arg_x $h { default 10.0.0.1; a a.test; }", `location / { proxy_pass http://$h; }`, "not a request variable"},
+		{"map $arg_x $h { default 10.0.0.1; a a.test; }", `location / { proxy_pass http://$h; }`, "also set by the configuration"},
 		// A variable set by Lua.
 		{"", `location / { set_by_lua_block $h { return "10.0.0.1" } proxy_pass http://$h; }`, "can change request headers or variables"},
 		{"", `location / { access_by_lua_block { ngx.req.set_header("X-T", "10.0.0.1") } proxy_pass http://$http_x_t; }`, "can change request headers"},

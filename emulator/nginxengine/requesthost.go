@@ -46,10 +46,14 @@ import (
 //     load_module — is refused for the whole configuration), or a capture
 //     of the regex location the proxy_pass is in (refused if any other
 //     regex could set captures: rewrite, an if with ~, a map with regex
-//     keys, a regex server_name; a named capture also when any set, map,
-//     geo or split_clients defines that name). A set/map/geo value, a Lua
-//     variable or $host (which falls back to server_name) is never
-//     accepted: the configuration could put an address in it;
+//     keys, a regex server_name). Whatever the family, the variable is
+//     refused when set, set_*, auth_request_set, map, geo or
+//     split_clients defines that name, compared without case: nginx
+//     finds a defined variable before the prefix families, so
+//     "set $http_x 10.0.0.5" makes $http_x that address whatever the
+//     header says (checked on Debian's nginx 1.22.1). A set/map/geo
+//     value, a Lua variable or $host (which falls back to server_name) is
+//     never accepted: the configuration could put an address in it;
 //   - the requests (requestHostBlocker): every byte nginx can read from a
 //     request the engine sends (the path raw and percent-decoded twice,
 //     the query, every header value, the Host and the engine's own) holds
@@ -91,8 +95,12 @@ func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
 			f.block(d.Name)
 		case d.Name == "load_module":
 			f.block(d.Name)
-		case d.Name == "set" && len(d.Args) > 0:
-			name := strings.TrimPrefix(d.Args[0].Value, "$")
+		case (d.Name == "set" || d.Name == "auth_request_set" || strings.HasPrefix(d.Name, "set_")) &&
+			len(d.Args) > 0 && strings.HasPrefix(d.Args[0].Value, "$"):
+			// "set $http_x 10.0.0.5" makes $http_x that value, not the
+			// header (a defined variable is found before the prefix
+			// families), so every family is checked against these.
+			name := varKey(d.Args[0].Value)
 			f.defined[name] = true
 			if name == "args" || name == "query_string" {
 				f.argsChanged = at
@@ -122,7 +130,7 @@ func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
 			}
 		case d.Name == "map" && d.HasBlock:
 			if len(d.Args) > 1 {
-				f.defined[strings.TrimPrefix(d.Args[1].Value, "$")] = true
+				f.defined[varKey(d.Args[1].Value)] = true
 			}
 			for _, e := range d.Block {
 				if strings.HasPrefix(e.Name, "~") {
@@ -130,7 +138,7 @@ func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
 				}
 			}
 		case (d.Name == "geo" || d.Name == "split_clients") && d.HasBlock && len(d.Args) > 0:
-			f.defined[strings.TrimPrefix(d.Args[len(d.Args)-1].Value, "$")] = true
+			f.defined[varKey(d.Args[len(d.Args)-1].Value)] = true
 		}
 		return true
 	})
@@ -171,6 +179,9 @@ func (c *containCheck) requestHostVar(d *nginxconf.Directive, parents []*nginxco
 	}
 	name := m[1] + m[2]
 	lname := strings.ToLower(name)
+	if f.defined[lname] {
+		return refuse("$" + name + " is also set by the configuration")
+	}
 	switch {
 	case strings.HasPrefix(lname, "arg_"):
 		if f.argsChanged != "" {
@@ -193,10 +204,13 @@ func (c *containCheck) requestHostVar(d *nginxconf.Directive, parents []*nginxco
 	if f.otherRegex != "" {
 		return refuse("$" + name + " is a capture, but " + f.otherRegex + " can set captures too")
 	}
-	if f.defined[name] {
-		return refuse("$" + name + " is also set by the configuration")
-	}
 	return ""
+}
+
+// varKey is a variable as nginx looks it up: without "$" or braces, in
+// lower case (variable names are case-insensitive).
+func varKey(v string) string {
+	return strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(v, "$"), "{"), "}"))
 }
 
 // reDigitDot is a digit, a dot and a digit: the start of what
