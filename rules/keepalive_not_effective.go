@@ -91,13 +91,32 @@ func runKeepaliveNotEffective(pass *analyzer.Pass) error {
 				head = fmt.Sprintf("keepalive is written before %s: no connection to a Lua-chosen peer is kept", m.Name)
 				how = fmt.Sprintf("lua-nginx-module %s keeps it wrapped but skips it whenever Lua sets the peer, so no connection to a Lua-chosen peer is kept", p.LNM)
 			}
-			if _, bf := balancerFacts(pass, u); bf != nil && len(bf.EnableKeepalive) > 0 {
-				// The balancer's own pool still reuses connections
-				// (NGX2102 and VER1011 count on it): say so.
-				how += "; only the balancer's enable_keepalive() pool keeps connections"
+			var sev analyzer.Severity
+			if strings.HasPrefix(m.Name, "balancer_by_lua") && u.Balancer != nil && u.Balancer.Lua != nil && u.Balancer.Lua.LoadError == "" {
+				// The balancer's Lua can keep its own pool
+				// (ngx.balancer.enable_keepalive, lua-nginx-module
+				// 0.10.27+), which the directive's order does not touch.
+				// APISIX writes keepalive first on purpose and pools
+				// from Lua through modules a checkout may not hold.
+				res := luaFactsLinked(pass, u.Balancer.Lua)
+				bf := res.Balancer
+				switch {
+				case bf != nil && len(bf.EnableKeepalive) > 0:
+					head = fmt.Sprintf("keepalive before %s does nothing; only the balancer's enable_keepalive() pool keeps connections", m.Name)
+					how += "; the balancer's enable_keepalive() pool still keeps them"
+					sev = analyzer.Info
+				case (!p.HasLNM() || p.LNM.AtLeast("0.10.27")) && (bf == nil || bf.OpaqueCalls > 0 || len(res.SyntaxErrors) > 0):
+					head = fmt.Sprintf("keepalive before %s does nothing: connections are kept only if the balancer's Lua calls enable_keepalive", m.Name)
+					how += "; the balancer calls code this check cannot follow, which may open its own pool with enable_keepalive()"
+					sev = analyzer.Info
+				}
 			}
-			d := &analyzer.Diagnostic{Pos: u.Keepalive.Pos, End: u.Keepalive.End,
-				Message: head, Details: joinDetails(how, "Move keepalive after "+m.Name),
+			fix := "Move keepalive after " + m.Name
+			if sev == analyzer.Info {
+				fix += ", or drop it if the Lua pool is the one meant"
+			}
+			d := &analyzer.Diagnostic{Pos: u.Keepalive.Pos, End: u.Keepalive.End, Severity: sev,
+				Message: head, Details: joinDetails(how, fix),
 
 				Related: []analyzer.Related{{Pos: m.Pos, End: m.End, Message: m.Name + " defined here"}}}
 			if fix, ok := moveAfterFix(u.Keepalive, m); ok {
