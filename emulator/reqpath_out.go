@@ -107,16 +107,19 @@ func (st *reqState) stubStatus() {
 // changed URI, escaped).
 func (st *reqState) upstreamURL(pp *nginxconf.Directive) string {
 	t := pp.Arg(0)
-	scheme, rest, ok := strings.Cut(t, "://")
-	if !ok {
-		return t
-	}
 	if strings.Contains(t, "$") {
+		// With variables nginx evaluates the whole URL per request
+		// (the scheme too: "proxy_pass $u" with set $u http://...),
+		// then takes the client's URI when it has no path.
 		v := st.eval(t, false)
-		if _, r, _ := strings.Cut(v, "://"); !strings.Contains(r, "/") {
+		if _, r, ok := strings.Cut(v, "://"); ok && !strings.Contains(r, "/") {
 			v += st.x.Target
 		}
 		return v
+	}
+	scheme, rest, ok := strings.Cut(t, "://")
+	if !ok {
+		return t
 	}
 	host, uriPart, hasURI := strings.Cut(rest, "/")
 	base := scheme + "://" + host

@@ -63,7 +63,7 @@ refuses (an empty value or a fixed fallback).`,
 		Confirmation: "confirmed by the emulator's request path, which computes the URL proxy_pass would request for the crafted request (nothing is sent) and checks its host is " + ssrfTarget + ". " +
 			"With --engine nginx or both, the requests for which the emulator predicts that host are replayed on the real binary, whose resolvers all point to the engine's DNS stub " +
 			"(loopback, answers NXDOMAIN, forwards nothing): confirmed when nginx asks it for " + ssrfTarget + ". The engine accepts the variable host only when it is exactly " +
-			"one request variable ($arg_*, $http_*, $cookie_*, a capture of the enclosing regex location) that nothing in the configuration can set (no set/map/geo value, " +
+			"one request variable ($arg_*, $http_*, $cookie_*, a capture of the enclosing regex location; or the whole URL is one variable that exactly one set builds so) that nothing in the configuration can set (no set/map/geo value, " +
 			"no Lua, njs, perl or load_module, no other regex, nothing that rewrites the query), and when the requests hold nothing an address can be made of " +
 			"(no digit.digit, brackets or unix:); otherwise it is not confirmable there, with the reason.",
 	},

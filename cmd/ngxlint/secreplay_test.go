@@ -303,14 +303,18 @@ http {
         location /go {
             proxy_pass http://$arg_to;
         }
+        location ~ ^/via/([^/]+)$ {
+            set $u http://$1/x;
+            proxy_pass $u;
+        }
     }
 }
 `
 	for _, c := range []struct {
 		name, extra, want, reason string
 	}{
-		{name: "request variables", want: "confirmed,confirmed"},
-		{name: "lua", extra: "    init_by_lua_block { }", want: "not-confirmable,not-confirmable", reason: "init_by_lua_block, which can change request headers or variables"},
+		{name: "request variables", want: "confirmed,confirmed,confirmed"},
+		{name: "lua", extra: "    init_by_lua_block { }", want: "not-confirmable,not-confirmable,not-confirmable", reason: "init_by_lua_block, which can change request headers or variables"},
 	} {
 		dir := t.TempDir()
 		conf := filepath.Join(dir, "nginx.conf")

@@ -38,7 +38,9 @@ import (
 //
 //   - the configuration (requestHostVar, scanRequestHosts): the host part
 //     of the proxy_pass is exactly one variable (no literal text around it
-//     that could complete an address, save ":port"), and that variable can
+//     that could complete an address, save ":port"; a proxy_pass that is
+//     one variable holding the whole URL is judged by the value of the one
+//     set that defines it, nothing else defining it), and that variable can
 //     only hold bytes of the request: $arg_NAME (refused if anything can
 //     change the query: `set $args`, a rewrite, try_files or error_page
 //     with '?'), $http_NAME or $cookie_NAME (stock nginx cannot change a
@@ -73,6 +75,10 @@ type requestHostFacts struct {
 	otherRegex string
 	// defined are variable names set by set, map, geo, split_clients.
 	defined map[string]bool
+	// sets are the values "set" gives each variable, and setsOnly marks
+	// the names no other directive defines.
+	sets     map[string][]string
+	setsOnly map[string]bool
 }
 
 func (f *requestHostFacts) block(name string) {
@@ -85,7 +91,8 @@ func (f *requestHostFacts) block(name string) {
 }
 
 func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
-	f := &requestHostFacts{defined: map[string]bool{}}
+	f := &requestHostFacts{defined: map[string]bool{}, sets: map[string][]string{}, setsOnly: map[string]bool{}}
+	others := map[string]bool{}
 	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
 		// The copy keeps the user's line numbers.
 		at := fmt.Sprintf("%s (%s line %d)", d.Name, path.Base(d.Pos.File), d.Pos.Line)
@@ -102,6 +109,11 @@ func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
 			// families), so every family is checked against these.
 			name := varKey(d.Args[0].Value)
 			f.defined[name] = true
+			if d.Name == "set" && len(d.Args) == 2 {
+				f.sets[name] = append(f.sets[name], d.Args[1].Value)
+			} else {
+				others[name] = true
+			}
 			if name == "args" || name == "query_string" {
 				f.argsChanged = at
 			}
@@ -131,6 +143,7 @@ func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
 		case d.Name == "map" && d.HasBlock:
 			if len(d.Args) > 1 {
 				f.defined[varKey(d.Args[1].Value)] = true
+				others[varKey(d.Args[1].Value)] = true
 			}
 			for _, e := range d.Block {
 				if strings.HasPrefix(e.Name, "~") {
@@ -139,11 +152,19 @@ func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
 			}
 		case (d.Name == "geo" || d.Name == "split_clients") && d.HasBlock && len(d.Args) > 0:
 			f.defined[varKey(d.Args[len(d.Args)-1].Value)] = true
+			others[varKey(d.Args[len(d.Args)-1].Value)] = true
 		}
 		return true
 	})
+	for name := range f.sets {
+		f.setsOnly[name] = !others[name]
+	}
 	return f
 }
+
+// reWholeVar is a proxy_pass argument that is one variable and nothing
+// else.
+var reWholeVar = regexp.MustCompile(`^\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))$`)
 
 // reHostVar is a host part made of one variable, then a literal port or
 // $request_uri (whose value starts at the request line's '/', so it only
@@ -165,6 +186,20 @@ func (c *containCheck) requestHostVar(d *nginxconf.Directive, parents []*nginxco
 		return refuse("only an http proxy_pass is replayed this way")
 	}
 	v := d.Args[0].Value
+	if m := reWholeVar.FindStringSubmatch(v); m != nil {
+		// The whole URL in one variable ("set $u http://$1/x;
+		// proxy_pass $u;"): accepted when exactly one set defines it
+		// and nothing else does, and that set's value passes as a
+		// proxy_pass URL would. Where the set did not run the variable
+		// is empty, and nginx fails the request on the invalid URL
+		// without connecting.
+		name := varKey(v)
+		vals := f.sets[name]
+		if len(vals) != 1 || !f.setsOnly[name] || strings.Contains(vals[0], "$"+m[1]+m[2]) {
+			return refuse("$" + m[1] + m[2] + " holds the whole URL but is not defined by exactly one set")
+		}
+		v = vals[0]
+	}
 	scheme, rest, ok := strings.Cut(v, "://")
 	if !ok || (scheme != "http" && scheme != "https") {
 		return refuse("the URL is not http:// or https:// followed by the host")
