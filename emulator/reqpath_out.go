@@ -64,12 +64,19 @@ func (st *reqState) content() {
 		if own(h) != nil {
 			if param, ok := paramModules[h]; ok {
 				// What the backend is sent is computed; its answer is
-				// not modelled, but for the FastCGI echo backend's.
+				// not modelled, but for the echo backend's.
 				x.UpstreamParams = st.upstreamParams(param)
-				if h == "fastcgi_pass" && st.site.EchoBackend {
-					sent := append(slices.Clip(x.UpstreamParams), st.headerParams(x.UpstreamParams)...)
-					x.Trace = append(x.Trace, "fastcgi_pass (not sent: the emulated echo backend answers 200 with the params)")
-					st.finish(200, "", FastCGIEcho(sent))
+				if st.site.EchoBackend {
+					proto := paramsProtos[h]
+					sent := append(slices.Clip(x.UpstreamParams), st.headerParams(h, x.UpstreamParams)...)
+					if proto == ProtoSCGI {
+						// ngx_http_scgi_create_request writes the body's
+						// length first, whatever the params say; the
+						// emulated client sends no body.
+						sent = append([]Header{{Name: "CONTENT_LENGTH", Value: "0"}}, sent...)
+					}
+					x.Trace = append(x.Trace, h+" (not sent: the emulated echo backend answers 200 with the params)")
+					st.finish(200, "", ParamsEcho(proto, sent))
 					return
 				}
 			}

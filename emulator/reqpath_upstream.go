@@ -134,6 +134,9 @@ func (st *reqState) proxyPassed(hs []Header) []Header {
 // stock file an "include" of which sets them.
 var paramModules = map[string]string{"fastcgi_pass": "fastcgi_param", "uwsgi_pass": "uwsgi_param", "scgi_pass": "scgi_param"}
 
+// paramsProtos names the protocol of each params handler in its echo.
+var paramsProtos = map[string]ParamsProto{"fastcgi_pass": ProtoFastCGI, "uwsgi_pass": ProtoUwsgi, "scgi_pass": ProtoSCGI}
+
 // upstreamParams computes the params a FastCGI, uwsgi or SCGI handler
 // sends: the level's effective list of param (all-or-nothing: "if
 // (conf->params_source == NULL) conf->params = prev->params"), entries
@@ -198,13 +201,15 @@ func levelParams(ds []*nginxconf.Directive, param string, fn func(args []string)
 	}
 }
 
-// headerParams are the client's headers as ngx_http_fastcgi_create_request
-// sends them after the params (fastcgi_pass_request_headers on): each as
-// HTTP_ and its name upper-cased with '-' as '_', unless a param of ps
+// headerParams are the client's headers as the create_request of the
+// handler pass (fastcgi_pass, uwsgi_pass, scgi_pass) sends them after the
+// params (*_pass_request_headers on; the three modules do it alike): each
+// as HTTP_ and its name upper-cased with '-' as '_', unless a param of ps
 // named HTTP_ and that name stands for it. Names with an underscore never
 // reach the module (ignore_invalid_headers).
-func (st *reqState) headerParams(ps []Header) []Header {
-	if d := st.scopeOf().Effective("fastcgi_pass_request_headers"); d != nil && d.Arg(0) == "off" {
+func (st *reqState) headerParams(pass string, ps []Header) []Header {
+	prefix := strings.TrimSuffix(pass, "pass")
+	if d := st.scopeOf().Effective(prefix + "pass_request_headers"); d != nil && d.Arg(0) == "off" {
 		return nil
 	}
 	norm := func(name string) string {
