@@ -422,6 +422,15 @@ func (b *Backend) serve(c net.Conn) {
 		b.serveUwsgi(c, br)
 		return
 	}
+	if first[0] == h2Preface[0] {
+		// At least as many bytes as the shortest request line starting
+		// with 'P' has ("P / HTTP/1.0\r\n"), so the peek does not wait
+		// for bytes an HTTP/1 client would never send.
+		if p, err := br.Peek(len(h2Preface)); err == nil && string(p) == h2Preface {
+			b.serveH2C(c, br)
+			return
+		}
+	}
 	perConn := 0
 	for {
 		req, err := readHead(br, true)

@@ -43,17 +43,23 @@ func EchoHead(line string, hs []Header) string {
 }
 
 // ParseEcho reads an echo backend's body back into the request line and
-// headers the backend received; ok is false when body is not one (a
+// headers the backend received (over HTTP/1 or HTTP/2); ok is false when body is not one (a
 // response from elsewhere: nginx's own error page, a return).
 func ParseEcho(body string) (line string, hs []Header, ok bool) {
 	head, _, complete := strings.Cut(body, "\r\n\r\n")
 	lines := strings.Split(head, "\r\n")
 	f := strings.Fields(lines[0])
-	if !complete || len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/1.") {
+	if !complete || len(f) != 3 || (!strings.HasPrefix(f[2], "HTTP/1.") && f[2] != "HTTP/2.0") {
 		return "", nil, false
 	}
 	for _, l := range lines[1:] {
-		n, v, found := strings.Cut(l, ":")
+		// An HTTP/2 echo names :authority (EchoH2Headers): the name
+		// runs to the second colon.
+		pseudo := strings.HasPrefix(l, ":")
+		n, v, found := strings.Cut(strings.TrimPrefix(l, ":"), ":")
+		if pseudo {
+			n = ":" + n
+		}
 		if !found {
 			return "", nil, false
 		}

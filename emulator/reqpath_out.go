@@ -51,8 +51,19 @@ func (st *reqState) content() {
 		// the headers asked for (PolicyEcho); the proxy passes on those
 		// it does not hide.
 		ur := x.UpstreamRequest
-		st.upstreamHdrs = st.proxyPassed(Reflected(ur.Headers))
+		st.upstreamHdrs = st.upstreamPassed("proxy", Reflected(ur.Headers))
 		x.Trace = append(x.Trace, "proxy_pass -> "+x.Upstream+" (not sent: the emulated echo backend answers 200 with the request head)")
+		st.finish(200, "", EchoHead(ur.Line, ur.Headers))
+		return
+	}
+	if gp := own("grpc_pass"); gp != nil && st.site.EchoBackend {
+		// What grpc_pass sends is computed and the h2c echo backend's
+		// answer modelled (h2c.go): the head it read, the headers it is
+		// asked to reflect through the grpc module's hide list.
+		ur := st.grpcRequest(gp)
+		x.UpstreamRequest = ur
+		st.upstreamHdrs = st.upstreamPassed("grpc", Reflected(ur.Headers))
+		x.Trace = append(x.Trace, "grpc_pass (not sent: the emulated echo backend answers 200 with the request head)")
 		st.finish(200, "", EchoHead(ur.Line, ur.Headers))
 		return
 	}
