@@ -79,7 +79,8 @@ const (
 	// NAME with the same value, so that a request can make the backend
 	// send a header the proxy may hide (proxy_hide_header). A FastCGI
 	// request (fastcgi_pass) gets 200 and a body listing the params it
-	// carried (FastCGIEcho), for fastcgi_param.
+	// carried (ParamsEcho), for fastcgi_param; so do uwsgi
+	// and SCGI requests (uwsgi_param, scgi_param).
 	PolicyEcho
 )
 
@@ -236,8 +237,8 @@ type peerLogEntry struct {
 
 // Backend is a misbehaving HTTP/1.1 server on 127.0.0.1 (or on a fake
 // 127.0.0.1 address of the in-memory transport) with its own counters;
-// a connection that opens with a FastCGI record is served as a FastCGI
-// responder under the same policy (fcgi.go). It is safe for concurrent use.
+// a connection that opens in another protocol (FastCGI, SCGI, uwsgi:
+// protocolOf) is served in it under the same policy. It is safe for concurrent use.
 type Backend struct {
 	policy Policy
 	ln     net.Listener
@@ -360,6 +361,45 @@ func (b *Backend) forget(c net.Conn) {
 	c.Close()
 }
 
+// wireProto is the protocol a backend connection speaks.
+type wireProto int
+
+const (
+	protoHTTP wireProto = iota
+	protoFastCGI
+	protoSCGI
+	protoUwsgi
+)
+
+// protocolOf tells from the first byte a connection sends which
+// protocol the proxying module speaks, so that one backend answers every
+// *_pass and the engine need not know which of them reaches an address:
+//   - 1 is FastCGI: a record's version (fcgi.go);
+//   - '0' to '9' is SCGI: a netstring's length (cgi.go);
+//   - a token character (RFC 9110 tchar: letters, digits, and
+//     !#$%&'*+-.^_`|~) is HTTP/1.x, whose request line starts with a
+//     method, and HTTP/2 with prior knowledge (grpc_pass), whose preface
+//     "PRI * HTTP/2.0" the HTTP server recognises;
+//   - any other byte is uwsgi, whose packet opens with uwsgi_modifier1:
+//     0 by default (WSGI), and the other request plugins' modifiers
+//     (5 PSGI, 6 Lua, 7 Rack...) are below 0x20 too.
+//
+// The classes are disjoint: 1 is no tchar, and digits are claimed by
+// SCGI before tchar (no HTTP method starts with a digit). A
+// uwsgi_modifier1 of 1, of a digit or of a tchar would be taken for
+// another protocol.
+func protocolOf(first byte) wireProto {
+	switch {
+	case first == 1:
+		return protoFastCGI
+	case first >= '0' && first <= '9':
+		return protoSCGI
+	case isToken(string([]byte{first})):
+		return protoHTTP
+	}
+	return protoUwsgi
+}
+
 func (b *Backend) serve(c net.Conn) {
 	defer b.wg.Done()
 	defer b.forget(c)
@@ -367,10 +407,29 @@ func (b *Backend) serve(c net.Conn) {
 		return
 	}
 	br := bufio.NewReaderSize(c, 4096)
-	if first, err := br.Peek(1); err == nil && first[0] == 1 {
-		// A FastCGI record (version 1): fastcgi_pass (fcgi.go).
+	first, err := br.Peek(1)
+	if err != nil {
+		return
+	}
+	switch protocolOf(first[0]) {
+	case protoFastCGI:
 		b.serveFastCGI(c, br)
 		return
+	case protoSCGI:
+		b.serveSCGI(c, br)
+		return
+	case protoUwsgi:
+		b.serveUwsgi(c, br)
+		return
+	}
+	if first[0] == h2Preface[0] {
+		// At least as many bytes as the shortest request line starting
+		// with 'P' has ("P / HTTP/1.0\r\n"), so the peek does not wait
+		// for bytes an HTTP/1 client would never send.
+		if p, err := br.Peek(len(h2Preface)); err == nil && string(p) == h2Preface {
+			b.serveH2C(c, br)
+			return
+		}
 	}
 	perConn := 0
 	for {

@@ -27,8 +27,9 @@
 // selection, the rewrite module, add_header, the proxy_pass upstream URI
 // and request head (proxy_set_header, and the echo backend's answer through
 // proxy_hide_header with Site.EchoBackend), the FastCGI, uwsgi and SCGI
-// params (and the FastCGI echo backend's list of them with
-// Site.EchoBackend; the backends answer FastCGI too, fcgi.go), root/alias
+// params (and the echo backend's list of them with Site.EchoBackend; the
+// backends answer FastCGI, uwsgi, SCGI and h2c too, fcgi.go, cgi.go,
+// h2c.go), grpc_pass's HTTP/2 head, root/alias
 // against an in-memory file tree, and the referer module's
 // $invalid_referer (reqpath_referer.go); the answer is read back
 // with the same lenient parser (ParseHead) the real-nginx engine uses, so

@@ -1,6 +1,10 @@
 package emulator
 
-import "strings"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // The echo backend (PolicyEcho, and the request path's backend when
 // Site.EchoBackend is set) makes what a proxy sends upstream visible to
@@ -39,17 +43,23 @@ func EchoHead(line string, hs []Header) string {
 }
 
 // ParseEcho reads an echo backend's body back into the request line and
-// headers the backend received; ok is false when body is not one (a
+// headers the backend received (over HTTP/1 or HTTP/2); ok is false when body is not one (a
 // response from elsewhere: nginx's own error page, a return).
 func ParseEcho(body string) (line string, hs []Header, ok bool) {
 	head, _, complete := strings.Cut(body, "\r\n\r\n")
 	lines := strings.Split(head, "\r\n")
 	f := strings.Fields(lines[0])
-	if !complete || len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/1.") {
+	if !complete || len(f) != 3 || (!strings.HasPrefix(f[2], "HTTP/1.") && f[2] != "HTTP/2.0") {
 		return "", nil, false
 	}
 	for _, l := range lines[1:] {
-		n, v, found := strings.Cut(l, ":")
+		// An HTTP/2 echo names :authority (EchoH2Headers): the name
+		// runs to the second colon.
+		pseudo := strings.HasPrefix(l, ":")
+		n, v, found := strings.Cut(strings.TrimPrefix(l, ":"), ":")
+		if pseudo {
+			n = ":" + n
+		}
 		if !found {
 			return "", nil, false
 		}
@@ -78,4 +88,104 @@ func Reflected(hs []Header) []Header {
 		out = append(out, Header{Name: name, Value: h.Value})
 	}
 	return out
+}
+
+// The params protocols (FastCGI, uwsgi, SCGI) carry name/value pairs
+// instead of a request head; their echo answer lists them, one format
+// for the three, so that one check reads any of them on either engine.
+
+// ParamsProto names a params protocol in its echo answer's first line.
+type ParamsProto string
+
+// The params protocols a backend answers, by the name their echo gives.
+const (
+	ProtoFastCGI ParamsProto = "fastcgi"
+	ProtoUwsgi   ParamsProto = "uwsgi"
+	ProtoSCGI    ParamsProto = "scgi"
+)
+
+// paramsEchoSuffix ends the first line of a params echo, after the
+// protocol's name: it tells the body from any other (nginx's error page)
+// and says the order.
+const paramsEchoSuffix = " params, in received order\n"
+
+// ParamsEcho is the echo backend's body for a request of protocol proto
+// with params ps: "# PROTO params, in received order", then one
+// "NAME=value" line per param in the order received, duplicates kept,
+// cut at echoMaxBody bytes. A byte below 0x20, 0x7f or a backslash in a
+// name or value is written as \xNN, so a line is always one param; both
+// engines write it so.
+func ParamsEcho(proto ParamsProto, ps []Header) string {
+	var b strings.Builder
+	b.WriteString("# " + string(proto) + paramsEchoSuffix)
+	for _, p := range ps {
+		b.WriteString(echoEscape(p.Name) + "=" + echoEscape(p.Value) + "\n")
+	}
+	s := b.String()
+	if len(s) > echoMaxBody {
+		s = s[:echoMaxBody]
+	}
+	return s
+}
+
+func echoEscape(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			fmt.Fprintf(&b, `\x%02x`, c)
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// ParseParamsEcho reads a params echo body back into its protocol and
+// the params, their escapes undone; ok is false when body is not one. A
+// line cut by the bound is left out.
+func ParseParamsEcho(body string) (proto ParamsProto, ps []Header, ok bool) {
+	first, rest, found := strings.Cut(body, "\n")
+	name, hasMark := strings.CutPrefix(first+"\n", "# ")
+	name, hasSuffix := strings.CutSuffix(name, paramsEchoSuffix)
+	if !found || !hasMark || !hasSuffix {
+		return "", nil, false
+	}
+	switch p := ParamsProto(name); p {
+	case ProtoFastCGI, ProtoUwsgi, ProtoSCGI:
+		proto = p
+	default:
+		return "", nil, false
+	}
+	for rest != "" {
+		line, after, complete := strings.Cut(rest, "\n")
+		if !complete {
+			break
+		}
+		rest = after
+		n, v, _ := strings.Cut(line, "=")
+		ps = append(ps, Header{Name: echoUnescape(n), Value: echoUnescape(v)})
+	}
+	return proto, ps, true
+}
+
+// echoUnescape undoes echoEscape.
+func echoUnescape(s string) string {
+	if !strings.Contains(s, `\x`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
+			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -165,9 +165,9 @@ func TestUpstreamRequest(t *testing.T) {
 	}
 	// The echo body: those params, then the client's headers as HTTP_*
 	// (Foo_Bar, an invalid name, never reaches the module).
-	ps, ok := ParseFastCGIEcho(x.Body)
+	proto, ps, ok := ParseParamsEcho(x.Body)
 	n := len(x.UpstreamParams)
-	if !ok || len(ps) != n+6 || ps[n] != (Header{"HTTP_HOST", "victim.test"}) || ps[n+2] != (Header{"HTTP_TE", "trailers"}) || strings.Contains(x.Body, "FOO_BAR") {
+	if !ok || proto != ProtoFastCGI || len(ps) != n+6 || ps[n] != (Header{"HTTP_HOST", "victim.test"}) || ps[n+2] != (Header{"HTTP_TE", "trailers"}) || strings.Contains(x.Body, "FOO_BAR") {
 		t.Errorf("FastCGI echo body %q: want the params, then 6 HTTP_* headers", x.Body)
 	}
 

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"strings"
-	"time"
 )
 
 // A backend answers FastCGI as well as HTTP/1.1: nginx's fastcgi_pass
@@ -48,82 +46,6 @@ const (
 	fcgiMaxParams = 64 << 10
 	fcgiMaxStdin  = 1 << 20
 )
-
-// FastCGIEchoFirst is the first line of the FastCGI echo answer: it tells
-// the body from any other (nginx's error page) and says the order.
-const FastCGIEchoFirst = "# fastcgi params, in received order\n"
-
-// FastCGIEcho is the echo backend's body for a FastCGI request with
-// params ps: FastCGIEchoFirst, then one "NAME=value" line per param in the
-// order received, duplicates kept, cut at echoMaxBody bytes. A byte below
-// 0x20, 0x7f or a backslash in a name or value is written as \xNN, so a
-// line is always one param; both engines write it so.
-func FastCGIEcho(ps []Header) string {
-	var b strings.Builder
-	b.WriteString(FastCGIEchoFirst)
-	for _, p := range ps {
-		b.WriteString(echoEscape(p.Name) + "=" + echoEscape(p.Value) + "\n")
-	}
-	s := b.String()
-	if len(s) > echoMaxBody {
-		s = s[:echoMaxBody]
-	}
-	return s
-}
-
-func echoEscape(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) < 0 {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
-			fmt.Fprintf(&b, `\x%02x`, c)
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// ParseFastCGIEcho reads a FastCGI echo body back into the params, their
-// escapes undone; ok is false when body is not one. A line cut by the
-// bound is left out.
-func ParseFastCGIEcho(body string) (ps []Header, ok bool) {
-	rest, found := strings.CutPrefix(body, FastCGIEchoFirst)
-	if !found {
-		return nil, false
-	}
-	for rest != "" {
-		line, after, complete := strings.Cut(rest, "\n")
-		if !complete {
-			break
-		}
-		rest = after
-		n, v, _ := strings.Cut(line, "=")
-		ps = append(ps, Header{Name: echoUnescape(n), Value: echoUnescape(v)})
-	}
-	return ps, true
-}
-
-// echoUnescape undoes echoEscape.
-func echoUnescape(s string) string {
-	if !strings.Contains(s, `\x`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && s[i+1] == 'x' {
-			if n, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
 
 // fcgiRequest is what a FastCGI request carried that a policy needs.
 type fcgiRequest struct {
@@ -259,18 +181,6 @@ func parseFCGIPairs(b []byte) ([]Header, error) {
 	return out, nil
 }
 
-// fcgiServes reports whether a FastCGI connection is served by policy k;
-// under the others (their faults are HTTP framing: invalid or big
-// headers, one request per connection...) it is closed after the request
-// is read, as PolicyClose does.
-func fcgiServes(k PolicyKind) bool {
-	switch k {
-	case PolicyOK, PolicyEcho, PolicyStatus, PolicyOKClose, PolicySlow, PolicyClose, PolicyReset, PolicyHang:
-		return true
-	}
-	return false
-}
-
 // serveFastCGI serves FastCGI requests on c, read through br, under the
 // backend's policy: the answer is a CGI response on stdout (a Status
 // line for other codes than 200), then END_REQUEST; the connection stays
@@ -281,39 +191,9 @@ func (b *Backend) serveFastCGI(c net.Conn, br *bufio.Reader) {
 		if err != nil {
 			return
 		}
-		total := b.requests.Add(1)
-		if e := b.peerLog.Load(); e != nil {
-			e.log.add(e.name)
-		}
-		code, body := 200, ""
-		switch k := b.policy.Kind; {
-		case !fcgiServes(k) || k == PolicyClose:
+		code, body, ok := b.paramsAnswer(c, ProtoFastCGI, req.params)
+		if !ok {
 			return
-		case k == PolicyReset:
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetLinger(0)
-			}
-			return
-		case k == PolicyHang:
-			buf := make([]byte, 512)
-			for {
-				if _, err := c.Read(buf); err != nil {
-					return
-				}
-			}
-		case k == PolicySlow:
-			select {
-			case <-b.stop:
-				return
-			case <-time.After(b.policy.Delay):
-			}
-		case k == PolicyEcho:
-			body = FastCGIEcho(req.params)
-		case k == PolicyStatus:
-			code = b.policy.Status
-		}
-		if body == "" {
-			body = fmt.Sprintf("%s from %s, request %d\n", b.policy, b.label, total)
 		}
 		head := "Content-Type: text/plain\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
 		if code != 200 {

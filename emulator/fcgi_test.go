@@ -95,12 +95,12 @@ func TestFastCGIEchoBackend(t *testing.T) {
 	if !strings.HasPrefix(head, want) {
 		t.Errorf("head %q, want %q first", head, want)
 	}
-	wantBody := FastCGIEchoFirst + "SCRIPT_FILENAME=/srv/a.php\nLONG=" + long + "\nEMPTY=\nNL=a\\x0ab\nSCRIPT_FILENAME=dup\n"
+	wantBody := "# fastcgi params, in received order\nSCRIPT_FILENAME=/srv/a.php\nLONG=" + long + "\nEMPTY=\nNL=a\\x0ab\nSCRIPT_FILENAME=dup\n"
 	if body != wantBody {
 		t.Errorf("body %q, want %q", body, wantBody)
 	}
-	if ps, ok := ParseFastCGIEcho(body); !ok || len(ps) != len(params) || ps[1].Value != long || ps[3].Value != "a\nb" {
-		t.Errorf("ParseFastCGIEcho: %v %v", ps, ok)
+	if proto, ps, ok := ParseParamsEcho(body); !ok || proto != ProtoFastCGI || len(ps) != len(params) || ps[1].Value != long || ps[3].Value != "a\nb" {
+		t.Errorf("ParseParamsEcho: %v %v", ps, ok)
 	}
 	send(2, false)
 	if got := read(2); !strings.Contains(got, "LONG=") {

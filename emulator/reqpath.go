@@ -30,8 +30,9 @@ type Site struct {
 	// EchoBackend makes proxy_pass's backend the echo backend
 	// (PolicyEcho): the response body is the computed upstream request
 	// head, and the headers it asks for with ReflectPrefix come back
-	// through the proxy's hide list; fastcgi_pass's backend answers with
-	// the params it was sent (FastCGIEcho: the computed ones, then the
+	// through the proxy's hide list; the backend of fastcgi_pass,
+	// uwsgi_pass or scgi_pass answers with the params it was sent
+	// (ParamsEcho: SCGI's CONTENT_LENGTH, the computed ones, then the
 	// client's headers as HTTP_*). Without it the backend answers an
 	// empty 200.
 	EchoBackend bool

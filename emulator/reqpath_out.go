@@ -51,8 +51,19 @@ func (st *reqState) content() {
 		// the headers asked for (PolicyEcho); the proxy passes on those
 		// it does not hide.
 		ur := x.UpstreamRequest
-		st.upstreamHdrs = st.proxyPassed(Reflected(ur.Headers))
+		st.upstreamHdrs = st.upstreamPassed("proxy", Reflected(ur.Headers))
 		x.Trace = append(x.Trace, "proxy_pass -> "+x.Upstream+" (not sent: the emulated echo backend answers 200 with the request head)")
+		st.finish(200, "", EchoHead(ur.Line, ur.Headers))
+		return
+	}
+	if gp := own("grpc_pass"); gp != nil && st.site.EchoBackend {
+		// What grpc_pass sends is computed and the h2c echo backend's
+		// answer modelled (h2c.go): the head it read, the headers it is
+		// asked to reflect through the grpc module's hide list.
+		ur := st.grpcRequest(gp)
+		x.UpstreamRequest = ur
+		st.upstreamHdrs = st.upstreamPassed("grpc", Reflected(ur.Headers))
+		x.Trace = append(x.Trace, "grpc_pass (not sent: the emulated echo backend answers 200 with the request head)")
 		st.finish(200, "", EchoHead(ur.Line, ur.Headers))
 		return
 	}
@@ -64,12 +75,19 @@ func (st *reqState) content() {
 		if own(h) != nil {
 			if param, ok := paramModules[h]; ok {
 				// What the backend is sent is computed; its answer is
-				// not modelled, but for the FastCGI echo backend's.
+				// not modelled, but for the echo backend's.
 				x.UpstreamParams = st.upstreamParams(param)
-				if h == "fastcgi_pass" && st.site.EchoBackend {
-					sent := append(slices.Clip(x.UpstreamParams), st.headerParams(x.UpstreamParams)...)
-					x.Trace = append(x.Trace, "fastcgi_pass (not sent: the emulated echo backend answers 200 with the params)")
-					st.finish(200, "", FastCGIEcho(sent))
+				if st.site.EchoBackend {
+					proto := paramsProtos[h]
+					sent := append(slices.Clip(x.UpstreamParams), st.headerParams(h, x.UpstreamParams)...)
+					if proto == ProtoSCGI {
+						// ngx_http_scgi_create_request writes the body's
+						// length first, whatever the params say; the
+						// emulated client sends no body.
+						sent = append([]Header{{Name: "CONTENT_LENGTH", Value: "0"}}, sent...)
+					}
+					x.Trace = append(x.Trace, h+" (not sent: the emulated echo backend answers 200 with the params)")
+					st.finish(200, "", ParamsEcho(proto, sent))
 					return
 				}
 			}

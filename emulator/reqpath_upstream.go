@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/ngxlint/ngxlint/nginxconf"
@@ -99,21 +100,26 @@ func (st *reqState) proxyRequest(u string) *UpstreamRequest {
 	return out
 }
 
-// proxyPassed returns the upstream response headers hs that reach the
-// client: those neither hidden by default nor by the level's effective
-// proxy_hide_header list, unless its proxy_pass_header list names them
+// upstreamPassed returns the upstream response headers hs that reach
+// the client through module ("proxy" or "grpc"): those neither hidden by
+// default nor by the level's effective MODULE_hide_header list, unless
+// its MODULE_pass_header list names them
 // (ngx_http_upstream_hide_headers_hash; both lists are inherited
-// all-or-nothing).
-func (st *reqState) proxyPassed(hs []Header) []Header {
+// all-or-nothing). The grpc module's defaults are the proxy module's but
+// X-Pad (ngx_http_grpc_hide_headers).
+func (st *reqState) upstreamPassed(module string, hs []Header) []Header {
 	scope := st.scopeOf()
 	hidden := map[string]bool{}
 	for _, h := range proxyHiddenByDefault {
 		hidden[strings.ToLower(h)] = true
 	}
-	for _, d := range scope.EffectiveAll("proxy_hide_header") {
+	if module == "grpc" {
+		delete(hidden, "x-pad")
+	}
+	for _, d := range scope.EffectiveAll(module + "_hide_header") {
 		hidden[strings.ToLower(d.Arg(0))] = true
 	}
-	for _, d := range scope.EffectiveAll("proxy_pass_header") {
+	for _, d := range scope.EffectiveAll(module + "_pass_header") {
 		delete(hidden, strings.ToLower(d.Arg(0)))
 	}
 	var out []Header
@@ -130,9 +136,94 @@ func (st *reqState) proxyPassed(hs []Header) []Header {
 	return out
 }
 
+// grpcDefaultHeaders are the headers the grpc module sets unless the
+// level's grpc_set_header list names them (ngx_http_grpc_headers): the
+// body's length and TE only when the client asked for trailers; the
+// empty ones keep the client's header of that name from being passed
+// (Host is carried by :authority, the others are HTTP/1 connection
+// headers HTTP/2 forbids).
+var grpcDefaultHeaders = [][2]string{
+	{"Content-Length", "$content_length"},
+	{"TE", "$grpc_internal_trailers"},
+	{"Host", ""},
+	{"Connection", ""},
+	{"Transfer-Encoding", ""},
+	{"Keep-Alive", ""},
+	{"Expect", ""},
+	{"Upgrade", ""},
+}
+
+// grpcRequest computes the head grpc_pass gp sends, as the h2c echo
+// backend writes it back (EchoH2Headers): the method and :path (the
+// request target as received, or the changed URI escaped with its
+// arguments), :authority (grpc_pass's host[:port] as written, unless
+// grpc_set_header names Host, which then stands for it:
+// glcf->host_set), the level's effective grpc_set_header list, the
+// module's defaults it does not name, each evaluated and left out when
+// empty, then the client's headers that no entry names
+// (ngx_http_grpc_create_request).
+func (st *reqState) grpcRequest(gp *nginxconf.Directive) *UpstreamRequest {
+	scope := st.scopeOf()
+	target := gp.Arg(0)
+	if strings.Contains(target, "$") {
+		target = st.eval(target, false)
+	}
+	if _, rest, ok := strings.Cut(target, "://"); ok {
+		target = rest
+	}
+	authority, _, _ := strings.Cut(target, "/")
+	path := st.x.Target
+	if st.uri != st.origURI() {
+		path = escapeURIPath(st.uri)
+		if st.hasArgs && st.args != "" {
+			path += "?" + st.args
+		}
+	}
+	var hs []Header
+	named := map[string]bool{}
+	hostSet := false
+	add := func(name, value string) {
+		named[strings.ToLower(name)] = true
+		if v := st.eval(value, false); v != "" {
+			hs = append(hs, Header{Name: name, Value: v})
+			if strings.EqualFold(name, "host") {
+				authority = v
+			}
+		}
+	}
+	for _, d := range scope.EffectiveAll("grpc_set_header") {
+		if len(d.Args) == 2 && !named[strings.ToLower(d.Arg(0))] {
+			hostSet = hostSet || strings.EqualFold(d.Arg(0), "host")
+			add(d.Arg(0), d.Arg(1))
+		}
+	}
+	if hostSet && !slices.ContainsFunc(hs, func(h Header) bool { return strings.EqualFold(h.Name, "host") }) {
+		// An empty Host set: nginx sends no :authority, and the
+		// backend sees none.
+		authority = ""
+	}
+	for _, h := range grpcDefaultHeaders {
+		if !named[strings.ToLower(h[0])] {
+			add(h[0], h[1])
+		}
+	}
+	// The module has no grpc_pass_request_headers: it always sets
+	// upstream.pass_request_headers (ngx_http_grpc_create_loc_conf).
+	for _, h := range st.hdrs {
+		if named[strings.ToLower(h.Name)] || strings.Contains(h.Name, "_") {
+			continue
+		}
+		hs = append(hs, h)
+	}
+	return &UpstreamRequest{Line: echoH2Line(st.x.Method, path), Headers: EchoH2Headers(authority, hs)}
+}
+
 // paramModules maps a content handler to its params directive and the
 // stock file an "include" of which sets them.
 var paramModules = map[string]string{"fastcgi_pass": "fastcgi_param", "uwsgi_pass": "uwsgi_param", "scgi_pass": "scgi_param"}
+
+// paramsProtos names the protocol of each params handler in its echo.
+var paramsProtos = map[string]ParamsProto{"fastcgi_pass": ProtoFastCGI, "uwsgi_pass": ProtoUwsgi, "scgi_pass": ProtoSCGI}
 
 // upstreamParams computes the params a FastCGI, uwsgi or SCGI handler
 // sends: the level's effective list of param (all-or-nothing: "if
@@ -198,13 +289,15 @@ func levelParams(ds []*nginxconf.Directive, param string, fn func(args []string)
 	}
 }
 
-// headerParams are the client's headers as ngx_http_fastcgi_create_request
-// sends them after the params (fastcgi_pass_request_headers on): each as
-// HTTP_ and its name upper-cased with '-' as '_', unless a param of ps
+// headerParams are the client's headers as the create_request of the
+// handler pass (fastcgi_pass, uwsgi_pass, scgi_pass) sends them after the
+// params (*_pass_request_headers on; the three modules do it alike): each
+// as HTTP_ and its name upper-cased with '-' as '_', unless a param of ps
 // named HTTP_ and that name stands for it. Names with an underscore never
 // reach the module (ignore_invalid_headers).
-func (st *reqState) headerParams(ps []Header) []Header {
-	if d := st.scopeOf().Effective("fastcgi_pass_request_headers"); d != nil && d.Arg(0) == "off" {
+func (st *reqState) headerParams(pass string, ps []Header) []Header {
+	prefix := strings.TrimSuffix(pass, "pass")
+	if d := st.scopeOf().Effective(prefix + "pass_request_headers"); d != nil && d.Arg(0) == "off" {
 		return nil
 	}
 	norm := func(name string) string {

@@ -120,6 +120,17 @@ func (st *reqState) variable(name string) string {
 	case "fastcgi_script_name":
 		v, _ := st.fastcgiScriptName()
 		return v
+	case "content_length":
+		// The client's Content-Length (ngx_http_variable_content_length;
+		// the emulated client sends no chunked body).
+		return st.variable("http_content_length")
+	case "grpc_internal_trailers":
+		// "trailers" when the client's TE asks for them, else not found
+		// (ngx_http_grpc_internal_trailers_variable).
+		if te := st.variable("http_te"); strings.Contains(strings.ToLower(te), "trailers") {
+			return "trailers"
+		}
+		return ""
 	case "request_id":
 		// 16 random bytes in hex in nginx (ngx_http_variable_request_id);
 		// a fixed value here, of the same length, non-empty as there.
@@ -234,7 +245,8 @@ var unstableVars = map[string]bool{"request_id": true, "proxy_host": true, "prox
 var modelledVars = map[string]bool{"uri": true, "document_uri": true, "request_uri": true, "args": true,
 	"query_string": true, "is_args": true, "host": true, "scheme": true, "request_method": true,
 	"server_name": true, "remote_addr": true, "proxy_add_x_forwarded_for": true, "invalid_referer": true,
-	"proxy_internal_body_length": true, "proxy_internal_chunked": true, "server_protocol": true}
+	"proxy_internal_body_length": true, "proxy_internal_chunked": true, "server_protocol": true,
+	"content_length": true, "grpc_internal_trailers": true}
 
 // Eval expands a value with the request's variables as they stood when
 // its content handler ran (what a proxy_set_header with that value would

@@ -68,20 +68,21 @@ info for *_hide_header (what leaks depends on the backend).`,
 			"https://nginx.org/en/docs/http/ngx_http_fastcgi_module.html#fastcgi_param",
 			"nginx src/http/modules/ngx_http_proxy_module.c ngx_http_proxy_merge_loc_conf; ngx_http_fastcgi_module.c ngx_http_fastcgi_merge_loc_conf; src/http/ngx_http_upstream.c ngx_http_upstream_hide_headers_hash",
 			"Gixy-Next proxy_set_header_redefinition"},
-		Confirmation: `proxy_set_header, proxy_hide_header and fastcgi_param: confirmed by the emulator's request path with
-an echo backend (the "echo" policy: it answers with the request head it read, and sends back each request header
-X-Ngxlint-Reflect-NAME as NAME; over FastCGI it answers 200 with one "NAME=value" line per param received, in
-order). A request routed to the level (e.g. GET /api/) must reach proxy_pass or fastcgi_pass, and what the backend
-got must lack a dropped header or param, or carry it with another value than the inherited directive gives for
-that request (Host is always sent: $proxy_host by default); a dropped entry nginx would not send anyway (an empty
-header, an empty if_not_empty param) is no evidence. For proxy_hide_header the request asks the backend to send
-each dropped header, which must then reach the client. With --engine nginx or both the same requests are replayed
-on the real binary against echo backends (a stock fastcgi_params the tree lacks is written into its copy) and its
-answer decides. uwsgi_param and scgi_param are confirmed by the emulator only, from the params it computes for the
-level (stock *_params includes counted): Go's standard library has no uwsgi or SCGI server for the real engine's
-backends. grpc_set_header and the *_hide_header of other modules are not confirmable (no backend answers with
-chosen headers there). Not confirmable for a level no request is routed to by its path.
-Differential suite: emulator/nginxengine/upstream_diff_test.go, fcgi_diff_test.go.`,
+		Confirmation: `proxy_set_header, grpc_set_header, proxy_hide_header, grpc_hide_header and fastcgi_param,
+uwsgi_param, scgi_param: confirmed by the emulator's request path with an echo backend (the "echo" policy: it answers
+with the request head it read, over HTTP/1 or, for grpc_pass, HTTP/2 with prior knowledge, where the host is
+:authority; it sends back each request header X-Ngxlint-Reflect-NAME as NAME; over FastCGI, uwsgi and SCGI, which
+it tells apart by a connection's first byte, it answers 200 with one "NAME=value" line per param received, in
+order). A request routed to the level (e.g. GET /api/) must reach the level's *_pass, and what the backend got must
+lack a dropped header or param, or carry it with another value than the inherited directive gives for that request
+(Host is always sent: $proxy_host, or grpc_pass's address, by default); a dropped entry nginx would not send anyway
+(an empty header, an empty if_not_empty param) is no evidence. For *_hide_header the request asks the backend to
+send each dropped header, which must then reach the client. With --engine nginx or both the same requests are
+replayed on the real binary against echo backends (a stock fastcgi_params, uwsgi_params or scgi_params the tree
+lacks is written into its copy) and its answer decides. fastcgi_hide_header, uwsgi_hide_header and scgi_hide_header
+are not confirmable (the echo answers no chosen headers there). Not confirmable for a level no request is routed to
+by its path. Differential suite: emulator/nginxengine/upstream_diff_test.go, fcgi_diff_test.go, cgi_diff_test.go,
+grpc_diff_test.go.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -156,11 +157,10 @@ func reportArrayDrop(pass *analyzer.Pass, l *secLevel, name string) {
 const reflectMarker = "ngxlint-reflected"
 
 // arrayDropConfirm sends a request routed to the level and checks what
-// the backend got or sent: with the echo backend (emulator.PolicyEcho)
-// for the proxy module and FastCGI, whose answer any client reads, so
-// that real nginx is judged by the same check; with the emulator's
-// computed params for uwsgi and SCGI, which the real engine's backends
-// do not speak.
+// the backend got or sent, with the echo backend (emulator.PolicyEcho)
+// for the proxy module and the params modules (FastCGI, uwsgi, SCGI),
+// whose answer any client reads, so that real nginx is judged by the
+// same check.
 func arrayDropConfirm(pass *analyzer.Pass, l *secLevel, name string, dropped []secEntry) analyzer.Confirmer {
 	p, ok := levelPlace(pass, l)
 	if !ok {
@@ -168,31 +168,31 @@ func arrayDropConfirm(pass *analyzer.Pass, l *secLevel, name string, dropped []s
 	}
 	var checks []requestCheck
 	switch {
-	case name == "proxy_set_header":
-		checks = setHeaderChecks(pass, p, dropped)
-	case name == "proxy_hide_header":
+	case name == "proxy_set_header" || name == "grpc_set_header":
+		checks = setHeaderChecks(pass, p, name, dropped)
+	case name == "proxy_hide_header" || name == "grpc_hide_header":
 		var names []string
 		for _, e := range dropped {
-			if !emulator.ProxyHidesByDefault(e.arg(0)) {
+			// The grpc module's defaults are the proxy module's but
+			// X-Pad (ngx_http_grpc_hide_headers).
+			if !emulator.ProxyHidesByDefault(e.arg(0)) || (name == "grpc_hide_header" && strings.EqualFold(e.arg(0), "X-Pad")) {
 				names = append(names, e.arg(0))
 			}
 		}
 		if len(names) == 0 {
-			return notConfirmable("nginx hides the dropped headers by default anyway (Date, Server, X-Pad, X-Accel-*)")
+			return notConfirmable("nginx hides the dropped headers by default anyway (Date, Server, X-Accel-*)")
 		}
-		checks = hideHeaderChecks(pass, p, names)
+		checks = hideHeaderChecks(pass, p, name, names)
 	case strings.HasSuffix(name, "_param"):
 		checks = paramChecks(pass, p, name, dropped)
-	case name == "grpc_set_header":
-		return notConfirmable("a gRPC backend speaks HTTP/2, which neither engine's backends do, so what grpc_set_header sends is not observed")
 	default:
-		return notConfirmable("the response headers of a FastCGI, uwsgi, SCGI or gRPC backend are not modelled, and no engine's echo backend sends chosen ones there")
+		return notConfirmable("the response headers of a FastCGI, uwsgi or SCGI backend are not modelled, and no engine's echo backend sends chosen ones there")
 	}
 	return requestConfirmer(pass, p.srv, nil, checks)
 }
 
-// proxiedAt is routedTo(p, name) for a request that proxy_pass must also
-// have sent upstream.
+// proxiedAt is routedTo(p, name) for a request that proxy_pass (or
+// grpc_pass, for a grpc_* directive) must also have sent upstream.
 func proxiedAt(p secPlace, name string) func(x *emulator.Exchange) (bool, string) {
 	at := routedTo(p, name)
 	return func(x *emulator.Exchange) (bool, string) {
@@ -200,7 +200,7 @@ func proxiedAt(p secPlace, name string) func(x *emulator.Exchange) (bool, string
 			return false, why
 		}
 		if x.UpstreamRequest == nil {
-			return false, fmt.Sprintf("%d from location %q, which does not proxy_pass", x.Status, x.Location)
+			return false, fmt.Sprintf("%d from location %q, which does not %s", x.Status, x.Location, passOf(name))
 		}
 		return true, ""
 	}
@@ -209,11 +209,14 @@ func proxiedAt(p secPlace, name string) func(x *emulator.Exchange) (bool, string
 // setHeaderChecks: the echo backend's body is the head the proxy sent,
 // which must lack a dropped header, or carry it with another value than
 // the inherited directive gives (Host is always sent: $proxy_host by
-// default). What the inherited value would be is the emulator's
+// default; over gRPC as :authority). What the inherited value would be is the emulator's
 // evaluation for the same request; a dropped header whose value would be
 // empty there (nginx sends no empty header) shows nothing, and one whose
 // value the emulator cannot reproduce counts only when it is absent.
-func setHeaderChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []requestCheck {
+func setHeaderChecks(pass *analyzer.Pass, p secPlace, name string, dropped []secEntry) []requestCheck {
+	// grpc_pass's echo comes over HTTP/2 and names the host :authority,
+	// whether grpc_pass's address or the Host a grpc_set_header gives.
+	grpc := name == "grpc_set_header"
 	site := emulator.Site{Server: p.srv, Analysis: secAnalysis(pass), EchoBackend: true}
 	host := serverHost(pass, p.srv)
 	type want struct {
@@ -221,7 +224,7 @@ func setHeaderChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []requ
 		exact       bool
 	}
 	var out []requestCheck
-	for _, path := range pathsInto(pass, p, "proxy_set_header") {
+	for _, path := range pathsInto(pass, p, name) {
 		rq := emulator.Request{Path: path}
 		var once sync.Once
 		var wants []want
@@ -236,15 +239,15 @@ func setHeaderChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []requ
 			return wants
 		}
 		shows := func(x *emulator.Exchange) (bool, string) {
-			_, hs, ok := emulator.ParseEcho(x.Body)
-			if x.Status != 200 || !ok {
-				return false, fmt.Sprintf("%d, not an answer of the echo backend", x.Status)
+			line, hs, ok := emulator.ParseEcho(x.Body)
+			if x.Status != 200 || !ok || grpc != strings.HasSuffix(line, " HTTP/2.0") {
+				return false, fmt.Sprintf("%d, not an answer of the echo backend over %s", x.Status, pick1(grpc, "HTTP/2", "HTTP/1"))
 			}
 			var missing, differ, arrived []string
 			for _, w := range expect() {
 				var got []string
 				for _, h := range hs {
-					if strings.EqualFold(h.Name, w.name) {
+					if strings.EqualFold(h.Name, w.name) || (grpc && strings.EqualFold(w.name, "host") && h.Name == ":authority") {
 						got = append(got, h.Value)
 					}
 				}
@@ -273,14 +276,14 @@ func setHeaderChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []requ
 			parts = append(parts, differ...)
 			return true, "200, the backend got " + strings.Join(parts, "; ")
 		}
-		out = append(out, requestCheck{req: rq, echo: true, shows: shows, routed: proxiedAt(p, "proxy_set_header")})
+		out = append(out, requestCheck{req: rq, echo: true, shows: shows, routed: proxiedAt(p, name)})
 	}
 	return out
 }
 
 // hideHeaderChecks asks the echo backend to send each dropped header
 // (emulator.ReflectPrefix), which must then reach the client.
-func hideHeaderChecks(pass *analyzer.Pass, p secPlace, names []string) []requestCheck {
+func hideHeaderChecks(pass *analyzer.Pass, p secPlace, name string, names []string) []requestCheck {
 	var hs []emulator.Header
 	for _, n := range names {
 		hs = append(hs, emulator.Header{Name: emulator.ReflectPrefix + n, Value: reflectMarker})
@@ -301,56 +304,22 @@ func hideHeaderChecks(pass *analyzer.Pass, p secPlace, names []string) []request
 		return true, "200 with the backend's " + strings.Join(leaked, ", ")
 	}
 	var out []requestCheck
-	for _, path := range pathsInto(pass, p, "proxy_hide_header") {
-		out = append(out, requestCheck{req: emulator.Request{Path: path, Headers: hs}, echo: true, shows: shows, routed: proxiedAt(p, "proxy_hide_header")})
-	}
-	return out
-}
-
-// paramChecks: for fastcgi_param, fastcgiParamChecks; for uwsgi_param
-// and scgi_param, the params the emulator computes for the level's
-// uwsgi_pass or scgi_pass must lack a dropped one. An if_not_empty entry
-// whose value is empty for the request shows nothing. Real nginx is not
-// asked there: the engine's backends answer HTTP and FastCGI only (Go's
-// standard library has no uwsgi or SCGI server).
-func paramChecks(pass *analyzer.Pass, p secPlace, name string, dropped []secEntry) []requestCheck {
-	if name == "fastcgi_param" {
-		return fastcgiParamChecks(pass, p, dropped)
-	}
-	shows := func(x *emulator.Exchange) (bool, string) {
-		if x.UpstreamParams == nil {
-			return false, fmt.Sprintf("%d, no params sent to a backend", x.Status)
-		}
-		var missing []string
-		for _, e := range dropped {
-			if v, exact := x.Eval(e.arg(1)); e.arg(2) == "if_not_empty" && (v == "" || !exact) {
-				continue
-			}
-			if !slices.ContainsFunc(x.UpstreamParams, func(h emulator.Header) bool { return h.Name == e.arg(0) }) {
-				missing = append(missing, e.arg(0))
-			}
-		}
-		if len(missing) == 0 {
-			return false, fmt.Sprintf("%d, the backend would get every dropped param", x.Status)
-		}
-		return true, fmt.Sprintf("%d, the backend would get no %s", x.Status, shortList(missing, 3))
-	}
-	why := strings.TrimSuffix(name, "_param") + " params are observed in the emulator only (the real engine's backends answer HTTP and FastCGI)"
-	var out []requestCheck
 	for _, path := range pathsInto(pass, p, name) {
-		out = append(out, requestCheck{req: emulator.Request{Path: path}, shows: shows, routed: routedTo(p, name), emulatorOnly: why})
+		out = append(out, requestCheck{req: emulator.Request{Path: path, Headers: hs}, echo: true, shows: shows, routed: proxiedAt(p, name)})
 	}
 	return out
 }
 
-// fastcgiParamChecks: the FastCGI echo backend's body lists the params
-// fastcgi_pass sent (emulator.FastCGIEcho, on both engines), which must
-// lack a dropped one, or carry it with another value than the inherited
-// entry gives for the same request, as the emulator evaluates it. An
-// entry nginx would not send anyway (if_not_empty with an empty value)
-// is no evidence, and one whose value the emulator cannot reproduce
-// counts only when it is absent.
-func fastcgiParamChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []requestCheck {
+// paramChecks: the echo backend's body lists the params fastcgi_pass,
+// uwsgi_pass or scgi_pass sent (emulator.ParamsEcho, on both engines),
+// which must lack a dropped one, or carry it with another value than the
+// inherited entry gives for the same request, as the emulator evaluates
+// it. An entry nginx would not send anyway (if_not_empty with an empty
+// value) is no evidence, and one whose value the emulator cannot
+// reproduce counts only when it is absent.
+func paramChecks(pass *analyzer.Pass, p secPlace, name string, dropped []secEntry) []requestCheck {
+	module := strings.TrimSuffix(name, "_param")
+	proto := map[string]string{"fastcgi": "FastCGI", "uwsgi": "uwsgi", "scgi": "SCGI"}[module]
 	site := emulator.Site{Server: p.srv, Analysis: secAnalysis(pass), EchoBackend: true}
 	if !pass.Profile.Nginx.IsZero() {
 		site.NginxVersion = pass.Profile.Nginx.String()
@@ -360,18 +329,18 @@ func fastcgiParamChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []r
 		name, value string
 		exact       bool
 	}
-	at := routedTo(p, "fastcgi_param")
+	at := routedTo(p, name)
 	routed := func(x *emulator.Exchange) (bool, string) {
 		if ok, why := at(x); !ok {
 			return false, why
 		}
 		if x.UpstreamParams == nil {
-			return false, fmt.Sprintf("%d from location %q, which does not fastcgi_pass", x.Status, x.Location)
+			return false, fmt.Sprintf("%d from location %q, which does not %s_pass", x.Status, x.Location, module)
 		}
 		return true, ""
 	}
 	var out []requestCheck
-	for _, path := range pathsInto(pass, p, "fastcgi_param") {
+	for _, path := range pathsInto(pass, p, name) {
 		var once sync.Once
 		var wants []want
 		expect := func() []want {
@@ -388,9 +357,9 @@ func fastcgiParamChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []r
 			return wants
 		}
 		shows := func(x *emulator.Exchange) (bool, string) {
-			ps, ok := emulator.ParseFastCGIEcho(x.Body)
-			if x.Status != 200 || !ok {
-				return false, fmt.Sprintf("%d, not an answer of the FastCGI echo backend", x.Status)
+			pr, ps, ok := emulator.ParseParamsEcho(x.Body)
+			if x.Status != 200 || !ok || string(pr) != module {
+				return false, fmt.Sprintf("%d, not an answer of the %s echo backend", x.Status, proto)
 			}
 			var missing, differ, arrived []string
 			for _, w := range expect() {
@@ -418,15 +387,32 @@ func fastcgiParamChecks(pass *analyzer.Pass, p secPlace, dropped []secEntry) []r
 			// One part only, so that the summary stays short: the missing
 			// names, else the first value that differs.
 			if len(missing) > 0 {
-				return true, "200, the FastCGI backend got no " + shortList(missing, 3)
+				return true, "200, the " + proto + " backend got no " + shortList(missing, 3)
 			}
 			d := differ[0]
 			if len(d) > 80 {
 				d = d[:77] + "..."
 			}
-			return true, "200, the FastCGI backend got " + d
+			return true, "200, the " + proto + " backend got " + d
 		}
 		out = append(out, requestCheck{req: emulator.Request{Path: path}, echo: true, shows: shows, routed: routed})
 	}
 	return out
+}
+
+// passOf is the content handler a *_set_header or *_hide_header of the
+// proxy or grpc module goes with.
+func passOf(name string) string {
+	if strings.HasPrefix(name, "grpc_") {
+		return "grpc_pass"
+	}
+	return "proxy_pass"
+}
+
+// pick1 is a if c, else b.
+func pick1(c bool, a, b string) string {
+	if c {
+		return a
+	}
+	return b
 }

@@ -467,7 +467,7 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 			if _, _, echoed := emulator.ParseEcho(rr.Body); echoed && checks[idx[j]].echo {
 				out.Observed["upstream_request"] = rr.Body
 			}
-			if ps, echoed := emulator.ParseFastCGIEcho(rr.Body); echoed && checks[idx[j]].echo {
+			if _, ps, echoed := emulator.ParseParamsEcho(rr.Body); echoed && checks[idx[j]].echo {
 				out.Observed["upstream_params"] = ps
 			}
 			if len(rr.Resolved) > 0 {

@@ -99,10 +99,8 @@ func TestRealReplayDecides(t *testing.T) {
 // real engine with the echo policy and is judged on the FastCGI echo
 // body it answers with: a list without the stock params confirms, an
 // answer that is no such list (an HTTP echo, an error page) never does.
-// The uwsgi_param check reads the params only the emulator computes, so
-// the request is not sent (the runner is never called) and the finding is
-// not-confirmable there, with the emulator's confirmed verdict in the
-// reason.
+// The uwsgi_param check is replayed alike, on the uwsgi echo's list, and
+// another protocol's list does not count.
 func TestArrayDropParamsReplay(t *testing.T) {
 	run := func(conf string, f fakeNginx) analyzer.Confirmation {
 		t.Helper()
@@ -131,7 +129,7 @@ func TestArrayDropParamsReplay(t *testing.T) {
 `
 	head := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
 	var got []emulator.Scenario
-	c := run(fcgi, fakeNginx{head: head, body: emulator.FastCGIEcho([]emulator.Header{{Name: "SCRIPT_FILENAME", Value: "/srv/.php"}}), got: &got})
+	c := run(fcgi, fakeNginx{head: head, body: emulator.ParamsEcho(emulator.ProtoFastCGI, []emulator.Header{{Name: "SCRIPT_FILENAME", Value: "/srv/.php"}}), got: &got})
 	if c.Status != analyzer.Confirmed || !strings.Contains(c.Summary, "the FastCGI backend got no QUERY_STRING") || strings.Contains(c.Reason, "engines differ") {
 		t.Errorf("FastCGI echo without the stock params: %s %q (%s), want confirmed", c.Status, c.Summary, c.Reason)
 	}
@@ -145,11 +143,16 @@ func TestArrayDropParamsReplay(t *testing.T) {
 
 	uwsgi := strings.NewReplacer("fastcgi_params", "uwsgi_params", "fastcgi_param", "uwsgi_param", "fastcgi_pass", "uwsgi_pass").Replace(fcgi)
 	got = nil
-	c = run(uwsgi, fakeNginx{head: head, got: &got})
-	if c.Status != analyzer.NotConfirmable || !strings.Contains(c.Reason, "emulator confirmed") || !strings.Contains(c.Reason, "QUERY_STRING") {
-		t.Errorf("uwsgi: status %s, reason %q: want not-confirmable with the emulator's confirmed verdict", c.Status, c.Reason)
+	c = run(uwsgi, fakeNginx{head: head, body: emulator.ParamsEcho(emulator.ProtoUwsgi, []emulator.Header{{Name: "SCRIPT_FILENAME", Value: "/srv/.php"}}), got: &got})
+	if c.Status != analyzer.Confirmed || !strings.Contains(c.Summary, "the uwsgi backend got no QUERY_STRING") || strings.Contains(c.Reason, "engines differ") {
+		t.Errorf("uwsgi echo without the stock params: %s %q (%s), want confirmed", c.Status, c.Summary, c.Reason)
 	}
-	if len(got) != 0 {
-		t.Errorf("the uwsgi params check was sent to the real engine")
+	if len(got) != 1 || got[0].Config.DefaultPolicy.Kind != emulator.PolicyEcho {
+		t.Errorf("scenarios %+v: want one, with the echo policy", got)
+	}
+	// Another protocol's list is no answer of this level's backend.
+	c = run(uwsgi, fakeNginx{head: head, body: emulator.ParamsEcho(emulator.ProtoSCGI, nil), got: &got})
+	if c.Status != analyzer.NotReproduced || !strings.Contains(c.Summary, "not an answer of the uwsgi echo backend") {
+		t.Errorf("an SCGI list for uwsgi_pass: %s %q, want not-reproduced", c.Status, c.Summary)
 	}
 }

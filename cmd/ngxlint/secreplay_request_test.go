@@ -440,3 +440,117 @@ http {
 		}
 	}
 }
+
+// TestSecUwsgiSCGIParamDropReplayOnRealNginx: SEC1002's uwsgi_param and
+// scgi_param findings go to Debian's nginx, whose backends answer uwsgi
+// and SCGI with the params they received (policy "echo"). The tree lacks
+// uwsgi_params and scgi_params, so the engine writes the stock files
+// into its copy; a location that sets only SCRIPT_NAME sends none of the
+// stock params on both engines, and a location that includes the file
+// again gets no finding.
+func TestSecUwsgiSCGIParamDropReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	conf := replayConf(t, `events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        include uwsgi_params;
+        include scgi_params;
+        location /app/ {
+            uwsgi_param SCRIPT_NAME /app;
+            uwsgi_pass 127.0.0.1:9000;
+        }
+        location /cgi/ {
+            scgi_param SCRIPT_NAME /cgi;
+            scgi_pass 127.0.0.1:9001;
+        }
+        location /full/ {
+            include uwsgi_params;
+            uwsgi_param SCRIPT_NAME /full;
+            uwsgi_pass 127.0.0.1:9000;
+        }
+    }
+}
+`)
+	want := map[int]string{
+		9:  "the uwsgi backend got no QUERY_STRING, REQUEST_METHOD",
+		13: "the SCGI backend got no REQUEST_METHOD, REQUEST_URI",
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		fs := replayed(t, bin, engine, conf, "SEC1002")
+		if len(fs) != 2 {
+			t.Fatalf("%s: want two SEC1002 findings (lines 9, 13), got %d", engine, len(fs))
+		}
+		for _, f := range fs {
+			c := f.Confirmation
+			t.Logf("%s: line %d: %s: %s", engine, f.Line, c.Status, c.Summary)
+			if w, ok := want[f.Line]; !ok || c.Status != "confirmed" || !strings.Contains(c.Summary, w) {
+				t.Errorf("%s: line %d: %s: %q (%s), want confirmed with %q", engine, f.Line, c.Status, c.Summary, c.Reason, w)
+			}
+			if len(c.Summary) > 160 {
+				t.Errorf("%s: line %d: summary of %d chars", engine, f.Line, len(c.Summary))
+			}
+			if d, ok := c.Observed["engine_differences"]; ok || strings.Contains(c.Reason, "engines differ") {
+				t.Errorf("%s: line %d: the engines differ: %v %s", engine, f.Line, d, c.Reason)
+			}
+			sent := fmt.Sprint(c.Observed["upstream_params"])
+			if !strings.Contains(sent, "SCRIPT_NAME") || strings.Contains(sent, "REQUEST_METHOD") {
+				t.Errorf("%s: line %d: params nginx sent: %s", engine, f.Line, sent)
+			}
+		}
+	}
+}
+
+// TestSecGRPCHeaderDropReplayOnRealNginx: SEC1002's grpc_set_header and
+// grpc_hide_header findings go to Debian's nginx, whose backends answer
+// grpc_pass's HTTP/2 (h2c) with the request head they read and reflect
+// the headers asked for (policy "echo"): the location with its own
+// grpc_set_header sends no X-Real-IP and :authority is grpc_pass's
+// address, not $host; the one with its own grpc_hide_header lets the
+// backend's X-Powered-By through; on both engines alike.
+func TestSecGRPCHeaderDropReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	conf := replayConf(t, `events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        grpc_set_header Host $host;
+        grpc_set_header X-Real-IP $remote_addr;
+        grpc_hide_header X-Powered-By;
+        location /api/ {
+            grpc_set_header X-Request-Id $request_id;
+            grpc_pass grpc://127.0.0.1:50051;
+        }
+        location /svc/ {
+            grpc_hide_header X-Internal;
+            grpc_pass grpc://127.0.0.1:50052;
+        }
+    }
+}
+`)
+	want := map[int]string{
+		10: "the backend got no X-Real-IP; Host: 127.0.0.1:",
+		14: "with the backend's X-Powered-By",
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		fs := replayed(t, bin, engine, conf, "SEC1002")
+		if len(fs) != 2 {
+			t.Fatalf("%s: want two SEC1002 findings (lines 10, 14), got %d", engine, len(fs))
+		}
+		for _, f := range fs {
+			c := f.Confirmation
+			t.Logf("%s: line %d: %s: %s", engine, f.Line, c.Status, c.Summary)
+			if w, ok := want[f.Line]; !ok || c.Status != "confirmed" || !strings.Contains(c.Summary, w) {
+				t.Errorf("%s: line %d: %s: %q (%s), want confirmed with %q", engine, f.Line, c.Status, c.Summary, c.Reason, w)
+			}
+			if len(c.Summary) > 160 {
+				t.Errorf("%s: line %d: summary of %d chars", engine, f.Line, len(c.Summary))
+			}
+			if d, ok := c.Observed["engine_differences"]; ok || strings.Contains(c.Reason, "engines differ") {
+				t.Errorf("%s: line %d: the engines differ: %v %s", engine, f.Line, d, c.Reason)
+			}
+		}
+	}
+}

@@ -22,8 +22,8 @@
 // foreground as one process, load_module lines are added for a dynamic
 // lua-nginx-module, every upstream server address is mapped to a loopback
 // backend (emulator.StartBackend, one per distinct address, as the
-// emulator does; it answers HTTP or FastCGI, whichever the connection
-// opens with), a stock fastcgi_params, fastcgi.conf, uwsgi_params or
+// emulator does; it answers HTTP/1, h2c, FastCGI, SCGI or uwsgi, whichever the
+// connection opens with), a stock fastcgi_params, fastcgi.conf, uwsgi_params or
 // scgi_params that a relative include names and the tree lacks is written
 // into the copy from nginxconf's stock table (stock.go), and Lua balancers' set_current_peer is mapped to the same
 // backends by a generated ngx/balancer.lua put first on lua_package_path,

@@ -102,7 +102,7 @@ http {
 	mask := regexp.MustCompile(`(?m)^(SERVER_PORT|REMOTE_PORT|REMOTE_ADDR|SERVER_ADDR)=.*$`)
 	for i, p := range paths {
 		rr := real.Requests[i]
-		if _, ok := emulator.ParseFastCGIEcho(rr.Body); rr.Status.Code != 200 || !ok {
+		if proto, _, ok := emulator.ParseParamsEcho(rr.Body); rr.Status.Code != 200 || !ok || proto != emulator.ProtoFastCGI {
 			t.Errorf("%s: nginx %d, body %q is not a FastCGI echo", p, rr.Status.Code, rr.Body)
 			continue
 		}
