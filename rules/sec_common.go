@@ -181,10 +181,6 @@ type requestCheck struct {
 	// routed is then judged on the emulator's answer to the control, the
 	// request the emulator handles as real nginx does.
 	realOnly string
-	// emulatorOnly, when set, says why real nginx's answer cannot show
-	// the finding (shows reads what only the emulator computes, such as
-	// the FastCGI params): the request is not replayed.
-	emulatorOnly string
 	// why, when set, says why real nginx's answer that does not show the
 	// finding does not (the confirmation's Reason): a TLS handshake's
 	// alert names a cause the summary has no room for.
@@ -367,15 +363,10 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	var sent []emulator.Request
 	var idx []int
 	var ctl []bool
-	var emuOnly []string
 	unrouted := false
 	policy := "ok"
 	requestHosts := false
 	for i, rq := range reqs {
-		if why := checks[i].emulatorOnly; why != "" {
-			emuOnly = append(emuOnly, why)
-			continue
-		}
 		if checks[i].realOnly != "" && !routedOK[i] {
 			// Only real nginx could show it, and its answer would be
 			// no evidence: the request does not reach the finding.
@@ -397,10 +388,6 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 		if ctrls[i] != nil {
 			sent, idx, ctl = append(sent, *ctrls[i]), append(idx, i), append(ctl, true)
 		}
-	}
-	if len(sent) == 0 && len(emuOnly) > 0 {
-		out.Reason = "real nginx is not asked: " + strings.Join(dedupe(emuOnly), "; ") + "; emulator " + emuLine
-		return out
 	}
 	if len(sent) == 0 && unrouted {
 		out.Reason = "real nginx is not asked: the emulator routes no crafted request where the finding is; emulator " + emuLine
