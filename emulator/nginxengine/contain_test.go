@@ -395,7 +395,8 @@ func TestCheckContainedRequestHosts(t *testing.T) {
 		{"", `location / { access_by_lua_block { ngx.req.set_header("X-T", "10.0.0.1") } proxy_pass http://$http_x_t; }`, "can change request headers"},
 		{"", `location / { proxy_pass http://10.0.0.$arg_x; }`, "not exactly one variable"},
 		{"", `location / { proxy_pass http://$arg_a$arg_b; }`, "not exactly one variable"},
-		{"", `location / { proxy_pass http://$host; }`, "not a request variable"},
+		{"", `location / { proxy_pass http://$host$request_uri; }`, ""},
+		{"", `location / { set $host 10.0.0.1; proxy_pass http://$host; }`, "also set by the configuration"},
 		{"", `location / { proxy_pass $arg_url; }`, "not defined by exactly one set"},
 		// The whole URL in a variable that one set builds.
 		{"", `location ~ ^/f/([^/]+)$ { set $u http://$1/x; proxy_pass $u; }`, ""},
@@ -456,6 +457,9 @@ func TestRequestHostBlocker(t *testing.T) {
 		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
 			t.Errorf("%+v: %q, want %q", c.rq, got, c.want)
 		}
+	}
+	if got := requestHostBlocker(emulator.Request{Path: "/x HTTP/1.0\r\n\r\n"}, "victim.test"); got == "" {
+		t.Error("a request line with a raw break was not blocked")
 	}
 	if got := requestHostBlocker(emulator.Request{Path: "/"}, "10.1.2.3"); got == "" {
 		t.Error("an address in the engine's own header was not caught")

@@ -43,7 +43,9 @@ import (
 //     set that defines it, nothing else defining it), and that variable can
 //     only hold bytes of the request: $arg_NAME (refused if anything can
 //     change the query: `set $args`, a rewrite, try_files or error_page
-//     with '?'), $http_NAME or $cookie_NAME (stock nginx cannot change a
+//     with '?'), $host (the request line's host or the Host header: the
+//     engine always sends a Host, so the server_name fallback is never
+//     taken), $http_NAME or $cookie_NAME (stock nginx cannot change a
 //     request header; what can — Lua, njs, perl, headers-more, any
 //     load_module — is refused for the whole configuration), or a capture
 //     of the regex location the proxy_pass is in (refused if any other
@@ -54,8 +56,12 @@ import (
 //     finds a defined variable before the prefix families, so
 //     "set $http_x 10.0.0.5" makes $http_x that address whatever the
 //     header says (checked on Debian's nginx 1.22.1). A set/map/geo
-//     value, a Lua variable or $host (which falls back to server_name) is
-//     never accepted: the configuration could put an address in it;
+//     value or a Lua variable is never accepted: the configuration could
+//     put an address in it. $host falls back to server_name only for a
+//     request without Host (HTTP/1.0; an empty Host gets 400), which the
+//     engine's client never sends (checked on Debian's nginx 1.22.1:
+//     "server_name 10.9.9.9" gave $host 10.9.9.9 to an HTTP/1.0 request
+//     without Host, 400 to "Host: ", the header's value otherwise);
 //   - the requests (requestHostBlocker): every byte nginx can read from a
 //     request the engine sends (the path raw and percent-decoded twice,
 //     the query, every header value, the Host and the engine's own) holds
@@ -225,6 +231,13 @@ func (c *containCheck) requestHostVar(d *nginxconf.Directive, parents []*nginxco
 		return ""
 	case strings.HasPrefix(lname, "http_") || strings.HasPrefix(lname, "cookie_"):
 		return ""
+	case lname == "host":
+		// $host is the request line's host, else the Host header,
+		// else server_name (ngx_http_variable_host). The engine's
+		// client always sends a Host (an empty one is refused with
+		// 400 by ngx_http_validate_host), so the fallback is never
+		// taken, and both others are request bytes the blocker reads.
+		return ""
 	}
 	// A capture: of the regex location the proxy_pass is in, and of no
 	// other regex.
@@ -257,6 +270,12 @@ var reDigitDot = regexp.MustCompile(`[0-9]\.[0-9]`)
 // are the other bytes of the request nginx reads: the Host and the
 // engine's own headers.
 func requestHostBlocker(rq emulator.Request, values ...string) string {
+	if strings.ContainsAny(rq.Method+rq.Path, "\r\n\t ") {
+		// A raw break or blank would end the request line early: the
+		// rest could be read as HTTP/1.0 without Host, where $host is
+		// server_name.
+		return "the request line has a raw line break or blank"
+	}
 	texts := append([]string{rq.Path}, values...)
 	if p, err := url.PathUnescape(rq.Path); err == nil {
 		texts = append(texts, p)
