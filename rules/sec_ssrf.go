@@ -27,9 +27,11 @@ variable, nginx resolves and connects to whatever it expands to, per request. If
 from the request, a client makes nginx connect to any host nginx can reach: internal services, the
 cloud metadata address, localhost ports. Sources: captures of the URI ("location ~ ^/proxy/(.*)$",
 then "proxy_pass http://$1"), $arg_*, $http_* and $http_host, $request_uri, and set/map values built
-from them. A map whose values are all constants, a set from nginx's own variables, and $host on its
-own (validated, and it only reaches the server whose server_name it matched) are not flagged, nor
-are internal locations (reachable only by nginx's own redirects).
+from them. A map whose values are all constants and a set from nginx's own variables are not
+flagged, nor are internal locations (reachable only by nginx's own redirects). $host is validated
+and, in a server picked by its server_name, can only be one of those names; it is flagged in a
+server that answers any Host, the default server of its listen socket (nginx's server selection
+gives it a name no server lists), where "proxy_pass http://$host$request_uri" is an open proxy.
 
 Restrict the variable to known upstreams with a map whose values are constants and whose default
 refuses (an empty value or a fixed fallback).`,
@@ -80,6 +82,12 @@ refuses (an empty value or a fixed fallback).`,
 				return
 			}
 			src := hostSource(s.vars(), d.Arg(0), 0)
+			if src == nil && hostIsHostVar(d.Arg(0)) && anyHostReaches(pass, s.srv) {
+				// $host is validated, and names this server when the
+				// server is picked by name; a default server answers
+				// any Host, so there the client chooses it freely.
+				src = &reqmodel.Source{Var: "host", Why: "$host is the client's Host header, and this server answers any Host (the default server of its listen socket)"}
+			}
 			if src == nil {
 				return
 			}
@@ -124,6 +132,8 @@ func ssrfChecks(pass *analyzer.Pass, s secSite, src reqmodel.Source) []requestCh
 		q := emulator.Request{Path: p}
 		name := strings.ToLower(src.Var)
 		switch {
+		case name == "host":
+			q.Headers = []emulator.Header{{Name: "Host", Value: ssrfTarget}}
 		case strings.HasPrefix(name, "arg_"):
 			q.Path += "?" + name[4:] + "=" + ssrfTarget
 		case strings.HasPrefix(name, "http_"):
@@ -188,4 +198,43 @@ func hostSource(v *reqmodel.Vars, t string, depth int) *reqmodel.Source {
 		}
 	}
 	return nil
+}
+
+// hostIsHostVar reports whether the host part of a proxy_pass URL is
+// $host alone (with a port or the request URI after it).
+func hostIsHostVar(t string) bool {
+	_, rest, ok := strings.Cut(t, "://")
+	if !ok {
+		return false
+	}
+	refs := reqmodel.Refs(rest)
+	if len(refs) == 0 || refs[0].Start != 0 || strings.ToLower(refs[0].Name) != "host" {
+		return false
+	}
+	after := rest[refs[0].End:]
+	return after == "" || strings.HasPrefix(after, "/") || strings.HasPrefix(after, ":") || strings.HasPrefix(after, "$")
+}
+
+// anyHostReaches reports whether a Host the client makes up reaches srv:
+// nginx's server selection (emulator.SelectServer) gives srv for a name
+// no server lists on one of its listen sockets.
+func anyHostReaches(pass *analyzer.Pass, srv *nginxconf.Server) bool {
+	if pass.Model == nil || pass.Model.HTTP == nil {
+		return false
+	}
+	var keys []string
+	for _, l := range srv.Listen {
+		if len(l.Args) > 0 {
+			keys = append(keys, emulator.ListenKey(l.Args[0].Value))
+		}
+	}
+	if len(keys) == 0 {
+		keys = []string{emulator.ListenKey("80")}
+	}
+	for _, k := range keys {
+		if got, ok := emulator.SelectServer(pass.Model.HTTP.Servers, k, ssrfTarget); ok && got == srv {
+			return true
+		}
+	}
+	return false
 }

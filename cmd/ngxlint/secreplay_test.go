@@ -307,14 +307,17 @@ http {
             set $u http://$1/x;
             proxy_pass $u;
         }
+        location /self/ {
+            proxy_pass http://$host$request_uri;
+        }
     }
 }
 `
 	for _, c := range []struct {
 		name, extra, want, reason string
 	}{
-		{name: "request variables", want: "confirmed,confirmed,confirmed"},
-		{name: "lua", extra: "    init_by_lua_block { }", want: "not-confirmable,not-confirmable,not-confirmable", reason: "init_by_lua_block, which can change request headers or variables"},
+		{name: "request variables", want: "confirmed,confirmed,confirmed,confirmed"},
+		{name: "lua", extra: "    init_by_lua_block { }", want: "not-confirmable,not-confirmable,not-confirmable,not-confirmable", reason: "init_by_lua_block, which can change request headers or variables"},
 	} {
 		dir := t.TempDir()
 		conf := filepath.Join(dir, "nginx.conf")
