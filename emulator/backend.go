@@ -254,7 +254,8 @@ type Backend struct {
 	// handshakes.
 	tlsConf    *tls.Config
 	tlsLimits  atomic.Pointer[TLSProbe]
-	handshakes []TLSOutcome
+	handshakes []TLSOutcome // guarded by mu
+	shaking    atomic.Int64
 
 	mu     sync.Mutex
 	open   map[net.Conn]struct{}

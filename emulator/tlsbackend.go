@@ -56,9 +56,17 @@ func (b *Backend) Handshakes(n int) ([]TLSOutcome, int) {
 	return append([]TLSOutcome(nil), b.handshakes[n:]...), total
 }
 
+// HandshakesPending is the number of handshakes under way. A peer can
+// act on a failed handshake (nginx answers 502) before the backend has
+// recorded it, so whoever reads Handshakes after a request waits for this
+// to reach 0.
+func (b *Backend) HandshakesPending() int { return int(b.shaking.Load()) }
+
 // startTLS runs the server side of a handshake on c and records how it
 // ended; it returns the TLS connection, or nil when the handshake failed.
 func (b *Backend) startTLS(c net.Conn) net.Conn {
+	b.shaking.Add(1)
+	defer b.shaking.Add(-1)
 	tc := tls.Server(c, b.tlsConf)
 	_ = tc.SetDeadline(time.Now().Add(tlsHandshakeTimeout))
 	err := tc.Handshake()

@@ -642,6 +642,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			rr.UpstreamConnections += after[i].Connections - before[i].Connections
 			rr.UpstreamRequests += after[i].Requests - before[i].Requests
 		}
+		awaitHandshakes(ctx, tlsBackends)
 		for i, tb := range tlsBackends {
 			hs, _ := tb.Handshakes(hs0[i])
 			rr.UpstreamTLS = append(rr.UpstreamTLS, hs...)

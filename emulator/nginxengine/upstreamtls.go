@@ -1,9 +1,11 @@
 package nginxengine
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ngxlint/ngxlint/emulator"
 )
@@ -63,4 +65,21 @@ func backendCerts(f *tlsFiles) ([]tls.Certificate, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// awaitHandshakes waits (at most a second) until no TLS backend is in
+// the middle of a handshake: nginx answers 502 as soon as it sees the
+// backend's alert, and the backend records the failure just after
+// sending it, so the record can trail the response by a moment.
+func awaitHandshakes(ctx context.Context, bs []*emulator.Backend) {
+	deadline := time.Now().Add(time.Second)
+	for _, b := range bs {
+		for b.HandshakesPending() > 0 && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
 }
