@@ -159,8 +159,9 @@ func offeredVersions(err string) string {
 // finding, by how it and the control ended.
 func upstreamTLSRefusal(x, cx *emulator.Exchange, d *nginxconf.Directive, what string) string {
 	var out []string
-	for _, o := range x.UpstreamTLS {
-		switch {
+	// The first handshake is the request's own; later ones are retries.
+	if len(x.UpstreamTLS) > 0 {
+		switch o := x.UpstreamTLS[0]; {
 		case strings.Contains(o.Err, "internal error"):
 			// The backend picked a version nginx's ClientHello listed,
 			// and nginx's OpenSSL aborted: at security level 1 OpenSSL
@@ -172,19 +173,13 @@ func upstreamTLSRefusal(x, cx *emulator.Exchange, d *nginxconf.Directive, what s
 		case strings.Contains(o.Err, "no cipher suite"):
 			out = append(out, "real nginx's OpenSSL offered none of "+what+" to the upstream (OpenSSL 3 has RC4 only in its legacy provider, some builds have no 3DES, and security levels drop suites); the line stays a risk with other builds")
 		}
-		break
 	}
-	if cx != nil {
-		for _, o := range cx.UpstreamTLS {
-			if strings.Contains(o.Err, "unsupported versions") {
-				if gap := versionGap(d); gap != "" {
-					// ssl_get_min_max_version: a client enables the
-					// versions from the lowest one set up to the first
-					// one disabled, and a server skips the gap.
-					out = append(out, "the control failed because OpenSSL's client stops at the first version missing from the list ("+gap+"), so nginx offers the upstream only "+offeredVersions(o.Err))
-				}
-			}
-			break
+	if cx != nil && len(cx.UpstreamTLS) > 0 && strings.Contains(cx.UpstreamTLS[0].Err, "unsupported versions") {
+		if gap := versionGap(d); gap != "" {
+			// ssl_get_min_max_version: a client enables the versions
+			// from the lowest one set up to the first one disabled,
+			// while a server skips the gap.
+			out = append(out, "the control failed because OpenSSL's client stops at the first version missing from the list ("+gap+"), so nginx offers the upstream only "+offeredVersions(cx.UpstreamTLS[0].Err))
 		}
 	}
 	return strings.Join(out, "; ")

@@ -81,3 +81,29 @@ func TestSecUpstreamWeakTLSReplayOnRealNginx(t *testing.T) {
 		}
 	}
 }
+
+// TestSecUpstreamWeakTLSEmulatorNoClaim: without a real engine the
+// upstream side's line says why the emulator makes no claim, and a line
+// under which no location proxies over TLS says that no handshake is
+// made under it.
+func TestSecUpstreamWeakTLSEmulatorNoClaim(t *testing.T) {
+	text := strings.Replace(upstreamTLSReplayConf, "%s", "proxy_ssl_protocols TLSv1 TLSv1.2;", 1)
+	text = strings.TrimSuffix(text, "}\n") + "    server { listen 81; proxy_ssl_ciphers RC4-SHA; location / { proxy_pass http://plain.internal; } }\n}\n"
+	conf := replayConf(t, text)
+	code, out, errs := run(t, "check", "--no-config", "--confirm", "--format", "json", "--enable", "SEC1018,SEC1019", conf)
+	if code != ExitFindings {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	want := map[string]string{"SEC1018": "does not model nginx's handshake with the upstream", "SEC1019": "no location where this line applies has proxy_pass https://"}
+	n := 0
+	for _, f := range decodeCheck(t, out).Findings {
+		c := f.Confirmation
+		n++
+		if c.Status != "not-confirmable" || !strings.Contains(c.Reason, want[f.Rule]) {
+			t.Errorf("%s line %d: %s %q, want not-confirmable with %q", f.Rule, f.Line, c.Status, c.Reason, want[f.Rule])
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d findings, want 2", n)
+	}
+}

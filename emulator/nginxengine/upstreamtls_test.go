@@ -34,7 +34,8 @@ http {
 // says, but it aborts the handshake with internal_error when the server
 // picks one (no suite or signature is allowed there at level 1); with
 // @SECLEVEL=0 in proxy_ssl_ciphers it completes TLS 1.0 and 1.1; RC4 and
-// 3DES it never offers, even when the cipher string names them.
+// 3DES it never offers, even when the cipher string names them. A list
+// with a gap ("TLSv1 TLSv1.2") makes it a TLS 1.0-only client.
 func TestUpstreamTLSRealNginx(t *testing.T) {
 	b := realNginx(t)
 	lim := func(lo, hi uint16, suites ...uint16) *emulator.TLSProbe {
@@ -54,6 +55,10 @@ func TestUpstreamTLSRealNginx(t *testing.T) {
 	}{
 		{"default", "proxy_ssl_protocols TLSv1 TLSv1.1 TLSv1.2;", []string{"200 TLS 1.2", "502 internal error", "502 internal error", "502 no cipher suite"}},
 		{"seclevel0", `proxy_ssl_protocols TLSv1 TLSv1.1 TLSv1.2; proxy_ssl_ciphers "DEFAULT:RC4:3DES:@SECLEVEL=0";`, []string{"200 TLS 1.2", "200 TLS 1.0", "200 TLS 1.1", "502 no cipher suite"}},
+		// OpenSSL's client enables the versions from the lowest listed
+		// up to the first one missing (ssl_get_min_max_version): with
+		// a gap at TLSv1.1 nginx offers TLS 1.0 only.
+		{"gap", `proxy_ssl_protocols TLSv1 TLSv1.2; proxy_ssl_ciphers "DEFAULT:@SECLEVEL=0";`, []string{"502 unsupported versions: [301]", "200 TLS 1.0", "502 unsupported versions: [301]", "502 no cipher suite"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fsys := fstest.MapFS{"nginx.conf": {Data: []byte(strings.Replace(upstreamTLSConf, "%s", c.directives, 1))}}
