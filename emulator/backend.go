@@ -3,6 +3,7 @@ package emulator
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -248,6 +249,14 @@ type Backend struct {
 	requests atomic.Int64
 	peerLog  atomic.Pointer[peerLogEntry]
 
+	// tlsConf is set for a TLS backend (StartTLSBackend): each
+	// connection starts with a handshake under tlsLimits, recorded in
+	// handshakes.
+	tlsConf    *tls.Config
+	tlsLimits  atomic.Pointer[TLSProbe]
+	handshakes []TLSOutcome // guarded by mu
+	shaking    atomic.Int64
+
 	mu     sync.Mutex
 	open   map[net.Conn]struct{}
 	closed bool
@@ -262,8 +271,9 @@ func StartBackend(ctx context.Context, p Policy) (*Backend, error) {
 	return startBackend(ctx, p, tcpNet{})
 }
 
-// startBackend serves p on a new listener of n.
-func startBackend(ctx context.Context, p Policy, n network) (*Backend, error) {
+// startBackend serves p on a new listener of n; the options set up the
+// backend before it accepts.
+func startBackend(ctx context.Context, p Policy, n network, opts ...func(*Backend)) (*Backend, error) {
 	if p.Kind == PolicyStatus && (p.Status < 100 || p.Status > 599) {
 		return nil, fmt.Errorf("backend policy status:%d: status must be from 100 to 599", p.Status)
 	}
@@ -273,6 +283,9 @@ func startBackend(ctx context.Context, p Policy, n network) (*Backend, error) {
 	}
 	b := &Backend{policy: p, ln: ln, open: map[net.Conn]struct{}{}, stop: make(chan struct{})}
 	b.label = ln.Addr().String()
+	for _, o := range opts {
+		o(b)
+	}
 	if p.Kind == PolicyRefused {
 		// Bound and released: connects to the address are refused. The
 		// accept loop below ends at once.
@@ -406,6 +419,11 @@ func (b *Backend) serve(c net.Conn) {
 	if b.policy.Kind == PolicyAcceptClose {
 		return
 	}
+	if b.tlsConf != nil {
+		if c = b.startTLS(c); c == nil {
+			return
+		}
+	}
 	br := bufio.NewReaderSize(c, 4096)
 	first, err := br.Peek(1)
 	if err != nil {
@@ -487,6 +505,10 @@ func (b *Backend) serve(c net.Conn) {
 			switch tc := c.(type) {
 			case *net.TCPConn:
 				_ = tc.SetLinger(0)
+			case *tls.Conn:
+				if t, ok := tc.NetConn().(*net.TCPConn); ok {
+					_ = t.SetLinger(0)
+				}
 			case *memConn:
 				tc.reset()
 			}

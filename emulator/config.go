@@ -306,6 +306,13 @@ type Request struct {
 	// this handshake, on the target server's ssl listener, before it
 	// sends the request; the emulator ignores it (TLSProbe).
 	TLS *TLSProbe
+	// UpstreamTLS, when set, has a real-nginx engine serve the backends
+	// that nginx reaches over TLS (proxy_pass https://, grpc_pass
+	// grpcs://) with TLS, accepting only these versions and suites while
+	// this request is served, and report the handshakes they saw
+	// (RequestResult.UpstreamTLS): what nginx as a TLS client offered. The
+	// emulator ignores it.
+	UpstreamTLS *TLSProbe
 }
 
 // Header is one request header line.

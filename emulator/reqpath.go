@@ -70,6 +70,10 @@ type Exchange struct {
 	// TLS is how a real nginx's handshake ended for a request with a
 	// TLSProbe; the emulator leaves it nil.
 	TLS *TLSOutcome
+	// UpstreamTLS are the handshakes real nginx made with its TLS
+	// backends for a request with Request.UpstreamTLS; the emulator
+	// leaves it empty.
+	UpstreamTLS []TLSOutcome
 	// Access is what the access phase decided: "" when it did not run
 	// (the request was answered before it), "declined" when no allow or
 	// deny rule matched the client, else the rule that matched

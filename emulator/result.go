@@ -131,6 +131,10 @@ type RequestResult struct {
 	// TLS is how the handshake of a request with a TLSProbe ended (the
 	// real-nginx engine; nil otherwise).
 	TLS *TLSOutcome `json:"tls,omitempty"`
+	// UpstreamTLS are the handshakes nginx made with the TLS backends
+	// while serving a request with Request.UpstreamTLS, in order: the
+	// backend's side, completed or failed (the real-nginx engine).
+	UpstreamTLS []TLSOutcome `json:"upstream_tls,omitempty"`
 
 	// LuaError is the first Lua error of this request: the phase and the
 	// message, positioned in the user's file ("balancer_by_lua*:

@@ -415,7 +415,7 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	exchange := func(j int) *emulator.Exchange {
 		rr, rq := res.Requests[j], sent[j]
 		st, hs := emulator.ParseHead(rr.Head)
-		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body, Resolved: rr.Resolved, TLS: rr.TLS}
+		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body, Resolved: rr.Resolved, TLS: rr.TLS, UpstreamTLS: rr.UpstreamTLS}
 	}
 	for j, rr := range res.Requests {
 		if j >= len(idx) {

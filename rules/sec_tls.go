@@ -150,9 +150,6 @@ var tlsVersions = map[string]uint16{"TLSv1": tls.VersionTLS10, "TLSv1.1": tls.Ve
 // (the server picks the highest it accepts), with a TLS 1.2 (else 1.3)
 // handshake as the control.
 func weakVersionConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive, weak []string) analyzer.Confirmer {
-	if d.Name != "ssl_protocols" {
-		return notConfirmable("the upstream side's handshake is nginx's own client's, which no client probe reaches")
-	}
 	var lo, hi uint16
 	for _, w := range weak {
 		if v, ok := tlsVersions[w]; ok {
@@ -163,7 +160,10 @@ func weakVersionConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*
 		}
 	}
 	if lo == 0 {
-		return notConfirmable("Go's TLS client cannot offer SSLv2 or SSLv3, so no handshake can show them")
+		return notConfirmable("Go's TLS cannot speak SSLv2 or SSLv3, so no handshake can show them")
+	}
+	if d.Name != "ssl_protocols" {
+		return upstreamWeakVersions(pass, d, parents, lo, hi)
 	}
 	probe := &emulator.TLSProbe{MinVersion: lo, MaxVersion: hi}
 	c := requestCheck{req: emulator.Request{Path: "/", TLS: probe}}
@@ -226,12 +226,12 @@ func probeSuites(words []string) []uint16 {
 // TLS 1.0-1.2 handshake offering only the RC4 and 3DES suites the line
 // adds, with Go's default handshake as the control.
 func weakCipherConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive, weak []string) analyzer.Confirmer {
-	if d.Name != "ssl_ciphers" {
-		return notConfirmable("the upstream side's handshake is nginx's own client's, which no client probe reaches")
-	}
 	suites := probeSuites(weak)
 	if len(suites) == 0 {
-		return notConfirmable("Go's TLS client cannot offer NULL, anonymous, export, DES or MD5 suites, so no handshake can show them")
+		return notConfirmable("Go's TLS cannot speak NULL, anonymous, export, DES or MD5 suites, so no handshake can show them")
+	}
+	if d.Name != "ssl_ciphers" {
+		return upstreamWeakSuites(pass, d, parents, suites)
 	}
 	probe := &emulator.TLSProbe{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12, CipherSuites: suites}
 	c := requestCheck{req: emulator.Request{Path: "/", TLS: probe}, control: &emulator.Request{Path: "/", TLS: &emulator.TLSProbe{}}}

@@ -47,8 +47,11 @@ an http ssl_ciphers line adding RC4 or 3DES (or ALL), Go's TLS client offers onl
 TLS 1.0-1.2 to the server, which serves the engine's generated ECDSA and RSA certificates; confirmed when one
 is negotiated and a default control handshake succeeds. Debian's nginx 1.22 with OpenSSL 3.0 negotiates
 none, even at @SECLEVEL=0 (RC4 lives in OpenSSL 3's legacy provider, and this build lists no 3DES suite):
-not reproduced, with that reason, and the finding stays. NULL, anonymous, export, single DES and MD5 suites,
-which Go cannot offer, and proxy_ssl_ciphers lines are not confirmable.`,
+not reproduced, with that reason, and the finding stays. For proxy_ssl_ciphers (and grpc_/uwsgi_) a request
+goes to a location where the line applies that proxies over TLS; its backend accepts only those RC4 and 3DES
+suites at TLS 1.0-1.2; confirmed when it completes a handshake with nginx and its answer comes back. Debian's
+nginx offers none of them even at @SECLEVEL=0: not reproduced. NULL, anonymous, export, single DES and MD5
+suites, which Go cannot speak, are not confirmable.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {

@@ -51,8 +51,14 @@ and Go's TLS client offers only the weak versions listed (TLSv1, TLSv1.1; Go can
 when one is negotiated and a TLS 1.2 (else 1.3) control handshake succeeds. On Debian's nginx 1.22 with
 OpenSSL 3.0 the weak handshake is refused (internal_error) at OpenSSL's default security level: not
 reproduced, with that reason, and the finding stays (OpenSSL 1.1.1 builds accept it). With @SECLEVEL=0 in
-ssl_ciphers TLSv1 and TLSv1.1 are negotiated: confirmed. proxy_ssl_protocols and stream/mail lines are not
-confirmable: no client handshake reaches them.`,
+ssl_ciphers TLSv1 and TLSv1.1 are negotiated: confirmed. For proxy_ssl_protocols (and grpc_/uwsgi_) a
+request goes to a location where the line applies that proxies over TLS (https://, grpcs://, suwsgi://); its
+backend speaks TLS with a generated certificate and accepts only the weak versions listed; confirmed when it
+completes a handshake with nginx and its answer comes back; the control backend accepts TLS 1.2 (else 1.3)
+only. Debian's nginx 1.22 offers TLSv1 but aborts (internal_error) at the default security level: not
+reproduced; with @SECLEVEL=0 in proxy_ssl_ciphers it completes TLS 1.0/1.1: confirmed. A list with a gap
+("TLSv1 TLSv1.2") makes OpenSSL's client offer TLS 1.0 only, so the control fails, and the reason says so.
+proxy_ssl_verify on is not replayed. stream/mail lines are not confirmable: no handshake reaches them.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {

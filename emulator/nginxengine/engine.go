@@ -306,6 +306,27 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		}
 	}
 
+	upstreamTLS := wantsUpstreamTLS(sc.Requests)
+	if upstreamTLS {
+		if why := sn.upstreamTLSBlocker(); why != "" {
+			return nil, fmt.Errorf("%w: the upstream's TLS handshake was asked for, and %s", emulator.ErrNotReplayable, why)
+		}
+	}
+	var tlsf *tlsFiles
+	if sn.needsTLS() || upstreamTLS {
+		// Generated into the private directory, never read from the
+		// user's paths (tls.go).
+		if tlsf, err = writeTLSFiles(filepath.Join(run, "tls")); err != nil {
+			return nil, fmt.Errorf("generate the run's TLS certificates: %w", err)
+		}
+	}
+	var certs []tls.Certificate
+	if upstreamTLS {
+		if certs, err = backendCerts(tlsf); err != nil {
+			return nil, err
+		}
+	}
+
 	// Backends: one per distinct address, like the emulator, plus spares.
 	type be struct {
 		key string
@@ -321,8 +342,15 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	// plog records which backend read each request, as the emulator's
 	// does, for the per-request sequence of peers.
 	var plog emulator.PeerLog
+	var tlsBackends []*emulator.Backend
 	for _, k := range sn.peerKeys {
-		bk, err := emulator.StartBackend(ctx, policyFor(sc, k))
+		var bk *emulator.Backend
+		if upstreamTLS && sn.peerTLS[k] {
+			bk, err = emulator.StartTLSBackend(ctx, policyFor(sc, k), certs)
+			tlsBackends = append(tlsBackends, bk)
+		} else {
+			bk, err = emulator.StartBackend(ctx, policyFor(sc, k))
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -393,15 +421,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			return nil, fmt.Errorf("write the synthetic file tree: %w", err)
 		}
 	}
-	var tlsf *tlsFiles
-	if sn.needsTLS() {
-		// Generated into the private directory, never read from the
-		// user's paths (tls.go).
-		if tlsf, err = writeTLSFiles(filepath.Join(run, "tls")); err != nil {
-			return nil, fmt.Errorf("generate the run's TLS certificates: %w", err)
-		}
-	}
-	files, rewrites, err := sn.apply(rewriteInput{tls: tlsf,
+	files, rewrites, err := sn.apply(rewriteInput{tls: tlsf, upstreamTLS: upstreamTLS,
 		run: run, listenPorts: listenPorts, peerPorts: peerPorts, bin: b, filesRoot: synthRoot, realip: useRealip,
 		resolver: func() string {
 			if dns != nil {
@@ -571,6 +591,13 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			case <-time.After(rq.After):
 			}
 		}
+		// Each TLS backend takes the request's limits for the handshakes
+		// nginx makes while serving it (requests are sent one by one).
+		hs0 := make([]int, len(tlsBackends))
+		for i, tb := range tlsBackends {
+			tb.LimitTLS(rq.UpstreamTLS)
+			_, hs0[i] = tb.Handshakes(0)
+		}
 		before := snapshot()
 		addr, host := target, sn.targetHost
 		for _, h := range rq.Headers {
@@ -614,6 +641,11 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		for i := range after {
 			rr.UpstreamConnections += after[i].Connections - before[i].Connections
 			rr.UpstreamRequests += after[i].Requests - before[i].Requests
+		}
+		awaitHandshakes(ctx, tlsBackends)
+		for i, tb := range tlsBackends {
+			hs, _ := tb.Handshakes(hs0[i])
+			rr.UpstreamTLS = append(rr.UpstreamTLS, hs...)
 		}
 		var chunk string
 		chunk, logOff = readFrom(errLog, logOff)

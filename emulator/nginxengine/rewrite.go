@@ -75,6 +75,16 @@ type scan struct {
 	// tlsFiles is set when a directive names a TLS file that the run
 	// replaces with one of its own.
 	tlsFiles bool
+	// peerTLS maps a peer key to how nginx reaches it: true over TLS
+	// (proxy_pass https://, grpc_pass grpcs://, suwsgi://, directly or
+	// through an upstream{}), false in the clear. mixedTLS holds the
+	// keys reached both ways, which one backend cannot serve when the
+	// TLS backends are on (upstreamTLS.go).
+	peerTLS  map[string]bool
+	mixedTLS []string
+	// verifyTLS are the directives that turn on verification of the
+	// upstream's certificate (proxy_ssl_verify on ...).
+	verifyTLS []*nginxconf.Directive
 	// edited holds, per file path, the file as read and the edits apply
 	// made to it, sorted: positions in the rewritten copy are mapped back
 	// through them (origPos).
@@ -99,7 +109,11 @@ const defaultListenKey = "*:80"
 // http server{} in configuration order (emulator.HostFor gives the Host
 // that selects it on its listen socket).
 func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extraPeers []string) (*scan, error) {
-	s := &scan{cfg: cfg, upstreams: map[string]bool{}, tlsListen: map[string]bool{}, tlsBlocks: map[*nginxconf.Directive]bool{}}
+	s := &scan{cfg: cfg, upstreams: map[string]bool{}, tlsListen: map[string]bool{}, tlsBlocks: map[*nginxconf.Directive]bool{}, peerTLS: map[string]bool{}}
+	// Who reaches which peer over TLS: members of each upstream{}, and
+	// the schemes each pass uses on an address or an upstream's name.
+	members := map[string][]string{}
+	var passUses []passUse
 	// Servers with "ssl on", by their own directive or their http{}'s.
 	sslOn := map[*nginxconf.Directive]bool{}
 	srvTop := map[*nginxconf.Directive]*nginxconf.Directive{}
@@ -178,10 +192,19 @@ func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extra
 			}
 		case d.Name == "server" && !d.HasBlock && strings.HasSuffix(ctx, "upstream") && len(d.Args) > 0:
 			addPeer(normPeer(d.Args[0].Value, 80))
+			if up := parents[len(parents)-1]; len(up.Args) > 0 {
+				members[up.Args[0].Value] = append(members[up.Args[0].Value], normPeer(d.Args[0].Value, 80))
+			}
+		case isVerifyTLS(d):
+			s.verifyTLS = append(s.verifyTLS, d)
 		case isPass(d.Name) && len(d.Args) > 0:
-			if k, _, ok := passTarget(d, s.upstreams); ok {
+			k, _, ok := passTarget(d, s.upstreams)
+			if ok {
 				addPeer(k)
 			}
+			v := d.Args[0].Value
+			start, end := passHostSpan(v)
+			passUses = append(passUses, passUse{key: k, upstream: v[start:end], tls: isTLSScheme(v)})
 			if srv := enclosing(parents, "server"); srv != nil && ctx != "stream" {
 				proxied = append(proxied, srv)
 			}
@@ -190,6 +213,22 @@ func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extra
 	})
 	for _, k := range extraPeers {
 		addPeer(normPeer(k, 80))
+	}
+	mark := func(k string, tls bool) {
+		if was, seen := s.peerTLS[k]; seen && was != tls {
+			s.mixedTLS = append(s.mixedTLS, k)
+		}
+		s.peerTLS[k] = s.peerTLS[k] || tls
+	}
+	for _, u := range passUses {
+		switch {
+		case u.key != "":
+			mark(u.key, u.tls)
+		case s.upstreams[u.upstream]:
+			for _, k := range members[u.upstream] {
+				mark(k, u.tls)
+			}
+		}
 	}
 	// ssl on makes every listen of the server TLS (of every server, at
 	// http level), ngx_http_ssl_enable.
@@ -370,6 +409,38 @@ func passTarget(d *nginxconf.Directive, upstreams map[string]bool) (key string, 
 	return normPeer(host, defPort), [2]int{start, end}, true
 }
 
+// passUse is a *_pass's target: an address's key or an upstream{}'s
+// name, and whether nginx speaks TLS to it.
+type passUse struct {
+	key, upstream string
+	tls           bool
+}
+
+// isTLSScheme reports whether a *_pass value's scheme makes nginx a TLS
+// client of the peer.
+func isTLSScheme(v string) bool {
+	i := strings.Index(v, "://")
+	if i < 0 {
+		return false
+	}
+	switch strings.ToLower(v[:i]) {
+	case "https", "grpcs", "suwsgi":
+		return true
+	}
+	return false
+}
+
+// isVerifyTLS reports whether d turns on verification of the upstream's
+// certificate, which the TLS backends' generated certificate cannot pass
+// under the name nginx checks (ngx_ssl_check_host against proxy_ssl_name).
+func isVerifyTLS(d *nginxconf.Directive) bool {
+	switch d.Name {
+	case "proxy_ssl_verify", "grpc_ssl_verify", "uwsgi_ssl_verify":
+		return d.Arg(0) == "on"
+	}
+	return false
+}
+
 // passHostSpan returns the span of the host[:port] part of a *_pass value.
 func passHostSpan(v string) (start, end int) {
 	if i := strings.Index(v, "://"); i >= 0 {
@@ -416,6 +487,9 @@ type rewriteInput struct {
 	// every TLS file the configuration names (tlsFileDirective); needed
 	// when the scan found TLS (scan.needsTLS).
 	tls *tlsFiles
+	// upstreamTLS keeps the TLS schemes of *_pass: the backends of the
+	// peers nginx reaches over TLS speak it (scan.peerTLS).
+	upstreamTLS bool
 }
 
 // needsTLS reports whether the run must generate its TLS files.
@@ -618,11 +692,13 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 			}
 			nv := v[:span[0]] + "127.0.0.1:" + strconv.Itoa(port) + v[span[1]:]
 			why := d.Name + " target " + k + " mapped to its loopback backend"
-			switch scheme {
-			case "https":
+			switch {
+			case in.upstreamTLS && s.peerTLS[k]:
+				why += " (its backend speaks TLS: Request.UpstreamTLS)"
+			case scheme == "https":
 				nv = "http" + nv[len("https"):]
 				why += " (https → http: the backends speak plain HTTP)"
-			case "grpcs":
+			case scheme == "grpcs":
 				nv = "grpc" + nv[len("grpcs"):]
 			}
 			replaceArgs(d, 0, quoteArg(nv), why)
