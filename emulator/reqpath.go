@@ -70,6 +70,9 @@ type Exchange struct {
 	// TLS is how a real nginx's handshake ended for a request with a
 	// TLSProbe; the emulator leaves it nil.
 	TLS *TLSOutcome
+	// ErrorLog are the error.log lines (warn and above) a real nginx
+	// wrote while serving the request; the emulator leaves it empty.
+	ErrorLog []string
 	// Access is what the access phase decided: "" when it did not run
 	// (the request was answered before it), "declined" when no allow or
 	// deny rule matched the client, else the rule that matched

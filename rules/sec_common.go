@@ -415,7 +415,7 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	exchange := func(j int) *emulator.Exchange {
 		rr, rq := res.Requests[j], sent[j]
 		st, hs := emulator.ParseHead(rr.Head)
-		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body, Resolved: rr.Resolved, TLS: rr.TLS}
+		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body, Resolved: rr.Resolved, TLS: rr.TLS, ErrorLog: rr.ErrorLogLines}
 	}
 	for j, rr := range res.Requests {
 		if j >= len(idx) {
@@ -459,6 +459,11 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 			}
 			if len(rr.Resolved) > 0 {
 				out.Observed["resolved"] = rr.Resolved
+			}
+			if len(rr.ErrorLogLines) > 0 {
+				// What nginx logged while serving it: the evidence a
+				// check judged by the log rests on, context for the rest.
+				out.Observed["error_log"] = rr.ErrorLogLines
 			}
 			break
 		}
