@@ -53,7 +53,7 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 `,
 		Since:        "0.3.0",
 		References:   []string{"gixy-ng / Gixy-Next regex_redos", "https://owasp.org/www-community/attacks/Regular_expression_Denial_of_Service_-_ReDoS"},
-		Confirmation: "real nginx only (--engine nginx|both): a request carries a subject that repeats text both repetitions accept and then fails on one byte (in the path for location, rewrite and if on $uri, in the header or argument an if tests), sent with a control that lacks that byte; confirmed when nginx answers it 500, as it does when PCRE stops at its match limit (pcre2_match -47, logged at alert), and the control otherwise. A map key's subject goes in the map's source variable (a header, an argument or the path) on a request to where the map's variable is read; nginx then takes the default, so no status shows it: confirmed when nginx's error.log holds, for that request, the alert naming the attack subject (pcre2_match() failed: -47 on the subject) and none for the control. The emulator matches with Go's RE2, which runs in linear time, so alone it says not-confirmable. server_name is not replayed (the connection is closed without an answer).",
+		Confirmation: "real nginx only (--engine nginx|both): a request carries a subject that repeats text both repetitions accept and then fails on one byte (in the path for location, rewrite and if on $uri, in the header or argument an if tests), sent with a control that lacks that byte; confirmed when nginx answers it 500, as it does when PCRE stops at its match limit (pcre2_match -47, logged at alert), and the control otherwise. A map key's subject goes in the map's source variable (a header, an argument or the path) on a request to where the map's variable is read; nginx then takes the default, so no status shows it: confirmed when nginx's error.log holds, for that request, the alert naming the attack subject (pcre2_match() failed: -47 on the subject) and none for the control. The emulator matches with Go's RE2, which runs in linear time, so alone it says not-confirmable. A server_name regex is sent as the Host, judged by the log the same way (nginx closes the connection without an answer); it is not confirmable where nginx never runs it: a server alone on its listen socket whose last regex name has no capture.",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -120,11 +120,12 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 			case "server_name":
 				for _, a := range d.Args {
 					if strings.HasPrefix(a.Value, "~") {
-						check(a, strings.TrimPrefix(a.Value, "~"), true, func(*reqmodel.Regex, *syntax.Regexp, *syntax.Regexp) analyzer.Confirmer {
-							// ngx_http_set_virtual_server: on a PCRE error the
-							// request is closed (ngx_http_close_request), no
-							// answer is written, which the replay does not judge.
-							return notConfirmable("on a PCRE error nginx closes the connection without an answer; a Host is not replayed for server_name")
+						check(a, strings.TrimPrefix(a.Value, "~"), true, func(re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer {
+							s, inHTTP := siteOf(d)
+							if !inHTTP {
+								return nil
+							}
+							return redosServerNameConfirm(pass, s, d, re, inner, outer)
 						})
 					}
 				}
@@ -277,7 +278,7 @@ func redosChecks(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, re *req
 		}
 		checks = append(checks, requestCheck{req: rq, control: &ctrl,
 			realOnly: "RE2 runs in linear time; real nginx decides: --engine nginx|both",
-			contrast: contrast,
+			contrast: contrast, answerless: byLog,
 			routed: func(c *emulator.Exchange) (bool, string) {
 				if wantIf != "" && c.If == wantIf {
 					return true, ""
@@ -333,7 +334,9 @@ func pcreFailure(lines []string, subject string) (failed, limit string, ok bool)
 			continue
 		}
 		fn, code := l[m[2]:m[3]], l[m[4]:m[5]]
-		if subject != "" && !strings.HasPrefix(l[m[1]:], subject+`" using "`) {
+		// Case is not compared: nginx logs a Host lowercased
+		// (ngx_http_validate_host), and server_name regexes are caseless.
+		if rest := l[m[1]:]; subject != "" && (len(rest) < len(subject) || !strings.EqualFold(rest[:len(subject)], subject) || !strings.HasPrefix(rest[len(subject):], `" using "`)) {
 			continue
 		}
 		if lim, isLimit := pcreLimitErrors[fn][code]; isLimit {
@@ -356,6 +359,9 @@ func redosLogged(attack string) func(x, c *emulator.Exchange) (bool, string) {
 			return false, "no answer to the control"
 		}
 		failed, limit, hit := pcreFailure(x.ErrorLog, attack)
+		if !hit && x.Status == 0 {
+			return false, "no answer, no PCRE failure logged"
+		}
 		if !hit {
 			return false, fmt.Sprintf("%d, no PCRE failure logged", x.Status)
 		}
@@ -387,6 +393,37 @@ func redosMapConfirm(pass *analyzer.Pass, d *nginxconf.Directive, re *reqmodel.R
 		return notConfirmable(v + " is read nowhere, so no request makes nginx evaluate the map")
 	}
 	return redosConfirm(pass, *site, d, "$"+reqmodel.Refs(src)[0].Name, re, inner, outer, true)
+}
+
+// redosServerNameConfirm crafts the requests for a regex server_name: the
+// Backtrack subject is the Host. On the PCRE error
+// ngx_http_set_virtual_server closes the request without an answer
+// (ngx_http_close_request), so the check is judged by the alert in real
+// nginx's error.log (redosLogged), with or without an answer. nginx runs
+// the regex only where it builds the socket's names (emulator.RegexNamesRun).
+func redosServerNameConfirm(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer {
+	if !emulator.RegexNamesRun(pass.Model.HTTP.Servers, s.srv) {
+		return notConfirmable("nginx never runs this regex: the server is alone on its listen socket and its last regex name has no capture, so ngx_http_optimize_servers builds no server names there")
+	}
+	mk := func(_, v string) (emulator.Request, bool) {
+		// nginx folds the Host to lower case before matching, and the
+		// regex is caseless: the lowercased subject backtracks alike.
+		v = strings.ToLower(v)
+		if !hostSafe(v) {
+			return emulator.Request{}, false
+		}
+		return emulator.Request{Path: "/", Headers: []emulator.Header{{Name: "Host", Value: v}}}, true
+	}
+	return redosChecks(pass, s, d, re, inner, outer, "", redosBadValue, nil, mk, true)
+}
+
+// hostSafe reports whether v reaches the server_name regexes as it is:
+// a header value that ngx_http_validate_host accepts and leaves alone (no
+// port or IPv6 literal to cut, no path separator, no empty label, no
+// trailing dot to strip, and lower case, which it would fold).
+func hostSafe(v string) bool {
+	return headerSafe(v) && !strings.ContainsAny(v, `:[]/\`) && v == strings.ToLower(v) &&
+		!strings.HasPrefix(v, ".") && !strings.HasSuffix(v, ".") && !strings.Contains(v, "..")
 }
 
 // headerSafe reports whether v goes on a header line as it is: printable

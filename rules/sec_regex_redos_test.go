@@ -101,7 +101,7 @@ func TestRedosBacktrackSubjects(t *testing.T) {
 // TestRedosEmulatorMakesNoClaim: with the emulator alone, a finding with a
 // crafted request is not-confirmable with the reason (RE2 cannot show
 // backtracking) and names the request it would send; a map key whose
-// variable nothing reads, or a server_name, says why it is not replayed; a regex matched against a
+// variable nothing reads says why it is not replayed; a regex matched against a
 // variable no request sets is skipped; and a benign regex gives no finding.
 func TestRedosEmulatorMakesNoClaim(t *testing.T) {
 	ds := analyzeOne(t, RegexReDoS, `http {
@@ -124,7 +124,7 @@ func TestRedosEmulatorMakesNoClaim(t *testing.T) {
 `, "")
 	want := map[int]string{
 		3:  "$m is read nowhere",
-		8:  "closes the connection without an answer",
+		8:  "RE2 runs in linear time; real nginx decides",
 		9:  "RE2 runs in linear time; real nginx decides",
 		11: "RE2 runs in linear time; real nginx decides",
 		12: "matched against $remote_user",
@@ -224,5 +224,44 @@ func TestRedosLogged(t *testing.T) {
 	}
 	if got, saw := judge(&emulator.Exchange{ErrorLog: []string{line("pcre2_match", "-47", attack)}}, nil); got {
 		t.Errorf("no control: confirmed (%s)", saw)
+	}
+}
+
+// TestRedosServerNameSocket: a regex server_name is replayed (with the
+// subject as the Host) only where nginx runs it: on a socket with several
+// servers, or whose default server's regex name captures.
+func TestRedosServerNameSocket(t *testing.T) {
+	ds := analyzeOne(t, RegexReDoS, `http {
+    server {
+        listen 80;
+        server_name ~^(?:a+)+$;
+    }
+    server {
+        listen 81;
+        server_name victim.test;
+    }
+    server {
+        listen 81;
+        server_name ~^(?:b+)+$;
+    }
+}
+`, "")
+	want := map[int]struct{ reason, summary string }{
+		4:  {"nginx never runs this regex: the server is alone on its listen socket", ""},
+		12: {"RE2 runs in linear time; real nginx decides", "crafted GET / [Host: bbbb"},
+	}
+	if len(ds) != len(want) {
+		t.Errorf("%d findings, want %d", len(ds), len(want))
+	}
+	for _, d := range ds {
+		w, ok := want[d.Pos.Line]
+		if !ok || d.Confirm == nil {
+			t.Errorf("line %d: unexpected finding or no confirmer: %s", d.Pos.Line, d.Message)
+			continue
+		}
+		c := d.Confirm.Confirm(context.Background())
+		if c.Status != analyzer.NotConfirmable || !strings.Contains(c.Reason, w.reason) || !strings.HasPrefix(c.Summary, w.summary) {
+			t.Errorf("line %d: %s %q (%s), want not-confirmable with %q, summary %q...", d.Pos.Line, c.Status, c.Reason, c.Summary, w.reason, w.summary)
+		}
 	}
 }
