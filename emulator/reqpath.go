@@ -74,6 +74,9 @@ type Exchange struct {
 	// backends for a request with Request.UpstreamTLS; the emulator
 	// leaves it empty.
 	UpstreamTLS []TLSOutcome
+	// ErrorLog are the error.log lines (warn and above) a real nginx
+	// wrote while serving the request; the emulator leaves it empty.
+	ErrorLog []string
 	// Access is what the access phase decided: "" when it did not run
 	// (the request was answered before it), "declined" when no allow or
 	// deny rule matched the client, else the rule that matched

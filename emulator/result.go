@@ -156,6 +156,11 @@ type RequestResult struct {
 	Why string `json:"-"`
 	// Log holds ngx.log lines and emulator notes not tied to an attempt.
 	Log []string `json:"-"`
+	// ErrorLogLines are the error.log lines of level warn and above that
+	// a real nginx wrote while serving this request (the real-nginx
+	// engine; nil otherwise), as written: evidence of what no response
+	// shows, such as a PCRE failure inside a map.
+	ErrorLogLines []string `json:"-"`
 }
 
 // Attempt is one pass through get peer / connect / send / read.

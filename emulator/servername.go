@@ -78,6 +78,31 @@ func socketServers(servers []*nginxconf.Server, key string) (on []*nginxconf.Ser
 	return on, def
 }
 
+// RegexNamesRun reports whether nginx matches the regex server names of
+// the listen socket that requests to srv go to. ngx_http_optimize_servers
+// builds a socket's names (ngx_http_server_names) only when more than one
+// server listens on it or its default server has a regex name with a
+// capture (cscf->captures, set by ngx_http_core_server_name from the last
+// regex name of the server); otherwise the only server answers every Host
+// and no regex runs.
+func RegexNamesRun(servers []*nginxconf.Server, srv *nginxconf.Server) bool {
+	on, def := socketServers(servers, serverSocket(srv))
+	if len(on) > 1 {
+		return true
+	}
+	if def == nil {
+		return false
+	}
+	captures := false
+	for _, n := range def.ServerNames {
+		if strings.HasPrefix(n, "~") {
+			t := reqmodel.Compile(n[1:], true).Tree()
+			captures = t != nil && t.MaxCap() > 0
+		}
+	}
+	return captures
+}
+
 // SelectServer is the server nginx picks for a request with Host host on
 // the listen socket key (ngx_http_find_virtual_server): an exact name
 // (the first server that has it), else the longest matching leading

@@ -71,3 +71,27 @@ func TestHostFor(t *testing.T) {
 		}
 	}
 }
+
+// TestRegexNamesRun: nginx runs regex server names on a socket with
+// several servers, or whose default server's last regex name captures
+// (ngx_http_optimize_servers), and on no other.
+func TestRegexNamesRun(t *testing.T) {
+	conf := `http {
+    server { listen 80; server_name ~^(?:a+)+$; }
+    server { listen 81; server_name ~^(a+)+$; }
+    server { listen 82; server_name ~^(a+)+$ ~^(?:b+)+$; }
+    server { listen 83; server_name ~^(?:a+)+$; }
+    server { listen 83; server_name other.test; }
+}
+`
+	cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(conf)}}, "nginx.conf", nginxconf.Options{})
+	if err := cfg.Err(); err != nil {
+		t.Fatal(err)
+	}
+	srvs := nginxconf.BuildModel(cfg).HTTP.Servers
+	for i, want := range []bool{false, true, false, true, true} {
+		if got := RegexNamesRun(srvs, srvs[i]); got != want {
+			t.Errorf("server %d %v: %v, want %v", i+1, srvs[i].ServerNames, got, want)
+		}
+	}
+}

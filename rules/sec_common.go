@@ -185,6 +185,10 @@ type requestCheck struct {
 	// finding does not (the confirmation's Reason): a TLS handshake's
 	// alert names a cause the summary has no room for.
 	why func(x, ctrl *emulator.Exchange) string
+	// answerless marks a check whose request nginx may close without an
+	// answer and that judges what real nginx logged instead (SEC2007 on
+	// server_name): the replay judges it even with no response.
+	answerless bool
 	// requestHost marks an SSRF check: the request chooses the proxied
 	// host. The real engine then accepts the variable host only under
 	// its containment conditions (emulator.Scenario.RequestHosts), and is
@@ -415,7 +419,7 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 	exchange := func(j int) *emulator.Exchange {
 		rr, rq := res.Requests[j], sent[j]
 		st, hs := emulator.ParseHead(rr.Head)
-		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body, Resolved: rr.Resolved, TLS: rr.TLS, UpstreamTLS: rr.UpstreamTLS}
+		return &emulator.Exchange{Method: orGET(rq.Method), Target: rq.Path, Status: st, Head: rr.Head, Headers: hs, Body: rr.Body, Resolved: rr.Resolved, TLS: rr.TLS, UpstreamTLS: rr.UpstreamTLS, ErrorLog: rr.ErrorLogLines}
 	}
 	for j, rr := range res.Requests {
 		if j >= len(idx) {
@@ -426,7 +430,7 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 		}
 		rq := sent[j]
 		// A refused TLS handshake has no response, and is the answer.
-		if rr.Head == "" && rr.TLS == nil {
+		if rr.Head == "" && rr.TLS == nil && !checks[idx[j]].answerless {
 			tried = append(tried, requestLine(rq)+" -> no response ("+rr.Why+")")
 			continue
 		}
@@ -459,6 +463,11 @@ func realReplay(ctx context.Context, env confirmEnv, srv *nginxconf.Server, host
 			}
 			if len(rr.Resolved) > 0 {
 				out.Observed["resolved"] = rr.Resolved
+			}
+			if len(rr.ErrorLogLines) > 0 {
+				// What nginx logged while serving it: the evidence a
+				// check judged by the log rests on, context for the rest.
+				out.Observed["error_log"] = rr.ErrorLogLines
 			}
 			break
 		}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"regexp/syntax"
 	"strings"
 
@@ -52,7 +53,7 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 `,
 		Since:        "0.3.0",
 		References:   []string{"gixy-ng / Gixy-Next regex_redos", "https://owasp.org/www-community/attacks/Regular_expression_Denial_of_Service_-_ReDoS"},
-		Confirmation: "real nginx only (--engine nginx|both): a request carries a subject that repeats text both repetitions accept and then fails on one byte (in the path for location, rewrite and if on $uri, in the header or argument an if tests), sent with a control that lacks that byte; confirmed when nginx answers it 500, as it does when PCRE stops at its match limit (pcre2_match -47, logged at alert), and the control otherwise. The emulator matches with Go's RE2, which runs in linear time, so alone it says not-confirmable. Map keys (nginx takes the default on the error) and server_name (the connection is closed without an answer) are not replayed.",
+		Confirmation: "real nginx only (--engine nginx|both): a request carries a subject that repeats text both repetitions accept and then fails on one byte (in the path for location, rewrite and if on $uri, in the header or argument an if tests), sent with a control that lacks that byte; confirmed when nginx answers it 500, as it does when PCRE stops at its match limit (pcre2_match -47, logged at alert), and the control otherwise. A map key's subject goes in the map's source variable (a header, an argument or the path) on a request to where the map's variable is read; nginx then takes the default, so no status shows it: confirmed when nginx's error.log holds, for that request, the alert naming the attack subject (pcre2_match() failed: -47 on the subject) and none for the control. The emulator matches with Go's RE2, which runs in linear time, so alone it says not-confirmable. A server_name regex is sent as the Host, judged by the log the same way (nginx closes the connection without an answer); it is not confirmable where nginx never runs it: a server alone on its listen socket whose last regex name has no capture.",
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -97,7 +98,7 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 					if !inHTTP {
 						return nil
 					}
-					return redosConfirm(pass, s, d, subject, re, inner, outer)
+					return redosConfirm(pass, s, d, subject, re, inner, outer, false)
 				}
 			}
 			switch d.Name {
@@ -119,23 +120,21 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 			case "server_name":
 				for _, a := range d.Args {
 					if strings.HasPrefix(a.Value, "~") {
-						check(a, strings.TrimPrefix(a.Value, "~"), true, func(*reqmodel.Regex, *syntax.Regexp, *syntax.Regexp) analyzer.Confirmer {
-							// ngx_http_set_virtual_server: on a PCRE error the
-							// request is closed (ngx_http_close_request), no
-							// answer is written, which the replay does not judge.
-							return notConfirmable("on a PCRE error nginx closes the connection without an answer; a Host is not replayed for server_name")
+						check(a, strings.TrimPrefix(a.Value, "~"), true, func(re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer {
+							s, inHTTP := siteOf(d)
+							if !inHTTP {
+								return nil
+							}
+							return redosServerNameConfirm(pass, s, d, re, inner, outer)
 						})
 					}
 				}
 			case "map":
 				walkBlock(d.Block, func(e *nginxconf.Directive) {
 					if strings.HasPrefix(e.Name, "~") {
-						src := strings.TrimPrefix(e.Name, "~")
-						check(nginxconf.Arg{Value: e.Name, Raw: e.Name, Pos: e.Pos}, strings.TrimPrefix(src, "*"), strings.HasPrefix(src, "*"), func(*reqmodel.Regex, *syntax.Regexp, *syntax.Regexp) analyzer.Confirmer {
-							// ngx_http_map_find returns NULL on a PCRE error and
-							// ngx_http_map_variable takes the default: no status
-							// shows it, only the time and the error log.
-							return notConfirmable("on a PCRE error nginx takes the map's default value, so no answer shows it (only time and the error log)")
+						src := strings.TrimPrefix(strings.TrimPrefix(e.Name, "~"), "*")
+						check(nginxconf.Arg{Value: e.Name, Raw: e.Name, Pos: e.Pos}, src, strings.HasPrefix(e.Name, "~*"), func(re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer {
+							return redosMapConfirm(pass, d, re, inner, outer)
 						})
 					}
 				})
@@ -188,7 +187,10 @@ const (
 // location and ngx_http_script_regex_start_code into a 500 for rewrite and
 // if. The emulator matches with RE2 in linear time, so it cannot show
 // this; the check is real-nginx-only (requestCheck.realOnly).
-func redosConfirm(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, subject string, re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer {
+//
+// With byLog set no status shows the failure, and the check is judged by
+// real nginx's error.log instead (redosLogged).
+func redosConfirm(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, subject string, re *reqmodel.Regex, inner, outer *syntax.Regexp, byLog bool) analyzer.Confirmer {
 	subject = strings.ToLower(subject)
 	var mk func(path, v string) (emulator.Request, bool)
 	switch {
@@ -202,7 +204,7 @@ func redosConfirm(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, subjec
 			}
 			return emulator.Request{Path: p}, true
 		}
-		return redosChecks(pass, s, d, re, inner, outer, "/", redosBadPath, nil, mk)
+		return redosChecks(pass, s, d, re, inner, outer, "/", redosBadPath, nil, mk, byLog)
 	case subject == "$request_uri":
 		mk = func(_, v string) (emulator.Request, bool) {
 			// $request_uri is the target as sent: only a subject that
@@ -213,7 +215,7 @@ func redosConfirm(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, subjec
 			}
 			return emulator.Request{Path: v}, true
 		}
-		return redosChecks(pass, s, d, re, inner, outer, "/", redosBadValue, nil, mk)
+		return redosChecks(pass, s, d, re, inner, outer, "/", redosBadValue, nil, mk, byLog)
 	case strings.HasPrefix(subject, "$http_") && subject != "$http_host":
 		name := strings.ReplaceAll(strings.TrimPrefix(subject, "$http_"), "_", "-")
 		mk = func(path, v string) (emulator.Request, bool) {
@@ -222,7 +224,7 @@ func redosConfirm(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, subjec
 			}
 			return emulator.Request{Path: path, Headers: []emulator.Header{{Name: name, Value: v}}}, true
 		}
-		return redosChecks(pass, s, d, re, inner, outer, "", redosBadValue, routeTo(s.a, s.loc), mk)
+		return redosChecks(pass, s, d, re, inner, outer, "", redosBadValue, routeTo(s.a, s.loc), mk, byLog)
 	case strings.HasPrefix(subject, "$arg_"):
 		name := strings.TrimPrefix(subject, "$arg_")
 		mk = func(path, v string) (emulator.Request, bool) {
@@ -232,7 +234,7 @@ func redosConfirm(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, subjec
 			}
 			return emulator.Request{Path: path + "?" + name + "=" + v}, true
 		}
-		return redosChecks(pass, s, d, re, inner, outer, "", redosBadValue, routeTo(s.a, s.loc), mk)
+		return redosChecks(pass, s, d, re, inner, outer, "", redosBadValue, routeTo(s.a, s.loc), mk, byLog)
 	}
 	return notConfirmable("the regex is matched against " + subject + ", which the crafted requests do not set")
 }
@@ -244,10 +246,17 @@ func redosConfirm(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, subjec
 // otherwise. routed, judged on the emulator's answer to the control (which
 // RE2 matches, unlike the attack), must show the request reaches the
 // regex: the location served, or the if block taken.
-func redosChecks(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, re *reqmodel.Regex, inner, outer *syntax.Regexp, lead, bads string, paths []string, mk func(path, v string) (emulator.Request, bool)) analyzer.Confirmer {
+//
+// With byLog set the pair is judged by what real nginx logged instead of
+// the status (redosLogged).
+func redosChecks(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, re *reqmodel.Regex, inner, outer *syntax.Regexp, lead, bads string, paths []string, mk func(path, v string) (emulator.Request, bool), byLog bool) analyzer.Confirmer {
 	bt, ok := re.Backtrack(outer, inner, lead, bads)
 	if !ok {
 		return notConfirmable("no subject could be crafted on which PCRE backtracks through the nested repetition")
+	}
+	contrast := redosBy500
+	if byLog {
+		contrast = redosLogged(bt.Attack)
 	}
 	if paths == nil {
 		paths = []string{""}
@@ -269,15 +278,7 @@ func redosChecks(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, re *req
 		}
 		checks = append(checks, requestCheck{req: rq, control: &ctrl,
 			realOnly: "RE2 runs in linear time; real nginx decides: --engine nginx|both",
-			contrast: func(x, c *emulator.Exchange) (bool, string) {
-				if c == nil {
-					return false, "no answer to the control"
-				}
-				if x.Status == 500 && c.Status != 500 {
-					return true, fmt.Sprintf("500 (PCRE gave up: match limit); without the failing byte: %d", c.Status)
-				}
-				return false, fmt.Sprintf("%d; without the failing byte: %d", x.Status, c.Status)
-			},
+			contrast: contrast, answerless: byLog,
 			routed: func(c *emulator.Exchange) (bool, string) {
 				if wantIf != "" && c.If == wantIf {
 					return true, ""
@@ -292,6 +293,137 @@ func redosChecks(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, re *req
 		return notConfirmable("the crafted subject cannot be sent as it is (nginx would normalise or refuse it)")
 	}
 	return requestConfirmer(pass, s.srv, nil, checks)
+}
+
+// redosBy500 judges an attack and its control by status: nginx answers
+// 500 when PCRE gives up (redosConfirm), and the control otherwise.
+func redosBy500(x, c *emulator.Exchange) (bool, string) {
+	if c == nil {
+		return false, "no answer to the control"
+	}
+	if x.Status == 500 && c.Status != 500 {
+		return true, fmt.Sprintf("500 (PCRE gave up: match limit); without the failing byte: %d", c.Status)
+	}
+	return false, fmt.Sprintf("%d; without the failing byte: %d", x.Status, c.Status)
+}
+
+// pcreLimitErrors are the codes ngx_regex_exec_n fails with when PCRE
+// stops backtracking at one of its limits, by the function nginx names in
+// the log line: PCRE2's MATCHLIMIT (-47), DEPTHLIMIT (-53), HEAPLIMIT
+// (-63) and JIT_STACKLIMIT (-46) from pcre2.h; the old PCRE's MATCHLIMIT
+// (-8), RECURSIONLIMIT (-21) and JIT_STACKLIMIT (-27) from pcre.h.
+var pcreLimitErrors = map[string]map[string]string{
+	"pcre2_match": {"-47": "match limit", "-53": "depth limit", "-63": "heap limit", "-46": "JIT stack limit"},
+	"pcre_exec":   {"-8": "match limit", "-21": "recursion limit", "-27": "JIT stack limit"},
+}
+
+// rePCREFailure matches the start of the alert ngx_http_regex_exec logs
+// when PCRE fails other than by not matching:
+// `pcre2_match() failed: -47 on "<subject>" using "<regex>"`.
+var rePCREFailure = regexp.MustCompile(`\b(pcre2_match|pcre_exec)\(\) failed: (-?[0-9]+) on "`)
+
+// pcreFailure finds the line of lines where PCRE hit a limit on subject
+// (on any subject when subject is ""). It returns the failure as logged
+// and the limit hit. The regex the line names is not compared: for a map
+// key nginx 1.22 logs bytes of the freed configuration buffer there
+// (ngx_http_map's rc.pattern points into cf->args), not the pattern.
+func pcreFailure(lines []string, subject string) (failed, limit string, ok bool) {
+	for _, l := range lines {
+		m := rePCREFailure.FindStringSubmatchIndex(l)
+		if m == nil {
+			continue
+		}
+		fn, code := l[m[2]:m[3]], l[m[4]:m[5]]
+		// Case is not compared: nginx logs a Host lowercased
+		// (ngx_http_validate_host), and server_name regexes are caseless.
+		if rest := l[m[1]:]; subject != "" && (len(rest) < len(subject) || !strings.EqualFold(rest[:len(subject)], subject) || !strings.HasPrefix(rest[len(subject):], `" using "`)) {
+			continue
+		}
+		if lim, isLimit := pcreLimitErrors[fn][code]; isLimit {
+			return fn + "() failed: " + code, lim, true
+		}
+	}
+	return "", "", false
+}
+
+// redosLogged judges an attack and its control by real nginx's error.log,
+// where a status shows nothing (a map takes its default on the error): the
+// attack is confirmed when nginx logged that PCRE hit a limit on the
+// attack subject, and logged no such failure while serving the control.
+// The requests are sent one at a time and the subject is the crafted one,
+// so the line is this request's. The emulator, which logs nothing, makes
+// no claim (the check is realOnly).
+func redosLogged(attack string) func(x, c *emulator.Exchange) (bool, string) {
+	return func(x, c *emulator.Exchange) (bool, string) {
+		if c == nil {
+			return false, "no answer to the control"
+		}
+		failed, limit, hit := pcreFailure(x.ErrorLog, attack)
+		if !hit && x.Status == 0 {
+			return false, "no answer, no PCRE failure logged"
+		}
+		if !hit {
+			return false, fmt.Sprintf("%d, no PCRE failure logged", x.Status)
+		}
+		if cf, _, chit := pcreFailure(c.ErrorLog, ""); chit {
+			return false, fmt.Sprintf("logged %q, but also for the control", cf)
+		}
+		return true, fmt.Sprintf("logged %q (%s); control: none", failed, limit)
+	}
+}
+
+// redosMapConfirm crafts the requests for a regex key of the map d: the
+// Backtrack subject goes in the map's source variable, on a request to
+// the first place that reads the map's variable (a map is evaluated only
+// when its variable is read). ngx_http_map_find returns NULL when PCRE
+// fails and ngx_http_map_variable then takes the default value, so no
+// answer shows the failure: what does is the alert ngx_http_regex_exec
+// logs, naming the subject and the regex, which real nginx's error.log
+// holds (redosLogged).
+func redosMapConfirm(pass *analyzer.Pass, d *nginxconf.Directive, re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer {
+	if len(d.Args) != 2 {
+		return notConfirmable("the map has no source and variable to craft a request for")
+	}
+	src, v := d.Arg(0), d.Arg(1)
+	if refs := reqmodel.Refs(src); len(refs) != 1 || "$"+refs[0].Name != src && "${"+refs[0].Name+"}" != src {
+		return notConfirmable("the map's source " + src + " is not a single variable a request sets")
+	}
+	site := mapUseSite(pass, v)
+	if site == nil {
+		return notConfirmable(v + " is read nowhere, so no request makes nginx evaluate the map")
+	}
+	return redosConfirm(pass, *site, d, "$"+reqmodel.Refs(src)[0].Name, re, inner, outer, true)
+}
+
+// redosServerNameConfirm crafts the requests for a regex server_name: the
+// Backtrack subject is the Host. On the PCRE error
+// ngx_http_set_virtual_server closes the request without an answer
+// (ngx_http_close_request), so the check is judged by the alert in real
+// nginx's error.log (redosLogged), with or without an answer. nginx runs
+// the regex only where it builds the socket's names (emulator.RegexNamesRun).
+func redosServerNameConfirm(pass *analyzer.Pass, s secSite, d *nginxconf.Directive, re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer {
+	if !emulator.RegexNamesRun(pass.Model.HTTP.Servers, s.srv) {
+		return notConfirmable("nginx never runs this regex: the server is alone on its listen socket and its last regex name has no capture, so ngx_http_optimize_servers builds no server names there")
+	}
+	mk := func(_, v string) (emulator.Request, bool) {
+		// nginx folds the Host to lower case before matching, and the
+		// regex is caseless: the lowercased subject backtracks alike.
+		v = strings.ToLower(v)
+		if !hostSafe(v) {
+			return emulator.Request{}, false
+		}
+		return emulator.Request{Path: "/", Headers: []emulator.Header{{Name: "Host", Value: v}}}, true
+	}
+	return redosChecks(pass, s, d, re, inner, outer, "", redosBadValue, nil, mk, true)
+}
+
+// hostSafe reports whether v reaches the server_name regexes as it is:
+// a header value that ngx_http_validate_host accepts and leaves alone (no
+// port or IPv6 literal to cut, no path separator, no empty label, no
+// trailing dot to strip, and lower case, which it would fold).
+func hostSafe(v string) bool {
+	return headerSafe(v) && !strings.ContainsAny(v, `:[]/\`) && v == strings.ToLower(v) &&
+		!strings.HasPrefix(v, ".") && !strings.HasSuffix(v, ".") && !strings.Contains(v, "..")
 }
 
 // headerSafe reports whether v goes on a header line as it is: printable

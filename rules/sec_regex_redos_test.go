@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ngxlint/ngxlint/analyzer"
+	"github.com/ngxlint/ngxlint/emulator"
 	"github.com/ngxlint/ngxlint/reqmodel"
 )
 
@@ -99,8 +100,8 @@ func TestRedosBacktrackSubjects(t *testing.T) {
 
 // TestRedosEmulatorMakesNoClaim: with the emulator alone, a finding with a
 // crafted request is not-confirmable with the reason (RE2 cannot show
-// backtracking) and names the request it would send; a map key or a
-// server_name says why it is not replayed; a regex matched against a
+// backtracking) and names the request it would send; a map key whose
+// variable nothing reads says why it is not replayed; a regex matched against a
 // variable no request sets is skipped; and a benign regex gives no finding.
 func TestRedosEmulatorMakesNoClaim(t *testing.T) {
 	ds := analyzeOne(t, RegexReDoS, `http {
@@ -122,8 +123,8 @@ func TestRedosEmulatorMakesNoClaim(t *testing.T) {
 }
 `, "")
 	want := map[int]string{
-		3:  "takes the map's default value",
-		8:  "closes the connection without an answer",
+		3:  "$m is read nowhere",
+		8:  "RE2 runs in linear time; real nginx decides",
 		9:  "RE2 runs in linear time; real nginx decides",
 		11: "RE2 runs in linear time; real nginx decides",
 		12: "matched against $remote_user",
@@ -147,6 +148,120 @@ func TestRedosEmulatorMakesNoClaim(t *testing.T) {
 		}
 		if strings.Contains(c.Reason, "RE2") && !strings.HasPrefix(c.Summary, "crafted GET /") {
 			t.Errorf("line %d: summary %q does not name the crafted request", d.Pos.Line, c.Summary)
+		}
+	}
+}
+
+// TestRedosMapKeyRequest: a map key is replayed with the subject in the
+// map's source variable, on a request to where the map's variable is
+// read; the emulator makes no claim. A source that is not one variable is
+// not replayed.
+func TestRedosMapKeyRequest(t *testing.T) {
+	ds := analyzeOne(t, RegexReDoS, `http {
+    map $http_x_tag $m {
+        ~^(a+)+$ 1;
+        default 0;
+    }
+    map $http_x_a$http_x_b $n {
+        ~^(a+)+$ 1;
+        default 0;
+    }
+    server {
+        listen 80;
+        server_name victim.test;
+        location /t { return 200 "$m $n"; }
+    }
+}
+`, "")
+	want := map[int]struct{ reason, summary string }{
+		3: {"RE2 runs in linear time; real nginx decides", "crafted GET /t [x-tag: aaaa"},
+		7: {"is not a single variable", ""},
+	}
+	if len(ds) != len(want) {
+		t.Errorf("%d findings, want %d", len(ds), len(want))
+	}
+	for _, d := range ds {
+		w, ok := want[d.Pos.Line]
+		if !ok || d.Confirm == nil {
+			t.Errorf("line %d: unexpected finding or no confirmer: %s", d.Pos.Line, d.Message)
+			continue
+		}
+		c := d.Confirm.Confirm(context.Background())
+		if c.Status != analyzer.NotConfirmable || !strings.Contains(c.Reason, w.reason) || !strings.HasPrefix(c.Summary, w.summary) {
+			t.Errorf("line %d: %s %q (%s), want not-confirmable with %q, summary %q...", d.Pos.Line, c.Status, c.Reason, c.Summary, w.reason, w.summary)
+		}
+	}
+}
+
+// TestRedosLogged: the log judge confirms only a limit failure logged on
+// the attack subject, with none logged for the control, whatever nginx
+// names the regex (bytes of freed memory for a map key).
+func TestRedosLogged(t *testing.T) {
+	const attack = "aaaa!"
+	line := func(fn, code, subject string) string {
+		return `2026/12/06 14:36:55 [alert] 1#1: *1 ` + fn + `() failed: ` + code + ` on "` + subject + `" using "\x00\x00", client: 127.0.0.1`
+	}
+	tests := []struct {
+		name      string
+		x, c      []string
+		want      bool
+		wantSawIn string
+	}{
+		{"pcre2 match limit", []string{line("pcre2_match", "-47", attack)}, nil, true, `"pcre2_match() failed: -47" (match limit)`},
+		{"old pcre match limit", []string{line("pcre_exec", "-8", attack)}, nil, true, "(match limit)"},
+		{"jit stack limit", []string{line("pcre2_match", "-46", attack)}, nil, true, "(JIT stack limit)"},
+		{"another subject", []string{line("pcre2_match", "-47", "aaaa")}, nil, false, "no PCRE failure logged"},
+		{"not a limit", []string{line("pcre2_match", "-2", attack)}, nil, false, "no PCRE failure logged"},
+		{"the control fails too", []string{line("pcre2_match", "-47", attack)}, []string{line("pcre2_match", "-47", "aaaa")}, false, "also for the control"},
+		{"nothing logged", nil, nil, false, "no PCRE failure logged"},
+	}
+	judge := redosLogged(attack)
+	for _, tt := range tests {
+		got, saw := judge(&emulator.Exchange{Status: 200, ErrorLog: tt.x}, &emulator.Exchange{Status: 200, ErrorLog: tt.c})
+		if got != tt.want || !strings.Contains(saw, tt.wantSawIn) {
+			t.Errorf("%s: %v %q, want %v with %q", tt.name, got, saw, tt.want, tt.wantSawIn)
+		}
+	}
+	if got, saw := judge(&emulator.Exchange{ErrorLog: []string{line("pcre2_match", "-47", attack)}}, nil); got {
+		t.Errorf("no control: confirmed (%s)", saw)
+	}
+}
+
+// TestRedosServerNameSocket: a regex server_name is replayed (with the
+// subject as the Host) only where nginx runs it: on a socket with several
+// servers, or whose default server's regex name captures.
+func TestRedosServerNameSocket(t *testing.T) {
+	ds := analyzeOne(t, RegexReDoS, `http {
+    server {
+        listen 80;
+        server_name ~^(?:a+)+$;
+    }
+    server {
+        listen 81;
+        server_name victim.test;
+    }
+    server {
+        listen 81;
+        server_name ~^(?:b+)+$;
+    }
+}
+`, "")
+	want := map[int]struct{ reason, summary string }{
+		4:  {"nginx never runs this regex: the server is alone on its listen socket", ""},
+		12: {"RE2 runs in linear time; real nginx decides", "crafted GET / [Host: bbbb"},
+	}
+	if len(ds) != len(want) {
+		t.Errorf("%d findings, want %d", len(ds), len(want))
+	}
+	for _, d := range ds {
+		w, ok := want[d.Pos.Line]
+		if !ok || d.Confirm == nil {
+			t.Errorf("line %d: unexpected finding or no confirmer: %s", d.Pos.Line, d.Message)
+			continue
+		}
+		c := d.Confirm.Confirm(context.Background())
+		if c.Status != analyzer.NotConfirmable || !strings.Contains(c.Reason, w.reason) || !strings.HasPrefix(c.Summary, w.summary) {
+			t.Errorf("line %d: %s %q (%s), want not-confirmable with %q, summary %q...", d.Pos.Line, c.Status, c.Reason, c.Summary, w.reason, w.summary)
 		}
 	}
 }

@@ -650,6 +650,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		var chunk string
 		chunk, logOff = readFrom(errLog, logOff)
 		rr.ErrorLog = countLog(chunk)
+		rr.ErrorLogLines = severeLines(chunk)
 		if dns != nil {
 			rr.Resolved = dns.since(d0)
 		}
@@ -777,13 +778,63 @@ func readFrom(file string, off int64) (string, int64) {
 	return string(data), off + int64(len(data))
 }
 
+// severe reports whether an error.log line is of level warn or above.
+func severe(l string) bool {
+	return strings.Contains(l, "[emerg]") || strings.Contains(l, "[alert]") || strings.Contains(l, "[crit]") ||
+		strings.Contains(l, "[error]") || strings.Contains(l, "[warn]")
+}
+
+// Bounds of the lines kept per request (RequestResult.ErrorLogLines): a
+// request that loops can log thousands, and the evidence a rule looks for
+// is in the first few.
+const (
+	maxLogLines   = 64
+	maxLogLineLen = 4096
+)
+
+// severeLines returns the lines of chunk of level warn and above, the
+// first maxLogLines, each cut at maxLogLineLen bytes.
+func severeLines(chunk string) []string {
+	var out []string
+	for _, l := range strings.Split(chunk, "\n") {
+		if !severe(l) {
+			continue
+		}
+		if len(out) == maxLogLines {
+			break
+		}
+		if len(l) > maxLogLineLen {
+			l = l[:maxLogLineLen]
+		}
+		out = append(out, escapeControls(l))
+	}
+	return out
+}
+
+// escapeControls writes control bytes as \xNN: nginx logs some strings
+// as raw bytes (a map regex's name is read from freed memory, NULs), and
+// the lines end up in JSON and on terminals.
+func escapeControls(l string) string {
+	if !strings.ContainsFunc(l, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+		return l
+	}
+	var b strings.Builder
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; c < ' ' && c != '\t' || c == 0x7f {
+			fmt.Fprintf(&b, "\\x%02x", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
 // errorLines keeps the lines of nginx output worth showing: messages of
 // level warn and above and nginx's own "nginx: ..." lines.
 func errorLines(out string) string {
 	var b strings.Builder
 	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "[emerg]") || strings.Contains(l, "[alert]") || strings.Contains(l, "[crit]") ||
-			strings.Contains(l, "[error]") || strings.Contains(l, "[warn]") ||
+		if severe(l) ||
 			(strings.HasPrefix(l, "nginx: ") && !strings.Contains(l, "syntax is ok") && !strings.Contains(l, "test is successful")) {
 			b.WriteString(l)
 			b.WriteByte('\n')

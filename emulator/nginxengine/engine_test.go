@@ -440,3 +440,23 @@ func TestTreeFor(t *testing.T) {
 		t.Error("a directory was accepted")
 	}
 }
+
+// TestSevereLines: a request's error.log chunk keeps its lines of level
+// warn and above, control bytes escaped (nginx logs a map regex's name
+// from freed memory), bounded in number.
+func TestSevereLines(t *testing.T) {
+	chunk := "2026/12/06 14:36:55 [alert] 1#1: *1 pcre2_match() failed: -47 on \"a!\" using \"\x00\x00\"\n" +
+		"2026/12/06 14:36:55 [info] 1#1: *1 client closed keepalive connection\n" +
+		"2026/12/06 14:36:55 [error] 1#1: *2 open() failed\n"
+	got := severeLines(chunk)
+	want := []string{
+		`2026/12/06 14:36:55 [alert] 1#1: *1 pcre2_match() failed: -47 on "a!" using "\x00\x00"`,
+		"2026/12/06 14:36:55 [error] 1#1: *2 open() failed",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("severeLines:\n%q\nwant\n%q", got, want)
+	}
+	if n := len(severeLines(strings.Repeat("[warn] x\n", 2*maxLogLines))); n != maxLogLines {
+		t.Errorf("%d lines kept, want %d", n, maxLogLines)
+	}
+}
