@@ -96,3 +96,53 @@ func TestSecWeakTLSEmulatorNoClaim(t *testing.T) {
 		t.Errorf("%d findings, want 3", n)
 	}
 }
+
+// streamTLSReplayConf is a stream server that terminates TLS and names no
+// certificate: the real engine sets its generated pairs at the top of
+// stream{}, and maps proxy_pass to a loopback backend.
+const streamTLSReplayConf = `events {}
+stream {
+    server {
+        listen 12345 ssl;
+        %s
+        proxy_pass 127.0.0.1:9000;
+    }
+}
+`
+
+// TestSecWeakTLSStreamReplayOnRealNginx: a stream server's ssl_protocols is
+// judged by handshakes alone on its listener, through Debian's dynamic
+// stream module; no HTTP request follows. As for http, OpenSSL 3.0's
+// default security level refuses TLS 1.0 with internal_error (not
+// reproduced, the reason names the level), and @SECLEVEL=0 lets it through
+// (confirmed).
+func TestSecWeakTLSStreamReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	for _, c := range []struct {
+		name, lines string
+		want        [3]string // SEC1018's status and substrings of its summary and reason
+	}{
+		{"seclevel0", "ssl_protocols TLSv1 TLSv1.2; ssl_ciphers DEFAULT:@SECLEVEL=0;",
+			[3]string{"confirmed", "handshake over TLS 1.0 -> negotiated TLS 1.0 ", ""}},
+		{"default", "ssl_protocols TLSv1 TLSv1.2; ssl_ciphers DEFAULT;",
+			[3]string{"not-reproduced", "handshake over TLS 1.0 -> refused (internal error); control TLS 1.2 ok", "security level"}},
+	} {
+		conf := replayConf(t, strings.Replace(streamTLSReplayConf, "%s", c.lines, 1))
+		for _, engine := range []string{"nginx", "both"} {
+			n := 0
+			for _, f := range replayed(t, bin, engine, conf, "SEC1018") {
+				n++
+				cf := f.Confirmation
+				if cf.Status != c.want[0] || !strings.Contains(cf.Summary, c.want[1]) || !strings.Contains(cf.Reason, c.want[2]) {
+					t.Errorf("%s %s: %s %s: %q (%s); want %s with %q, reason with %q", c.name, engine, f.Rule, cf.Status, cf.Summary, cf.Reason, c.want[0], c.want[1], c.want[2])
+				}
+				if len(cf.Summary) > 160 {
+					t.Errorf("%s %s: summary longer than 160: %q", c.name, engine, cf.Summary)
+				}
+			}
+			if n != 1 {
+				t.Errorf("%s %s: %d SEC1018 findings, want 1", c.name, engine, n)
+			}
+		}
+	}
+}
