@@ -525,6 +525,10 @@ func requestLine(rq emulator.Request) string {
 		m = "GET"
 	}
 	s := m + " " + rq.Path
+	if rq.Path == "" && rq.TLS != nil {
+		// A stream server's probe: a handshake and no request.
+		s = "handshake"
+	}
 	if rq.TLS != nil {
 		s += " over " + rq.TLS.String()
 	}

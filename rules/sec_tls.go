@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"crypto/tls"
 	"strings"
 
@@ -17,20 +18,25 @@ import (
 // not-confirmable.
 const tlsNoClaim = "the emulator does not model TLS handshakes; real nginx's handshake decides: --engine nginx|both"
 
-// handshakeServer is the http server whose handshake shows the directive d
-// (parents are its enclosing blocks): its own server, or for the http
-// level the first ssl server that does not set d's name itself. When
-// there is none it says why.
+// handshakeServer is the http or stream server whose handshake shows the
+// directive d (parents are its enclosing blocks): its own server, or for
+// the http or stream level the first ssl server that does not set d's
+// name itself. When there is none it says why.
 func handshakeServer(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive) (*nginxconf.Server, string) {
-	if len(parents) == 0 || parents[0].Name != "http" {
-		where := "main"
-		if len(parents) > 0 {
-			where = parents[0].Name
-		}
-		return nil, "only http servers' handshakes are probed, and this is in " + where + "{}"
+	var ctx *nginxconf.Context
+	switch {
+	case len(parents) == 0:
+		return nil, "only http and stream servers' handshakes are probed, and this is in main{}"
+	case parents[0].Name != "http" && parents[0].Name != "stream":
+		return nil, "only http and stream servers' handshakes are probed, and this is in " + parents[0].Name + "{}"
+	case pass.Model == nil:
+	case parents[0].Name == "http":
+		ctx = pass.Model.HTTP
+	default:
+		ctx = pass.Model.Stream
 	}
-	if pass.Model == nil || pass.Model.HTTP == nil {
-		return nil, "no http servers"
+	if ctx == nil {
+		return nil, "no " + parents[0].Name + " servers"
 	}
 	var block *nginxconf.Directive
 	for _, p := range parents {
@@ -38,7 +44,7 @@ func handshakeServer(pass *analyzer.Pass, d *nginxconf.Directive, parents []*ngi
 			block = p
 		}
 	}
-	for _, srv := range pass.Model.HTTP.Servers {
+	for _, srv := range ctx.Servers {
 		switch {
 		case block != nil && srv.Directive == block:
 			if !serverTLS(srv) {
@@ -50,7 +56,7 @@ func handshakeServer(pass *analyzer.Pass, d *nginxconf.Directive, parents []*ngi
 		}
 	}
 	if block != nil {
-		return nil, "the server is not among the http servers"
+		return nil, "the server is not among the " + parents[0].Name + " servers"
 	}
 	return nil, "no server that listens with ssl inherits this line"
 }
@@ -91,7 +97,29 @@ func tlsConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxcon
 		return notConfirmable(why)
 	}
 	check.realOnly = tlsNoClaim
+	if srv.Context == pass.Model.Stream {
+		return streamHandshakeConfirmer(pass, srv, check)
+	}
 	return requestConfirmer(pass, srv, nil, []requestCheck{check})
+}
+
+// streamHandshakeConfirmer probes a stream server: the emulator has no
+// request path for stream, so its verdict is tlsNoClaim outright, and a
+// real engine does the handshakes alone on the server's ssl listener
+// (nginxengine.Scenario.StreamIndex): the handshake is the evidence, and
+// no request follows it over a protocol the engine cannot know.
+func streamHandshakeConfirmer(pass *analyzer.Pass, srv *nginxconf.Server, check requestCheck) analyzer.Confirmer {
+	env := envOf(pass)
+	_, builtin := env.runner.(emulator.ConfigOnlyRunner)
+	return analyzer.ConfirmFunc(func(ctx context.Context) analyzer.Confirmation {
+		emu := analyzer.Confirmation{Engine: "emulator (request path)", Status: analyzer.NotConfirmable,
+			Summary: "crafted " + requestLine(check.req), Reason: tlsNoClaim}
+		if env.runner == nil || builtin {
+			return emu
+		}
+		return realReplay(ctx, env, srv, "", nil, []requestCheck{check}, []emulator.Request{check.req},
+			[]*emulator.Request{check.control}, []bool{true}, []bool{false}, emu)
+	})
 }
 
 // handshakeContrast judges a probe against its control, a handshake the
@@ -166,11 +194,12 @@ func weakVersionConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*
 		return upstreamWeakVersions(pass, d, parents, lo, hi)
 	}
 	probe := &emulator.TLSProbe{MinVersion: lo, MaxVersion: hi}
-	c := requestCheck{req: emulator.Request{Path: "/", TLS: probe}}
+	path := handshakePath(parents)
+	c := requestCheck{req: emulator.Request{Path: path, TLS: probe}}
 	for _, strong := range []string{"TLSv1.2", "TLSv1.3"} {
 		if hasArgValue(d, strong) {
 			v := tlsVersions[strong]
-			c.control = &emulator.Request{Path: "/", TLS: &emulator.TLSProbe{MinVersion: v, MaxVersion: v}}
+			c.control = &emulator.Request{Path: path, TLS: &emulator.TLSProbe{MinVersion: v, MaxVersion: v}}
 			break
 		}
 	}
@@ -179,6 +208,16 @@ func weakVersionConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*
 	c.shows = func(x *emulator.Exchange) (bool, string) { return c.contrast(x, nil) }
 	c.why = func(x, ctrl *emulator.Exchange) string { return tlsRefusal(x, ctrl, probe.String()) }
 	return tlsConfirm(pass, d, parents, c)
+}
+
+// handshakePath is the path of a probe's request: "/" on an http server,
+// none on a stream one, where the handshake is all that is sent
+// (requestLine then writes "handshake over ...").
+func handshakePath(parents []*nginxconf.Directive) string {
+	if len(parents) > 0 && parents[0].Name == "stream" {
+		return ""
+	}
+	return "/"
 }
 
 func hasArgValue(d *nginxconf.Directive, v string) bool {
@@ -234,7 +273,8 @@ func weakCipherConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*n
 		return upstreamWeakSuites(pass, d, parents, suites)
 	}
 	probe := &emulator.TLSProbe{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12, CipherSuites: suites}
-	c := requestCheck{req: emulator.Request{Path: "/", TLS: probe}, control: &emulator.Request{Path: "/", TLS: &emulator.TLSProbe{}}}
+	path := handshakePath(parents)
+	c := requestCheck{req: emulator.Request{Path: path, TLS: probe}, control: &emulator.Request{Path: path, TLS: &emulator.TLSProbe{}}}
 	// Only the offered suites can be negotiated: any success shows one.
 	c.contrast = handshakeContrast(func(o *emulator.TLSOutcome) bool { return o.OK() })
 	c.shows = func(x *emulator.Exchange) (bool, string) { return c.contrast(x, nil) }

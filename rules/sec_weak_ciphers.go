@@ -51,7 +51,9 @@ not reproduced, with that reason, and the finding stays. For proxy_ssl_ciphers (
 goes to a location where the line applies that proxies over TLS; its backend accepts only those RC4 and 3DES
 suites at TLS 1.0-1.2; confirmed when it completes a handshake with nginx and its answer comes back. Debian's
 nginx offers none of them even at @SECLEVEL=0: not reproduced. NULL, anonymous, export, single DES and MD5
-suites, which Go cannot speak, are not confirmable.`,
+suites, which Go cannot speak, are not confirmable. A stream server's ssl_ciphers (its own or the stream
+level's) is probed the same way on its ssl listener, by the handshakes alone, and Debian's nginx again
+negotiates none: not reproduced. mail lines are not confirmable.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {

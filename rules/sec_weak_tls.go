@@ -58,7 +58,11 @@ completes a handshake with nginx and its answer comes back; the control backend 
 only. Debian's nginx 1.22 offers TLSv1 but aborts (internal_error) at the default security level: not
 reproduced; with @SECLEVEL=0 in proxy_ssl_ciphers it completes TLS 1.0/1.1: confirmed. A list with a gap
 ("TLSv1 TLSv1.2") makes OpenSSL's client offer TLS 1.0 only, so the control fails, and the reason says so.
-proxy_ssl_verify on is not replayed. stream/mail lines are not confirmable: no handshake reaches them.`,
+proxy_ssl_verify on is not replayed. In stream{} (a server that listens with ssl, or the stream level for the
+first such server that does not override it) the engine runs the stream server with the dynamic stream module
+loaded and its proxy_pass on a loopback backend, and the same handshakes go to its ssl listener with nothing
+sent after them: the handshake is the evidence. Debian's nginx gives the same outcomes as for http. mail lines
+are not confirmable: no handshake reaches them.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {

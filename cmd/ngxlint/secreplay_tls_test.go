@@ -72,10 +72,11 @@ func TestSecWeakTLSReplayOnRealNginx(t *testing.T) {
 }
 
 // TestSecWeakTLSEmulatorNoClaim: without a real engine both rules say why
-// the emulator makes no claim; a stream server's line is never probed.
+// the emulator makes no claim, for http and stream servers alike; a
+// stream-level line that every ssl server overrides reaches no handshake.
 func TestSecWeakTLSEmulatorNoClaim(t *testing.T) {
 	conf := replayConf(t, strings.Replace(tlsReplayConf, "%s", "ssl_protocols TLSv1 TLSv1.2; ssl_ciphers RC4-SHA;", 1)+
-		"stream { ssl_protocols TLSv1; }\n")
+		"stream {\n    ssl_protocols TLSv1;\n    server { listen 12346 ssl; ssl_protocols TLSv1.1; proxy_pass 127.0.0.1:9000; }\n}\n")
 	code, out, errs := run(t, "check", "--no-config", "--confirm", "--format", "json", "--enable", "SEC1018,SEC1019", conf)
 	if code != ExitFindings {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
@@ -85,14 +86,78 @@ func TestSecWeakTLSEmulatorNoClaim(t *testing.T) {
 		c := f.Confirmation
 		n++
 		want := "does not model TLS handshakes"
-		if f.Line == 12 {
-			want = "only http servers"
+		if f.Line == 13 {
+			want = "no server that listens with ssl inherits this line"
 		}
 		if c.Status != "not-confirmable" || !strings.Contains(c.Reason, want) {
 			t.Errorf("%s line %d: %s %q, want not-confirmable with %q", f.Rule, f.Line, c.Status, c.Reason, want)
 		}
 	}
-	if n != 3 {
-		t.Errorf("%d findings, want 3", n)
+	if n != 4 {
+		t.Errorf("%d findings, want 4", n)
+	}
+}
+
+// streamTLSReplayConf is a stream server that terminates TLS and names no
+// certificate: the real engine sets its generated pairs at the top of
+// stream{}, and maps proxy_pass to a loopback backend.
+const streamTLSReplayConf = `events {}
+stream {
+    server {
+        listen 12345 ssl;
+        %s
+        proxy_pass 127.0.0.1:9000;
+    }
+}
+`
+
+// TestSecWeakTLSStreamReplayOnRealNginx: a stream server's ssl_protocols
+// and ssl_ciphers are judged by handshakes alone on its listener, through
+// Debian's dynamic stream module; no HTTP request follows. As for http,
+// OpenSSL 3.0's default security level refuses TLS 1.0 with internal_error
+// (not reproduced, the reason names the level), @SECLEVEL=0 lets it
+// through (confirmed), and no RC4 or 3DES suite is negotiated.
+func TestSecWeakTLSStreamReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	for _, c := range []struct {
+		name, lines string
+		// want maps a rule to its status and a substring of its
+		// summary and of its reason.
+		want map[string][3]string
+	}{
+		{"seclevel0", "ssl_protocols TLSv1 TLSv1.2; ssl_ciphers DEFAULT:@SECLEVEL=0;", map[string][3]string{
+			"SEC1018": {"confirmed", "handshake over TLS 1.0 -> negotiated TLS 1.0 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA; control TLS 1.2 ok", ""},
+		}},
+		{"default", "ssl_protocols TLSv1 TLSv1.2; ssl_ciphers DEFAULT;", map[string][3]string{
+			"SEC1018": {"not-reproduced", "handshake over TLS 1.0 -> refused (internal error); control TLS 1.2 ok", "security level"},
+		}},
+		{"rc4", `ssl_ciphers "DEFAULT:RC4-SHA:DES-CBC3-SHA:@SECLEVEL=0";`, map[string][3]string{
+			"SEC1019": {"not-reproduced", "handshake over TLS 1.0-1.2 with TLS_RSA_WITH_RC4_128_SHA and 4 more -> refused (handshake failure); control TLS 1.2 ok", "legacy provider"},
+		}},
+	} {
+		conf := replayConf(t, strings.Replace(streamTLSReplayConf, "%s", c.lines, 1))
+		for _, engine := range []string{"nginx", "both"} {
+			seen := map[string]bool{}
+			for _, f := range replayed(t, bin, engine, conf, "SEC1018,SEC1019") {
+				cf := f.Confirmation
+				want, ok := c.want[f.Rule]
+				if !ok {
+					t.Errorf("%s %s: unexpected %s", c.name, engine, f.Rule)
+					continue
+				}
+				seen[f.Rule] = true
+				if cf.Status != want[0] || !strings.Contains(cf.Summary, want[1]) || !strings.Contains(cf.Reason, want[2]) {
+					t.Errorf("%s %s: %s %s: %q (%s); want %s with %q, reason with %q", c.name, engine, f.Rule, cf.Status, cf.Summary, cf.Reason, want[0], want[1], want[2])
+				}
+				if len(cf.Summary) > 160 {
+					t.Errorf("%s %s: %s summary longer than 160: %q", c.name, engine, f.Rule, cf.Summary)
+				}
+			}
+			for r := range c.want {
+				if !seen[r] {
+					t.Errorf("%s %s: no %s finding", c.name, engine, r)
+				}
+			}
+		}
 	}
 }

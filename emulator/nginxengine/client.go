@@ -58,8 +58,10 @@ func (rc *recorder) Read(p []byte) (int, error) {
 //
 // With tc set the connection is TLS: the handshake's outcome is returned
 // with the response, and a failed handshake ends the exchange with the
-// outcome and an error.
-func exchange(ctx context.Context, addr, host string, from clientFrom, rq emulator.Request, timeout time.Duration, tc *tls.Config) (res response, err error) {
+// outcome and an error. With handshakeOnly (a stream server, whose
+// protocol the engine does not know) the exchange ends after the
+// handshake: its outcome is the whole answer.
+func exchange(ctx context.Context, addr, host string, from clientFrom, rq emulator.Request, timeout time.Duration, tc *tls.Config, handshakeOnly bool) (res response, err error) {
 	method, p := rq.Method, rq.Path
 	if method == "" {
 		method = "GET"
@@ -92,6 +94,9 @@ func exchange(ctx context.Context, addr, host string, from clientFrom, rq emulat
 		outcome := tlsOutcome(tlsc.ConnectionState(), herr)
 		if herr != nil {
 			return response{tls: outcome}, fmt.Errorf("TLS handshake: %w", classify(ctx, herr))
+		}
+		if handshakeOnly {
+			return response{tls: outcome}, nil
 		}
 		defer func() { res.tls = outcome }()
 		c = tlsc

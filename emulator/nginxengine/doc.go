@@ -20,7 +20,7 @@
 // without changing any line number: listeners move to 127.0.0.1 ephemeral
 // ports, pid/log/temp paths into the directory, nginx runs in the
 // foreground as one process, load_module lines are added for a dynamic
-// lua-nginx-module, every upstream server address is mapped to a loopback
+// lua-nginx-module and, for a stream{} block, a dynamic stream module, every upstream server address is mapped to a loopback
 // backend (emulator.StartBackend, one per distinct address, as the
 // emulator does; it answers HTTP/1, h2c, FastCGI, SCGI or uwsgi, whichever the
 // connection opens with), a stock fastcgi_params, fastcgi.conf, uwsgi_params or

@@ -52,6 +52,12 @@ type Scenario struct {
 	// in configuration order instead, whatever its names: requests get a
 	// Host that selects it (emulator.HostFor), or the run is refused.
 	ServerIndex int
+	// StreamIndex, when not 0, selects the StreamIndex-th stream server{}
+	// instead of an http one. A stream server speaks no protocol the
+	// engine knows, so its requests must each carry a TLSProbe and are
+	// a handshake on its ssl listener and nothing more: the outcome is
+	// RequestResult.TLS, with no HTTP request sent and no response read.
+	StreamIndex int
 	// RequestHosts accepts a proxy_pass whose host is a request variable
 	// (requesthost.go): every resolver becomes a DNS stub on loopback
 	// that answers NXDOMAIN, and each request's Resolved lists the names
@@ -217,7 +223,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		extra = append(extra, k)
 	}
 	sort.Strings(extra)
-	sn, err := scanConfig(cfg, sc.Server, sc.ServerIndex, extra)
+	sn, err := scanConfig(cfg, sc.Server, sc.ServerIndex, sc.StreamIndex, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +232,9 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	for _, rq := range sc.Requests {
 		if rq.TLS != nil && !hasTLS {
 			return nil, fmt.Errorf("%w: a TLS handshake was asked for, and the server has no ssl listener", emulator.ErrNotReplayable)
+		}
+		if sc.StreamIndex > 0 && rq.TLS == nil {
+			return nil, fmt.Errorf("%w: a stream server is only probed by TLS handshakes, and a request carries none", emulator.ErrNotReplayable)
 		}
 	}
 	// How each request's client address reaches nginx (clientaddr.go).
@@ -613,7 +622,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		case sn.tlsListen[sn.targetListenKey()]:
 			tc = clientTLS(host, nil)
 		}
-		resp, rerr := exchange(ctx, addr, sn.targetHost, origins[ri], rq, timeout, tc)
+		resp, rerr := exchange(ctx, addr, sn.targetHost, origins[ri], rq, timeout, tc, sn.stream)
 		code := resp.status
 		rr := RequestResult{RequestResult: emulator.RequestResult{Method: orDefault(rq.Method, "GET"), Path: orDefault(rq.Path, "/"), Attempts: []emulator.Attempt{},
 			Head: resp.head, Body: resp.body, TLS: resp.tls}}

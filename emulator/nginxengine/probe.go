@@ -41,6 +41,10 @@ type Binary struct {
 	// NDKModule and LuaModule are the absolute paths of the dynamic
 	// ndk_http_module.so and ngx_http_lua_module.so when they exist.
 	NDKModule, LuaModule string
+	// StreamModule is the absolute path of ngx_stream_module.so when the
+	// binary is built --with-stream=dynamic (Debian) and the file exists:
+	// a configuration with stream{} needs it loaded.
+	StreamModule string
 	// HasErrorLogFlag is set for nginx >= 1.19.5, which has `-e file` to
 	// redirect the error log used before the configuration is read.
 	HasErrorLogFlag bool
@@ -97,6 +101,14 @@ func Probe(ctx context.Context, binary, lnmOverride string) (*Binary, error) {
 			dirs = append([]string{modulesPath}, dirs...)
 		}
 		dirs = append(dirs, "/usr/lib/nginx/modules", "/usr/share/nginx/modules")
+		if strings.Contains(out, "--with-stream=dynamic") {
+			for _, d := range dirs {
+				if m := filepath.Join(d, "ngx_stream_module.so"); fileExists(m) {
+					b.StreamModule = m
+					break
+				}
+			}
+		}
 		for _, d := range dirs {
 			lua := filepath.Join(d, "ngx_http_lua_module.so")
 			ndk := filepath.Join(d, "ndk_http_module.so")

@@ -60,6 +60,13 @@ type scan struct {
 	// luaModuleArg is its load_module path as written.
 	luaModuleLoaded, ndkLoaded bool
 	luaModuleArg               string
+	// hasStream: the configuration has a stream{} block, which needs
+	// the binary's dynamic stream module unless it loads it itself
+	// (streamModuleLoaded).
+	hasStream, streamModuleLoaded bool
+	// stream is set when the target is a stream server{}, which is
+	// probed by handshakes only (Scenario.StreamIndex).
+	stream bool
 	// target is the server{} requests are sent to, targetHost its name.
 	target     *nginxconf.Directive
 	targetHost string
@@ -107,8 +114,9 @@ const defaultListenKey = "*:80"
 //
 // serverIndex, when not 0, picks the target instead: the serverIndex-th
 // http server{} in configuration order (emulator.HostFor gives the Host
-// that selects it on its listen socket).
-func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extraPeers []string) (*scan, error) {
+// that selects it on its listen socket); streamIndex, when not 0, the
+// streamIndex-th stream server{} (Scenario.StreamIndex).
+func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex, streamIndex int, extraPeers []string) (*scan, error) {
 	s := &scan{cfg: cfg, upstreams: map[string]bool{}, tlsListen: map[string]bool{}, tlsBlocks: map[*nginxconf.Directive]bool{}, peerTLS: map[string]bool{}}
 	// Who reaches which peer over TLS: members of each upstream{}, and
 	// the schemes each pass uses on an address or an upstream's name.
@@ -138,7 +146,7 @@ func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extra
 		}
 		return true
 	})
-	var servers, proxied []*nginxconf.Directive
+	var servers, proxied, streamServers []*nginxconf.Directive
 	var named *nginxconf.Directive
 	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
 		ctx := contextOf(parents)
@@ -152,6 +160,11 @@ func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extra
 			if base == "ndk_http_module.so" {
 				s.ndkLoaded = true
 			}
+			if base == "ngx_stream_module.so" {
+				s.streamModuleLoaded = true
+			}
+		case d.Name == "stream" && d.HasBlock && len(parents) == 0:
+			s.hasStream = true
 		case strings.HasPrefix(d.Name, "lua_") || strings.Contains(d.Name, "_by_lua"):
 			s.usesLua = true
 			if strings.HasPrefix(d.Name, "balancer_by_lua") {
@@ -166,6 +179,8 @@ func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extra
 			if ctx == "http" {
 				servers = append(servers, d)
 				srvTop[d] = parents[0]
+			} else {
+				streamServers = append(streamServers, d)
 			}
 			has := false
 			for _, c := range d.Block {
@@ -260,6 +275,15 @@ func scanConfig(cfg *nginxconf.Config, serverName string, serverIndex int, extra
 		}
 	}
 	switch {
+	case streamIndex > 0:
+		if streamIndex > len(streamServers) {
+			return nil, fmt.Errorf("no stream server{} number %d (the configuration has %d)", streamIndex, len(streamServers))
+		}
+		// No name selects a stream server: its listener does. The
+		// handshake's SNI is then left out (clientTLS sends none for
+		// an address), as most TCP/TLS clients of a raw port do.
+		s.target, s.targetHost, s.stream = streamServers[streamIndex-1], "127.0.0.1", true
+		return s, nil
 	case serverIndex > 0:
 		if serverIndex > len(servers) {
 			return nil, fmt.Errorf("no http server{} number %d (the configuration has %d)", serverIndex, len(servers))
@@ -724,6 +748,9 @@ func (s *scan) apply(in rewriteInput) (map[string][]byte, []Rewrite, error) {
 		if !s.luaModuleLoaded {
 			front = append(front, "load_module "+q(in.bin.LuaModule)+";")
 		}
+	}
+	if s.hasStream && !s.streamModuleLoaded && in.bin != nil && in.bin.StreamModule != "" {
+		front = append(front, "load_module "+q(in.bin.StreamModule)+";")
 	}
 	if !hasDaemon {
 		front = append(front, "daemon off;")

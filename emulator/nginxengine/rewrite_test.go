@@ -65,7 +65,7 @@ func loadRich(t *testing.T) (*nginxconf.Config, fstest.MapFS) {
 
 func TestRewrite(t *testing.T) {
 	cfg, fsys := loadRich(t)
-	sn, err := scanConfig(cfg, "", 0, []string{"127.0.0.1:9999"})
+	sn, err := scanConfig(cfg, "", 0, 0, []string{"127.0.0.1:9999"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestRewrite(t *testing.T) {
 
 func TestRewriteRootKeepsUser(t *testing.T) {
 	cfg, _ := loadRich(t)
-	sn, err := scanConfig(cfg, "www.example.com", 0, nil)
+	sn, err := scanConfig(cfg, "www.example.com", 0, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,11 +193,11 @@ func TestRewriteRootKeepsUser(t *testing.T) {
 
 func TestScanErrors(t *testing.T) {
 	cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte("events {}\n")}}, "nginx.conf", nginxconf.Options{})
-	if _, err := scanConfig(cfg, "", 0, nil); err == nil || !strings.Contains(err.Error(), "no http server") {
+	if _, err := scanConfig(cfg, "", 0, 0, nil); err == nil || !strings.Contains(err.Error(), "no http server") {
 		t.Errorf("config without server: %v", err)
 	}
 	cfg, _ = loadRich(t)
-	if _, err := scanConfig(cfg, "nope.example", 0, nil); err == nil || !strings.Contains(err.Error(), `"nope.example"`) {
+	if _, err := scanConfig(cfg, "nope.example", 0, 0, nil); err == nil || !strings.Contains(err.Error(), `"nope.example"`) {
 		t.Errorf("unknown server: %v", err)
 	}
 }

@@ -48,7 +48,7 @@ func (r Runner) run(ctx context.Context, sc emulator.Scenario) (*Result, error) 
 	cfg := sc.Config
 	reqs := append([]emulator.Request(nil), cfg.Requests...)
 	var server string
-	index := 0
+	index, streamIndex := 0, 0
 	if l := sc.Location; l != nil {
 		path, err := RequestPath(l)
 		if err != nil {
@@ -67,7 +67,12 @@ func (r Runner) run(ctx context.Context, sc emulator.Scenario) (*Result, error) 
 		// with the Host emulator.HostFor gives, which the requests
 		// carry.
 		if index = serverIndex(sc.Server); index == 0 {
-			return nil, fmt.Errorf("the finding's server{} is not among its configuration's http servers")
+			return nil, fmt.Errorf("the finding's server{} is not among its configuration's servers")
+		}
+		if sc.Server.Context.Kind == "stream" {
+			// A stream server is picked by its place among the
+			// stream servers, and probed by handshakes only.
+			streamIndex, index = index, 0
 		}
 	}
 	timeout := r.Timeout
@@ -75,11 +80,11 @@ func (r Runner) run(ctx context.Context, sc emulator.Scenario) (*Result, error) 
 		timeout = 2 * time.Second
 	}
 	return Run(ctx, r.Binary, Scenario{ConfigFS: fsys, Main: main, Requests: reqs, DefaultPolicy: cfg.DefaultPolicy,
-		Backends: cfg.Backends, Timeout: timeout, LNMVersion: r.LNMVersion, Server: server, ServerIndex: index, Files: sc.Files, RequestHosts: sc.RequestHosts && sc.Server != nil && sc.Location == nil})
+		Backends: cfg.Backends, Timeout: timeout, LNMVersion: r.LNMVersion, Server: server, ServerIndex: index, StreamIndex: streamIndex, Files: sc.Files, RequestHosts: sc.RequestHosts && sc.Server != nil && sc.Location == nil})
 }
 
-// serverIndex is srv's 1-based place among the http servers of its
-// configuration, 0 if it is not there.
+// serverIndex is srv's 1-based place among the servers of its context
+// (http or stream), 0 if it is not there.
 func serverIndex(srv *nginxconf.Server) int {
 	if srv.Context == nil {
 		return 0

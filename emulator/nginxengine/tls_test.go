@@ -117,3 +117,73 @@ func TestTLSProbeNeedsSSLListener(t *testing.T) {
 		t.Errorf("got %v, want not replayable: no ssl listener", err)
 	}
 }
+
+// streamTLSConf has a plain and a TLS stream server, the second with
+// every stream TLS file outside the tree, next to an http server; it
+// loads no stream module itself.
+const streamTLSConf = `events {}
+http { server { listen 80; return 200; } }
+stream {
+    ssl_certificate /etc/ssl/victim.crt;
+    ssl_certificate_key /etc/ssl/victim.key;
+    server { listen 7000; proxy_pass 127.0.0.1:9000; }
+    server {
+        listen 12345 ssl;
+        ssl_trusted_certificate /etc/ssl/chain.pem;
+        ssl_client_certificate /etc/ssl/clients.pem;
+        ssl_verify_client optional;
+        ssl_protocols TLSv1 TLSv1.2;
+        ssl_ciphers DEFAULT:@SECLEVEL=0;
+        proxy_pass 127.0.0.1:9000;
+    }
+}
+`
+
+// TestTLSProbeStreamServer: StreamIndex targets a stream server, which
+// is probed by handshakes alone on its ssl listener: the engine loads
+// Debian's dynamic stream module, serves its generated certificates for
+// the user's files, and sends nothing after the handshake.
+func TestTLSProbeStreamServer(t *testing.T) {
+	b := realNginx(t)
+	if b.StreamModule == "" && !strings.Contains(b.V, "--with-stream ") {
+		t.Skip(b.Path + " has no stream module")
+	}
+	fsys := fstest.MapFS{"nginx.conf": {Data: []byte(streamTLSConf)}}
+	reqs := []emulator.Request{
+		{TLS: &emulator.TLSProbe{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10}},
+		{TLS: &emulator.TLSProbe{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}},
+		{TLS: &emulator.TLSProbe{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_RC4_128_SHA, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA}}},
+	}
+	res, err := b.Run(context.Background(), Scenario{ConfigFS: fsys, Main: "nginx.conf", Requests: reqs, StreamIndex: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rw := range res.Rewrites {
+		if strings.Contains(rw.After, "/etc/") {
+			t.Errorf("a rewrite still names a system file: %s", rw)
+		}
+	}
+	for i, want := range []string{"TLS 1.0", "TLS 1.2", "handshake failure"} {
+		r := res.Requests[i]
+		t.Logf("%s -> %s (%d %q)", reqs[i].TLS, r.TLS, r.Status.Code, r.Why)
+		switch {
+		case r.TLS == nil:
+			t.Errorf("%s: no handshake outcome", reqs[i].TLS)
+		case r.Head != "" || r.Status.Code != 0:
+			t.Errorf("%s: an HTTP answer %d %q from a stream server", reqs[i].TLS, r.Status.Code, r.Head)
+		case strings.HasPrefix(want, "TLS "):
+			if !r.TLS.OK() || r.TLS.Version != want {
+				t.Errorf("%s: %s, want %s", reqs[i].TLS, r.TLS, want)
+			}
+		case r.TLS.OK() || !strings.Contains(r.TLS.Err, want):
+			t.Errorf("%s: %s, want refused with %q", reqs[i].TLS, r.TLS, want)
+		}
+	}
+
+	// A stream server has no request path: a request without a
+	// handshake is refused before nginx starts.
+	_, err = b.Run(context.Background(), Scenario{ConfigFS: fsys, Main: "nginx.conf", Requests: []emulator.Request{{Path: "/"}}, StreamIndex: 2})
+	if !errors.Is(err, emulator.ErrNotReplayable) || !strings.Contains(err.Error(), "only probed by TLS handshakes") {
+		t.Errorf("plain request to a stream server: %v, want not replayable", err)
+	}
+}
