@@ -170,36 +170,35 @@ func arrayDropConfirm(pass *analyzer.Pass, l *secLevel, name string, dropped []s
 	switch {
 	case name == "proxy_set_header" || name == "grpc_set_header":
 		checks = setHeaderChecks(pass, p, name, dropped)
-	case name == "proxy_hide_header" || name == "grpc_hide_header":
+	case strings.HasSuffix(name, "_hide_header"):
+		module := strings.TrimSuffix(name, "_hide_header")
 		var names []string
 		for _, e := range dropped {
-			// The grpc module's defaults are the proxy module's but
-			// X-Pad (ngx_http_grpc_hide_headers).
-			if !emulator.ProxyHidesByDefault(e.arg(0)) || (name == "grpc_hide_header" && strings.EqualFold(e.arg(0), "X-Pad")) {
+			if !emulator.HidesByDefault(module, e.arg(0)) {
 				names = append(names, e.arg(0))
 			}
 		}
 		if len(names) == 0 {
-			return notConfirmable("nginx hides the dropped headers by default anyway (Date, Server, X-Accel-*)")
+			return notConfirmable("nginx's " + module + " module hides the dropped headers by default anyway (" + shortList(emulator.HiddenByDefault(module), 3) + ")")
 		}
 		checks = hideHeaderChecks(pass, p, name, names)
-	case strings.HasSuffix(name, "_param"):
-		checks = paramChecks(pass, p, name, dropped)
 	default:
-		return notConfirmable("the response headers of a FastCGI, uwsgi or SCGI backend are not modelled, and no engine's echo backend sends chosen ones there")
+		checks = paramChecks(pass, p, name, dropped)
 	}
 	return requestConfirmer(pass, p.srv, nil, checks)
 }
 
-// proxiedAt is routedTo(p, name) for a request that proxy_pass (or
-// grpc_pass, for a grpc_* directive) must also have sent upstream.
+// proxiedAt is routedTo(p, name) for a request that the *_pass of name's
+// module (passOf) must also have sent upstream: a request head for
+// proxy_pass and grpc_pass, params for the others.
 func proxiedAt(p secPlace, name string) func(x *emulator.Exchange) (bool, string) {
 	at := routedTo(p, name)
+	params := paramsModule(name)
 	return func(x *emulator.Exchange) (bool, string) {
 		if ok, why := at(x); !ok {
 			return false, why
 		}
-		if x.UpstreamRequest == nil {
+		if (params && x.UpstreamParams == nil) || (!params && x.UpstreamRequest == nil) {
 			return false, fmt.Sprintf("%d from location %q, which does not %s", x.Status, x.Location, passOf(name))
 		}
 		return true, ""
@@ -282,14 +281,23 @@ func setHeaderChecks(pass *analyzer.Pass, p secPlace, name string, dropped []sec
 }
 
 // hideHeaderChecks asks the echo backend to send each dropped header
-// (emulator.ReflectPrefix), which must then reach the client.
+// (emulator.ReflectPrefix; through fastcgi_pass, uwsgi_pass and
+// scgi_pass the header arrives as the param emulator.ParamReflectPrefix
+// names), which must then reach the client.
 func hideHeaderChecks(pass *analyzer.Pass, p secPlace, name string, names []string) []requestCheck {
 	var hs []emulator.Header
 	for _, n := range names {
 		hs = append(hs, emulator.Header{Name: emulator.ReflectPrefix + n, Value: reflectMarker})
 	}
+	params := paramsModule(name)
 	shows := func(x *emulator.Exchange) (bool, string) {
-		if _, _, ok := emulator.ParseEcho(x.Body); x.Status != 200 || !ok {
+		ok := false
+		if params {
+			_, _, ok = emulator.ParseParamsEcho(x.Body)
+		} else {
+			_, _, ok = emulator.ParseEcho(x.Body)
+		}
+		if x.Status != 200 || !ok {
 			return false, fmt.Sprintf("%d, not an answer of the echo backend", x.Status)
 		}
 		var leaked []string
@@ -329,16 +337,7 @@ func paramChecks(pass *analyzer.Pass, p secPlace, name string, dropped []secEntr
 		name, value string
 		exact       bool
 	}
-	at := routedTo(p, name)
-	routed := func(x *emulator.Exchange) (bool, string) {
-		if ok, why := at(x); !ok {
-			return false, why
-		}
-		if x.UpstreamParams == nil {
-			return false, fmt.Sprintf("%d from location %q, which does not %s_pass", x.Status, x.Location, module)
-		}
-		return true, ""
-	}
+	routed := proxiedAt(p, name)
 	var out []requestCheck
 	for _, path := range pathsInto(pass, p, name) {
 		var once sync.Once
@@ -400,13 +399,21 @@ func paramChecks(pass *analyzer.Pass, p secPlace, name string, dropped []secEntr
 	return out
 }
 
-// passOf is the content handler a *_set_header or *_hide_header of the
-// proxy or grpc module goes with.
+// passOf is the content handler a directive of the proxy, grpc,
+// fastcgi, uwsgi or scgi module goes with: MODULE_pass.
 func passOf(name string) string {
-	if strings.HasPrefix(name, "grpc_") {
-		return "grpc_pass"
+	module, _, _ := strings.Cut(name, "_")
+	return module + "_pass"
+}
+
+// paramsModule reports whether name's module talks to its backend in
+// params (FastCGI, uwsgi, SCGI) rather than in an HTTP request head.
+func paramsModule(name string) bool {
+	switch passOf(name) {
+	case "fastcgi_pass", "uwsgi_pass", "scgi_pass":
+		return true
 	}
-	return "proxy_pass"
+	return false
 }
 
 // pick1 is a if c, else b.
