@@ -294,7 +294,10 @@ func hideHeaderChecks(pass *analyzer.Pass, p secPlace, name string, names []stri
 		shows := func(x *emulator.Exchange) (bool, string) {
 			ok := false
 			if params {
-				_, _, ok = emulator.ParseParamsEcho(x.Body)
+				// The list must be this module's protocol's, as in
+				// paramChecks.
+				proto, _, isEcho := emulator.ParseParamsEcho(x.Body)
+				ok = isEcho && string(proto) == strings.TrimSuffix(name, "_hide_header")
 			} else {
 				_, _, ok = emulator.ParseEcho(x.Body)
 			}
