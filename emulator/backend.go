@@ -81,7 +81,9 @@ const (
 	// send a header the proxy may hide (proxy_hide_header). A FastCGI
 	// request (fastcgi_pass) gets 200 and a body listing the params it
 	// carried (ParamsEcho), for fastcgi_param; so do uwsgi
-	// and SCGI requests (uwsgi_param, scgi_param).
+	// and SCGI requests (uwsgi_param, scgi_param). There the client's
+	// reflect headers arrive as ParamReflectPrefix params and come back
+	// as response headers too (ReflectedParams), for *_hide_header.
 	PolicyEcho
 )
 

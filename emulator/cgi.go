@@ -38,11 +38,48 @@ func paramsServes(k PolicyKind) bool {
 	return false
 }
 
+// paramsHead is the head of a params backend's answer of code with body
+// for protocol proto, then extra (the echo's ReflectedParams): the
+// response line for uwsgi, whose applications answer in HTTP, a Status
+// header for SCGI (as the SCGI specification's example has) and for
+// FastCGI when code is not 200, Content-Type, Content-Length, Connection:
+// close for uwsgi. The emulator filters the same headers through the
+// module's hide lists, so a Status the backend writes is not forgotten.
+func paramsHead(proto ParamsProto, code int, body string, extra []Header) (line string, hs []Header) {
+	status := strconv.Itoa(code) + " " + reason(code)
+	if proto == ProtoUwsgi {
+		line = "HTTP/1.1 " + status
+	} else if proto == ProtoSCGI || code != 200 {
+		hs = append(hs, Header{Name: "Status", Value: status})
+	}
+	hs = append(hs, Header{Name: "Content-Type", Value: "text/plain"}, Header{Name: "Content-Length", Value: strconv.Itoa(len(body))})
+	if proto == ProtoUwsgi {
+		hs = append(hs, Header{Name: "Connection", Value: "close"})
+	}
+	return line, append(hs, extra...)
+}
+
+// writeParamsHead writes line (if any) and hs, each ended by CRLF, then
+// the empty line.
+func writeParamsHead(w io.Writer, line string, hs []Header) error {
+	var b bytes.Buffer
+	if line != "" {
+		b.WriteString(line + "\r\n")
+	}
+	for _, h := range hs {
+		b.WriteString(h.Name + ": " + h.Value + "\r\n")
+	}
+	b.WriteString("\r\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
 // paramsAnswer counts a params request read on c and acts on it under
-// the backend's policy: the status and body to answer with, or ok false
-// when the connection is to be closed without an answer (close, reset,
-// hang until the peer leaves).
-func (b *Backend) paramsAnswer(c net.Conn, proto ParamsProto, ps []Header) (code int, body string, ok bool) {
+// the backend's policy: the status and body to answer with and the
+// headers to add (the echo's ReflectedParams), or ok false when the
+// connection is to be closed without an answer (close, reset, hang until
+// the peer leaves).
+func (b *Backend) paramsAnswer(c net.Conn, proto ParamsProto, ps []Header) (code int, body string, extra []Header, ok bool) {
 	total := b.requests.Add(1)
 	if e := b.peerLog.Load(); e != nil {
 		e.log.add(e.name)
@@ -50,34 +87,35 @@ func (b *Backend) paramsAnswer(c net.Conn, proto ParamsProto, ps []Header) (code
 	code = 200
 	switch k := b.policy.Kind; {
 	case !paramsServes(k) || k == PolicyClose:
-		return 0, "", false
+		return 0, "", nil, false
 	case k == PolicyReset:
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
 		}
-		return 0, "", false
+		return 0, "", nil, false
 	case k == PolicyHang:
 		buf := make([]byte, 512)
 		for {
 			if _, err := c.Read(buf); err != nil {
-				return 0, "", false
+				return 0, "", nil, false
 			}
 		}
 	case k == PolicySlow:
 		select {
 		case <-b.stop:
-			return 0, "", false
+			return 0, "", nil, false
 		case <-time.After(b.policy.Delay):
 		}
 	case k == PolicyEcho:
 		body = ParamsEcho(proto, ps)
+		extra = ReflectedParams(ps)
 	case k == PolicyStatus:
 		code = b.policy.Status
 	}
 	if body == "" {
 		body = fmt.Sprintf("%s from %s, request %d\n", b.policy, b.label, total)
 	}
-	return code, body, true
+	return code, body, extra, true
 }
 
 // cgiBodyLength is the CONTENT_LENGTH among ps, which says how many body
@@ -203,11 +241,14 @@ func (b *Backend) serveSCGI(c net.Conn, br *bufio.Reader) {
 	if err != nil {
 		return
 	}
-	code, body, ok := b.paramsAnswer(c, ProtoSCGI, ps)
+	code, body, extra, ok := b.paramsAnswer(c, ProtoSCGI, ps)
 	if !ok {
 		return
 	}
-	_, _ = fmt.Fprintf(c, "Status: %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", code, reason(code), len(body), body)
+	line, hs := paramsHead(ProtoSCGI, code, body, extra)
+	if writeParamsHead(c, line, hs) == nil {
+		_, _ = io.WriteString(c, body)
+	}
 }
 
 // serveUwsgi serves one uwsgi request on c, read through br: a uWSGI
@@ -218,9 +259,12 @@ func (b *Backend) serveUwsgi(c net.Conn, br *bufio.Reader) {
 	if err != nil {
 		return
 	}
-	code, body, ok := b.paramsAnswer(c, ProtoUwsgi, ps)
+	code, body, extra, ok := b.paramsAnswer(c, ProtoUwsgi, ps)
 	if !ok {
 		return
 	}
-	_, _ = fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", code, reason(code), len(body), body)
+	line, hs := paramsHead(ProtoUwsgi, code, body, extra)
+	if writeParamsHead(c, line, hs) == nil {
+		_, _ = io.WriteString(c, body)
+	}
 }

@@ -50,7 +50,8 @@ func TestParamsEchoBackends(t *testing.T) {
 	}
 	defer b.Close()
 	long := strings.Repeat("v", 300)
-	ps := []Header{{"CONTENT_LENGTH", "4"}, {"SCGI", "1"}, {"LONG", long}, {"EMPTY", ""}, {"NL", "a\nb"}, {"SCGI", "dup"}}
+	ps := []Header{{"CONTENT_LENGTH", "4"}, {"SCGI", "1"}, {"LONG", long}, {"EMPTY", ""}, {"NL", "a\nb"}, {"SCGI", "dup"},
+		{ParamReflectPrefix + "X_POWERED_BY", "php"}}
 	echo := ParamsEcho("", ps)
 	_, rest, _ := strings.Cut(echo, "\n")
 	tests := []struct {
@@ -90,6 +91,10 @@ func TestParamsEchoBackends(t *testing.T) {
 				t.Errorf("%s: answered %q, want nothing", tt.name, got)
 			}
 			continue
+		}
+		// The reflect param comes back as a header where it was sent.
+		if reflects := len(tt.wantBody) > 60; reflects != strings.Contains(head+"\r\n", "\r\nX-Powered-By: php\r\n") {
+			t.Errorf("%s: head %q: X-Powered-By: php there is %v, want %v", tt.name, head, !reflects, reflects)
 		}
 		if !strings.HasPrefix(head+"\r\n", tt.wantHead) || body != tt.wantBody {
 			t.Errorf("%s: got %q\nwant head %q, body %q", tt.name, got, tt.wantHead, tt.wantBody)

@@ -18,6 +18,19 @@ import (
 // "X-Powered-By: v".
 const ReflectPrefix = "X-Ngxlint-Reflect-"
 
+// ParamReflectPrefix is ReflectPrefix as fastcgi_pass, uwsgi_pass and
+// scgi_pass pass the client's header on (*_pass_request_headers is on by
+// default): "HTTP_", then the name upper-cased with '-' as '_'
+// (ngx_http_fastcgi_create_request and its uwsgi and SCGI twins). The
+// params echo answers each param ParamReflectPrefix+REST with a response
+// header named by REST with every '_' turned into '-' and each word
+// title-cased, so HTTP_X_NGXLINT_REFLECT_X_POWERED_BY: v gives
+// "X-Powered-By: v". The client's dashes and underscores are one to
+// nginx here (a header with '_' never reaches the module under
+// ignore_invalid_headers anyway), so a name is always read back with
+// dashes; header names are case-insensitive, so the casing is cosmetic.
+const ParamReflectPrefix = "HTTP_X_NGXLINT_REFLECT_"
+
 // Bounds of an echo answer: the body (the request head, which the backend
 // reads up to maxHeaderBytes anyway) and the number of reflected headers.
 const (
@@ -88,6 +101,34 @@ func Reflected(hs []Header) []Header {
 		out = append(out, Header{Name: name, Value: h.Value})
 	}
 	return out
+}
+
+// ReflectedParams returns the response headers the params echo (FastCGI,
+// uwsgi, SCGI) adds for a request that carried params ps: one per
+// ParamReflectPrefix param, named as ParamReflectPrefix says, under the
+// same bounds as Reflected. Content-Type and Content-Length are left
+// out: the echo writes its own, and a second Content-Length is a framing
+// error rather than a header to hide.
+func ReflectedParams(ps []Header) []Header {
+	var hs []Header
+	for _, p := range ps {
+		rest, ok := strings.CutPrefix(p.Name, ParamReflectPrefix)
+		if !ok || rest == "" {
+			continue
+		}
+		words := strings.Split(strings.ToLower(rest), "_")
+		for i, w := range words {
+			if w != "" {
+				words[i] = strings.ToUpper(w[:1]) + w[1:]
+			}
+		}
+		name := strings.Join(words, "-")
+		if strings.EqualFold(name, "Content-Type") || strings.EqualFold(name, "Content-Length") {
+			continue
+		}
+		hs = append(hs, Header{Name: ReflectPrefix + name, Value: p.Value})
+	}
+	return Reflected(hs)
 }
 
 // The params protocols (FastCGI, uwsgi, SCGI) carry name/value pairs

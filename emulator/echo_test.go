@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -171,4 +172,33 @@ func TestUpstreamRequest(t *testing.T) {
 		t.Errorf("FastCGI echo body %q: want the params, then 6 HTTP_* headers", x.Body)
 	}
 
+}
+
+// TestReflectedParams: a params echo turns each HTTP_X_NGXLINT_REFLECT_
+// param into a response header named with dashes and title-cased words,
+// the prefix being ReflectPrefix as nginx passes a client header on;
+// Content-Type and Content-Length (the echo's own), names that are not
+// tokens and values with a control byte are left out, and at most
+// echoMaxReflect are sent.
+func TestReflectedParams(t *testing.T) {
+	if want := "HTTP_" + strings.ToUpper(strings.ReplaceAll(ReflectPrefix, "-", "_")); ParamReflectPrefix != want {
+		t.Fatalf("ParamReflectPrefix %q, want %q", ParamReflectPrefix, want)
+	}
+	ps := []Header{{"HTTP_X_NGXLINT_REFLECT_X_POWERED_BY", "php"}, {"HTTP_X_NGXLINT_REFLECT_STATUS", "200 OK"},
+		{"HTTP_X_NGXLINT_REFLECT_CONTENT_TYPE", "x/y"}, {"HTTP_X_NGXLINT_REFLECT_content_length", "9"},
+		{"HTTP_X_NGXLINT_REFLECT_", "empty name"}, {"HTTP_X_NGXLINT_REFLECT_A(B", "v"}, {"HTTP_X_NGXLINT_REFLECT_X_NL", "a\nb"},
+		{"HTTP_X_OTHER", "o"}, {"X_NGXLINT_REFLECT_SERVER", "not from the client"}}
+	for i := 0; i < 2*echoMaxReflect; i++ {
+		ps = append(ps, Header{ParamReflectPrefix + "X_N" + strconv.Itoa(i), "v"})
+	}
+	got := ReflectedParams(ps)
+	if len(got) != echoMaxReflect {
+		t.Fatalf("%d headers, want the cap %d: %v", len(got), echoMaxReflect, got)
+	}
+	want := []Header{{"X-Powered-By", "php"}, {"Status", "200 OK"}, {"X-N0", "v"}}
+	for i, w := range want {
+		if got[i] != w {
+			t.Errorf("header %d: %v, want %v", i, got[i], w)
+		}
+	}
 }

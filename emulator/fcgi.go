@@ -2,12 +2,12 @@ package emulator
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 )
 
 // A backend answers FastCGI as well as HTTP/1.1: nginx's fastcgi_pass
@@ -191,16 +191,15 @@ func (b *Backend) serveFastCGI(c net.Conn, br *bufio.Reader) {
 		if err != nil {
 			return
 		}
-		code, body, ok := b.paramsAnswer(c, ProtoFastCGI, req.params)
+		code, body, extra, ok := b.paramsAnswer(c, ProtoFastCGI, req.params)
 		if !ok {
 			return
 		}
-		head := "Content-Type: text/plain\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
-		if code != 200 {
-			head = fmt.Sprintf("Status: %d %s\r\n", code, reason(code)) + head
-		}
+		var head bytes.Buffer
+		line, hs := paramsHead(ProtoFastCGI, code, body, extra)
+		_ = writeParamsHead(&head, line, hs)
 		w := bufio.NewWriter(c)
-		_ = writeFCGIRecord(w, fcgiStdout, req.id, []byte(head+"\r\n"+body))
+		_ = writeFCGIRecord(w, fcgiStdout, req.id, append(head.Bytes(), body...))
 		_ = writeFCGIRecord(w, fcgiStdout, req.id, nil)
 		// END_REQUEST: application status 0, FCGI_REQUEST_COMPLETE.
 		_ = writeFCGIRecord(w, fcgiEndRequest, req.id, make([]byte, 8))

@@ -45,7 +45,8 @@ func TestFastCGIEchoBackend(t *testing.T) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	long := strings.Repeat("v", 300)
-	params := []Header{{"SCRIPT_FILENAME", "/srv/a.php"}, {"LONG", long}, {"EMPTY", ""}, {"NL", "a\nb"}, {"SCRIPT_FILENAME", "dup"}}
+	params := []Header{{"SCRIPT_FILENAME", "/srv/a.php"}, {"LONG", long}, {"EMPTY", ""}, {"NL", "a\nb"}, {"SCRIPT_FILENAME", "dup"},
+		{ParamReflectPrefix + "X_RUNTIME", "9"}}
 	send := func(id uint16, keep bool) {
 		var w bytes.Buffer
 		flags := byte(0)
@@ -92,10 +93,11 @@ func TestFastCGIEchoBackend(t *testing.T) {
 	send(1, true)
 	got := read(1)
 	head, body, _ := strings.Cut(got, "\r\n\r\n")
-	if !strings.HasPrefix(head, want) {
-		t.Errorf("head %q, want %q first", head, want)
+	if !strings.HasPrefix(head, want) || !strings.HasSuffix(head, "\r\nX-Runtime: 9") {
+		t.Errorf("head %q, want %q first and the reflected X-Runtime: 9 last", head, want)
 	}
-	wantBody := "# fastcgi params, in received order\nSCRIPT_FILENAME=/srv/a.php\nLONG=" + long + "\nEMPTY=\nNL=a\\x0ab\nSCRIPT_FILENAME=dup\n"
+	wantBody := "# fastcgi params, in received order\nSCRIPT_FILENAME=/srv/a.php\nLONG=" + long + "\nEMPTY=\nNL=a\\x0ab\nSCRIPT_FILENAME=dup\n" +
+		ParamReflectPrefix + "X_RUNTIME=9\n"
 	if body != wantBody {
 		t.Errorf("body %q, want %q", body, wantBody)
 	}

@@ -62,7 +62,9 @@ type Exchange struct {
 	// not sent); nil when the request was not proxied.
 	UpstreamRequest *UpstreamRequest
 	// UpstreamParams are the params fastcgi_pass, uwsgi_pass or
-	// scgi_pass would send, in order (computed, not sent).
+	// scgi_pass would send, in order (computed, not sent); nil when the
+	// request was not passed to one of them, empty (not nil) when the
+	// level has no param, so that being passed is told by != nil.
 	UpstreamParams []Header
 	// Resolved are the host names a real nginx asked to resolve for the
 	// request (nginxengine's DNS stub); the emulator leaves it empty.

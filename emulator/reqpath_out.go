@@ -77,6 +77,9 @@ func (st *reqState) content() {
 				// What the backend is sent is computed; its answer is
 				// not modelled, but for the echo backend's.
 				x.UpstreamParams = st.upstreamParams(param)
+				if x.UpstreamParams == nil {
+					x.UpstreamParams = []Header{}
+				}
 				if st.site.EchoBackend {
 					proto := paramsProtos[h]
 					sent := append(slices.Clip(x.UpstreamParams), st.headerParams(h, x.UpstreamParams)...)
@@ -86,8 +89,15 @@ func (st *reqState) content() {
 						// emulated client sends no body.
 						sent = append([]Header{{Name: "CONTENT_LENGTH", Value: "0"}}, sent...)
 					}
+					// The echo answers the HTTP_X_NGXLINT_REFLECT_* params
+					// with headers (ReflectedParams) after its own
+					// (paramsHead), which the module filters through its
+					// hide lists as proxy_pass does.
+					body := ParamsEcho(proto, sent)
+					_, hs := paramsHead(proto, 200, body, ReflectedParams(sent))
+					st.upstreamHdrs = st.upstreamPassed(strings.TrimSuffix(h, "_pass"), hs)
 					x.Trace = append(x.Trace, h+" (not sent: the emulated echo backend answers 200 with the params)")
-					st.finish(200, "", ParamsEcho(proto, sent))
+					st.finish(200, "", body)
 					return
 				}
 			}

@@ -35,21 +35,30 @@ var proxyDefaultHeaders = [][2]string{
 	{"Upgrade", ""},
 }
 
-// proxyHiddenByDefault are the upstream response headers the proxy module
-// never passes to the client unless proxy_pass_header names them
-// (ngx_http_proxy_hide_headers); proxy_hide_header adds to them.
-var proxyHiddenByDefault = []string{"Date", "Server", "X-Pad", "X-Accel-Expires", "X-Accel-Redirect",
-	"X-Accel-Limit-Rate", "X-Accel-Buffering", "X-Accel-Charset"}
+// xAccelHeaders are the upstream module's control headers, which every
+// proxying module hides from the client by default.
+var xAccelHeaders = []string{"X-Accel-Expires", "X-Accel-Redirect", "X-Accel-Limit-Rate", "X-Accel-Buffering", "X-Accel-Charset"}
 
-// ProxyHidesByDefault reports whether the proxy module hides the upstream
-// response header name whatever proxy_hide_header says.
-func ProxyHidesByDefault(name string) bool {
-	for _, h := range proxyHiddenByDefault {
-		if strings.EqualFold(h, name) {
-			return true
-		}
-	}
-	return false
+// hiddenByDefault are, per module, the upstream response headers it never
+// passes to the client unless MODULE_pass_header names them;
+// MODULE_hide_header adds to them. One table per module, as nginx has
+// (ngx_http_proxy_hide_headers, ngx_http_grpc_hide_headers: the proxy's
+// but X-Pad, ngx_http_fastcgi_hide_headers and ngx_http_scgi_hide_headers:
+// Status, which carries their status line, ngx_http_uwsgi_hide_headers:
+// only X-Accel-*, uwsgi answers with a status line).
+var hiddenByDefault = map[string][]string{
+	"proxy":   append([]string{"Date", "Server", "X-Pad"}, xAccelHeaders...),
+	"grpc":    append([]string{"Date", "Server"}, xAccelHeaders...),
+	"fastcgi": append([]string{"Status"}, xAccelHeaders...),
+	"uwsgi":   xAccelHeaders,
+	"scgi":    append([]string{"Status"}, xAccelHeaders...),
+}
+
+// HidesByDefault reports whether module ("proxy", "grpc", "fastcgi",
+// "uwsgi", "scgi") hides the upstream response header name whatever
+// MODULE_hide_header says.
+func HidesByDefault(module, name string) bool {
+	return slices.ContainsFunc(hiddenByDefault[module], func(h string) bool { return strings.EqualFold(h, name) })
 }
 
 // proxyRequest computes the head proxy_pass sends to the upstream URL u:
@@ -100,21 +109,23 @@ func (st *reqState) proxyRequest(u string) *UpstreamRequest {
 	return out
 }
 
+// HiddenByDefault lists the upstream response headers module hides by
+// default (HidesByDefault).
+func HiddenByDefault(module string) []string {
+	return slices.Clone(hiddenByDefault[module])
+}
+
 // upstreamPassed returns the upstream response headers hs that reach
-// the client through module ("proxy" or "grpc"): those neither hidden by
-// default nor by the level's effective MODULE_hide_header list, unless
-// its MODULE_pass_header list names them
+// the client through module (a key of hiddenByDefault): those neither
+// hidden by default nor by the level's effective MODULE_hide_header
+// list, unless its MODULE_pass_header list names them
 // (ngx_http_upstream_hide_headers_hash; both lists are inherited
-// all-or-nothing). The grpc module's defaults are the proxy module's but
-// X-Pad (ngx_http_grpc_hide_headers).
+// all-or-nothing).
 func (st *reqState) upstreamPassed(module string, hs []Header) []Header {
 	scope := st.scopeOf()
 	hidden := map[string]bool{}
-	for _, h := range proxyHiddenByDefault {
+	for _, h := range hiddenByDefault[module] {
 		hidden[strings.ToLower(h)] = true
-	}
-	if module == "grpc" {
-		delete(hidden, "x-pad")
 	}
 	for _, d := range scope.EffectiveAll(module + "_hide_header") {
 		hidden[strings.ToLower(d.Arg(0))] = true

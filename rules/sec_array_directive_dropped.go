@@ -68,21 +68,22 @@ info for *_hide_header (what leaks depends on the backend).`,
 			"https://nginx.org/en/docs/http/ngx_http_fastcgi_module.html#fastcgi_param",
 			"nginx src/http/modules/ngx_http_proxy_module.c ngx_http_proxy_merge_loc_conf; ngx_http_fastcgi_module.c ngx_http_fastcgi_merge_loc_conf; src/http/ngx_http_upstream.c ngx_http_upstream_hide_headers_hash",
 			"Gixy-Next proxy_set_header_redefinition"},
-		Confirmation: `proxy_set_header, grpc_set_header, proxy_hide_header, grpc_hide_header and fastcgi_param,
-uwsgi_param, scgi_param: confirmed by the emulator's request path with an echo backend (the "echo" policy: it answers
-with the request head it read, over HTTP/1 or, for grpc_pass, HTTP/2 with prior knowledge, where the host is
-:authority; it sends back each request header X-Ngxlint-Reflect-NAME as NAME; over FastCGI, uwsgi and SCGI, which
-it tells apart by a connection's first byte, it answers 200 with one "NAME=value" line per param received, in
-order). A request routed to the level (e.g. GET /api/) must reach the level's *_pass, and what the backend got must
-lack a dropped header or param, or carry it with another value than the inherited directive gives for that request
-(Host is always sent: $proxy_host, or grpc_pass's address, by default); a dropped entry nginx would not send anyway
-(an empty header, an empty if_not_empty param) is no evidence. For *_hide_header the request asks the backend to
-send each dropped header, which must then reach the client. With --engine nginx or both the same requests are
-replayed on the real binary against echo backends (a stock fastcgi_params, uwsgi_params or scgi_params the tree
-lacks is written into its copy) and its answer decides. fastcgi_hide_header, uwsgi_hide_header and scgi_hide_header
-are not confirmable (the echo answers no chosen headers there). Not confirmable for a level no request is routed to
-by its path. Differential suite: emulator/nginxengine/upstream_diff_test.go, fcgi_diff_test.go, cgi_diff_test.go,
-grpc_diff_test.go.`,
+		Confirmation: `Every directive listed: confirmed by the emulator's request path with an echo backend (the "echo"
+policy: it answers with the request head it read, over HTTP/1 or, for grpc_pass, HTTP/2 with prior knowledge, where
+the host is :authority; it sends back each request header X-Ngxlint-Reflect-NAME as NAME; over FastCGI, uwsgi and
+SCGI, which it tells apart by a connection's first byte, it answers 200 with one "NAME=value" line per param
+received, in order, and sends back each param HTTP_X_NGXLINT_REFLECT_NAME, the client's header as nginx passes it,
+as NAME with '_' read as '-'). A request routed to the level (e.g. GET /api/) must reach the level's *_pass, and
+what the backend got must lack a dropped header or param, or carry it with another value than the inherited
+directive gives for that request (Host is always sent: $proxy_host, or grpc_pass's address, by default); a dropped
+entry nginx would not send anyway (an empty header, an empty if_not_empty param) is no evidence. For *_hide_header a
+request asks the backend to send a dropped header (one each, up to 3) that the module does not hide by default
+anyway (X-Accel-*; Date, Server for proxy_pass and grpc_pass, X-Pad for proxy_pass; Status for FastCGI and SCGI),
+which must then reach the client. With --engine nginx or both the same requests are replayed on the real binary
+against echo backends (a stock fastcgi_params, uwsgi_params or scgi_params the tree lacks is written into its copy)
+and its answer decides. Not confirmable for a level no request is routed to by its path. Differential suite:
+emulator/nginxengine/upstream_diff_test.go, fcgi_diff_test.go, cgi_diff_test.go, grpc_diff_test.go,
+hide_diff_test.go.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {
@@ -170,36 +171,35 @@ func arrayDropConfirm(pass *analyzer.Pass, l *secLevel, name string, dropped []s
 	switch {
 	case name == "proxy_set_header" || name == "grpc_set_header":
 		checks = setHeaderChecks(pass, p, name, dropped)
-	case name == "proxy_hide_header" || name == "grpc_hide_header":
+	case strings.HasSuffix(name, "_hide_header"):
+		module := strings.TrimSuffix(name, "_hide_header")
 		var names []string
 		for _, e := range dropped {
-			// The grpc module's defaults are the proxy module's but
-			// X-Pad (ngx_http_grpc_hide_headers).
-			if !emulator.ProxyHidesByDefault(e.arg(0)) || (name == "grpc_hide_header" && strings.EqualFold(e.arg(0), "X-Pad")) {
+			if !emulator.HidesByDefault(module, e.arg(0)) {
 				names = append(names, e.arg(0))
 			}
 		}
 		if len(names) == 0 {
-			return notConfirmable("nginx hides the dropped headers by default anyway (Date, Server, X-Accel-*)")
+			return notConfirmable("nginx's " + module + " module hides the dropped headers by default anyway (" + shortList(emulator.HiddenByDefault(module), 3) + ")")
 		}
 		checks = hideHeaderChecks(pass, p, name, names)
-	case strings.HasSuffix(name, "_param"):
-		checks = paramChecks(pass, p, name, dropped)
 	default:
-		return notConfirmable("the response headers of a FastCGI, uwsgi or SCGI backend are not modelled, and no engine's echo backend sends chosen ones there")
+		checks = paramChecks(pass, p, name, dropped)
 	}
 	return requestConfirmer(pass, p.srv, nil, checks)
 }
 
-// proxiedAt is routedTo(p, name) for a request that proxy_pass (or
-// grpc_pass, for a grpc_* directive) must also have sent upstream.
+// proxiedAt is routedTo(p, name) for a request that the *_pass of name's
+// module (passOf) must also have sent upstream: a request head for
+// proxy_pass and grpc_pass, params for the others.
 func proxiedAt(p secPlace, name string) func(x *emulator.Exchange) (bool, string) {
 	at := routedTo(p, name)
+	params := paramsModule(name)
 	return func(x *emulator.Exchange) (bool, string) {
 		if ok, why := at(x); !ok {
 			return false, why
 		}
-		if x.UpstreamRequest == nil {
+		if (params && x.UpstreamParams == nil) || (!params && x.UpstreamRequest == nil) {
 			return false, fmt.Sprintf("%d from location %q, which does not %s", x.Status, x.Location, passOf(name))
 		}
 		return true, ""
@@ -281,34 +281,45 @@ func setHeaderChecks(pass *analyzer.Pass, p secPlace, name string, dropped []sec
 	return out
 }
 
-// hideHeaderChecks asks the echo backend to send each dropped header
-// (emulator.ReflectPrefix), which must then reach the client.
+// hideHeaderChecks asks the echo backend to send a dropped header
+// (emulator.ReflectPrefix; through fastcgi_pass, uwsgi_pass and
+// scgi_pass the header arrives as the param emulator.ParamReflectPrefix
+// names), which must then reach the client. One request asks for one
+// header, so that the summary, which lists the request's headers, stays
+// short; the first maxHideChecks names are tried.
 func hideHeaderChecks(pass *analyzer.Pass, p secPlace, name string, names []string) []requestCheck {
-	var hs []emulator.Header
-	for _, n := range names {
-		hs = append(hs, emulator.Header{Name: emulator.ReflectPrefix + n, Value: reflectMarker})
-	}
-	shows := func(x *emulator.Exchange) (bool, string) {
-		if _, _, ok := emulator.ParseEcho(x.Body); x.Status != 200 || !ok {
-			return false, fmt.Sprintf("%d, not an answer of the echo backend", x.Status)
-		}
-		var leaked []string
-		for _, n := range names {
-			if slices.Contains(x.Header(n), reflectMarker) {
-				leaked = append(leaked, n)
-			}
-		}
-		if len(leaked) == 0 {
-			return false, "200 without " + strings.Join(names, ", ")
-		}
-		return true, "200 with the backend's " + strings.Join(leaked, ", ")
-	}
+	params := paramsModule(name)
 	var out []requestCheck
-	for _, path := range pathsInto(pass, p, name) {
-		out = append(out, requestCheck{req: emulator.Request{Path: path, Headers: hs}, echo: true, shows: shows, routed: proxiedAt(p, name)})
+	for _, n := range names[:min(len(names), maxHideChecks)] {
+		shows := func(x *emulator.Exchange) (bool, string) {
+			ok := false
+			if params {
+				// The list must be this module's protocol's, as in
+				// paramChecks.
+				proto, _, isEcho := emulator.ParseParamsEcho(x.Body)
+				ok = isEcho && string(proto) == strings.TrimSuffix(name, "_hide_header")
+			} else {
+				_, _, ok = emulator.ParseEcho(x.Body)
+			}
+			if x.Status != 200 || !ok {
+				return false, fmt.Sprintf("%d, not an answer of the echo backend", x.Status)
+			}
+			if !slices.Contains(x.Header(n), reflectMarker) {
+				return false, "200 without " + n
+			}
+			return true, "200 with the backend's " + n
+		}
+		hs := []emulator.Header{{Name: emulator.ReflectPrefix + n, Value: reflectMarker}}
+		for _, path := range pathsInto(pass, p, name) {
+			out = append(out, requestCheck{req: emulator.Request{Path: path, Headers: hs}, echo: true, shows: shows, routed: proxiedAt(p, name)})
+		}
 	}
 	return out
 }
+
+// maxHideChecks bounds the dropped headers a *_hide_header finding asks
+// the backend for, one request each: one that leaks confirms it.
+const maxHideChecks = 3
 
 // paramChecks: the echo backend's body lists the params fastcgi_pass,
 // uwsgi_pass or scgi_pass sent (emulator.ParamsEcho, on both engines),
@@ -329,16 +340,7 @@ func paramChecks(pass *analyzer.Pass, p secPlace, name string, dropped []secEntr
 		name, value string
 		exact       bool
 	}
-	at := routedTo(p, name)
-	routed := func(x *emulator.Exchange) (bool, string) {
-		if ok, why := at(x); !ok {
-			return false, why
-		}
-		if x.UpstreamParams == nil {
-			return false, fmt.Sprintf("%d from location %q, which does not %s_pass", x.Status, x.Location, module)
-		}
-		return true, ""
-	}
+	routed := proxiedAt(p, name)
 	var out []requestCheck
 	for _, path := range pathsInto(pass, p, name) {
 		var once sync.Once
@@ -400,13 +402,21 @@ func paramChecks(pass *analyzer.Pass, p secPlace, name string, dropped []secEntr
 	return out
 }
 
-// passOf is the content handler a *_set_header or *_hide_header of the
-// proxy or grpc module goes with.
+// passOf is the content handler a directive of the proxy, grpc,
+// fastcgi, uwsgi or scgi module goes with: MODULE_pass.
 func passOf(name string) string {
-	if strings.HasPrefix(name, "grpc_") {
-		return "grpc_pass"
+	module, _, _ := strings.Cut(name, "_")
+	return module + "_pass"
+}
+
+// paramsModule reports whether name's module talks to its backend in
+// params (FastCGI, uwsgi, SCGI) rather than in an HTTP request head.
+func paramsModule(name string) bool {
+	switch passOf(name) {
+	case "fastcgi_pass", "uwsgi_pass", "scgi_pass":
+		return true
 	}
-	return "proxy_pass"
+	return false
 }
 
 // pick1 is a if c, else b.

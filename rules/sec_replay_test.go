@@ -156,3 +156,56 @@ func TestArrayDropParamsReplay(t *testing.T) {
 		t.Errorf("an SCGI list for uwsgi_pass: %s %q, want not-reproduced", c.Status, c.Summary)
 	}
 }
+
+// TestArrayDropParamsHideHeader: SEC1002's fastcgi_hide_header and
+// scgi_hide_header checks ask the params echo for the dropped header. The
+// emulator alone confirms a dropped X-Powered-By; a level that drops only
+// what the module hides by default (FastCGI's Status, X-Accel-*) is not
+// confirmable; on the real engine an answer that carries the header but
+// is no echo of the level's protocol does not count.
+func TestArrayDropParamsHideHeader(t *testing.T) {
+	run := func(conf string, opts analyzer.Options) analyzer.Confirmation {
+		t.Helper()
+		cfg := nginxconf.Load(fstest.MapFS{"nginx.conf": {Data: []byte(conf)}}, "nginx.conf", nginxconf.Options{})
+		cfg.Main.AbsPath = "/etc/nginx/nginx.conf"
+		res := analyzer.Run(cfg, nginxconf.BuildModel(cfg), []*analyzer.Rule{ArrayDirectiveDropped}, opts)
+		if len(res.Diagnostics) != 1 || res.Diagnostics[0].Confirm == nil {
+			t.Fatalf("want one SEC1002 finding with a confirmer, got %d", len(res.Diagnostics))
+		}
+		c := res.Diagnostics[0].Confirm.Confirm(context.Background())
+		t.Logf("%s [%s]: %s | %s", c.Status, c.Engine, c.Summary, c.Reason)
+		return c
+	}
+	conf := func(module, inherited string) string {
+		return `http {
+    server {
+        listen 80;
+        server_name victim.test;
+        ` + module + `_hide_header ` + inherited + `;
+        location /app/ {
+            ` + module + `_hide_header X-Debug;
+            ` + module + `_pass 127.0.0.1:9000;
+        }
+    }
+}
+`
+	}
+	c := run(conf("fastcgi", "X-Powered-By"), analyzer.Options{})
+	if c.Status != analyzer.Confirmed || !strings.HasSuffix(c.Summary, "-> 200 with the backend's X-Powered-By") {
+		t.Errorf("fastcgi, dropped X-Powered-By: %s %q, want confirmed", c.Status, c.Summary)
+	}
+	c = run(conf("fastcgi", "X-Accel-Buffering"), analyzer.Options{})
+	if c.Status != analyzer.NotConfirmable || !strings.Contains(c.Reason, "hides the dropped headers by default") {
+		t.Errorf("fastcgi, dropped X-Accel-Buffering: %s %q, want not-confirmable", c.Status, c.Reason)
+	}
+	head := "HTTP/1.1 200 OK\r\nX-Powered-By: ngxlint-reflected\r\n\r\n"
+	var got []emulator.Scenario
+	c = run(conf("scgi", "X-Powered-By"), analyzer.Options{Engine: analyzer.Engine{Runner: fakeNginx{head: head, body: emulator.ParamsEcho(emulator.ProtoFastCGI, nil), got: &got}}})
+	if c.Status == analyzer.Confirmed || !strings.Contains(c.Summary, "not an answer of the echo backend") {
+		t.Errorf("scgi, a FastCGI list with the header: %s %q, want not confirmed", c.Status, c.Summary)
+	}
+	c = run(conf("scgi", "X-Powered-By"), analyzer.Options{Engine: analyzer.Engine{Runner: fakeNginx{head: head, body: emulator.ParamsEcho(emulator.ProtoSCGI, nil), got: &got}}})
+	if c.Status != analyzer.Confirmed || strings.Contains(c.Reason, "engines differ") {
+		t.Errorf("scgi, its list with the header: %s %q (%s), want confirmed", c.Status, c.Summary, c.Reason)
+	}
+}

@@ -593,3 +593,72 @@ http {
 		}
 	}
 }
+
+// TestSecParamsHideHeaderDropReplayOnRealNginx: SEC1002's
+// fastcgi_hide_header, uwsgi_hide_header and scgi_hide_header findings go
+// to Debian's nginx, whose echo backends answer each params protocol with
+// a response header for every HTTP_X_NGXLINT_REFLECT_* param (the
+// client's X-Ngxlint-Reflect-* headers): a location with its own hide
+// list lets the backend's X-Powered-By through (FastCGI's dropped
+// X-Accel-Buffering, hidden by default anyway, is not asked for), and
+// one that drops uwsgi_hide_header Status lets the backend's Status
+// through (only the uwsgi module does not hide it by default); on both
+// engines alike.
+func TestSecParamsHideHeaderDropReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	conf := replayConf(t, `events {}
+http {
+    server {
+        listen 80;
+        server_name victim.test;
+        fastcgi_hide_header X-Powered-By;
+        fastcgi_hide_header X-Accel-Buffering;
+        uwsgi_hide_header X-Powered-By;
+        uwsgi_hide_header Status;
+        scgi_hide_header X-Powered-By;
+        location /php/ {
+            fastcgi_hide_header X-Debug;
+            fastcgi_pass 127.0.0.1:9000;
+        }
+        location /app/ {
+            uwsgi_hide_header X-Debug;
+            uwsgi_pass 127.0.0.1:9001;
+        }
+        location /cgi/ {
+            scgi_hide_header X-Debug;
+            scgi_pass 127.0.0.1:9002;
+        }
+        location /status/ {
+            uwsgi_hide_header X-Powered-By;
+            uwsgi_pass 127.0.0.1:9001;
+        }
+    }
+}
+`)
+	want := map[int]string{
+		12: "confirmed: GET /php/ [Host: victim.test] [X-Ngxlint-Reflect-X-Powered-By: ngxlint-reflected] -> 200 with the backend's X-Powered-By",
+		16: "confirmed: GET /app/ [Host: victim.test] [X-Ngxlint-Reflect-X-Powered-By: ngxlint-reflected] -> 200 with the backend's X-Powered-By",
+		20: "confirmed: GET /cgi/ [Host: victim.test] [X-Ngxlint-Reflect-X-Powered-By: ngxlint-reflected] -> 200 with the backend's X-Powered-By",
+		24: "confirmed: GET /status/ [Host: victim.test] [X-Ngxlint-Reflect-Status: ngxlint-reflected] -> 200 with the backend's Status",
+	}
+	for _, engine := range []string{"nginx", "both"} {
+		// The findings are info: --fail-on info makes them exit 1.
+		fs := replayed(t, bin, engine, conf, "SEC1002", "--fail-on", "info")
+		if len(fs) != len(want) {
+			t.Fatalf("%s: want SEC1002 findings on lines 12, 16, 20, 24, got %d", engine, len(fs))
+		}
+		for _, f := range fs {
+			c := f.Confirmation
+			t.Logf("%s: line %d: %s: %s (%s)", engine, f.Line, c.Status, c.Summary, c.Reason)
+			if w, ok := want[f.Line]; !ok || !strings.HasPrefix(c.Status+": "+c.Summary+c.Reason, w) {
+				t.Errorf("%s: line %d: %s: %q (%s), want %q", engine, f.Line, c.Status, c.Summary, c.Reason, w)
+			}
+			if len(c.Summary) > 160 {
+				t.Errorf("%s: line %d: summary of %d chars", engine, f.Line, len(c.Summary))
+			}
+			if d, ok := c.Observed["engine_differences"]; ok || strings.Contains(c.Reason, "engines differ") {
+				t.Errorf("%s: line %d: the engines differ: %v %s", engine, f.Line, d, c.Reason)
+			}
+		}
+	}
+}

@@ -434,11 +434,13 @@ func replayConf(t *testing.T, text string) string {
 // replayed runs check --confirm with the real engine (engine "nginx" or
 // "both") and the rules enable on conf, expects findings (exit 1), and
 // returns them, each checked to carry a confirmation judged by a request
-// replayed on the real binary.
-func replayed(t *testing.T, bin, engine, conf, enable string) []format.Finding {
+// replayed on the real binary. flags go before conf (--fail-on info, for
+// rules whose findings are info).
+func replayed(t *testing.T, bin, engine, conf, enable string, flags ...string) []format.Finding {
 	t.Helper()
-	code, out, errs := run(t, "check", "--no-config", "--confirm", "--engine", engine, "--nginx-binary", bin, "--format", "json",
-		"--enable", enable, conf)
+	args := append([]string{"check", "--no-config", "--confirm", "--engine", engine, "--nginx-binary", bin, "--format", "json",
+		"--enable", enable}, flags...)
+	code, out, errs := run(t, append(args, conf)...)
 	if code != ExitFindings {
 		t.Fatalf("%s: exit %d\n%s\n%s", engine, code, out, errs)
 	}
