@@ -199,19 +199,27 @@ func originConfirm(pass *analyzer.Pass, s secSite, header, hostile string) analy
 	a := secAnalysis(pass)
 	var checks []requestCheck
 	for _, p := range routeTo(a, s.loc) {
-		rq := emulator.Request{Path: p, Headers: []emulator.Header{{Name: header, Value: hostile}}}
-		ctrl := emulator.Request{Path: p, Headers: []emulator.Header{{Name: header, Value: "https://ngxlint-unrelated.test"}}}
-		checks = append(checks, requestCheck{req: rq, control: &ctrl, contrast: func(x, other *emulator.Exchange) (bool, string) {
-			if other == nil {
-				return false, "no answer to the unrelated origin"
-			}
-			if x.Status != other.Status || headText(x) != headText(other) {
-				return true, fmt.Sprintf("%d %s; unrelated origin: %d %s", x.Status, clip(headText(x)), other.Status, clip(headText(other)))
-			}
-			return false, fmt.Sprintf("%d, the same answer as an unrelated origin", x.Status)
-		}})
+		checks = append(checks, hostileVsUnrelated(p, header, hostile, "https://ngxlint-unrelated.test", "origin"))
 	}
 	return requestConfirmer(pass, s.srv, nil, checks)
+}
+
+// hostileVsUnrelated sends header: hostile to path, with the same request
+// carrying header: unrelated as the control; a different answer (status
+// or the headers a client reads) shows that the check trusts the hostile
+// value. what names the value in the summary ("origin", "Referer").
+func hostileVsUnrelated(path, header, hostile, unrelated, what string) requestCheck {
+	rq := emulator.Request{Path: path, Headers: []emulator.Header{{Name: header, Value: hostile}}}
+	ctrl := emulator.Request{Path: path, Headers: []emulator.Header{{Name: header, Value: unrelated}}}
+	return requestCheck{req: rq, control: &ctrl, contrast: func(x, other *emulator.Exchange) (bool, string) {
+		if other == nil {
+			return false, "no answer to the unrelated " + what
+		}
+		if x.Status != other.Status || headText(x) != headText(other) {
+			return true, fmt.Sprintf("%d %s; unrelated %s: %d %s", x.Status, clip(headText(x)), what, other.Status, clip(headText(other)))
+		}
+		return false, fmt.Sprintf("%d, the same answer as an unrelated %s", x.Status, what)
+	}}
 }
 
 // mapUseSite returns where the map variable v is first used in a server
@@ -276,17 +284,7 @@ func refererConfirm(pass *analyzer.Pass, s secSite, hostile string) analyzer.Con
 	var checks []requestCheck
 	for _, u := range uses {
 		for _, p := range routeTo(s.a, u) {
-			rq := emulator.Request{Path: p, Headers: []emulator.Header{{Name: "Referer", Value: "https://" + hostile}}}
-			ctrl := emulator.Request{Path: p, Headers: []emulator.Header{{Name: "Referer", Value: "https://ngxlint-unrelated.test/"}}}
-			checks = append(checks, requestCheck{req: rq, control: &ctrl, contrast: func(x, other *emulator.Exchange) (bool, string) {
-				if other == nil {
-					return false, "no answer to the unrelated Referer"
-				}
-				if x.Status != other.Status || headText(x) != headText(other) {
-					return true, fmt.Sprintf("%d %s; unrelated Referer: %d %s", x.Status, clip(headText(x)), other.Status, clip(headText(other)))
-				}
-				return false, fmt.Sprintf("%d, the same answer as an unrelated Referer", x.Status)
-			}})
+			checks = append(checks, hostileVsUnrelated(p, "Referer", "https://"+hostile, "https://ngxlint-unrelated.test/", "Referer"))
 		}
 	}
 	return requestConfirmer(pass, s.srv, nil, checks)
