@@ -11,8 +11,9 @@ import (
 // what the server negotiated or the alert it sent (RequestResult.TLS).
 // The emulator models no handshake: it ignores the field, and rules that
 // use it make no claim on the emulator's answer (requestCheck.realOnly).
-// Versions and suites are crypto/tls's, so only what Go's client can offer
-// can be probed: no NULL, anonymous, export, single DES or MD5 suite.
+// Versions and suites are crypto/tls's, so Go's client can offer no NULL,
+// anonymous, export, single DES or MD5 suite; OpenSSLCiphers reaches the
+// NULL and anonymous ones through the openssl command instead.
 type TLSProbe struct {
 	// MinVersion and MaxVersion bound the versions offered
 	// (tls.VersionTLS10 ...); 0 leaves Go's default.
@@ -20,6 +21,13 @@ type TLSProbe struct {
 	// CipherSuites, when set, are the only TLS 1.0-1.2 suites offered,
 	// insecure ones included (tls.InsecureCipherSuites).
 	CipherSuites []uint16
+	// OpenSSLCiphers, when set, are words of the user's cipher string
+	// that name NULL or anonymous TLS 1.0-1.2 suites: a family (aNULL,
+	// eNULL, NULL, ADH, AECDH) or a suite's OpenSSL name. A real engine
+	// offers the suites OpenSSL's own list has for them, with the
+	// openssl s_client command, as Go cannot; CipherSuites is then unused.
+	// The suite reported is OpenSSL's name ("AECDH-AES128-SHA").
+	OpenSSLCiphers []string
 }
 
 // String describes the probe: "TLS 1.0-1.1", "TLS 1.2 with
@@ -42,6 +50,13 @@ func (p *TLSProbe) String() string {
 			hi = strings.TrimPrefix(tls.VersionName(p.MaxVersion), "TLS ")
 		}
 		s = "TLS " + lo + "-" + hi
+	}
+	if n := len(p.OpenSSLCiphers); n > 0 {
+		s += " with OpenSSL's " + strings.Join(p.OpenSSLCiphers[:min(n, 3)], ":")
+		if n > 3 {
+			s += " and " + strconv.Itoa(n-3) + " more"
+		}
+		return s
 	}
 	switch n := len(p.CipherSuites); {
 	case n == 1:

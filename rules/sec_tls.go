@@ -141,6 +141,12 @@ func handshakeContrast(weak func(o *emulator.TLSOutcome) bool) func(x, ctrl *emu
 		}
 		switch {
 		case ctrl == nil:
+		case !ctrl.TLS.OK() && ok:
+			// The control makes a refusal meaningful; a weak handshake
+			// that went through needs none, and a server that refuses
+			// the default one too speaks nothing but weak suites
+			// ("aNULL:DEFAULT": OpenSSL honours DEFAULT first only).
+			return true, saw + "; control refused (" + strings.TrimPrefix(ctrl.TLS.Err, "remote error: tls: ") + ")"
 		case !ctrl.TLS.OK():
 			return false, saw + "; control refused too (" + ctrl.TLS.String() + ")"
 		default:
@@ -163,6 +169,10 @@ func tlsRefusal(x, ctrl *emulator.Exchange, what string) string {
 		return "real nginx refused " + what + " with internal_error: OpenSSL 3 at its default security level allows nothing below TLS 1.2 (@SECLEVEL=0 in ssl_ciphers or OpenSSL 1.1.1 would); the line stays a risk on such builds"
 	case strings.Contains(x.TLS.Err, "protocol version"):
 		return "real nginx does not enable " + what + " on this listener (the address's default server's ssl_protocols can decide the version)"
+	case strings.Contains(x.TLS.Err, "handshake failure") && strings.Contains(what, "NULL"):
+		// OpenSSL drops anonymous and NULL suites above security level 0
+		// (SSL_CTX_set_security_level(3)), and DEFAULT and HIGH omit them.
+		return "real nginx's OpenSSL shares none of " + what + " (DEFAULT's !eNULL removes NULL ones for good; above @SECLEVEL=0 OpenSSL drops all); a risk on other builds or levels"
 	case strings.Contains(x.TLS.Err, "handshake failure"):
 		return "real nginx's OpenSSL shares none of " + what + " (OpenSSL 3 has RC4 only in its legacy provider, some builds have no 3DES, and security levels drop suites); the line stays a risk with other builds"
 	}
@@ -261,25 +271,67 @@ func probeSuites(words []string) []uint16 {
 	return out
 }
 
+// nullCipherWords are the weak words of a cipher string that name NULL or
+// anonymous suites, which the real engine offers through openssl s_client
+// (TLSProbe.OpenSSLCiphers): the families and single suite names. The
+// engine maps them onto OpenSSL's own list, so a word OpenSSL does not
+// know is dropped there, not here.
+func nullCipherWords(words []string) []string {
+	var out []string
+	for _, w := range words {
+		u := strings.ToUpper(strings.TrimPrefix(w, "+"))
+		switch {
+		case u == "ANULL" || u == "ENULL" || u == "NULL" || u == "ADH" || u == "AECDH":
+			out = append(out, w)
+		case !strings.Contains(u, "+") && (strings.Contains(u, "NULL") || strings.HasPrefix(u, "ADH-") || strings.HasPrefix(u, "AECDH-")):
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// noSuchSuites is why export, LOW, single DES and MD5 suites are not
+// probed: OpenSSL 3, which Debian's nginx uses, has none of them
+// ("openssl ciphers -v 'EXPORT:LOW:DES:@SECLEVEL=0'" matches nothing;
+// NULL-MD5 is the one MD5 suite left, and it is a NULL one, probed as
+// such), and Go cannot offer them either.
+const noSuchSuites = "OpenSSL 3 has no export, LOW or single DES suite (no MD5 one but NULL-MD5) and Go's TLS offers none, so no handshake can show them"
+
 // weakCipherConfirm is SEC1019's confirmation for an ssl_ciphers line: a
-// TLS 1.0-1.2 handshake offering only the RC4 and 3DES suites the line
-// adds, with Go's default handshake as the control.
+// TLS 1.2 handshake by openssl s_client offering only the NULL and
+// anonymous suites the line adds, which OpenSSL 3 still has; else a TLS
+// 1.0-1.2 handshake by Go offering only the RC4 and 3DES suites it adds.
+// Go's default handshake is the control.
 func weakCipherConfirm(pass *analyzer.Pass, d *nginxconf.Directive, parents []*nginxconf.Directive, weak []string) analyzer.Confirmer {
 	suites := probeSuites(weak)
-	if len(suites) == 0 {
-		return notConfirmable("Go's TLS cannot speak NULL, anonymous, export, DES or MD5 suites, so no handshake can show them")
-	}
+	nulls := nullCipherWords(weak)
 	if d.Name != "ssl_ciphers" {
+		if len(suites) == 0 && len(nulls) > 0 {
+			return notConfirmable("the engine's TLS backends are Go's, which cannot accept NULL or anonymous suites")
+		}
+		if len(suites) == 0 {
+			return notConfirmable(noSuchSuites)
+		}
 		return upstreamWeakSuites(pass, d, parents, suites)
 	}
-	probe := &emulator.TLSProbe{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12, CipherSuites: suites}
+	var probe *emulator.TLSProbe
+	what := "the offered RC4/3DES suites"
+	switch {
+	case len(nulls) > 0:
+		// OpenSSL 3 negotiates these where it refuses RC4 and 3DES, so
+		// they are the stronger evidence when the line has both.
+		probe = &emulator.TLSProbe{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12, OpenSSLCiphers: nulls}
+		what = "the offered NULL/anonymous suites"
+	case len(suites) > 0:
+		probe = &emulator.TLSProbe{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12, CipherSuites: suites}
+	default:
+		return notConfirmable(noSuchSuites)
+	}
 	path := handshakePath(parents)
 	c := requestCheck{req: emulator.Request{Path: path, TLS: probe}, control: &emulator.Request{Path: path, TLS: &emulator.TLSProbe{}}}
 	// Only the offered suites can be negotiated: any success shows one.
 	c.contrast = handshakeContrast(func(o *emulator.TLSOutcome) bool { return o.OK() })
 	c.shows = func(x *emulator.Exchange) (bool, string) { return c.contrast(x, nil) }
-	c.why = func(x, ctrl *emulator.Exchange) string {
-		return tlsRefusal(x, ctrl, "the offered RC4/3DES suites")
-	}
+	c.why = func(x, ctrl *emulator.Exchange) string { return tlsRefusal(x, ctrl, what) }
 	return tlsConfirm(pass, d, parents, c)
 }

@@ -50,10 +50,18 @@ none, even at @SECLEVEL=0 (RC4 lives in OpenSSL 3's legacy provider, and this bu
 not reproduced, with that reason, and the finding stays. For proxy_ssl_ciphers (and grpc_/uwsgi_) a request
 goes to a location where the line applies that proxies over TLS; its backend accepts only those RC4 and 3DES
 suites at TLS 1.0-1.2; confirmed when it completes a handshake with nginx and its answer comes back. Debian's
-nginx offers none of them even at @SECLEVEL=0: not reproduced. NULL, anonymous, export, single DES and MD5
-suites, which Go cannot speak, are not confirmable. A stream server's ssl_ciphers (its own or the stream
-level's) is probed the same way on its ssl listener, by the handshakes alone, and Debian's nginx again
-negotiates none: not reproduced. mail lines are not confirmable.`,
+nginx offers none of them even at @SECLEVEL=0: not reproduced. NULL and anonymous suites (eNULL, NULL, aNULL,
+ADH, AECDH or a suite name), which Go cannot speak, are offered at TLS 1.2 by the openssl s_client command
+instead (the words mapped onto "openssl ciphers" own list, with @SECLEVEL=0 on the client side), and take
+precedence over RC4/3DES when a line has both; confirmed when nginx negotiates one, even if the default control
+is refused (a line like "aNULL:DEFAULT" speaks nothing else: DEFAULT counts only first). Debian's nginx
+negotiates AECDH-AES256-SHA for "aNULL:eNULL:DEFAULT:@SECLEVEL=0" and AECDH-NULL-SHA for "eNULL:HIGH:@SECLEVEL=0"
+(confirmed), and none without @SECLEVEL=0 or after DEFAULT's "!eNULL" (not reproduced, with the alert).
+Without the openssl command they are not confirmable, and so are proxy_ssl_ciphers' (the engine's backends
+are Go's). Export, LOW, single DES and MD5 suites are not confirmable: OpenSSL 3 has none of them (but
+NULL-MD5) and Go cannot offer them. A stream server's ssl_ciphers (its own or the stream level's) is probed
+the same way on its ssl listener, by the handshakes alone: Debian's nginx negotiates no RC4 or 3DES suite
+there (not reproduced). mail lines are not confirmable.`,
 	},
 	Run: func(pass *analyzer.Pass) error {
 		if pass.Config == nil {

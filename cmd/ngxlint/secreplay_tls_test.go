@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -66,6 +68,62 @@ func TestSecWeakTLSReplayOnRealNginx(t *testing.T) {
 				if !seen[r] {
 					t.Errorf("%s %s: no %s finding", c.name, engine, r)
 				}
+			}
+		}
+	}
+}
+
+// TestSecNullCipherReplayOnRealNginx: NULL and anonymous suites, which
+// Go's client cannot offer, are offered by openssl s_client. Debian's
+// nginx 1.22 with OpenSSL 3.0 negotiates an anonymous ECDH suite when
+// ssl_ciphers adds aNULL at @SECLEVEL=0 (confirmed; DEFAULT counts only
+// first in the string, so Go's default control handshake is refused),
+// and a NULL suite for eNULL. DEFAULT's "!eNULL" removes NULL suites for
+// good, so "DEFAULT:eNULL" adds none, and at the default security level
+// OpenSSL drops anonymous ones: both handshakes are refused (not
+// reproduced, with the alert).
+func TestSecNullCipherReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	if _, err := os.Stat("/usr/bin/openssl"); err != nil {
+		if _, lerr := exec.LookPath("openssl"); lerr != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("CI needs openssl: %v", lerr)
+			}
+			t.Skip("no openssl command")
+		}
+	}
+	for _, c := range []struct {
+		name, lines, status string
+		// summary holds substrings of the summary; reason one of the reason.
+		summary []string
+		reason  string
+	}{
+		{"seclevel0", `ssl_ciphers "aNULL:eNULL:DEFAULT:@SECLEVEL=0";`, "confirmed",
+			[]string{"GET / over TLS 1.2 with OpenSSL's aNULL:eNULL", "-> negotiated TLS 1.2 AECDH-", "; control refused (handshake failure)"}, ""},
+		{"null", `ssl_ciphers "eNULL:HIGH:@SECLEVEL=0";`, "confirmed",
+			[]string{"GET / over TLS 1.2 with OpenSSL's eNULL", "-> negotiated TLS 1.2 ", "NULL", "; control TLS 1.2 ok"}, ""},
+		{"default-removes-null", `ssl_ciphers "DEFAULT:eNULL:@SECLEVEL=0";`, "not-reproduced",
+			[]string{"-> refused (handshake failure); control TLS 1.2 ok"}, "!eNULL"},
+		{"default-level", `ssl_ciphers "DEFAULT:aNULL";`, "not-reproduced",
+			[]string{"-> refused (handshake failure); control TLS 1.2 ok"}, "SECLEVEL=0"},
+	} {
+		conf := replayConf(t, strings.Replace(tlsReplayConf, "%s", c.lines, 1))
+		for _, engine := range []string{"nginx", "both"} {
+			fs := replayed(t, bin, engine, conf, "SEC1019")
+			if len(fs) != 1 || fs[0].Rule != "SEC1019" {
+				t.Fatalf("%s %s: want one SEC1019 finding, got %v", c.name, engine, fs)
+			}
+			cf := fs[0].Confirmation
+			if cf.Status != c.status || !strings.Contains(cf.Reason, c.reason) {
+				t.Errorf("%s %s: %s %q (%s); want %s, reason with %q", c.name, engine, cf.Status, cf.Summary, cf.Reason, c.status, c.reason)
+			}
+			for _, s := range c.summary {
+				if !strings.Contains(cf.Summary, s) {
+					t.Errorf("%s %s: summary %q lacks %q", c.name, engine, cf.Summary, s)
+				}
+			}
+			if len(cf.Summary) > 160 {
+				t.Errorf("%s %s: summary longer than 160: %q", c.name, engine, cf.Summary)
 			}
 		}
 	}

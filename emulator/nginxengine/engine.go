@@ -236,6 +236,12 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		if sc.StreamIndex > 0 && rq.TLS == nil {
 			return nil, fmt.Errorf("%w: a stream server is only probed by TLS handshakes, and a request carries none", emulator.ErrNotReplayable)
 		}
+		if rq.TLS != nil && len(rq.TLS.OpenSSLCiphers) > 0 {
+			// Known before nginx is started for nothing.
+			if _, err := opensslBinary(); err != nil {
+				return nil, fmt.Errorf("%w: %w", emulator.ErrNotReplayable, err)
+			}
+		}
 	}
 	// How each request's client address reaches nginx (clientaddr.go).
 	origins := make([]clientFrom, len(sc.Requests))
@@ -622,7 +628,23 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 		case sn.tlsListen[sn.targetListenKey()]:
 			tc = clientTLS(host, nil)
 		}
-		resp, rerr := exchange(ctx, addr, sn.targetHost, origins[ri], rq, timeout, tc, sn.stream)
+		var resp response
+		var rerr error
+		if rq.TLS != nil && len(rq.TLS.OpenSSLCiphers) > 0 {
+			// openssl s_client does the handshake alone, as on a stream
+			// server: the negotiated suite is the evidence, and no request
+			// follows it.
+			o, herr := opensslHandshake(ctx, addr, host, rq.TLS)
+			if herr != nil {
+				return nil, fmt.Errorf("%s %s: %w", orDefault(rq.Method, "GET"), orDefault(rq.Path, "/"), herr)
+			}
+			resp.tls = o
+			if !o.OK() {
+				rerr = fmt.Errorf("TLS handshake: %s", o.Err)
+			}
+		} else {
+			resp, rerr = exchange(ctx, addr, sn.targetHost, origins[ri], rq, timeout, tc, sn.stream)
+		}
 		code := resp.status
 		rr := RequestResult{RequestResult: emulator.RequestResult{Method: orDefault(rq.Method, "GET"), Path: orDefault(rq.Path, "/"), Attempts: []emulator.Attempt{},
 			Head: resp.head, Body: resp.body, TLS: resp.tls}}
