@@ -96,8 +96,16 @@ func (st *reqState) content() {
 					body := ParamsEcho(proto, sent)
 					_, hs := paramsHead(proto, 200, body, ReflectedParams(sent))
 					st.upstreamHdrs = st.upstreamPassed(strings.TrimSuffix(h, "_pass"), hs)
-					x.Trace = append(x.Trace, h+" (not sent: the emulated echo backend answers 200 with the params)")
-					st.finish(200, "", body)
+					code := 200
+					if proto != ProtoUwsgi && hasHeader(hs, "Location") && !hasHeader(hs, "Status") {
+						// CGI semantics (ngx_http_fastcgi_process_header,
+						// ngx_http_scgi_process_header): a Location
+						// without a Status makes the answer 302, whether
+						// or not the hide list then drops the header.
+						code = 302
+					}
+					x.Trace = append(x.Trace, fmt.Sprintf("%s (not sent: the emulated echo backend answers %d with the params)", h, code))
+					st.finish(code, "", body)
 					return
 				}
 			}
@@ -107,6 +115,11 @@ func (st *reqState) content() {
 		}
 	}
 	st.static()
+}
+
+// hasHeader reports whether hs has a header called name.
+func hasHeader(hs []Header, name string) bool {
+	return slices.ContainsFunc(hs, func(h Header) bool { return strings.EqualFold(h.Name, name) })
 }
 
 // stubStatusBody is what ngx_http_stub_status_handler writes for one

@@ -662,3 +662,46 @@ http {
 		}
 	}
 }
+
+// TestSecFastCGILocationHideReplayOnRealNginx: a dropped
+// fastcgi_hide_header Location lets the backend's Location through, and
+// nginx, following CGI semantics, makes the answer 302 when the backend
+// sends no Status (ngx_http_fastcgi_process_header); the SCGI echo sends a
+// Status, so its answer stays 200. Both engines must agree.
+func TestSecFastCGILocationHideReplayOnRealNginx(t *testing.T) {
+	bin := replayNginx(t)
+	conf := replayConf(t, `events {}
+http {
+    fastcgi_hide_header Location;
+    scgi_hide_header Location;
+    server {
+        listen 80;
+        server_name victim.test;
+        location /php/ {
+            fastcgi_hide_header X-Other;
+            fastcgi_pass 127.0.0.1:9000;
+        }
+        location /cgi/ {
+            scgi_hide_header X-Other;
+            scgi_pass 127.0.0.1:9001;
+        }
+    }
+}
+`)
+	want := map[int]string{10: "302 with the backend's Location", 14: "200 with the backend's Location"}
+	for _, engine := range []string{"nginx", "both"} {
+		fs := replayed(t, bin, engine, conf, "SEC1002", "--fail-on", "info")
+		if len(fs) != len(want) {
+			t.Fatalf("%s: %d findings, want %d", engine, len(fs), len(want))
+		}
+		for _, f := range fs {
+			c := f.Confirmation
+			if c.Status != "confirmed" || !strings.HasSuffix(c.Summary, want[f.Line]) {
+				t.Errorf("%s: line %d: %s %q (%s), want confirmed ending %q", engine, f.Line, c.Status, c.Summary, c.Reason, want[f.Line])
+			}
+			if d, ok := c.Observed["engine_differences"]; ok {
+				t.Errorf("%s: line %d: engines differ: %v", engine, f.Line, d)
+			}
+		}
+	}
+}
