@@ -398,6 +398,17 @@ func TestCheckContainedRequestHosts(t *testing.T) {
 		{"", `location / { proxy_pass http://$host$request_uri; }`, ""},
 		{"", `location / { set $host 10.0.0.1; proxy_pass http://$host; }`, "also set by the configuration"},
 		{"", `location / { proxy_pass $arg_url; }`, "not defined by exactly one set"},
+		// A URI the configuration writes (internal redirect, subrequest)
+		// reaches the regex location's capture or the query without
+		// being in the request.
+		{"", `location / { error_page 404 = /p/10.0.0.5/; return 404; } location ~ ^/p/([^/]+)/ { proxy_pass http://$1; }`, "sends requests to a URI the configuration writes"},
+		{"", `location / { auth_request /p/10.0.0.5/; } location ~ ^/p/([^/]+)/ { proxy_pass http://$1; }`, "sends requests to a URI the configuration writes"},
+		{"", `location / { mirror /p/10.0.0.5/; } location ~ ^/p/([^/]+)/ { proxy_pass http://$1; }`, "sends requests to a URI the configuration writes"},
+		{"", `location / { try_files $uri /p/10.0.0.5/; } location ~ ^/p/([^/]+)/ { proxy_pass http://$1; }`, "sends requests to a URI the configuration writes"},
+		{"", `location / { error_page 404 = /go$hostname; return 404; } location /go { proxy_pass http://$arg_to; }`, "sends requests to a URI the configuration writes"},
+		{"", `location / { set $arg_x 10.0.0.5; try_files $uri /p/$arg_x/; } location ~ ^/p/([^/]+)/ { proxy_pass http://$1; }`, "sends requests to a URI the configuration writes"},
+		{"", `location / { ssi on; } location ~ ^/p/([^/]+)/ { proxy_pass http://$1; }`, "ssi"},
+		{"", `location / { try_files $uri $uri/ /index.php?$args; } location ~ ^/p/([^/]+)/ { proxy_pass http://$1; }`, ""},
 		// The whole URL in a variable that one set builds.
 		{"", `location ~ ^/f/([^/]+)$ { set $u http://$1/x; proxy_pass $u; }`, ""},
 		{"", `location ~ ^/f/([^/]+)$ { set $u http://$1/x; proxy_pass ${u}; }`, ""},

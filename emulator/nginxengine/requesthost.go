@@ -79,6 +79,11 @@ type requestHostFacts struct {
 	argsChanged string
 	// otherRegex: a regex other than a location's can set captures.
 	otherRegex string
+	// uriSet: a directive sends the request to a URI the configuration
+	// writes (an internal redirect or subrequest: error_page, try_files,
+	// auth_request, mirror...) that could spell an address, which a
+	// location regex's capture or the query would then carry.
+	uriSet string
 	// defined are variable names set by set, map, geo, split_clients.
 	defined map[string]bool
 	// sets are the values "set" gives each variable, and setsOnly marks
@@ -99,6 +104,7 @@ func (f *requestHostFacts) block(name string) {
 func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
 	f := &requestHostFacts{defined: map[string]bool{}, sets: map[string][]string{}, setsOnly: map[string]bool{}}
 	others := map[string]bool{}
+	var uriVars [][2]string // a variable in a configuration-written URI, where
 	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
 		// The copy keeps the user's line numbers.
 		at := fmt.Sprintf("%s (%s line %d)", d.Name, path.Base(d.Pos.File), d.Pos.Line)
@@ -128,12 +134,6 @@ func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
 			if strings.Contains(d.Arg(1), "?") {
 				f.argsChanged = at
 			}
-		case d.Name == "try_files" || d.Name == "error_page":
-			for _, a := range d.Args {
-				if strings.Contains(a.Value, "?") {
-					f.argsChanged = at
-				}
-			}
 		case d.Name == "if":
 			for _, a := range d.Args {
 				if v := a.Value; v == "~" || v == "~*" || v == "!~" || v == "!~*" {
@@ -160,10 +160,39 @@ func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
 			f.defined[varKey(d.Args[len(d.Args)-1].Value)] = true
 			others[varKey(d.Args[len(d.Args)-1].Value)] = true
 		}
+		if uriChanging[d.Name] {
+			args := d.Args
+			if d.Name == "rewrite" && len(args) > 0 {
+				args = args[1:] // the regex; its replacement is read above
+			}
+			for _, a := range args {
+				if d.Name != "rewrite" && strings.Contains(a.Value, "?") {
+					f.argsChanged = at
+				}
+				if f.uriSet == "" && configURIAddress(a.Value) {
+					f.uriSet = at
+				}
+				for _, m := range anyVar.FindAllStringSubmatch(a.Value, -1) {
+					uriVars = append(uriVars, [2]string{varKey(m[1]), at})
+				}
+			}
+		}
+		if d.Name == "ssi" && d.Arg(0) != "off" {
+			// include virtual builds subrequest URIs from what the
+			// served content says.
+			f.block(d.Name)
+		}
 		return true
 	})
 	for name := range f.sets {
 		f.setsOnly[name] = !others[name]
+	}
+	for _, v := range uriVars {
+		// A request variable the configuration also defines holds
+		// what the configuration says (see requestHostVar).
+		if f.uriSet == "" && f.defined[v[0]] {
+			f.uriSet = v[1]
+		}
 	}
 	return f
 }
@@ -228,6 +257,9 @@ func (c *containCheck) requestHostVar(d *nginxconf.Directive, parents []*nginxco
 		if f.argsChanged != "" {
 			return refuse("$" + name + ", but " + f.argsChanged + " can change the query string")
 		}
+		if f.uriSet != "" {
+			return refuse("$" + name + ", but " + f.uriSet + " sends requests to a URI the configuration writes")
+		}
 		return ""
 	case strings.HasPrefix(lname, "http_") || strings.HasPrefix(lname, "cookie_"):
 		return ""
@@ -252,6 +284,9 @@ func (c *containCheck) requestHostVar(d *nginxconf.Directive, parents []*nginxco
 	if f.otherRegex != "" {
 		return refuse("$" + name + " is a capture, but " + f.otherRegex + " can set captures too")
 	}
+	if f.uriSet != "" {
+		return refuse("$" + name + " is a capture, but " + f.uriSet + " sends requests to a URI the configuration writes")
+	}
 	return ""
 }
 
@@ -259,6 +294,26 @@ func (c *containCheck) requestHostVar(d *nginxconf.Directive, parents []*nginxco
 // lower case (variable names are case-insensitive).
 func varKey(v string) string {
 	return strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(v, "$"), "{"), "}"))
+}
+
+// configURIAddress reports whether a URI a directive writes could hold an
+// address: address-like text (see requestHostBlocker), or a variable whose
+// value is not the request's own bytes.
+func configURIAddress(v string) bool {
+	if strings.ContainsAny(v, "[]") || strings.Contains(strings.ToLower(v), "unix:") || reDigitDot.MatchString(v) {
+		return true
+	}
+	for _, m := range anyVar.FindAllStringSubmatch(v, -1) {
+		n := strings.ToLower(m[1])
+		switch {
+		case n == "uri", n == "document_uri", n == "request_uri", n == "args", n == "query_string", n == "is_args",
+			strings.HasPrefix(n, "arg_"), strings.HasPrefix(n, "http_"), strings.HasPrefix(n, "cookie_"),
+			len(n) == 1 && n[0] >= '0' && n[0] <= '9':
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // reDigitDot is a digit, a dot and a digit: the start of what
