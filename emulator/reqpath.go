@@ -304,7 +304,7 @@ func (st *reqState) run(ds []*nginxconf.Directive) outcome {
 		switch d.Name {
 		case "set":
 			if len(d.Args) == 2 {
-				st.vars[strings.ToLower(strings.TrimPrefix(d.Arg(0), "$"))] = st.eval(d.Arg(1), false)
+				st.vars[strings.ToLower(strings.TrimPrefix(d.Arg(0), "$"))] = st.eval(d.Arg(1))
 			}
 		case "break":
 			return stop
@@ -353,7 +353,7 @@ func (st *reqState) doReturn(d *nginxconf.Directive) {
 		code, _ = strconv.Atoi(d.Arg(0))
 		text = d.Arg(1)
 	}
-	val := st.eval(text, false)
+	val := st.eval(text)
 	switch code {
 	case 301, 302, 303, 307, 308:
 		st.finish(code, val, "")
@@ -429,10 +429,10 @@ func (st *reqState) cond(d *nginxconf.Directive) bool {
 	}
 	switch c.Op {
 	case "":
-		v := st.eval(c.Var, false)
+		v := st.eval(c.Var)
 		return v != "" && v != "0"
 	case "-f", "!-f", "-d", "!-d", "-e", "!-e", "-x", "!-x":
-		p := st.eval(c.Var, false)
+		p := st.eval(c.Var)
 		info, err := st.stat(p)
 		var r bool
 		switch strings.TrimPrefix(c.Op, "!") {
@@ -445,13 +445,13 @@ func (st *reqState) cond(d *nginxconf.Directive) bool {
 		}
 		return r != strings.HasPrefix(c.Op, "!")
 	case "=", "!=":
-		return (st.eval(c.Var, false) == st.eval(c.Value, false)) == (c.Op == "=")
+		return (st.eval(c.Var) == st.eval(c.Value)) == (c.Op == "=")
 	}
 	if c.Regex.Err != nil {
 		st.x.Unmodelled = append(st.x.Unmodelled, "if regex "+c.Value)
 		return false
 	}
-	caps := c.Regex.Match(st.eval(c.Var, false))
+	caps := c.Regex.Match(st.eval(c.Var))
 	if caps != nil {
 		st.caps, st.capRe = caps, c.Regex
 	}

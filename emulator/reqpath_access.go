@@ -58,13 +58,11 @@ func (st *reqState) access() bool {
 	if !basic {
 		return false
 	}
-	for _, h := range st.hdrs {
-		if strings.EqualFold(h.Name, "authorization") {
-			// Checking credentials reads auth_basic_user_file: not
-			// modelled.
-			st.x.Unmodelled = append(st.x.Unmodelled, "auth_basic credentials")
-			return false
-		}
+	if hasHeader(st.hdrs, "authorization") {
+		// Checking credentials reads auth_basic_user_file: not
+		// modelled.
+		st.x.Unmodelled = append(st.x.Unmodelled, "auth_basic credentials")
+		return false
 	}
 	// ngx_http_auth_basic_handler: no Authorization header
 	// (ngx_http_auth_basic_user declines) is a 401 with the realm
@@ -92,7 +90,7 @@ func (st *reqState) authBasic() (string, bool) {
 	if realm == nil || !file {
 		return "", false
 	}
-	v := st.eval(realm.Arg(0), false)
+	v := st.eval(realm.Arg(0))
 	return v, v != "off"
 }
 

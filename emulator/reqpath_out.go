@@ -119,7 +119,18 @@ func (st *reqState) content() {
 
 // hasHeader reports whether hs has a header called name.
 func hasHeader(hs []Header, name string) bool {
-	return slices.ContainsFunc(hs, func(h Header) bool { return strings.EqualFold(h.Name, name) })
+	_, ok := headerValue(hs, name)
+	return ok
+}
+
+// headerValue is the value of hs's first header called name.
+func headerValue(hs []Header, name string) (string, bool) {
+	for _, h := range hs {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value, true
+		}
+	}
+	return "", false
 }
 
 // stubStatusBody is what ngx_http_stub_status_handler writes for one
@@ -152,7 +163,7 @@ func (st *reqState) upstreamURL(pp *nginxconf.Directive) string {
 		// With variables nginx evaluates the whole URL per request
 		// (the scheme too: "proxy_pass $u" with set $u http://...),
 		// then takes the client's URI when it has no path.
-		v := st.eval(t, false)
+		v := st.eval(t)
 		if _, r, ok := strings.Cut(v, "://"); ok && !strings.Contains(r, "/") {
 			v += st.x.Target
 		}
@@ -249,7 +260,7 @@ func (st *reqState) static() {
 	var p string
 	switch {
 	case alias != nil:
-		a := st.eval(alias.Arg(0), false)
+		a := st.eval(alias.Arg(0))
 		if where.Modifier == "~" || where.Modifier == "~*" || strings.Contains(alias.Arg(0), "$") {
 			p = a
 		} else {
@@ -258,7 +269,7 @@ func (st *reqState) static() {
 	default:
 		r := "html"
 		if root != nil {
-			r = st.eval(root.Arg(0), false)
+			r = st.eval(root.Arg(0))
 		}
 		if !strings.HasPrefix(r, "/") {
 			r = "/" + r
@@ -352,7 +363,7 @@ func (st *reqState) finish(code int, location, body string) {
 	x.Body = body
 	var b strings.Builder
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
-	if !slices.ContainsFunc(st.upstreamHdrs, func(h Header) bool { return strings.EqualFold(h.Name, "server") }) {
+	if !hasHeader(st.upstreamHdrs, "server") {
 		// A Server the backend sent and proxy_pass_header passes
 		// replaces nginx's own (r->headers_out.server is set).
 		b.WriteString("Server: " + server + "\r\n")
@@ -378,7 +389,7 @@ func (st *reqState) finish(code int, location, body string) {
 		if !AddHeaderApplies(code, always) {
 			continue
 		}
-		v := st.eval(d.Arg(1), false)
+		v := st.eval(d.Arg(1))
 		if v == "" {
 			continue // ngx_http_add_header: an empty value adds nothing
 		}

@@ -138,15 +138,8 @@ func (st *reqState) computeInvalidReferer() (string, string) {
 		}
 		return "", "no valid_referers"
 	}
-	var ref string
-	found := false
-	for _, h := range st.hdrs {
-		// r->headers_in.referer is the first Referer line.
-		if strings.EqualFold(h.Name, "referer") {
-			ref, found = h.Value, true
-			break
-		}
-	}
+	// r->headers_in.referer is the first Referer line.
+	ref, found := headerValue(st.hdrs, "referer")
 	if !found {
 		if c.none {
 			return "", "no Referer, none"

@@ -37,7 +37,7 @@ func (st *reqState) tryFiles() bool {
 		return false
 	}
 	for _, a := range tf.Args[:len(tf.Args)-1] {
-		v := st.eval(a.Value, false)
+		v := st.eval(a.Value)
 		dir := strings.HasSuffix(v, "/") && len(v) > 1
 		p := root + strings.TrimSuffix(v, "/")
 		info, err := st.stat(p)
@@ -52,7 +52,7 @@ func (st *reqState) tryFiles() bool {
 		}
 		return false
 	}
-	last := st.eval(tf.Args[len(tf.Args)-1].Value, false)
+	last := st.eval(tf.Args[len(tf.Args)-1].Value)
 	switch {
 	case strings.HasPrefix(last, "="):
 		code, err := strconv.Atoi(last[1:])
@@ -95,7 +95,7 @@ func (st *reqState) docRoot() (string, bool) {
 			return "", true
 		}
 		if ds := s.Own("root"); len(ds) > 0 {
-			r := st.eval(ds[0].Arg(0), false)
+			r := st.eval(ds[0].Arg(0))
 			if !strings.HasPrefix(r, "/") {
 				r = "/" + r
 			}

@@ -82,7 +82,7 @@ func (st *reqState) proxyRequest(u string) *UpstreamRequest {
 	named := map[string]bool{}
 	add := func(name, value string) {
 		named[strings.ToLower(name)] = true
-		if v := st.eval(value, false); v != "" {
+		if v := st.eval(value); v != "" {
 			out.Headers = append(out.Headers, Header{Name: name, Value: v})
 		}
 	}
@@ -177,7 +177,7 @@ func (st *reqState) grpcRequest(gp *nginxconf.Directive) *UpstreamRequest {
 	scope := st.scopeOf()
 	target := gp.Arg(0)
 	if strings.Contains(target, "$") {
-		target = st.eval(target, false)
+		target = st.eval(target)
 	}
 	if _, rest, ok := strings.Cut(target, "://"); ok {
 		target = rest
@@ -195,7 +195,7 @@ func (st *reqState) grpcRequest(gp *nginxconf.Directive) *UpstreamRequest {
 	hostSet := false
 	add := func(name, value string) {
 		named[strings.ToLower(name)] = true
-		if v := st.eval(value, false); v != "" {
+		if v := st.eval(value); v != "" {
 			hs = append(hs, Header{Name: name, Value: v})
 			if strings.EqualFold(name, "host") {
 				authority = v
@@ -208,7 +208,7 @@ func (st *reqState) grpcRequest(gp *nginxconf.Directive) *UpstreamRequest {
 			add(d.Arg(0), d.Arg(1))
 		}
 	}
-	if hostSet && !slices.ContainsFunc(hs, func(h Header) bool { return strings.EqualFold(h.Name, "host") }) {
+	if hostSet && !hasHeader(hs, "host") {
 		// An empty Host set: nginx sends no :authority, and the
 		// backend sees none.
 		authority = ""
@@ -261,7 +261,7 @@ func (st *reqState) upstreamParams(param string) []Header {
 		var out []Header
 		for _, e := range es {
 			e = append(e, "", "", "")
-			v := st.eval(e[1], false)
+			v := st.eval(e[1])
 			if v == "" && e[2] == "if_not_empty" {
 				continue
 			}

@@ -8,7 +8,7 @@ import (
 
 // eval expands a complex value ("$scheme://$host$uri") with the request's
 // variables.
-func (st *reqState) eval(v string, _ bool) string { return st.evalCaps(v, false) }
+func (st *reqState) eval(v string) string { return st.evalCaps(v, false) }
 
 // evalCaps expands v; escapeCaps escapes the captures as
 // ngx_http_script_copy_capture_code does in a rewrite's redirect or
@@ -101,10 +101,8 @@ func (st *reqState) variable(name string) string {
 		}
 		return h
 	case "proxy_add_x_forwarded_for":
-		for _, h := range st.hdrs {
-			if strings.EqualFold(h.Name, "x-forwarded-for") {
-				return h.Value + ", " + st.accessAddr()
-			}
+		if v, ok := headerValue(st.hdrs, "x-forwarded-for"); ok {
+			return v + ", " + st.accessAddr()
 		}
 		return st.accessAddr()
 	case "invalid_referer":
@@ -139,10 +137,8 @@ func (st *reqState) variable(name string) string {
 	switch {
 	case strings.HasPrefix(lname, "http_"):
 		want := strings.ReplaceAll(lname[5:], "_", "-")
-		for _, h := range st.hdrs {
-			if strings.EqualFold(h.Name, want) {
-				return h.Value
-			}
+		if v, ok := headerValue(st.hdrs, want); ok {
+			return v
 		}
 		if want == "host" {
 			return st.host
@@ -184,7 +180,7 @@ func (st *reqState) mapped(name string) (string, bool) {
 		if len(d.Args) != 2 || strings.ToLower(strings.TrimPrefix(d.Arg(1), "$")) != name {
 			continue
 		}
-		src := st.eval(d.Arg(0), false)
+		src := st.eval(d.Arg(0))
 		def := ""
 		entries := reqmodel.Flatten(d.Block)
 		for _, e := range entries {
@@ -192,7 +188,7 @@ func (st *reqState) mapped(name string) (string, bool) {
 				def = e.Arg(0)
 			}
 			if !strings.HasPrefix(e.Name, "~") && e.Name != "default" && len(e.Args) == 1 && e.Name == src {
-				return st.eval(e.Arg(0), false), true
+				return st.eval(e.Arg(0)), true
 			}
 		}
 		for _, e := range entries {
@@ -203,12 +199,12 @@ func (st *reqState) mapped(name string) (string, bool) {
 			if caps := re.Match(src); caps != nil {
 				saved, savedRe := st.caps, st.capRe
 				st.caps, st.capRe = caps, re
-				v := st.eval(e.Arg(0), false)
+				v := st.eval(e.Arg(0))
 				st.caps, st.capRe = saved, savedRe
 				return v, true
 			}
 		}
-		return st.eval(def, false), true
+		return st.eval(def), true
 	}
 	return "", false
 }
@@ -263,7 +259,7 @@ func (x *Exchange) Eval(v string) (val string, exact bool) {
 	for _, r := range reqmodel.Refs(v) {
 		exact = exact && st.exactVar(r.Name)
 	}
-	return st.eval(v, false), exact
+	return st.eval(v), exact
 }
 
 // exactVar reports whether variable() computes name as nginx does,
