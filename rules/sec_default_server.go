@@ -61,7 +61,6 @@ default_server or default there. A server without listen counts as *:80, as for 
 		}
 		type socket struct {
 			listens []*nginxconf.Directive
-			servers []*nginxconf.Server
 			def     bool
 		}
 		sockets := map[string]*socket{}
@@ -80,7 +79,6 @@ default_server or default there. A server without listen counts as *:80, as for 
 				if !seen[key] {
 					seen[key] = true
 					so.listens = append(so.listens, l)
-					so.servers = append(so.servers, s)
 				}
 			}
 			if len(listens) == 0 {
@@ -101,12 +99,12 @@ default_server or default there. A server without listen counts as *:80, as for 
 		}
 		for _, key := range order {
 			so := sockets[key]
-			if so.def || len(so.servers) < 2 {
+			if so.def || len(so.listens) < 2 {
 				continue
 			}
 			first := so.listens[0]
 			d := &analyzer.Diagnostic{Pos: first.Pos, End: first.End,
-				Message: fmt.Sprintf("%d servers listen on %s and none is default_server; unknown hosts go to whichever is read first", len(so.servers), key),
+				Message: fmt.Sprintf("%d servers listen on %s and none is default_server; unknown hosts go to whichever is read first", len(so.listens), key),
 				Details: "Mark the server meant to answer unknown Host headers with \"listen ... default_server\" (often one that returns 444)."}
 			for i, l := range so.listens[1:] {
 				if i == 10 {

@@ -116,11 +116,12 @@ the same requests on real nginx (emulator/nginxengine/testdata/reqpath/splitting
 					continue
 				}
 				a := d.Args[sk.arg]
+				reqs := splitRequests(pass, s)
 				diag := &analyzer.Diagnostic{Pos: a.Pos, End: a.End(),
 					Message: fmt.Sprintf("%s uses $%s, which can hold CR LF from the request: HTTP response splitting", sk.what, src.Var),
 					Details: fmt.Sprintf("%s: %s. nginx writes the value into the response head unescaped, so a request such as %s adds a header of the client's choosing. Use a variable nginx keeps encoded ($request_uri, $arg_*) or a pattern that excludes \\r and \\n.",
-						"$"+src.Var, src.Why, splitRequests(pass, s)[0].Path)}
-				diag.Confirm = requestConfirmer(pass, s.srv, nil, splitChecks(pass, s))
+						"$"+src.Var, src.Why, reqs[0].Path)}
+				diag.Confirm = requestConfirmer(pass, s.srv, nil, splitChecks(reqs))
 				pass.Report(diag)
 			}
 		})
@@ -172,9 +173,9 @@ func splitRequests(pass *analyzer.Pass, s secSite) []emulator.Request {
 	return out
 }
 
-func splitChecks(pass *analyzer.Pass, s secSite) []requestCheck {
+func splitChecks(reqs []emulator.Request) []requestCheck {
 	var out []requestCheck
-	for _, rq := range splitRequests(pass, s) {
+	for _, rq := range reqs {
 		out = append(out, requestCheck{req: rq, shows: func(x *emulator.Exchange) (bool, string) {
 			for _, v := range x.Header("Set-Cookie") {
 				if strings.HasPrefix(v, "ngxlint=injected") {

@@ -303,7 +303,7 @@ var rewriteModule = map[string]bool{"set": true, "rewrite": true, "return": true
 // a return, or a rewrite to another location (last, redirect, permanent).
 func endsRequest(b *nginxconf.Directive) bool {
 	ends := false
-	walkBlock(b.Block, func(d *nginxconf.Directive) {
+	for _, d := range reqmodel.Flatten(b.Block) {
 		switch d.Name {
 		case "return":
 			ends = true
@@ -313,7 +313,7 @@ func endsRequest(b *nginxconf.Directive) bool {
 				ends = true
 			}
 		}
-	})
+	}
 	return ends
 }
 
@@ -321,21 +321,10 @@ func endsRequest(b *nginxconf.Directive) bool {
 // rewrite module's.
 func hasSettings(b *nginxconf.Directive) bool {
 	has := false
-	walkBlock(b.Block, func(d *nginxconf.Directive) {
+	for _, d := range reqmodel.Flatten(b.Block) {
 		if !rewriteModule[d.Name] && d.Name != "include" {
 			has = true
 		}
-	})
-	return has
-}
-
-// walkBlock calls fn on the directives of a block, includes expanded,
-// without entering nested blocks.
-func walkBlock(ds []*nginxconf.Directive, fn func(*nginxconf.Directive)) {
-	for _, d := range ds {
-		fn(d)
-		for _, inc := range d.Included {
-			walkBlock(inc.Directives, fn)
-		}
 	}
+	return has
 }

@@ -74,7 +74,7 @@ log_format (h5bp's "map $sent_http_content_type $cors" is the idiom). Write the 
 				return
 			}
 			entries, hasDefault, opaque := 0, false, false
-			walkBlock(d.Block, func(e *nginxconf.Directive) {
+			for _, e := range reqmodel.Flatten(d.Block) {
 				switch e.Name {
 				case "default":
 					hasDefault = true
@@ -86,7 +86,7 @@ log_format (h5bp's "map $sent_http_content_type $cors" is the idiom). Write the 
 				default:
 					entries++
 				}
-			})
+			}
 			min := 2
 			if d.Name == "geo" {
 				min = 1

@@ -116,12 +116,19 @@ reports the first the regex accepts. Anchor the pattern and escape the dots:
 				if h == "" {
 					continue
 				}
+				// Where the map's variable is used is the same for every
+				// entry: found once, for the first entry that needs it.
+				var site *secSite
+				looked := false
 				for _, e := range reqmodel.Flatten(d.Block) {
 					if !strings.HasPrefix(e.Name, "~") || len(e.Args) != 1 || e.Arg(0) == "" || e.Arg(0) == "0" {
 						continue
 					}
+					if !looked {
+						site, looked = mapUseSite(pass, d.Arg(1)), true
+					}
 					re := reqmodel.Compile(strings.TrimPrefix(strings.TrimPrefix(e.Name, "~"), "*"), strings.HasPrefix(e.Name, "~*"))
-					report(e, nginxconf.Arg{Value: e.Name, Raw: e.Name, Pos: e.Pos}, h, re, false, atSite(mapUseSite(pass, d.Arg(1)), h))
+					report(e, nginxconf.Arg{Value: e.Name, Raw: e.Name, Pos: e.Pos}, h, re, false, atSite(site, h))
 				}
 			}
 		}

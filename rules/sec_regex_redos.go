@@ -130,14 +130,14 @@ only be matched by the outer loop. Rewrite the pattern so each character has one
 					}
 				}
 			case "map":
-				walkBlock(d.Block, func(e *nginxconf.Directive) {
+				for _, e := range reqmodel.Flatten(d.Block) {
 					if strings.HasPrefix(e.Name, "~") {
 						src := strings.TrimPrefix(strings.TrimPrefix(e.Name, "~"), "*")
 						check(nginxconf.Arg{Value: e.Name, Raw: e.Name, Pos: e.Pos}, src, strings.HasPrefix(e.Name, "~*"), func(re *reqmodel.Regex, inner, outer *syntax.Regexp) analyzer.Confirmer {
 							return redosMapConfirm(pass, d, re, inner, outer)
 						})
 					}
-				})
+				}
 			}
 		}, "location", "rewrite", "if", "server_name", "map")
 		return nil

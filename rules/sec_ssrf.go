@@ -222,6 +222,12 @@ func anyHostReaches(pass *analyzer.Pass, srv *nginxconf.Server) bool {
 	if pass.Model == nil || pass.Model.HTTP == nil {
 		return false
 	}
+	type key struct{ srv *nginxconf.Server }
+	return pass.Fact(key{srv}, func() any { return selectedByAnyHost(pass.Model.HTTP.Servers, srv) }).(bool)
+}
+
+// selectedByAnyHost is anyHostReaches, computed.
+func selectedByAnyHost(servers []*nginxconf.Server, srv *nginxconf.Server) bool {
 	var keys []string
 	for _, l := range srv.Listen {
 		if len(l.Args) > 0 {
@@ -232,7 +238,7 @@ func anyHostReaches(pass *analyzer.Pass, srv *nginxconf.Server) bool {
 		keys = []string{emulator.ListenKey("80")}
 	}
 	for _, k := range keys {
-		if got, ok := emulator.SelectServer(pass.Model.HTTP.Servers, k, ssrfTarget); ok && got == srv {
+		if got, ok := emulator.SelectServer(servers, k, ssrfTarget); ok && got == srv {
 			return true
 		}
 	}

@@ -147,9 +147,6 @@ func (a Advisory) Affects(v Version) bool {
 	return true
 }
 
-// FixedFor names the releases that fix the advisory, the page's "Not
-// vulnerable" field.
-func (a Advisory) FixedFor() string { return a.Good }
 
 // validate reports a table entry whose ranges do not parse; the tests run
 // it over every entry so a typo cannot silently disable a CVE.
