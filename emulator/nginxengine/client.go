@@ -41,6 +41,22 @@ type recorder struct {
 	buf []byte
 }
 
+// userAgent is the User-Agent the client sends: request bytes nginx can
+// read, so requestHostBlocker checks it too.
+const userAgent = "ngxlint-engine"
+
+// requestHost is the Host the client sends for rq: the request's own
+// (the last, as the client writes it), else def.
+func requestHost(rq emulator.Request, def string) string {
+	host := def
+	for _, h := range rq.Headers {
+		if strings.EqualFold(h.Name, "host") {
+			host = h.Value
+		}
+	}
+	return host
+}
+
 func (rc *recorder) Read(p []byte) (int, error) {
 	n, err := rc.r.Read(p)
 	if room := maxCapture - len(rc.buf); room > 0 {
@@ -119,7 +135,7 @@ func exchange(ctx context.Context, addr, host string, from clientFrom, rq emulat
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ngxlint-engine\r\nConnection: close\r\n%s", method, p, host, extra.String())
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nConnection: close\r\n%s", method, p, host, userAgent, extra.String())
 	if from.header != "" {
 		fmt.Fprintf(&b, "%s: %s\r\n", clientAddrHeader, from.header)
 	}

@@ -259,13 +259,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 	}
 	if sc.RequestHosts {
 		for i, rq := range sc.Requests {
-			host := sn.targetHost
-			for _, h := range rq.Headers {
-				if strings.EqualFold(h.Name, "host") {
-					host = h.Value
-				}
-			}
-			if why := requestHostBlocker(rq, host, "ngxlint-engine", origins[i].header, origins[i].local); why != "" {
+			if why := requestHostBlocker(rq, requestHost(rq, sn.targetHost), userAgent, origins[i].header, origins[i].local); why != "" {
 				return nil, fmt.Errorf("%w: the proxied host comes from the request, and %s %s could make it an address: %s", emulator.ErrNotReplayable, orDefault(rq.Method, "GET"), shortArg(rq.Path), why)
 			}
 		}
@@ -614,12 +608,7 @@ func (b *Binary) run(ctx context.Context, sc Scenario, hk hooks) (res *Result, e
 			_, hs0[i] = tb.Handshakes(0)
 		}
 		before := snapshot()
-		addr, host := target, sn.targetHost
-		for _, h := range rq.Headers {
-			if strings.EqualFold(h.Name, "host") {
-				host = h.Value
-			}
-		}
+		addr, host := target, requestHost(rq, sn.targetHost)
 		var tc *tls.Config
 		switch {
 		case rq.TLS != nil:

@@ -420,11 +420,8 @@ func passTarget(d *nginxconf.Directive, upstreams map[string]bool) (key string, 
 	v := d.Args[0].Value
 	start, end := passHostSpan(v)
 	defPort := 80
-	if i := strings.Index(v, "://"); i >= 0 {
-		switch strings.ToLower(v[:i]) {
-		case "https", "grpcs", "suwsgi":
-			defPort = 443
-		}
+	if isTLSScheme(v) {
+		defPort = 443
 	}
 	host := v[start:end]
 	if host == "" || strings.Contains(host, "$") || upstreams[host] {
