@@ -81,10 +81,12 @@ func realipBlockers(cfg *nginxconf.Config) []string {
 		switch {
 		case realipDirectives[d.Name]:
 			note(d, d.Name+": the configuration uses the realip module itself")
-		case strings.HasPrefix(d.Name, "lua_") || strings.Contains(d.Name, "_by_lua"):
-			note(d, d.Name+": Lua code can read every request header, the injected one too")
-		case strings.HasPrefix(d.Name, "js_") || strings.HasPrefix(d.Name, "perl"):
-			note(d, d.Name+": script code can read every request header, the injected one too")
+		case isScriptDirective(d.Name):
+			what := "script code"
+			if strings.Contains(d.Name, "lua") {
+				what = "Lua code"
+			}
+			note(d, d.Name+": "+what+" can read every request header, the injected one too")
 		}
 		for _, a := range d.Args {
 			v := strings.ToLower(a.Value)

@@ -178,8 +178,7 @@ func checkConfined(cfg *nginxconf.Config, root string) []Uncontained {
 	}
 	cfg.Walk(func(d *nginxconf.Directive, parents []*nginxconf.Directive) bool {
 		switch {
-		case strings.HasPrefix(d.Name, "lua_") || strings.Contains(d.Name, "_by_lua") || strings.HasPrefix(d.Name, "perl") ||
-			strings.HasPrefix(d.Name, "js_") || d.Name == "load_module":
+		case isScriptDirective(d.Name) || d.Name == "load_module":
 			refuse(d, "code that can read any file runs here, so the synthetic tree cannot be the only one served")
 			return true
 		case d.Name == "root" || d.Name == "alias":
@@ -227,6 +226,14 @@ func checkConfined(cfg *nginxconf.Config, root string) []Uncontained {
 		return true
 	})
 	return out
+}
+
+// isScriptDirective reports whether a directive belongs to a module that
+// runs code from the configuration (Lua, njs, perl): the containment
+// arguments that hold for nginx's own modules do not hold for that code.
+func isScriptDirective(name string) bool {
+	return strings.HasPrefix(name, "lua_") || strings.Contains(name, "_by_lua") ||
+		strings.HasPrefix(name, "js_") || strings.HasPrefix(name, "perl")
 }
 
 // uriChanging are the directives that set the URI a later root or alias

@@ -109,8 +109,7 @@ func scanRequestHosts(cfg *nginxconf.Config) *requestHostFacts {
 		// The copy keeps the user's line numbers.
 		at := fmt.Sprintf("%s (%s line %d)", d.Name, path.Base(d.Pos.File), d.Pos.Line)
 		switch {
-		case strings.HasPrefix(d.Name, "lua_") || strings.Contains(d.Name, "_by_lua") ||
-			strings.HasPrefix(d.Name, "js_") || strings.HasPrefix(d.Name, "perl") || strings.HasPrefix(d.Name, "more_"):
+		case isScriptDirective(d.Name) || strings.HasPrefix(d.Name, "more_"):
 			f.block(d.Name)
 		case d.Name == "load_module":
 			f.block(d.Name)
