@@ -572,29 +572,34 @@ func reason(code int) string {
 	return "Status"
 }
 
+// respond sends the answer of a policy that is not echo to the backend's
+// n-th request.
 func (b *Backend) respond(c net.Conn, code int, closing bool, n int64) bool {
-	body := fmt.Sprintf("%s from %s, request %d\n", b.policy, b.label, n)
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n", code, reason(code), len(body))
-	if closing {
-		sb.WriteString("Connection: close\r\n")
-	}
-	sb.WriteString("\r\n")
-	sb.WriteString(body)
-	_, err := c.Write([]byte(sb.String()))
-	return err == nil
+	return b.write(c, code, closing, b.defaultBody(n), nil)
 }
 
-// respondEcho is PolicyEcho's answer to req.
+// defaultBody is the body every protocol's answer carries when the policy
+// is not echo: which backend answered which request.
+func (b *Backend) defaultBody(n int64) string {
+	return fmt.Sprintf("%s from %s, request %d\n", b.policy, b.label, n)
+}
+
+// respondEcho is PolicyEcho's answer to req: its head as the body, and the
+// headers it asks for (Reflected).
 func (b *Backend) respondEcho(c net.Conn, req *message, closing bool) bool {
 	hs := make([]Header, len(req.Header))
 	for i, h := range req.Header {
 		hs[i] = Header{Name: h[0], Value: h[1]}
 	}
-	body := EchoHead(req.Method+" "+req.Target+" "+req.Proto, hs)
+	return b.write(c, 200, closing, EchoHead(req.Method+" "+req.Target+" "+req.Proto, hs), Reflected(hs))
+}
+
+// write sends an HTTP/1.1 answer: the status, Content-Type, Content-Length,
+// extra, Connection: close when closing, then body.
+func (b *Backend) write(c net.Conn, code int, closing bool, body string, extra []Header) bool {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n", len(body))
-	for _, h := range Reflected(hs) {
+	fmt.Fprintf(&sb, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n", code, reason(code), len(body))
+	for _, h := range extra {
 		fmt.Fprintf(&sb, "%s: %s\r\n", h.Name, h.Value)
 	}
 	if closing {

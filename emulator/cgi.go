@@ -113,7 +113,7 @@ func (b *Backend) paramsAnswer(c net.Conn, proto ParamsProto, ps []Header) (code
 		code = b.policy.Status
 	}
 	if body == "" {
-		body = fmt.Sprintf("%s from %s, request %d\n", b.policy, b.label, total)
+		body = b.defaultBody(total)
 	}
 	return code, body, extra, true
 }

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"bufio"
-	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -118,7 +117,7 @@ func (b *Backend) serveH2Request(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if body == "" {
-		body = fmt.Sprintf("%s from %s, request %d\n", b.policy, b.label, total)
+		body = b.defaultBody(total)
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
