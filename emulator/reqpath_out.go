@@ -73,15 +73,14 @@ func (st *reqState) content() {
 	}
 	for _, h := range []string{"vhost_traffic_status_display", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "grpc_pass", "memcached_pass", "content_by_lua", "content_by_lua_block", "content_by_lua_file"} {
 		if own(h) != nil {
-			if param, ok := paramModules[h]; ok {
+			if proto, ok := paramsProtos[h]; ok {
 				// What the backend is sent is computed; its answer is
 				// not modelled, but for the echo backend's.
-				x.UpstreamParams = st.upstreamParams(param)
+				x.UpstreamParams = st.upstreamParams(string(proto) + "_param")
 				if x.UpstreamParams == nil {
 					x.UpstreamParams = []Header{}
 				}
 				if st.site.EchoBackend {
-					proto := paramsProtos[h]
 					sent := append(slices.Clip(x.UpstreamParams), st.headerParams(h, x.UpstreamParams)...)
 					if proto == ProtoSCGI {
 						// ngx_http_scgi_create_request writes the body's
@@ -95,7 +94,7 @@ func (st *reqState) content() {
 					// hide lists as proxy_pass does.
 					body := ParamsEcho(proto, sent)
 					_, hs := paramsHead(proto, 200, body, ReflectedParams(sent))
-					st.upstreamHdrs = st.upstreamPassed(strings.TrimSuffix(h, "_pass"), hs)
+					st.upstreamHdrs = st.upstreamPassed(string(proto), hs)
 					code := 200
 					if proto != ProtoUwsgi && hasHeader(hs, "Location") && !hasHeader(hs, "Status") {
 						// CGI semantics (ngx_http_fastcgi_process_header,

@@ -229,10 +229,6 @@ func (st *reqState) grpcRequest(gp *nginxconf.Directive) *UpstreamRequest {
 	return &UpstreamRequest{Line: echoH2Line(st.x.Method, path), Headers: EchoH2Headers(authority, hs)}
 }
 
-// paramModules maps a content handler to its params directive and the
-// stock file an "include" of which sets them.
-var paramModules = map[string]string{"fastcgi_pass": "fastcgi_param", "uwsgi_pass": "uwsgi_param", "scgi_pass": "scgi_param"}
-
 // paramsProtos names the protocol of each params handler in its echo.
 var paramsProtos = map[string]ParamsProto{"fastcgi_pass": ProtoFastCGI, "uwsgi_pass": ProtoUwsgi, "scgi_pass": ProtoSCGI}
 
