@@ -147,7 +147,6 @@ func (a Advisory) Affects(v Version) bool {
 	return true
 }
 
-
 // validate reports a table entry whose ranges do not parse; the tests run
 // it over every entry so a typo cannot silently disable a CVE.
 func (a Advisory) validate() error {
